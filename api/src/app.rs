@@ -1,0 +1,173 @@
+//! The service: [`Application::build`] connects the event store and the read-model database,
+//! starts the projection runners and binds the listener (port 0 in tests);
+//! [`Application::run_until_stopped`] serves until the shutdown signal.
+
+use crate::auth::Authenticator;
+use crate::graphql::{build_schema, PursightSchema};
+use crate::http;
+use commands::CommandHandler;
+use eventlog::{EventStore, EventStoreConfig};
+use projections::{audit_log::AuditLog, data_sources::DataSources, ProjectionRunner, StatusBoard};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Everything the service needs to start.
+#[derive(Clone)]
+pub struct AppConfig {
+    pub store: EventStoreConfig,
+    pub database_url: String,
+    pub listen: String,
+    pub jwt_secret: String,
+    pub jwt_public_key_pem: Option<Vec<u8>>,
+    /// How often a conflicting command is decided again before CONFLICT.
+    pub command_attempts: u32,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] eventlog::EventStoreError),
+    #[error(transparent)]
+    Database(#[from] projections::database::DatabaseError),
+    #[error("cannot listen on {addr}: {reason}. Is another pursight running? Choose another address with --listen or PURSIGHT_LISTEN")]
+    Listen { addr: String, reason: String },
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+}
+
+/// State shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: PursightSchema,
+    pub auth: Arc<Authenticator>,
+    pub handler: CommandHandler,
+    pub store: EventStore,
+    pub pool: PgPool,
+    pub status: StatusBoard,
+}
+
+/// A built, not yet serving, service.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    runners: Vec<JoinHandle<()>>,
+}
+
+/// Stops a running [`Application`].
+#[derive(Clone)]
+pub struct ShutdownHandle(watch::Sender<bool>);
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Application {
+    pub async fn build(config: AppConfig) -> Result<Self, StartError> {
+        let store = EventStore::connect(&config.store).await?;
+        let pool = projections::database::connect(&config.database_url).await?;
+        let auth = Arc::new(Authenticator::new(
+            &config.jwt_secret,
+            config.jwt_public_key_pem.as_deref(),
+        )?);
+        let handler = CommandHandler::new(store.clone()).with_max_attempts(config.command_attempts);
+        let status = StatusBoard::default();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        let runners = vec![
+            spawn_runner(
+                ProjectionRunner::new(DataSources, store.clone(), pool.clone(), status.clone()),
+                shutdown_rx.clone(),
+            ),
+            spawn_runner(
+                ProjectionRunner::new(AuditLog, store.clone(), pool.clone(), status.clone()),
+                shutdown_rx.clone(),
+            ),
+        ];
+        let schema = build_schema(
+            store.clone(),
+            pool.clone(),
+            handler.clone(),
+            status.clone(),
+            shutdown_rx,
+        );
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|err| StartError::Listen {
+                    addr: config.listen.clone(),
+                    reason: err.to_string(),
+                })?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                schema,
+                auth,
+                handler,
+                store,
+                pool,
+                status,
+            },
+            shutdown,
+            runners,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the shutdown handle fires (or Ctrl-C when `ctrl_c` is set), then lets the
+    /// projection runners finish their current batch.
+    pub async fn run_until_stopped(self, ctrl_c: bool) -> std::io::Result<()> {
+        let mut stop = self.shutdown.subscribe();
+        let shutdown = self.shutdown.clone();
+        if ctrl_c {
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    tracing::info!("Ctrl-C received, shutting down");
+                    let _ = shutdown.send(true);
+                }
+            });
+        }
+        let router = http::router(self.state.clone());
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+        let _ = self.shutdown.send(true);
+        for runner in self.runners {
+            let _ = tokio::time::timeout(Duration::from_secs(10), runner).await;
+        }
+        served
+    }
+}
+
+fn spawn_runner<P: projections::Projection>(
+    runner: ProjectionRunner<P>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // The error is logged and shown in /readyz by the runner itself.
+        let _ = runner.run(shutdown).await;
+    })
+}

@@ -1,0 +1,150 @@
+//! `pursight bench …`: performance measured against a baseline taken in the same run.
+
+use crate::settings::{DatabaseArgs, StoreArgs};
+use async_nats::jetstream;
+use clap::{Args, Subcommand};
+use commands::{CommandContext, CommandHandler};
+use domain::access::{Permission, Role};
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::{AggregateId, TenantId};
+use eventlog::{EventStore, EventStoreConfig, StreamNames};
+use futures::StreamExt;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// N concurrent commands on distinct aggregates versus raw JetStream publishes of the same
+    /// payload sizes; the last line is `ratio: X` (ours / raw).
+    Append(AppendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// Commands (and raw publishes) to issue.
+    #[arg(long, short = 'n', default_value_t = 5000)]
+    pub count: usize,
+    /// How many are in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+}
+
+pub async fn run(
+    store: &StoreArgs,
+    _database: &DatabaseArgs,
+    command: BenchCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Append(args) => append(store, args).await,
+    }
+}
+
+async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<ExitCode> {
+    let run_id = Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let names = StreamNames::new(&format!("bench-{run_id}"), None)?;
+    let store = EventStore::connect(&EventStoreConfig {
+        nats_url: store_args.nats_url.clone(),
+        names: names.clone(),
+    })
+    .await?;
+    let handler = CommandHandler::new(store.clone());
+    let tenant = TenantId::parse("bench")?;
+    println!(
+        "bench append: {} commands, {} in flight, NATS {}",
+        args.count, args.concurrency, store_args.nats_url
+    );
+
+    // Ours: register N distinct data sources through the command handler.
+    let sizes = Arc::new(std::sync::Mutex::new(Vec::with_capacity(args.count)));
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..args.count)
+        .map(|i| {
+            let handler = handler.clone();
+            let tenant = tenant.clone();
+            let sizes = sizes.clone();
+            async move {
+                let id = AggregateId::from_uuid(Uuid::now_v7());
+                let config = DataSourceConfigInput {
+                    name: Some(format!("bench source {i}")),
+                    kind: Some("postgresql".into()),
+                    host: Some("db.internal".into()),
+                    database: Some("app".into()),
+                    username: Some("reader".into()),
+                    password_secret: Some("env:BENCH_PASSWORD".into()),
+                    tags: Some(vec!["bench".into()]),
+                    ..Default::default()
+                }
+                .parse()
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+                let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
+                let outcome = handler
+                    .execute_new::<DataSource>(
+                        &ctx,
+                        Permission::ManageDataSources,
+                        id,
+                        DataSourceCommand::Register { id, config },
+                    )
+                    .await?;
+                let size = serde_json::to_vec(&outcome.events)?.len();
+                sizes.lock().expect("sizes").push(size);
+                Ok(())
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let ours_elapsed = started.elapsed();
+    results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let sizes = std::mem::take(&mut *sizes.lock().expect("sizes"));
+    let ours_rate = args.count as f64 / ours_elapsed.as_secs_f64();
+
+    // Baseline: raw async JetStream publishes of the same payload sizes to a scratch stream with
+    // the same storage settings, the same concurrency, each awaiting its ack.
+    let raw_subject_root = format!("benchraw{run_id}");
+    let raw_stream = format!("BENCHRAW_{run_id}");
+    let js = store.jetstream().clone();
+    js.create_stream(jetstream::stream::Config {
+        name: raw_stream.clone(),
+        subjects: vec![format!("{raw_subject_root}.>")],
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let started = Instant::now();
+    let raw_results: Vec<anyhow::Result<()>> =
+        futures::stream::iter(sizes.iter().copied().enumerate())
+            .map(|(i, size)| {
+                let js = js.clone();
+                let subject = format!("{raw_subject_root}.{i}");
+                async move {
+                    js.publish(subject, vec![b'x'; size].into()).await?.await?;
+                    Ok(())
+                }
+            })
+            .buffer_unordered(args.concurrency)
+            .collect()
+            .await;
+    let raw_elapsed = started.elapsed();
+    raw_results
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let raw_rate = args.count as f64 / raw_elapsed.as_secs_f64();
+
+    let _ = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&raw_stream)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(names.stream())).await;
+
+    let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
+    println!("payload: mean {mean:.0} bytes per commit");
+    println!(
+        "pursight append: {ours_rate:.0} events/s ({:.2} s)",
+        ours_elapsed.as_secs_f64()
+    );
+    println!(
+        "raw jetstream publish: {raw_rate:.0} msgs/s ({:.2} s)",
+        raw_elapsed.as_secs_f64()
+    );
+    println!("ratio: {:.3}", ours_rate / raw_rate);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,126 @@
+//! The `pursight` command line: `serve`, `demo`, `token`, `replay`, `rebuild`, `verify`,
+//! `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! comes from flags or `PURSIGHT_*` environment variables with local defaults.
+
+mod bench;
+mod demo;
+mod history;
+mod serve;
+
+use crate::settings::{DatabaseArgs, StoreArgs};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// PurSight: event-sourced data governance.
+#[derive(Debug, Parser)]
+#[command(name = "pursight", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Log filter (e.g. `info`, `pursight=debug`); also RUST_LOG.
+    #[arg(long, env = "PURSIGHT_LOG", global = true)]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GraphQL service and the projections.
+    Serve(serve::ServeArgs),
+    /// Start the service on the local defaults, register example data sources and print where
+    /// to look.
+    Demo(demo::DemoArgs),
+    /// Print a signed token for local use.
+    Token(serve::TokenArgs),
+    /// Print the event history (all, one tenant, one aggregate, up to a sequence or a time).
+    Replay(history::ReplayArgs),
+    /// Rebuild a read model from the stream into fresh tables and swap it in.
+    Rebuild(history::RebuildArgs),
+    /// Verify the hash chains of the live stream or of an export file.
+    Verify(history::VerifyArgs),
+    /// Export the stream as NDJSON (one CloudEvent per line).
+    Export(history::ExportArgs),
+    /// Create the read-model database if missing and run migrations.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Performance benchmarks against a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+pub fn init_tracing(cli: &Cli) {
+    let quiet = matches!(
+        cli.command,
+        Command::Token(_) | Command::Schema | Command::Replay(_) | Command::Export(_)
+    );
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,sqlx=warn,async_nats=warn"
+    };
+    let filter = cli
+        .log
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| default.to_owned());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(&cli.store, &cli.database, args).await,
+        Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
+        Command::Token(args) => serve::token(args),
+        Command::Replay(args) => history::replay(&cli.store, args).await,
+        Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
+        Command::Verify(args) => history::verify(&cli.store, args).await,
+        Command::Export(args) => history::export(&cli.store, args).await,
+        Command::Migrate => {
+            projections::database::connect(&cli.database.database_url).await?;
+            println!(
+                "read-model database ready: {}",
+                redact_url(&cli.database.database_url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(command) => bench::run(&cli.store, &cli.database, command).await,
+    }
+}
+
+/// A database URL with any password removed, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        assert_eq!(
+            super::redact_url("postgres://app:hunter2@db:5432/x"),
+            "postgres://app@db:5432/x"
+        );
+        assert_eq!(
+            super::redact_url("postgres://postgres@127.0.0.1/p"),
+            "postgres://postgres@127.0.0.1/p"
+        );
+    }
+}

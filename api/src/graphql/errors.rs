@@ -1,0 +1,61 @@
+//! The one mapping from failures to GraphQL errors.
+
+use crate::auth::{AuthError, Caller};
+use async_graphql::{Context, Error, ErrorExtensions};
+use commands::CommandError;
+use domain::access::{roles_allow, Permission};
+
+/// Put into the request data when the bearer token was missing or invalid, so resolvers that
+/// need a caller can say why there is none.
+pub struct AuthFailure(pub AuthError);
+
+/// An error with `extensions.code`.
+pub(crate) fn api_error(code: &'static str, message: impl Into<String>) -> Error {
+    Error::new(message.into()).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// The authenticated caller, if they hold `permission`.
+pub(crate) fn authorize<'a>(
+    ctx: &'a Context<'_>,
+    permission: Permission,
+) -> async_graphql::Result<&'a Caller> {
+    let Some(caller) = ctx.data_opt::<Caller>() else {
+        let message = ctx
+            .data_opt::<AuthFailure>()
+            .map(|failure| failure.0.to_string())
+            .unwrap_or_else(|| AuthError::Missing.to_string());
+        return Err(api_error("UNAUTHENTICATED", message));
+    };
+    if !roles_allow(&caller.roles, permission) {
+        return Err(api_error(
+            "FORBIDDEN",
+            format!("your roles do not allow you to {}", permission.as_str()),
+        ));
+    }
+    Ok(caller)
+}
+
+/// Maps a command failure; internal failures are logged and reported without detail.
+pub(crate) fn command_error(err: CommandError) -> Error {
+    match err.code() {
+        "INTERNAL" => internal(&err),
+        code => api_error(code, err.to_string()),
+    }
+}
+
+/// Logs an internal failure with its cause chain and returns an opaque error.
+pub(crate) fn internal(err: &dyn std::error::Error) -> Error {
+    let reference = uuid::Uuid::now_v7();
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(%reference, error.cause_chain = %chain, "internal error");
+    api_error(
+        "INTERNAL",
+        format!("internal error (reference {reference}); see the server log"),
+    )
+}

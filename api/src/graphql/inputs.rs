@@ -1,0 +1,169 @@
+//! GraphQL input types. They mirror the domain's raw `DataSourceConfigInput` one to one: the
+//! domain parses and validates, so every rule and message lives in one place.
+
+use async_graphql::InputObject;
+use domain::datasource::{
+    CloudConfigInput, DataSourceConfigInput, PoolSettingsInput, ReplicaConfigInput, SslConfigInput,
+};
+
+/// A data source's configuration. For `registerDataSource`, `name` and `kind` are required; for
+/// `updateDataSourceConfig` every field is optional and only the fields given change (nested
+/// objects are replaced whole).
+#[derive(InputObject, Default)]
+pub struct DataSourceInput {
+    /// Display name (1–128 characters).
+    pub name: Option<String>,
+    /// postgresql, mysql, mongodb, redis, s3 or snowflake.
+    pub kind: Option<String>,
+    /// Host name or IP address (endpoint for S3, account host for Snowflake).
+    pub host: Option<String>,
+    /// Port (1–65535); defaults to the engine's port.
+    pub port: Option<i64>,
+    /// Database, or bucket for S3.
+    pub database: Option<String>,
+    pub username: Option<String>,
+    /// A reference to the password, never the password: `env:VAR`, `file:PATH`,
+    /// `vault:PATH#FIELD`, `aws-sm:NAME`, `azure-kv:VAULT/NAME` or `fernet:TOKEN`.
+    pub password_secret: Option<String>,
+    /// aws, azure or gcp (required for cloud and hybrid locations).
+    pub cloud_provider: Option<String>,
+    /// on_prem (default), cloud or hybrid.
+    pub location: Option<String>,
+    pub cloud_config: Option<CloudConfigGql>,
+    pub replica_config: Option<ReplicaConfigGql>,
+    pub ssl_config: Option<SslConfigGql>,
+    pub pool: Option<PoolSettingsGql>,
+    /// Whether stored credentials are Fernet-encrypted.
+    pub use_encryption: Option<bool>,
+    pub owner: Option<String>,
+    pub description: Option<String>,
+    /// development, staging, production or test.
+    pub environment: Option<String>,
+    /// Lowercase tags (letters, digits, `_`, `:`, `-`, `.`).
+    pub tags: Option<Vec<String>>,
+}
+
+/// Provider-specific identity and options. Credentials are secret references, never values.
+#[derive(InputObject, Default)]
+#[graphql(name = "CloudConfigInput")]
+pub struct CloudConfigGql {
+    pub region: Option<String>,
+    /// Azure tenant.
+    pub tenant_id: Option<String>,
+    /// Azure client id.
+    pub client_id: Option<String>,
+    /// Azure client secret, as a secret reference.
+    pub client_secret: Option<String>,
+    pub use_managed_identity: Option<bool>,
+    /// AWS access key id.
+    pub access_key_id: Option<String>,
+    /// AWS secret access key, as a secret reference.
+    pub secret_access_key: Option<String>,
+    pub use_iam_auth: Option<bool>,
+    /// GCP project.
+    pub project_id: Option<String>,
+    /// GCP service-account key, as a secret reference.
+    pub service_account_key: Option<String>,
+    /// Snowflake account.
+    pub account: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Read replica (relational) or replica set (MongoDB).
+#[derive(InputObject, Default)]
+#[graphql(name = "ReplicaConfigInput")]
+pub struct ReplicaConfigGql {
+    pub replica_host: Option<String>,
+    pub replica_port: Option<i64>,
+    /// MongoDB replica-set name.
+    pub replica_set: Option<String>,
+    /// `host:port` of every member.
+    pub replica_members: Option<Vec<String>>,
+}
+
+/// TLS material (file paths) and mode.
+#[derive(InputObject, Default)]
+#[graphql(name = "SslConfigInput")]
+pub struct SslConfigGql {
+    /// disable, require, verify_ca or verify_full.
+    pub mode: Option<String>,
+    pub ssl_ca: Option<String>,
+    pub ssl_cert: Option<String>,
+    pub ssl_key: Option<String>,
+}
+
+/// Connection-pool settings.
+#[derive(InputObject, Default)]
+#[graphql(name = "PoolSettingsInput")]
+pub struct PoolSettingsGql {
+    pub pool_size: Option<i64>,
+    pub max_overflow: Option<i64>,
+    pub pool_timeout_secs: Option<i64>,
+    pub pool_recycle_secs: Option<i64>,
+}
+
+impl From<DataSourceInput> for DataSourceConfigInput {
+    fn from(input: DataSourceInput) -> Self {
+        DataSourceConfigInput {
+            name: input.name,
+            kind: input.kind,
+            host: input.host,
+            port: input.port,
+            database: input.database,
+            username: input.username,
+            password_secret: input.password_secret,
+            cloud_provider: input.cloud_provider,
+            location: input.location,
+            cloud_config: input.cloud_config.map(|c| CloudConfigInput {
+                region: c.region,
+                tenant_id: c.tenant_id,
+                client_id: c.client_id,
+                client_secret: c.client_secret,
+                use_managed_identity: c.use_managed_identity,
+                access_key_id: c.access_key_id,
+                secret_access_key: c.secret_access_key,
+                use_iam_auth: c.use_iam_auth,
+                project_id: c.project_id,
+                service_account_key: c.service_account_key,
+                account: c.account,
+                endpoint_url: c.endpoint_url,
+            }),
+            replica_config: input.replica_config.map(|r| ReplicaConfigInput {
+                replica_host: r.replica_host,
+                replica_port: r.replica_port,
+                replica_set: r.replica_set,
+                replica_members: r.replica_members,
+            }),
+            ssl_config: input.ssl_config.map(|s| SslConfigInput {
+                mode: s.mode,
+                ssl_ca: s.ssl_ca,
+                ssl_cert: s.ssl_cert,
+                ssl_key: s.ssl_key,
+            }),
+            pool: input.pool.map(|p| PoolSettingsInput {
+                pool_size: p.pool_size,
+                max_overflow: p.max_overflow,
+                pool_timeout_secs: p.pool_timeout_secs,
+                pool_recycle_secs: p.pool_recycle_secs,
+            }),
+            use_encryption: input.use_encryption,
+            owner: input.owner,
+            description: input.description,
+            environment: input.environment,
+            tags: input.tags,
+        }
+    }
+}
+
+/// Filters of the audit trail; all optional, combined with AND.
+#[derive(InputObject, Default)]
+pub struct AuditFilterInput {
+    pub aggregate_id: Option<async_graphql::ID>,
+    pub actor: Option<String>,
+    /// Short name (`SourceRegistered`) or full CloudEvents type.
+    pub event_type: Option<String>,
+    /// Inclusive lower bound of the event time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Exclusive upper bound of the event time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -1,0 +1,67 @@
+//! The GraphQL API: queries read the read models (and, for auditors, the event store itself),
+//! mutations go through the one command handler, subscriptions stream the caller's tenant's
+//! CloudEvents. Every resolver first establishes the caller and checks one permission; every
+//! error carries `extensions.code` (VALIDATION, CONFLICT, NOT_FOUND, FORBIDDEN, UNAUTHENTICATED,
+//! INTERNAL) and never internal details or secrets.
+
+mod errors;
+mod inputs;
+mod mutation;
+mod query;
+mod subscription;
+mod types;
+
+pub use errors::AuthFailure;
+pub(crate) use errors::{api_error, authorize};
+
+use async_graphql::Schema;
+use commands::CommandHandler;
+use eventlog::EventStore;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+pub type PursightSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+
+/// What resolvers reach through the context.
+#[derive(Clone)]
+pub(crate) struct Services {
+    pub store: EventStore,
+    pub pool: PgPool,
+    pub handler: CommandHandler,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub fn build_schema(
+    store: EventStore,
+    pool: PgPool,
+    handler: CommandHandler,
+    shutdown: watch::Receiver<bool>,
+) -> PursightSchema {
+    Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        subscription::SubscriptionRoot,
+    )
+    .data(Services {
+        store,
+        pool,
+        handler,
+        status,
+        shutdown,
+    })
+    .limit_depth(16)
+    .limit_complexity(5_000)
+    .finish()
+}
+
+/// The SDL, for documentation and clients.
+pub fn sdl() -> String {
+    Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        subscription::SubscriptionRoot,
+    )
+    .finish()
+    .sdl()
+}

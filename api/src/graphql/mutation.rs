@@ -1,0 +1,206 @@
+//! Mutations: each one command through the command handler. Every mutation accepts an optional
+//! `commandId` (idempotency key: the same id twice appends once) and `waitForProjection`
+//! (return only once the read models reflect the change, for read-your-writes).
+
+use super::errors::command_error;
+use super::inputs::DataSourceInput;
+use super::query::parse_id;
+use super::types::CommandResult;
+use super::{api_error, authorize, Services};
+use async_graphql::{Context, Object, Result, ID};
+use commands::{CommandContext, CommandOutcome};
+use domain::access::Permission;
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::AggregateId;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Registers a data source. `name` and `kind` are required; the password is given as a
+    /// secret reference, never as a value. With a `commandId`, the new source's id is that id,
+    /// so a retried registration is recognised even after the stream's duplicate window.
+    async fn register_data_source(
+        &self,
+        ctx: &Context<'_>,
+        input: DataSourceInput,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let command_id = parse_command_id(command_id.as_ref())?;
+        let config = DataSourceConfigInput::from(input)
+            .parse()
+            .map_err(|err| api_error("VALIDATION", err.to_string()))?;
+        let id = AggregateId::from_uuid(command_id);
+        let command = DataSourceCommand::Register { id, config };
+        execute(ctx, id, command, command_id, wait_for_projection).await
+    }
+
+    /// Changes a data source's configuration: only the fields given change (nested objects are
+    /// replaced whole). Connection changes send a connected source back to `configuring` for
+    /// re-validation; metadata changes (name, owner, description, environment, tags) do not.
+    async fn update_data_source_config(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: DataSourceInput,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let id = parse_id(&id)?;
+        let command_id = parse_command_id(command_id.as_ref())?;
+        let command = DataSourceCommand::PatchConfig {
+            patch: DataSourceConfigInput::from(input),
+        };
+        execute(ctx, id, command, command_id, wait_for_projection).await
+    }
+
+    /// Starts configuring the connection (registered or failed → configuring).
+    async fn configure_data_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let id = parse_id(&id)?;
+        let command_id = parse_command_id(command_id.as_ref())?;
+        execute(
+            ctx,
+            id,
+            DataSourceCommand::BeginConfiguration,
+            command_id,
+            wait_for_projection,
+        )
+        .await
+    }
+
+    /// Adds a validated source to the catalog (validated → cataloged).
+    async fn catalog_data_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let id = parse_id(&id)?;
+        let command_id = parse_command_id(command_id.as_ref())?;
+        execute(
+            ctx,
+            id,
+            DataSourceCommand::AddToCatalog,
+            command_id,
+            wait_for_projection,
+        )
+        .await
+    }
+
+    /// Starts monitoring a cataloged source (cataloged → monitoring).
+    async fn start_monitoring_data_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let id = parse_id(&id)?;
+        let command_id = parse_command_id(command_id.as_ref())?;
+        execute(
+            ctx,
+            id,
+            DataSourceCommand::StartMonitoring,
+            command_id,
+            wait_for_projection,
+        )
+        .await
+    }
+
+    /// Archives a data source. Its history stays; it leaves the default catalog views.
+    async fn archive_data_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+        command_id: Option<ID>,
+        #[graphql(default = false)] wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let id = parse_id(&id)?;
+        let command_id = parse_command_id(command_id.as_ref())?;
+        execute(
+            ctx,
+            id,
+            DataSourceCommand::Archive { reason },
+            command_id,
+            wait_for_projection,
+        )
+        .await
+    }
+}
+
+fn parse_command_id(id: Option<&ID>) -> Result<Uuid> {
+    match id {
+        None => Ok(Uuid::now_v7()),
+        Some(id) => Uuid::parse_str(id.as_str())
+            .map_err(|_| api_error("VALIDATION", "commandId must be a UUID")),
+    }
+}
+
+async fn execute(
+    ctx: &Context<'_>,
+    id: AggregateId,
+    command: DataSourceCommand,
+    command_id: Uuid,
+    wait: bool,
+) -> Result<CommandResult> {
+    let caller = authorize(ctx, Permission::ManageDataSources)?;
+    let services = ctx.data_unchecked::<Services>();
+    let context = CommandContext::new(
+        caller.tenant.clone(),
+        caller.subject.clone(),
+        caller.roles.clone(),
+        Some(command_id),
+    );
+    let outcome = services
+        .handler
+        .execute::<DataSource>(&context, Permission::ManageDataSources, id, command)
+        .await
+        .map_err(command_error)?;
+    let projected = wait && wait_for_projection(services, outcome.sequence).await;
+    Ok(result(outcome, projected))
+}
+
+fn result(outcome: CommandOutcome, projected: bool) -> CommandResult {
+    CommandResult {
+        aggregate_id: ID(outcome.aggregate_id.to_string()),
+        version: outcome.version as i64,
+        sequence: outcome.sequence as i64,
+        event_ids: outcome
+            .event_ids()
+            .into_iter()
+            .map(|id| ID(id.to_string()))
+            .collect(),
+        duplicate: outcome.duplicate,
+        projected,
+    }
+}
+
+/// Waits (up to 10 s) until every projection has applied `sequence`.
+async fn wait_for_projection(services: &Services, sequence: u64) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(checkpoints) = projections::checkpoint::all(&services.pool).await {
+            let caught_up = projections::ALL
+                .iter()
+                .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= sequence));
+            if caught_up {
+                return true;
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

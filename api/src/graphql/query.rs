@@ -1,0 +1,193 @@
+//! Queries.
+
+use super::errors::internal;
+use super::inputs::AuditFilterInput;
+use super::types::{AuditEntry, AuditPage, Consistency, DataSource, Event, ProjectionProgress};
+use super::{api_error, authorize, Services};
+use async_graphql::{Context, Object, Result, ID};
+use domain::access::Permission;
+use domain::AggregateId;
+use eventlog::DeliverFrom;
+use futures::TryStreamExt;
+use projections::{audit_log, data_sources};
+
+pub struct QueryRoot;
+
+pub(crate) fn parse_id(id: &ID) -> Result<AggregateId> {
+    AggregateId::parse(id.as_str()).map_err(|err| api_error("VALIDATION", err.to_string()))
+}
+
+fn page_size(first: i32) -> Result<i64> {
+    if !(1..=500).contains(&first) {
+        return Err(api_error(
+            "VALIDATION",
+            format!("first must be between 1 and 500 (got {first})"),
+        ));
+    }
+    Ok(i64::from(first))
+}
+
+#[Object]
+impl QueryRoot {
+    /// Data sources of your tenant in registration order. `after` is the id of the last source
+    /// of the previous page.
+    async fn data_sources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Include archived sources.", default = false)] include_archived: bool,
+        #[graphql(desc = "Case-insensitive part of the name.")] search: Option<String>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<ID>,
+    ) -> Result<Vec<DataSource>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let filter = data_sources::ListFilter {
+            include_archived,
+            search,
+            after: after
+                .as_ref()
+                .map(parse_id)
+                .transpose()?
+                .map(|id| id.as_uuid()),
+            limit: page_size(first)?,
+        };
+        let rows = data_sources::list(&services.pool, caller.tenant.as_str(), &filter)
+            .await
+            .map_err(|err| internal(&err))?;
+        Ok(rows.into_iter().map(DataSource).collect())
+    }
+
+    /// One data source of your tenant.
+    async fn data_source(&self, ctx: &Context<'_>, id: ID) -> Result<DataSource> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let id = parse_id(&id)?;
+        data_sources::get(&services.pool, caller.tenant.as_str(), id.as_uuid())
+            .await
+            .map_err(|err| internal(&err))?
+            .map(DataSource)
+            .ok_or_else(|| api_error("NOT_FOUND", format!("no data source {id}")))
+    }
+
+    /// Who did what, when, from which command — newest first. Auditors and admins only.
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilterInput>,
+        #[graphql(default = 50)] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<AuditPage> {
+        let caller = authorize(ctx, Permission::ReadAudit)?;
+        let services = ctx.data_unchecked::<Services>();
+        let filter = filter.unwrap_or_default();
+        let before = after
+            .map(|cursor| {
+                cursor
+                    .split_once(':')
+                    .and_then(|(s, v)| Some((s.parse().ok()?, v.parse().ok()?)))
+                    .ok_or_else(|| {
+                        api_error("VALIDATION", "after is not a cursor returned by auditTrail")
+                    })
+            })
+            .transpose()?;
+        let limit = page_size(first)?;
+        let mut rows = audit_log::page(
+            &services.pool,
+            caller.tenant.as_str(),
+            &audit_log::AuditFilter {
+                aggregate_id: filter
+                    .aggregate_id
+                    .as_ref()
+                    .map(parse_id)
+                    .transpose()?
+                    .map(|id| id.as_uuid()),
+                actor: filter.actor,
+                event_type: filter.event_type,
+                since: filter.since,
+                until: filter.until,
+                before,
+                limit: limit + 1,
+            },
+        )
+        .await
+        .map_err(|err| internal(&err))?;
+        let has_next_page = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let end_cursor = has_next_page
+            .then(|| {
+                rows.last()
+                    .map(|r| format!("{}:{}", r.sequence, r.aggregate_version))
+            })
+            .flatten();
+        Ok(AuditPage {
+            entries: rows
+                .into_iter()
+                .map(|r| AuditEntry {
+                    event_id: ID(r.event_id.to_string()),
+                    sequence: r.sequence,
+                    time: r.occurred_at,
+                    actor: r.actor,
+                    event_type: r.event_type,
+                    aggregate_type: r.aggregate_type,
+                    aggregate_id: ID(r.aggregate_id.to_string()),
+                    aggregate_version: r.aggregate_version,
+                    command_id: r.command_id,
+                    correlation_id: r.correlation_id,
+                })
+                .collect(),
+            end_cursor,
+            has_next_page,
+        })
+    }
+
+    /// An aggregate's full history, read straight from the event store (not a read model), in
+    /// order. Auditors and admins only.
+    async fn history(&self, ctx: &Context<'_>, aggregate_id: ID) -> Result<Vec<Event>> {
+        let caller = authorize(ctx, Permission::ReadAudit)?;
+        let services = ctx.data_unchecked::<Services>();
+        let id = parse_id(&aggregate_id)?;
+        let filter = services.store.names().any_aggregate(&caller.tenant, &id);
+        let commits: Vec<_> = services
+            .store
+            .read_to_end(&filter, DeliverFrom::Start)
+            .await
+            .map_err(|err| internal(&err))?
+            .try_collect()
+            .await
+            .map_err(|err| internal(&err))?;
+        Ok(commits
+            .into_iter()
+            .flat_map(|commit| commit.into_stored_events())
+            .map(Event)
+            .collect())
+    }
+
+    /// How far the read models are behind the event store.
+    async fn consistency(&self, ctx: &Context<'_>) -> Result<Consistency> {
+        authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let stream_sequence = services
+            .store
+            .last_sequence()
+            .await
+            .map_err(|err| internal(&err))?;
+        let checkpoints = projections::checkpoint::all(&services.pool)
+            .await
+            .map_err(|err| internal(&err))?;
+        let projections: Vec<ProjectionProgress> = projections::ALL
+            .iter()
+            .map(|name| ProjectionProgress {
+                name: (*name).to_owned(),
+                sequence: checkpoints
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(0, |(_, s)| *s as i64),
+            })
+            .collect();
+        Ok(Consistency {
+            projected_sequence: projections.iter().map(|p| p.sequence).min().unwrap_or(0),
+            stream_sequence: stream_sequence as i64,
+            projections,
+        })
+    }
+}

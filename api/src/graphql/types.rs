@@ -1,0 +1,265 @@
+//! GraphQL output types.
+
+use async_graphql::{Json, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use eventlog::StoredEvent;
+use projections::data_sources::DataSourceRow;
+use serde_json::Value;
+
+/// A registered data source as the catalog sees it: current configuration (secret references
+/// redacted), lifecycle state and version.
+pub struct DataSource(pub DataSourceRow);
+
+impl DataSource {
+    fn field(&self, key: &str) -> Option<&Value> {
+        self.0.config.get(key).filter(|v| !v.is_null())
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        self.field(key).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+}
+
+#[Object]
+impl DataSource {
+    /// Aggregate id (UUIDv7).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Display name, unique within the tenant by convention.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Engine: postgresql, mysql, mongodb, redis, s3 or snowflake.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// Lifecycle state: registered, configuring, connected, scanning, scanned, classifying,
+    /// classified, validating, validated, cataloged, monitoring, failed, scan_failed, archived.
+    async fn lifecycle_state(&self) -> &str {
+        &self.0.lifecycle_state
+    }
+    /// Number of events in the source's history.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Host name or address.
+    async fn host(&self) -> Option<String> {
+        self.text("host")
+    }
+    /// Port.
+    async fn port(&self) -> Option<i64> {
+        self.field("port").and_then(|v| v.as_i64())
+    }
+    /// Database (or bucket) name.
+    async fn database(&self) -> Option<String> {
+        self.text("database")
+    }
+    /// User the connector logs in as.
+    async fn username(&self) -> Option<String> {
+        self.text("username")
+    }
+    /// Where the password comes from (a reference such as `vault:db/prod#password`; fernet
+    /// tokens are shown as `fernet:***`). Never the password itself.
+    async fn password_secret(&self) -> Option<String> {
+        self.text("password_secret")
+    }
+    /// aws, azure or gcp.
+    async fn cloud_provider(&self) -> Option<String> {
+        self.text("cloud_provider")
+    }
+    /// on_prem, cloud or hybrid.
+    async fn location(&self) -> Option<String> {
+        self.text("location")
+    }
+    /// Deployment environment, e.g. production.
+    async fn environment(&self) -> Option<String> {
+        self.text("environment")
+    }
+    /// Accountable owner.
+    async fn owner(&self) -> Option<String> {
+        self.text("owner")
+    }
+    /// Free-text description.
+    async fn description(&self) -> Option<String> {
+        self.text("description")
+    }
+    /// Tags.
+    async fn tags(&self) -> Vec<String> {
+        self.field("tags")
+            .and_then(|v| v.as_array())
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Whether stored credentials are Fernet-encrypted.
+    async fn use_encryption(&self) -> bool {
+        self.field("use_encryption")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+    /// The whole configuration (cloud, replica, TLS and pool settings included), secrets redacted.
+    async fn config(&self) -> Json<Value> {
+        Json(self.0.config.clone())
+    }
+    /// When it was registered, and by whom.
+    async fn registered_at(&self) -> DateTime<Utc> {
+        self.0.registered_at
+    }
+    async fn registered_by(&self) -> &str {
+        &self.0.registered_by
+    }
+    /// Last change, and by whom.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn updated_by(&self) -> &str {
+        &self.0.updated_by
+    }
+    /// When it was archived, if it was.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    /// Stream sequence of the last event reflected here.
+    async fn last_sequence(&self) -> i64 {
+        self.0.last_sequence
+    }
+}
+
+/// A stored event (a CloudEvent with PurSight's extensions) and the stream sequence of its commit.
+pub struct Event(pub StoredEvent);
+
+#[Object]
+impl Event {
+    /// Event id (UUIDv7).
+    async fn id(&self) -> ID {
+        ID(self.0.event.id.to_string())
+    }
+    /// CloudEvents type, `io.pursight.<Name>.v<N>`.
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        &self.0.event.event_type
+    }
+    /// Short name, e.g. `SourceRegistered`.
+    async fn name(&self) -> Option<&str> {
+        self.0.event.name_and_version().map(|(name, _)| name)
+    }
+    /// `/pursight/<tenant>`.
+    async fn source(&self) -> &str {
+        &self.0.event.source
+    }
+    /// When it was recorded.
+    async fn time(&self) -> DateTime<Utc> {
+        self.0.event.time
+    }
+    /// Stream sequence of the commit that holds it.
+    async fn sequence(&self) -> i64 {
+        self.0.sequence as i64
+    }
+    async fn tenant(&self) -> &str {
+        &self.0.event.tenant
+    }
+    /// e.g. `data_source`.
+    async fn aggregate_type(&self) -> &str {
+        &self.0.event.aggregatetype
+    }
+    async fn aggregate_id(&self) -> ID {
+        ID(self.0.event.aggregateid.clone())
+    }
+    /// Position in the aggregate's history (1-based).
+    async fn aggregate_version(&self) -> i64 {
+        self.0.event.aggregateversion as i64
+    }
+    /// Who issued the command.
+    async fn actor(&self) -> &str {
+        &self.0.event.actor
+    }
+    async fn command_id(&self) -> &str {
+        &self.0.event.commandid
+    }
+    async fn correlation_id(&self) -> &str {
+        &self.0.event.correlationid
+    }
+    async fn causation_id(&self) -> &str {
+        &self.0.event.causationid
+    }
+    /// The event's payload.
+    async fn data(&self) -> Json<Value> {
+        Json(self.0.event.data.clone())
+    }
+    /// Hash of the aggregate's previous event.
+    async fn prevhash(&self) -> &str {
+        &self.0.event.prevhash
+    }
+    /// SHA-256 of this event (tamper evidence; see `pursight verify`).
+    async fn hash(&self) -> &str {
+        &self.0.event.hash
+    }
+    /// The whole CloudEvent as JSON.
+    async fn cloud_event(&self) -> Json<Value> {
+        Json(serde_json::to_value(&self.0.event).unwrap_or(Value::Null))
+    }
+}
+
+/// What a mutation did.
+#[derive(SimpleObject)]
+pub struct CommandResult {
+    /// The aggregate the command addressed.
+    pub aggregate_id: ID,
+    /// Its version after the command.
+    pub version: i64,
+    /// Stream sequence of the commit.
+    pub sequence: i64,
+    /// Ids of the events appended (of the original events for a duplicate; empty when the
+    /// command changed nothing).
+    pub event_ids: Vec<ID>,
+    /// The command id had already been handled; nothing new was written.
+    pub duplicate: bool,
+    /// With `waitForProjection`: whether the read models had caught up before returning.
+    pub projected: bool,
+}
+
+/// One audit-trail entry.
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    pub event_id: ID,
+    pub sequence: i64,
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    /// CloudEvents type.
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: ID,
+    pub aggregate_version: i64,
+    pub command_id: String,
+    pub correlation_id: String,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(SimpleObject)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `after` to get the next (older) page; null on the last page.
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
+}
+
+/// How far the read models are behind the event store.
+#[derive(SimpleObject)]
+pub struct Consistency {
+    /// The lowest sequence every projection has applied.
+    pub projected_sequence: i64,
+    /// The last sequence in the stream.
+    pub stream_sequence: i64,
+    pub projections: Vec<ProjectionProgress>,
+}
+
+/// One projection's position.
+#[derive(SimpleObject)]
+pub struct ProjectionProgress {
+    pub name: String,
+    pub sequence: i64,
+}

@@ -1,0 +1,13 @@
+//! PurSight's outer layer: the GraphQL/HTTP service, authentication, metrics and the `pursight`
+//! command line. Nothing depends on this crate.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod settings;
+
+pub use app::{AppConfig, Application, ShutdownHandle};

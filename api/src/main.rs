@@ -1,0 +1,18 @@
+//! The `pursight` binary.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = api::cli::Cli::parse();
+    api::cli::init_tracing(&cli);
+    match api::cli::run(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            // One clear sentence with what to do; the cause chain follows on the same line.
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

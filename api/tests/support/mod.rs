@@ -1,0 +1,132 @@
+//! Test harness: a real PurSight service on port 0 with its own stream prefix and database,
+//! against the machine's NATS and PostgreSQL. `TestApp::stop` removes both.
+#![allow(dead_code)]
+
+use api::auth::issue_token;
+use api::{AppConfig, Application, ShutdownHandle};
+use domain::access::Role;
+use domain::TenantId;
+use eventlog::{EventStoreConfig, StreamNames};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub prefix: String,
+    pub database: String,
+    pub database_url: String,
+    pub nats_url: String,
+    pub client: reqwest::Client,
+    shutdown: ShutdownHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stream: String,
+}
+
+pub fn nats_url() -> String {
+    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with_attempts(5).await
+    }
+
+    pub async fn spawn_with_attempts(command_attempts: u32) -> Self {
+        let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let prefix = format!("t{suffix}");
+        let database = format!("pursight_test_{suffix}");
+        let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+        let names = StreamNames::new(&prefix, None).unwrap();
+        let stream = names.stream().to_owned();
+        let config = AppConfig {
+            store: EventStoreConfig { nats_url: nats_url(), names },
+            database_url: database_url.clone(),
+            listen: "127.0.0.1:0".into(),
+            jwt_secret: SECRET.into(),
+            jwt_public_key_pem: None,
+            command_attempts,
+        };
+        let app = Application::build(config).await.expect("the service starts");
+        let addr = app.local_addr();
+        let shutdown = app.shutdown_handle();
+        let task = tokio::spawn(app.run_until_stopped(false));
+        Self {
+            addr,
+            prefix,
+            database,
+            database_url,
+            nats_url: nats_url(),
+            client: reqwest::Client::new(),
+            shutdown,
+            task,
+            stream,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A token for `tenant` with `roles`.
+    pub fn token(tenant: &str, roles: &[Role]) -> String {
+        issue_token(SECRET, "alice@example.com", &TenantId::parse(tenant).unwrap(), roles, 3600)
+    }
+
+    /// Runs a GraphQL request and returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The stream's last sequence (all tenants).
+    pub async fn stream_sequence(&self) -> u64 {
+        let client = async_nats::connect(&self.nats_url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream(&self.stream).await.unwrap();
+        stream.get_info().await.unwrap().state.last_sequence
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.shutdown();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), self.task).await;
+        let client = async_nats::connect(&self.nats_url).await.unwrap();
+        let _ = async_nats::jetstream::new(client).delete_stream(&self.stream).await;
+        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+}
+
+/// The `code` extension of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub const REGISTER: &str = r#"
+mutation Register($input: DataSourceInput!, $commandId: ID, $wait: Boolean) {
+  registerDataSource(input: $input, commandId: $commandId, waitForProjection: $wait) {
+    aggregateId version sequence eventIds duplicate projected
+  }
+}"#;
+
+pub fn postgres_source(name: &str) -> Value {
+    json!({
+        "name": name,
+        "kind": "postgresql",
+        "host": "db.internal",
+        "port": 5432,
+        "database": "orders",
+        "username": "reader",
+        "passwordSecret": "vault:secret/data/orders#password",
+        "tags": ["pii"],
+        "environment": "production"
+    })
+}

@@ -1,0 +1,42 @@
+//! Who issues a command and how it relates to others.
+
+use domain::access::Role;
+use domain::TenantId;
+use uuid::Uuid;
+
+/// The caller and the ids that tie a command to its events.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub tenant: TenantId,
+    /// The authenticated subject (`sub` claim).
+    pub actor: String,
+    pub roles: Vec<Role>,
+    /// Idempotency key: the same id twice yields one commit.
+    pub command_id: Uuid,
+    /// Ties together everything one user action caused.
+    pub correlation_id: Uuid,
+    /// The message that caused this command (the command itself for user actions).
+    pub causation_id: Uuid,
+    pub traceparent: Option<String>,
+}
+
+impl CommandContext {
+    /// A user-initiated command: correlation and causation are the command itself.
+    pub fn new(
+        tenant: TenantId,
+        actor: impl Into<String>,
+        roles: Vec<Role>,
+        command_id: Option<Uuid>,
+    ) -> Self {
+        let command_id = command_id.unwrap_or_else(Uuid::now_v7);
+        Self {
+            tenant,
+            actor: actor.into(),
+            roles,
+            command_id,
+            correlation_id: command_id,
+            causation_id: command_id,
+            traceparent: None,
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The generic command handler.
+
+use crate::{CommandContext, CommandError};
+use domain::access::{roles_allow, Permission};
+use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
+use eventlog::{AppendError, CloudEvent, CommitMetadata, EventStore, NewCommit, NewEvent};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::instrument;
+use uuid::Uuid;
+
+/// Counters exported as metrics.
+#[derive(Debug, Default)]
+pub struct CommandStats {
+    pub executed: AtomicU64,
+    pub rejected: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub duplicates: AtomicU64,
+}
+
+/// What a successful command produced.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub aggregate_id: AggregateId,
+    /// The aggregate's version after the command.
+    pub version: u64,
+    /// Stream sequence of the commit (of the last commit when nothing changed).
+    pub sequence: u64,
+    pub events: Vec<CloudEvent>,
+    /// The command id had already been handled; these are the original events.
+    pub duplicate: bool,
+}
+
+impl CommandOutcome {
+    pub fn event_ids(&self) -> Vec<Uuid> {
+        self.events.iter().map(|e| e.id).collect()
+    }
+}
+
+/// Executes commands against the event store.
+#[derive(Clone)]
+pub struct CommandHandler {
+    store: EventStore,
+    max_attempts: u32,
+    stats: Arc<CommandStats>,
+}
+
+impl CommandHandler {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            store,
+            max_attempts: 5,
+            stats: Arc::default(),
+        }
+    }
+
+    /// How many times a conflicting command is decided again before `CONFLICT` is returned.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    pub fn stats(&self) -> Arc<CommandStats> {
+        self.stats.clone()
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Authorise → load → decide → append, retrying on conflict.
+    #[instrument(skip_all, fields(
+        aggregate = A::NAME,
+        aggregate_id = %id,
+        tenant = %ctx.tenant,
+        actor = %ctx.actor,
+        command_id = %ctx.command_id,
+        command = ?command,
+    ))]
+    pub async fn execute<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+        command: A::Command,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Aggregate,
+        A::Error: Rejection,
+    {
+        self.run::<A>(ctx, permission, id, command, false).await
+    }
+
+    /// Like [`execute`](Self::execute) for a command that creates a fresh aggregate (for example
+    /// a registration under a newly generated id): the first attempt skips loading the history
+    /// and appends expecting none. If the aggregate does exist, the stream refuses the append
+    /// and the command is handled the normal way, so correctness never rests on the guess.
+    pub async fn execute_new<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+        command: A::Command,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Aggregate,
+        A::Error: Rejection,
+    {
+        self.run::<A>(ctx, permission, id, command, true).await
+    }
+
+    async fn run<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+        command: A::Command,
+        assume_new: bool,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Aggregate,
+        A::Error: Rejection,
+    {
+        if !roles_allow(&ctx.roles, permission) {
+            self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(CommandError::Forbidden(permission));
+        }
+        let result = self
+            .execute_authorised::<A>(ctx, id, &command, assume_new)
+            .await;
+        match &result {
+            Ok(outcome) if outcome.duplicate => {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {
+                self.stats.executed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => {
+                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(error = %err, code = err.code(), "command not carried out");
+            }
+        }
+        result
+    }
+
+    async fn execute_authorised<A>(
+        &self,
+        ctx: &CommandContext,
+        id: AggregateId,
+        command: &A::Command,
+        assume_new: bool,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Aggregate,
+        A::Error: Rejection,
+    {
+        let describe = || format!("{} {id}", A::NAME);
+        // The guess that the aggregate is new does not count as a try.
+        let attempts = self.max_attempts + u32::from(assume_new);
+        for attempt in 1..=attempts {
+            let history = if assume_new && attempt == 1 {
+                eventlog::History::default()
+            } else {
+                self.store.load(&ctx.tenant, A::NAME, &id).await?
+            };
+            if history.contains_command(&ctx.command_id) {
+                let command_id = ctx.command_id.to_string();
+                let events: Vec<CloudEvent> = history
+                    .events
+                    .iter()
+                    .filter(|e| e.event.commandid == command_id)
+                    .map(|e| e.event.clone())
+                    .collect();
+                return Ok(CommandOutcome {
+                    aggregate_id: id,
+                    version: events.last().map_or(0, |e| e.aggregateversion),
+                    sequence: history
+                        .events
+                        .iter()
+                        .rev()
+                        .find(|e| e.event.commandid == command_id)
+                        .map_or(0, |e| e.sequence),
+                    events,
+                    duplicate: true,
+                });
+            }
+            let mut decoded = Vec::with_capacity(history.events.len());
+            for stored in &history.events {
+                let (name, version) = stored.event.name_and_version().ok_or_else(|| {
+                    CommandError::CorruptHistory {
+                        aggregate: describe(),
+                        reason: format!(
+                            "event {} has type {:?}",
+                            stored.event.id, stored.event.event_type
+                        ),
+                    }
+                })?;
+                let event = A::Event::from_stored(name, version, stored.event.data.clone())
+                    .map_err(|err| CommandError::CorruptHistory {
+                        aggregate: describe(),
+                        reason: format!(
+                            "event {} at sequence {}: {err}",
+                            stored.event.id, stored.sequence
+                        ),
+                    })?;
+                decoded.push(event);
+            }
+            let state = A::replay(decoded.iter());
+            let decided = A::decide(&state, command).map_err(|err| match err.kind() {
+                RejectionKind::NotFound => CommandError::NotFound(err.to_string()),
+                RejectionKind::Invalid => CommandError::Validation(err.to_string()),
+                RejectionKind::Refused => CommandError::Rejected(err.to_string()),
+            })?;
+            if decided.is_empty() {
+                return Ok(CommandOutcome {
+                    aggregate_id: id,
+                    version: history.version(),
+                    sequence: history.last_sequence,
+                    events: Vec::new(),
+                    duplicate: false,
+                });
+            }
+            let commit = NewCommit {
+                aggregate_type: A::NAME,
+                aggregate_id: id,
+                expected_sequence: history.last_sequence,
+                expected_version: history.version(),
+                previous_hash: history.last_hash(),
+                metadata: CommitMetadata {
+                    tenant: ctx.tenant.clone(),
+                    actor: ctx.actor.clone(),
+                    command_id: ctx.command_id,
+                    correlation_id: ctx.correlation_id,
+                    causation_id: ctx.causation_id,
+                    traceparent: ctx.traceparent.clone(),
+                },
+                events: decided.iter().map(NewEvent::from_domain).collect(),
+            };
+            match self.store.append(commit).await {
+                Ok(appended) => {
+                    return Ok(CommandOutcome {
+                        aggregate_id: id,
+                        version: appended.events.last().map_or(0, |e| e.aggregateversion),
+                        sequence: appended.sequence,
+                        events: appended.events,
+                        duplicate: appended.duplicate,
+                    })
+                }
+                Err(AppendError::Conflict { .. }) if assume_new && attempt == 1 => {
+                    tracing::debug!("aggregate exists, handling the command the normal way");
+                }
+                Err(AppendError::Conflict { .. }) => {
+                    self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, "conflict, deciding again");
+                    // Spread retries of competing writers apart.
+                    let jitter = u64::from(ctx.command_id.as_u128() as u8 % 16);
+                    tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter))
+                        .await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(CommandError::Conflict {
+            aggregate: describe(),
+            attempts: self.max_attempts,
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! Command handling: authorise → load → decide → append.
+//!
+//! [`CommandHandler::execute`] is the one write path of PurSight. It checks the caller's
+//! permission, loads the aggregate's history from the event store, folds it with the domain's
+//! `evolve`, lets the domain `decide`, and appends the resulting events as one commit with
+//! optimistic concurrency. A conflict (someone else appended first) is reloaded and decided
+//! again, a bounded number of times. A retried command id is answered from history, never
+//! appended twice.
+#![forbid(unsafe_code)]
+
+mod context;
+mod error;
+mod handler;
+
+pub use context::CommandContext;
+pub use error::CommandError;
+pub use handler::{CommandHandler, CommandOutcome, CommandStats};

@@ -1,0 +1,214 @@
+//! [`DataSourceConfig`]: the validated configuration of a data source, as the events carry it and
+//! the connectors read it (connection, cloud identity, replicas, TLS, pool, and catalog metadata).
+//!
+//! It is built only by [`DataSourceConfigInput::parse`](super::DataSourceConfigInput::parse),
+//! which checks every field and the rules across fields; the fields are public for reading.
+//! Credentials are [`SecretRef`]s, never values.
+
+use super::secret::SecretRef;
+use super::values::{
+    CloudProvider, DataSourceKind, Environment, Host, HostPort, Location, SourceName, SslMode, Tag,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The validated configuration of a data source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DataSourceConfig {
+    pub name: SourceName,
+    pub kind: DataSourceKind,
+    /// Required except for S3 (provider endpoint) and Snowflake (may use `cloud_config.account`).
+    pub host: Option<Host>,
+    /// The kind's default port when not given.
+    pub port: u16,
+    pub database: Option<String>,
+    pub username: Option<String>,
+    /// Where the password is kept; never the password.
+    pub password_secret: Option<SecretRef>,
+    /// Required when `location` is `cloud` or `hybrid`.
+    pub cloud_provider: Option<CloudProvider>,
+    pub location: Location,
+    pub cloud_config: Option<CloudConfig>,
+    pub replica_config: Option<ReplicaConfig>,
+    pub ssl_config: Option<SslConfig>,
+    pub pool: PoolSettings,
+    /// Whether secrets are Fernet-encrypted (`fernet:` references) at rest.
+    pub use_encryption: bool,
+    pub owner: Option<String>,
+    pub description: Option<String>,
+    pub environment: Option<Environment>,
+    /// Lowercase, deduplicated, in the order first given; at most 50.
+    pub tags: Vec<Tag>,
+}
+
+/// Provider-specific identity and options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CloudConfig {
+    /// The provider region, e.g. `eu-west-1`, `westeurope`, `europe-west1`.
+    pub region: Option<String>,
+    /// Azure: the directory (tenant) of the client.
+    pub tenant_id: Option<String>,
+    /// Azure: the application (client) id.
+    pub client_id: Option<String>,
+    /// Azure: the client secret, needs `client_id`.
+    pub client_secret: Option<SecretRef>,
+    /// Azure: authenticate with the managed identity of the host instead of a client secret.
+    pub use_managed_identity: bool,
+    /// AWS: static access key id, comes with `secret_access_key`.
+    pub access_key_id: Option<String>,
+    /// AWS: the secret access key, as a reference.
+    pub secret_access_key: Option<SecretRef>,
+    /// AWS: authenticate with IAM (RDS IAM tokens, instance roles) instead of static keys.
+    pub use_iam_auth: bool,
+    /// GCP: the project.
+    pub project_id: Option<String>,
+    /// GCP: the service-account key (JSON), as a reference.
+    pub service_account_key: Option<SecretRef>,
+    /// Snowflake: the account identifier.
+    pub account: Option<String>,
+    /// An explicit service endpoint (S3-compatible stores, private endpoints), `http(s)://…`.
+    pub endpoint_url: Option<String>,
+}
+
+/// Read replicas (relational engines) or a replica set (MongoDB).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicaConfig {
+    pub replica_host: Option<Host>,
+    /// Needs `replica_host`.
+    pub replica_port: Option<u16>,
+    /// MongoDB only.
+    pub replica_set: Option<String>,
+    /// MongoDB only.
+    pub replica_members: Vec<HostPort>,
+}
+
+/// TLS material (file paths on the connecting host) and how strictly it is used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SslConfig {
+    /// Defaults to `verify_full` when a CA is given, `require` otherwise.
+    pub mode: SslMode,
+    /// Required for `verify_ca` and `verify_full`.
+    pub ssl_ca: Option<String>,
+    /// Client certificate; comes with `ssl_key`.
+    pub ssl_cert: Option<String>,
+    /// Client key; comes with `ssl_cert`.
+    pub ssl_key: Option<String>,
+}
+
+/// Connection pool sizing, tuned per source because managed cloud databases cap connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PoolSettings {
+    /// 1..=1000, default 5.
+    pub pool_size: u32,
+    /// 0..=1000, default 10.
+    pub max_overflow: u32,
+    /// 1..=3600, default 30.
+    pub pool_timeout_secs: u32,
+    /// 1..=86400, default 3600.
+    pub pool_recycle_secs: u32,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            pool_size: 5,
+            max_overflow: 10,
+            pool_timeout_secs: 30,
+            pool_recycle_secs: 3600,
+        }
+    }
+}
+
+impl DataSourceConfig {
+    /// The configuration as JSON for read models, API responses and logs: every secret reference
+    /// rendered with [`SecretRef::redacted`], so Fernet ciphertext never leaves the event log.
+    pub fn redacted(&self) -> Value {
+        let mut value = serde_json::to_value(self).expect("a data source config always serializes");
+        redact(
+            &mut value,
+            "/password_secret",
+            self.password_secret.as_ref(),
+        );
+        if let Some(cloud) = &self.cloud_config {
+            // Destructured in full so that a new secret field cannot be added without being
+            // considered here.
+            let CloudConfig {
+                region: _,
+                tenant_id: _,
+                client_id: _,
+                client_secret,
+                use_managed_identity: _,
+                access_key_id: _,
+                secret_access_key,
+                use_iam_auth: _,
+                project_id: _,
+                service_account_key,
+                account: _,
+                endpoint_url: _,
+            } = cloud;
+            redact(
+                &mut value,
+                "/cloud_config/client_secret",
+                client_secret.as_ref(),
+            );
+            redact(
+                &mut value,
+                "/cloud_config/secret_access_key",
+                secret_access_key.as_ref(),
+            );
+            redact(
+                &mut value,
+                "/cloud_config/service_account_key",
+                service_account_key.as_ref(),
+            );
+        }
+        value
+    }
+
+    /// Whether `other` connects differently from `self`: anything a connector reads to open a
+    /// connection. A change here makes an earlier connection test stale; the rest (name, owner,
+    /// description, environment, tags) is catalog metadata.
+    pub fn connection_differs(&self, other: &DataSourceConfig) -> bool {
+        // Destructured in full so that adding a field forces a decision about which side it is on.
+        let DataSourceConfig {
+            name: _,
+            kind,
+            host,
+            port,
+            database,
+            username,
+            password_secret,
+            cloud_provider,
+            location,
+            cloud_config,
+            replica_config,
+            ssl_config,
+            pool,
+            use_encryption,
+            owner: _,
+            description: _,
+            environment: _,
+            tags: _,
+        } = self;
+        *kind != other.kind
+            || *host != other.host
+            || *port != other.port
+            || *database != other.database
+            || *username != other.username
+            || *password_secret != other.password_secret
+            || *cloud_provider != other.cloud_provider
+            || *location != other.location
+            || *cloud_config != other.cloud_config
+            || *replica_config != other.replica_config
+            || *ssl_config != other.ssl_config
+            || *pool != other.pool
+            || *use_encryption != other.use_encryption
+    }
+}
+
+fn redact(value: &mut Value, pointer: &str, secret: Option<&SecretRef>) {
+    if let (Some(slot), Some(secret)) = (value.pointer_mut(pointer), secret) {
+        *slot = Value::String(secret.redacted());
+    }
+}

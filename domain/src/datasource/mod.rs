@@ -1,0 +1,81 @@
+//! The DataSource aggregate: a governed system (database or object store) that PurSight connects
+//! to, scans, classifies, checks and catalogs, following the lifecycle of the seeds' §9.1.
+//!
+//! - `values.rs`, `secret.rs`: the value types of a configuration, parsed once at the edge.
+//! - `config.rs`: [`DataSourceConfig`], the validated configuration the events carry.
+//! - `input.rs`: [`DataSourceConfigInput`], raw edge input, its parser and update overlay.
+//! - `lifecycle.rs`, `state.rs`: the lifecycle states and the state folded from events.
+//! - `commands.rs`, `decide.rs`, `events.rs`, `error.rs`: the decider and what it speaks.
+//!
+//! ```
+//! use domain::datasource::*;
+//! use domain::{Aggregate, AggregateId};
+//!
+//! let config = DataSourceConfigInput {
+//!     name: Some("Sales".into()),
+//!     kind: Some("postgresql".into()),
+//!     host: Some("db.internal".into()),
+//!     password_secret: Some("env:SALES_PG_PASSWORD".into()),
+//!     ..Default::default()
+//! }
+//! .parse()
+//! .unwrap();
+//! let id = AggregateId::parse("0192f0c4-1111-7000-8000-000000000001").unwrap();
+//! let events = DataSource::decide(&DataSourceState::default(), &DataSourceCommand::Register { id, config }).unwrap();
+//! let state = DataSource::replay(&events);
+//! assert_eq!(state.lifecycle, LifecycleState::Registered);
+//! assert_eq!(state.config.unwrap().port, 5432);
+//! ```
+
+mod commands;
+mod config;
+mod decide;
+mod error;
+mod events;
+mod input;
+mod lifecycle;
+mod secret;
+mod state;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use commands::DataSourceCommand;
+pub use config::{CloudConfig, DataSourceConfig, PoolSettings, ReplicaConfig, SslConfig};
+pub use error::{DataSourceError, FieldError, ValidationError};
+pub use events::*;
+pub use input::{
+    CloudConfigInput, DataSourceConfigInput, PoolSettingsInput, ReplicaConfigInput, SslConfigInput,
+};
+pub use lifecycle::LifecycleState;
+pub use secret::{SecretLocation, SecretRef, SecretScheme, NOT_A_SECRET_REFERENCE};
+pub use state::DataSourceState;
+pub use values::{
+    parse_port, CloudProvider, DataSourceKind, Environment, Host, HostPort, Location, SourceName,
+    SslMode, Tag,
+};
+
+use crate::aggregate::Aggregate;
+
+/// The data source aggregate (a decider; all data is in [`DataSourceState`]).
+pub struct DataSource;
+
+impl Aggregate for DataSource {
+    const NAME: &'static str = "data_source";
+    type State = DataSourceState;
+    type Command = DataSourceCommand;
+    type Event = DataSourceEvent;
+    type Error = DataSourceError;
+
+    fn decide(
+        state: &Self::State,
+        command: &Self::Command,
+    ) -> Result<Vec<Self::Event>, Self::Error> {
+        decide::decide(state, command)
+    }
+
+    fn evolve(state: Self::State, event: &Self::Event) -> Self::State {
+        state.evolve(event)
+    }
+}

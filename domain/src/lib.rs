@@ -1,0 +1,16 @@
+//! The pure PurSight domain: identifiers, the aggregate/decider contract, access rules and the
+//! aggregates themselves (one folder each). Nothing here performs I/O: no clock, no network, no
+//! randomness — everything a decision needs is passed in, so every rule is tested with plain
+//! given-events / when-command / then-events tests.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod aggregate;
+pub mod datasource;
+pub mod ids;
+pub mod schema;
+
+pub use aggregate::{
+    parse_wire_type, wire_type, Aggregate, DomainEvent, EventDecodeError, Rejection, RejectionKind,
+};
+pub use ids::{AggregateId, IdError, TenantId};

@@ -1,0 +1,128 @@
+//! JSON Schemas of every stored event shape, generated from the Rust types.
+//!
+//! `schemas/<EventType>.v<N>.json` at the repository root is the checked-in copy of
+//! [`event_schemas`]; `domain/tests/schemas.rs` fails when they drift, so changing an event's
+//! shape without deciding on a new version is caught in review. Old versions that are still read
+//! (and upcast) keep their schema.
+
+use crate::aggregate::wire_type;
+use crate::datasource::{self, v1};
+use schemars::{schema_for, JsonSchema};
+use serde_json::{Map, Value};
+
+/// The schema of one `(event type, version)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSchema {
+    pub event_type: &'static str,
+    pub version: u32,
+    pub schema: Value,
+}
+
+impl EventSchema {
+    /// `<EventType>.v<N>.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}.v{}.json", self.event_type, self.version)
+    }
+
+    /// The file content: pretty JSON with keys sorted (stable whatever serde_json's map
+    /// features are in a given build) and a trailing newline.
+    pub fn to_file_contents(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&sorted(&self.schema))
+            .expect("a JSON value always serializes");
+        text.push('\n');
+        text
+    }
+}
+
+/// Every readable event of every aggregate, old versions included, in a stable order.
+pub fn event_schemas() -> Vec<EventSchema> {
+    vec![
+        of::<v1::SourceRegisteredV1>("SourceRegistered", 1),
+        of::<datasource::SourceRegistered>("SourceRegistered", 2),
+        of::<datasource::SourceConfigured>("SourceConfigured", 1),
+        of::<datasource::ConfigurationStarted>("ConfigurationStarted", 1),
+        of::<datasource::ConnectionValidated>("ConnectionValidated", 1),
+        of::<datasource::ConnectionFailed>("ConnectionFailed", 1),
+        of::<datasource::SourceScanStarted>("SourceScanStarted", 1),
+        of::<datasource::SourceScanCompleted>("SourceScanCompleted", 1),
+        of::<datasource::SourceScanFailed>("SourceScanFailed", 1),
+        of::<datasource::ClassificationStarted>("ClassificationStarted", 1),
+        of::<datasource::ClassificationCompleted>("ClassificationCompleted", 1),
+        of::<datasource::ComplianceCheckStarted>("ComplianceCheckStarted", 1),
+        of::<datasource::ComplianceCheckCompleted>("ComplianceCheckCompleted", 1),
+        of::<datasource::SourceCataloged>("SourceCataloged", 1),
+        of::<datasource::MonitoringStarted>("MonitoringStarted", 1),
+        of::<datasource::SourceArchived>("SourceArchived", 1),
+    ]
+}
+
+fn of<T: JsonSchema>(event_type: &'static str, version: u32) -> EventSchema {
+    let mut schema = schema_for!(T).to_value();
+    if let Some(object) = schema.as_object_mut() {
+        // The Rust type name (`SourceRegisteredV1`) means nothing to a consumer; the wire type does.
+        object.insert(
+            "title".into(),
+            Value::String(wire_type(event_type, version)),
+        );
+    }
+    EventSchema {
+        event_type,
+        version,
+        schema,
+    }
+}
+
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let mut keys: Vec<&String> = object.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for key in keys {
+                out.insert(key.clone(), sorted(&object[key]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::{DomainEvent, EventDecodeError};
+    use crate::datasource::DataSourceEvent;
+
+    #[test]
+    fn there_is_a_schema_for_exactly_the_readable_events() {
+        let generated: Vec<(&str, u32)> = event_schemas()
+            .iter()
+            .map(|s| (s.event_type, s.version))
+            .collect();
+        assert_eq!(generated, DataSourceEvent::READABLE);
+    }
+
+    #[test]
+    fn every_readable_event_is_known_to_the_decoder() {
+        for (event_type, version) in DataSourceEvent::READABLE {
+            let error =
+                DataSourceEvent::from_stored(event_type, *version, Value::Null).unwrap_err();
+            assert!(
+                matches!(error, EventDecodeError::Malformed { .. }),
+                "{event_type} v{version}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn schema_files_are_titled_with_the_wire_type() {
+        let schemas = event_schemas();
+        assert_eq!(schemas[0].file_name(), "SourceRegistered.v1.json");
+        assert_eq!(
+            schemas[0].schema["title"],
+            "io.pursight.SourceRegistered.v1"
+        );
+        assert!(schemas[0].to_file_contents().ends_with("}\n"));
+    }
+}

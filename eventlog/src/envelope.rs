@@ -1,0 +1,164 @@
+//! The CloudEvents 1.0 envelope and the commit that carries a command's events.
+//!
+//! One command decides events for one aggregate; they travel as one JetStream message whose
+//! payload is an `application/cloudevents-batch+json` array, so they land atomically.
+
+use crate::error::DecodeError;
+use chrono::{DateTime, Utc};
+use domain::{AggregateId, TenantId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub const SPEC_VERSION: &str = "1.0";
+pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
+pub const DATA_CONTENT_TYPE: &str = "application/json";
+
+/// One event as stored: a structured-mode CloudEvent with PurSight's extensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudEvent {
+    pub specversion: String,
+    /// UUIDv7, unique per event.
+    pub id: Uuid,
+    /// `/pursight/<tenant>`.
+    pub source: String,
+    /// `io.pursight.<EventName>.v<N>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The aggregate id.
+    pub subject: String,
+    pub time: DateTime<Utc>,
+    pub datacontenttype: String,
+    pub data: Value,
+    pub tenant: String,
+    pub aggregatetype: String,
+    pub aggregateid: String,
+    /// 1-based position of this event in its aggregate's history.
+    pub aggregateversion: u64,
+    pub actor: String,
+    /// The command that decided this event (also the commit's `Nats-Msg-Id`).
+    pub commandid: String,
+    pub correlationid: String,
+    pub causationid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// Hash of the aggregate's previous event ([`crate::chain::GENESIS`] for the first).
+    pub prevhash: String,
+    /// SHA-256 over the canonical event without `hash`.
+    pub hash: String,
+}
+
+impl CloudEvent {
+    /// The short name and schema version of `type`, e.g. `("SourceRegistered", 2)`.
+    pub fn name_and_version(&self) -> Option<(&str, u32)> {
+        parse_wire_type(&self.event_type)
+    }
+}
+
+pub use domain::{parse_wire_type, wire_type};
+
+/// A stored event with the stream sequence of the commit it arrived in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub sequence: u64,
+    pub event: CloudEvent,
+}
+
+/// One JetStream message: the events of one command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCommit {
+    pub sequence: u64,
+    pub subject: String,
+    pub events: Vec<CloudEvent>,
+}
+
+impl StoredCommit {
+    /// Decodes a message payload; anything that is not a non-empty CloudEvents batch is an error.
+    pub fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<Self, DecodeError> {
+        let events: Vec<CloudEvent> =
+            serde_json::from_slice(payload).map_err(|err| DecodeError {
+                sequence,
+                reason: format!("not a CloudEvents batch: {err}"),
+            })?;
+        if events.is_empty() {
+            return Err(DecodeError {
+                sequence,
+                reason: "empty batch".into(),
+            });
+        }
+        if let Some(bad) = events.iter().find(|e| e.specversion != SPEC_VERSION) {
+            return Err(DecodeError {
+                sequence,
+                reason: format!("event {} has specversion {:?}", bad.id, bad.specversion),
+            });
+        }
+        Ok(Self {
+            sequence,
+            subject: subject.to_owned(),
+            events,
+        })
+    }
+
+    pub fn into_stored_events(self) -> impl Iterator<Item = StoredEvent> {
+        let sequence = self.sequence;
+        self.events
+            .into_iter()
+            .map(move |event| StoredEvent { sequence, event })
+    }
+}
+
+/// An event decided by a command, before it is enveloped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub name: &'static str,
+    pub version: u32,
+    pub data: Value,
+}
+
+impl NewEvent {
+    pub fn from_domain<E: domain::DomainEvent>(event: &E) -> Self {
+        Self {
+            name: event.event_type(),
+            version: event.version(),
+            data: event.to_data(),
+        }
+    }
+}
+
+/// Who did it and why: recorded on every event of a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitMetadata {
+    pub tenant: TenantId,
+    pub actor: String,
+    pub command_id: Uuid,
+    pub correlation_id: Uuid,
+    pub causation_id: Uuid,
+    pub traceparent: Option<String>,
+}
+
+/// What a command handler asks the store to append.
+#[derive(Debug, Clone)]
+pub struct NewCommit {
+    pub aggregate_type: &'static str,
+    pub aggregate_id: AggregateId,
+    /// Stream sequence of the aggregate's last commit, 0 for a new aggregate.
+    pub expected_sequence: u64,
+    /// Number of events the aggregate already has.
+    pub expected_version: u64,
+    /// Hash of the aggregate's last event ([`crate::chain::GENESIS`] for a new aggregate).
+    pub previous_hash: String,
+    pub metadata: CommitMetadata,
+    pub events: Vec<NewEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_payloads_are_decode_errors_with_their_sequence() {
+        let err = StoredCommit::decode(42, "s", b"{not json").unwrap_err();
+        assert_eq!(err.sequence, 42);
+        assert!(StoredCommit::decode(7, "s", b"[]").is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! The event store: PurSight's only source of truth, kept in one NATS JetStream stream.
+//!
+//! * [`envelope`] — the CloudEvents 1.0 envelope every event travels in, and the commit (one
+//!   JetStream message holding all events one command decided).
+//! * [`chain`] — the per-aggregate SHA-256 hash chain and its verification.
+//! * [`store`] — [`EventStore`]: ensuring the stream, appending with optimistic concurrency and
+//!   idempotency, loading an aggregate's history, subscribing and reading from a sequence.
+//! * [`export`] — NDJSON export of the stream and reading an export back for verification.
+#![forbid(unsafe_code)]
+
+pub mod chain;
+pub mod envelope;
+pub mod error;
+pub mod export;
+pub mod store;
+pub mod subject;
+
+pub use envelope::{CloudEvent, CommitMetadata, NewCommit, NewEvent, StoredCommit, StoredEvent};
+pub use error::{AppendError, DecodeError, EventStoreError};
+pub use store::{Appended, DeliverFrom, EventStore, EventStoreConfig, History};
+pub use subject::StreamNames;

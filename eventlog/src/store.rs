@@ -1,0 +1,486 @@
+//! [`EventStore`]: the JetStream-backed event store.
+//!
+//! Appends use `Nats-Expected-Last-Subject-Sequence` for optimistic concurrency per aggregate and
+//! `Nats-Msg-Id` (the command id) for idempotency. Reads use ordered consumers filtered to one
+//! subject, so loading one aggregate never scans other aggregates' events.
+
+use crate::chain::{compute_hash, GENESIS};
+use crate::envelope::{
+    wire_type, CloudEvent, NewCommit, StoredCommit, StoredEvent, BATCH_CONTENT_TYPE,
+    DATA_CONTENT_TYPE, SPEC_VERSION,
+};
+use crate::error::{AppendError, DecodeError, EventStoreError};
+use crate::subject::StreamNames;
+use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use chrono::Utc;
+use futures::{Stream, StreamExt};
+use std::time::Duration;
+use tracing::instrument;
+use uuid::Uuid;
+
+/// Where to connect and which stream to use.
+#[derive(Debug, Clone)]
+pub struct EventStoreConfig {
+    pub nats_url: String,
+    pub names: StreamNames,
+}
+
+/// Where a read or subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliverFrom {
+    /// From the first event in the stream.
+    Start,
+    /// From this stream sequence (inclusive).
+    Sequence(u64),
+    /// Only events appended from now on.
+    New,
+}
+
+/// The outcome of an append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Stream sequence of the commit.
+    pub sequence: u64,
+    /// The events as stored (for a duplicate: the events of the original commit).
+    pub events: Vec<CloudEvent>,
+    /// The command id had already been appended; nothing new was written.
+    pub duplicate: bool,
+}
+
+/// An aggregate's history and the position a next commit must expect.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub events: Vec<StoredEvent>,
+    /// Stream sequence of the last commit, 0 when the aggregate has no events.
+    pub last_sequence: u64,
+}
+
+impl History {
+    pub fn version(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.event.aggregateversion)
+    }
+
+    pub fn last_hash(&self) -> String {
+        self.events
+            .last()
+            .map_or_else(|| GENESIS.to_owned(), |e| e.event.hash.clone())
+    }
+
+    /// Whether a command with this id already produced events here.
+    pub fn contains_command(&self, command_id: &Uuid) -> bool {
+        let id = command_id.to_string();
+        self.events.iter().any(|e| e.event.commandid == id)
+    }
+}
+
+/// The event store. Cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    names: StreamNames,
+}
+
+impl EventStore {
+    /// Connects and makes sure the stream exists with the settings an event store needs.
+    #[instrument(skip_all, fields(url = %config.nats_url, stream = config.names.stream()))]
+    pub async fn connect(config: &EventStoreConfig) -> Result<Self, EventStoreError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .retry_on_initial_connect()
+            .max_reconnects(Some(3))
+            .connect(&config.nats_url)
+            .await
+            .map_err(|err| EventStoreError::Unreachable {
+                url: config.nats_url.clone(),
+                reason: err.to_string(),
+            })?;
+        // retry_on_initial_connect returns at once; wait (bounded) for the first connection so an
+        // absent server is reported clearly instead of as a later timeout.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while client.connection_state() != async_nats::connection::State::Connected {
+            if tokio::time::Instant::now() > deadline {
+                return Err(EventStoreError::Unreachable {
+                    url: config.nats_url.clone(),
+                    reason: "no answer within 5 s".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let jetstream = jetstream::new(client.clone());
+        let store = Self {
+            client,
+            jetstream,
+            names: config.names.clone(),
+        };
+        store.ensure_stream().await?;
+        Ok(store)
+    }
+
+    async fn ensure_stream(&self) -> Result<(), EventStoreError> {
+        let name = self.names.stream();
+        let wanted_subject = self.names.all_events();
+        match self.jetstream.get_stream(name).await {
+            Ok(mut existing) => {
+                let info = existing
+                    .info()
+                    .await
+                    .map_err(|err| EventStoreError::jetstream("stream info", err))?;
+                let config = &info.config;
+                let mut problems = Vec::new();
+                if !config.deny_delete {
+                    problems.push("it allows deleting messages (deny_delete is off)".to_owned());
+                }
+                if !config.deny_purge {
+                    problems.push("it allows purging (deny_purge is off)".to_owned());
+                }
+                if config.subjects != [wanted_subject.clone()] {
+                    problems.push(format!(
+                        "it captures {:?} instead of exactly [{wanted_subject:?}]",
+                        config.subjects
+                    ));
+                }
+                if !problems.is_empty() {
+                    return Err(EventStoreError::IncompatibleStream {
+                        name: name.to_owned(),
+                        reason: problems.join("; "),
+                    });
+                }
+                Ok(())
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    jetstream::context::GetStreamErrorKind::JetStream(js)
+                        if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+                ) =>
+            {
+                self.jetstream
+                    .create_stream(stream::Config {
+                        name: name.to_owned(),
+                        description: Some("PurSight event store".into()),
+                        subjects: vec![wanted_subject],
+                        storage: stream::StorageType::File,
+                        retention: stream::RetentionPolicy::Limits,
+                        deny_delete: true,
+                        deny_purge: true,
+                        allow_direct: true,
+                        duplicate_window: Duration::from_secs(24 * 60 * 60),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|err| EventStoreError::jetstream("create stream", err))?;
+                tracing::info!(stream = name, "created event stream");
+                Ok(())
+            }
+            Err(err) => Err(EventStoreError::jetstream("get stream", err)),
+        }
+    }
+
+    pub fn names(&self) -> &StreamNames {
+        &self.names
+    }
+
+    /// The JetStream context, for projection runners that manage their own durable consumers.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The largest payload the server accepts.
+    pub fn max_payload(&self) -> usize {
+        self.client.server_info().max_payload
+    }
+
+    /// Sequence of the last commit in the stream (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, EventStoreError> {
+        let stream = self
+            .jetstream
+            .get_stream(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        let info = stream
+            .get_info()
+            .await
+            .map_err(|err| EventStoreError::jetstream("stream info", err))?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Appends a command's events as one commit.
+    #[instrument(skip_all, fields(
+        aggregate_type = commit.aggregate_type,
+        aggregate_id = %commit.aggregate_id,
+        command_id = %commit.metadata.command_id,
+        expected_sequence = commit.expected_sequence,
+    ))]
+    pub async fn append(&self, commit: NewCommit) -> Result<Appended, AppendError> {
+        if commit.events.is_empty() {
+            return Err(AppendError::Empty);
+        }
+        let events = envelope_events(&commit);
+        let payload = serde_json::to_vec(&events).expect("CloudEvents always serialise");
+        let max = self.max_payload();
+        // Leave room for headers and protocol framing.
+        if payload.len() + 512 > max {
+            return Err(AppendError::TooLarge {
+                size: payload.len(),
+                max,
+            });
+        }
+        let subject = self.names.aggregate(
+            &commit.metadata.tenant,
+            commit.aggregate_type,
+            &commit.aggregate_id,
+        );
+        let publish = jetstream::context::Publish::build()
+            .payload(payload.into())
+            .message_id(commit.metadata.command_id.to_string())
+            .expected_last_subject_sequence(commit.expected_sequence)
+            .header("Content-Type", BATCH_CONTENT_TYPE);
+        let ack = self
+            .jetstream
+            .send_publish(subject, publish)
+            .await
+            .map_err(|err| EventStoreError::jetstream("publish", err))?
+            .await;
+        match ack {
+            Ok(ack) if ack.duplicate => {
+                tracing::info!(
+                    sequence = ack.sequence,
+                    "duplicate command, nothing appended"
+                );
+                let original = self.commit_at(ack.sequence).await?;
+                Ok(Appended {
+                    sequence: ack.sequence,
+                    events: original.events,
+                    duplicate: true,
+                })
+            }
+            Ok(ack) => Ok(Appended {
+                sequence: ack.sequence,
+                events,
+                duplicate: false,
+            }),
+            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
+                Err(AppendError::Conflict {
+                    aggregate_type: commit.aggregate_type.to_owned(),
+                    aggregate_id: commit.aggregate_id.to_string(),
+                    expected_sequence: commit.expected_sequence,
+                })
+            }
+            Err(err) => Err(EventStoreError::jetstream("publish ack", err).into()),
+        }
+    }
+
+    /// Reads the commit stored at a stream sequence.
+    pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(|err| EventStoreError::jetstream("get message", err))?;
+        Ok(StoredCommit::decode(
+            sequence,
+            message.subject.as_str(),
+            &message.payload,
+        )?)
+    }
+
+    /// Loads one aggregate's full history, in order.
+    #[instrument(skip(self))]
+    pub async fn load(
+        &self,
+        tenant: &domain::TenantId,
+        aggregate_type: &str,
+        aggregate_id: &domain::AggregateId,
+    ) -> Result<History, EventStoreError> {
+        let subject = self.names.aggregate(tenant, aggregate_type, aggregate_id);
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        let last = match stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => message,
+            Err(err) if err.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+                return Ok(History::default());
+            }
+            Err(err) => return Err(EventStoreError::jetstream("get last message", err)),
+        };
+        let last_commit =
+            StoredCommit::decode(last.sequence, last.subject.as_str(), &last.payload)?;
+        let last_sequence = last.sequence;
+        // A single-commit history needs no consumer at all.
+        if last_commit.events.first().map(|e| e.aggregateversion) == Some(1) {
+            return Ok(History {
+                events: last_commit.into_stored_events().collect(),
+                last_sequence,
+            });
+        }
+        let mut events = Vec::new();
+        let mut commits = self.read(&subject, DeliverFrom::Start).await?;
+        while let Some(commit) = commits.next().await {
+            let commit = commit?;
+            let done = commit.sequence >= last_sequence;
+            events.extend(commit.into_stored_events());
+            if done {
+                break;
+            }
+        }
+        Ok(History {
+            events,
+            last_sequence,
+        })
+    }
+
+    /// An endless, ordered stream of commits on `filter` (a subject, wildcards allowed), starting
+    /// at `from`. Malformed commits are yielded as errors, never skipped.
+    pub async fn read(
+        &self,
+        filter: &str,
+        from: DeliverFrom,
+    ) -> Result<
+        impl Stream<Item = Result<StoredCommit, EventStoreError>> + Send + 'static,
+        EventStoreError,
+    > {
+        let deliver_policy = match from {
+            DeliverFrom::Start | DeliverFrom::Sequence(0) => consumer::DeliverPolicy::All,
+            DeliverFrom::Sequence(start_sequence) => {
+                consumer::DeliverPolicy::ByStartSequence { start_sequence }
+            }
+            DeliverFrom::New => consumer::DeliverPolicy::New,
+        };
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: filter.to_owned(),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(|err| EventStoreError::jetstream("create ordered consumer", err))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|err| EventStoreError::jetstream("consume", err))?;
+        Ok(messages.map(|message| {
+            let message = message.map_err(|err| EventStoreError::jetstream("consume", err))?;
+            let sequence = message
+                .info()
+                .map_err(|err| EventStoreError::jetstream("message info", err))?
+                .stream_sequence;
+            Ok(StoredCommit::decode(
+                sequence,
+                message.subject.as_str(),
+                &message.payload,
+            )?)
+        }))
+    }
+
+    /// Reads every commit on `filter` from `from` up to the stream's current end, then stops.
+    pub async fn read_to_end(
+        &self,
+        filter: &str,
+        from: DeliverFrom,
+    ) -> Result<
+        impl Stream<Item = Result<StoredCommit, EventStoreError>> + Send + 'static,
+        EventStoreError,
+    > {
+        let end = self.last_sequence().await?;
+        let start = match from {
+            DeliverFrom::Sequence(seq) => seq,
+            _ => 1,
+        };
+        if end == 0 || start > end {
+            return Ok(futures::stream::empty().left_stream());
+        }
+        let mut commits = Box::pin(self.read(filter, from).await?);
+        // The filter may match nothing near the end, so an idle consumer is the end signal too.
+        Ok(async_stream_until(move |tx| async move {
+            loop {
+                match tokio::time::timeout(Duration::from_millis(750), commits.next()).await {
+                    Ok(Some(Ok(commit))) => {
+                        let last = commit.sequence >= end;
+                        if tx.send(Ok(commit)).await.is_err() || last {
+                            return;
+                        }
+                    }
+                    Ok(Some(Err(err))) => {
+                        let _ = tx.send(Err(err)).await;
+                        return;
+                    }
+                    Ok(None) | Err(_) => return,
+                }
+            }
+        })
+        .right_stream())
+    }
+}
+
+/// A small channel-backed stream so `read_to_end` can stop on sequence or idleness.
+fn async_stream_until<F, Fut>(
+    producer: F,
+) -> impl Stream<Item = Result<StoredCommit, EventStoreError>> + Send + 'static
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<StoredCommit, EventStoreError>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(producer(tx));
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Wraps decided events into hash-chained CloudEvents.
+fn envelope_events(commit: &NewCommit) -> Vec<CloudEvent> {
+    let meta = &commit.metadata;
+    let now = Utc::now();
+    let mut prevhash = commit.previous_hash.clone();
+    commit
+        .events
+        .iter()
+        .enumerate()
+        .map(|(index, new)| {
+            let mut event = CloudEvent {
+                specversion: SPEC_VERSION.to_owned(),
+                id: Uuid::now_v7(),
+                source: format!("/pursight/{}", meta.tenant),
+                event_type: wire_type(new.name, new.version),
+                subject: commit.aggregate_id.to_string(),
+                time: now,
+                datacontenttype: DATA_CONTENT_TYPE.to_owned(),
+                data: new.data.clone(),
+                tenant: meta.tenant.to_string(),
+                aggregatetype: commit.aggregate_type.to_owned(),
+                aggregateid: commit.aggregate_id.to_string(),
+                aggregateversion: commit.expected_version + index as u64 + 1,
+                actor: meta.actor.clone(),
+                commandid: meta.command_id.to_string(),
+                correlationid: meta.correlation_id.to_string(),
+                causationid: meta.causation_id.to_string(),
+                traceparent: meta.traceparent.clone(),
+                prevhash: prevhash.clone(),
+                hash: String::new(),
+            };
+            event.hash = compute_hash(&event);
+            prevhash = event.hash.clone();
+            event
+        })
+        .collect()
+}
+
+impl From<DecodeError> for AppendError {
+    fn from(err: DecodeError) -> Self {
+        AppendError::Store(err.into())
+    }
+}

@@ -1,0 +1,47 @@
+//! Checkpoints: the last stream sequence each projection has applied.
+
+use sqlx::PgConnection;
+
+/// Reads a checkpoint (0 when the projection has never run).
+pub async fn read(conn: &mut PgConnection, name: &str) -> Result<u64, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT last_sequence FROM public.projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map_or(0, |(seq,)| seq as u64))
+}
+
+/// Sets a checkpoint.
+pub async fn write(conn: &mut PgConnection, name: &str, sequence: u64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO public.projection_checkpoints (name, last_sequence, updated_at)
+         VALUES ($1, $2, now())
+         ON CONFLICT (name) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, updated_at = now()",
+    )
+    .bind(name)
+    .bind(sequence as i64)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Serialises writers of one projection (live runner batches and the rebuild swap), across
+/// processes, for the rest of the transaction.
+pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pursight.projection.' || $1))")
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// All checkpoints, for consistency reporting.
+pub async fn all(pool: &sqlx::PgPool) -> Result<Vec<(String, u64)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT name, last_sequence FROM public.projection_checkpoints ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(n, s)| (n, s as u64)).collect())
+}

@@ -1,0 +1,36 @@
+//! Projection errors.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("projection {projection} stopped at stream sequence {sequence}: {reason}")]
+    BadEvent {
+        projection: &'static str,
+        sequence: u64,
+        reason: String,
+    },
+    #[error("database error in projection {projection}: {source}")]
+    Database {
+        projection: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("unknown projection {0:?}; known projections: data_sources, audit_log")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] eventlog::EventStoreError),
+    #[error("JetStream consumer of projection {projection}: {reason}")]
+    Consumer {
+        projection: &'static str,
+        reason: String,
+    },
+}
+
+pub(crate) trait DbContext<T> {
+    fn in_projection(self, projection: &'static str) -> Result<T, ProjectionError>;
+}
+
+impl<T> DbContext<T> for Result<T, sqlx::Error> {
+    fn in_projection(self, projection: &'static str) -> Result<T, ProjectionError> {
+        self.map_err(|source| ProjectionError::Database { projection, source })
+    }
+}

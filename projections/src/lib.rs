@@ -1,0 +1,29 @@
+//! Projections: the workers that turn the event stream into PostgreSQL read models.
+//!
+//! Every read model plugs into one [`runner`]: a durable JetStream pull consumer per projection,
+//! and for each batch one PostgreSQL transaction that applies the events *and* moves the
+//! checkpoint, so a crash at any point neither loses nor double-applies an event. Each projection
+//! owns one PostgreSQL schema (`rm_<name>`), which lets [`rebuild`] project into a fresh schema
+//! and swap it in atomically while queries keep working.
+//!
+//! Read models: [`data_sources`] (current configuration without secrets, lifecycle state,
+//! version) and [`audit_log`] (every event: who, what, when, from which command).
+#![forbid(unsafe_code)]
+
+pub mod audit_log;
+pub mod checkpoint;
+pub mod data_sources;
+pub mod database;
+mod error;
+pub mod projection;
+pub mod rebuild;
+pub mod runner;
+pub mod status;
+
+pub use error::ProjectionError;
+pub use projection::Projection;
+pub use runner::{ProjectionRunner, RunnerOptions};
+pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
+
+/// Names of every projection, for `pursight rebuild` and `/readyz`.
+pub const ALL: [&str; 2] = [data_sources::NAME, audit_log::NAME];

@@ -1,0 +1,304 @@
+//! The one projection runner every read model plugs into.
+//!
+//! Per projection: a durable JetStream pull consumer (`proj_<name>`), batches of commits, and for
+//! each batch one PostgreSQL transaction that takes the projection's advisory lock, re-reads the
+//! checkpoint, applies every event past it and moves the checkpoint. Messages are acknowledged
+//! only after that commit. A crash before the commit loses nothing (the batch is redelivered); a
+//! crash after the commit but before the ack applies nothing twice (redelivered events are at or
+//! below the checkpoint and skipped). An event the projection cannot apply stops it, with the
+//! reason in the logs and in `/readyz`; it is never skipped.
+
+use crate::checkpoint;
+use crate::error::{DbContext, ProjectionError};
+use crate::projection::{schema_of, Projection};
+use crate::status::{ProjectionState, StatusBoard};
+use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy};
+use eventlog::{EventStore, StoredCommit};
+use futures::StreamExt;
+use sqlx::{PgConnection, PgPool};
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::instrument;
+
+/// Tuning knobs.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    pub batch_size: usize,
+    /// How long one fetch waits for new events before polling again.
+    pub idle_wait: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            idle_wait: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Runs one projection until shutdown or until it meets an event it cannot apply.
+pub struct ProjectionRunner<P: Projection> {
+    projection: P,
+    store: EventStore,
+    pool: PgPool,
+    status: StatusBoard,
+    options: RunnerOptions,
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    pub fn new(projection: P, store: EventStore, pool: PgPool, status: StatusBoard) -> Self {
+        Self {
+            projection,
+            store,
+            pool,
+            status,
+            options: RunnerOptions::default(),
+        }
+    }
+
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Runs until `shutdown` turns true. Returns the error that stopped the projection, if any.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
+        self.status.set_state(name, ProjectionState::Starting);
+        let result = self.run_inner(&mut shutdown).await;
+        match &result {
+            Ok(()) => self.status.set_state(name, ProjectionState::Stopped),
+            Err(err) => {
+                tracing::error!(projection = name, error = %err, "projection stopped");
+                self.status
+                    .set_state(name, ProjectionState::Failed(err.to_string()));
+            }
+        }
+        result
+    }
+
+    async fn run_inner(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
+        prepare_schema(&self.pool, &self.projection, &schema_of(name)).await?;
+        let consumer = self.consumer().await?;
+        self.status.set_state(name, ProjectionState::Running);
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let batch = consumer
+                .batch()
+                .max_messages(self.options.batch_size)
+                .expires(self.options.idle_wait)
+                .messages()
+                .await
+                .map_err(|err| consumer_error(name, err))?;
+            let messages: Vec<_> = tokio::select! {
+                messages = batch.collect::<Vec<_>>() => messages,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            // Decode up to the first bad message: what precedes it is applied and acknowledged,
+            // then the projection stops *at* the bad one instead of skipping it.
+            let mut commits = Vec::with_capacity(messages.len());
+            let mut last_good = None;
+            let mut failure = None;
+            for message in messages {
+                let message = message.map_err(|err| consumer_error(name, err))?;
+                let sequence = message
+                    .info()
+                    .map_err(|err| consumer_error(name, err))?
+                    .stream_sequence;
+                match StoredCommit::decode(sequence, message.subject.as_str(), &message.payload) {
+                    Ok(commit) => {
+                        commits.push(commit);
+                        last_good = Some(message);
+                    }
+                    Err(err) => {
+                        failure = Some(ProjectionError::BadEvent {
+                            projection: name,
+                            sequence,
+                            reason: err.reason,
+                        });
+                        break;
+                    }
+                }
+            }
+            if let Some(last_good) = last_good {
+                let checkpoint = self.apply_batch(&commits).await?;
+                self.status.set_sequence(name, checkpoint);
+                // AckPolicy::All: acknowledging the last message acknowledges the whole batch.
+                last_good
+                    .ack()
+                    .await
+                    .map_err(|err| consumer_error(name, err))?;
+            }
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
+        }
+    }
+
+    /// Applies one batch and moves the checkpoint in one transaction; returns the checkpoint.
+    #[instrument(skip_all, fields(projection = self.projection.name(), commits = commits.len(),
+        first = commits.first().map(|c| c.sequence), last = commits.last().map(|c| c.sequence)))]
+    async fn apply_batch(&self, commits: &[StoredCommit]) -> Result<u64, ProjectionError> {
+        let name = self.projection.name();
+        let mut tx = self.pool.begin().await.in_projection(name)?;
+        let checkpoint =
+            apply_commits(&mut tx, &self.projection, &schema_of(name), name, commits).await?;
+        tx.commit().await.in_projection(name)?;
+        Ok(checkpoint)
+    }
+
+    /// The durable consumer, positioned just after the checkpoint.
+    async fn consumer(&self) -> Result<consumer::Consumer<pull::Config>, ProjectionError> {
+        let name = self.projection.name();
+        let durable = format!("proj_{name}");
+        let mut conn = self.pool.acquire().await.in_projection(name)?;
+        let checkpoint = checkpoint::read(&mut conn, name)
+            .await
+            .in_projection(name)?;
+        drop(conn);
+        self.status.set_sequence(name, checkpoint);
+        let stream = self
+            .store
+            .jetstream()
+            .get_stream(self.store.names().stream())
+            .await
+            .map_err(|err| consumer_error(name, err))?;
+        if let Ok(mut existing) = stream.get_consumer::<pull::Config>(&durable).await {
+            let info = existing
+                .info()
+                .await
+                .map_err(|err| consumer_error(name, err))?;
+            // Reuse the consumer only when it is exactly where the read model is. One ahead of
+            // the checkpoint (read model dropped or restored) would skip events; one with
+            // unacknowledged deliveries (a previous run died mid-batch) would hold them back
+            // until the ack wait expires. The checkpoint is the truth: start again from it.
+            if info.ack_floor.stream_sequence <= checkpoint && info.num_ack_pending == 0 {
+                return Ok(existing);
+            }
+            tracing::info!(
+                projection = name,
+                checkpoint,
+                consumer_at = info.ack_floor.stream_sequence,
+                pending = info.num_ack_pending,
+                "repositioning the consumer at the checkpoint"
+            );
+            stream
+                .delete_consumer(&durable)
+                .await
+                .map_err(|err| consumer_error(name, err))?;
+        }
+        let deliver_policy = if checkpoint == 0 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: checkpoint + 1,
+            }
+        };
+        stream
+            .create_consumer(pull::Config {
+                durable_name: Some(durable),
+                description: Some(format!("PurSight projection {name}")),
+                filter_subject: self.store.names().all_events(),
+                ack_policy: AckPolicy::All,
+                ack_wait: Duration::from_secs(60),
+                deliver_policy,
+                max_ack_pending: 10_000,
+                ..Default::default()
+            })
+            .await
+            .map_err(|err| consumer_error(name, err))
+    }
+}
+
+/// Creates the projection's schema and tables when missing.
+pub fn prepare_schema<'a, P: Projection>(
+    pool: &'a PgPool,
+    projection: &'a P,
+    schema: &'a str,
+) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
+    Box::pin(async move {
+        let name = projection.name();
+        let mut tx = pool.begin().await.in_projection(name)?;
+        checkpoint::lock(&mut tx, name).await.in_projection(name)?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&mut *tx)
+            .await
+            .in_projection(name)?;
+        sqlx::query(&format!("SET LOCAL search_path TO {schema}"))
+            .execute(&mut *tx)
+            .await
+            .in_projection(name)?;
+        // A plain string runs over the simple-query protocol, which accepts several statements.
+        sqlx::Executor::execute(&mut *tx, projection.ddl())
+            .await
+            .in_projection(name)?;
+        tx.commit().await.in_projection(name)?;
+        Ok(())
+    })
+}
+
+/// The transactional unit of every projection: applies the commits past the checkpoint named
+/// `checkpoint_name` into `schema`, inside the caller's transaction, and moves the checkpoint.
+/// Returns the new checkpoint. Commits at or below the checkpoint are skipped, which is what
+/// makes redelivery after a crash harmless.
+pub fn apply_commits<'a, P: Projection>(
+    conn: &'a mut PgConnection,
+    projection: &'a P,
+    schema: &'a str,
+    checkpoint_name: &'a str,
+    commits: &'a [StoredCommit],
+) -> futures::future::BoxFuture<'a, Result<u64, ProjectionError>> {
+    Box::pin(async move {
+        let name = projection.name();
+        checkpoint::lock(conn, name).await.in_projection(name)?;
+        sqlx::query(&format!("SET LOCAL search_path TO {schema}"))
+            .execute(&mut *conn)
+            .await
+            .in_projection(name)?;
+        let mut checkpoint = checkpoint::read(conn, checkpoint_name)
+            .await
+            .in_projection(name)?;
+        let start = checkpoint;
+        for commit in commits.iter().filter(|c| c.sequence > start) {
+            for event in commit.clone().into_stored_events() {
+                projection.apply(conn, &event).await?;
+            }
+            checkpoint = commit.sequence;
+        }
+        if checkpoint != start {
+            checkpoint::write(conn, checkpoint_name, checkpoint)
+                .await
+                .in_projection(name)?;
+        }
+        Ok(checkpoint)
+    })
+}
+
+fn consumer_error(projection: &'static str, err: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Consumer {
+        projection,
+        reason: err.to_string(),
+    }
+}
+
+/// Drains the whole stream into a projection once, without a durable consumer (used by tests
+/// and by rebuild).
+pub(crate) async fn read_all(
+    store: &EventStore,
+    from: u64,
+) -> Result<
+    impl futures::Stream<Item = Result<StoredCommit, eventlog::EventStoreError>>,
+    ProjectionError,
+> {
+    Ok(store
+        .read_to_end(
+            &store.names().all_events(),
+            eventlog::DeliverFrom::Sequence(from),
+        )
+        .await?
+        .boxed())
+}

@@ -1,0 +1,53 @@
+//! Live status of the projection runners in this process, for `/readyz` and `/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// What a runner is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectionState {
+    Starting,
+    Running,
+    /// Stopped on an event it cannot apply; needs a fix and a restart (or a rebuild).
+    Failed(String),
+    Stopped,
+}
+
+/// One projection's status.
+#[derive(Debug, Clone)]
+pub struct ProjectionStatus {
+    pub state: ProjectionState,
+    pub last_sequence: u64,
+}
+
+/// Shared board every runner reports to.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBoard {
+    inner: Arc<RwLock<BTreeMap<&'static str, ProjectionStatus>>>,
+}
+
+impl StatusBoard {
+    pub fn set_state(&self, name: &'static str, state: ProjectionState) {
+        let mut map = self.inner.write().expect("status lock");
+        map.entry(name)
+            .and_modify(|s| s.state = state.clone())
+            .or_insert(ProjectionStatus {
+                state,
+                last_sequence: 0,
+            });
+    }
+
+    pub fn set_sequence(&self, name: &'static str, sequence: u64) {
+        let mut map = self.inner.write().expect("status lock");
+        map.entry(name)
+            .and_modify(|s| s.last_sequence = sequence)
+            .or_insert(ProjectionStatus {
+                state: ProjectionState::Starting,
+                last_sequence: sequence,
+            });
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<&'static str, ProjectionStatus> {
+        self.inner.read().expect("status lock").clone()
+    }
+}

@@ -1,0 +1,463 @@
+//! The projection runner against the machine's real PostgreSQL and NATS. Each test has its own
+//! stream prefix and its own database, both removed at the end.
+
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::{Aggregate, AggregateId, TenantId};
+use eventlog::{
+    CommitMetadata, EventStore, EventStoreConfig, NewCommit, NewEvent, StoredCommit, StoredEvent,
+    StreamNames,
+};
+use projections::data_sources::{self, DataSources};
+use projections::runner::{apply_commits, prepare_schema};
+use projections::{Projection, ProjectionError, ProjectionRunner, ProjectionState, StatusBoard};
+use sqlx::{PgConnection, PgPool};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+struct Env {
+    store: EventStore,
+    pool: PgPool,
+    database: String,
+    tenant: TenantId,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let names = StreamNames::new(&format!("t{suffix}"), None).unwrap();
+        let nats_url =
+            std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let store = EventStore::connect(&EventStoreConfig { nats_url, names })
+            .await
+            .unwrap();
+        let database = format!("pursight_test_{suffix}");
+        let pool = projections::database::connect(&format!(
+            "postgres://postgres@127.0.0.1:5432/{database}"
+        ))
+        .await
+        .unwrap();
+        Self {
+            store,
+            pool,
+            database,
+            tenant: TenantId::parse("acme").unwrap(),
+        }
+    }
+
+    async fn cleanup(self) {
+        self.pool.close().await;
+        let _ = self
+            .store
+            .jetstream()
+            .delete_stream(self.store.names().stream())
+            .await;
+        let admin = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.database
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+    }
+
+    /// Decides `command` against the aggregate's history and appends the result.
+    async fn run(&self, id: AggregateId, command: DataSourceCommand) -> u64 {
+        let history = self
+            .store
+            .load(&self.tenant, DataSource::NAME, &id)
+            .await
+            .unwrap();
+        let events: Vec<_> = history
+            .events
+            .iter()
+            .map(|e| {
+                let (name, version) = e.event.name_and_version().unwrap();
+                <domain::datasource::DataSourceEvent as domain::DomainEvent>::from_stored(
+                    name,
+                    version,
+                    e.event.data.clone(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let state = DataSource::replay(events.iter());
+        let decided = DataSource::decide(&state, &command).unwrap();
+        let command_id = Uuid::now_v7();
+        self.store
+            .append(NewCommit {
+                aggregate_type: DataSource::NAME,
+                aggregate_id: id,
+                expected_sequence: history.last_sequence,
+                expected_version: history.version(),
+                previous_hash: history.last_hash(),
+                metadata: CommitMetadata {
+                    tenant: self.tenant.clone(),
+                    actor: "alice".into(),
+                    command_id,
+                    correlation_id: command_id,
+                    causation_id: command_id,
+                    traceparent: None,
+                },
+                events: decided.iter().map(NewEvent::from_domain).collect(),
+            })
+            .await
+            .unwrap()
+            .sequence
+    }
+
+    async fn register(&self, name: &str) -> (AggregateId, u64) {
+        let id = AggregateId::from_uuid(Uuid::now_v7());
+        let config = DataSourceConfigInput {
+            name: Some(name.into()),
+            kind: Some("postgresql".into()),
+            host: Some("db.internal".into()),
+            password_secret: Some("fernet:gAAAAABsecretciphertext".into()),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        let sequence = self
+            .run(id, DataSourceCommand::Register { id, config })
+            .await;
+        (id, sequence)
+    }
+
+    async fn checkpoint(&self, name: &str) -> u64 {
+        let mut conn = self.pool.acquire().await.unwrap();
+        projections::checkpoint::read(&mut conn, name)
+            .await
+            .unwrap()
+    }
+
+    async fn wait_for_checkpoint(&self, name: &str, sequence: u64) {
+        for _ in 0..500 {
+            if self.checkpoint(name).await >= sequence {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("projection {name} did not reach sequence {sequence}");
+    }
+
+    fn spawn<P: Projection>(
+        &self,
+        projection: P,
+        status: &StatusBoard,
+    ) -> (
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<(), ProjectionError>>,
+    ) {
+        let (stop, stopped) = watch::channel(false);
+        let runner = ProjectionRunner::new(
+            projection,
+            self.store.clone(),
+            self.pool.clone(),
+            status.clone(),
+        );
+        (stop, tokio::spawn(runner.run(stopped)))
+    }
+}
+
+#[tokio::test]
+async fn the_runner_projects_sources_without_secrets_and_moves_its_checkpoint() {
+    let env = Env::new().await;
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(DataSources, &status);
+    let (id, _) = env.register("Orders").await;
+    let last = env.run(id, DataSourceCommand::BeginConfiguration).await;
+    env.wait_for_checkpoint(data_sources::NAME, last).await;
+
+    let row = data_sources::get(&env.pool, "acme", id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.name, "Orders");
+    assert_eq!(row.kind, "postgresql");
+    assert_eq!(row.lifecycle_state, "configuring");
+    assert_eq!(row.version, 2);
+    assert_eq!(row.config["password_secret"], "fernet:***");
+    assert!(!row.config.to_string().contains("secretciphertext"));
+    assert!(
+        data_sources::get(&env.pool, "globex", id.as_uuid())
+            .await
+            .unwrap()
+            .is_none(),
+        "rows are per tenant"
+    );
+    assert_eq!(
+        status.snapshot()[data_sources::NAME].state,
+        ProjectionState::Running
+    );
+
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    env.cleanup().await;
+}
+
+/// Inserts one row per applied event with no uniqueness, so a double application shows.
+struct Counting {
+    fail_once_at: Option<u64>,
+    failed: Arc<AtomicBool>,
+}
+
+impl Projection for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+
+    fn ddl(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS applied (sequence BIGINT NOT NULL, event_id UUID NOT NULL)"
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO applied (sequence, event_id) VALUES ($1, $2)")
+                .bind(event.sequence as i64)
+                .bind(event.event.id)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            if Some(event.sequence) == self.fail_once_at
+                && !self.failed.swap(true, Ordering::SeqCst)
+            {
+                // The process "dies" after writing this row but before the batch commits.
+                return Err(ProjectionError::BadEvent {
+                    projection: "counting",
+                    sequence: event.sequence,
+                    reason: "simulated crash".into(),
+                });
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn applied_counts(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM rm_counting.applied")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_crash_between_apply_and_commit_loses_nothing_and_applies_nothing_twice() {
+    let env = Env::new().await;
+    let mut last = 0;
+    for i in 0..6 {
+        last = env.register(&format!("source {i}")).await.1;
+    }
+    let failed = Arc::new(AtomicBool::new(false));
+    let status = StatusBoard::default();
+    let (_stop, handle) = env.spawn(
+        Counting {
+            fail_once_at: Some(last - 2),
+            failed: failed.clone(),
+        },
+        &status,
+    );
+    let err = handle.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("simulated crash"));
+    assert!(matches!(
+        status.snapshot()["counting"].state,
+        ProjectionState::Failed(_)
+    ));
+    assert!(
+        env.checkpoint("counting").await < last - 2,
+        "the failed batch was rolled back"
+    );
+
+    // Restart: the batch is redelivered and applied exactly once.
+    let (stop, handle) = env.spawn(
+        Counting {
+            fail_once_at: Some(last - 2),
+            failed,
+        },
+        &status,
+    );
+    env.wait_for_checkpoint("counting", last).await;
+    assert_eq!(applied_counts(&env.pool).await, (6, 6));
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_crash_after_commit_but_before_ack_applies_nothing_twice() {
+    let env = Env::new().await;
+    // A first runner created its durable consumer on the empty stream, then stopped.
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(
+        Counting {
+            fail_once_at: None,
+            failed: Arc::default(),
+        },
+        &status,
+    );
+    for _ in 0..500 {
+        if status
+            .snapshot()
+            .get("counting")
+            .is_some_and(|s| s.state == ProjectionState::Running)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    let mut last = 0;
+    for i in 0..4 {
+        last = env.register(&format!("source {i}")).await.1;
+    }
+    // Another worker applied and committed the first three commits, then died before acking.
+    let projection = Counting {
+        fail_once_at: None,
+        failed: Arc::default(),
+    };
+    let mut commits: Vec<StoredCommit> = Vec::new();
+    for sequence in 1..=last {
+        commits.push(env.store.commit_at(sequence).await.unwrap());
+    }
+    let mut tx = env.pool.begin().await.unwrap();
+    apply_commits(
+        &mut tx,
+        &projection,
+        "rm_counting",
+        "counting",
+        &commits[..3],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // The consumer redelivers everything from the start; only the rest is applied.
+    let (stop, handle) = env.spawn(projection, &status);
+    env.wait_for_checkpoint("counting", last).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(applied_counts(&env.pool).await, (4, 4));
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_malformed_event_stops_the_projection_with_a_clear_error() {
+    let env = Env::new().await;
+    let (id, _) = env.register("Orders").await;
+    env.store
+        .jetstream()
+        .publish(
+            env.store.names().aggregate(&env.tenant, "data_source", &id),
+            "{\"oops\":1}".into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let status = StatusBoard::default();
+    let (_stop, handle) = env.spawn(DataSources, &status);
+    let err = tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("sequence 2"), "{message}");
+    match &status.snapshot()[data_sources::NAME].state {
+        ProjectionState::Failed(reason) => assert!(reason.contains("sequence 2")),
+        other => panic!("expected failed, got {other:?}"),
+    }
+    // The good event before it was applied; the bad one was not skipped past.
+    assert_eq!(env.checkpoint(data_sources::NAME).await, 1);
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn rebuild_restores_a_damaged_read_model_and_swaps_it_in_while_queries_run() {
+    let env = Env::new().await;
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(DataSources, &status);
+    let mut ids = Vec::new();
+    let mut last = 0;
+    for i in 0..20 {
+        let (id, seq) = env.register(&format!("source {i:02}")).await;
+        ids.push(id);
+        last = seq;
+    }
+    last = last.max(env.run(ids[0], DataSourceCommand::BeginConfiguration).await);
+    env.wait_for_checkpoint(data_sources::NAME, last).await;
+    // Damage the read model behind the projection's back.
+    sqlx::query("UPDATE rm_data_sources.data_sources SET name = 'garbage'")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM rm_data_sources.data_sources WHERE id = $1")
+        .bind(ids[5].as_uuid())
+        .execute(&env.pool)
+        .await
+        .unwrap();
+
+    let reader_pool = env.pool.clone();
+    let (reading, mut keep_reading) = watch::channel(true);
+    let reader = tokio::spawn(async move {
+        let mut queries = 0;
+        while *keep_reading.borrow_and_update() {
+            let filter = data_sources::ListFilter {
+                include_archived: true,
+                limit: 100,
+                ..Default::default()
+            };
+            data_sources::list(&reader_pool, "acme", &filter)
+                .await
+                .expect("queries keep working during a rebuild");
+            queries += 1;
+        }
+        queries
+    });
+    let report = projections::rebuild::rebuild_by_name(
+        data_sources::NAME,
+        &env.store,
+        &env.pool,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    reading.send(false).unwrap();
+    assert!(reader.await.unwrap() > 0);
+    assert_eq!(report.last_sequence, last);
+
+    let filter = data_sources::ListFilter {
+        include_archived: true,
+        limit: 100,
+        ..Default::default()
+    };
+    let rows = data_sources::list(&env.pool, "acme", &filter)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r.name.starts_with("source ")));
+    assert_eq!(rows[0].lifecycle_state, "configuring");
+    assert_eq!(env.checkpoint(data_sources::NAME).await, last);
+
+    // The live runner carries on in the swapped-in tables.
+    let (late, seq) = env.register("late").await;
+    env.wait_for_checkpoint(data_sources::NAME, seq).await;
+    assert!(data_sources::get(&env.pool, "acme", late.as_uuid())
+        .await
+        .unwrap()
+        .is_some());
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    let _ = prepare_schema::<DataSources>;
+    env.cleanup().await;
+}
