@@ -92,13 +92,7 @@ impl Application {
                 shutdown_rx.clone(),
             ),
         ];
-        let schema = build_schema(
-            store.clone(),
-            pool.clone(),
-            handler.clone(),
-            status.clone(),
-            shutdown_rx,
-        );
+        let schema = build_schema(store.clone(), pool.clone(), handler.clone(), shutdown_rx);
         let listener =
             TcpListener::bind(&config.listen)
                 .await

@@ -149,13 +149,18 @@ pub async fn demo(
         registered.push((name, aggregate, outcome.duplicate));
     }
 
+    let catalog = wait_for_catalog(&app, &tenant).await?;
     let token = crate::auth::issue_token(&secret, "demo-admin", &tenant, &[Role::Admin], 24 * 3600);
     println!();
     println!("PurSight demo is running.");
     println!();
-    for (name, id, existing) in &registered {
-        println!("  {} {name:<20} {id}", if *existing { "=" } else { "+" });
-    }
+    println!(
+        "  {} data sources registered ({} new); the catalog read model shows:",
+        registered.len(),
+        registered.iter().filter(|r| !r.2).count()
+    );
+    println!();
+    println!("{catalog}");
     println!();
     println!("  GraphiQL:   http://{addr}/graphql   (add the header below under \"Headers\")");
     println!("  Header:     {{\"Authorization\": \"Bearer {token}\"}}");
@@ -174,4 +179,51 @@ pub async fn demo(
     println!("Serving until Ctrl-C.");
     app.run_until_stopped(true).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the projections reflect the whole stream, then renders the tenant's catalog.
+async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Result<String> {
+    let state = app.state();
+    let target = state.store.last_sequence().await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let checkpoints = projections::checkpoint::all(&state.pool).await?;
+        let caught_up = projections::ALL
+            .iter()
+            .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= target));
+        if caught_up {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "the read models did not catch up within 15 s; check the log and http://{}/readyz",
+                app.local_addr()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let filter = projections::data_sources::ListFilter {
+        include_archived: true,
+        limit: 100,
+        ..Default::default()
+    };
+    let rows = projections::data_sources::list(&state.pool, tenant.as_str(), &filter).await?;
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_header(["name", "kind", "state", "version", "password", "id"]);
+    for row in rows {
+        table.add_row([
+            row.name,
+            row.kind,
+            row.lifecycle_state,
+            row.version.to_string(),
+            row.config["password_secret"]
+                .as_str()
+                .unwrap_or("-")
+                .to_owned(),
+            row.id.to_string(),
+        ]);
+    }
+    Ok(table.to_string())
 }

@@ -47,7 +47,6 @@ pub fn build_schema(
         store,
         pool,
         handler,
-        status,
         shutdown,
     })
     .limit_depth(16)

@@ -42,14 +42,19 @@ impl TestApp {
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
         let config = AppConfig {
-            store: EventStoreConfig { nats_url: nats_url(), names },
+            store: EventStoreConfig {
+                nats_url: nats_url(),
+                names,
+            },
             database_url: database_url.clone(),
             listen: "127.0.0.1:0".into(),
             jwt_secret: SECRET.into(),
             jwt_public_key_pem: None,
             command_attempts,
         };
-        let app = Application::build(config).await.expect("the service starts");
+        let app = Application::build(config)
+            .await
+            .expect("the service starts");
         let addr = app.local_addr();
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped(false));
@@ -72,12 +77,21 @@ impl TestApp {
 
     /// A token for `tenant` with `roles`.
     pub fn token(tenant: &str, roles: &[Role]) -> String {
-        issue_token(SECRET, "alice@example.com", &TenantId::parse(tenant).unwrap(), roles, 3600)
+        issue_token(
+            SECRET,
+            "alice@example.com",
+            &TenantId::parse(tenant).unwrap(),
+            roles,
+            3600,
+        )
     }
 
     /// Runs a GraphQL request and returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -96,12 +110,19 @@ impl TestApp {
         self.shutdown.shutdown();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(15), self.task).await;
         let client = async_nats::connect(&self.nats_url).await.unwrap();
-        let _ = async_nats::jetstream::new(client).delete_stream(&self.stream).await;
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database))
-            .execute(&admin)
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(&self.stream)
+            .await;
+        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
             .unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.database
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
     }
 }
 
@@ -111,7 +132,7 @@ pub fn error_code(response: &Value) -> Option<&str> {
 }
 
 pub const REGISTER: &str = r#"
-mutation Register($input: DataSourceInput!, $commandId: ID, $wait: Boolean) {
+mutation Register($input: DataSourceInput!, $commandId: ID, $wait: Boolean = false) {
   registerDataSource(input: $input, commandId: $commandId, waitForProjection: $wait) {
     aggregateId version sequence eventIds duplicate projected
   }

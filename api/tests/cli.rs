@@ -1,0 +1,194 @@
+//! The real `pursight` binary: token, replay, export, verify (and tamper detection), rebuild,
+//! and the clear messages when a dependency is missing.
+
+mod support;
+
+use domain::access::Role;
+use serde_json::json;
+use std::process::{Command, Output};
+use support::{postgres_source, TestApp, REGISTER};
+
+fn pursight(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .args(args)
+        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+        .env("PURSIGHT_DATABASE_URL", &app.database_url)
+        .env("PURSIGHT_NATS_URL", &app.nats_url)
+        .env_remove("PURSIGHT_JWT_SECRET")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn populated() -> TestApp {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    for name in ["Orders", "Billing"] {
+        let response = app
+            .gql(
+                Some(&admin),
+                REGISTER,
+                json!({ "input": postgres_source(name), "wait": true }),
+            )
+            .await;
+        assert!(response["errors"].is_null(), "{response}");
+    }
+    let other = TestApp::token("globex", &[Role::Admin]);
+    app.gql(
+        Some(&other),
+        REGISTER,
+        json!({ "input": postgres_source("Ledger"), "wait": true }),
+    )
+    .await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_verify_and_a_changed_byte_is_named_with_event_and_sequence() {
+    let app = populated().await;
+    let dir = std::env::temp_dir().join(format!("pursight-{}", app.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("events.ndjson");
+    let output = pursight(&app, &["export", "--output", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(exported.lines().count(), 3);
+
+    let output = pursight(&app, &["verify"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("OK: 3 events"), "{}", text(&output));
+    let output = pursight(&app, &["verify", "--file", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+
+    // One changed byte in the second event: "Billing" → "Bulling".
+    let second = eventlog::export::from_line(exported.lines().nth(1).unwrap()).unwrap();
+    let tampered = exported.replacen("\"name\":\"Billing\"", "\"name\":\"Bulling\"", 1);
+    assert_ne!(tampered, exported);
+    std::fs::write(&file, tampered).unwrap();
+    let output = pursight(&app, &["verify", "--file", file.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let report = text(&output);
+    assert!(report.contains("TAMPERED"), "{report}");
+    assert!(report.contains(&second.event.id.to_string()), "{report}");
+    assert!(
+        report.contains(&format!("sequence {}", second.sequence)),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_filters_by_tenant_and_sequence() {
+    let app = populated().await;
+    let output = pursight(&app, &["replay", "--tenant", "acme", "--format", "ndjson"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l.contains("\"tenant\":\"acme\"")));
+    let output = pursight(
+        &app,
+        &["replay", "--until-sequence", "1", "--format", "ndjson"],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+    let output = pursight(&app, &["replay"]);
+    let table = text(&output);
+    assert!(
+        table.contains("SourceRegistered v2") && table.contains("3 events"),
+        "{table}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuild_swaps_in_a_fresh_read_model_and_unknown_names_are_refused() {
+    let app = populated().await;
+    let output = pursight(&app, &["rebuild", "data_sources"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("up to sequence 3"),
+        "{}",
+        text(&output)
+    );
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let response = app
+        .gql(Some(&admin), "{ dataSources { name } }", json!({}))
+        .await;
+    assert_eq!(
+        response["data"]["dataSources"].as_array().unwrap().len(),
+        2,
+        "{response}"
+    );
+    let output = pursight(&app, &["rebuild", "catalogue"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("unknown read model \"catalogue\""),
+        "{}",
+        text(&output)
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_and_missing_dependencies_get_clear_messages() {
+    let app = TestApp::spawn().await;
+    let output = pursight(
+        &app,
+        &[
+            "token",
+            "--tenant",
+            "acme",
+            "--roles",
+            "viewer,auditor",
+            "--jwt-secret",
+            support::SECRET,
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let caller = api::auth::Authenticator::new(support::SECRET, None)
+        .unwrap()
+        .verify(&token)
+        .unwrap();
+    assert_eq!(caller.roles, vec![Role::Viewer, Role::Auditor]);
+
+    let output = pursight(&app, &["serve"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("PURSIGHT_JWT_SECRET is not set"),
+        "{}",
+        text(&output)
+    );
+    let output = pursight(&app, &["--nats-url", "nats://127.0.0.1:1", "replay"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("nats-server -js"),
+        "{}",
+        text(&output)
+    );
+    let output = pursight(
+        &app,
+        &[
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/x",
+            "migrate",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("cannot reach PostgreSQL"),
+        "{}",
+        text(&output)
+    );
+    app.stop().await;
+}

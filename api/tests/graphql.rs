@@ -1,0 +1,513 @@
+//! End to end through HTTP: the real service (`Application::build` on port 0) against the
+//! machine's NATS and PostgreSQL, each test with its own stream prefix and database.
+
+mod support;
+
+use domain::access::Role;
+use serde_json::{json, Value};
+use support::{error_code, postgres_source, TestApp, REGISTER};
+
+const SOURCE_FIELDS: &str = "id name kind lifecycleState version host port database username passwordSecret tags environment config";
+
+async fn register(app: &TestApp, token: &str, input: Value) -> Value {
+    let response = app
+        .gql(
+            Some(token),
+            REGISTER,
+            json!({ "input": input, "wait": true }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    response["data"]["registerDataSource"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_then_read_your_write_then_the_history_and_audit_trail_show_it() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let result = register(&app, &admin, postgres_source("Orders")).await;
+    assert_eq!(result["version"], 1);
+    assert_eq!(result["projected"], true);
+    assert_eq!(result["duplicate"], false);
+    assert_eq!(result["eventIds"].as_array().unwrap().len(), 1);
+    let id = result["aggregateId"].as_str().unwrap().to_owned();
+
+    let query = format!("query($id: ID!) {{ dataSource(id: $id) {{ {SOURCE_FIELDS} }} dataSources {{ id }} consistency {{ projectedSequence streamSequence }} }}");
+    let response = app.gql(Some(&admin), &query, json!({ "id": id })).await;
+    let source = &response["data"]["dataSource"];
+    assert_eq!(source["name"], "Orders", "{response}");
+    assert_eq!(source["kind"], "postgresql");
+    assert_eq!(source["lifecycleState"], "registered");
+    assert_eq!(source["port"], 5432);
+    assert_eq!(
+        source["passwordSecret"],
+        "vault:secret/data/orders#password"
+    );
+    assert_eq!(source["tags"], json!(["pii"]));
+    assert_eq!(response["data"]["dataSources"].as_array().unwrap().len(), 1);
+    let consistency = &response["data"]["consistency"];
+    assert_eq!(
+        consistency["projectedSequence"],
+        consistency["streamSequence"]
+    );
+
+    let history = app
+        .gql(Some(&admin), "query($id: ID!) { history(aggregateId: $id) { type name aggregateVersion actor tenant commandId hash prevhash data } }", json!({ "id": id }))
+        .await;
+    let events = history["data"]["history"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{history}");
+    assert_eq!(events[0]["type"], "io.pursight.SourceRegistered.v2");
+    assert_eq!(events[0]["actor"], "alice@example.com");
+    assert_eq!(events[0]["tenant"], "acme");
+    assert_eq!(
+        events[0]["commandId"], id,
+        "a registration's id is its command id"
+    );
+
+    let audit = app
+        .gql(
+            Some(&admin),
+            "{ auditTrail(first: 10) { entries { eventType actor aggregateId } hasNextPage } }",
+            json!({}),
+        )
+        .await;
+    let entries = audit["data"]["auditTrail"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["aggregateId"], id);
+
+    // Lifecycle through the API: configure, then an invalid transition is refused with the state named.
+    let configure = app
+        .gql(Some(&admin), "mutation($id: ID!) { configureDataSource(id: $id, waitForProjection: true) { version } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        configure["data"]["configureDataSource"]["version"], 2,
+        "{configure}"
+    );
+    let before = app.stream_sequence().await;
+    let refused = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { catalogDataSource(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), Some("CONFLICT"), "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("AddToCatalog") && message.contains("configuring"),
+        "{message}"
+    );
+    assert_eq!(app.stream_sequence().await, before);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_updates_of_one_source_are_retried_and_none_is_lost() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::DataSteward]);
+    let id = register(&app, &admin, postgres_source("Orders")).await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input) { version } }";
+    let (a, b) = tokio::join!(
+        app.gql(
+            Some(&admin),
+            update,
+            json!({ "id": id, "input": { "owner": "team-a@example.com" } })
+        ),
+        app.gql(
+            Some(&admin),
+            update,
+            json!({ "id": id, "input": { "description": "orders of the web shop" } })
+        ),
+    );
+    assert!(a["errors"].is_null(), "{a}");
+    assert!(b["errors"].is_null(), "{b}");
+    let response = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { dataSource(id: $id) { version owner description } }",
+            json!({ "id": id }),
+        )
+        .await;
+    // Read the read model once it caught up with the stream.
+    let mut source = response["data"]["dataSource"].clone();
+    for _ in 0..100 {
+        if source["version"] == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        source = app
+            .gql(
+                Some(&admin),
+                "query($id: ID!) { dataSource(id: $id) { version owner description } }",
+                json!({ "id": id }),
+            )
+            .await["data"]["dataSource"]
+            .clone();
+    }
+    assert_eq!(source["version"], 3);
+    assert_eq!(source["owner"], "team-a@example.com");
+    assert_eq!(source["description"], "orders of the web shop");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_retries_a_lost_race_is_a_conflict_error_and_writes_nothing() {
+    let app = TestApp::spawn_with_attempts(1).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let id = register(&app, &admin, postgres_source("Orders")).await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input) { version } }";
+    let requests = (0..16).map(|i| {
+        let variables = json!({ "id": id, "input": { "description": format!("writer {i}") } });
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.gql(Some(&admin), update, variables).await }
+    });
+    let responses = futures::future::join_all(requests).await;
+    let succeeded = responses.iter().filter(|r| r["errors"].is_null()).count();
+    let conflicts = responses
+        .iter()
+        .filter(|r| error_code(r) == Some("CONFLICT"))
+        .count();
+    assert_eq!(succeeded + conflicts, 16, "{responses:?}");
+    assert!(succeeded >= 1);
+    assert!(
+        conflicts >= 1,
+        "16 simultaneous writers with no retry must collide"
+    );
+    let message = responses
+        .iter()
+        .find(|r| error_code(r) == Some("CONFLICT"))
+        .unwrap()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("concurrently"), "{message}");
+    // Exactly one event per successful command.
+    let history = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { history(aggregateId: $id) { aggregateVersion } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        history["data"]["history"].as_array().unwrap().len(),
+        1 + succeeded
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let conflicts_metric: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("pursight_command_conflicts_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(conflicts_metric >= conflicts as u64);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_command_id_twice_appends_one_event() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let variables =
+        json!({ "input": postgres_source("Orders"), "commandId": command_id, "wait": true });
+    let first = app.gql(Some(&admin), REGISTER, variables.clone()).await;
+    let after_first = app.stream_sequence().await;
+    let second = app.gql(Some(&admin), REGISTER, variables).await;
+    let (first, second) = (
+        &first["data"]["registerDataSource"],
+        &second["data"]["registerDataSource"],
+    );
+    assert_eq!(second["duplicate"], true, "{second}");
+    assert_eq!(first["aggregateId"], second["aggregateId"]);
+    assert_eq!(first["eventIds"], second["eventIds"]);
+    assert_eq!(app.stream_sequence().await, after_first);
+
+    let id = first["aggregateId"].as_str().unwrap();
+    let update = "mutation($id: ID!, $c: ID) { archiveDataSource(id: $id, reason: \"retired\", commandId: $c) { version duplicate eventIds } }";
+    let archive_id = uuid::Uuid::now_v7().to_string();
+    let a = app
+        .gql(Some(&admin), update, json!({ "id": id, "c": archive_id }))
+        .await;
+    let b = app
+        .gql(Some(&admin), update, json!({ "id": id, "c": archive_id }))
+        .await;
+    assert_eq!(a["data"]["archiveDataSource"]["duplicate"], false, "{a}");
+    assert_eq!(b["data"]["archiveDataSource"]["duplicate"], true, "{b}");
+    assert_eq!(
+        a["data"]["archiveDataSource"]["eventIds"],
+        b["data"]["archiveDataSource"]["eventIds"]
+    );
+    let history = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { history(aggregateId: $id) { name } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        history["data"]["history"],
+        json!([{ "name": "SourceRegistered" }, { "name": "SourceArchived" }])
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_is_rejected_field_by_field_and_writes_no_event() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let id = register(&app, &admin, postgres_source("Orders")).await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = app.stream_sequence().await;
+    let with = |patch: Value| {
+        let mut input = postgres_source("Bad");
+        for (key, value) in patch.as_object().unwrap() {
+            input[key] = value.clone();
+        }
+        input
+    };
+    let cases = [
+        (with(json!({ "name": "  " })), "name"),
+        (with(json!({ "port": 70000 })), "port"),
+        (
+            with(json!({ "passwordSecret": "hunter2-Sup3rSecret" })),
+            "password_secret",
+        ),
+        (with(json!({ "kind": "oracle" })), "kind"),
+        (with(json!({ "tags": ["Has Space"] })), "tags"),
+        (
+            with(json!({ "sslConfig": { "mode": "verify_ca" } })),
+            "ssl_config",
+        ),
+        (with(json!({ "location": "cloud" })), "cloud_provider"),
+    ];
+    for (input, field) in cases {
+        let response = app
+            .gql(Some(&admin), REGISTER, json!({ "input": input }))
+            .await;
+        assert_eq!(
+            error_code(&response),
+            Some("VALIDATION"),
+            "{field}: {response}"
+        );
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(field),
+            "message {message:?} does not name {field}"
+        );
+        assert!(
+            !response.to_string().contains("Sup3rSecret"),
+            "a literal password is echoed: {response}"
+        );
+    }
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input) { version } }";
+    let response = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "id": id, "input": { "port": 0 } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    let response = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "id": "not-a-uuid", "input": {} }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    let response = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "id": uuid::Uuid::now_v7().to_string(), "input": { "owner": "x" } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("NOT_FOUND"), "{response}");
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "no rejected command wrote an event"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callers_need_a_valid_token_and_the_right_role() {
+    let app = TestApp::spawn().await;
+    let response = app.gql(None, "{ dataSources { id } }", json!({})).await;
+    assert_eq!(error_code(&response), Some("UNAUTHENTICATED"), "{response}");
+    let response = app
+        .gql(Some("not.a.jwt"), "{ dataSources { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&response), Some("UNAUTHENTICATED"), "{response}");
+    let forged = api::auth::issue_token(
+        "another-secret",
+        "mallory",
+        &domain::TenantId::parse("acme").unwrap(),
+        &[Role::Admin],
+        60,
+    );
+    let response = app
+        .gql(Some(&forged), "{ dataSources { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&response), Some("UNAUTHENTICATED"), "{response}");
+
+    let before = app.stream_sequence().await;
+    for role in [Role::Viewer, Role::Auditor] {
+        let token = TestApp::token("acme", &[role]);
+        let response = app
+            .gql(
+                Some(&token),
+                REGISTER,
+                json!({ "input": postgres_source("Nope") }),
+            )
+            .await;
+        assert_eq!(
+            error_code(&response),
+            Some("FORBIDDEN"),
+            "{role}: {response}"
+        );
+    }
+    assert_eq!(app.stream_sequence().await, before);
+    let viewer = TestApp::token("acme", &[Role::Viewer]);
+    let response = app
+        .gql(
+            Some(&viewer),
+            "{ auditTrail { entries { eventId } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("FORBIDDEN"), "{response}");
+    let response = app
+        .gql(Some(&viewer), "{ dataSources { id } }", json!({}))
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_never_sees_another_tenants_sources_history_or_audit_trail() {
+    let app = TestApp::spawn().await;
+    let acme = TestApp::token("acme", &[Role::Admin]);
+    let globex = TestApp::token("globex", &[Role::Admin]);
+    let id = register(&app, &acme, postgres_source("Acme orders")).await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let response = app
+        .gql(
+            Some(&globex),
+            "{ dataSources { id } auditTrail { entries { eventId } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response["data"]["dataSources"], json!([]), "{response}");
+    assert_eq!(response["data"]["auditTrail"]["entries"], json!([]));
+    let response = app
+        .gql(
+            Some(&globex),
+            "query($id: ID!) { dataSource(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("NOT_FOUND"), "{response}");
+    let response = app
+        .gql(
+            Some(&globex),
+            "query($id: ID!) { history(aggregateId: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(response["data"]["history"], json!([]), "{response}");
+    let before = app.stream_sequence().await;
+    let response = app
+        .gql(
+            Some(&globex),
+            "mutation($id: ID!) { archiveDataSource(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("NOT_FOUND"), "{response}");
+    assert_eq!(app.stream_sequence().await, before);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_readiness_and_metrics_report_the_projections() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    register(&app, &admin, postgres_source("Orders")).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let mut ready = Value::Null;
+    for _ in 0..100 {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if response.status() == 200 {
+            ready = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(ready["projections"]["data_sources"]["state"], "running");
+    assert_eq!(ready["projections"]["audit_log"]["state"], "running");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("pursight_commands_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("pursight_projection_lag{projection=\"data_sources\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pursight_projection_lag{projection=\"audit_log\"} 0"),
+        "{metrics}"
+    );
+    let graphiql = app
+        .client
+        .get(app.url("/graphql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        graphiql.contains("graphiql"),
+        "GET /graphql serves GraphiQL"
+    );
+    app.stop().await;
+}
