@@ -461,3 +461,53 @@ async fn rebuild_restores_a_damaged_read_model_and_swaps_it_in_while_queries_run
     let _ = prepare_schema::<DataSources>;
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_version_one_registration_in_the_stream_is_upcast_when_projected() {
+    let env = Env::new().await;
+    let id = AggregateId::from_uuid(Uuid::now_v7());
+    let command_id = Uuid::now_v7();
+    // Written by an earlier PurSight: tags as one comma-separated string, a flat pool size.
+    let v1 = serde_json::json!({
+        "id": id.to_string(),
+        "config": {
+            "name": "Legacy warehouse", "kind": "mysql", "host": "legacy.internal", "port": 3306,
+            "database": null, "username": "etl", "password_secret": "env:LEGACY_PWD",
+            "cloud_provider": null, "location": "on_prem", "pool_size": 12, "use_encryption": false,
+            "owner": null, "description": null, "environment": null, "tags": "finance, pii,finance"
+        }
+    });
+    let appended = env
+        .store
+        .append(NewCommit {
+            aggregate_type: DataSource::NAME,
+            aggregate_id: id,
+            expected_sequence: 0,
+            expected_version: 0,
+            previous_hash: eventlog::chain::GENESIS.into(),
+            metadata: CommitMetadata {
+                tenant: env.tenant.clone(),
+                actor: "legacy-importer".into(),
+                command_id,
+                correlation_id: command_id,
+                causation_id: command_id,
+                traceparent: None,
+            },
+            events: vec![NewEvent { name: "SourceRegistered", version: 1, data: v1 }],
+        })
+        .await
+        .unwrap();
+    assert_eq!(appended.events[0].event_type, "io.pursight.SourceRegistered.v1", "stored as written, never rewritten");
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(DataSources, &status);
+    // The decider reads the old version too: configuring a v1-registered source works.
+    let last = env.run(id, DataSourceCommand::BeginConfiguration).await;
+    env.wait_for_checkpoint(data_sources::NAME, last).await;
+    let row = data_sources::get(&env.pool, "acme", id.as_uuid()).await.unwrap().unwrap();
+    assert_eq!(row.config["tags"], serde_json::json!(["finance", "pii"]));
+    assert_eq!(row.config["pool"]["pool_size"], 12);
+    assert_eq!(row.lifecycle_state, "configuring");
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    env.cleanup().await;
+}
