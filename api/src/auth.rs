@@ -163,7 +163,6 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let tenant = TenantId::parse("acme").unwrap();
         let claims = Claims {
             sub: "a".into(),
             tenant: "acme".into(),
@@ -178,6 +177,73 @@ mod tests {
             .unwrap()
             .verify(&token)
             .is_err());
-        let _ = tenant;
+    }
+}
+
+#[cfg(test)]
+mod rs256_tests {
+    use super::*;
+
+    const PRIVATE: &[u8] = include_bytes!("../tests/fixtures/rs256-test-private.pem");
+    const PUBLIC: &[u8] = include_bytes!("../tests/fixtures/rs256-test-public.pem");
+
+    fn rs256_token(tenant: &str) -> String {
+        let claims = Claims {
+            sub: "idp-user".into(),
+            tenant: tenant.into(),
+            roles: vec!["auditor".into()],
+            exp: 4_000_000_000,
+            iat: 0,
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &claims,
+            &EncodingKey::from_rsa_pem(PRIVATE).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rs256_tokens_are_accepted_only_with_a_configured_public_key() {
+        let token = rs256_token("acme");
+        let without = Authenticator::new("hs-secret", None).unwrap();
+        assert!(
+            matches!(without.verify(&token), Err(AuthError::Invalid(m)) if m.contains("no public key"))
+        );
+        let with = Authenticator::new("hs-secret", Some(PUBLIC)).unwrap();
+        let caller = with.verify(&token).unwrap();
+        assert_eq!(caller.subject, "idp-user");
+        assert_eq!(caller.roles, vec![Role::Auditor]);
+        // HS256 tokens keep working next to RS256.
+        let hs = issue_token(
+            "hs-secret",
+            "a",
+            &TenantId::parse("acme").unwrap(),
+            &[Role::Viewer],
+            60,
+        );
+        assert!(with.verify(&hs).is_ok());
+    }
+
+    #[test]
+    fn tokens_with_unknown_roles_or_unsafe_tenants_are_refused() {
+        let with = Authenticator::new("hs-secret", Some(PUBLIC)).unwrap();
+        assert!(with.verify(&rs256_token("acme.*")).is_err());
+        let claims = Claims {
+            sub: "a".into(),
+            tenant: "acme".into(),
+            roles: vec!["root".into()],
+            exp: 4_000_000_000,
+            iat: 0,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(b"hs-secret"),
+        )
+        .unwrap();
+        assert!(
+            matches!(with.verify(&token), Err(AuthError::Invalid(m)) if m.contains("unknown role"))
+        );
     }
 }

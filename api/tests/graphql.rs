@@ -517,8 +517,16 @@ async fn a_malformed_event_in_the_stream_makes_readyz_report_the_stopped_project
     let app = TestApp::spawn().await;
     let client = async_nats::connect(&app.nats_url).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let subject = format!("{}.events.acme.data_source.{}", app.prefix, uuid::Uuid::now_v7());
-    js.publish(subject, "{\"not\": \"a batch\"}".into()).await.unwrap().await.unwrap();
+    let subject = format!(
+        "{}.events.acme.data_source.{}",
+        app.prefix,
+        uuid::Uuid::now_v7()
+    );
+    js.publish(subject, "{\"not\": \"a batch\"}".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     let mut body = Value::Null;
     for _ in 0..200 {
         let response = app.client.get(app.url("/readyz")).send().await.unwrap();
@@ -529,10 +537,24 @@ async fn a_malformed_event_in_the_stream_makes_readyz_report_the_stopped_project
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(body["ready"], false, "{body}");
-    assert_eq!(body["projections"]["data_sources"]["state"], "failed", "{body}");
-    let error = body["projections"]["data_sources"]["error"].as_str().unwrap();
-    assert!(error.contains("sequence 1") && error.contains("not a CloudEvents batch"), "{error}");
-    let status = app.client.get(app.url("/readyz")).send().await.unwrap().status();
+    assert_eq!(
+        body["projections"]["data_sources"]["state"], "failed",
+        "{body}"
+    );
+    let error = body["projections"]["data_sources"]["error"]
+        .as_str()
+        .unwrap();
+    assert!(
+        error.contains("sequence 1") && error.contains("not a CloudEvents batch"),
+        "{error}"
+    );
+    let status = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, 503);
     app.stop().await;
 }

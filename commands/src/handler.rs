@@ -3,7 +3,10 @@
 use crate::{CommandContext, CommandError};
 use domain::access::{roles_allow, Permission};
 use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
-use eventlog::{AppendError, CloudEvent, CommitMetadata, EventStore, NewCommit, NewEvent};
+use eventlog::{
+    AppendError, CloudEvent, CommitMetadata, EventStore, History, NewCommit, NewEvent, Snapshot,
+};
+use serde::{de::DeserializeOwned, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +46,7 @@ impl CommandOutcome {
 pub struct CommandHandler {
     store: EventStore,
     max_attempts: u32,
+    snapshot_every: u64,
     stats: Arc<CommandStats>,
 }
 
@@ -51,6 +55,7 @@ impl CommandHandler {
         Self {
             store,
             max_attempts: 5,
+            snapshot_every: 100,
             stats: Arc::default(),
         }
     }
@@ -58,6 +63,12 @@ impl CommandHandler {
     /// How many times a conflicting command is decided again before `CONFLICT` is returned.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// How many events may follow a snapshot before a new one is saved.
+    pub fn with_snapshot_every(mut self, events: u64) -> Self {
+        self.snapshot_every = events.max(1);
         self
     }
 
@@ -76,7 +87,6 @@ impl CommandHandler {
         tenant = %ctx.tenant,
         actor = %ctx.actor,
         command_id = %ctx.command_id,
-        command = ?command,
     ))]
     pub async fn execute<A>(
         &self,
@@ -88,6 +98,7 @@ impl CommandHandler {
     where
         A: Aggregate,
         A::Error: Rejection,
+        A::State: Serialize + DeserializeOwned,
     {
         self.run::<A>(ctx, permission, id, command, false).await
     }
@@ -106,6 +117,7 @@ impl CommandHandler {
     where
         A: Aggregate,
         A::Error: Rejection,
+        A::State: Serialize + DeserializeOwned,
     {
         self.run::<A>(ctx, permission, id, command, true).await
     }
@@ -121,6 +133,7 @@ impl CommandHandler {
     where
         A: Aggregate,
         A::Error: Rejection,
+        A::State: Serialize + DeserializeOwned,
     {
         if !roles_allow(&ctx.roles, permission) {
             self.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -154,15 +167,16 @@ impl CommandHandler {
     where
         A: Aggregate,
         A::Error: Rejection,
+        A::State: Serialize + DeserializeOwned,
     {
         let describe = || format!("{} {id}", A::NAME);
         // The guess that the aggregate is new does not count as a try.
         let attempts = self.max_attempts + u32::from(assume_new);
         for attempt in 1..=attempts {
-            let history = if assume_new && attempt == 1 {
-                eventlog::History::default()
+            let (base_state, history) = if assume_new && attempt == 1 {
+                (A::State::default(), eventlog::History::default())
             } else {
-                self.store.load(&ctx.tenant, A::NAME, &id).await?
+                self.load::<A>(ctx, id).await?
             };
             if history.contains_command(&ctx.command_id) {
                 let command_id = ctx.command_id.to_string();
@@ -206,7 +220,9 @@ impl CommandHandler {
                     })?;
                 decoded.push(event);
             }
-            let state = A::replay(decoded.iter());
+            let state = decoded
+                .iter()
+                .fold(base_state, |state, event| A::evolve(state, event));
             let decided = A::decide(&state, command).map_err(|err| match err.kind() {
                 RejectionKind::NotFound => CommandError::NotFound(err.to_string()),
                 RejectionKind::Invalid => CommandError::Validation(err.to_string()),
@@ -239,13 +255,17 @@ impl CommandHandler {
             };
             match self.store.append(commit).await {
                 Ok(appended) => {
+                    if !appended.duplicate {
+                        self.maybe_snapshot::<A>(ctx, id, &history, state, &decided, &appended)
+                            .await;
+                    }
                     return Ok(CommandOutcome {
                         aggregate_id: id,
                         version: appended.events.last().map_or(0, |e| e.aggregateversion),
                         sequence: appended.sequence,
                         events: appended.events,
                         duplicate: appended.duplicate,
-                    })
+                    });
                 }
                 Err(AppendError::Conflict { .. }) if assume_new && attempt == 1 => {
                     tracing::debug!("aggregate exists, handling the command the normal way");
@@ -265,5 +285,70 @@ impl CommandHandler {
             aggregate: describe(),
             attempts: self.max_attempts,
         })
+    }
+
+    /// The aggregate's state before its unfolded `history`: from a snapshot that the stream
+    /// confirms, or the default state with the full history.
+    async fn load<A>(
+        &self,
+        ctx: &CommandContext,
+        id: AggregateId,
+    ) -> Result<(A::State, History), CommandError>
+    where
+        A: Aggregate,
+        A::State: Serialize + DeserializeOwned,
+    {
+        if let Some(snapshot) = self.store.load_snapshot(&ctx.tenant, A::NAME, &id).await {
+            if let Ok(state) = serde_json::from_value::<A::State>(snapshot.state.clone()) {
+                if let Some(history) = self
+                    .store
+                    .load_after(&ctx.tenant, A::NAME, &id, &snapshot)
+                    .await?
+                {
+                    return Ok((state, history));
+                }
+            }
+            tracing::info!("snapshot does not fit the stream; loading the full history");
+        }
+        Ok((
+            A::State::default(),
+            self.store.load(&ctx.tenant, A::NAME, &id).await?,
+        ))
+    }
+
+    /// Saves a snapshot once `snapshot_every` events have piled up since the last one.
+    async fn maybe_snapshot<A>(
+        &self,
+        ctx: &CommandContext,
+        id: AggregateId,
+        history: &History,
+        state: A::State,
+        decided: &[A::Event],
+        appended: &eventlog::Appended,
+    ) where
+        A: Aggregate,
+        A::State: Serialize + DeserializeOwned,
+    {
+        let Some(last) = appended.events.last() else {
+            return;
+        };
+        if last.aggregateversion - history.base_version < self.snapshot_every {
+            return;
+        }
+        let state = decided
+            .iter()
+            .fold(state, |state, event| A::evolve(state, event));
+        let Ok(state) = serde_json::to_value(&state) else {
+            return;
+        };
+        let snapshot = Snapshot {
+            state,
+            version: last.aggregateversion,
+            last_sequence: appended.sequence,
+            last_hash: last.hash.clone(),
+        };
+        self.store
+            .save_snapshot(&ctx.tenant, A::NAME, &id, &snapshot)
+            .await;
     }
 }

@@ -5,7 +5,11 @@
 //! `evolve`, lets the domain `decide`, and appends the resulting events as one commit with
 //! optimistic concurrency. A conflict (someone else appended first) is reloaded and decided
 //! again, a bounded number of times. A retried command id is answered from history, never
-//! appended twice.
+//! appended twice: the stream's duplicate window (24 h) catches it, and so does the aggregate's
+//! history after its latest snapshot.
+//!
+//! Long histories load from a snapshot (state + position, verified against the stream) plus the
+//! events after it; a snapshot is saved every `snapshot_every` events (default 100).
 #![forbid(unsafe_code)]
 
 mod context;

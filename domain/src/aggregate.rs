@@ -31,6 +31,20 @@ pub enum EventDecodeError {
     },
 }
 
+/// Decodes the `data` of one stored `(event_type, version)` into its struct, reporting a
+/// mismatch as [`EventDecodeError::Malformed`]. Shared by the aggregates' `from_stored`.
+pub(crate) fn decode_data<T: serde::de::DeserializeOwned>(
+    event_type: &str,
+    version: u32,
+    data: Value,
+) -> Result<T, EventDecodeError> {
+    serde_json::from_value(data).map_err(|e| EventDecodeError::Malformed {
+        event_type: event_type.to_owned(),
+        version,
+        reason: e.to_string(),
+    })
+}
+
 /// How a caller should read a domain refusal: the API maps each kind to one error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectionKind {

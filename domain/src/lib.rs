@@ -6,9 +6,15 @@
 
 pub mod access;
 pub mod aggregate;
+pub mod asset;
 pub mod datasource;
+pub mod discovery;
 pub mod ids;
+pub mod scan;
 pub mod schema;
+
+#[cfg(test)]
+mod testing;
 
 pub use aggregate::{
     parse_wire_type, wire_type, Aggregate, DomainEvent, EventDecodeError, Rejection, RejectionKind,

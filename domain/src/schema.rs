@@ -7,6 +7,7 @@
 
 use crate::aggregate::wire_type;
 use crate::datasource::{self, v1};
+use crate::{asset, scan};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -53,6 +54,16 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<datasource::SourceCataloged>("SourceCataloged", 1),
         of::<datasource::MonitoringStarted>("MonitoringStarted", 1),
         of::<datasource::SourceArchived>("SourceArchived", 1),
+        of::<scan::ScanStarted>("ScanStarted", 1),
+        of::<scan::ScanProgressed>("ScanProgressed", 1),
+        of::<scan::ScanCompleted>("ScanCompleted", 1),
+        of::<scan::ScanFailed>("ScanFailed", 1),
+        of::<asset::SchemaDiscovered>("SchemaDiscovered", 1),
+        of::<asset::SchemaChanged>("SchemaChanged", 1),
+        of::<asset::AssetRestored>("AssetRestored", 1),
+        of::<asset::AssetRemoved>("AssetRemoved", 1),
+        of::<asset::LineageRecorded>("LineageRecorded", 1),
+        of::<asset::LineageRetracted>("LineageRetracted", 1),
     ]
 }
 
@@ -92,7 +103,19 @@ fn sorted(value: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::aggregate::{DomainEvent, EventDecodeError};
+    use crate::asset::AssetEvent;
     use crate::datasource::DataSourceEvent;
+    use crate::scan::ScanEvent;
+
+    /// Every aggregate's readable events, in the order `event_schemas` lists them.
+    fn all_readable() -> Vec<(&'static str, u32)> {
+        [
+            DataSourceEvent::READABLE,
+            ScanEvent::READABLE,
+            AssetEvent::READABLE,
+        ]
+        .concat()
+    }
 
     #[test]
     fn there_is_a_schema_for_exactly_the_readable_events() {
@@ -100,19 +123,38 @@ mod tests {
             .iter()
             .map(|s| (s.event_type, s.version))
             .collect();
-        assert_eq!(generated, DataSourceEvent::READABLE);
+        assert_eq!(generated, all_readable());
+    }
+
+    #[test]
+    fn event_type_names_are_unique_across_aggregates() {
+        let mut owners = std::collections::BTreeMap::new();
+        for (aggregate, readable) in [
+            ("data_source", DataSourceEvent::READABLE),
+            ("scan", ScanEvent::READABLE),
+            ("asset", AssetEvent::READABLE),
+        ] {
+            for (event_type, _) in readable {
+                let owner = owners.entry(*event_type).or_insert(aggregate);
+                assert_eq!(*owner, aggregate, "{event_type} is used by two aggregates");
+            }
+        }
     }
 
     #[test]
     fn every_readable_event_is_known_to_the_decoder() {
-        for (event_type, version) in DataSourceEvent::READABLE {
-            let error =
-                DataSourceEvent::from_stored(event_type, *version, Value::Null).unwrap_err();
-            assert!(
-                matches!(error, EventDecodeError::Malformed { .. }),
-                "{event_type} v{version}: {error}"
-            );
+        fn check<E: DomainEvent>(readable: &[(&str, u32)]) {
+            for (event_type, version) in readable {
+                let error = E::from_stored(event_type, *version, Value::Null).unwrap_err();
+                assert!(
+                    matches!(error, EventDecodeError::Malformed { .. }),
+                    "{event_type} v{version}: {error}"
+                );
+            }
         }
+        check::<DataSourceEvent>(DataSourceEvent::READABLE);
+        check::<ScanEvent>(ScanEvent::READABLE);
+        check::<AssetEvent>(AssetEvent::READABLE);
     }
 
     #[test]

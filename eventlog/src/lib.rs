@@ -12,10 +12,12 @@ pub mod chain;
 pub mod envelope;
 pub mod error;
 pub mod export;
+pub mod snapshot;
 pub mod store;
 pub mod subject;
 
 pub use envelope::{CloudEvent, CommitMetadata, NewCommit, NewEvent, StoredCommit, StoredEvent};
 pub use error::{AppendError, DecodeError, EventStoreError};
+pub use snapshot::Snapshot;
 pub use store::{Appended, DeliverFrom, EventStore, EventStoreConfig, History};
 pub use subject::StreamNames;

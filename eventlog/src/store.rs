@@ -47,23 +47,31 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// An aggregate's history and the position a next commit must expect.
+/// An aggregate's history (or the part of it after a snapshot) and the position a next commit
+/// must expect.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     pub events: Vec<StoredEvent>,
     /// Stream sequence of the last commit, 0 when the aggregate has no events.
     pub last_sequence: u64,
+    /// Events before `events` (already folded into a snapshot); 0 for a full history.
+    pub base_version: u64,
+    /// Hash of the last event before `events`; `None` for a full history.
+    pub base_hash: Option<String>,
 }
 
 impl History {
     pub fn version(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.event.aggregateversion)
+        self.events
+            .last()
+            .map_or(self.base_version, |e| e.event.aggregateversion)
     }
 
     pub fn last_hash(&self) -> String {
-        self.events
-            .last()
-            .map_or_else(|| GENESIS.to_owned(), |e| e.event.hash.clone())
+        self.events.last().map_or_else(
+            || self.base_hash.clone().unwrap_or_else(|| GENESIS.to_owned()),
+            |e| e.event.hash.clone(),
+        )
     }
 
     /// Whether a command with this id already produced events here.
@@ -79,6 +87,7 @@ pub struct EventStore {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     names: StreamNames,
+    snapshots: jetstream::stream::Stream,
 }
 
 impl EventStore {
@@ -108,73 +117,14 @@ impl EventStore {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let jetstream = jetstream::new(client.clone());
-        let store = Self {
+        ensure_stream(&jetstream, &config.names).await?;
+        let snapshots = crate::snapshot::ensure_bucket(&jetstream, &config.names).await?;
+        Ok(Self {
             client,
             jetstream,
             names: config.names.clone(),
-        };
-        store.ensure_stream().await?;
-        Ok(store)
-    }
-
-    async fn ensure_stream(&self) -> Result<(), EventStoreError> {
-        let name = self.names.stream();
-        let wanted_subject = self.names.all_events();
-        match self.jetstream.get_stream(name).await {
-            Ok(mut existing) => {
-                let info = existing
-                    .info()
-                    .await
-                    .map_err(|err| EventStoreError::jetstream("stream info", err))?;
-                let config = &info.config;
-                let mut problems = Vec::new();
-                if !config.deny_delete {
-                    problems.push("it allows deleting messages (deny_delete is off)".to_owned());
-                }
-                if !config.deny_purge {
-                    problems.push("it allows purging (deny_purge is off)".to_owned());
-                }
-                if config.subjects != [wanted_subject.clone()] {
-                    problems.push(format!(
-                        "it captures {:?} instead of exactly [{wanted_subject:?}]",
-                        config.subjects
-                    ));
-                }
-                if !problems.is_empty() {
-                    return Err(EventStoreError::IncompatibleStream {
-                        name: name.to_owned(),
-                        reason: problems.join("; "),
-                    });
-                }
-                Ok(())
-            }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    jetstream::context::GetStreamErrorKind::JetStream(js)
-                        if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
-                ) =>
-            {
-                self.jetstream
-                    .create_stream(stream::Config {
-                        name: name.to_owned(),
-                        description: Some("PurSight event store".into()),
-                        subjects: vec![wanted_subject],
-                        storage: stream::StorageType::File,
-                        retention: stream::RetentionPolicy::Limits,
-                        deny_delete: true,
-                        deny_purge: true,
-                        allow_direct: true,
-                        duplicate_window: Duration::from_secs(24 * 60 * 60),
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|err| EventStoreError::jetstream("create stream", err))?;
-                tracing::info!(stream = name, "created event stream");
-                Ok(())
-            }
-            Err(err) => Err(EventStoreError::jetstream("get stream", err)),
-        }
+            snapshots,
+        })
     }
 
     pub fn names(&self) -> &StreamNames {
@@ -182,12 +132,47 @@ impl EventStore {
     }
 
     /// The JetStream context, for projection runners that manage their own durable consumers.
+    pub(crate) fn snapshots(&self) -> &jetstream::stream::Stream {
+        &self.snapshots
+    }
+
+    /// Sequence of the last commit on one subject, `None` when the subject has none.
+    pub(crate) async fn last_sequence_of(
+        &self,
+        subject: &str,
+    ) -> Result<Option<u64>, EventStoreError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        match stream.get_last_raw_message_by_subject(subject).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(err) if err.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(err) => Err(EventStoreError::jetstream("get last message", err)),
+        }
+    }
+
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
     }
 
     pub fn client(&self) -> &async_nats::Client {
         &self.client
+    }
+
+    /// Deletes the stream and its snapshot bucket. Only for scratch stores (benchmarks, tests):
+    /// an event store's history is meant to be kept forever.
+    pub async fn delete_scratch_store(&self) -> Result<(), EventStoreError> {
+        let _ = self
+            .jetstream
+            .delete_stream(format!("KV_{}", self.names.snapshot_bucket()))
+            .await;
+        self.jetstream
+            .delete_stream(self.names.stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("delete stream", err))?;
+        Ok(())
     }
 
     /// The largest payload the server accepts.
@@ -322,6 +307,7 @@ impl EventStore {
             return Ok(History {
                 events: last_commit.into_stored_events().collect(),
                 last_sequence,
+                ..History::default()
             });
         }
         let mut events = Vec::new();
@@ -337,6 +323,7 @@ impl EventStore {
         Ok(History {
             events,
             last_sequence,
+            ..History::default()
         })
     }
 
@@ -425,6 +412,71 @@ impl EventStore {
             }
         })
         .right_stream())
+    }
+}
+
+/// Makes sure the stream exists with the settings an event store needs, or refuses one that
+/// would let events be deleted or mixed with others.
+async fn ensure_stream(
+    jetstream: &jetstream::Context,
+    names: &StreamNames,
+) -> Result<(), EventStoreError> {
+    let name = names.stream();
+    let wanted_subject = names.all_events();
+    match jetstream.get_stream(name).await {
+        Ok(mut existing) => {
+            let info = existing
+                .info()
+                .await
+                .map_err(|err| EventStoreError::jetstream("stream info", err))?;
+            let config = &info.config;
+            let mut problems = Vec::new();
+            if !config.deny_delete {
+                problems.push("it allows deleting messages (deny_delete is off)".to_owned());
+            }
+            if !config.deny_purge {
+                problems.push("it allows purging (deny_purge is off)".to_owned());
+            }
+            if config.subjects != [wanted_subject.clone()] {
+                problems.push(format!(
+                    "it captures {:?} instead of exactly [{wanted_subject:?}]",
+                    config.subjects
+                ));
+            }
+            if !problems.is_empty() {
+                return Err(EventStoreError::IncompatibleStream {
+                    name: name.to_owned(),
+                    reason: problems.join("; "),
+                });
+            }
+            Ok(())
+        }
+        Err(err)
+            if matches!(
+                err.kind(),
+                jetstream::context::GetStreamErrorKind::JetStream(js)
+                    if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+            ) =>
+        {
+            jetstream
+                .create_stream(stream::Config {
+                    name: name.to_owned(),
+                    description: Some("PurSight event store".into()),
+                    subjects: vec![wanted_subject],
+                    storage: stream::StorageType::File,
+                    retention: stream::RetentionPolicy::Limits,
+                    deny_delete: true,
+                    deny_purge: true,
+                    allow_direct: true,
+                    duplicate_window: Duration::from_secs(24 * 60 * 60),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|err| EventStoreError::jetstream("create stream", err))?;
+            tracing::info!(stream = name, "created event stream");
+            Ok(())
+        }
+        Err(err) => Err(EventStoreError::jetstream("get stream", err)),
     }
 }
 

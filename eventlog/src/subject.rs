@@ -43,6 +43,11 @@ impl StreamNames {
         &self.stream
     }
 
+    /// The key-value bucket holding aggregate snapshots.
+    pub fn snapshot_bucket(&self) -> String {
+        format!("{}_SNAPSHOTS", self.stream.trim_end_matches("_EVENTS"))
+    }
+
     /// Everything the stream captures: `<prefix>.events.>`.
     pub fn all_events(&self) -> String {
         format!("{}.events.>", self.prefix)

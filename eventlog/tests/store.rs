@@ -33,11 +33,7 @@ impl TestStore {
     }
 
     async fn cleanup(self) {
-        let _ = self
-            .store
-            .jetstream()
-            .delete_stream(self.store.names().stream())
-            .await;
+        self.store.delete_scratch_store().await.unwrap();
     }
 }
 

@@ -49,11 +49,7 @@ impl Env {
 
     async fn cleanup(self) {
         self.pool.close().await;
-        let _ = self
-            .store
-            .jetstream()
-            .delete_stream(self.store.names().stream())
-            .await;
+        self.store.delete_scratch_store().await.unwrap();
         let admin = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
             .unwrap();
@@ -493,17 +489,27 @@ async fn a_version_one_registration_in_the_stream_is_upcast_when_projected() {
                 causation_id: command_id,
                 traceparent: None,
             },
-            events: vec![NewEvent { name: "SourceRegistered", version: 1, data: v1 }],
+            events: vec![NewEvent {
+                name: "SourceRegistered",
+                version: 1,
+                data: v1,
+            }],
         })
         .await
         .unwrap();
-    assert_eq!(appended.events[0].event_type, "io.pursight.SourceRegistered.v1", "stored as written, never rewritten");
+    assert_eq!(
+        appended.events[0].event_type, "io.pursight.SourceRegistered.v1",
+        "stored as written, never rewritten"
+    );
     let status = StatusBoard::default();
     let (stop, handle) = env.spawn(DataSources, &status);
     // The decider reads the old version too: configuring a v1-registered source works.
     let last = env.run(id, DataSourceCommand::BeginConfiguration).await;
     env.wait_for_checkpoint(data_sources::NAME, last).await;
-    let row = data_sources::get(&env.pool, "acme", id.as_uuid()).await.unwrap().unwrap();
+    let row = data_sources::get(&env.pool, "acme", id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.config["tags"], serde_json::json!(["finance", "pii"]));
     assert_eq!(row.config["pool"]["pool_size"], 12);
     assert_eq!(row.lifecycle_state, "configuring");

@@ -56,7 +56,8 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         args.count, args.concurrency, store_args.nats_url
     );
 
-    // Ours: register N distinct data sources through the command handler.
+    // Ours: register N distinct data sources through the command handler, each command its own
+    // task as in the server.
     let sizes = Arc::new(std::sync::Mutex::new(Vec::with_capacity(args.count)));
     let started = Instant::now();
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..args.count)
@@ -64,7 +65,7 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
             let handler = handler.clone();
             let tenant = tenant.clone();
             let sizes = sizes.clone();
-            async move {
+            spawn(async move {
                 let id = AggregateId::from_uuid(Uuid::now_v7());
                 let config = DataSourceConfigInput {
                     name: Some(format!("bench source {i}")),
@@ -87,17 +88,19 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
                         DataSourceCommand::Register { id, config },
                     )
                     .await?;
-                let size = serde_json::to_vec(&outcome.events)?.len();
-                sizes.lock().expect("sizes").push(size);
+                sizes.lock().expect("sizes").push(outcome.events);
                 Ok(())
-            }
+            })
         })
         .buffer_unordered(args.concurrency)
         .collect()
         .await;
     let ours_elapsed = started.elapsed();
     results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    let sizes = std::mem::take(&mut *sizes.lock().expect("sizes"));
+    let sizes: Vec<usize> = std::mem::take(&mut *sizes.lock().expect("sizes"))
+        .iter()
+        .map(|events| serde_json::to_vec(events).map(|bytes| bytes.len()))
+        .collect::<Result<_, _>>()?;
     let ours_rate = args.count as f64 / ours_elapsed.as_secs_f64();
 
     // Baseline: raw async JetStream publishes of the same payload sizes to a scratch stream with
@@ -133,7 +136,7 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     let raw_rate = args.count as f64 / raw_elapsed.as_secs_f64();
 
     let _ = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&raw_stream)).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(names.stream())).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), store.delete_scratch_store()).await;
 
     let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     println!("payload: mean {mean:.0} bytes per commit");
@@ -147,4 +150,12 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     );
     println!("ratio: {:.3}", ours_rate / raw_rate);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a unit of benchmark work on its own task, so both cores are used as in the server.
+async fn spawn<F>(work: F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    tokio::spawn(work).await?
 }

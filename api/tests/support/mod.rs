@@ -110,9 +110,12 @@ impl TestApp {
         self.shutdown.shutdown();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(15), self.task).await;
         let client = async_nats::connect(&self.nats_url).await.unwrap();
-        let _ = async_nats::jetstream::new(client)
-            .delete_stream(&self.stream)
-            .await;
+        let js = async_nats::jetstream::new(client);
+        let _ = js.delete_stream(&self.stream).await;
+        let bucket = StreamNames::new(&self.prefix, None)
+            .unwrap()
+            .snapshot_bucket();
+        let _ = js.delete_stream(format!("KV_{bucket}")).await;
         let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
             .await
             .unwrap();

@@ -36,7 +36,7 @@ mod input;
 mod lifecycle;
 mod secret;
 mod state;
-mod values;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,198 @@
+//! The command handler against the machine's NATS: long histories through snapshots, and
+//! snapshots that do not fit the stream being ignored rather than trusted.
+
+use commands::{CommandContext, CommandError, CommandHandler};
+use domain::access::{Permission, Role};
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::{AggregateId, TenantId};
+use eventlog::{EventStore, EventStoreConfig, Snapshot, StreamNames};
+use uuid::Uuid;
+
+async fn store() -> EventStore {
+    let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let nats_url =
+        std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    EventStore::connect(&EventStoreConfig {
+        nats_url,
+        names: StreamNames::new(&prefix, None).unwrap(),
+    })
+    .await
+    .unwrap()
+}
+
+async fn cleanup(store: &EventStore) {
+    store.delete_scratch_store().await.unwrap();
+}
+
+fn ctx(roles: Vec<Role>) -> CommandContext {
+    CommandContext::new(TenantId::parse("acme").unwrap(), "alice", roles, None)
+}
+
+fn describe(text: String) -> DataSourceCommand {
+    DataSourceCommand::PatchConfig {
+        patch: DataSourceConfigInput {
+            description: Some(text),
+            ..Default::default()
+        },
+    }
+}
+
+async fn register(handler: &CommandHandler) -> AggregateId {
+    let id = AggregateId::from_uuid(Uuid::now_v7());
+    let config = DataSourceConfigInput {
+        name: Some("Orders".into()),
+        kind: Some("postgresql".into()),
+        host: Some("db.internal".into()),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            id,
+            DataSourceCommand::Register { id, config },
+        )
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn long_histories_load_through_verified_snapshots() {
+    let store = store().await;
+    let handler = CommandHandler::new(store.clone()).with_snapshot_every(50);
+    let id = register(&handler).await;
+    for i in 0..160 {
+        let outcome = handler
+            .execute::<DataSource>(
+                &ctx(vec![Role::DataSteward]),
+                Permission::ManageDataSources,
+                id,
+                describe(format!("revision {i}")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.version, i + 2);
+    }
+    let tenant = TenantId::parse("acme").unwrap();
+    let snapshot = store
+        .load_snapshot(&tenant, "data_source", &id)
+        .await
+        .expect("a snapshot was saved");
+    assert_eq!(
+        snapshot.version, 150,
+        "one snapshot per 50 events: at 50, 100, 150"
+    );
+    assert_eq!(snapshot.state["config"]["description"], "revision 148");
+    let after = store
+        .load_after(&tenant, "data_source", &id, &snapshot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.events.len(), 11);
+    assert_eq!(after.version(), 161);
+
+    // The state after the snapshot is still right: an identical patch is a no-op…
+    let same = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            id,
+            describe("revision 159".into()),
+        )
+        .await
+        .unwrap();
+    assert!(same.events.is_empty());
+    assert_eq!(same.version, 161);
+
+    // …and a snapshot that does not continue the chain is ignored, not trusted.
+    let forged = Snapshot {
+        last_hash: "f".repeat(64),
+        ..snapshot.clone()
+    };
+    assert!(store
+        .load_after(&tenant, "data_source", &id, &forged)
+        .await
+        .unwrap()
+        .is_none());
+    let lying = Snapshot {
+        state: serde_json::json!({"nonsense": true}),
+        ..forged
+    };
+    store
+        .save_snapshot(&tenant, "data_source", &id, &lying)
+        .await;
+    let next = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            id,
+            describe("after a bad snapshot".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.version, 162);
+    cleanup(&store).await;
+}
+
+#[tokio::test]
+async fn forbidden_and_invalid_commands_write_nothing() {
+    let store = store().await;
+    let handler = CommandHandler::new(store.clone());
+    let id = register(&handler).await;
+    let before = store.last_sequence().await.unwrap();
+    let err = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Viewer]),
+            Permission::ManageDataSources,
+            id,
+            DataSourceCommand::AddToCatalog,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "FORBIDDEN");
+    let err = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            id,
+            DataSourceCommand::AddToCatalog,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Rejected(ref m) if m.contains("registered")),
+        "{err}"
+    );
+    let patch = DataSourceCommand::PatchConfig {
+        patch: DataSourceConfigInput {
+            port: Some(0),
+            ..Default::default()
+        },
+    };
+    let err = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            id,
+            patch,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "VALIDATION");
+    let missing = AggregateId::from_uuid(Uuid::now_v7());
+    let err = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            Permission::ManageDataSources,
+            missing,
+            DataSourceCommand::AddToCatalog,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "NOT_FOUND");
+    assert_eq!(store.last_sequence().await.unwrap(), before);
+    cleanup(&store).await;
+}

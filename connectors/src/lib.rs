@@ -1,0 +1,24 @@
+//! Talking to the systems PurSight governs (SPEC §1): turning a data source's configuration into
+//! something a driver can connect with, and its secret references into values.
+//!
+//! - [`secrets`]: [`SecretResolver`](secrets::SecretResolver) resolves `env:`, `file:`, `vault:`,
+//!   `aws-sm:`, `azure-kv:` and `fernet:` references into [`SecretValue`](secrets::SecretValue)s
+//!   that cannot be printed.
+//! - [`options`]: [`ConnectionTarget::from_config`](options::ConnectionTarget::from_config) builds
+//!   the connection parameters of every engine (URI, TLS, replicas, cloud authentication, pool
+//!   knobs) from a [`DataSourceConfig`](domain::datasource::DataSourceConfig) alone, so call sites
+//!   never branch on the provider.
+//! - One folder per connector kind (`postgres/`, `mysql/`, `mongodb/`, `redis/`, `s3/`,
+//!   `snowflake/`) holds what is specific to that engine.
+//!
+//! This crate depends on the `domain` value types only; nothing here emits events.
+#![forbid(unsafe_code)]
+
+pub mod mongodb;
+pub mod mysql;
+pub mod options;
+pub mod postgres;
+pub mod redis;
+pub mod s3;
+pub mod secrets;
+pub mod snowflake;

@@ -1,0 +1,69 @@
+//! `file:PATH` — a file on the connecting host, typically a mounted Kubernetes or Docker secret.
+//!
+//! The content is the secret, minus one trailing newline (`echo pw > file` writes one); other
+//! whitespace is kept because it may be part of the password.
+
+use super::error::{Failure, SecretErrorKind};
+use super::value::SecretValue;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// Secret files are small; anything bigger is a wrong path, not a password.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+pub(crate) async fn resolve(base: Option<&Path>, path: &str) -> Result<SecretValue, Failure> {
+    let full: PathBuf = match base {
+        Some(base) if Path::new(path).is_relative() => base.join(path),
+        _ => PathBuf::from(path),
+    };
+    let shown = full.display().to_string();
+    let metadata = tokio::fs::metadata(&full)
+        .await
+        .map_err(|error| io_failure(error, &shown))?;
+    if !metadata.is_file() {
+        return Err(Failure::new(
+            SecretErrorKind::NotFound,
+            format!("{shown} is not a regular file"),
+        ));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(Failure::new(
+            SecretErrorKind::MalformedResponse,
+            format!("{shown} is larger than {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    let bytes = tokio::fs::read(&full)
+        .await
+        .map_err(|error| io_failure(error, &shown))?;
+    let mut text = String::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            SecretErrorKind::MalformedResponse,
+            format!("{shown} is not valid UTF-8"),
+        )
+    })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(Failure::new(
+            SecretErrorKind::NotFound,
+            format!("{shown} is empty"),
+        ));
+    }
+    Ok(SecretValue::new(text))
+}
+
+fn io_failure(error: std::io::Error, shown: &str) -> Failure {
+    let (kind, detail) = match error.kind() {
+        ErrorKind::NotFound => (SecretErrorKind::NotFound, format!("no file at {shown}")),
+        ErrorKind::PermissionDenied => (
+            SecretErrorKind::Unauthorized,
+            format!("permission denied reading {shown}"),
+        ),
+        _ => (SecretErrorKind::Unreachable, format!("cannot read {shown}")),
+    };
+    Failure::new(kind, detail).with_source(error)
+}

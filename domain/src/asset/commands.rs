@@ -1,0 +1,37 @@
+//! [`AssetCommand`]: what a scan (through the command handler) asks of an Asset aggregate. Each is
+//! decided in `decide.rs`.
+
+use crate::discovery::{AssetSchema, LineageEdge};
+use crate::ids::AggregateId;
+
+/// A request to an asset aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssetCommand {
+    /// A scan found the asset with this schema. `asset_id` must be
+    /// [`AssetId::for_path`](crate::discovery::AssetId::for_path)`(source_id, &schema.path)`.
+    RecordDiscovery {
+        asset_id: AggregateId,
+        source_id: AggregateId,
+        scan_id: AggregateId,
+        schema: AssetSchema,
+    },
+    /// A scan whose scope covers the asset did not find it.
+    RecordRemoval { scan_id: AggregateId },
+    /// Adds lineage edges this asset's schema declares; edges already recorded are skipped.
+    RecordLineage { edges: Vec<LineageEdge> },
+    /// Makes `edges` the complete lineage of this asset: new edges are recorded, recorded edges
+    /// not in `edges` are retracted (e.g. after a foreign key was dropped or a view redefined).
+    ReplaceLineage { edges: Vec<LineageEdge> },
+}
+
+impl AssetCommand {
+    /// The variant name, as error messages and audit entries show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AssetCommand::RecordDiscovery { .. } => "RecordDiscovery",
+            AssetCommand::RecordRemoval { .. } => "RecordRemoval",
+            AssetCommand::RecordLineage { .. } => "RecordLineage",
+            AssetCommand::ReplaceLineage { .. } => "ReplaceLineage",
+        }
+    }
+}

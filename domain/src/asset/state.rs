@@ -1,0 +1,77 @@
+//! [`AssetState`]: what the decider needs to know about an asset, and how each event changes it.
+//! Evolving is total: an event that happened is applied whatever the state.
+
+use super::events::AssetEvent;
+use crate::discovery::{AssetKind, AssetPath, AssetSchema, Fingerprint, LineageEdge};
+use crate::ids::AggregateId;
+use serde::{Deserialize, Serialize};
+
+/// The folded history of one asset. `Default` is an asset never discovered.
+///
+/// Serializable so that the event store can keep it as a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssetState {
+    pub id: Option<AggregateId>,
+    pub source_id: Option<AggregateId>,
+    pub path: Option<AssetPath>,
+    pub kind: Option<AssetKind>,
+    /// The last schema recorded (kept while removed, to tell whether a restored asset changed).
+    pub schema: Option<AssetSchema>,
+    pub fingerprint: Option<Fingerprint>,
+    /// The last scan covering the asset did not find it.
+    pub removed: bool,
+    /// The lineage edges recorded and not retracted, in the order recorded.
+    pub lineage: Vec<LineageEdge>,
+    /// The scan of the last discovery, change, removal or restore.
+    pub last_scan: Option<AggregateId>,
+    /// Number of events applied.
+    pub version: u64,
+}
+
+impl AssetState {
+    /// Whether the asset was discovered (whether or not it is removed now).
+    pub fn exists(&self) -> bool {
+        self.id.is_some()
+    }
+
+    pub(super) fn evolve(mut self, event: &AssetEvent) -> Self {
+        self.version += 1;
+        match event {
+            AssetEvent::SchemaDiscovered(e) => {
+                self.id = Some(e.asset_id);
+                self.source_id = Some(e.source_id);
+                self.path = Some(e.schema.path.clone());
+                self.set_schema(&e.schema, &e.fingerprint);
+                self.removed = false;
+                self.last_scan = Some(e.scan_id);
+            }
+            AssetEvent::SchemaChanged(e) => {
+                self.set_schema(&e.schema, &e.fingerprint);
+                self.last_scan = Some(e.scan_id);
+            }
+            AssetEvent::AssetRestored(e) => {
+                self.removed = false;
+                self.last_scan = Some(e.scan_id);
+            }
+            AssetEvent::AssetRemoved(e) => {
+                self.removed = true;
+                self.last_scan = Some(e.scan_id);
+            }
+            AssetEvent::LineageRecorded(e) => {
+                for edge in &e.edges {
+                    if !self.lineage.contains(edge) {
+                        self.lineage.push(edge.clone());
+                    }
+                }
+            }
+            AssetEvent::LineageRetracted(e) => self.lineage.retain(|edge| !e.edges.contains(edge)),
+        }
+        self
+    }
+
+    fn set_schema(&mut self, schema: &AssetSchema, fingerprint: &Fingerprint) {
+        self.kind = Some(schema.kind);
+        self.schema = Some(schema.clone());
+        self.fingerprint = Some(fingerprint.clone());
+    }
+}

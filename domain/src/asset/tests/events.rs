@@ -1,0 +1,81 @@
+//! The stored form of asset events: type names, versions, round trips and decode errors.
+
+use super::*;
+use crate::aggregate::{DomainEvent, EventDecodeError};
+use serde_json::json;
+
+fn one_of_each() -> Vec<AssetEvent> {
+    vec![
+        discovered(),
+        changed(scan_2(), orders(), orders_v2()),
+        restored(scan_2()),
+        removed(scan_2()),
+        lineage_recorded(vec![fk_edge(), view_edge()]),
+        lineage_retracted(vec![view_edge()]),
+    ]
+}
+
+#[test]
+fn every_event_round_trips_through_its_stored_form() {
+    let events = one_of_each();
+    for event in &events {
+        let (event_type, version) = (event.event_type(), event.version());
+        assert_eq!(version, 1);
+        assert!(
+            AssetEvent::READABLE.contains(&(event_type, version)),
+            "{event_type} v{version} has no schema"
+        );
+        let decoded = AssetEvent::from_stored(event_type, version, event.to_data()).unwrap();
+        assert_eq!(&decoded, event);
+        assert!(format!("{event:?}").starts_with(&format!("{event_type}({event_type}")));
+    }
+    assert_eq!(
+        events.len(),
+        AssetEvent::READABLE.len(),
+        "one sample per variant"
+    );
+}
+
+#[test]
+fn schema_discovered_is_stored_in_plain_json() {
+    let data = discovered().to_data();
+    assert_eq!(data["asset_id"], json!(asset_id()));
+    assert_eq!(data["schema"]["kind"], "table");
+    assert_eq!(data["schema"]["path"], json!(["sales", "public", "orders"]));
+    assert_eq!(data["schema"]["columns"][0]["name"], "id");
+    assert_eq!(data["schema"]["row_estimate"], 1_000);
+    assert_eq!(data["fingerprint"], orders().fingerprint().as_str());
+    let data = changed(scan_2(), orders(), orders_v2()).to_data();
+    assert_eq!(data["diff"]["added_columns"][0]["name"], "note");
+    assert_eq!(data["diff"]["comment_changed"], false);
+    let data = lineage_recorded(vec![fk_edge()]).to_data();
+    assert_eq!(data["edges"][0]["kind"], "foreign_key");
+    assert_eq!(
+        data["edges"][0]["from"],
+        json!(["sales", "public", "customers"])
+    );
+}
+
+#[test]
+fn unknown_and_malformed_events_are_reported() {
+    assert_eq!(
+        AssetEvent::from_stored("SchemaDiscovered", 2, json!({})).unwrap_err(),
+        EventDecodeError::Unknown {
+            event_type: "SchemaDiscovered".into(),
+            version: 2
+        }
+    );
+    let mut data = discovered().to_data();
+    data["fingerprint"] = json!("not-a-fingerprint");
+    let error = AssetEvent::from_stored("SchemaDiscovered", 1, data).unwrap_err();
+    assert!(
+        matches!(error, EventDecodeError::Malformed { ref event_type, version: 1, .. } if event_type == "SchemaDiscovered"),
+        "{error}"
+    );
+    let mut data = discovered().to_data();
+    data["schema"]["kind"] = json!("spreadsheet");
+    assert!(matches!(
+        AssetEvent::from_stored("SchemaDiscovered", 1, data).unwrap_err(),
+        EventDecodeError::Malformed { .. }
+    ));
+}
