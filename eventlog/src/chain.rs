@@ -10,47 +10,128 @@ use std::collections::HashMap;
 /// `prevhash` of an aggregate's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Computes the hash an event must carry.
+/// Computes the hash an event must carry: SHA-256 over the event's canonical JSON without
+/// `hash` (object keys sorted at every level, no whitespace), streamed into the hasher.
 pub fn compute_hash(event: &CloudEvent) -> String {
-    let mut value = serde_json::to_value(event).expect("a CloudEvent always serialises");
-    if let Value::Object(map) = &mut value {
-        map.remove("hash");
+    let mut out = HashWriter(Sha256::new());
+    // Envelope members in sorted key order; `data` is canonicalised recursively.
+    let members: [(&str, &dyn erased::Member); 16] = [
+        ("actor", &event.actor),
+        ("aggregateid", &event.aggregateid),
+        ("aggregatetype", &event.aggregatetype),
+        ("aggregateversion", &event.aggregateversion),
+        ("causationid", &event.causationid),
+        ("commandid", &event.commandid),
+        ("correlationid", &event.correlationid),
+        ("data", &CanonicalValue(&event.data)),
+        ("datacontenttype", &event.datacontenttype),
+        ("id", &event.id),
+        ("prevhash", &event.prevhash),
+        ("source", &event.source),
+        ("specversion", &event.specversion),
+        ("subject", &event.subject),
+        ("tenant", &event.tenant),
+        ("time", &event.time),
+    ];
+    out.raw(b"{");
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.raw(b",");
+        }
+        write_key(&mut out, key);
+        value.write_to(&mut out);
+        // `traceparent` sorts between `time` and `type` and is present only when set.
+        if *key == "time" {
+            if let Some(traceparent) = &event.traceparent {
+                out.raw(b",");
+                write_key(&mut out, "traceparent");
+                traceparent.write_to(&mut out);
+            }
+        }
     }
-    let mut canonical = String::new();
-    write_canonical(&value, &mut canonical);
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    out.raw(b",");
+    write_key(&mut out, "type");
+    event.event_type.write_to(&mut out);
+    out.raw(b"}");
+    hex::encode(out.0.finalize())
 }
 
-/// Writes JSON with object keys sorted, independent of how the map was built.
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
+/// Feeds everything written into the hasher.
+struct HashWriter(Sha256);
+
+impl HashWriter {
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
     }
 }
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_key(out: &mut HashWriter, key: &str) {
+    key.write_to(out);
+    out.raw(b":");
+}
+
+/// A `serde_json::Value` written with its object keys sorted, whatever map type built it.
+struct CanonicalValue<'a>(&'a Value);
+
+mod erased {
+    use super::{CanonicalValue, HashWriter, Value};
+
+    /// One envelope member that can write its canonical JSON.
+    pub(super) trait Member {
+        fn write_to(&self, out: &mut HashWriter);
+    }
+
+    impl<T: serde::Serialize> Member for T {
+        fn write_to(&self, out: &mut HashWriter) {
+            serde_json::to_writer(out, self).expect("writing into a hasher cannot fail");
+        }
+    }
+
+    impl Member for CanonicalValue<'_> {
+        fn write_to(&self, out: &mut HashWriter) {
+            match self.0 {
+                Value::Object(map) => {
+                    let mut keys: Vec<&String> = map.keys().collect();
+                    keys.sort();
+                    out.raw(b"{");
+                    for (i, key) in keys.into_iter().enumerate() {
+                        if i > 0 {
+                            out.raw(b",");
+                        }
+                        key.write_to(out);
+                        out.raw(b":");
+                        CanonicalValue(&map[key]).write_to(out);
+                    }
+                    out.raw(b"}");
+                }
+                Value::Array(items) => {
+                    out.raw(b"[");
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.raw(b",");
+                        }
+                        CanonicalValue(item).write_to(out);
+                    }
+                    out.raw(b"]");
+                }
+                scalar => scalar.write_to(out),
+            }
+        }
+    }
+}
+
+use erased::Member as _;
 
 /// One broken link found by [`ChainVerifier`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +260,45 @@ mod tests {
         };
         event.hash = compute_hash(&event);
         event
+    }
+
+    /// The straightforward definition: serialise, drop `hash`, sort every object's keys.
+    fn reference_hash(event: &CloudEvent) -> String {
+        fn sorted(value: &Value) -> String {
+            match value {
+                Value::Object(map) => {
+                    let mut keys: Vec<&String> = map.keys().collect();
+                    keys.sort();
+                    let members: Vec<String> = keys
+                        .into_iter()
+                        .map(|k| format!("{}:{}", Value::String(k.clone()), sorted(&map[k])))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }
+                Value::Array(items) => {
+                    format!(
+                        "[{}]",
+                        items.iter().map(sorted).collect::<Vec<_>>().join(",")
+                    )
+                }
+                scalar => scalar.to_string(),
+            }
+        }
+        let mut value = serde_json::to_value(event).unwrap();
+        value.as_object_mut().unwrap().remove("hash");
+        hex::encode(Sha256::digest(sorted(&value).as_bytes()))
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_canonical_json() {
+        let mut e = event(
+            3,
+            GENESIS,
+            serde_json::json!({"z": [1, {"b": "é\"q", "a": null}], "a": 1.5}),
+        );
+        assert_eq!(compute_hash(&e), reference_hash(&e));
+        e.traceparent = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
+        assert_eq!(compute_hash(&e), reference_hash(&e));
     }
 
     #[test]

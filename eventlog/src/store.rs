@@ -201,11 +201,11 @@ impl EventStore {
         command_id = %commit.metadata.command_id,
         expected_sequence = commit.expected_sequence,
     ))]
-    pub async fn append(&self, commit: NewCommit) -> Result<Appended, AppendError> {
+    pub async fn append(&self, mut commit: NewCommit) -> Result<Appended, AppendError> {
         if commit.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        let events = envelope_events(&commit);
+        let events = envelope_events(&mut commit);
         let payload = serde_json::to_vec(&events).expect("CloudEvents always serialise");
         let max = self.max_payload();
         // Leave room for headers and protocol framing.
@@ -494,32 +494,37 @@ where
 }
 
 /// Wraps decided events into hash-chained CloudEvents.
-fn envelope_events(commit: &NewCommit) -> Vec<CloudEvent> {
+fn envelope_events(commit: &mut NewCommit) -> Vec<CloudEvent> {
+    let decided = std::mem::take(&mut commit.events);
     let meta = &commit.metadata;
     let now = Utc::now();
+    let source = format!("/pursight/{}", meta.tenant);
+    let aggregate_id = commit.aggregate_id.to_string();
+    let command_id = meta.command_id.to_string();
+    let correlation_id = meta.correlation_id.to_string();
+    let causation_id = meta.causation_id.to_string();
     let mut prevhash = commit.previous_hash.clone();
-    commit
-        .events
-        .iter()
+    decided
+        .into_iter()
         .enumerate()
         .map(|(index, new)| {
             let mut event = CloudEvent {
                 specversion: SPEC_VERSION.to_owned(),
                 id: Uuid::now_v7(),
-                source: format!("/pursight/{}", meta.tenant),
+                source: source.clone(),
                 event_type: wire_type(new.name, new.version),
-                subject: commit.aggregate_id.to_string(),
+                subject: aggregate_id.clone(),
                 time: now,
                 datacontenttype: DATA_CONTENT_TYPE.to_owned(),
-                data: new.data.clone(),
+                data: new.data,
                 tenant: meta.tenant.to_string(),
                 aggregatetype: commit.aggregate_type.to_owned(),
-                aggregateid: commit.aggregate_id.to_string(),
+                aggregateid: aggregate_id.clone(),
                 aggregateversion: commit.expected_version + index as u64 + 1,
                 actor: meta.actor.clone(),
-                commandid: meta.command_id.to_string(),
-                correlationid: meta.correlation_id.to_string(),
-                causationid: meta.causation_id.to_string(),
+                commandid: command_id.clone(),
+                correlationid: correlation_id.clone(),
+                causationid: causation_id.clone(),
                 traceparent: meta.traceparent.clone(),
                 prevhash: prevhash.clone(),
                 hash: String::new(),

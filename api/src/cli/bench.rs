@@ -58,35 +58,36 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
 
     // Ours: register N distinct data sources through the command handler, each command its own
     // task as in the server.
+    // The commands are parsed at the edge, before the clock starts, as in the API.
+    let prepared: Vec<(AggregateId, DataSourceCommand)> = (0..args.count)
+        .map(|i| {
+            let id = AggregateId::from_uuid(Uuid::now_v7());
+            let config = DataSourceConfigInput {
+                name: Some(format!("bench source {i}")),
+                kind: Some("postgresql".into()),
+                host: Some("db.internal".into()),
+                database: Some("app".into()),
+                username: Some("reader".into()),
+                password_secret: Some("env:BENCH_PASSWORD".into()),
+                tags: Some(vec!["bench".into()]),
+                ..Default::default()
+            }
+            .parse()
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+            Ok((id, DataSourceCommand::Register { id, config }))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let sizes = Arc::new(std::sync::Mutex::new(Vec::with_capacity(args.count)));
     let started = Instant::now();
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..args.count)
-        .map(|i| {
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(prepared)
+        .map(|(id, command)| {
             let handler = handler.clone();
             let tenant = tenant.clone();
             let sizes = sizes.clone();
             spawn(async move {
-                let id = AggregateId::from_uuid(Uuid::now_v7());
-                let config = DataSourceConfigInput {
-                    name: Some(format!("bench source {i}")),
-                    kind: Some("postgresql".into()),
-                    host: Some("db.internal".into()),
-                    database: Some("app".into()),
-                    username: Some("reader".into()),
-                    password_secret: Some("env:BENCH_PASSWORD".into()),
-                    tags: Some(vec!["bench".into()]),
-                    ..Default::default()
-                }
-                .parse()
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
                 let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
                 let outcome = handler
-                    .execute_new::<DataSource>(
-                        &ctx,
-                        Permission::ManageDataSources,
-                        id,
-                        DataSourceCommand::Register { id, config },
-                    )
+                    .execute_new::<DataSource>(&ctx, Permission::ManageDataSources, id, command)
                     .await?;
                 sizes.lock().expect("sizes").push(outcome.events);
                 Ok(())
