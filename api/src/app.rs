@@ -5,9 +5,13 @@
 use crate::auth::Authenticator;
 use crate::graphql::{build_schema, PursightSchema};
 use crate::http;
+use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
 use eventlog::{EventStore, EventStoreConfig};
-use projections::{audit_log::AuditLog, data_sources::DataSources, ProjectionRunner, StatusBoard};
+use projections::{
+    audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, lineage::Lineage,
+    ProjectionRunner, StatusBoard,
+};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +43,8 @@ pub enum StartError {
     Listen { addr: String, reason: String },
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error("secret resolver: {0}")]
+    Secrets(String),
 }
 
 /// State shared by every request.
@@ -91,8 +97,25 @@ impl Application {
                 ProjectionRunner::new(AuditLog, store.clone(), pool.clone(), status.clone()),
                 shutdown_rx.clone(),
             ),
+            spawn_runner(
+                ProjectionRunner::new(Catalog, store.clone(), pool.clone(), status.clone()),
+                shutdown_rx.clone(),
+            ),
+            spawn_runner(
+                ProjectionRunner::new(Lineage, store.clone(), pool.clone(), status.clone()),
+                shutdown_rx.clone(),
+            ),
         ];
-        let schema = build_schema(store.clone(), pool.clone(), handler.clone(), shutdown_rx);
+        let secrets = connectors::secrets::SecretResolver::from_env()
+            .map_err(|err| StartError::Secrets(err.to_string()))?;
+        let workflows = SourceWorkflows::new(handler.clone(), Arc::new(secrets));
+        let schema = build_schema(
+            store.clone(),
+            pool.clone(),
+            handler.clone(),
+            workflows,
+            shutdown_rx,
+        );
         let listener =
             TcpListener::bind(&config.listen)
                 .await

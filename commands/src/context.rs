@@ -39,4 +39,14 @@ impl CommandContext {
             traceparent: None,
         }
     }
+
+    /// A command this one caused (a workflow step): same caller and correlation, a new command
+    /// id, caused by this command.
+    pub fn follow_up(&self) -> Self {
+        Self {
+            command_id: Uuid::now_v7(),
+            causation_id: self.command_id,
+            ..self.clone()
+        }
+    }
 }

@@ -199,27 +199,7 @@ impl CommandHandler {
                     duplicate: true,
                 });
             }
-            let mut decoded = Vec::with_capacity(history.events.len());
-            for stored in &history.events {
-                let (name, version) = stored.event.name_and_version().ok_or_else(|| {
-                    CommandError::CorruptHistory {
-                        aggregate: describe(),
-                        reason: format!(
-                            "event {} has type {:?}",
-                            stored.event.id, stored.event.event_type
-                        ),
-                    }
-                })?;
-                let event = A::Event::from_stored(name, version, stored.event.data.clone())
-                    .map_err(|err| CommandError::CorruptHistory {
-                        aggregate: describe(),
-                        reason: format!(
-                            "event {} at sequence {}: {err}",
-                            stored.event.id, stored.sequence
-                        ),
-                    })?;
-                decoded.push(event);
-            }
+            let decoded = decode_history::<A>(&history, id)?;
             let state = decoded
                 .iter()
                 .fold(base_state, |state, event| A::evolve(state, event));
@@ -287,6 +267,28 @@ impl CommandHandler {
         })
     }
 
+    /// The current state of an aggregate (the default state when it does not exist), for
+    /// workflows that must look before they act.
+    pub async fn state<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+    ) -> Result<A::State, CommandError>
+    where
+        A: Aggregate,
+        A::State: Serialize + DeserializeOwned,
+    {
+        if !roles_allow(&ctx.roles, permission) {
+            return Err(CommandError::Forbidden(permission));
+        }
+        let (state, history) = self.load::<A>(ctx, id).await?;
+        let events = decode_history::<A>(&history, id)?;
+        Ok(events
+            .iter()
+            .fold(state, |state, event| A::evolve(state, event)))
+    }
+
     /// The aggregate's state before its unfolded `history`: from a snapshot that the stream
     /// confirms, or the default state with the full history.
     async fn load<A>(
@@ -351,4 +353,39 @@ impl CommandHandler {
             .save_snapshot(&ctx.tenant, A::NAME, &id, &snapshot)
             .await;
     }
+}
+
+/// Decodes (and upcasts) stored events into the aggregate's events; anything unreadable is a
+/// corrupt history, never skipped.
+fn decode_history<A: Aggregate>(
+    history: &History,
+    id: AggregateId,
+) -> Result<Vec<A::Event>, CommandError> {
+    let describe = || format!("{} {id}", A::NAME);
+    history
+        .events
+        .iter()
+        .map(|stored| {
+            let (name, version) =
+                stored
+                    .event
+                    .name_and_version()
+                    .ok_or_else(|| CommandError::CorruptHistory {
+                        aggregate: describe(),
+                        reason: format!(
+                            "event {} has type {:?}",
+                            stored.event.id, stored.event.event_type
+                        ),
+                    })?;
+            A::Event::from_stored(name, version, stored.event.data.clone()).map_err(|err| {
+                CommandError::CorruptHistory {
+                    aggregate: describe(),
+                    reason: format!(
+                        "event {} at sequence {}: {err}",
+                        stored.event.id, stored.sequence
+                    ),
+                }
+            })
+        })
+        .collect()
 }

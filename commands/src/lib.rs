@@ -15,6 +15,7 @@
 mod context;
 mod error;
 mod handler;
+pub mod workflows;
 
 pub use context::CommandContext;
 pub use error::CommandError;

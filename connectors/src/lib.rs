@@ -11,13 +11,18 @@
 //! - One folder per connector kind (`postgres/`, `mysql/`, `mongodb/`, `redis/`, `s3/`,
 //!   `snowflake/`) holds what is specific to that engine.
 //!
+//! - [`live`]: `validate` and `discover` for any kind, dispatching to the engine folders.
+//! - [`probe`]: the results every connector reports: connection tests and discoveries.
+//!
 //! This crate depends on the `domain` value types only; nothing here emits events.
 #![forbid(unsafe_code)]
 
+pub mod live;
 pub mod mongodb;
 pub mod mysql;
 pub mod options;
 pub mod postgres;
+pub mod probe;
 pub mod redis;
 pub mod s3;
 pub mod secrets;

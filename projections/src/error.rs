@@ -14,7 +14,9 @@ pub enum ProjectionError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("unknown projection {0:?}; known projections: data_sources, audit_log")]
+    #[error(
+        "unknown projection {0:?}; known projections: data_sources, audit_log, catalog, lineage"
+    )]
     Unknown(String),
     #[error(transparent)]
     Store(#[from] eventlog::EventStoreError),

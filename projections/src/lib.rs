@@ -7,14 +7,18 @@
 //! and swap it in atomically while queries keep working.
 //!
 //! Read models: [`data_sources`] (current configuration without secrets, lifecycle state,
-//! version) and [`audit_log`] (every event: who, what, when, from which command).
+//! version), [`audit_log`] (every event: who, what, when, from which command), [`catalog`]
+//! (discovered assets with their schemas and change history, scans) and [`lineage`] (edges
+//! between assets, walked up- or downstream).
 #![forbid(unsafe_code)]
 
 pub mod audit_log;
+pub mod catalog;
 pub mod checkpoint;
 pub mod data_sources;
 pub mod database;
 mod error;
+pub mod lineage;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;
@@ -26,4 +30,9 @@ pub use runner::{ProjectionRunner, RunnerOptions};
 pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
 
 /// Names of every projection, for `pursight rebuild` and `/readyz`.
-pub const ALL: [&str; 2] = [data_sources::NAME, audit_log::NAME];
+pub const ALL: [&str; 4] = [
+    data_sources::NAME,
+    audit_log::NAME,
+    catalog::NAME,
+    lineage::NAME,
+];

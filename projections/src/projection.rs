@@ -32,3 +32,36 @@ pub trait Projection: Send + Sync + 'static {
 pub fn schema_of(name: &str) -> String {
     format!("rm_{name}")
 }
+
+/// Decodes (and upcasts) a stored event into a domain event; anything unreadable stops the
+/// projection at that event.
+pub(crate) fn decode<E: domain::DomainEvent>(
+    projection: &'static str,
+    stored: &StoredEvent,
+) -> Result<E, ProjectionError> {
+    let event = &stored.event;
+    let bad = |reason: String| ProjectionError::BadEvent {
+        projection,
+        sequence: stored.sequence,
+        reason: format!("event {} ({}): {reason}", event.id, event.event_type),
+    };
+    let (name, version) = event
+        .name_and_version()
+        .ok_or_else(|| bad("type is not io.pursight.<Name>.v<N>".into()))?;
+    E::from_stored(name, version, event.data.clone()).map_err(|err| bad(err.to_string()))
+}
+
+/// The aggregate id of a stored event, which must be a UUID.
+pub(crate) fn aggregate_uuid(
+    projection: &'static str,
+    stored: &StoredEvent,
+) -> Result<uuid::Uuid, ProjectionError> {
+    uuid::Uuid::parse_str(&stored.event.aggregateid).map_err(|_| ProjectionError::BadEvent {
+        projection,
+        sequence: stored.sequence,
+        reason: format!(
+            "event {} has aggregate id {:?}, not a UUID",
+            stored.event.id, stored.event.aggregateid
+        ),
+    })
+}

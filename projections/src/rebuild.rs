@@ -10,7 +10,7 @@
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{schema_of, Projection};
 use crate::runner::{apply_commits, prepare_schema, read_all};
-use crate::{audit_log, checkpoint, data_sources};
+use crate::{audit_log, catalog, checkpoint, data_sources, lineage};
 use eventlog::EventStore;
 use futures::StreamExt;
 use sqlx::PgPool;
@@ -33,6 +33,8 @@ pub async fn rebuild_by_name(
     match name {
         data_sources::NAME => rebuild(&data_sources::DataSources, store, pool, progress).await,
         audit_log::NAME => rebuild(&audit_log::AuditLog, store, pool, progress).await,
+        catalog::NAME => rebuild(&catalog::Catalog, store, pool, progress).await,
+        lineage::NAME => rebuild(&lineage::Lineage, store, pool, progress).await,
         other => Err(ProjectionError::Unknown(other.to_owned())),
     }
 }

@@ -4,6 +4,7 @@
 //! error carries `extensions.code` (VALIDATION, CONFLICT, NOT_FOUND, FORBIDDEN, UNAUTHENTICATED,
 //! INTERNAL) and never internal details or secrets.
 
+mod catalog;
 mod errors;
 mod inputs;
 mod mutation;
@@ -15,13 +16,21 @@ pub use errors::AuthFailure;
 pub(crate) use errors::{api_error, authorize};
 
 use async_graphql::Schema;
+use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
 use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-pub type PursightSchema =
-    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+/// All queries: data sources, audit, history, consistency, and the catalog.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(query::QueryRoot, catalog::CatalogQuery);
+
+/// All mutations: data-source commands and catalog workflows.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(mutation::MutationRoot, catalog::CatalogMutation);
+
+pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 
 /// What resolvers reach through the context.
 #[derive(Clone)]
@@ -29,6 +38,7 @@ pub(crate) struct Services {
     pub store: EventStore,
     pub pool: PgPool,
     pub handler: CommandHandler,
+    pub workflows: SourceWorkflows,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -36,17 +46,19 @@ pub fn build_schema(
     store: EventStore,
     pool: PgPool,
     handler: CommandHandler,
+    workflows: SourceWorkflows,
     shutdown: watch::Receiver<bool>,
 ) -> PursightSchema {
     Schema::build(
-        query::QueryRoot,
-        mutation::MutationRoot,
+        Query::default(),
+        Mutation::default(),
         subscription::SubscriptionRoot,
     )
     .data(Services {
         store,
         pool,
         handler,
+        workflows,
         shutdown,
     })
     .limit_depth(16)
@@ -57,8 +69,8 @@ pub fn build_schema(
 /// The SDL, for documentation and clients.
 pub fn sdl() -> String {
     Schema::build(
-        query::QueryRoot,
-        mutation::MutationRoot,
+        Query::default(),
+        Mutation::default(),
         subscription::SubscriptionRoot,
     )
     .finish()

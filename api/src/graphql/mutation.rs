@@ -15,6 +15,7 @@ use domain::AggregateId;
 use std::time::Duration;
 use uuid::Uuid;
 
+#[derive(Default)]
 pub struct MutationRoot;
 
 #[Object]

@@ -11,6 +11,7 @@ use eventlog::DeliverFrom;
 use futures::TryStreamExt;
 use projections::{audit_log, data_sources};
 
+#[derive(Default)]
 pub struct QueryRoot;
 
 pub(crate) fn parse_id(id: &ID) -> Result<AggregateId> {

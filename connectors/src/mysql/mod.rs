@@ -1,6 +1,21 @@
-//! MySQL and MariaDB: connection parameters (`options.rs`). The live connector (sqlx mysql,
-//! validation, discovery) joins this folder.
+//! MySQL and MariaDB: connection parameters and the live connector (sqlx mysql).
+//!
+//! - `options.rs`: [`MysqlTarget`], the parameters built from the DataSource model.
+//! - `connect.rs`: sqlx connect options from a target, and driver errors classified into the
+//!   categories users act on.
+//! - `validate.rs`: [`validate`], the connection test (`SELECT 1`, `VERSION()`, latency).
+//! - `discover.rs`: [`discover`], batched schema discovery from `information_schema`, with
+//!   `catalog.rs` (the queries), `assemble.rs` (rows → asset schemas) and `tuning.rs` (what each
+//!   scan strategy means here, and how `auto` moves).
 
+mod assemble;
+mod catalog;
+mod connect;
+mod discover;
 mod options;
+mod tuning;
+mod validate;
 
+pub use discover::discover;
 pub use options::{MysqlSslMode, MysqlTarget};
+pub use validate::validate;

@@ -1,6 +1,22 @@
-//! PostgreSQL: connection parameters (`options.rs`). The live connector (sqlx, validation,
-//! discovery) joins this folder.
+//! PostgreSQL, one file per concern:
+//!
+//! - `options.rs`: [`PostgresTarget`], the connection parameters built from the DataSource model;
+//! - `connect.rs`: sqlx connect options, the connection test [`validate`] and the error
+//!   [`classify`]-ication shared by everything that connects;
+//! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
+//! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
+//! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
+//! - `lineage.rs`: lineage from view SQL, parsed with `sqlparser`.
 
+mod catalog;
+mod connect;
+mod discover;
+mod lineage;
 mod options;
+mod pace;
 
+pub use self::{
+    connect::{classify, connect_options, validate},
+    discover::{discover, MAX_RETRIES},
+};
 pub use options::{PgSslMode, PostgresTarget};

@@ -7,13 +7,17 @@
 //! | BeginConfiguration | Registered, Failed | Configuring |
 //! | RecordConnectionSucceeded | Configuring | Connected |
 //! | RecordConnectionFailed | Configuring | Failed |
-//! | StartScan | Connected, Monitoring, ScanFailed | Scanning |
+//! | StartScan | Connected, Monitoring, ScanFailed, Scanned | Scanning |
 //! | CompleteScan / FailScan | Scanning | Scanned / ScanFailed |
 //! | StartClassification / CompleteClassification | Scanned / Classifying | Classifying / Classified |
 //! | StartComplianceCheck / CompleteComplianceCheck | Classified / Validating | Validating / Validated |
 //! | AddToCatalog | Validated | Cataloged |
 //! | StartMonitoring | Cataloged | Monitoring |
 //! | Archive | any resting state (see `archive_allowed`) | Archived |
+//!
+//! `StartScan` from Scanned (a rescan before classification) is our addition: the diagram only
+//! rescans from Monitoring, which leaves a freshly scanned source no way to pick up schema
+//! changes until classification and cataloguing exist.
 //!
 //! plus `UpdateConfig`, which the diagram leaves implicit (see `update_config`). Anything else
 //! is [`DataSourceError::InvalidTransition`].
@@ -83,7 +87,7 @@ pub(super) fn decide(
                 message: truncate(message, MAX_DIAGNOSTIC_CHARS),
             })
         }
-        (C::StartScan { scan_id }, S::Connected | S::Monitoring | S::ScanFailed) => {
+        (C::StartScan { scan_id }, S::Connected | S::Monitoring | S::ScanFailed | S::Scanned) => {
             E::SourceScanStarted(SourceScanStarted { scan_id: *scan_id })
         }
         (C::CompleteScan { scan_id }, S::Scanning) => {

@@ -267,6 +267,7 @@ const DIAGRAM: &[(&str, LifecycleState, LifecycleState)] = &[
     ("StartScan", S::Monitoring, S::Scanning),             // Scheduled Scan
     ("BeginConfiguration", S::Failed, S::Configuring),     // Retry Configuration
     ("StartScan", S::ScanFailed, S::Scanning),             // Retry Scan
+    ("StartScan", S::Scanned, S::Scanning),                // Rescan (our addition)
     ("Archive", S::Cataloged, S::Archived),                // Archive Source
 ];
 

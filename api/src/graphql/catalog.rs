@@ -1,0 +1,691 @@
+//! The catalog part of the API: connection validation, scans, discovered assets, their schema
+//! history and lineage.
+
+use super::errors::{command_error, internal};
+use super::query::parse_id;
+use super::{api_error, authorize, Services};
+use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
+use commands::workflows::{AssetList, KnownAssets, ScanReport, ValidationReport};
+use commands::CommandContext;
+use domain::access::Permission;
+use domain::datasource::DataSourceCommand;
+use domain::discovery::AssetPath;
+use domain::scan::{ScanScope, ScanStrategy};
+use domain::{AggregateId, TenantId};
+use projections::catalog::{self, AssetRow, ScanRow};
+use projections::lineage::{self, Direction};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// The result of a connection test.
+#[derive(SimpleObject)]
+pub struct ConnectionCheck {
+    /// Whether the connection and a trivial query succeeded.
+    pub ok: bool,
+    pub latency_ms: Option<i64>,
+    pub server_version: Option<String>,
+    /// unreachable, auth, tls, timeout or config — when it failed.
+    pub category: Option<String>,
+    /// What went wrong, without secrets.
+    pub message: Option<String>,
+    /// The source's lifecycle state afterwards.
+    pub lifecycle_state: String,
+    /// Whether the result moved the lifecycle (it does while the source is being configured).
+    pub recorded: bool,
+}
+
+impl From<ValidationReport> for ConnectionCheck {
+    fn from(report: ValidationReport) -> Self {
+        let (ok, latency_ms, server_version, category, message) = match report.result {
+            Ok(info) => (
+                true,
+                Some(info.latency_ms as i64),
+                info.server_version,
+                None,
+                None,
+            ),
+            Err(failure) => (
+                false,
+                None,
+                None,
+                Some(failure.category.as_str().to_owned()),
+                Some(failure.message),
+            ),
+        };
+        Self {
+            ok,
+            latency_ms,
+            server_version,
+            category,
+            message,
+            lifecycle_state: report.lifecycle.as_str().to_owned(),
+            recorded: report.recorded,
+        }
+    }
+}
+
+/// How aggressively a scan reads the source.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ScanStrategyGql {
+    /// One connection, small batches: for fragile or busy production systems.
+    Conservative,
+    Balanced,
+    /// More connections and bigger batches.
+    Aggressive,
+    /// Starts balanced and moves on measured latency and errors.
+    Auto,
+}
+
+impl From<ScanStrategyGql> for ScanStrategy {
+    fn from(value: ScanStrategyGql) -> Self {
+        match value {
+            ScanStrategyGql::Conservative => ScanStrategy::Conservative,
+            ScanStrategyGql::Balanced => ScanStrategy::Balanced,
+            ScanStrategyGql::Aggressive => ScanStrategy::Aggressive,
+            ScanStrategyGql::Auto => ScanStrategy::Auto,
+        }
+    }
+}
+
+/// Which assets a scan covers: patterns over asset paths (`db.schema.table`); `*` matches within
+/// one segment, `**` across segments; excludes win; no includes means everything.
+#[derive(InputObject, Default)]
+pub struct ScanScopeInput {
+    #[graphql(default)]
+    pub include: Vec<String>,
+    #[graphql(default)]
+    pub exclude: Vec<String>,
+}
+
+/// A scan: progress while it runs, metrics when it ended.
+pub struct ScanInfo(pub ScanRow);
+
+#[Object]
+impl ScanInfo {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn source_id(&self) -> ID {
+        ID(self.0.source_id.to_string())
+    }
+    /// running, completed or failed.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// The strategy asked for.
+    async fn strategy(&self) -> &str {
+        &self.0.strategy
+    }
+    /// The strategy in use (may move under auto).
+    async fn current_strategy(&self) -> &str {
+        &self.0.current_strategy
+    }
+    async fn scope(&self) -> Json<Value> {
+        Json(self.0.scope.clone())
+    }
+    async fn assets_done(&self) -> i64 {
+        self.0.assets_done
+    }
+    async fn assets_total(&self) -> Option<i64> {
+        self.0.assets_total
+    }
+    /// duration_ms, schemas, tables, views, columns, assets_changed, assets_removed,
+    /// queries_executed, retries, errors, cache_hits.
+    async fn metrics(&self) -> Option<Json<Value>> {
+        self.0.metrics.clone().map(Json)
+    }
+    async fn failure(&self) -> Option<&str> {
+        self.0.failure.as_deref()
+    }
+    async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.finished_at
+    }
+}
+
+/// What `startScan` did.
+#[derive(SimpleObject)]
+pub struct ScanStart {
+    pub scan_id: ID,
+    /// With `waitForCompletion`: the outcome.
+    pub completed: bool,
+    pub failure: Option<String>,
+    /// With `waitForCompletion`: assets that were new, changed or restored.
+    pub assets_changed: Option<i64>,
+    pub assets_removed: Option<i64>,
+    pub metrics: Option<Json<Value>>,
+}
+
+/// A column (or inferred field) of an asset.
+#[derive(SimpleObject)]
+pub struct Column {
+    pub name: String,
+    pub data_type: String,
+    pub nullable: bool,
+    pub default: Option<String>,
+    pub primary_key: bool,
+    pub ordinal: i64,
+    pub comment: Option<String>,
+}
+
+/// A discovered asset: database, schema, table, view, collection, key pattern or prefix.
+pub struct AssetGql(pub AssetRow);
+
+#[Object(name = "Asset")]
+impl AssetGql {
+    /// Stable id: the same path in the same source always has the same id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn source_id(&self) -> ID {
+        ID(self.0.source_id.to_string())
+    }
+    /// e.g. `orders_db.public.customers`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+    /// database, schema, table, view, collection, redis_key_pattern or s3_prefix.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn columns(&self) -> Vec<Column> {
+        self.0.schema["columns"]
+            .as_array()
+            .map(|columns| {
+                columns
+                    .iter()
+                    .map(|c| Column {
+                        name: c["name"].as_str().unwrap_or_default().to_owned(),
+                        data_type: c["data_type"].as_str().unwrap_or_default().to_owned(),
+                        nullable: c["nullable"].as_bool().unwrap_or(true),
+                        default: c["default"].as_str().map(str::to_owned),
+                        primary_key: c["primary_key"].as_bool().unwrap_or(false),
+                        ordinal: c["ordinal"].as_i64().unwrap_or_default(),
+                        comment: c["comment"].as_str().map(str::to_owned),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    async fn column_count(&self) -> i32 {
+        self.0.column_count
+    }
+    /// Foreign keys: name, columns, referenced path and columns.
+    async fn foreign_keys(&self) -> Json<Value> {
+        Json(self.0.schema["foreign_keys"].clone())
+    }
+    /// Indexes: name, columns, unique, primary.
+    async fn indexes(&self) -> Json<Value> {
+        Json(self.0.schema["indexes"].clone())
+    }
+    async fn comment(&self) -> Option<String> {
+        self.0.schema["comment"].as_str().map(str::to_owned)
+    }
+    /// The SQL of a view.
+    async fn view_definition(&self) -> Option<String> {
+        self.0.schema["view_definition"].as_str().map(str::to_owned)
+    }
+    /// The engine's estimate of the number of rows.
+    async fn row_estimate(&self) -> Option<i64> {
+        self.0.row_estimate
+    }
+    /// Content hash of the schema; changes exactly when the schema does.
+    async fn fingerprint(&self) -> &str {
+        &self.0.fingerprint
+    }
+    /// Gone from the source as of the last scan that covered it.
+    async fn removed(&self) -> bool {
+        self.0.removed
+    }
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    async fn first_seen_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.first_seen_at
+    }
+    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.updated_at
+    }
+    /// Every change of the schema, oldest first: discovered, changed (with the diff), removed,
+    /// restored.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AssetChange>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let rows = catalog::asset_changes(&services.pool, caller.tenant.as_str(), self.0.id)
+            .await
+            .map_err(|err| internal(&err))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AssetChange {
+                version: r.version,
+                sequence: r.sequence,
+                scan_id: r.scan_id.map(|id| ID(id.to_string())),
+                change: r.change,
+                fingerprint: r.fingerprint,
+                diff: r.diff.map(Json),
+                at: r.at,
+            })
+            .collect())
+    }
+}
+
+/// One change in an asset's history.
+#[derive(SimpleObject)]
+pub struct AssetChange {
+    pub version: i64,
+    pub sequence: i64,
+    pub scan_id: Option<ID>,
+    /// discovered, changed, removed or restored.
+    pub change: String,
+    pub fingerprint: Option<String>,
+    /// For `changed`: added/removed/changed columns, keys and indexes.
+    pub diff: Option<Json<Value>>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Walk direction for lineage.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LineageDirection {
+    Upstream,
+    Downstream,
+    Both,
+}
+
+/// One lineage edge: data flows from `from` to `to`.
+#[derive(SimpleObject)]
+pub struct LineageEdgeGql {
+    pub from_asset_id: ID,
+    pub from_path: String,
+    /// Empty for a table-level edge.
+    pub from_columns: Vec<String>,
+    pub to_asset_id: ID,
+    pub to_path: String,
+    pub to_columns: Vec<String>,
+    /// foreign_key or view.
+    pub kind: String,
+}
+
+/// Asset figures of one source.
+#[derive(SimpleObject)]
+pub struct DataSourceStats {
+    pub source_id: ID,
+    pub assets: i64,
+    pub tables: i64,
+    pub views: i64,
+    pub collections: i64,
+    pub columns: i64,
+    pub removed_assets: i64,
+    /// Sum of the engines' row estimates.
+    pub row_estimate: i64,
+    pub last_scan: Option<ScanInfo>,
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[Object]
+impl CatalogQuery {
+    /// Discovered assets of your tenant (optionally of one source), ordered by path. `after` is
+    /// the path of the last asset of the previous page.
+    async fn assets(
+        &self,
+        ctx: &Context<'_>,
+        source_id: Option<ID>,
+        #[graphql(desc = "Case-insensitive part of the path.")] search: Option<String>,
+        #[graphql(default = false)] include_removed: bool,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+    ) -> Result<Vec<AssetGql>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        if !(1..=1000).contains(&first) {
+            return Err(api_error(
+                "VALIDATION",
+                format!("first must be between 1 and 1000 (got {first})"),
+            ));
+        }
+        let filter = catalog::AssetFilter {
+            source_id: source_id
+                .as_ref()
+                .map(parse_id)
+                .transpose()?
+                .map(|id| id.as_uuid()),
+            search,
+            include_removed,
+            after,
+            limit: i64::from(first),
+        };
+        let rows = catalog::assets(&services.pool, caller.tenant.as_str(), &filter)
+            .await
+            .map_err(|err| internal(&err))?;
+        Ok(rows.into_iter().map(AssetGql).collect())
+    }
+
+    /// One asset, with its schema history.
+    async fn asset(&self, ctx: &Context<'_>, id: ID) -> Result<AssetGql> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let id = parse_id(&id)?;
+        catalog::asset(&services.pool, caller.tenant.as_str(), id.as_uuid())
+            .await
+            .map_err(|err| internal(&err))?
+            .map(AssetGql)
+            .ok_or_else(|| api_error("NOT_FOUND", format!("no asset {id}")))
+    }
+
+    /// Scans, newest first (of one source, or all).
+    async fn scans(
+        &self,
+        ctx: &Context<'_>,
+        source_id: Option<ID>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<ScanInfo>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let source = source_id
+            .as_ref()
+            .map(parse_id)
+            .transpose()?
+            .map(|id| id.as_uuid());
+        let rows = catalog::scans(
+            &services.pool,
+            caller.tenant.as_str(),
+            source,
+            i64::from(first.clamp(1, 500)),
+        )
+        .await
+        .map_err(|err| internal(&err))?;
+        Ok(rows.into_iter().map(ScanInfo).collect())
+    }
+
+    /// Lineage around an asset: edges from foreign keys and view definitions, up to `depth` hops.
+    async fn lineage(
+        &self,
+        ctx: &Context<'_>,
+        asset_id: ID,
+        #[graphql(default_with = "LineageDirection::Both")] direction: LineageDirection,
+        #[graphql(default = 3)] depth: i32,
+    ) -> Result<Vec<LineageEdgeGql>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        if !(1..=10).contains(&depth) {
+            return Err(api_error(
+                "VALIDATION",
+                format!("depth must be between 1 and 10 (got {depth})"),
+            ));
+        }
+        let direction = match direction {
+            LineageDirection::Upstream => Direction::Upstream,
+            LineageDirection::Downstream => Direction::Downstream,
+            LineageDirection::Both => Direction::Both,
+        };
+        let asset = parse_id(&asset_id)?;
+        let rows = lineage::walk(
+            &services.pool,
+            caller.tenant.as_str(),
+            asset.as_uuid(),
+            direction,
+            depth as u32,
+        )
+        .await
+        .map_err(|err| internal(&err))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LineageEdgeGql {
+                from_asset_id: ID(r.from_asset.to_string()),
+                from_path: r.from_path,
+                from_columns: strings(&r.from_columns),
+                to_asset_id: ID(r.to_asset.to_string()),
+                to_path: r.to_path,
+                to_columns: strings(&r.to_columns),
+                kind: r.kind,
+            })
+            .collect())
+    }
+
+    /// Asset counts and sizes of a source.
+    async fn data_source_stats(&self, ctx: &Context<'_>, id: ID) -> Result<DataSourceStats> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let source = parse_id(&id)?.as_uuid();
+        let tenant = caller.tenant.as_str();
+        let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE NOT removed),
+                    count(*) FILTER (WHERE NOT removed AND kind = 'table'),
+                    count(*) FILTER (WHERE NOT removed AND kind = 'view'),
+                    count(*) FILTER (WHERE NOT removed AND kind = 'collection'),
+                    coalesce(sum(column_count) FILTER (WHERE NOT removed), 0),
+                    count(*) FILTER (WHERE removed),
+                    coalesce(sum(greatest(row_estimate, 0)) FILTER (WHERE NOT removed), 0)::bigint
+             FROM rm_catalog.assets WHERE tenant_id = $1 AND source_id = $2",
+        )
+        .bind(tenant)
+        .bind(source)
+        .fetch_one(&services.pool)
+        .await
+        .map_err(|err| internal(&err))?;
+        let last_scan = catalog::scans(&services.pool, tenant, Some(source), 1)
+            .await
+            .map_err(|err| internal(&err))?
+            .into_iter()
+            .next()
+            .map(ScanInfo);
+        Ok(DataSourceStats {
+            source_id: id,
+            assets: counts.0,
+            tables: counts.1,
+            views: counts.2,
+            collections: counts.3,
+            columns: counts.4,
+            removed_assets: counts.5,
+            row_estimate: counts.6,
+            last_scan,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+fn caller_context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
+    let caller = authorize(ctx, Permission::ManageDataSources)?;
+    let command_id = command_id
+        .map(|id| {
+            uuid::Uuid::parse_str(id.as_str())
+                .map_err(|_| api_error("VALIDATION", "commandId must be a UUID"))
+        })
+        .transpose()?;
+    Ok(CommandContext::new(
+        caller.tenant.clone(),
+        caller.subject.clone(),
+        caller.roles.clone(),
+        command_id,
+    ))
+}
+
+#[Object]
+impl CatalogMutation {
+    /// Connects to the source with its current configuration and runs a trivial query. While the
+    /// source is registered, failed or configuring, the outcome moves it to connected or failed
+    /// (`ConnectionValidated` / `ConnectionFailed`).
+    async fn validate_connection(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        command_id: Option<ID>,
+    ) -> Result<ConnectionCheck> {
+        let context = caller_context(ctx, command_id.as_ref())?;
+        let services = ctx.data_unchecked::<Services>();
+        let report = services
+            .workflows
+            .validate_connection(&context, parse_id(&id)?)
+            .await
+            .map_err(command_error)?;
+        Ok(report.into())
+    }
+
+    /// Points the source at another password reference, then validates the connection with it.
+    async fn rotate_credentials(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        password_secret: String,
+        command_id: Option<ID>,
+    ) -> Result<ConnectionCheck> {
+        let context = caller_context(ctx, command_id.as_ref())?;
+        let services = ctx.data_unchecked::<Services>();
+        let source = parse_id(&id)?;
+        let patch = domain::datasource::DataSourceConfigInput {
+            password_secret: Some(password_secret),
+            ..Default::default()
+        };
+        services
+            .workflows
+            .handler()
+            .execute::<domain::datasource::DataSource>(
+                &context,
+                Permission::ManageDataSources,
+                source,
+                DataSourceCommand::PatchConfig { patch },
+            )
+            .await
+            .map_err(command_error)?;
+        let report = services
+            .workflows
+            .validate_connection(&context.follow_up(), source)
+            .await
+            .map_err(command_error)?;
+        Ok(report.into())
+    }
+
+    /// Starts discovering the source's schemas. The scan runs in the background (follow it with
+    /// `scans` or the `events` subscription) unless `waitForCompletion` is set.
+    async fn start_scan(
+        &self,
+        ctx: &Context<'_>,
+        source_id: ID,
+        #[graphql(default_with = "ScanStrategyGql::Auto")] strategy: ScanStrategyGql,
+        scope: Option<ScanScopeInput>,
+        #[graphql(default = false)] wait_for_completion: bool,
+        command_id: Option<ID>,
+    ) -> Result<ScanStart> {
+        let context = caller_context(ctx, command_id.as_ref())?;
+        let services = ctx.data_unchecked::<Services>().clone();
+        let source = parse_id(&source_id)?;
+        let scope = scope.unwrap_or_default();
+        let scope = ScanScope::parse(&scope.include, &scope.exclude)
+            .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
+        let scan_id = services
+            .workflows
+            .start_scan(&context, source, strategy.into(), scope)
+            .await
+            .map_err(command_error)?;
+        let run = {
+            let services = services.clone();
+            let context = context.follow_up();
+            async move {
+                let known = CatalogAssets {
+                    services: services.clone(),
+                };
+                services
+                    .workflows
+                    .run_scan(&context, source, scan_id, &known, &|_| {})
+                    .await
+            }
+        };
+        if !wait_for_completion {
+            tokio::spawn(async move {
+                if let Err(err) = run.await {
+                    tracing::error!(%scan_id, error = %err, "scan did not finish");
+                }
+            });
+            return Ok(ScanStart {
+                scan_id: ID(scan_id.to_string()),
+                completed: false,
+                failure: None,
+                assets_changed: None,
+                assets_removed: None,
+                metrics: None,
+            });
+        }
+        let report: ScanReport = run.await.map_err(command_error)?;
+        Ok(ScanStart {
+            scan_id: ID(scan_id.to_string()),
+            completed: report.failure.is_none(),
+            failure: report.failure,
+            assets_changed: Some(report.assets_changed as i64),
+            assets_removed: Some(report.assets_removed as i64),
+            metrics: serde_json::to_value(report.metrics).ok().map(Json),
+        })
+    }
+}
+
+/// Known assets of a source from the catalog read model, once it has caught up with the stream
+/// (so the previous scan's discoveries are visible to removal detection).
+pub struct CatalogAssets {
+    pub services: Services,
+}
+
+impl KnownAssets for CatalogAssets {
+    fn known_assets<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        source: AggregateId,
+    ) -> Pin<Box<dyn Future<Output = Result<AssetList, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let target = self
+                .services
+                .store
+                .last_sequence()
+                .await
+                .map_err(|err| err.to_string())?;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let checkpoints = projections::checkpoint::all(&self.services.pool)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                if checkpoints
+                    .iter()
+                    .any(|(name, seq)| name == catalog::NAME && *seq >= target)
+                {
+                    break;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    return Err("the catalog read model did not catch up within 60 s".into());
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            let rows =
+                catalog::source_asset_paths(&self.services.pool, tenant.as_str(), source.as_uuid())
+                    .await
+                    .map_err(|err| err.to_string())?;
+            rows.into_iter()
+                .map(|(id, segments)| {
+                    let segments: Vec<String> =
+                        serde_json::from_value(segments).map_err(|err| err.to_string())?;
+                    let path = AssetPath::new(segments).map_err(|err| err.to_string())?;
+                    Ok((AggregateId::from_uuid(id), path))
+                })
+                .collect()
+        })
+    }
+}

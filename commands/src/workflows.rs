@@ -1,0 +1,422 @@
+//! Process managers for data sources: connection validation and scanning. They drive several
+//! aggregates through the one command handler — the data source (lifecycle), the scan
+//! (progress, metrics) and one asset per discovered table/view/collection — and talk to the
+//! governed system only through `connectors`.
+//!
+//! A scan is incremental by construction: every discovered asset is offered to its `Asset`
+//! aggregate, which decides from the fingerprint whether anything changed, so a rescan of an
+//! unchanged source appends no `SchemaDiscovered`/`SchemaChanged` events at all. Assets known
+//! from earlier scans, inside this scan's scope, that were not seen are recorded as removed;
+//! assets outside the scope are left alone.
+
+use crate::{CommandContext, CommandError, CommandHandler};
+use connectors::options::ConnectionTarget;
+use connectors::probe::{ConnectionFailure, ConnectionInfo, DiscoveryOptions, DiscoveryProgress};
+use connectors::secrets::SecretResolver;
+use domain::access::Permission;
+use domain::asset::{Asset, AssetCommand};
+use domain::datasource::{
+    DataSource, DataSourceCommand, DataSourceConfig, FailureCategory, LifecycleState,
+};
+use domain::discovery::{AssetId, AssetPath, LineageEdge};
+use domain::scan::{Scan, ScanCommand, ScanMetrics, ScanScope, ScanStrategy};
+use domain::AggregateId;
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::instrument;
+
+/// A source's known assets: id and path of each.
+pub type AssetList = Vec<(AggregateId, AssetPath)>;
+
+/// Assets a source already has, as far as the catalog knows (the read side supplies them).
+pub trait KnownAssets: Send + Sync {
+    fn known_assets<'a>(
+        &'a self,
+        tenant: &'a domain::TenantId,
+        source: AggregateId,
+    ) -> Pin<Box<dyn Future<Output = Result<AssetList, String>> + Send + 'a>>;
+}
+
+/// The outcome of a connection test.
+#[derive(Debug, Clone)]
+pub struct ValidationReport {
+    pub result: Result<ConnectionInfo, ConnectionFailure>,
+    /// Whether the result was recorded on the source's lifecycle (it is while configuring).
+    pub recorded: bool,
+    pub lifecycle: LifecycleState,
+}
+
+/// The outcome of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    pub scan_id: AggregateId,
+    pub metrics: ScanMetrics,
+    /// Assets whose `Asset` aggregate appended events (new, changed, restored).
+    pub assets_changed: u64,
+    pub assets_removed: u64,
+    /// The reason, when the scan failed.
+    pub failure: Option<String>,
+}
+
+/// Runs data-source workflows.
+#[derive(Clone)]
+pub struct SourceWorkflows {
+    handler: CommandHandler,
+    secrets: Arc<SecretResolver>,
+    connect_timeout: Duration,
+}
+
+impl SourceWorkflows {
+    pub fn new(handler: CommandHandler, secrets: Arc<SecretResolver>) -> Self {
+        Self {
+            handler,
+            secrets,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    pub fn handler(&self) -> &CommandHandler {
+        &self.handler
+    }
+
+    /// Builds the connection target of a configuration, resolving its password reference.
+    async fn target(
+        &self,
+        config: &DataSourceConfig,
+    ) -> Result<ConnectionTarget, ConnectionFailure> {
+        let password = match &config.password_secret {
+            Some(reference) => Some(self.secrets.resolve(reference).await.map_err(|err| {
+                ConnectionFailure::new(FailureCategory::Auth, err.to_string(), None)
+            })?),
+            None => None,
+        };
+        ConnectionTarget::from_config(config, password.as_ref())
+            .map_err(|err| ConnectionFailure::new(FailureCategory::Config, err.to_string(), None))
+    }
+
+    /// Tests the connection of a source. While the source is registered, failed or configuring,
+    /// the result moves its lifecycle (→ connected / failed); later it is only reported.
+    #[instrument(skip(self, ctx), fields(tenant = %ctx.tenant))]
+    pub async fn validate_connection(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<ValidationReport, CommandError> {
+        let state = self
+            .handler
+            .state::<DataSource>(ctx, Permission::ManageDataSources, source)
+            .await?;
+        let Some(config) = state.config.clone() else {
+            return Err(CommandError::NotFound(format!("no data source {source}")));
+        };
+        let result = match self.target(&config).await {
+            Ok(target) => connectors::live::validate(&target, self.connect_timeout).await,
+            Err(failure) => Err(failure),
+        };
+        let mut lifecycle = state.lifecycle;
+        let recordable = matches!(
+            lifecycle,
+            LifecycleState::Registered | LifecycleState::Failed | LifecycleState::Configuring
+        );
+        if recordable {
+            if lifecycle != LifecycleState::Configuring {
+                self.handler
+                    .execute::<DataSource>(
+                        &ctx.follow_up(),
+                        Permission::ManageDataSources,
+                        source,
+                        DataSourceCommand::BeginConfiguration,
+                    )
+                    .await?;
+            }
+            let command = match &result {
+                Ok(info) => DataSourceCommand::RecordConnectionSucceeded {
+                    latency_ms: info.latency_ms,
+                    server_version: info.server_version.clone(),
+                },
+                Err(failure) => DataSourceCommand::RecordConnectionFailed {
+                    category: failure.category,
+                    message: failure.message.clone(),
+                },
+            };
+            self.handler
+                .execute::<DataSource>(
+                    &ctx.follow_up(),
+                    Permission::ManageDataSources,
+                    source,
+                    command,
+                )
+                .await?;
+            lifecycle = if result.is_ok() {
+                LifecycleState::Connected
+            } else {
+                LifecycleState::Failed
+            };
+        }
+        Ok(ValidationReport {
+            result,
+            recorded: recordable,
+            lifecycle,
+        })
+    }
+
+    /// Starts a scan: records it on the source and a new `Scan` aggregate, and returns its id.
+    /// Run it with [`run_scan`](Self::run_scan).
+    pub async fn start_scan(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        strategy: ScanStrategy,
+        scope: ScanScope,
+    ) -> Result<AggregateId, CommandError> {
+        let scan_id = AggregateId::from_uuid(uuid::Uuid::now_v7());
+        // The source decides first: a scan of a source that cannot be scanned never exists.
+        self.handler
+            .execute::<DataSource>(
+                ctx,
+                Permission::ManageDataSources,
+                source,
+                DataSourceCommand::StartScan { scan_id },
+            )
+            .await?;
+        self.handler
+            .execute_new::<Scan>(
+                &ctx.follow_up(),
+                Permission::ManageDataSources,
+                scan_id,
+                ScanCommand::Start {
+                    scan_id,
+                    source_id: source,
+                    strategy,
+                    scope,
+                },
+            )
+            .await?;
+        Ok(scan_id)
+    }
+
+    /// Runs a started scan to its end (completed or failed) and reports what changed.
+    ///
+    /// The future is boxed so it can be spawned: the compiler cannot prove `Send` for the
+    /// unboxed future through the borrowed, higher-ranked executor types it holds.
+    pub fn run_scan<'a>(
+        &'a self,
+        ctx: &'a CommandContext,
+        source: AggregateId,
+        scan_id: AggregateId,
+        known: &'a dyn KnownAssets,
+        progress: &'a (dyn Fn(DiscoveryProgress) + Send + Sync),
+    ) -> futures::future::BoxFuture<'a, Result<ScanReport, CommandError>> {
+        let span = tracing::info_span!("run_scan", tenant = %ctx.tenant, %source, %scan_id);
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let started = Instant::now();
+                let scan = self
+                    .handler
+                    .state::<Scan>(ctx, Permission::ManageDataSources, scan_id)
+                    .await?;
+                let (Some(strategy), scope) = (scan.strategy, scan.scope.clone()) else {
+                    return Err(CommandError::NotFound(format!("no scan {scan_id}")));
+                };
+                let outcome = self
+                    .discover_and_record(ctx, source, scan_id, strategy, scope, known, progress)
+                    .await;
+                let mut metrics = match &outcome {
+                    Ok((metrics, _, _)) => *metrics,
+                    Err((metrics, _)) => *metrics,
+                };
+                metrics.duration_ms = started.elapsed().as_millis() as u64;
+                match outcome {
+                    Ok((_, changed, removed)) => {
+                        metrics.assets_changed = changed;
+                        metrics.assets_removed = removed;
+                        self.handler
+                            .execute::<Scan>(
+                                &ctx.follow_up(),
+                                Permission::ManageDataSources,
+                                scan_id,
+                                ScanCommand::Complete { metrics },
+                            )
+                            .await?;
+                        self.handler
+                            .execute::<DataSource>(
+                                &ctx.follow_up(),
+                                Permission::ManageDataSources,
+                                source,
+                                DataSourceCommand::CompleteScan { scan_id },
+                            )
+                            .await?;
+                        Ok(ScanReport {
+                            scan_id,
+                            metrics,
+                            assets_changed: changed,
+                            assets_removed: removed,
+                            failure: None,
+                        })
+                    }
+                    Err((_, reason)) => {
+                        self.handler
+                            .execute::<Scan>(
+                                &ctx.follow_up(),
+                                Permission::ManageDataSources,
+                                scan_id,
+                                ScanCommand::Fail {
+                                    reason: reason.clone(),
+                                    metrics,
+                                },
+                            )
+                            .await?;
+                        self.handler
+                            .execute::<DataSource>(
+                                &ctx.follow_up(),
+                                Permission::ManageDataSources,
+                                source,
+                                DataSourceCommand::FailScan {
+                                    scan_id,
+                                    reason: reason.clone(),
+                                },
+                            )
+                            .await?;
+                        Ok(ScanReport {
+                            scan_id,
+                            metrics,
+                            assets_changed: 0,
+                            assets_removed: 0,
+                            failure: Some(reason),
+                        })
+                    }
+                }
+            },
+            span,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn discover_and_record(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        scan_id: AggregateId,
+        strategy: ScanStrategy,
+        scope: ScanScope,
+        known: &dyn KnownAssets,
+        progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+    ) -> Result<(ScanMetrics, u64, u64), (ScanMetrics, String)> {
+        let fail = |reason: String| (ScanMetrics::default(), reason);
+        let state = self
+            .handler
+            .state::<DataSource>(ctx, Permission::ManageDataSources, source)
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        let config = state
+            .config
+            .ok_or_else(|| fail(format!("no data source {source}")))?;
+        let target = self
+            .target(&config)
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        let options = DiscoveryOptions {
+            scope: scope.clone(),
+            strategy,
+            ..Default::default()
+        };
+        let discovery = connectors::live::discover(&target, &options, progress)
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        let mut metrics = discovery.metrics;
+
+        // Each asset is its own aggregate; record them with bounded concurrency.
+        let seen: HashSet<AggregateId> = discovery
+            .assets
+            .iter()
+            .map(|schema| AssetId::for_path(source, &schema.path))
+            .collect();
+        let mut lineage: BTreeMap<AggregateId, Vec<LineageEdge>> =
+            seen.iter().map(|id| (*id, Vec::new())).collect();
+        for edge in &discovery.lineage {
+            // An edge belongs to its downstream asset (the view, the referencing table).
+            lineage
+                .entry(AssetId::for_path(source, &edge.to))
+                .or_default()
+                .push(edge.clone());
+        }
+        let recorded: Vec<Result<bool, CommandError>> = futures::stream::iter(discovery.assets)
+            .map(|schema| {
+                let asset_id = AssetId::for_path(source, &schema.path);
+                let command = AssetCommand::RecordDiscovery {
+                    asset_id,
+                    source_id: source,
+                    scan_id,
+                    schema,
+                };
+                // Owned handler and context: futures borrowing them cannot be proven `Send`
+                // across the stream combinator.
+                let handler = self.handler.clone();
+                let ctx = ctx.follow_up();
+                async move {
+                    let outcome = handler
+                        .execute::<Asset>(&ctx, Permission::ManageDataSources, asset_id, command)
+                        .await?;
+                    Ok(!outcome.events.is_empty())
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut changed = 0;
+        for result in recorded {
+            match result {
+                Ok(true) => changed += 1,
+                Ok(false) => metrics.cache_hits += 1,
+                Err(err) => {
+                    metrics.errors += 1;
+                    return Err((
+                        metrics,
+                        format!("recording a discovered asset failed: {err}"),
+                    ));
+                }
+            }
+        }
+        for (asset_id, edges) in lineage.into_iter().filter(|(id, _)| seen.contains(id)) {
+            self.handler
+                .execute::<Asset>(
+                    &ctx.follow_up(),
+                    Permission::ManageDataSources,
+                    asset_id,
+                    AssetCommand::ReplaceLineage { edges },
+                )
+                .await
+                .map_err(|err| (metrics, format!("recording lineage failed: {err}")))?;
+        }
+
+        // Known assets inside the scope that were not seen are gone; outside the scope, untouched.
+        let known = known
+            .known_assets(&ctx.tenant, source)
+            .await
+            .map_err(|err| (metrics, format!("cannot list known assets: {err}")))?;
+        let mut removed = 0;
+        for (asset_id, path) in known {
+            if seen.contains(&asset_id) || !scope.matches(&path) {
+                continue;
+            }
+            let outcome = self
+                .handler
+                .execute::<Asset>(
+                    &ctx.follow_up(),
+                    Permission::ManageDataSources,
+                    asset_id,
+                    AssetCommand::RecordRemoval { scan_id },
+                )
+                .await
+                .map_err(|err| (metrics, format!("recording a removal failed: {err}")))?;
+            if !outcome.events.is_empty() {
+                removed += 1;
+            }
+        }
+        Ok((metrics, changed, removed))
+    }
+}

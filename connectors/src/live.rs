@@ -1,0 +1,58 @@
+//! One entry point per operation for every kind, so callers never branch on the engine:
+//! [`validate`] tests a connection, [`discover`] reads the schemas in scope.
+
+use crate::options::ConnectionTarget;
+use crate::probe::{
+    ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
+    DiscoveryProgress,
+};
+use domain::datasource::FailureCategory;
+use std::time::Duration;
+
+/// Tests the connection: connect, run a trivial query, close.
+pub async fn validate(
+    target: &ConnectionTarget,
+    timeout: Duration,
+) -> Result<ConnectionInfo, ConnectionFailure> {
+    match target {
+        ConnectionTarget::Postgres(target) => crate::postgres::validate(target, timeout).await,
+        ConnectionTarget::Mysql(target) => crate::mysql::validate(target, timeout).await,
+        other => Err(ConnectionFailure::new(
+            FailureCategory::Config,
+            format!(
+                "connection tests of {} sources are not available in this version",
+                other.kind().as_str()
+            ),
+            None,
+        )),
+    }
+}
+
+/// Discovers every asset in scope with its schema, and the lineage the schemas declare.
+pub async fn discover(
+    target: &ConnectionTarget,
+    options: &DiscoveryOptions,
+    progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+) -> Result<Discovery, DiscoveryError> {
+    match target {
+        ConnectionTarget::Postgres(target) => {
+            crate::postgres::discover(target, options, progress).await
+        }
+        ConnectionTarget::Mysql(target) => crate::mysql::discover(target, options, progress).await,
+        other => Err(DiscoveryError::Unsupported(format!(
+            "discovery of {} sources is not available in this version",
+            other.kind().as_str()
+        ))),
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send(
+    target: &ConnectionTarget,
+    options: &DiscoveryOptions,
+    progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+) {
+    fn send<T: Send>(_: T) {}
+    send(discover(target, options, progress));
+    send(validate(target, Duration::from_secs(1)));
+}

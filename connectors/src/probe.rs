@@ -1,0 +1,90 @@
+//! What every connector reports when it is asked to connect or to discover: the shared vocabulary
+//! between the engine folders and the command layer.
+
+use domain::datasource::FailureCategory;
+use domain::discovery::{AssetSchema, LineageEdge};
+use domain::scan::{ScanMetrics, ScanScope, ScanStrategy};
+use std::time::Duration;
+
+/// A successful connection test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionInfo {
+    /// Round trip of the ping / `SELECT 1`, in milliseconds.
+    pub latency_ms: u64,
+    /// The server's own version string, when the protocol tells it.
+    pub server_version: Option<String>,
+}
+
+/// A failed connection test, classified so users know where to look. The message never holds
+/// a secret (drivers' messages are passed through [`ConnectionFailure::new`], which removes the
+/// password if a driver echoes it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{category:?}: {message}")]
+pub struct ConnectionFailure {
+    pub category: FailureCategory,
+    pub message: String,
+}
+
+impl ConnectionFailure {
+    /// A failure whose message has every occurrence of `secret` replaced by `***`.
+    pub fn new(
+        category: FailureCategory,
+        message: impl Into<String>,
+        secret: Option<&str>,
+    ) -> Self {
+        let mut message = message.into();
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+            message = message.replace(secret, "***");
+        }
+        Self { category, message }
+    }
+}
+
+/// How a discovery runs.
+#[derive(Debug, Clone)]
+pub struct DiscoveryOptions {
+    pub scope: ScanScope,
+    pub strategy: ScanStrategy,
+    /// Upper bound for one catalog query.
+    pub query_timeout: Duration,
+}
+
+impl Default for DiscoveryOptions {
+    fn default() -> Self {
+        Self {
+            scope: ScanScope::everything(),
+            strategy: ScanStrategy::Auto,
+            query_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Progress of a discovery, reported as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveryProgress {
+    pub assets_done: u64,
+    pub assets_total: Option<u64>,
+    pub current_strategy: ScanStrategy,
+}
+
+/// Everything one discovery found in scope.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Every asset in scope (schemas, tables, views, …), each with its full schema.
+    pub assets: Vec<AssetSchema>,
+    /// Lineage found in the schemas: foreign keys and view definitions.
+    pub lineage: Vec<LineageEdge>,
+    /// Counters of the run (`duration_ms`, asset counts, queries, retries, errors, cache hits).
+    pub metrics: ScanMetrics,
+}
+
+/// Why a discovery could not finish.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("cannot connect: {0}")]
+    Connection(#[from] ConnectionFailure),
+    #[error("catalog query failed after {retries} retries: {message}")]
+    Query { message: String, retries: u64 },
+    #[error("{0}")]
+    Unsupported(String),
+}

@@ -1,0 +1,423 @@
+//! The `catalog` read model: every discovered asset with its current schema and the history of
+//! its changes, and every scan with its progress and metrics.
+
+use crate::error::{DbContext, ProjectionError};
+use crate::projection::{aggregate_uuid, decode, Projection};
+use domain::asset::{Asset, AssetEvent};
+use domain::discovery::AssetSchema;
+use domain::scan::{Scan, ScanEvent};
+use domain::Aggregate;
+use eventlog::StoredEvent;
+use futures::future::BoxFuture;
+use sqlx::PgConnection;
+
+pub const NAME: &str = "catalog";
+
+/// The catalog projection.
+pub struct Catalog;
+
+impl Projection for Catalog {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn ddl(&self) -> &'static str {
+        include_str!("catalog.sql")
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        stored: &'a StoredEvent,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            match stored.event.aggregatetype.as_str() {
+                Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
+                Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+async fn apply_asset(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: AssetEvent,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    let id = aggregate_uuid(NAME, stored)?;
+    let version = e.aggregateversion as i64;
+    let (change, scan_id, fingerprint, diff) = match &event {
+        AssetEvent::SchemaDiscovered(d) => {
+            upsert_schema(
+                conn,
+                stored,
+                id,
+                Some(d.source_id.as_uuid()),
+                &d.schema,
+                d.fingerprint.as_str(),
+                d.scan_id.as_uuid(),
+            )
+            .await?;
+            (
+                "discovered",
+                Some(d.scan_id.as_uuid()),
+                Some(d.fingerprint.as_str().to_owned()),
+                None,
+            )
+        }
+        AssetEvent::SchemaChanged(c) => {
+            upsert_schema(
+                conn,
+                stored,
+                id,
+                None,
+                &c.schema,
+                c.fingerprint.as_str(),
+                c.scan_id.as_uuid(),
+            )
+            .await?;
+            let diff = serde_json::to_value(&c.diff).unwrap_or_default();
+            (
+                "changed",
+                Some(c.scan_id.as_uuid()),
+                Some(c.fingerprint.as_str().to_owned()),
+                Some(diff),
+            )
+        }
+        AssetEvent::AssetRemoved(r) => {
+            set_removed(conn, stored, id, true, r.scan_id.as_uuid()).await?;
+            ("removed", Some(r.scan_id.as_uuid()), None, None)
+        }
+        AssetEvent::AssetRestored(r) => {
+            set_removed(conn, stored, id, false, r.scan_id.as_uuid()).await?;
+            ("restored", Some(r.scan_id.as_uuid()), None, None)
+        }
+        // Lineage has its own read model; the asset's version still moves.
+        AssetEvent::LineageRecorded(_) | AssetEvent::LineageRetracted(_) => {
+            sqlx::query("UPDATE assets SET version = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(&e.tenant)
+                .bind(id)
+                .bind(version)
+                .execute(&mut *conn)
+                .await
+                .in_projection(NAME)?;
+            return Ok(());
+        }
+    };
+    sqlx::query(
+        "INSERT INTO asset_changes (tenant_id, asset_id, version, sequence, scan_id, change, fingerprint, diff, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&e.tenant)
+    .bind(id)
+    .bind(version)
+    .bind(stored.sequence as i64)
+    .bind(scan_id)
+    .bind(change)
+    .bind(fingerprint)
+    .bind(diff)
+    .bind(e.time)
+    .execute(&mut *conn)
+    .await
+    .in_projection(NAME)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upsert_schema(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+    source_id: Option<uuid::Uuid>,
+    schema: &AssetSchema,
+    fingerprint: &str,
+    scan_id: uuid::Uuid,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    let schema_json = serde_json::to_value(schema).unwrap_or_default();
+    let segments = serde_json::to_value(schema.path.segments()).unwrap_or_default();
+    let kind = serde_json::to_value(schema.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match source_id {
+        Some(source_id) => sqlx::query(
+            "INSERT INTO assets (tenant_id, id, source_id, path, path_segments, kind, name, schema, column_count,
+                 fingerprint, row_estimate, removed, version, first_seen_at, updated_at, last_scan_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $13, $14)",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(source_id)
+        .bind(schema.path.to_string())
+        .bind(segments)
+        .bind(kind)
+        .bind(schema.path.name())
+        .bind(schema_json)
+        .bind(schema.columns.len() as i32)
+        .bind(fingerprint)
+        .bind(schema.row_estimate)
+        .bind(e.aggregateversion as i64)
+        .bind(e.time)
+        .bind(scan_id)
+        .execute(&mut *conn)
+        .await
+        .in_projection(NAME)?,
+        None => sqlx::query(
+            "UPDATE assets SET schema = $3, column_count = $4, fingerprint = $5, row_estimate = $6, kind = $7,
+                 version = $8, updated_at = $9, last_scan_id = $10
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(schema_json)
+        .bind(schema.columns.len() as i32)
+        .bind(fingerprint)
+        .bind(schema.row_estimate)
+        .bind(kind)
+        .bind(e.aggregateversion as i64)
+        .bind(e.time)
+        .bind(scan_id)
+        .execute(&mut *conn)
+        .await
+        .in_projection(NAME)?,
+    };
+    Ok(())
+}
+
+async fn set_removed(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+    removed: bool,
+    scan_id: uuid::Uuid,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    sqlx::query(
+        "UPDATE assets SET removed = $3, version = $4, updated_at = $5, last_scan_id = $6 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(&e.tenant)
+    .bind(id)
+    .bind(removed)
+    .bind(e.aggregateversion as i64)
+    .bind(e.time)
+    .bind(scan_id)
+    .execute(&mut *conn)
+    .await
+    .in_projection(NAME)?;
+    Ok(())
+}
+
+fn text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn apply_scan(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: ScanEvent,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    let id = aggregate_uuid(NAME, stored)?;
+    let query = match &event {
+        ScanEvent::ScanStarted(s) => sqlx::query(
+            "INSERT INTO scans (tenant_id, id, source_id, status, strategy, current_strategy, scope, started_at, updated_at)
+             VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $7)",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(s.source_id.as_uuid())
+        .bind(text(&s.strategy))
+        .bind(text(&s.strategy.initial()))
+        .bind(serde_json::to_value(&s.scope).unwrap_or_default())
+        .bind(e.time),
+        ScanEvent::ScanProgressed(p) => sqlx::query(
+            "UPDATE scans SET assets_done = $3, assets_total = $4, current_strategy = $5, updated_at = $6
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(p.assets_done as i64)
+        .bind(p.assets_total.map(|t| t as i64))
+        .bind(text(&p.current_strategy))
+        .bind(e.time),
+        ScanEvent::ScanCompleted(c) => sqlx::query(
+            "UPDATE scans SET status = 'completed', metrics = $3, finished_at = $4, updated_at = $4
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(serde_json::to_value(c.metrics).unwrap_or_default())
+        .bind(e.time),
+        ScanEvent::ScanFailed(f) => sqlx::query(
+            "UPDATE scans SET status = 'failed', metrics = $3, failure = $4, finished_at = $5, updated_at = $5
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(serde_json::to_value(f.metrics).unwrap_or_default())
+        .bind(f.reason.clone())
+        .bind(e.time),
+    };
+    query.execute(&mut *conn).await.in_projection(NAME)?;
+    Ok(())
+}
+
+/// One asset row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetRow {
+    pub id: uuid::Uuid,
+    pub source_id: uuid::Uuid,
+    pub path: String,
+    pub kind: String,
+    pub name: String,
+    pub schema: serde_json::Value,
+    pub column_count: i32,
+    pub fingerprint: String,
+    pub row_estimate: Option<i64>,
+    pub removed: bool,
+    pub version: i64,
+    pub first_seen_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+const ASSET_COLUMNS: &str =
+    "id, source_id, path, kind, name, schema, column_count, fingerprint, row_estimate,
+    removed, version, first_seen_at, updated_at";
+
+/// Filters for [`assets`].
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub source_id: Option<uuid::Uuid>,
+    /// Case-insensitive part of the path.
+    pub search: Option<String>,
+    pub include_removed: bool,
+    /// Keyset cursor: the path of the last asset of the previous page.
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// A tenant's assets ordered by path.
+pub async fn assets(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    filter: &AssetFilter,
+) -> Result<Vec<AssetRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ASSET_COLUMNS} FROM rm_{NAME}.assets
+         WHERE tenant_id = $1
+           AND ($2::uuid IS NULL OR source_id = $2)
+           AND ($3::text IS NULL OR path ILIKE '%' || $3 || '%')
+           AND ($4 OR NOT removed)
+           AND ($5::text IS NULL OR path > $5)
+         ORDER BY path LIMIT $6"
+    ))
+    .bind(tenant)
+    .bind(filter.source_id)
+    .bind(filter.search.as_deref())
+    .bind(filter.include_removed)
+    .bind(filter.after.as_deref())
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One asset.
+pub async fn asset(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    id: uuid::Uuid,
+) -> Result<Option<AssetRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ASSET_COLUMNS} FROM rm_{NAME}.assets WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Every asset id and path of a source (removed ones included), for removal detection.
+pub async fn source_asset_paths(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    source: uuid::Uuid,
+) -> Result<Vec<(uuid::Uuid, serde_json::Value)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT id, path_segments FROM rm_{NAME}.assets WHERE tenant_id = $1 AND source_id = $2"
+    ))
+    .bind(tenant)
+    .bind(source)
+    .fetch_all(pool)
+    .await
+}
+
+/// One change of an asset's schema.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetChangeRow {
+    pub version: i64,
+    pub sequence: i64,
+    pub scan_id: Option<uuid::Uuid>,
+    pub change: String,
+    pub fingerprint: Option<String>,
+    pub diff: Option<serde_json::Value>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An asset's schema history, oldest first.
+pub async fn asset_changes(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    id: uuid::Uuid,
+) -> Result<Vec<AssetChangeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT version, sequence, scan_id, change, fingerprint, diff, at FROM rm_{NAME}.asset_changes
+         WHERE tenant_id = $1 AND asset_id = $2 ORDER BY version"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+/// One scan row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScanRow {
+    pub id: uuid::Uuid,
+    pub source_id: uuid::Uuid,
+    pub status: String,
+    pub strategy: String,
+    pub current_strategy: String,
+    pub scope: serde_json::Value,
+    pub assets_done: i64,
+    pub assets_total: Option<i64>,
+    pub metrics: Option<serde_json::Value>,
+    pub failure: Option<String>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A source's scans, newest first (all sources when `source` is None).
+pub async fn scans(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    source: Option<uuid::Uuid>,
+    limit: i64,
+) -> Result<Vec<ScanRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT id, source_id, status, strategy, current_strategy, scope, assets_done, assets_total, metrics,
+                failure, started_at, finished_at
+         FROM rm_{NAME}.scans WHERE tenant_id = $1 AND ($2::uuid IS NULL OR source_id = $2)
+         ORDER BY started_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(source)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
