@@ -56,6 +56,7 @@ pub struct AppState {
     pub store: EventStore,
     pub pool: PgPool,
     pub status: StatusBoard,
+    pub workflows: SourceWorkflows,
 }
 
 /// A built, not yet serving, service.
@@ -113,7 +114,7 @@ impl Application {
             store.clone(),
             pool.clone(),
             handler.clone(),
-            workflows,
+            workflows.clone(),
             shutdown_rx,
         );
         let listener =
@@ -132,6 +133,7 @@ impl Application {
                 store,
                 pool,
                 status,
+                workflows,
             },
             shutdown,
             runners,

@@ -23,17 +23,13 @@ use tracing::instrument;
 /// Tuning knobs.
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {
+    /// Most commits applied in one transaction.
     pub batch_size: usize,
-    /// How long one fetch waits for new events before polling again.
-    pub idle_wait: Duration,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        Self {
-            batch_size: 256,
-            idle_wait: Duration::from_millis(500),
-        }
+        Self { batch_size: 256 }
     }
 }
 
@@ -63,19 +59,40 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 
     /// Runs until `shutdown` turns true. Returns the error that stopped the projection, if any.
+    ///
+    /// An event it cannot apply stops it for good (fixing that needs a person). Losing NATS or
+    /// PostgreSQL for a while does not: the runner reports itself starting again, waits with
+    /// backoff and resumes from its checkpoint.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
-        self.status.set_state(name, ProjectionState::Starting);
-        let result = self.run_inner(&mut shutdown).await;
-        match &result {
-            Ok(()) => self.status.set_state(name, ProjectionState::Stopped),
-            Err(err) => {
-                tracing::error!(projection = name, error = %err, "projection stopped");
-                self.status
-                    .set_state(name, ProjectionState::Failed(err.to_string()));
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            self.status.set_state(name, ProjectionState::Starting);
+            match self.run_inner(&mut shutdown).await {
+                Ok(()) => {
+                    self.status.set_state(name, ProjectionState::Stopped);
+                    return Ok(());
+                }
+                Err(err @ ProjectionError::BadEvent { .. })
+                | Err(err @ ProjectionError::Unknown(_)) => {
+                    tracing::error!(projection = name, error = %err, "projection stopped");
+                    self.status
+                        .set_state(name, ProjectionState::Failed(err.to_string()));
+                    return Err(err);
+                }
+                Err(err) => {
+                    tracing::warn!(projection = name, error = %err, retry_in = ?backoff, "projection interrupted; resuming from its checkpoint");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => {
+                            self.status.set_state(name, ProjectionState::Stopped);
+                            return Ok(());
+                        }
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
             }
         }
-        result
     }
 
     async fn run_inner(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ProjectionError> {
@@ -83,19 +100,22 @@ impl<P: Projection> ProjectionRunner<P> {
         prepare_schema(&self.pool, &self.projection, &schema_of(name)).await?;
         let consumer = self.consumer().await?;
         self.status.set_state(name, ProjectionState::Running);
+        // A continuous pull; `ready_chunks` hands over whatever has arrived (up to a batch), so a
+        // single event is projected at once and a backlog in large batches.
+        let mut incoming = consumer
+            .messages()
+            .await
+            .map_err(|err| consumer_error(name, err))?
+            .ready_chunks(self.options.batch_size);
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            let batch = consumer
-                .batch()
-                .max_messages(self.options.batch_size)
-                .expires(self.options.idle_wait)
-                .messages()
-                .await
-                .map_err(|err| consumer_error(name, err))?;
             let messages: Vec<_> = tokio::select! {
-                messages = batch.collect::<Vec<_>>() => messages,
+                chunk = incoming.next() => match chunk {
+                    Some(chunk) => chunk,
+                    None => return Err(consumer_error(name, "the message stream ended")),
+                },
                 _ = shutdown.changed() => return Ok(()),
             };
             // Decode up to the first bad message: what precedes it is applied and acknowledged,

@@ -3,11 +3,13 @@
 
 use super::serve::app_config;
 use crate::app::Application;
+use crate::graphql::catalog::CatalogAssets;
 use crate::settings::{DatabaseArgs, StoreArgs, DEFAULT_LISTEN};
 use clap::Args;
 use commands::CommandContext;
 use domain::access::{Permission, Role};
 use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::scan::{ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -26,13 +28,12 @@ pub struct DemoArgs {
 }
 
 /// The example sources; fixed ids make re-running the demo idempotent.
-fn examples() -> Vec<(Uuid, DataSourceConfigInput, &'static [DataSourceCommand])> {
+fn examples() -> Vec<(Uuid, DataSourceConfigInput)> {
     let source = |name: &str,
                   kind: &str,
                   port: i64,
                   database: &str,
                   username: &str,
-                  secret: &str,
                   tags: &[&str],
                   description: &str| DataSourceConfigInput {
         name: Some(name.into()),
@@ -41,7 +42,6 @@ fn examples() -> Vec<(Uuid, DataSourceConfigInput, &'static [DataSourceCommand])
         port: Some(port),
         database: (!database.is_empty()).then(|| database.into()),
         username: (!username.is_empty()).then(|| username.into()),
-        password_secret: (!secret.is_empty()).then(|| secret.into()),
         location: Some("on_prem".into()),
         owner: Some("data-platform@example.com".into()),
         description: Some(description.into()),
@@ -56,13 +56,11 @@ fn examples() -> Vec<(Uuid, DataSourceConfigInput, &'static [DataSourceCommand])
                 "Customer database",
                 "postgresql",
                 5432,
-                "pursight_demo",
+                SHOP_DB,
                 "postgres",
-                "env:PGPASSWORD",
                 &["pii", "crm"],
                 "Customers, orders and payments (local PostgreSQL).",
             ),
-            &[DataSourceCommand::BeginConfiguration],
         ),
         (
             Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_d002),
@@ -70,13 +68,11 @@ fn examples() -> Vec<(Uuid, DataSourceConfigInput, &'static [DataSourceCommand])
                 "Billing warehouse",
                 "mysql",
                 3306,
-                "pursight_demo",
+                BILLING_DB,
                 "root",
-                "env:MYSQL_PWD",
                 &["finance", "pci"],
                 "Invoices and card payments (local MariaDB).",
             ),
-            &[],
         ),
         (
             Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_d003),
@@ -86,13 +82,83 @@ fn examples() -> Vec<(Uuid, DataSourceConfigInput, &'static [DataSourceCommand])
                 6379,
                 "",
                 "",
-                "",
                 &["sessions"],
                 "Web sessions (local Redis).",
             ),
-            &[],
         ),
     ]
+}
+
+const SHOP_DB: &str = "pursight_demo_shop";
+const BILLING_DB: &str = "pursight_demo_billing";
+
+const SHOP_SQL: &str = "
+CREATE SCHEMA IF NOT EXISTS shop;
+CREATE TABLE IF NOT EXISTS shop.customers (
+    id BIGINT PRIMARY KEY, full_name TEXT NOT NULL, email TEXT UNIQUE, phone TEXT,
+    date_of_birth DATE, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+COMMENT ON TABLE shop.customers IS 'People who bought something';
+CREATE TABLE IF NOT EXISTS shop.addresses (
+    id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL REFERENCES shop.customers (id),
+    street TEXT, city TEXT, postal_code TEXT, country CHAR(2));
+CREATE TABLE IF NOT EXISTS shop.orders (
+    id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL REFERENCES shop.customers (id),
+    shipping_address_id BIGINT REFERENCES shop.addresses (id), total_cents BIGINT NOT NULL,
+    placed_at TIMESTAMPTZ NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_customer ON shop.orders (customer_id);
+CREATE TABLE IF NOT EXISTS shop.payments (
+    id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL REFERENCES shop.orders (id),
+    card_number TEXT, card_expiry TEXT, amount_cents BIGINT NOT NULL);
+CREATE OR REPLACE VIEW shop.customer_order_totals AS
+    SELECT c.id AS customer_id, c.email, sum(o.total_cents) AS lifetime_cents
+    FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.id GROUP BY c.id, c.email;
+";
+
+const BILLING_SQL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS invoices (id BIGINT PRIMARY KEY, customer_email VARCHAR(255) NOT NULL, iban VARCHAR(34), amount_cents BIGINT NOT NULL, issued_on DATE NOT NULL) COMMENT = 'Issued invoices'",
+    "CREATE TABLE IF NOT EXISTS card_payments (id BIGINT PRIMARY KEY, invoice_id BIGINT NOT NULL, pan VARCHAR(19), cvv VARCHAR(4), paid_at DATETIME NOT NULL, CONSTRAINT fk_card_payments_invoice FOREIGN KEY (invoice_id) REFERENCES invoices (id))",
+    "CREATE OR REPLACE VIEW unpaid_invoices AS SELECT i.id, i.customer_email, i.amount_cents FROM invoices i LEFT JOIN card_payments p ON p.invoice_id = i.id WHERE p.id IS NULL",
+];
+
+/// Creates the sample databases (idempotently). MariaDB is optional: without it the billing
+/// source is registered but cannot connect, which the demo shows as a failed validation.
+async fn prepare_sample_databases(database: &DatabaseArgs) -> anyhow::Result<Vec<String>> {
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Executor};
+    use std::str::FromStr;
+    let mut notes = Vec::new();
+    let base = PgConnectOptions::from_str(&database.database_url)?;
+    let mut admin = base.clone().database("postgres").connect().await?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(SHOP_DB)
+        .fetch_optional(&mut admin)
+        .await?;
+    if exists.is_none() {
+        admin
+            .execute(format!("CREATE DATABASE {SHOP_DB}").as_str())
+            .await?;
+    }
+    admin.close().await?;
+    let mut shop = base.database(SHOP_DB).connect().await?;
+    shop.execute(SHOP_SQL).await?;
+    shop.close().await?;
+
+    let mysql = sqlx::mysql::MySqlConnectOptions::new()
+        .host("127.0.0.1")
+        .port(3306)
+        .username("root");
+    match tokio::time::timeout(std::time::Duration::from_secs(5), mysql.connect()).await {
+        Ok(Ok(mut conn)) => {
+            conn.execute(format!("CREATE DATABASE IF NOT EXISTS {BILLING_DB}").as_str()).await?;
+            conn.execute(format!("USE {BILLING_DB}").as_str()).await?;
+            for statement in BILLING_SQL {
+                conn.execute(*statement).await?;
+            }
+            conn.close().await?;
+        }
+        _ => notes.push("MariaDB is not reachable on 127.0.0.1:3306 (start it with `start-stop-daemon --start --background --exec /usr/sbin/mariadbd`); the billing source will show a failed connection".to_owned()),
+    }
+    Ok(notes)
 }
 
 pub async fn demo(
@@ -113,9 +179,18 @@ pub async fn demo(
     let tenant = TenantId::parse(&args.tenant)?;
     let handler = app.state().handler.clone();
 
+    let notes = prepare_sample_databases(database).await?;
+    let workflows = app.state().workflows.clone();
     let mut registered = Vec::new();
-    for (id, input, lifecycle) in examples() {
+    let mut outcomes = Vec::new();
+    for (id, input) in examples() {
         let name = input.name.clone().unwrap_or_default();
+        // A source kept from an earlier demo run is brought to today's example configuration
+        // (an empty string clears a field; an identical configuration appends nothing).
+        let mut patch = input.clone();
+        patch.password_secret.get_or_insert_with(String::new);
+        patch.database.get_or_insert_with(String::new);
+        patch.username.get_or_insert_with(String::new);
         let config = input
             .parse()
             .map_err(|err| anyhow::anyhow!("demo source {name}: {err}"))?;
@@ -132,21 +207,57 @@ pub async fn demo(
                 },
             )
             .await?;
-        if !outcome.duplicate {
-            for command in lifecycle {
-                let ctx =
-                    CommandContext::new(tenant.clone(), "pursight-demo", vec![Role::Admin], None);
-                handler
-                    .execute::<DataSource>(
-                        &ctx,
-                        Permission::ManageDataSources,
-                        aggregate,
-                        command.clone(),
-                    )
-                    .await?;
-            }
+        if outcome.duplicate {
+            let ctx = CommandContext::new(tenant.clone(), "pursight-demo", vec![Role::Admin], None);
+            handler
+                .execute::<DataSource>(
+                    &ctx,
+                    Permission::ManageDataSources,
+                    aggregate,
+                    DataSourceCommand::PatchConfig { patch },
+                )
+                .await?;
         }
-        registered.push((name, aggregate, outcome.duplicate));
+        registered.push((name.clone(), aggregate, outcome.duplicate));
+        // Validate (this records the result while the source is being configured) and scan.
+        let ctx = CommandContext::new(tenant.clone(), "pursight-demo", vec![Role::Admin], None);
+        let report = workflows.validate_connection(&ctx, aggregate).await?;
+        let line = match &report.result {
+            Err(failure) => format!(
+                "{name}: connection failed ({}): {}",
+                failure.category.as_str(),
+                failure.message
+            ),
+            Ok(_) => match workflows
+                .start_scan(
+                    &ctx.follow_up(),
+                    aggregate,
+                    ScanStrategy::Auto,
+                    ScanScope::everything(),
+                )
+                .await
+            {
+                Ok(scan_id) => {
+                    let known = CatalogAssets {
+                        store: app.state().store.clone(),
+                        pool: app.state().pool.clone(),
+                    };
+                    let scan = workflows
+                        .run_scan(&ctx.follow_up(), aggregate, scan_id, &known, &|_| {})
+                        .await?;
+                    match scan.failure {
+                        Some(failure) => format!("{name}: scan failed: {failure}"),
+                        None => format!(
+                            "{name}: scanned {} tables, {} views, {} columns in {} ms ({} new or changed, {} removed)",
+                            scan.metrics.tables, scan.metrics.views, scan.metrics.columns, scan.metrics.duration_ms,
+                            scan.assets_changed, scan.assets_removed
+                        ),
+                    }
+                }
+                Err(err) => format!("{name}: not scanned: {err}"),
+            },
+        };
+        outcomes.push(line);
     }
 
     let catalog = wait_for_catalog(&app, &tenant).await?;
@@ -155,16 +266,20 @@ pub async fn demo(
     println!("PurSight demo is running.");
     println!();
     println!(
-        "  {} data sources registered ({} new); the catalog read model shows:",
+        "  {} data sources registered ({} new):",
         registered.len(),
         registered.iter().filter(|r| !r.2).count()
     );
+    for line in outcomes.iter().chain(notes.iter()) {
+        println!("    {line}");
+    }
     println!();
     println!("{catalog}");
     println!();
     println!("  GraphiQL:   http://{addr}/graphql   (add the header below under \"Headers\")");
     println!("  Header:     {{\"Authorization\": \"Bearer {token}\"}}");
-    println!("  Try:        {{ dataSources {{ name kind lifecycleState version }} consistency {{ projectedSequence streamSequence }} }}");
+    println!("  Try:        {{ dataSources {{ name kind lifecycleState version }} assets(first: 20) {{ id path kind columnCount }} }}");
+    println!("  Lineage:    {{ lineage(assetId: \"<an asset id>\") {{ fromPath toPath kind }} }}");
     println!("  Readiness:  http://{addr}/readyz     Metrics: http://{addr}/metrics");
     println!("  History:    cargo run --release -- replay --tenant {tenant}");
     if generated {
@@ -181,49 +296,53 @@ pub async fn demo(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits until the projections reflect the whole stream, then renders the tenant's catalog.
+/// Waits until the projections reflect the whole stream, then renders the tenant's catalog:
+/// the sources, then the discovered tables and views.
 async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Result<String> {
+    super::source::caught_up(app).await?;
     let state = app.state();
-    let target = state.store.last_sequence().await?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let checkpoints = projections::checkpoint::all(&state.pool).await?;
-        let caught_up = projections::ALL
-            .iter()
-            .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= target));
-        if caught_up {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!(
-                "the read models did not catch up within 15 s; check the log and http://{}/readyz",
-                app.local_addr()
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let filter = projections::data_sources::ListFilter {
         include_archived: true,
         limit: 100,
         ..Default::default()
     };
     let rows = projections::data_sources::list(&state.pool, tenant.as_str(), &filter).await?;
-    let mut table = comfy_table::Table::new();
-    table
+    let mut sources = comfy_table::Table::new();
+    sources
         .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
-        .set_header(["name", "kind", "state", "version", "password", "id"]);
+        .set_header(["source", "kind", "state", "version", "id"]);
     for row in rows {
-        table.add_row([
+        sources.add_row([
             row.name,
             row.kind,
             row.lifecycle_state,
             row.version.to_string(),
-            row.config["password_secret"]
-                .as_str()
-                .unwrap_or("-")
-                .to_owned(),
             row.id.to_string(),
         ]);
     }
-    Ok(table.to_string())
+    let assets = projections::catalog::assets(
+        &state.pool,
+        tenant.as_str(),
+        &projections::catalog::AssetFilter {
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut catalog = comfy_table::Table::new();
+    catalog
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_header(["asset", "kind", "columns", "rows (est.)"]);
+    for asset in assets
+        .iter()
+        .filter(|a| a.kind == "table" || a.kind == "view")
+    {
+        catalog.add_row([
+            asset.path.clone(),
+            asset.kind.clone(),
+            asset.column_count.to_string(),
+            asset.row_estimate.map_or("-".to_owned(), |r| r.to_string()),
+        ]);
+    }
+    Ok(format!("{sources}\n\n{catalog}"))
 }

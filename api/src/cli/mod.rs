@@ -1,11 +1,12 @@
-//! The `pursight` command line: `serve`, `demo`, `token`, `replay`, `rebuild`, `verify`,
-//! `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `token`, `replay`,
+//! `rebuild`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod bench;
 mod demo;
 mod history;
 mod serve;
+mod source;
 
 use crate::settings::{DatabaseArgs, StoreArgs};
 use clap::{Parser, Subcommand};
@@ -47,6 +48,20 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Register, list and validate data sources.
+    Source {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(subcommand)]
+        command: source::SourceCommand,
+    },
+    /// Discover a source's schemas (incremental: unchanged assets append nothing).
+    Scan {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(flatten)]
+        args: source::ScanArgs,
+    },
     /// Performance benchmarks against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -94,6 +109,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Source { actor, command } => {
+            source::source(&cli.store, &cli.database, &actor, command).await
+        }
+        Command::Scan { actor, args } => {
+            source::scan(&cli.store, &cli.database, &actor, args).await
         }
         Command::Bench(command) => bench::run(&cli.store, &cli.database, command).await,
     }

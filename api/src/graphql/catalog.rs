@@ -604,7 +604,8 @@ impl CatalogMutation {
             let context = context.follow_up();
             async move {
                 let known = CatalogAssets {
-                    services: services.clone(),
+                    store: services.store.clone(),
+                    pool: services.pool.clone(),
                 };
                 services
                     .workflows
@@ -642,7 +643,8 @@ impl CatalogMutation {
 /// Known assets of a source from the catalog read model, once it has caught up with the stream
 /// (so the previous scan's discoveries are visible to removal detection).
 pub struct CatalogAssets {
-    pub services: Services,
+    pub store: eventlog::EventStore,
+    pub pool: sqlx::PgPool,
 }
 
 impl KnownAssets for CatalogAssets {
@@ -653,14 +655,13 @@ impl KnownAssets for CatalogAssets {
     ) -> Pin<Box<dyn Future<Output = Result<AssetList, String>> + Send + 'a>> {
         Box::pin(async move {
             let target = self
-                .services
                 .store
                 .last_sequence()
                 .await
                 .map_err(|err| err.to_string())?;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
             loop {
-                let checkpoints = projections::checkpoint::all(&self.services.pool)
+                let checkpoints = projections::checkpoint::all(&self.pool)
                     .await
                     .map_err(|err| err.to_string())?;
                 if checkpoints
@@ -674,10 +675,9 @@ impl KnownAssets for CatalogAssets {
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            let rows =
-                catalog::source_asset_paths(&self.services.pool, tenant.as_str(), source.as_uuid())
-                    .await
-                    .map_err(|err| err.to_string())?;
+            let rows = catalog::source_asset_paths(&self.pool, tenant.as_str(), source.as_uuid())
+                .await
+                .map_err(|err| err.to_string())?;
             rows.into_iter()
                 .map(|(id, segments)| {
                     let segments: Vec<String> =

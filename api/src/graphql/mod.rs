@@ -4,7 +4,7 @@
 //! error carries `extensions.code` (VALIDATION, CONFLICT, NOT_FOUND, FORBIDDEN, UNAUTHENTICATED,
 //! INTERNAL) and never internal details or secrets.
 
-mod catalog;
+pub mod catalog;
 mod errors;
 mod inputs;
 mod mutation;
