@@ -98,7 +98,8 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when every projection runs; otherwise 503 with each projection's state and reason.
+/// Ready when every projection runs here or in another process (standby); otherwise 503 with
+/// each projection's state and reason.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let snapshot = state.status.snapshot();
     let mut ready = !snapshot.is_empty();
@@ -108,10 +109,12 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             let (label, error) = match &status.state {
                 ProjectionState::Running => ("running", None),
                 ProjectionState::Starting => ("starting", None),
+                ProjectionState::Standby => ("standby", None),
                 ProjectionState::Stopped => ("stopped", None),
                 ProjectionState::Failed(reason) => ("failed", Some(reason.clone())),
             };
-            ready &= status.state == ProjectionState::Running;
+            // In standby another process projects; this one is ready to take over.
+            ready &= matches!(status.state, ProjectionState::Running | ProjectionState::Standby);
             (
                 (*name).to_owned(),
                 serde_json::json!({ "state": label, "lastSequence": status.last_sequence, "error": error }),

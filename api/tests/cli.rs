@@ -192,3 +192,122 @@ async fn tokens_and_missing_dependencies_get_clear_messages() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn source_add_list_validate_and_scan_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let database = format!(
+        "pursight_cli_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let source_db =
+        sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{database}"))
+            .await
+            .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE people (id INT PRIMARY KEY, email TEXT);
+         CREATE TABLE visits (id INT PRIMARY KEY, person_id INT REFERENCES people (id));",
+    )
+    .execute(&source_db)
+    .await
+    .unwrap();
+    source_db.close().await;
+
+    let output = pursight(
+        &app,
+        &[
+            "source",
+            "add",
+            "--tenant",
+            "cli-test",
+            "--name",
+            "People db",
+            "--kind",
+            "postgresql",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "5432",
+            "--database",
+            &database,
+            "--username",
+            "postgres",
+            "--tag",
+            "pii",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("registered"), "{}", text(&output));
+    let output = pursight(
+        &app,
+        &[
+            "source",
+            "add",
+            "--tenant",
+            "cli-test",
+            "--name",
+            "Bad",
+            "--kind",
+            "postgresql",
+            "--host",
+            "h",
+            "--password-secret",
+            "hunter2-literal",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("password_secret") && !text(&output).contains("hunter2"),
+        "{}",
+        text(&output)
+    );
+
+    let output = pursight(
+        &app,
+        &["source", "validate", "--tenant", "cli-test", "People db"],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("connected in"), "{}", text(&output));
+    let output = pursight(
+        &app,
+        &[
+            "scan",
+            "--tenant",
+            "cli-test",
+            "People db",
+            "--strategy",
+            "conservative",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let summary = text(&output);
+    assert!(summary.contains("new/changed"), "{summary}");
+    let output = pursight(&app, &["source", "list", "--tenant", "cli-test"]);
+    let listing = text(&output);
+    assert!(
+        listing.contains("People db")
+            && listing.contains("scanned")
+            && listing.contains("1 data sources"),
+        "{listing}"
+    );
+    let output = pursight(&app, &["scan", "--tenant", "cli-test", "Nobody"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("no data source named \"Nobody\""),
+        "{}",
+        text(&output)
+    );
+
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    app.stop().await;
+}

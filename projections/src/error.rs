@@ -20,6 +20,15 @@ pub enum ProjectionError {
     Unknown(String),
     #[error(transparent)]
     Store(#[from] eventlog::EventStoreError),
+    /// The stream has no gaps, so a commit that does not follow the checkpoint means another
+    /// consumer took the ones between (or delivery is out of order): nothing is applied and the
+    /// runner restarts from its checkpoint.
+    #[error("projection {projection} expected stream sequence {expected} but received {received}; resuming from the checkpoint")]
+    Gap {
+        projection: &'static str,
+        expected: u64,
+        received: u64,
+    },
     #[error("JetStream consumer of projection {projection}: {reason}")]
     Consumer {
         projection: &'static str,

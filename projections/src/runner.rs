@@ -68,6 +68,21 @@ impl<P: Projection> ProjectionRunner<P> {
         let mut backoff = Duration::from_millis(250);
         loop {
             self.status.set_state(name, ProjectionState::Starting);
+            // Only one runner per projection projects at a time (across processes): it holds a
+            // session-level advisory lock on a connection of its own for as long as it runs.
+            let _leadership = match self.lead(&mut shutdown).await {
+                Ok(Some(connection)) => connection,
+                Ok(None) => {
+                    self.status.set_state(name, ProjectionState::Stopped);
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(projection = name, error = %err, "cannot take the projection lead; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            };
             match self.run_inner(&mut shutdown).await {
                 Ok(()) => {
                     self.status.set_state(name, ProjectionState::Stopped);
@@ -91,6 +106,33 @@ impl<P: Projection> ProjectionRunner<P> {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
+            }
+        }
+    }
+
+    /// Waits (in standby) until this runner holds the projection's lead; `None` on shutdown.
+    async fn lead(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<sqlx::PgConnection>, ProjectionError> {
+        let name = self.projection.name();
+        // Detached from the pool: dropping it closes the session, which releases the lock.
+        let mut connection = self.pool.acquire().await.in_projection(name)?.detach();
+        loop {
+            let (acquired,): (bool,) = sqlx::query_as(
+                "SELECT pg_try_advisory_lock(hashtext('pursight.projection.lead.' || $1))",
+            )
+            .bind(name)
+            .fetch_one(&mut connection)
+            .await
+            .in_projection(name)?;
+            if acquired {
+                return Ok(Some(connection));
+            }
+            self.status.set_state(name, ProjectionState::Standby);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => return Ok(None),
             }
         }
     }
@@ -284,6 +326,13 @@ pub fn apply_commits<'a, P: Projection>(
             .in_projection(name)?;
         let start = checkpoint;
         for commit in commits.iter().filter(|c| c.sequence > start) {
+            if commit.sequence != checkpoint + 1 {
+                return Err(ProjectionError::Gap {
+                    projection: name,
+                    expected: checkpoint + 1,
+                    received: commit.sequence,
+                });
+            }
             for event in commit.clone().into_stored_events() {
                 projection.apply(conn, &event).await?;
             }

@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 pub enum ProjectionState {
     Starting,
     Running,
+    /// Another process runs this projection; this one takes over if that one stops.
+    Standby,
     /// Stopped on an event it cannot apply; needs a fix and a restart (or a rebuild).
     Failed(String),
     Stopped,

@@ -517,3 +517,59 @@ async fn a_version_one_registration_in_the_stream_is_upcast_when_projected() {
     handle.await.unwrap().unwrap();
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn two_runners_of_one_projection_never_project_at_the_same_time() {
+    let env = Env::new().await;
+    let (first_status, second_status) = (StatusBoard::default(), StatusBoard::default());
+    let (stop_first, first) = env.spawn(
+        Counting {
+            fail_once_at: None,
+            failed: Arc::default(),
+        },
+        &first_status,
+    );
+    let (stop_second, second) = env.spawn(
+        Counting {
+            fail_once_at: None,
+            failed: Arc::default(),
+        },
+        &second_status,
+    );
+    let mut last = 0;
+    for i in 0..30 {
+        last = env.register(&format!("source {i}")).await.1;
+    }
+    env.wait_for_checkpoint("counting", last).await;
+    let states = [
+        first_status.snapshot()["counting"].state.clone(),
+        second_status.snapshot()["counting"].state.clone(),
+    ];
+    assert!(
+        states.contains(&ProjectionState::Running) && states.contains(&ProjectionState::Standby),
+        "{states:?}"
+    );
+    assert_eq!(applied_counts(&env.pool).await, (30, 30));
+
+    // The standby takes over when the leader stops, and nothing is lost or repeated.
+    let (stop_leader, leader, stop_standby, standby, standby_status) =
+        if states[0] == ProjectionState::Running {
+            (stop_first, first, stop_second, second, second_status)
+        } else {
+            (stop_second, second, stop_first, first, first_status)
+        };
+    stop_leader.send(true).unwrap();
+    leader.await.unwrap().unwrap();
+    for i in 0..10 {
+        last = env.register(&format!("late source {i}")).await.1;
+    }
+    env.wait_for_checkpoint("counting", last).await;
+    assert_eq!(
+        standby_status.snapshot()["counting"].state,
+        ProjectionState::Running
+    );
+    assert_eq!(applied_counts(&env.pool).await, (40, 40));
+    stop_standby.send(true).unwrap();
+    standby.await.unwrap().unwrap();
+    env.cleanup().await;
+}
