@@ -207,6 +207,8 @@ enum Fake {
     WrongPassword,
     /// Accepts the connection and never says anything.
     Silent,
+    /// Lets the client in (no password), then never answers a query.
+    Mute,
 }
 
 /// Serves `behaviour` on a fresh local port; returns the port.
@@ -236,6 +238,18 @@ async fn serve(mut socket: TcpStream, behaviour: Fake) -> std::io::Result<()> {
         startup = read_startup(&mut socket).await?;
     }
     assert_eq!(startup, 196608, "protocol 3.0 startup message");
+    if let Fake::Mute = behaviour {
+        // AuthenticationOk, then ReadyForQuery (idle); then read whatever comes, forever.
+        socket.write_all(b"R").await?;
+        socket.write_all(&8i32.to_be_bytes()).await?;
+        socket.write_all(&0i32.to_be_bytes()).await?;
+        socket.write_all(b"Z").await?;
+        socket.write_all(&5i32.to_be_bytes()).await?;
+        socket.write_all(b"I").await?;
+        let mut sink = [0u8; 1024];
+        while socket.read(&mut sink).await? > 0 {}
+        return Ok(());
+    }
     // AuthenticationCleartextPassword
     socket.write_all(b"R").await?;
     socket.write_all(&8i32.to_be_bytes()).await?;
@@ -704,6 +718,85 @@ async fn the_scope_limits_what_is_discovered_and_excludes_win() {
     assert!(discovery.assets.is_empty() && discovery.lineage.is_empty());
 }
 
+#[tokio::test]
+async fn a_server_that_stops_answering_fails_the_scan_after_retries() {
+    let port = fake_server(Fake::Mute).await;
+    let options = DiscoveryOptions {
+        query_timeout: Duration::from_millis(100),
+        ..options(ScanScope::everything(), ScanStrategy::Balanced)
+    };
+    // Each attempt is abandoned by the client; the abandoned connection is closed rather than
+    // put back (sqlx would wait forever testing it), so the discovery ends.
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        discover(&target("127.0.0.1", port, Some("sales")), &options, &|_| {}),
+    )
+    .await
+    .expect("the discovery ends")
+    .unwrap_err();
+    let DiscoveryError::Query { message, retries } = &error else {
+        panic!("expected a query failure, got {error:?}");
+    };
+    assert_eq!(*retries, 3);
+    assert_eq!(message, "no answer from the server within 600 ms");
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_for_good_ends_the_scan_and_its_siblings() {
+    let db = TestDb::create().await;
+    db.execute(
+        "CREATE SCHEMA wide;
+         DO $$ BEGIN
+           FOR i IN 1..450 LOOP
+             EXECUTE format('CREATE TABLE wide.t%s (id bigint PRIMARY KEY)', i);
+           END LOOP;
+         END $$;
+         CREATE VIEW wide.a_first AS SELECT id FROM wide.t1;
+         CREATE VIEW wide.zz_last AS SELECT id FROM wide.t1;",
+    )
+    .await;
+    let baseline = connections_to(&db.name).await;
+    // Both views wait for the lock on t1: the first batch and the last (balanced: 200
+    // relations per batch, two in flight) fail; the first to give up ends the scan.
+    let mut locker = db.connect().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE wide.t1 IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let blocked = DiscoveryOptions {
+        query_timeout: Duration::from_millis(200),
+        ..options(ScanScope::everything(), ScanStrategy::Balanced)
+    };
+    let error = tokio::time::timeout(
+        Duration::from_secs(30),
+        discover(&db.target(), &blocked, &|_| {}),
+    )
+    .await
+    .expect("the discovery ends")
+    .unwrap_err();
+    let DiscoveryError::Query { message, retries } = &error else {
+        panic!("expected a query failure, got {error:?}");
+    };
+    assert_eq!(*retries, 3);
+    assert!(message.contains("statement timeout"), "{message}");
+    locker.close().await.unwrap();
+    wait_for_connections(&db.name, baseline).await;
+}
+
+/// Polls until `database` has `expected` connections again (the server notices closed
+/// connections asynchronously).
+async fn wait_for_connections(database: &str, expected: i64) {
+    let mut now = connections_to(database).await;
+    for _ in 0..50 {
+        if now == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = connections_to(database).await;
+    }
+    assert_eq!(now, expected, "connections left open");
+}
+
 async fn connections_to(database: &str) -> i64 {
     let mut admin = admin().await;
     let count = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
@@ -764,16 +857,7 @@ async fn every_connection_is_closed_afterwards() {
         .unwrap();
     locker.close().await.unwrap();
 
-    // The server notices closed connections asynchronously.
-    let mut now = connections_to(&db.name).await;
-    for _ in 0..50 {
-        if now == baseline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        now = connections_to(&db.name).await;
-    }
-    assert_eq!(now, baseline, "connections left open");
+    wait_for_connections(&db.name, baseline).await;
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //! 2. A small pool (sized by the strategy, see `pace.rs`) reads the [overview and the list of
 //!    relations](super::catalog) once, then the details of the relations in scope in batches,
 //!    several batches in flight at once. Each unit of work is one read-only transaction; a unit
-//!    that fails is retried up to [`MAX_RETRIES`] times with exponential backoff.
+//!    that fails is retried up to [`MAX_RETRIES`] times with exponential backoff. Every query
+//!    is bounded by the server's `statement_timeout` (the query timeout) and, should the server
+//!    stop answering altogether, by the client a little later.
 //! 3. Lineage: the foreign keys of every discovered table, and the parsed SQL of every discovered
 //!    view (`lineage.rs`).
 //! 4. The pool is closed — whatever happened — before `discover` returns, so the server's
@@ -30,12 +32,13 @@ use crate::probe::{
 use domain::discovery::{AssetKind, AssetPath, AssetSchema, LineageEdge};
 use domain::scan::{ScanMetrics, ScanStrategy};
 use futures::stream::{FuturesUnordered, StreamExt};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -44,6 +47,13 @@ pub const MAX_RETRIES: u64 = 3;
 
 /// The wait before the first retry; doubled for each further one (100, 200, 400 ms).
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How much longer than the server's `statement_timeout` the client waits for an answer (the
+/// server's clock starts when the statement arrives; ours when it is sent).
+const CLIENT_GRACE: Duration = Duration::from_millis(500);
+
+/// How long closing the pool may take before `discover` returns anyway.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Discovers the schemas in `options.scope` of the database `target` names, on the primary.
 ///
@@ -100,14 +110,23 @@ pub async fn discover(
         connections,
         pace: Mutex::new(pace),
         counters: Counters::default(),
+        failing: AtomicBool::new(false),
+        // 0 would switch the server's limit off; PostgreSQL accepts at most i32::MAX ms.
         settings: format!(
             "{}; SET LOCAL statement_timeout = {}",
             catalog::SESSION_SETTINGS,
-            options.query_timeout.as_millis()
+            options.query_timeout.as_millis().clamp(1, i32::MAX as u128)
         ),
     };
     let outcome = scan.run().await;
-    pool.close().await;
+    // Connections with an abandoned conversation are already closed on drop (`Scan::release`);
+    // the bound is a last guard against a driver that hangs while saying goodbye.
+    if tokio::time::timeout(CLOSE_TIMEOUT, pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing the discovery pool took longer than {CLOSE_TIMEOUT:?}");
+    }
 
     let mut discovery = outcome?;
     discovery.metrics.duration_ms =
@@ -161,6 +180,8 @@ struct Failed {
     message: String,
     /// Decoding problems fail the same way every time; retrying them only delays the report.
     retryable: bool,
+    /// The connection's protocol state is unknown (see `Scan::release`).
+    poisoned: bool,
 }
 
 impl From<sqlx::Error> for Failed {
@@ -171,9 +192,16 @@ impl From<sqlx::Error> for Failed {
                 | sqlx::Error::ColumnNotFound(_)
                 | sqlx::Error::Decode(_)
         );
+        // A server error (statement timeout, lock timeout, …) leaves the connection in a known
+        // state; a failure below the protocol does not.
+        let poisoned = matches!(
+            error,
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)
+        );
         Failed {
             message: error.to_string(),
             retryable,
+            poisoned,
         }
     }
 }
@@ -188,6 +216,8 @@ struct Scan<'a> {
     connections: u32,
     pace: Mutex<Pace>,
     counters: Counters,
+    /// Another batch failed for good: the discovery is ending, nothing is retried any more.
+    failing: AtomicBool,
     /// `SET LOCAL …` run at the start of every transaction.
     settings: String,
 }
@@ -243,11 +273,15 @@ impl Scan<'_> {
             .store(assets.len() as u64, Ordering::Relaxed);
         self.report();
 
+        // Once a batch has failed for good, no new batch starts and the ones in flight are let
+        // finish (without retrying) rather than dropped mid-query: a query abandoned half-way
+        // leaves its connection in a state sqlx cannot always recover from.
         let mut in_flight = FuturesUnordered::new();
+        let mut first_error = None;
         loop {
             let knobs = self.knobs();
             let limit = knobs.connections.min(self.connections) as usize;
-            while in_flight.len() < limit && !leaves.is_empty() {
+            while first_error.is_none() && in_flight.len() < limit && !leaves.is_empty() {
                 let take = knobs.batch_size.min(leaves.len());
                 let batch: Vec<&Relation> = leaves.drain(..take).collect();
                 in_flight.push(self.run_batch(batch, &database));
@@ -255,12 +289,22 @@ impl Scan<'_> {
             let Some(done) = in_flight.next().await else {
                 break;
             };
-            let batch = done?;
-            self.counters
-                .assets_done
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            assets.extend(batch);
-            self.report();
+            match done {
+                Ok(batch) => {
+                    self.counters
+                        .assets_done
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    assets.extend(batch);
+                    self.report();
+                }
+                Err(error) => {
+                    self.failing.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
         }
 
         assets.sort_by(|a, b| a.path.cmp(&b.path));
@@ -396,16 +440,17 @@ impl Scan<'_> {
     }
 
     async fn fetch_overview(&self) -> Result<(Overview, Vec<Relation>), Failed> {
-        let mut tx = self.begin().await?;
-        let overview = self.fetch(&mut tx, catalog::OVERVIEW, None).await?;
-        let relations = self.fetch(&mut tx, catalog::RELATIONS, None).await?;
-        tx.commit().await?;
+        let mut connection = self.acquire().await?;
+        let fetched = self.overview_queries(&mut connection).await;
+        Self::release(&mut connection, &fetched);
+        let (overview, relations) = fetched?;
         let overview = match overview.first() {
             Some(row) => Overview::decode(row)?,
             None => {
                 return Err(Failed {
                     message: "the overview query returned no row".to_owned(),
                     retryable: false,
+                    poisoned: false,
                 })
             }
         };
@@ -416,8 +461,31 @@ impl Scan<'_> {
         Ok((overview, decoded))
     }
 
+    async fn overview_queries(
+        &self,
+        connection: &mut PgConnection,
+    ) -> Result<(Vec<PgRow>, Vec<PgRow>), Failed> {
+        let mut tx = self.begin(connection).await?;
+        let overview = self.fetch(&mut tx, catalog::OVERVIEW, None).await?;
+        let relations = self.fetch(&mut tx, catalog::RELATIONS, None).await?;
+        self.bounded(tx.commit()).await?;
+        Ok((overview, relations))
+    }
+
     async fn fetch_batch(&self, oids: &[Oid], views: &[Oid]) -> Result<BatchRows, Failed> {
-        let mut tx = self.begin().await?;
+        let mut connection = self.acquire().await?;
+        let fetched = self.batch_queries(&mut connection, oids, views).await;
+        Self::release(&mut connection, &fetched);
+        fetched
+    }
+
+    async fn batch_queries(
+        &self,
+        connection: &mut PgConnection,
+        oids: &[Oid],
+        views: &[Oid],
+    ) -> Result<BatchRows, Failed> {
+        let mut tx = self.begin(connection).await?;
         let mut rows = BatchRows {
             columns: self.fetch(&mut tx, catalog::COLUMNS, Some(oids)).await?,
             constraints: self
@@ -431,13 +499,30 @@ impl Scan<'_> {
                 .fetch(&mut tx, catalog::VIEW_DEFINITIONS, Some(views))
                 .await?;
         }
-        tx.commit().await?;
+        self.bounded(tx.commit()).await?;
         Ok(rows)
     }
 
+    async fn acquire(&self) -> Result<PoolConnection<Postgres>, Failed> {
+        // The pool bounds the wait itself (`acquire_timeout`).
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection whose unit of work was abandoned mid-conversation (a client-side timeout,
+    /// an I/O error) may still owe or expect protocol messages; sqlx would hang testing it on
+    /// its way back into the pool. Such a connection is closed instead of reused.
+    fn release<T>(connection: &mut PoolConnection<Postgres>, outcome: &Result<T, Failed>) {
+        if outcome.as_ref().is_err_and(|failed| failed.poisoned) {
+            connection.close_on_drop();
+        }
+    }
+
     /// A read-only transaction with the session settings applied (counted as one query).
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>, Failed> {
-        let mut tx = self.bounded(self.pool.begin_with(catalog::BEGIN)).await?;
+    async fn begin<'c>(
+        &self,
+        connection: &'c mut PgConnection,
+    ) -> Result<Transaction<'c, Postgres>, Failed> {
+        let mut tx = self.bounded(connection.begin_with(catalog::BEGIN)).await?;
         Counters::bump(&self.counters.queries);
         let started = Instant::now();
         // A `&str` without arguments goes over the simple query protocol: both `SET`s in one
@@ -454,7 +539,7 @@ impl Scan<'_> {
     /// on the server connection (which a transaction-pooling PgBouncer hands to other clients).
     async fn fetch(
         &self,
-        tx: &mut Transaction<'static, Postgres>,
+        tx: &mut Transaction<'_, Postgres>,
         sql: &'static str,
         oids: Option<&[Oid]>,
     ) -> Result<Vec<PgRow>, Failed> {
@@ -470,19 +555,21 @@ impl Scan<'_> {
         Ok(rows)
     }
 
-    /// `work` within the per-query timeout.
+    /// `work`, given up on by the client [`CLIENT_GRACE`] after the server's own
+    /// `statement_timeout` (the query timeout) should have stopped it: normally the server
+    /// cancels a slow statement and answers with an error, which leaves the connection usable;
+    /// the client-side limit is for a server or network that stopped answering at all.
     async fn bounded<T>(
         &self,
         work: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, Failed> {
-        match tokio::time::timeout(self.options.query_timeout, work).await {
+        let limit = self.options.query_timeout + CLIENT_GRACE;
+        match tokio::time::timeout(limit, work).await {
             Ok(result) => Ok(result?),
             Err(_elapsed) => Err(Failed {
-                message: format!(
-                    "catalog query exceeded {} ms",
-                    self.options.query_timeout.as_millis()
-                ),
+                message: format!("no answer from the server within {} ms", limit.as_millis()),
                 retryable: true,
+                poisoned: true,
             }),
         }
     }
@@ -500,7 +587,9 @@ impl Scan<'_> {
         Counters::bump(&self.counters.errors);
         self.observe(Duration::ZERO, true);
         let message = redact(failed.message, self.secret);
-        if !failed.retryable || attempt >= MAX_RETRIES {
+        let give_up =
+            !failed.retryable || attempt >= MAX_RETRIES || self.failing.load(Ordering::Relaxed);
+        if give_up {
             tracing::error!(unit = what, retries = attempt, error = %message, "catalog work failed");
             return Err(DiscoveryError::Query {
                 message,
