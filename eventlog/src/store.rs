@@ -88,6 +88,8 @@ pub struct EventStore {
     jetstream: jetstream::Context,
     names: StreamNames,
     snapshots: jetstream::stream::Stream,
+    /// Read once at connect: `server_info()` clones the whole INFO block on every call.
+    max_payload: usize,
 }
 
 impl EventStore {
@@ -120,6 +122,7 @@ impl EventStore {
         ensure_stream(&jetstream, &config.names).await?;
         let snapshots = crate::snapshot::ensure_bucket(&jetstream, &config.names).await?;
         Ok(Self {
+            max_payload: client.server_info().max_payload,
             client,
             jetstream,
             names: config.names.clone(),
@@ -177,7 +180,7 @@ impl EventStore {
 
     /// The largest payload the server accepts.
     pub fn max_payload(&self) -> usize {
-        self.client.server_info().max_payload
+        self.max_payload
     }
 
     /// Sequence of the last commit in the stream (0 when empty).

@@ -56,56 +56,8 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         args.count, args.concurrency, store_args.nats_url
     );
 
-    // Ours: register N distinct data sources through the command handler, each command its own
-    // task as in the server.
-    // The commands are parsed at the edge, before the clock starts, as in the API.
-    let prepared: Vec<(AggregateId, DataSourceCommand)> = (0..args.count)
-        .map(|i| {
-            let id = AggregateId::from_uuid(Uuid::now_v7());
-            let config = DataSourceConfigInput {
-                name: Some(format!("bench source {i}")),
-                kind: Some("postgresql".into()),
-                host: Some("db.internal".into()),
-                database: Some("app".into()),
-                username: Some("reader".into()),
-                password_secret: Some("env:BENCH_PASSWORD".into()),
-                tags: Some(vec!["bench".into()]),
-                ..Default::default()
-            }
-            .parse()
-            .map_err(|err| anyhow::anyhow!("{err}"))?;
-            Ok((id, DataSourceCommand::Register { id, config }))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let sizes = Arc::new(std::sync::Mutex::new(Vec::with_capacity(args.count)));
-    let started = Instant::now();
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(prepared)
-        .map(|(id, command)| {
-            let handler = handler.clone();
-            let tenant = tenant.clone();
-            let sizes = sizes.clone();
-            spawn(async move {
-                let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
-                let outcome = handler
-                    .execute_new::<DataSource>(&ctx, Permission::ManageDataSources, id, command)
-                    .await?;
-                sizes.lock().expect("sizes").push(outcome.events);
-                Ok(())
-            })
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let ours_elapsed = started.elapsed();
-    results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    let sizes: Vec<usize> = std::mem::take(&mut *sizes.lock().expect("sizes"))
-        .iter()
-        .map(|events| serde_json::to_vec(events).map(|bytes| bytes.len()))
-        .collect::<Result<_, _>>()?;
-    let ours_rate = args.count as f64 / ours_elapsed.as_secs_f64();
-
     // Baseline: raw async JetStream publishes of the same payload sizes to a scratch stream with
-    // the same storage settings, the same concurrency, each awaiting its ack.
+    // the same storage, the same concurrency, each awaiting its ack.
     let raw_subject_root = format!("benchraw{run_id}");
     let raw_stream = format!("BENCHRAW_{run_id}");
     let js = store.jetstream().clone();
@@ -116,24 +68,16 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         ..Default::default()
     })
     .await?;
-    let started = Instant::now();
-    let raw_results: Vec<anyhow::Result<()>> =
-        futures::stream::iter(sizes.iter().copied().enumerate())
-            .map(|(i, size)| {
-                let js = js.clone();
-                let subject = format!("{raw_subject_root}.{i}");
-                async move {
-                    js.publish(subject, vec![b'x'; size].into()).await?.await?;
-                    Ok(())
-                }
-            })
-            .buffer_unordered(args.concurrency)
-            .collect()
-            .await;
-    let raw_elapsed = started.elapsed();
-    raw_results
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    // Warm both paths up (connections, stream files, allocator) before any clock runs.
+    let warm_up = args.count.min(500);
+    let (_, warm_sizes) = ours(&handler, &tenant, 0, warm_up, args.concurrency).await?;
+    raw(&js, &raw_subject_root, 0, &warm_sizes, args.concurrency).await?;
+
+    let (ours_elapsed, sizes) =
+        ours(&handler, &tenant, warm_up, args.count, args.concurrency).await?;
+    let raw_elapsed = raw(&js, &raw_subject_root, warm_up, &sizes, args.concurrency).await?;
+    let ours_rate = args.count as f64 / ours_elapsed.as_secs_f64();
     let raw_rate = args.count as f64 / raw_elapsed.as_secs_f64();
 
     let _ = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&raw_stream)).await;
@@ -151,6 +95,88 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     );
     println!("ratio: {:.3}", ours_rate / raw_rate);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registers `count` distinct data sources through the command handler, each command its own
+/// task as in the server; returns the elapsed time and each commit's payload size.
+async fn ours(
+    handler: &CommandHandler,
+    tenant: &TenantId,
+    first: usize,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Duration, Vec<usize>)> {
+    // The commands are parsed at the edge, before the clock starts, as in the API.
+    let prepared: Vec<(AggregateId, DataSourceCommand)> = (first..first + count)
+        .map(|i| {
+            let id = AggregateId::from_uuid(Uuid::now_v7());
+            let config = DataSourceConfigInput {
+                name: Some(format!("bench source {i}")),
+                kind: Some("postgresql".into()),
+                host: Some("db.internal".into()),
+                database: Some("app".into()),
+                username: Some("reader".into()),
+                password_secret: Some("env:BENCH_PASSWORD".into()),
+                tags: Some(vec!["bench".into()]),
+                ..Default::default()
+            }
+            .parse()
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+            Ok((id, DataSourceCommand::Register { id, config }))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let outcomes = Arc::new(std::sync::Mutex::new(Vec::with_capacity(count)));
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(prepared)
+        .map(|(id, command)| {
+            let handler = handler.clone();
+            let tenant = tenant.clone();
+            let outcomes = outcomes.clone();
+            spawn(async move {
+                let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
+                let outcome = handler
+                    .execute_new::<DataSource>(&ctx, Permission::ManageDataSources, id, command)
+                    .await?;
+                outcomes.lock().expect("outcomes").push(outcome.events);
+                Ok(())
+            })
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let sizes = std::mem::take(&mut *outcomes.lock().expect("outcomes"))
+        .iter()
+        .map(|events| serde_json::to_vec(events).map(|bytes| bytes.len()))
+        .collect::<Result<_, _>>()?;
+    Ok((elapsed, sizes))
+}
+
+/// Publishes one message per size to distinct subjects, awaiting every ack.
+async fn raw(
+    js: &jetstream::Context,
+    subject_root: &str,
+    first: usize,
+    sizes: &[usize],
+    concurrency: usize,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(sizes.iter().copied().enumerate())
+        .map(|(i, size)| {
+            let js = js.clone();
+            let subject = format!("{subject_root}.{}", first + i);
+            spawn(async move {
+                js.publish(subject, vec![b'x'; size].into()).await?.await?;
+                Ok(())
+            })
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(elapsed)
 }
 
 /// Runs a unit of benchmark work on its own task, so both cores are used as in the server.
