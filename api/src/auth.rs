@@ -184,8 +184,8 @@ mod tests {
 mod rs256_tests {
     use super::*;
 
-    const PRIVATE: &[u8] = include_bytes!("../tests/fixtures/rs256-test-private.pem");
-    const PUBLIC: &[u8] = include_bytes!("../tests/fixtures/rs256-test-public.pem");
+    const PRIVATE: &[u8] = include_bytes!("../../tests/fixtures/rs256-test-private.pem");
+    const PUBLIC: &[u8] = include_bytes!("../../tests/fixtures/rs256-test-public.pem");
 
     fn rs256_token(tenant: &str) -> String {
         let claims = Claims {
