@@ -17,6 +17,7 @@ pub async fn validate(
     match target {
         ConnectionTarget::Postgres(target) => crate::postgres::validate(target, timeout).await,
         ConnectionTarget::Mysql(target) => crate::mysql::validate(target, timeout).await,
+        ConnectionTarget::Redis(target) => crate::redis::validate(target, timeout).await,
         other => Err(ConnectionFailure::new(
             FailureCategory::Config,
             format!(
@@ -39,6 +40,7 @@ pub async fn discover(
             crate::postgres::discover(target, options, progress).await
         }
         ConnectionTarget::Mysql(target) => crate::mysql::discover(target, options, progress).await,
+        ConnectionTarget::Redis(target) => crate::redis::discover(target, options, progress).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "discovery of {} sources is not available in this version",
             other.kind().as_str()

@@ -50,12 +50,10 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let id = parse_id(&id)?;
-        let command_id = parse_command_id(command_id.as_ref())?;
         let command = DataSourceCommand::PatchConfig {
             patch: DataSourceConfigInput::from(input),
         };
-        execute(ctx, id, command, command_id, wait_for_projection).await
+        execute_on(ctx, &id, command_id.as_ref(), command, wait_for_projection).await
     }
 
     /// Starts configuring the connection (registered or failed → configuring).
@@ -66,13 +64,11 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let id = parse_id(&id)?;
-        let command_id = parse_command_id(command_id.as_ref())?;
-        execute(
+        execute_on(
             ctx,
-            id,
+            &id,
+            command_id.as_ref(),
             DataSourceCommand::BeginConfiguration,
-            command_id,
             wait_for_projection,
         )
         .await
@@ -86,13 +82,11 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let id = parse_id(&id)?;
-        let command_id = parse_command_id(command_id.as_ref())?;
-        execute(
+        execute_on(
             ctx,
-            id,
+            &id,
+            command_id.as_ref(),
             DataSourceCommand::AddToCatalog,
-            command_id,
             wait_for_projection,
         )
         .await
@@ -106,13 +100,11 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let id = parse_id(&id)?;
-        let command_id = parse_command_id(command_id.as_ref())?;
-        execute(
+        execute_on(
             ctx,
-            id,
+            &id,
+            command_id.as_ref(),
             DataSourceCommand::StartMonitoring,
-            command_id,
             wait_for_projection,
         )
         .await
@@ -127,17 +119,22 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let id = parse_id(&id)?;
-        let command_id = parse_command_id(command_id.as_ref())?;
-        execute(
-            ctx,
-            id,
-            DataSourceCommand::Archive { reason },
-            command_id,
-            wait_for_projection,
-        )
-        .await
+        let command = DataSourceCommand::Archive { reason };
+        execute_on(ctx, &id, command_id.as_ref(), command, wait_for_projection).await
     }
+}
+
+/// Parses the ids of a mutation on an existing source, then executes it.
+async fn execute_on(
+    ctx: &Context<'_>,
+    id: &ID,
+    command_id: Option<&ID>,
+    command: DataSourceCommand,
+    wait: bool,
+) -> Result<CommandResult> {
+    let id = parse_id(id)?;
+    let command_id = parse_command_id(command_id)?;
+    execute(ctx, id, command, command_id, wait).await
 }
 
 fn parse_command_id(id: Option<&ID>) -> Result<Uuid> {

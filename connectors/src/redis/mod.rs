@@ -1,6 +1,24 @@
-//! Redis: connection parameters (`options.rs`). The live connector (the `redis` crate,
-//! validation, key-pattern discovery) joins this folder.
+//! Redis: connection parameters and the live connector (the `redis` crate).
+//!
+//! - `options.rs`: [`RedisTarget`], the `redis://` / `rediss://` URL built from the DataSource
+//!   model.
+//! - `connect.rs`: one multiplexed connection (never a pool) from a target, TLS certificates read
+//!   from the configured files, and driver errors classified into the categories users act on.
+//! - `validate.rs`: [`validate`], the connection test (`PING` latency, `INFO server` version).
+//! - `pattern.rs`: keys grouped into key patterns (`session:42:cart` → `session:*:cart`), and the
+//!   `SCAN MATCH` pre-filter derived from a scan scope.
+//! - `shape.rs`: the value shape of a pattern inferred from sampled values, as columns. Values
+//!   are read, typed and dropped: only field names and type names leave this file.
+//! - `discover.rs`: [`discover`], incremental `SCAN` with pipelined `TYPE` and sampling.
 
+mod connect;
+mod discover;
 mod options;
+mod pattern;
+mod shape;
+mod validate;
 
+pub use discover::{discover, MAX_SCANNED_KEYS};
 pub use options::RedisTarget;
+pub use pattern::key_pattern;
+pub use validate::validate;
