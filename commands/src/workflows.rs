@@ -32,6 +32,9 @@ use tracing::instrument;
 /// A source's known assets: id and path of each.
 pub type AssetList = Vec<(AggregateId, AssetPath)>;
 
+/// How many asset commands a scan has in flight at once.
+const RECORDING_CONCURRENCY: usize = 64;
+
 /// Assets a source already has, as far as the catalog knows (the read side supplies them).
 pub trait KnownAssets: Send + Sync {
     fn known_assets<'a>(
@@ -344,34 +347,44 @@ impl SourceWorkflows {
                 .or_default()
                 .push(edge.clone());
         }
-        let recorded: Vec<Result<bool, CommandError>> = futures::stream::iter(discovery.assets)
-            .map(|schema| {
-                let asset_id = AssetId::for_path(source, &schema.path);
-                let command = AssetCommand::RecordDiscovery {
-                    asset_id,
-                    source_id: source,
-                    scan_id,
-                    schema,
-                };
-                // Owned handler and context: futures borrowing them cannot be proven `Send`
-                // across the stream combinator.
-                let handler = self.handler.clone();
-                let ctx = ctx.follow_up();
-                async move {
-                    let outcome = handler
-                        .execute::<Asset>(&ctx, Permission::ManageDataSources, asset_id, command)
-                        .await?;
-                    Ok(!outcome.events.is_empty())
-                }
-            })
-            .buffer_unordered(16)
-            .collect()
-            .await;
+        let recorded: Vec<Result<(AggregateId, bool), CommandError>> =
+            futures::stream::iter(discovery.assets)
+                .map(|schema| {
+                    let asset_id = AssetId::for_path(source, &schema.path);
+                    let command = AssetCommand::RecordDiscovery {
+                        asset_id,
+                        source_id: source,
+                        scan_id,
+                        schema,
+                    };
+                    // Owned handler and context: futures borrowing them cannot be proven `Send`
+                    // across the stream combinator.
+                    let handler = self.handler.clone();
+                    let ctx = ctx.follow_up();
+                    async move {
+                        let outcome = handler
+                            .execute::<Asset>(
+                                &ctx,
+                                Permission::ManageDataSources,
+                                asset_id,
+                                command,
+                            )
+                            .await?;
+                        Ok((asset_id, !outcome.events.is_empty()))
+                    }
+                })
+                .buffer_unordered(RECORDING_CONCURRENCY)
+                .collect()
+                .await;
         let mut changed = 0;
+        let mut touched = HashSet::new();
         for result in recorded {
             match result {
-                Ok(true) => changed += 1,
-                Ok(false) => metrics.cache_hits += 1,
+                Ok((asset_id, true)) => {
+                    changed += 1;
+                    touched.insert(asset_id);
+                }
+                Ok((_, false)) => metrics.cache_hits += 1,
                 Err(err) => {
                     metrics.errors += 1;
                     return Err((
@@ -381,16 +394,32 @@ impl SourceWorkflows {
                 }
             }
         }
-        for (asset_id, edges) in lineage.into_iter().filter(|(id, _)| seen.contains(id)) {
-            self.handler
-                .execute::<Asset>(
-                    &ctx.follow_up(),
-                    Permission::ManageDataSources,
-                    asset_id,
-                    AssetCommand::ReplaceLineage { edges },
-                )
-                .await
-                .map_err(|err| (metrics, format!("recording lineage failed: {err}")))?;
+        // An asset's lineage derives from its own schema (its foreign keys, its view
+        // definition), which the fingerprint covers: only new, changed or restored assets can
+        // have different edges, so an unchanged rescan sends no lineage commands at all.
+        let lineage_results: Vec<Result<(), CommandError>> =
+            futures::stream::iter(lineage.into_iter().filter(|(id, _)| touched.contains(id)))
+                .map(|(asset_id, edges)| {
+                    let handler = self.handler.clone();
+                    let ctx = ctx.follow_up();
+                    async move {
+                        handler
+                            .execute::<Asset>(
+                                &ctx,
+                                Permission::ManageDataSources,
+                                asset_id,
+                                AssetCommand::ReplaceLineage { edges },
+                            )
+                            .await
+                            .map(|_| ())
+                    }
+                })
+                .buffer_unordered(RECORDING_CONCURRENCY)
+                .collect()
+                .await;
+        if let Some(Err(err)) = lineage_results.into_iter().find(Result::is_err) {
+            metrics.errors += 1;
+            return Err((metrics, format!("recording lineage failed: {err}")));
         }
 
         // Known assets inside the scope that were not seen are gone; outside the scope, untouched.

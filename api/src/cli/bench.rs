@@ -14,11 +14,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+#[path = "bench_discovery.rs"]
+mod discovery;
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// N concurrent commands on distinct aggregates versus raw JetStream publishes of the same
     /// payload sizes; the last line is `ratio: X` (ours / raw).
     Append(AppendArgs),
+    /// Full PostgreSQL discovery of a synthetic schema (scratch database, stream and read models)
+    /// versus `pg_dump --schema-only` of the same database, then a no-change rescan; prints
+    /// `ratio: X` (discovery / pg_dump), `rss_mb: X` and, last, `rescan_events: N`.
+    Discovery(discovery::DiscoveryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -33,11 +40,12 @@ pub struct AppendArgs {
 
 pub async fn run(
     store: &StoreArgs,
-    _database: &DatabaseArgs,
+    database: &DatabaseArgs,
     command: BenchCommand,
 ) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Append(args) => append(store, args).await,
+        BenchCommand::Discovery(args) => discovery::run(store, database, args).await,
     }
 }
 
