@@ -45,3 +45,28 @@ pub async fn all(pool: &sqlx::PgPool) -> Result<Vec<(String, u64)>, sqlx::Error>
     .await?;
     Ok(rows.into_iter().map(|(n, s)| (n, s as u64)).collect())
 }
+
+/// Waits until every named projection has applied `sequence`, polling the checkpoints, for at
+/// most `timeout`. Returns whether they got there (read-your-writes for mutations, catch-up for
+/// CLI commands and scans).
+pub async fn wait_for(
+    pool: &sqlx::PgPool,
+    names: &[&str],
+    sequence: u64,
+    timeout: std::time::Duration,
+) -> Result<bool, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let checkpoints = all(pool).await?;
+        let caught_up = names
+            .iter()
+            .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= sequence));
+        if caught_up {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    }
+}

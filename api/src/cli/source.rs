@@ -109,20 +109,19 @@ fn context(actor: &Actor) -> anyhow::Result<CommandContext> {
 pub(crate) async fn caught_up(app: &Application) -> anyhow::Result<()> {
     let state = app.state();
     let target = state.store.last_sequence().await?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let checkpoints = projections::checkpoint::all(&state.pool).await?;
-        if projections::ALL
-            .iter()
-            .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= target))
-        {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!("the read models did not catch up within 60 s; is a projection failing? (see the log)");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    if !projections::checkpoint::wait_for(
+        &state.pool,
+        &projections::ALL,
+        target,
+        Duration::from_secs(60),
+    )
+    .await?
+    {
+        anyhow::bail!(
+            "the read models did not catch up within 60 s; is a projection failing? (see the log)"
+        );
     }
+    Ok(())
 }
 
 /// Resolves a source given by id or by exact (case-insensitive) name.

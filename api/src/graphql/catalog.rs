@@ -659,21 +659,16 @@ impl KnownAssets for CatalogAssets {
                 .last_sequence()
                 .await
                 .map_err(|err| err.to_string())?;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            loop {
-                let checkpoints = projections::checkpoint::all(&self.pool)
-                    .await
-                    .map_err(|err| err.to_string())?;
-                if checkpoints
-                    .iter()
-                    .any(|(name, seq)| name == catalog::NAME && *seq >= target)
-                {
-                    break;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    return Err("the catalog read model did not catch up within 60 s".into());
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
+            let caught_up = projections::checkpoint::wait_for(
+                &self.pool,
+                &[catalog::NAME],
+                target,
+                Duration::from_secs(60),
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+            if !caught_up {
+                return Err("the catalog read model did not catch up within 60 s".into());
             }
             let rows = catalog::source_asset_paths(&self.pool, tenant.as_str(), source.as_uuid())
                 .await

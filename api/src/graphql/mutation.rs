@@ -186,19 +186,12 @@ fn result(outcome: CommandOutcome, projected: bool) -> CommandResult {
 
 /// Waits (up to 10 s) until every projection has applied `sequence`.
 async fn wait_for_projection(services: &Services, sequence: u64) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(checkpoints) = projections::checkpoint::all(&services.pool).await {
-            let caught_up = projections::ALL
-                .iter()
-                .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= sequence));
-            if caught_up {
-                return true;
-            }
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    projections::checkpoint::wait_for(
+        &services.pool,
+        &projections::ALL,
+        sequence,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap_or(false)
 }
