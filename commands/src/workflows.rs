@@ -332,6 +332,14 @@ impl SourceWorkflows {
             .map_err(|err| fail(err.to_string()))?;
         let mut metrics = discovery.metrics;
 
+        // What the catalog already knows: for removal detection, and so that assets never seen
+        // before skip loading an (empty) history.
+        let known = known
+            .known_assets(&ctx.tenant, source)
+            .await
+            .map_err(|err| (metrics, format!("cannot list known assets: {err}")))?;
+        let known_ids: HashSet<AggregateId> = known.iter().map(|(id, _)| *id).collect();
+
         // Each asset is its own aggregate; record them with bounded concurrency.
         let seen: HashSet<AggregateId> = discovery
             .assets
@@ -361,15 +369,20 @@ impl SourceWorkflows {
                     // across the stream combinator.
                     let handler = self.handler.clone();
                     let ctx = ctx.follow_up();
+                    let is_new = !known_ids.contains(&asset_id);
                     async move {
-                        let outcome = handler
-                            .execute::<Asset>(
-                                &ctx,
-                                Permission::ManageDataSources,
-                                asset_id,
-                                command,
-                            )
-                            .await?;
+                        // A guess only: if the asset does exist, the stream refuses the append
+                        // and the handler decides again on the real history.
+                        let permission = Permission::ManageDataSources;
+                        let outcome = if is_new {
+                            handler
+                                .execute_new::<Asset>(&ctx, permission, asset_id, command)
+                                .await?
+                        } else {
+                            handler
+                                .execute::<Asset>(&ctx, permission, asset_id, command)
+                                .await?
+                        };
                         Ok((asset_id, !outcome.events.is_empty()))
                     }
                 })
@@ -423,10 +436,6 @@ impl SourceWorkflows {
         }
 
         // Known assets inside the scope that were not seen are gone; outside the scope, untouched.
-        let known = known
-            .known_assets(&ctx.tenant, source)
-            .await
-            .map_err(|err| (metrics, format!("cannot list known assets: {err}")))?;
         let mut removed = 0;
         for (asset_id, path) in known {
             if seen.contains(&asset_id) || !scope.matches(&path) {
