@@ -80,10 +80,10 @@ fn examples() -> Vec<(Uuid, DataSourceConfigInput)> {
                 "Session cache",
                 "redis",
                 6379,
-                "",
+                "1",
                 "",
                 &["sessions"],
-                "Web sessions (local Redis).",
+                "Web sessions and carts (local Redis, database 1).",
             ),
         ),
     ]
@@ -158,7 +158,45 @@ async fn prepare_sample_databases(database: &DatabaseArgs) -> anyhow::Result<Vec
         }
         _ => notes.push("MariaDB is not reachable on 127.0.0.1:3306 (start it with `start-stop-daemon --start --background --exec /usr/sbin/mariadbd`); the billing source will show a failed connection".to_owned()),
     }
+    if let Err(err) = prepare_redis().await {
+        notes.push(format!("Redis is not reachable on 127.0.0.1:6379 ({err}); start it with `redis-server --daemonize yes`"));
+    }
     Ok(notes)
+}
+
+/// Puts a few sessions, carts and feature flags into Redis database 1 (idempotently).
+async fn prepare_redis() -> anyhow::Result<()> {
+    let client = redis::Client::open("redis://127.0.0.1:6379/1")?;
+    let mut conn = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        client.get_multiplexed_async_connection(),
+    )
+    .await??;
+    let mut pipe = redis::pipe();
+    for i in 1..=5u32 {
+        pipe.hset_multiple(
+            format!(
+                "session:{}",
+                Uuid::from_u128(u128::from(i) << 64 | 0x7000_8000_0000_0000_0000)
+            ),
+            &[
+                ("user_id", i.to_string()),
+                ("ip", format!("203.0.113.{i}")),
+                ("user_agent", "Mozilla/5.0".to_owned()),
+            ],
+        )
+        .ignore();
+        pipe.del(format!("cart:{i}")).ignore();
+        pipe.rpush(format!("cart:{i}"), &["sku-1001", "sku-2002"])
+            .ignore();
+    }
+    pipe.set(
+        "feature_flags",
+        r#"{"checkout_v2": true, "beta_banner": false}"#,
+    )
+    .ignore();
+    let _: () = pipe.query_async(&mut conn).await?;
+    Ok(())
 }
 
 pub async fn demo(
@@ -248,8 +286,8 @@ pub async fn demo(
                     match scan.failure {
                         Some(failure) => format!("{name}: scan failed: {failure}"),
                         None => format!(
-                            "{name}: scanned {} tables, {} views, {} columns in {} ms ({} new or changed, {} removed)",
-                            scan.metrics.tables, scan.metrics.views, scan.metrics.columns, scan.metrics.duration_ms,
+                            "{name}: scanned {} tables, {} views, {} key patterns, {} columns in {} ms ({} new or changed, {} removed)",
+                            scan.metrics.tables, scan.metrics.views, scan.metrics.collections, scan.metrics.columns, scan.metrics.duration_ms,
                             scan.assets_changed, scan.assets_removed
                         ),
                     }
@@ -333,10 +371,12 @@ async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Resul
     catalog
         .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
         .set_header(["asset", "kind", "columns", "rows (est.)"]);
-    for asset in assets
-        .iter()
-        .filter(|a| a.kind == "table" || a.kind == "view")
-    {
+    for asset in assets.iter().filter(|a| {
+        matches!(
+            a.kind.as_str(),
+            "table" | "view" | "collection" | "redis_key_pattern" | "s3_prefix"
+        )
+    }) {
         catalog.add_row([
             asset.path.clone(),
             asset.kind.clone(),
