@@ -8,6 +8,7 @@
 //!   the connection parameters of every engine (URI, TLS, replicas, cloud authentication, pool
 //!   knobs) from a [`DataSourceConfig`](domain::datasource::DataSourceConfig) alone, so call sites
 //!   never branch on the provider.
+//! - `view_sql`: lineage from view definitions, shared by the SQL connectors.
 //! - One folder per connector kind (`postgres/`, `mysql/`, `mongodb/`, `redis/`, `s3/`,
 //!   `snowflake/`) holds what is specific to that engine.
 //!
@@ -27,3 +28,4 @@ pub mod redis;
 pub mod s3;
 pub mod secrets;
 pub mod snowflake;
+pub(crate) mod view_sql;

@@ -14,7 +14,7 @@
 //!    is bounded by the server's `statement_timeout` (the query timeout) and, should the server
 //!    stop answering altogether, by the client a little later.
 //! 3. Lineage: the foreign keys of every discovered table, and the parsed SQL of every discovered
-//!    view (`lineage.rs`).
+//!    view (`crate::view_sql`).
 //! 4. The pool is closed — whatever happened — before `discover` returns, so the server's
 //!    connection count is back where it was.
 //!
@@ -22,13 +22,13 @@
 
 use super::catalog::{self, BatchRows, Overview, Relation};
 use super::connect::{connect_options, failure, secret_of, timed_out};
-use super::lineage::{view_lineage, RelationIndex};
 use super::options::PostgresTarget;
 use super::pace::{Knobs, Pace};
 use crate::options::ReadRouting;
 use crate::probe::{
     ConnectionFailure, Discovery, DiscoveryError, DiscoveryOptions, DiscoveryProgress,
 };
+use crate::view_sql::{view_lineage, RelationIndex};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema, LineageEdge};
 use domain::scan::{ScanMetrics, ScanStrategy};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -343,7 +343,7 @@ impl Scan<'_> {
         relations: &[Relation],
         assets: &[AssetSchema],
     ) -> Vec<LineageEdge> {
-        let mut index = RelationIndex::new(database);
+        let mut index = RelationIndex::new(database, Some("public"));
         for relation in relations {
             if let Ok(path) = relation.path(database) {
                 index.insert(&relation.schema, &relation.name, path, None);
@@ -379,6 +379,7 @@ impl Scan<'_> {
                 &columns,
                 sql,
                 &index,
+                &sqlparser::dialect::PostgreSqlDialect {},
             ) {
                 Ok(found) => edges.extend(found),
                 Err(error) => {

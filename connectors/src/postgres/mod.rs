@@ -6,12 +6,11 @@
 //! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
 //! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
 //! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
-//! - `lineage.rs`: lineage from view SQL, parsed with `sqlparser`.
+//! - lineage from view SQL comes from the shared `crate::view_sql`.
 
 mod catalog;
 mod connect;
 mod discover;
-mod lineage;
 mod options;
 mod pace;
 

@@ -1,11 +1,12 @@
-//! Lineage from view definitions: the SQL `pg_get_viewdef` returns is parsed with `sqlparser`
-//! (PostgreSQL dialect) and every relation it reads becomes a [`LineageEdge`] of kind
-//! [`LineageKind::View`] into the view.
+//! Lineage from view definitions, for every SQL engine: the view's SQL (`pg_get_viewdef`,
+//! `information_schema.VIEWS`) is parsed with `sqlparser` in the engine's dialect and every
+//! relation it reads becomes a [`LineageEdge`] of kind [`LineageKind::View`] into the view.
 //!
 //! - Table level: every table or view named in a `FROM`/`JOIN` anywhere in the statement —
 //!   nested subqueries, `WHERE … IN (SELECT …)`, CTE bodies — except the names of the CTEs
 //!   themselves. Names are resolved against the catalog: qualified ones as written, unqualified
-//!   ones in the view's schema, then `public`. Names the catalog does not know (table functions,
+//!   ones in the view's schema, then the engine's fallback schema (`public` for PostgreSQL; MySQL
+//!   has none: its "schema" is the database). Names the catalog does not know (table functions,
 //!   `pg_catalog` relations) are not lineage and are skipped.
 //! - Column level, for the view's top-level `SELECT`: an output column whose expression only
 //!   reads columns of base tables in its `FROM` (`o.total AS order_total`,
@@ -15,15 +16,15 @@
 //!   column edge; a table with no column edge at all still gets a table-level edge, so no source
 //!   is ever lost.
 //!
-//! Because discovery pins `search_path` to `pg_catalog` (see `catalog.rs`), the definitions it
-//! reads name every user relation with its schema; the unqualified-name rules are for the rest.
+//! Because PostgreSQL discovery pins `search_path` to `pg_catalog`, the definitions it reads name
+//! every user relation with its schema; the unqualified-name rules are for the rest.
 
 use domain::discovery::{AssetPath, LineageEdge, LineageKind};
 use sqlparser::ast::{
     Expr, ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
     Visit, Visitor,
 };
-use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::dialect::Dialect;
 use sqlparser::parser::Parser;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
@@ -41,13 +42,18 @@ struct Known {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RelationIndex {
     database: String,
+    /// Where unqualified names are looked up after the view's own schema.
+    fallback_schema: Option<String>,
     relations: HashMap<(String, String), Known>,
 }
 
 impl RelationIndex {
-    pub(crate) fn new(database: impl Into<String>) -> Self {
+    /// An index for `database`; `fallback_schema` is searched for unqualified names after the
+    /// view's schema (`Some("public")` for PostgreSQL, `None` for MySQL).
+    pub(crate) fn new(database: impl Into<String>, fallback_schema: Option<&str>) -> Self {
         Self {
             database: database.into(),
+            fallback_schema: fallback_schema.map(str::to_owned),
             relations: HashMap::new(),
         }
     }
@@ -84,9 +90,11 @@ impl RelationIndex {
             .collect();
         match parts?.as_slice() {
             [table] if ctes.contains(*table) => None,
-            [table] => self
-                .get(view_schema, table)
-                .or_else(|| self.get("public", table)),
+            [table] => self.get(view_schema, table).or_else(|| {
+                self.fallback_schema
+                    .as_deref()
+                    .and_then(|schema| self.get(schema, table))
+            }),
             [schema, table] => self.get(schema, table),
             [database, schema, table] if *database == self.database => self.get(schema, table),
             _ => None,
@@ -104,16 +112,17 @@ pub(crate) enum ViewSqlError {
 }
 
 /// The lineage edges of the view at `view` (in schema `view_schema`, with output columns
-/// `view_columns` in order) whose definition is `sql`.
+/// `view_columns` in order) whose definition is `sql`, parsed in `dialect`.
 pub(crate) fn view_lineage(
     view: &AssetPath,
     view_schema: &str,
     view_columns: &[String],
     sql: &str,
     index: &RelationIndex,
+    dialect: &dyn Dialect,
 ) -> Result<Vec<LineageEdge>, ViewSqlError> {
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-        .map_err(|error| ViewSqlError::Parse(error.to_string()))?;
+    let statements =
+        Parser::parse_sql(dialect, sql).map_err(|error| ViewSqlError::Parse(error.to_string()))?;
     let query = match statements.as_slice() {
         [Statement::Query(query)] => query,
         _ => return Err(ViewSqlError::NotAQuery),
@@ -403,7 +412,7 @@ mod tests {
     }
 
     fn index() -> RelationIndex {
-        let mut index = RelationIndex::new("shop");
+        let mut index = RelationIndex::new("shop", Some("public"));
         index.insert(
             "sales",
             "orders",
@@ -437,6 +446,7 @@ mod tests {
             &strings(columns),
             sql,
             &index(),
+            &sqlparser::dialect::PostgreSqlDialect {},
         )
         .unwrap()
     }
@@ -548,6 +558,7 @@ mod tests {
             &[],
             "SELECT FROM WHERE (((",
             &index(),
+            &sqlparser::dialect::PostgreSqlDialect {},
         )
         .unwrap_err();
         assert!(matches!(error, ViewSqlError::Parse(_)), "{error:?}");
