@@ -381,6 +381,61 @@ fn next_batch(queue: &mut VecDeque<TableEntry>, size: usize) -> Option<Batch> {
     Some(Batch { schema, entries })
 }
 
+/// Foreign-key edges of every table and the edges each view's SQL declares. A view whose SQL
+/// does not parse counts as an error and loses only its own lineage.
+fn lineage(
+    assets: &[AssetSchema],
+    errors: &std::sync::atomic::AtomicU64,
+) -> Vec<domain::discovery::LineageEdge> {
+    use crate::view_sql::{view_lineage, RelationIndex};
+    // MySQL's "schema" is the database: paths are `[database, table]` and there is no fallback
+    // schema for unqualified names.
+    let mut index = RelationIndex::new("", None);
+    let leaves = || {
+        assets
+            .iter()
+            .filter(|a| matches!(a.kind, AssetKind::Table | AssetKind::View) && a.path.depth() == 2)
+    };
+    for asset in leaves() {
+        let segments = asset.path.segments();
+        let columns = asset.columns.iter().map(|c| c.name.clone()).collect();
+        index.insert(
+            &segments[0],
+            &segments[1],
+            asset.path.clone(),
+            Some(columns),
+        );
+    }
+    let mut edges: Vec<_> = assets
+        .iter()
+        .flat_map(AssetSchema::foreign_key_lineage)
+        .collect();
+    for asset in leaves() {
+        let Some(sql) = &asset.view_definition else {
+            continue;
+        };
+        let columns: Vec<String> = asset.columns.iter().map(|c| c.name.clone()).collect();
+        let dialect = sqlparser::dialect::MySqlDialect {};
+        match view_lineage(
+            &asset.path,
+            &asset.path.segments()[0],
+            &columns,
+            sql,
+            &index,
+            &dialect,
+        ) {
+            Ok(found) => edges.extend(found),
+            Err(error) => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(view = %asset.path, %error, "view lineage not derived");
+            }
+        }
+    }
+    edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    edges.dedup();
+    edges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,59 +556,4 @@ mod tests {
             .collect();
         assert_eq!(sizes, [("a".into(), 2), ("a".into(), 1), ("b".into(), 1)]);
     }
-}
-
-/// Foreign-key edges of every table and the edges each view's SQL declares. A view whose SQL
-/// does not parse counts as an error and loses only its own lineage.
-fn lineage(
-    assets: &[AssetSchema],
-    errors: &std::sync::atomic::AtomicU64,
-) -> Vec<domain::discovery::LineageEdge> {
-    use crate::view_sql::{view_lineage, RelationIndex};
-    // MySQL's "schema" is the database: paths are `[database, table]` and there is no fallback
-    // schema for unqualified names.
-    let mut index = RelationIndex::new("", None);
-    let leaves = || {
-        assets
-            .iter()
-            .filter(|a| matches!(a.kind, AssetKind::Table | AssetKind::View) && a.path.depth() == 2)
-    };
-    for asset in leaves() {
-        let segments = asset.path.segments();
-        let columns = asset.columns.iter().map(|c| c.name.clone()).collect();
-        index.insert(
-            &segments[0],
-            &segments[1],
-            asset.path.clone(),
-            Some(columns),
-        );
-    }
-    let mut edges: Vec<_> = assets
-        .iter()
-        .flat_map(AssetSchema::foreign_key_lineage)
-        .collect();
-    for asset in leaves() {
-        let Some(sql) = &asset.view_definition else {
-            continue;
-        };
-        let columns: Vec<String> = asset.columns.iter().map(|c| c.name.clone()).collect();
-        let dialect = sqlparser::dialect::MySqlDialect {};
-        match view_lineage(
-            &asset.path,
-            &asset.path.segments()[0],
-            &columns,
-            sql,
-            &index,
-            &dialect,
-        ) {
-            Ok(found) => edges.extend(found),
-            Err(error) => {
-                errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(view = %asset.path, %error, "view lineage not derived");
-            }
-        }
-    }
-    edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
-    edges.dedup();
-    edges
 }
