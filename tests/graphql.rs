@@ -558,3 +558,53 @@ async fn a_malformed_event_in_the_stream_makes_readyz_report_the_stopped_project
     assert_eq!(status, 503);
     app.stop().await;
 }
+
+#[test]
+fn every_graphql_field_is_documented() {
+    let sdl = api::graphql::sdl();
+    let lines: Vec<&str> = sdl.lines().collect();
+    let mut current: Option<String> = None;
+    let mut undocumented = Vec::new();
+    let mut in_description = false;
+    for (i, line) in lines.iter().enumerate() {
+        // Lines inside a multi-line """ description are text, not fields.
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_description = !in_description;
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        if let Some(rest) = ["type ", "input "]
+            .iter()
+            .find_map(|k| line.strip_prefix(k))
+        {
+            current = rest.split_whitespace().next().map(str::to_owned);
+            continue;
+        }
+        if line.starts_with('}') {
+            current = None;
+            continue;
+        }
+        let Some(type_name) = &current else { continue };
+        // A field line: one tab, a lowercase name, then `(` or `:`.
+        let Some(rest) = line.strip_prefix('\t') else {
+            continue;
+        };
+        if !rest.starts_with(|c: char| c.is_ascii_lowercase()) {
+            continue;
+        }
+        let Some(field) = rest.split(['(', ':']).next() else {
+            continue;
+        };
+        let previous = lines[i - 1].trim();
+        if !(previous.ends_with("\"\"\"") || (previous.starts_with('"') && previous.ends_with('"')))
+        {
+            undocumented.push(format!("{type_name}.{field}"));
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "fields without a description: {undocumented:?}"
+    );
+}

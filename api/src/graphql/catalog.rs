@@ -24,7 +24,9 @@ use std::time::Duration;
 pub struct ConnectionCheck {
     /// Whether the connection and a trivial query succeeded.
     pub ok: bool,
+    /// Round trip of the test query, in milliseconds, when it succeeded.
     pub latency_ms: Option<i64>,
+    /// The server's version string, when the protocol tells it.
     pub server_version: Option<String>,
     /// unreachable, auth, tls, timeout or config — when it failed.
     pub category: Option<String>,
@@ -94,8 +96,10 @@ impl From<ScanStrategyGql> for ScanStrategy {
 #[derive(InputObject, Default)]
 pub struct ScanScopeInput {
     #[graphql(default)]
+    /// Include patterns; none means everything.
     pub include: Vec<String>,
     #[graphql(default)]
+    /// Exclude patterns; they win over includes.
     pub exclude: Vec<String>,
 }
 
@@ -104,9 +108,11 @@ pub struct ScanInfo(pub ScanRow);
 
 #[Object]
 impl ScanInfo {
+    /// Scan id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The scanned source.
     async fn source_id(&self) -> ID {
         ID(self.0.source_id.to_string())
     }
@@ -122,12 +128,15 @@ impl ScanInfo {
     async fn current_strategy(&self) -> &str {
         &self.0.current_strategy
     }
+    /// The scan's scope (include/exclude patterns).
     async fn scope(&self) -> Json<Value> {
         Json(self.0.scope.clone())
     }
+    /// Assets discovered so far.
     async fn assets_done(&self) -> i64 {
         self.0.assets_done
     }
+    /// Assets to discover, once known.
     async fn assets_total(&self) -> Option<i64> {
         self.0.assets_total
     }
@@ -136,12 +145,15 @@ impl ScanInfo {
     async fn metrics(&self) -> Option<Json<Value>> {
         self.0.metrics.clone().map(Json)
     }
+    /// Why it failed, if it did.
     async fn failure(&self) -> Option<&str> {
         self.0.failure.as_deref()
     }
+    /// When it started.
     async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.started_at
     }
+    /// When it ended.
     async fn finished_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.0.finished_at
     }
@@ -150,25 +162,36 @@ impl ScanInfo {
 /// What `startScan` did.
 #[derive(SimpleObject)]
 pub struct ScanStart {
+    /// The new scan's id (follow it with `scans`).
     pub scan_id: ID,
     /// With `waitForCompletion`: the outcome.
     pub completed: bool,
+    /// With `waitForCompletion`: why the scan failed, if it did.
     pub failure: Option<String>,
     /// With `waitForCompletion`: assets that were new, changed or restored.
     pub assets_changed: Option<i64>,
+    /// With `waitForCompletion`: assets in scope that are gone.
     pub assets_removed: Option<i64>,
+    /// With `waitForCompletion`: the scan's metrics (see `ScanInfo.metrics`).
     pub metrics: Option<Json<Value>>,
 }
 
 /// A column (or inferred field) of an asset.
 #[derive(SimpleObject)]
 pub struct Column {
+    /// Column or field name.
     pub name: String,
+    /// The engine's type, e.g. `character varying(255)`; for inferred fields types joined with `|`.
     pub data_type: String,
+    /// Whether it may be null (or missing, for inferred fields).
     pub nullable: bool,
+    /// Default expression, if any.
     pub default: Option<String>,
+    /// Part of the primary key.
     pub primary_key: bool,
+    /// 1-based position.
     pub ordinal: i64,
+    /// The column's comment in the source.
     pub comment: Option<String>,
 }
 
@@ -181,6 +204,7 @@ impl AssetGql {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The data source it belongs to.
     async fn source_id(&self) -> ID {
         ID(self.0.source_id.to_string())
     }
@@ -192,9 +216,11 @@ impl AssetGql {
     async fn kind(&self) -> &str {
         &self.0.kind
     }
+    /// Last path segment.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Columns (or inferred fields), in order.
     async fn columns(&self) -> Vec<Column> {
         self.0.schema["columns"]
             .as_array()
@@ -214,6 +240,7 @@ impl AssetGql {
             })
             .unwrap_or_default()
     }
+    /// Number of columns.
     async fn column_count(&self) -> i32 {
         self.0.column_count
     }
@@ -225,6 +252,7 @@ impl AssetGql {
     async fn indexes(&self) -> Json<Value> {
         Json(self.0.schema["indexes"].clone())
     }
+    /// The asset's comment in the source.
     async fn comment(&self) -> Option<String> {
         self.0.schema["comment"].as_str().map(str::to_owned)
     }
@@ -244,12 +272,15 @@ impl AssetGql {
     async fn removed(&self) -> bool {
         self.0.removed
     }
+    /// Number of events in its history.
     async fn version(&self) -> i64 {
         self.0.version
     }
+    /// When a scan first found it.
     async fn first_seen_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.first_seen_at
     }
+    /// Last change.
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
@@ -279,14 +310,19 @@ impl AssetGql {
 /// One change in an asset's history.
 #[derive(SimpleObject)]
 pub struct AssetChange {
+    /// The asset's version after this change.
     pub version: i64,
+    /// Stream sequence of the change.
     pub sequence: i64,
+    /// The scan that saw it.
     pub scan_id: Option<ID>,
     /// discovered, changed, removed or restored.
     pub change: String,
+    /// The schema's fingerprint after the change.
     pub fingerprint: Option<String>,
     /// For `changed`: added/removed/changed columns, keys and indexes.
     pub diff: Option<Json<Value>>,
+    /// When it was recorded.
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -300,13 +336,19 @@ pub enum LineageDirection {
 
 /// One lineage edge: data flows from `from` to `to`.
 #[derive(SimpleObject)]
+#[graphql(name = "LineageEdge")]
 pub struct LineageEdgeGql {
+    /// The upstream asset.
     pub from_asset_id: ID,
+    /// Path of the upstream asset.
     pub from_path: String,
     /// Empty for a table-level edge.
     pub from_columns: Vec<String>,
+    /// The downstream asset.
     pub to_asset_id: ID,
+    /// Path of the downstream asset.
     pub to_path: String,
+    /// Downstream columns; empty for a table-level edge.
     pub to_columns: Vec<String>,
     /// foreign_key or view.
     pub kind: String,
@@ -315,15 +357,23 @@ pub struct LineageEdgeGql {
 /// Asset figures of one source.
 #[derive(SimpleObject)]
 pub struct DataSourceStats {
+    /// The data source.
     pub source_id: ID,
+    /// Assets present (not removed).
     pub assets: i64,
+    /// Tables present.
     pub tables: i64,
+    /// Views present.
     pub views: i64,
+    /// Collections and key patterns present.
     pub collections: i64,
+    /// Columns and fields over all present assets.
     pub columns: i64,
+    /// Assets recorded as removed.
     pub removed_assets: i64,
     /// Sum of the engines' row estimates.
     pub row_estimate: i64,
+    /// The most recent scan.
     pub last_scan: Option<ScanInfo>,
 }
 

@@ -21,6 +21,7 @@ pub struct DataSourceInput {
     pub port: Option<i64>,
     /// Database, or bucket for S3.
     pub database: Option<String>,
+    /// User the connector logs in as.
     pub username: Option<String>,
     /// A reference to the password, never the password: `env:VAR`, `file:PATH`,
     /// `vault:PATH#FIELD`, `aws-sm:NAME`, `azure-kv:VAULT/NAME` or `fernet:TOKEN`.
@@ -29,13 +30,19 @@ pub struct DataSourceInput {
     pub cloud_provider: Option<String>,
     /// on_prem (default), cloud or hybrid.
     pub location: Option<String>,
+    /// Provider-specific identity and options.
     pub cloud_config: Option<CloudConfigGql>,
+    /// Read replica or replica set.
     pub replica_config: Option<ReplicaConfigGql>,
+    /// TLS material and mode.
     pub ssl_config: Option<SslConfigGql>,
+    /// Connection-pool settings.
     pub pool: Option<PoolSettingsGql>,
     /// Whether stored credentials are Fernet-encrypted.
     pub use_encryption: Option<bool>,
+    /// Accountable owner (a person or team).
     pub owner: Option<String>,
+    /// Free text (≤ 2000 characters).
     pub description: Option<String>,
     /// development, staging, production or test.
     pub environment: Option<String>,
@@ -47,6 +54,7 @@ pub struct DataSourceInput {
 #[derive(InputObject, Default)]
 #[graphql(name = "CloudConfigInput")]
 pub struct CloudConfigGql {
+    /// Cloud region, e.g. `eu-west-1`.
     pub region: Option<String>,
     /// Azure tenant.
     pub tenant_id: Option<String>,
@@ -54,11 +62,13 @@ pub struct CloudConfigGql {
     pub client_id: Option<String>,
     /// Azure client secret, as a secret reference.
     pub client_secret: Option<String>,
+    /// Azure: authenticate with the managed identity.
     pub use_managed_identity: Option<bool>,
     /// AWS access key id.
     pub access_key_id: Option<String>,
     /// AWS secret access key, as a secret reference.
     pub secret_access_key: Option<String>,
+    /// AWS: authenticate with IAM instead of a password.
     pub use_iam_auth: Option<bool>,
     /// GCP project.
     pub project_id: Option<String>,
@@ -66,6 +76,7 @@ pub struct CloudConfigGql {
     pub service_account_key: Option<String>,
     /// Snowflake account.
     pub account: Option<String>,
+    /// Service endpoint override (S3-compatible stores, Snowflake).
     pub endpoint_url: Option<String>,
 }
 
@@ -73,7 +84,9 @@ pub struct CloudConfigGql {
 #[derive(InputObject, Default)]
 #[graphql(name = "ReplicaConfigInput")]
 pub struct ReplicaConfigGql {
+    /// Read replica host (relational engines).
     pub replica_host: Option<String>,
+    /// Read replica port.
     pub replica_port: Option<i64>,
     /// MongoDB replica-set name.
     pub replica_set: Option<String>,
@@ -87,8 +100,11 @@ pub struct ReplicaConfigGql {
 pub struct SslConfigGql {
     /// disable, require, verify_ca or verify_full.
     pub mode: Option<String>,
+    /// CA certificate file.
     pub ssl_ca: Option<String>,
+    /// Client certificate file.
     pub ssl_cert: Option<String>,
+    /// Client key file.
     pub ssl_key: Option<String>,
 }
 
@@ -96,9 +112,13 @@ pub struct SslConfigGql {
 #[derive(InputObject, Default)]
 #[graphql(name = "PoolSettingsInput")]
 pub struct PoolSettingsGql {
+    /// Connections kept (1–1000, default 5).
     pub pool_size: Option<i64>,
+    /// Extra connections under load (0–1000, default 10).
     pub max_overflow: Option<i64>,
+    /// Seconds to wait for a connection (default 30).
     pub pool_timeout_secs: Option<i64>,
+    /// Seconds after which a connection is replaced (default 3600).
     pub pool_recycle_secs: Option<i64>,
 }
 
@@ -158,7 +178,9 @@ impl From<DataSourceInput> for DataSourceConfigInput {
 /// Filters of the audit trail; all optional, combined with AND.
 #[derive(InputObject, Default)]
 pub struct AuditFilterInput {
+    /// Only this aggregate.
     pub aggregate_id: Option<async_graphql::ID>,
+    /// Only this actor.
     pub actor: Option<String>,
     /// Short name (`SourceRegistered`) or full CloudEvents type.
     pub event_type: Option<String>,

@@ -109,6 +109,7 @@ impl DataSource {
     async fn registered_at(&self) -> DateTime<Utc> {
         self.0.registered_at
     }
+    /// Who registered it.
     async fn registered_by(&self) -> &str {
         &self.0.registered_by
     }
@@ -116,6 +117,7 @@ impl DataSource {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Who changed it last.
     async fn updated_by(&self) -> &str {
         &self.0.updated_by
     }
@@ -159,6 +161,7 @@ impl Event {
     async fn sequence(&self) -> i64 {
         self.0.sequence as i64
     }
+    /// The tenant it belongs to.
     async fn tenant(&self) -> &str {
         &self.0.event.tenant
     }
@@ -166,6 +169,7 @@ impl Event {
     async fn aggregate_type(&self) -> &str {
         &self.0.event.aggregatetype
     }
+    /// The aggregate it belongs to.
     async fn aggregate_id(&self) -> ID {
         ID(self.0.event.aggregateid.clone())
     }
@@ -177,12 +181,15 @@ impl Event {
     async fn actor(&self) -> &str {
         &self.0.event.actor
     }
+    /// The command that decided it.
     async fn command_id(&self) -> &str {
         &self.0.event.commandid
     }
+    /// Ties together everything one user action caused.
     async fn correlation_id(&self) -> &str {
         &self.0.event.correlationid
     }
+    /// The message that caused the command.
     async fn causation_id(&self) -> &str {
         &self.0.event.causationid
     }
@@ -225,25 +232,36 @@ pub struct CommandResult {
 /// One audit-trail entry.
 #[derive(SimpleObject)]
 pub struct AuditEntry {
+    /// The event's id.
     pub event_id: ID,
+    /// Stream sequence of its commit.
     pub sequence: i64,
+    /// When it was recorded.
     pub time: DateTime<Utc>,
+    /// Who issued the command (`sub` of the token).
     pub actor: String,
     /// CloudEvents type.
     pub event_type: String,
+    /// e.g. `data_source`, `scan`, `asset`.
     pub aggregate_type: String,
+    /// The aggregate it belongs to.
     pub aggregate_id: ID,
+    /// Its position in the aggregate's history.
     pub aggregate_version: i64,
+    /// The command that decided it.
     pub command_id: String,
+    /// Ties together everything one user action caused.
     pub correlation_id: String,
 }
 
 /// A page of the audit trail, newest first.
 #[derive(SimpleObject)]
 pub struct AuditPage {
+    /// The entries of this page.
     pub entries: Vec<AuditEntry>,
     /// Pass as `after` to get the next (older) page; null on the last page.
     pub end_cursor: Option<String>,
+    /// Whether older entries follow.
     pub has_next_page: bool,
 }
 
@@ -254,12 +272,15 @@ pub struct Consistency {
     pub projected_sequence: i64,
     /// The last sequence in the stream.
     pub stream_sequence: i64,
+    /// Each projection's position.
     pub projections: Vec<ProjectionProgress>,
 }
 
 /// One projection's position.
 #[derive(SimpleObject)]
 pub struct ProjectionProgress {
+    /// Projection name.
     pub name: String,
+    /// Last stream sequence it applied.
     pub sequence: i64,
 }
