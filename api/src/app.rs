@@ -8,6 +8,7 @@ use crate::http;
 use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
 use eventlog::{EventStore, EventStoreConfig};
+use projections::projection::schema_of;
 use projections::{
     audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, lineage::Lineage,
     ProjectionRunner, StatusBoard,
@@ -45,6 +46,8 @@ pub enum StartError {
     Auth(#[from] crate::auth::AuthError),
     #[error("secret resolver: {0}")]
     Secrets(String),
+    #[error("cannot prepare the read models: {0}")]
+    Projection(String),
 }
 
 /// State shared by every request.
@@ -89,6 +92,37 @@ impl Application {
         let status = StatusBoard::default();
         let (shutdown, shutdown_rx) = watch::channel(false);
 
+        // Read-model tables exist before the first request, whatever the runners are doing.
+        let prepare =
+            |error: projections::ProjectionError| StartError::Projection(error.to_string());
+        projections::runner::prepare_schema(
+            &pool,
+            &DataSources,
+            &schema_of(projections::data_sources::NAME),
+        )
+        .await
+        .map_err(prepare)?;
+        projections::runner::prepare_schema(
+            &pool,
+            &AuditLog,
+            &schema_of(projections::audit_log::NAME),
+        )
+        .await
+        .map_err(prepare)?;
+        projections::runner::prepare_schema(
+            &pool,
+            &Catalog,
+            &schema_of(projections::catalog::NAME),
+        )
+        .await
+        .map_err(prepare)?;
+        projections::runner::prepare_schema(
+            &pool,
+            &Lineage,
+            &schema_of(projections::lineage::NAME),
+        )
+        .await
+        .map_err(prepare)?;
         let runners = vec![
             spawn_runner(
                 ProjectionRunner::new(DataSources, store.clone(), pool.clone(), status.clone()),
