@@ -420,3 +420,83 @@ async fn a_connection_failure_is_classified_recorded_and_keeps_the_secret_out() 
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let registered = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": db.input(), "wait": true }),
+        )
+        .await;
+    let id = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.gql(Some(&admin), VALIDATE, json!({ "id": id })).await;
+
+    // Another instance starts a scan and "dies" before running it.
+    let other = api::Application::build(api::AppConfig {
+        store: eventlog::EventStoreConfig {
+            nats_url: app.nats_url.clone(),
+            names: eventlog::StreamNames::new(&app.prefix, None).unwrap(),
+        },
+        database_url: app.database_url.clone(),
+        listen: "127.0.0.1:0".into(),
+        jwt_secret: support::SECRET.into(),
+        jwt_public_key_pem: None,
+        command_attempts: 5,
+    })
+    .await
+    .unwrap();
+    let ctx = commands::CommandContext::new(
+        domain::TenantId::parse("acme").unwrap(),
+        "alice",
+        vec![Role::Admin],
+        None,
+    );
+    let source = domain::AggregateId::parse(&id).unwrap();
+    let scan_id = other
+        .state()
+        .workflows
+        .start_scan(
+            &ctx,
+            source,
+            domain::scan::ScanStrategy::Auto,
+            domain::scan::ScanScope::everything(),
+        )
+        .await
+        .unwrap();
+    wait_projected(&app, &admin).await;
+    let stuck = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { dataSource(id: $id) { lifecycleState } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(stuck["data"]["dataSource"]["lifecycleState"], "scanning");
+
+    // The next start ends it; the source can be scanned again.
+    assert_eq!(other.recover_interrupted_scans().await.unwrap(), 1);
+    wait_projected(&app, &admin).await;
+    let response = app
+        .gql(Some(&admin), "query($id: ID!) { dataSource(id: $id) { lifecycleState } scans(sourceId: $id) { id status failure } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        response["data"]["dataSource"]["lifecycleState"], "scan_failed",
+        "{response}"
+    );
+    let ended = &response["data"]["scans"][0];
+    assert_eq!(ended["id"], scan_id.to_string());
+    assert_eq!(ended["status"], "failed");
+    assert!(ended["failure"].as_str().unwrap().contains("interrupted"));
+    assert_eq!(scan(&app, &admin, &id, &[], &[]).await["completed"], true);
+    drop(other);
+    db.drop().await;
+    app.stop().await;
+}

@@ -188,6 +188,58 @@ impl Application {
         &self.state
     }
 
+    /// Fails the scans a previous run of the service left running (they can never finish), so
+    /// their sources are not stuck in `scanning`. Call it once at start-up, before serving, in the
+    /// one process that runs scans. Returns how many scans were ended.
+    pub async fn recover_interrupted_scans(&self) -> Result<usize, StartError> {
+        let state = &self.state;
+        let failed = |err: &dyn std::fmt::Display| StartError::Projection(err.to_string());
+        let target = state.store.last_sequence().await?;
+        projections::checkpoint::wait_for(
+            &state.pool,
+            &[projections::catalog::NAME],
+            target,
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|err| failed(&err))?;
+        let running = projections::catalog::running_scans(&state.pool)
+            .await
+            .map_err(|err| failed(&err))?;
+        let mut ended = 0;
+        for (tenant, scan_id, source_id) in running {
+            let Ok(tenant) = domain::TenantId::parse(&tenant) else {
+                continue;
+            };
+            let ctx = commands::CommandContext::new(
+                tenant,
+                "pursight-recovery",
+                vec![domain::access::Role::Admin],
+                None,
+            );
+            let reason = "interrupted: the service stopped while the scan ran; start a new scan";
+            match state
+                .workflows
+                .fail_interrupted_scan(
+                    &ctx,
+                    domain::AggregateId::from_uuid(source_id),
+                    domain::AggregateId::from_uuid(scan_id),
+                    reason,
+                )
+                .await
+            {
+                Ok(()) => ended += 1,
+                Err(err) => {
+                    tracing::warn!(%scan_id, error = %err, "could not end an interrupted scan")
+                }
+            }
+        }
+        if ended > 0 {
+            tracing::info!(ended, "ended scans interrupted by an earlier stop");
+        }
+        Ok(ended)
+    }
+
     /// Serves until the shutdown handle fires (or Ctrl-C when `ctrl_c` is set), then lets the
     /// projection runners finish their current batch.
     pub async fn run_until_stopped(self, ctrl_c: bool) -> std::io::Result<()> {

@@ -202,6 +202,41 @@ impl SourceWorkflows {
         Ok(scan_id)
     }
 
+    /// Ends a scan that will never finish (its process stopped while it ran), so that the source
+    /// can be scanned and configured again: the scan and the source record the failure.
+    pub async fn fail_interrupted_scan(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        scan_id: AggregateId,
+        reason: &str,
+    ) -> Result<(), CommandError> {
+        let metrics = ScanMetrics::default();
+        self.handler
+            .execute::<Scan>(
+                ctx,
+                Permission::ManageDataSources,
+                scan_id,
+                ScanCommand::Fail {
+                    reason: reason.to_owned(),
+                    metrics,
+                },
+            )
+            .await?;
+        self.handler
+            .execute::<DataSource>(
+                &ctx.follow_up(),
+                Permission::ManageDataSources,
+                source,
+                DataSourceCommand::FailScan {
+                    scan_id,
+                    reason: reason.to_owned(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Runs a started scan to its end (completed or failed) and reports what changed.
     ///
     /// The future is boxed so it can be spawned: the compiler cannot prove `Send` for the

@@ -421,3 +421,14 @@ pub async fn scans(
     .fetch_all(pool)
     .await
 }
+
+/// Every scan still marked running, across tenants: `(tenant, scan id, source id)`.
+pub async fn running_scans(
+    pool: &sqlx::PgPool,
+) -> Result<Vec<(String, uuid::Uuid, uuid::Uuid)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT tenant_id, id, source_id FROM rm_{NAME}.scans WHERE status = 'running' ORDER BY started_at"
+    ))
+    .fetch_all(pool)
+    .await
+}

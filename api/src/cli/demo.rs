@@ -213,6 +213,7 @@ pub async fn demo(
     };
     let config = app_config(store, database, &args.listen, secret.clone(), None)?;
     let app = Application::build(config).await?;
+    app.recover_interrupted_scans().await?;
     let addr = app.local_addr();
     let tenant = TenantId::parse(&args.tenant)?;
     let handler = app.state().handler.clone();

@@ -79,6 +79,7 @@ pub async fn serve(
         args.jwt_public_key.as_deref(),
     )?;
     let app = Application::build(config).await?;
+    app.recover_interrupted_scans().await?;
     let addr = app.local_addr();
     tracing::info!(%addr, "serving GraphQL on http://{addr}/graphql");
     app.run_until_stopped(true).await?;
