@@ -14,6 +14,7 @@ struct SourceDb {
     name: String,
     admin: sqlx::PgPool,
     secret_file: std::path::PathBuf,
+    removed: bool,
 }
 
 impl SourceDb {
@@ -48,6 +49,7 @@ impl SourceDb {
             name,
             admin,
             secret_file,
+            removed: false,
         }
     }
 
@@ -72,7 +74,7 @@ impl SourceDb {
         })
     }
 
-    async fn drop(self) {
+    async fn remove(mut self) {
         let _ = std::fs::remove_file(&self.secret_file);
         sqlx::query(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -81,6 +83,34 @@ impl SourceDb {
         .execute(&self.admin)
         .await
         .unwrap();
+        self.removed = true;
+    }
+}
+
+/// A test that panics still removes its source database.
+impl Drop for SourceDb {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let _ = std::fs::remove_file(&self.secret_file);
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) =
+                    sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -237,7 +267,7 @@ async fn register_validate_scan_and_an_unchanged_rescan_appends_no_schema_events
         )
         .await;
     assert!(!history.to_string().contains(SECRET_VALUE));
-    db.drop().await;
+    db.remove().await;
     app.stop().await;
 }
 
@@ -348,7 +378,7 @@ async fn changes_removals_and_partial_scans_are_incremental() {
     wait_projected(&app, &admin).await;
     let survey = asset_by_path(&app, &admin, &id, "dev_shop.customer_survey").await;
     assert_eq!(survey["removed"], false);
-    db.drop().await;
+    db.remove().await;
     app.stop().await;
 }
 
@@ -497,6 +527,6 @@ async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
     assert!(ended["failure"].as_str().unwrap().contains("interrupted"));
     assert_eq!(scan(&app, &admin, &id, &[], &[]).await["completed"], true);
     drop(other);
-    db.drop().await;
+    db.remove().await;
     app.stop().await;
 }

@@ -21,8 +21,11 @@ pub struct TestApp {
     pub nats_url: String,
     pub client: reqwest::Client,
     shutdown: ShutdownHandle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stream: String,
+    /// Set once `stop` removed everything; otherwise `Drop` does it (a test that panics still
+    /// leaves nothing behind).
+    cleaned: bool,
 }
 
 pub fn nats_url() -> String {
@@ -66,8 +69,9 @@ impl TestApp {
             nats_url: nats_url(),
             client: reqwest::Client::new(),
             shutdown,
-            task,
+            task: Some(task),
             stream,
+            cleaned: false,
         }
     }
 
@@ -106,26 +110,61 @@ impl TestApp {
         stream.get_info().await.unwrap().state.last_sequence
     }
 
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shutdown.shutdown();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), self.task).await;
-        let client = async_nats::connect(&self.nats_url).await.unwrap();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), task).await;
+        }
+        remove_resources(
+            self.nats_url.clone(),
+            self.prefix.clone(),
+            self.stream.clone(),
+            self.database.clone(),
+        )
+        .await;
+        self.cleaned = true;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        self.shutdown.shutdown();
+        let (nats_url, prefix, stream, database) = (
+            self.nats_url.clone(),
+            self.prefix.clone(),
+            self.stream.clone(),
+            self.database.clone(),
+        );
+        // Drop cannot await: clean up on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(remove_resources(nats_url, prefix, stream, database));
+        })
+        .join();
+    }
+}
+
+/// Deletes a test's stream, snapshot bucket and read-model database.
+async fn remove_resources(nats_url: String, prefix: String, stream: String, database: String) {
+    if let Ok(client) = async_nats::connect(&nats_url).await {
         let js = async_nats::jetstream::new(client);
-        let _ = js.delete_stream(&self.stream).await;
-        let bucket = StreamNames::new(&self.prefix, None)
-            .unwrap()
-            .snapshot_bucket();
+        let _ = js.delete_stream(&stream).await;
+        let bucket = StreamNames::new(&prefix, None).unwrap().snapshot_bucket();
         let _ = js.delete_stream(format!("KV_{bucket}")).await;
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.database
+    }
+    if let Ok(admin) = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+        let _ = sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
         ))
         .execute(&admin)
-        .await
-        .unwrap();
+        .await;
+        admin.close().await;
     }
 }
 
