@@ -377,7 +377,7 @@ fn decode_history<A: Aggregate>(
                             stored.event.id, stored.event.event_type
                         ),
                     })?;
-            A::Event::from_stored(name, version, stored.event.data.clone()).map_err(|err| {
+            A::Event::from_stored(name, version, &stored.event.data).map_err(|err| {
                 CommandError::CorruptHistory {
                     aggregate: describe(),
                     reason: format!(

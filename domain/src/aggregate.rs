@@ -15,7 +15,10 @@ pub trait DomainEvent: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The `data` member of the CloudEvent.
     fn to_data(&self) -> Value;
     /// Decodes stored data of any known version, upcasting old versions to the current shape.
-    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, EventDecodeError>;
+    ///
+    /// Reads `data` by reference: stored events are decoded by every projection and the command
+    /// handler, and none of them should have to copy the payload first.
+    fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError>;
 }
 
 /// Why stored event data could not be turned back into a domain event.
@@ -36,9 +39,9 @@ pub enum EventDecodeError {
 pub(crate) fn decode_data<T: serde::de::DeserializeOwned>(
     event_type: &str,
     version: u32,
-    data: Value,
+    data: &Value,
 ) -> Result<T, EventDecodeError> {
-    serde_json::from_value(data).map_err(|e| EventDecodeError::Malformed {
+    T::deserialize(data).map_err(|e| EventDecodeError::Malformed {
         event_type: event_type.to_owned(),
         version,
         reason: e.to_string(),

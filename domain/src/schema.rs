@@ -145,7 +145,7 @@ mod tests {
     fn every_readable_event_is_known_to_the_decoder() {
         fn check<E: DomainEvent>(readable: &[(&str, u32)]) {
             for (event_type, version) in readable {
-                let error = E::from_stored(event_type, *version, Value::Null).unwrap_err();
+                let error = E::from_stored(event_type, *version, &Value::Null).unwrap_err();
                 assert!(
                     matches!(error, EventDecodeError::Malformed { .. }),
                     "{event_type} v{version}: {error}"

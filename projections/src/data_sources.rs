@@ -41,7 +41,7 @@ impl Projection for DataSources {
             let (name, version) = event
                 .name_and_version()
                 .ok_or_else(|| bad("type is not io.pursight.<Name>.v<N>".into()))?;
-            let decoded = DataSourceEvent::from_stored(name, version, event.data.clone())
+            let decoded = DataSourceEvent::from_stored(name, version, &event.data)
                 .map_err(|err| bad(err.to_string()))?;
             let id = AggregateId::parse(&event.aggregateid).map_err(|err| bad(err.to_string()))?;
 

@@ -48,7 +48,7 @@ pub(crate) fn decode<E: domain::DomainEvent>(
     let (name, version) = event
         .name_and_version()
         .ok_or_else(|| bad("type is not io.pursight.<Name>.v<N>".into()))?;
-    E::from_stored(name, version, event.data.clone()).map_err(|err| bad(err.to_string()))
+    E::from_stored(name, version, &event.data).map_err(|err| bad(err.to_string()))
 }
 
 /// The aggregate id of a stored event, which must be a UUID.

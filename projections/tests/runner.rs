@@ -77,7 +77,7 @@ impl Env {
                 <domain::datasource::DataSourceEvent as domain::DomainEvent>::from_stored(
                     name,
                     version,
-                    e.event.data.clone(),
+                    &e.event.data,
                 )
                 .unwrap()
             })

@@ -117,7 +117,7 @@ impl DomainEvent for AssetEvent {
         .expect("asset events always serialize")
     }
 
-    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, EventDecodeError> {
+    fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {
         use AssetEvent as E;
         let t = event_type;
         Ok(match (event_type, version) {

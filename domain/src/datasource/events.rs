@@ -226,7 +226,7 @@ impl DomainEvent for DataSourceEvent {
             .expect("data source events always serialize")
     }
 
-    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, EventDecodeError> {
+    fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {
         let decode = Decoder {
             event_type,
             version,
@@ -265,13 +265,13 @@ impl DomainEvent for DataSourceEvent {
 struct Decoder<'a> {
     event_type: &'a str,
     version: u32,
-    data: Value,
+    data: &'a Value,
 }
 
 impl Decoder<'_> {
     fn with<T: DeserializeOwned>(self) -> Result<T, EventDecodeError> {
         let (event_type, version) = (self.event_type, self.version);
-        serde_json::from_value(self.data).map_err(|e| malformed(event_type, version, e))
+        T::deserialize(self.data).map_err(|e| malformed(event_type, version, e))
     }
 }
 

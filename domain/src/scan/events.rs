@@ -88,7 +88,7 @@ impl DomainEvent for ScanEvent {
         .expect("scan events always serialize")
     }
 
-    fn from_stored(event_type: &str, version: u32, data: Value) -> Result<Self, EventDecodeError> {
+    fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {
         let t = event_type;
         Ok(match (event_type, version) {
             ("ScanStarted", 1) => ScanEvent::ScanStarted(decode_data(t, version, data)?),

@@ -25,7 +25,7 @@ fn every_event_round_trips_through_its_stored_form() {
             AssetEvent::READABLE.contains(&(event_type, version)),
             "{event_type} v{version} has no schema"
         );
-        let decoded = AssetEvent::from_stored(event_type, version, event.to_data()).unwrap();
+        let decoded = AssetEvent::from_stored(event_type, version, &event.to_data()).unwrap();
         assert_eq!(&decoded, event);
         assert!(format!("{event:?}").starts_with(&format!("{event_type}({event_type}")));
     }
@@ -59,7 +59,7 @@ fn schema_discovered_is_stored_in_plain_json() {
 #[test]
 fn unknown_and_malformed_events_are_reported() {
     assert_eq!(
-        AssetEvent::from_stored("SchemaDiscovered", 2, json!({})).unwrap_err(),
+        AssetEvent::from_stored("SchemaDiscovered", 2, &json!({})).unwrap_err(),
         EventDecodeError::Unknown {
             event_type: "SchemaDiscovered".into(),
             version: 2
@@ -67,7 +67,7 @@ fn unknown_and_malformed_events_are_reported() {
     );
     let mut data = discovered().to_data();
     data["fingerprint"] = json!("not-a-fingerprint");
-    let error = AssetEvent::from_stored("SchemaDiscovered", 1, data).unwrap_err();
+    let error = AssetEvent::from_stored("SchemaDiscovered", 1, &data).unwrap_err();
     assert!(
         matches!(error, EventDecodeError::Malformed { ref event_type, version: 1, .. } if event_type == "SchemaDiscovered"),
         "{error}"
@@ -75,7 +75,7 @@ fn unknown_and_malformed_events_are_reported() {
     let mut data = discovered().to_data();
     data["schema"]["kind"] = json!("spreadsheet");
     assert!(matches!(
-        AssetEvent::from_stored("SchemaDiscovered", 1, data).unwrap_err(),
+        AssetEvent::from_stored("SchemaDiscovered", 1, &data).unwrap_err(),
         EventDecodeError::Malformed { .. }
     ));
 }

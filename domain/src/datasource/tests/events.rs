@@ -40,7 +40,7 @@ fn every_event_round_trips_through_its_stored_form() {
             DataSourceEvent::READABLE.contains(&(event_type, version)),
             "{event_type} v{version} has no schema"
         );
-        let decoded = DataSourceEvent::from_stored(event_type, version, event.to_data()).unwrap();
+        let decoded = DataSourceEvent::from_stored(event_type, version, &event.to_data()).unwrap();
         assert_eq!(&decoded, event);
         // The type name is the variant name, which is the struct name.
         assert!(format!("{event:?}").starts_with(&format!("{event_type}({event_type}")));
@@ -96,7 +96,7 @@ fn a_version_one_registration_is_upcast_to_version_two() {
             "tags": "pii, finance,,PII"
         }
     });
-    let decoded = DataSourceEvent::from_stored("SourceRegistered", 1, stored).unwrap();
+    let decoded = DataSourceEvent::from_stored("SourceRegistered", 1, &stored).unwrap();
     let expected = DataSourceEvent::SourceRegistered(SourceRegistered {
         id: AggregateId::parse("0192f0c4-1111-7000-8000-000000000009").unwrap(),
         config: DataSourceConfig {
@@ -141,7 +141,7 @@ fn a_version_one_registration_that_cannot_be_upcast_is_malformed() {
         "id": "0192f0c4-1111-7000-8000-000000000009",
         "config": { "name": "Legacy", "kind": "mysql", "host": "crm.internal", "password_secret": "hunter2", "tags": "" }
     });
-    let error = DataSourceEvent::from_stored("SourceRegistered", 1, stored).unwrap_err();
+    let error = DataSourceEvent::from_stored("SourceRegistered", 1, &stored).unwrap_err();
     let EventDecodeError::Malformed { reason, .. } = &error else {
         panic!("{error}")
     };
@@ -160,7 +160,7 @@ fn unknown_types_and_versions_are_reported_as_unknown() {
         ("SourceExploded", 1),
     ] {
         assert_eq!(
-            DataSourceEvent::from_stored(event_type, version, json!({})).unwrap_err(),
+            DataSourceEvent::from_stored(event_type, version, &json!({})).unwrap_err(),
             EventDecodeError::Unknown {
                 event_type: event_type.into(),
                 version,
@@ -171,7 +171,7 @@ fn unknown_types_and_versions_are_reported_as_unknown() {
 
 #[test]
 fn bad_data_is_reported_as_malformed() {
-    let error = DataSourceEvent::from_stored("SourceScanStarted", 1, json!({ "scan_id": "nope" }))
+    let error = DataSourceEvent::from_stored("SourceScanStarted", 1, &json!({ "scan_id": "nope" }))
         .unwrap_err();
     assert!(
         matches!(error, EventDecodeError::Malformed { ref event_type, version: 1, .. } if event_type == "SourceScanStarted")
@@ -179,7 +179,7 @@ fn bad_data_is_reported_as_malformed() {
     let error = DataSourceEvent::from_stored(
         "SourceRegistered",
         2,
-        json!({ "id": source_id(), "config": { "name": "x" } }),
+        &json!({ "id": source_id(), "config": { "name": "x" } }),
     )
     .unwrap_err();
     assert!(

@@ -23,7 +23,7 @@ fn every_event_round_trips_through_its_stored_form() {
             ScanEvent::READABLE.contains(&(event_type, version)),
             "{event_type} v{version} has no schema"
         );
-        let decoded = ScanEvent::from_stored(event_type, version, event.to_data()).unwrap();
+        let decoded = ScanEvent::from_stored(event_type, version, &event.to_data()).unwrap();
         assert_eq!(&decoded, event);
         assert!(format!("{event:?}").starts_with(&format!("{event_type}({event_type}")));
     }
@@ -51,7 +51,7 @@ fn scan_started_is_stored_in_plain_json() {
 #[test]
 fn unknown_and_malformed_events_are_reported() {
     assert_eq!(
-        ScanEvent::from_stored("ScanStarted", 2, json!({})).unwrap_err(),
+        ScanEvent::from_stored("ScanStarted", 2, &json!({})).unwrap_err(),
         EventDecodeError::Unknown {
             event_type: "ScanStarted".into(),
             version: 2
@@ -59,12 +59,12 @@ fn unknown_and_malformed_events_are_reported() {
     );
     let mut data = started(ScanStrategy::Auto).to_data();
     data["scope"]["include"] = json!(["a..b"]);
-    let error = ScanEvent::from_stored("ScanStarted", 1, data).unwrap_err();
+    let error = ScanEvent::from_stored("ScanStarted", 1, &data).unwrap_err();
     assert!(
         matches!(error, EventDecodeError::Malformed { ref event_type, version: 1, .. } if event_type == "ScanStarted"),
         "{error}"
     );
     let error =
-        ScanEvent::from_stored("ScanProgressed", 1, json!({ "assets_done": -1 })).unwrap_err();
+        ScanEvent::from_stored("ScanProgressed", 1, &json!({ "assets_done": -1 })).unwrap_err();
     assert!(matches!(error, EventDecodeError::Malformed { .. }));
 }
