@@ -470,19 +470,7 @@ async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
     app.gql(Some(&admin), VALIDATE, json!({ "id": id })).await;
 
     // Another instance starts a scan and "dies" before running it.
-    let other = api::Application::build(api::AppConfig {
-        store: eventlog::EventStoreConfig {
-            nats_url: app.nats_url.clone(),
-            names: eventlog::StreamNames::new(&app.prefix, None).unwrap(),
-        },
-        database_url: app.database_url.clone(),
-        listen: "127.0.0.1:0".into(),
-        jwt_secret: support::SECRET.into(),
-        jwt_public_key_pem: None,
-        command_attempts: 5,
-    })
-    .await
-    .unwrap();
+    let other = app.sibling().await;
     let ctx = commands::CommandContext::new(
         domain::TenantId::parse("acme").unwrap(),
         "alice",

@@ -211,7 +211,19 @@ impl SourceWorkflows {
         scan_id: AggregateId,
         reason: &str,
     ) -> Result<(), CommandError> {
-        let metrics = ScanMetrics::default();
+        self.fail_scan(ctx, source, scan_id, reason, ScanMetrics::default())
+            .await
+    }
+
+    /// Records a scan's failure on the scan and on its source (scan_failed).
+    async fn fail_scan(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        scan_id: AggregateId,
+        reason: &str,
+        metrics: ScanMetrics,
+    ) -> Result<(), CommandError> {
         self.handler
             .execute::<Scan>(
                 ctx,
@@ -297,27 +309,7 @@ impl SourceWorkflows {
                         })
                     }
                     Err((_, reason)) => {
-                        self.handler
-                            .execute::<Scan>(
-                                &ctx.follow_up(),
-                                Permission::ManageDataSources,
-                                scan_id,
-                                ScanCommand::Fail {
-                                    reason: reason.clone(),
-                                    metrics,
-                                },
-                            )
-                            .await?;
-                        self.handler
-                            .execute::<DataSource>(
-                                &ctx.follow_up(),
-                                Permission::ManageDataSources,
-                                source,
-                                DataSourceCommand::FailScan {
-                                    scan_id,
-                                    reason: reason.clone(),
-                                },
-                            )
+                        self.fail_scan(&ctx.follow_up(), source, scan_id, &reason, metrics)
                             .await?;
                         Ok(ScanReport {
                             scan_id,

@@ -44,18 +44,7 @@ impl TestApp {
         let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
-        let config = AppConfig {
-            store: EventStoreConfig {
-                nats_url: nats_url(),
-                names,
-            },
-            database_url: database_url.clone(),
-            listen: "127.0.0.1:0".into(),
-            jwt_secret: SECRET.into(),
-            jwt_public_key_pem: None,
-            command_attempts,
-        };
-        let app = Application::build(config)
+        let app = Application::build(config(names, &database_url, command_attempts))
             .await
             .expect("the service starts");
         let addr = app.local_addr();
@@ -165,6 +154,32 @@ async fn remove_resources(nats_url: String, prefix: String, stream: String, data
         .execute(&admin)
         .await;
         admin.close().await;
+    }
+}
+
+/// The service configuration of a test: port 0, the test secret.
+fn config(names: StreamNames, database_url: &str, command_attempts: u32) -> AppConfig {
+    AppConfig {
+        store: EventStoreConfig {
+            nats_url: nats_url(),
+            names,
+        },
+        database_url: database_url.to_owned(),
+        listen: "127.0.0.1:0".into(),
+        jwt_secret: SECRET.into(),
+        jwt_public_key_pem: None,
+        command_attempts,
+    }
+}
+
+impl TestApp {
+    /// Another service instance on the same stream and read-model database (as a second
+    /// process would be).
+    pub async fn sibling(&self) -> Application {
+        let names = StreamNames::new(&self.prefix, None).unwrap();
+        Application::build(config(names, &self.database_url, 5))
+            .await
+            .expect("the sibling service starts")
     }
 }
 
