@@ -3,10 +3,11 @@
 
 use crate::options::ConnectionTarget;
 use crate::probe::{
-    ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
+    AssetSample, ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
     DiscoveryProgress,
 };
 use domain::datasource::FailureCategory;
+use domain::discovery::AssetSchema;
 use std::time::Duration;
 
 /// Tests the connection: connect, run a trivial query, close.
@@ -43,6 +44,22 @@ pub async fn discover(
         ConnectionTarget::Redis(target) => crate::redis::discover(target, options, progress).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "discovery of {} sources is not available in this version",
+            other.kind().as_str()
+        ))),
+    }
+}
+
+/// Samples up to `rows` rows of one discovered asset for classification (`TABLESAMPLE` or the
+/// engine's equivalent where it has one, otherwise the first rows).
+pub async fn sample(
+    target: &ConnectionTarget,
+    asset: &AssetSchema,
+    rows: u32,
+    timeout: Duration,
+) -> Result<AssetSample, DiscoveryError> {
+    match target {
+        other => Err(DiscoveryError::Unsupported(format!(
+            "sampling of {} sources is not available in this version",
             other.kind().as_str()
         ))),
     }

@@ -88,3 +88,22 @@ pub enum DiscoveryError {
     #[error("{0}")]
     Unsupported(String),
 }
+
+/// Sampled values of one asset's columns, for classification. The caller profiles them into
+/// statistics at once and drops them: sampled values are never stored, logged or returned.
+#[derive(Debug, Clone, Default)]
+pub struct AssetSample {
+    /// Rows (documents, objects' records, keys) sampled.
+    pub rows: u32,
+    /// One entry per column or field of the asset's schema that could be read, in schema order;
+    /// each holds exactly `rows` values, `None` for NULL or absent.
+    pub columns: Vec<ColumnSample>,
+}
+
+/// The sampled values of one column, rendered as text (dates ISO 8601, numbers as written,
+/// binary as lowercase hex, JSON as compact JSON).
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSample {
+    pub column: String,
+    pub values: Vec<Option<String>>,
+}
