@@ -25,6 +25,7 @@ pub mod options;
 pub mod postgres;
 pub mod probe;
 pub mod redis;
+mod sampling;
 pub mod s3;
 pub mod secrets;
 pub mod snowflake;

@@ -58,6 +58,10 @@ pub async fn sample(
     timeout: Duration,
 ) -> Result<AssetSample, DiscoveryError> {
     match target {
+        ConnectionTarget::Postgres(target) => {
+            crate::postgres::sample(target, asset, rows, timeout).await
+        }
+        ConnectionTarget::Mysql(target) => crate::mysql::sample(target, asset, rows, timeout).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "sampling of {} sources is not available in this version",
             other.kind().as_str()

@@ -11,6 +11,7 @@ pub mod classification;
 pub mod datasource;
 pub mod discovery;
 pub mod ids;
+pub mod rule_set;
 pub mod scan;
 pub mod schema;
 

@@ -7,7 +7,7 @@
 
 use crate::aggregate::wire_type;
 use crate::datasource::{self, v1};
-use crate::{asset, scan};
+use crate::{asset, rule_set, scan};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -49,6 +49,8 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<datasource::SourceScanFailed>("SourceScanFailed", 1),
         of::<datasource::ClassificationStarted>("ClassificationStarted", 1),
         of::<datasource::ClassificationCompleted>("ClassificationCompleted", 1),
+        of::<datasource::ClassificationFailed>("ClassificationFailed", 1),
+        of::<datasource::ScanRuleSetAttached>("ScanRuleSetAttached", 1),
         of::<datasource::ComplianceCheckStarted>("ComplianceCheckStarted", 1),
         of::<datasource::ComplianceCheckCompleted>("ComplianceCheckCompleted", 1),
         of::<datasource::SourceCataloged>("SourceCataloged", 1),
@@ -64,6 +66,15 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<asset::AssetRemoved>("AssetRemoved", 1),
         of::<asset::LineageRecorded>("LineageRecorded", 1),
         of::<asset::LineageRetracted>("LineageRetracted", 1),
+        of::<asset::ColumnsProfiled>("ColumnsProfiled", 1),
+        of::<asset::AssetClassified>("AssetClassified", 1),
+        of::<asset::ClassificationSuggested>("ClassificationSuggested", 1),
+        of::<asset::ClassificationConfirmed>("ClassificationConfirmed", 1),
+        of::<asset::ClassificationRejected>("ClassificationRejected", 1),
+        of::<asset::ClassificationRevoked>("ClassificationRevoked", 1),
+        of::<rule_set::ScanRuleSetCreated>("ScanRuleSetCreated", 1),
+        of::<rule_set::ScanRuleSetUpdated>("ScanRuleSetUpdated", 1),
+        of::<rule_set::ScanRuleSetArchived>("ScanRuleSetArchived", 1),
     ]
 }
 
@@ -113,6 +124,7 @@ mod tests {
             DataSourceEvent::READABLE,
             ScanEvent::READABLE,
             AssetEvent::READABLE,
+            crate::rule_set::ScanRuleSetEvent::READABLE,
         ]
         .concat()
     }

@@ -13,9 +13,11 @@ mod catalog;
 mod connect;
 mod discover;
 mod options;
+mod sample;
 mod tuning;
 mod validate;
 
 pub use discover::discover;
+pub use sample::sample;
 pub use options::{MysqlSslMode, MysqlTarget};
 pub use validate::validate;

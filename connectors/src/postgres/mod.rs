@@ -13,9 +13,11 @@ mod connect;
 mod discover;
 mod options;
 mod pace;
+mod sample;
 
 pub use self::{
     connect::{classify, connect_options, validate},
     discover::{discover, MAX_RETRIES},
+    sample::sample,
 };
 pub use options::{PgSslMode, PostgresTarget};

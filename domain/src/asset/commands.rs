@@ -1,6 +1,8 @@
 //! [`AssetCommand`]: what a scan (through the command handler) asks of an Asset aggregate. Each is
 //! decided in `decide.rs`.
 
+use super::labels::{ClassifierOutcome, LabelOrigin, RuleSetRef};
+use crate::classification::{Candidate, ColumnProfile, Label};
 use crate::discovery::{AssetSchema, LineageEdge};
 use crate::ids::AggregateId;
 
@@ -22,6 +24,44 @@ pub enum AssetCommand {
     /// Makes `edges` the complete lineage of this asset: new edges are recorded, recorded edges
     /// not in `edges` are retracted (e.g. after a foreign key was dropped or a view redefined).
     ReplaceLineage { edges: Vec<LineageEdge> },
+    /// New statistics of the sampled columns; recorded only when they differ from the last.
+    RecordProfiles {
+        rows: u32,
+        profiles: Vec<ColumnProfile>,
+    },
+    /// The classifier's outcomes for the evaluated `columns` (labels of those columns it no
+    /// longer finds are revoked; other columns are untouched).
+    RecordClassification {
+        columns: Vec<String>,
+        outcomes: Vec<ClassifierOutcome>,
+        rule_set: Option<RuleSetRef>,
+    },
+    ConfirmClassification {
+        column: String,
+        label: Label,
+        note: Option<String>,
+    },
+    RejectClassification {
+        column: String,
+        label: Label,
+        reason: Option<String>,
+    },
+    ClassifyManually {
+        column: String,
+        label: Label,
+        note: Option<String>,
+    },
+    /// Copies a label along lineage; `origin` must be [`LabelOrigin::Propagated`].
+    PropagateClassification {
+        column: String,
+        candidate: Candidate,
+        origin: LabelOrigin,
+    },
+    RevokeClassification {
+        column: String,
+        label: Label,
+        reason: String,
+    },
 }
 
 impl AssetCommand {
@@ -32,6 +72,13 @@ impl AssetCommand {
             AssetCommand::RecordRemoval { .. } => "RecordRemoval",
             AssetCommand::RecordLineage { .. } => "RecordLineage",
             AssetCommand::ReplaceLineage { .. } => "ReplaceLineage",
+            AssetCommand::RecordProfiles { .. } => "RecordProfiles",
+            AssetCommand::RecordClassification { .. } => "RecordClassification",
+            AssetCommand::ConfirmClassification { .. } => "ConfirmClassification",
+            AssetCommand::RejectClassification { .. } => "RejectClassification",
+            AssetCommand::ClassifyManually { .. } => "ClassifyManually",
+            AssetCommand::PropagateClassification { .. } => "PropagateClassification",
+            AssetCommand::RevokeClassification { .. } => "RevokeClassification",
         }
     }
 }

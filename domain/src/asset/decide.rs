@@ -11,12 +11,15 @@
 //! | RecordLineage | present | `LineageRecorded` with the new edges, nothing if none is new |
 //! | ReplaceLineage | present | `LineageRetracted` (stale edges), `LineageRecorded` (new edges) |
 //!
+//! Label commands (profiles, classification, review, propagation) are decided in `labels.rs`.
+//!
 //! Anything but `RecordDiscovery` on an asset never discovered is [`AssetError::NotFound`];
 //! lineage on a removed asset is [`AssetError::Removed`].
 
 use super::commands::AssetCommand;
 use super::error::AssetError;
 use super::events::*;
+use super::labels;
 use super::state::AssetState;
 use crate::datasource::{FieldError, ValidationError};
 use crate::discovery::{AssetId, AssetPath, AssetSchema, LineageEdge, SchemaDiff};
@@ -75,6 +78,45 @@ pub(super) fn decide(
             }
             Ok(events)
         }
+        AssetCommand::RecordProfiles { rows, profiles } => {
+            let (asset_id, _) = present(state)?;
+            Ok(labels::record_profiles(state, asset_id, *rows, profiles))
+        }
+        AssetCommand::RecordClassification {
+            columns,
+            outcomes,
+            rule_set,
+        } => {
+            let (asset_id, _) = present(state)?;
+            Ok(labels::record_classification(
+                state, asset_id, columns, outcomes, *rule_set,
+            ))
+        }
+        AssetCommand::ConfirmClassification {
+            column,
+            label,
+            note,
+        } => labels::confirm(state, existing(state)?.0, column, label, note),
+        AssetCommand::RejectClassification {
+            column,
+            label,
+            reason,
+        } => labels::reject(state, existing(state)?.0, column, label, reason),
+        AssetCommand::ClassifyManually {
+            column,
+            label,
+            note,
+        } => labels::classify_manually(state, present(state)?.0, column, label, note),
+        AssetCommand::PropagateClassification {
+            column,
+            candidate,
+            origin,
+        } => labels::propagate(state, present(state)?.0, column, candidate, origin),
+        AssetCommand::RevokeClassification {
+            column,
+            label,
+            reason,
+        } => labels::revoke(state, existing(state)?.0, column, label, reason),
     }
 }
 

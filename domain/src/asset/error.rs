@@ -1,5 +1,6 @@
 //! [`AssetError`]: why the asset aggregate refused a command.
 
+use crate::classification::Label;
 use crate::datasource::ValidationError;
 use crate::discovery::AssetPath;
 use crate::ids::AggregateId;
@@ -26,6 +27,12 @@ pub enum AssetError {
     /// Lineage cannot be recorded on an asset that is gone.
     #[error("asset {path} was removed")]
     Removed { path: AssetPath },
+    #[error("column `{column}` has no label {label}")]
+    LabelNotFound { column: String, label: Label },
+    #[error("label {label} on column `{column}` was rejected; label the column by hand instead")]
+    LabelRejected { column: String, label: Label },
+    #[error("the asset has no column `{column}`")]
+    UnknownColumn { column: String },
     #[error("invalid asset data: {0}")]
     Validation(#[from] ValidationError),
 }
@@ -34,7 +41,9 @@ impl crate::Rejection for AssetError {
     fn kind(&self) -> crate::RejectionKind {
         use crate::RejectionKind::*;
         match self {
-            AssetError::NotFound => NotFound,
+            AssetError::NotFound | AssetError::LabelNotFound { .. } => NotFound,
+            AssetError::LabelRejected { .. } => Refused,
+            AssetError::UnknownColumn { .. } => Invalid,
             AssetError::SourceMismatch { .. }
             | AssetError::PathMismatch { .. }
             | AssetError::Removed { .. } => Refused,

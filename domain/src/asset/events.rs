@@ -5,7 +5,9 @@
 //! Schemas in events are [normalized](crate::discovery::AssetSchema::normalized): columns in
 //! ordinal order, foreign keys and indexes sorted.
 
+use super::labels::{LabelOrigin, RuleSetRef};
 use crate::aggregate::{decode_data, DomainEvent, EventDecodeError};
+use crate::classification::{ColumnProfile, Label, Signal};
 use crate::discovery::{AssetSchema, Fingerprint, LineageEdge, SchemaDiff};
 use crate::ids::AggregateId;
 use schemars::JsonSchema;
@@ -65,6 +67,80 @@ pub struct LineageRetracted {
     pub edges: Vec<LineageEdge>,
 }
 
+/// New statistics of the asset's sampled columns (no sampled value: counts, masked shapes,
+/// lengths). Classification re-evaluates from them when a rule set changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ColumnsProfiled {
+    pub asset_id: AggregateId,
+    /// Rows sampled.
+    pub rows: u32,
+    pub profiles: Vec<ColumnProfile>,
+}
+
+/// A label was applied to a column: by the classifier at or above the rule set's threshold, by a
+/// person (`origin: manual`), or along lineage (`origin: propagated`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetClassified {
+    pub asset_id: AggregateId,
+    pub column: String,
+    pub label: Label,
+    /// Calibrated confidence 0..1.
+    pub confidence: f64,
+    /// The evidence, worded for a person (never a sampled value).
+    pub signals: Vec<Signal>,
+    /// Identifies the kind of evidence (signals without their counts), so a rejected label is
+    /// not proposed again until its evidence changes.
+    pub evidence_key: String,
+    pub origin: LabelOrigin,
+    /// The scan rule set (and version) the classifier ran with; none for manual labels and the
+    /// built-in defaults.
+    pub rule_set: Option<RuleSetRef>,
+}
+
+/// The classifier proposes a label for human review (confidence between the floor and the
+/// threshold, or a label a reviewer rejected before whose evidence changed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationSuggested {
+    pub asset_id: AggregateId,
+    pub column: String,
+    pub label: Label,
+    pub confidence: f64,
+    pub signals: Vec<Signal>,
+    pub evidence_key: String,
+    pub origin: LabelOrigin,
+    pub rule_set: Option<RuleSetRef>,
+}
+
+/// A reviewer confirmed an applied or suggested label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationConfirmed {
+    pub asset_id: AggregateId,
+    pub column: String,
+    pub label: Label,
+    pub note: Option<String>,
+}
+
+/// A reviewer rejected a label. It is not proposed again for this column until its evidence
+/// (`evidence_key`) changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationRejected {
+    pub asset_id: AggregateId,
+    pub column: String,
+    pub label: Label,
+    pub evidence_key: String,
+    pub reason: Option<String>,
+}
+
+/// A label was withdrawn: the classifier no longer finds it, its lineage origin was rejected or
+/// revoked, or a person revoked it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationRevoked {
+    pub asset_id: AggregateId,
+    pub column: String,
+    pub label: Label,
+    pub reason: String,
+}
+
 /// Every event of the asset aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssetEvent {
@@ -74,6 +150,12 @@ pub enum AssetEvent {
     AssetRemoved(AssetRemoved),
     LineageRecorded(LineageRecorded),
     LineageRetracted(LineageRetracted),
+    ColumnsProfiled(ColumnsProfiled),
+    AssetClassified(AssetClassified),
+    ClassificationSuggested(ClassificationSuggested),
+    ClassificationConfirmed(ClassificationConfirmed),
+    ClassificationRejected(ClassificationRejected),
+    ClassificationRevoked(ClassificationRevoked),
 }
 
 impl AssetEvent {
@@ -86,6 +168,12 @@ impl AssetEvent {
         ("AssetRemoved", 1),
         ("LineageRecorded", 1),
         ("LineageRetracted", 1),
+        ("ColumnsProfiled", 1),
+        ("AssetClassified", 1),
+        ("ClassificationSuggested", 1),
+        ("ClassificationConfirmed", 1),
+        ("ClassificationRejected", 1),
+        ("ClassificationRevoked", 1),
     ];
 }
 
@@ -98,6 +186,12 @@ impl DomainEvent for AssetEvent {
             AssetEvent::AssetRemoved(_) => "AssetRemoved",
             AssetEvent::LineageRecorded(_) => "LineageRecorded",
             AssetEvent::LineageRetracted(_) => "LineageRetracted",
+            AssetEvent::ColumnsProfiled(_) => "ColumnsProfiled",
+            AssetEvent::AssetClassified(_) => "AssetClassified",
+            AssetEvent::ClassificationSuggested(_) => "ClassificationSuggested",
+            AssetEvent::ClassificationConfirmed(_) => "ClassificationConfirmed",
+            AssetEvent::ClassificationRejected(_) => "ClassificationRejected",
+            AssetEvent::ClassificationRevoked(_) => "ClassificationRevoked",
         }
     }
 
@@ -113,6 +207,12 @@ impl DomainEvent for AssetEvent {
             AssetEvent::AssetRemoved(e) => serde_json::to_value(e),
             AssetEvent::LineageRecorded(e) => serde_json::to_value(e),
             AssetEvent::LineageRetracted(e) => serde_json::to_value(e),
+            AssetEvent::ColumnsProfiled(e) => serde_json::to_value(e),
+            AssetEvent::AssetClassified(e) => serde_json::to_value(e),
+            AssetEvent::ClassificationSuggested(e) => serde_json::to_value(e),
+            AssetEvent::ClassificationConfirmed(e) => serde_json::to_value(e),
+            AssetEvent::ClassificationRejected(e) => serde_json::to_value(e),
+            AssetEvent::ClassificationRevoked(e) => serde_json::to_value(e),
         }
         .expect("asset events always serialize")
     }
@@ -127,6 +227,12 @@ impl DomainEvent for AssetEvent {
             ("AssetRemoved", 1) => E::AssetRemoved(decode_data(t, version, data)?),
             ("LineageRecorded", 1) => E::LineageRecorded(decode_data(t, version, data)?),
             ("LineageRetracted", 1) => E::LineageRetracted(decode_data(t, version, data)?),
+            ("ColumnsProfiled", 1) => E::ColumnsProfiled(decode_data(t, version, data)?),
+            ("AssetClassified", 1) => E::AssetClassified(decode_data(t, version, data)?),
+            ("ClassificationSuggested", 1) => E::ClassificationSuggested(decode_data(t, version, data)?),
+            ("ClassificationConfirmed", 1) => E::ClassificationConfirmed(decode_data(t, version, data)?),
+            ("ClassificationRejected", 1) => E::ClassificationRejected(decode_data(t, version, data)?),
+            ("ClassificationRevoked", 1) => E::ClassificationRevoked(decode_data(t, version, data)?),
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),

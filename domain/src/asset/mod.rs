@@ -37,6 +37,7 @@ mod commands;
 mod decide;
 mod error;
 mod events;
+mod labels;
 mod state;
 
 #[cfg(test)]
@@ -45,6 +46,7 @@ mod tests;
 pub use commands::AssetCommand;
 pub use error::AssetError;
 pub use events::*;
+pub use labels::{evidence_key, ClassifierOutcome, ColumnLabel, LabelOrigin, LabelStatus, RuleSetRef};
 pub use state::AssetState;
 
 use crate::aggregate::Aggregate;

@@ -2,6 +2,8 @@
 //! Evolving is total: an event that happened is applied whatever the state.
 
 use super::events::AssetEvent;
+use super::labels::{ColumnLabel, LabelStatus};
+use crate::classification::{ColumnProfile, Label};
 use crate::discovery::{AssetKind, AssetPath, AssetSchema, Fingerprint, LineageEdge};
 use crate::ids::AggregateId;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,13 @@ pub struct AssetState {
     pub lineage: Vec<LineageEdge>,
     /// The scan of the last discovery, change, removal or restore.
     pub last_scan: Option<AggregateId>,
+    /// The statistics of the last sample of its columns.
+    #[serde(default)]
+    pub profiles: Vec<ColumnProfile>,
+    /// Labels of its columns, including rejected ones (so they are not proposed again); revoked
+    /// labels are dropped.
+    #[serde(default)]
+    pub labels: Vec<ColumnLabel>,
     /// Number of events applied.
     pub version: u64,
 }
@@ -32,6 +41,34 @@ impl AssetState {
     /// Whether the asset was discovered (whether or not it is removed now).
     pub fn exists(&self) -> bool {
         self.id.is_some()
+    }
+
+    /// The label `label` of `column`, whatever its status.
+    pub fn label(&self, column: &str, label: &Label) -> Option<&ColumnLabel> {
+        self.labels
+            .iter()
+            .find(|l| l.column == column && &l.label == label)
+    }
+
+    fn set_label(&mut self, entry: ColumnLabel) {
+        match self
+            .labels
+            .iter_mut()
+            .find(|l| l.column == entry.column && l.label == entry.label)
+        {
+            Some(known) => *known = entry,
+            None => self.labels.push(entry),
+        }
+    }
+
+    fn set_status(&mut self, column: &str, label: &Label, status: LabelStatus) {
+        if let Some(known) = self
+            .labels
+            .iter_mut()
+            .find(|l| l.column == column && &l.label == label)
+        {
+            known.status = status;
+        }
     }
 
     pub(super) fn evolve(mut self, event: &AssetEvent) -> Self {
@@ -65,6 +102,43 @@ impl AssetState {
                 }
             }
             AssetEvent::LineageRetracted(e) => self.lineage.retain(|edge| !e.edges.contains(edge)),
+            AssetEvent::ColumnsProfiled(e) => self.profiles = e.profiles.clone(),
+            AssetEvent::AssetClassified(e) => self.set_label(ColumnLabel {
+                column: e.column.clone(),
+                label: e.label.clone(),
+                status: LabelStatus::Applied,
+                confidence: e.confidence,
+                signals: e.signals.clone(),
+                evidence_key: e.evidence_key.clone(),
+                origin: e.origin.clone(),
+                rule_set: e.rule_set,
+            }),
+            AssetEvent::ClassificationSuggested(e) => self.set_label(ColumnLabel {
+                column: e.column.clone(),
+                label: e.label.clone(),
+                status: LabelStatus::Suggested,
+                confidence: e.confidence,
+                signals: e.signals.clone(),
+                evidence_key: e.evidence_key.clone(),
+                origin: e.origin.clone(),
+                rule_set: e.rule_set,
+            }),
+            AssetEvent::ClassificationConfirmed(e) => {
+                self.set_status(&e.column, &e.label, LabelStatus::Confirmed)
+            }
+            AssetEvent::ClassificationRejected(e) => {
+                self.set_status(&e.column, &e.label, LabelStatus::Rejected);
+                if let Some(known) = self
+                    .labels
+                    .iter_mut()
+                    .find(|l| l.column == e.column && l.label == e.label)
+                {
+                    known.evidence_key = e.evidence_key.clone();
+                }
+            }
+            AssetEvent::ClassificationRevoked(e) => self
+                .labels
+                .retain(|l| !(l.column == e.column && l.label == e.label)),
         }
         self
     }

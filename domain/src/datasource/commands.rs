@@ -48,8 +48,16 @@ pub enum DataSourceCommand {
         scan_id: AggregateId,
         reason: String,
     },
+    /// Classify the scanned assets (Scanned), or again (Classified).
     StartClassification,
     CompleteClassification,
+    FailClassification {
+        reason: String,
+    },
+    /// Classify with this scan rule set from now on (`None`: the built-in defaults).
+    AttachScanRuleSet {
+        rule_set_id: Option<AggregateId>,
+    },
     StartComplianceCheck,
     CompleteComplianceCheck,
     AddToCatalog,
@@ -74,6 +82,8 @@ impl DataSourceCommand {
             DataSourceCommand::FailScan { .. } => "FailScan",
             DataSourceCommand::StartClassification => "StartClassification",
             DataSourceCommand::CompleteClassification => "CompleteClassification",
+            DataSourceCommand::FailClassification { .. } => "FailClassification",
+            DataSourceCommand::AttachScanRuleSet { .. } => "AttachScanRuleSet",
             DataSourceCommand::StartComplianceCheck => "StartComplianceCheck",
             DataSourceCommand::CompleteComplianceCheck => "CompleteComplianceCheck",
             DataSourceCommand::AddToCatalog => "AddToCatalog",

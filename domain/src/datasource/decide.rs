@@ -7,14 +7,18 @@
 //! | BeginConfiguration | Registered, Failed | Configuring |
 //! | RecordConnectionSucceeded | Configuring | Connected |
 //! | RecordConnectionFailed | Configuring | Failed |
-//! | StartScan | Connected, Monitoring, ScanFailed, Scanned | Scanning |
+//! | StartScan | Connected, Monitoring, ScanFailed, Scanned, Classified | Scanning |
 //! | CompleteScan / FailScan | Scanning | Scanned / ScanFailed |
-//! | StartClassification / CompleteClassification | Scanned / Classifying | Classifying / Classified |
+//! | StartClassification / CompleteClassification | Scanned, Classified / Classifying | Classifying / Classified |
+//! | FailClassification | Classifying | Scanned |
+//! | AttachScanRuleSet | any registered state but Archived | (unchanged) |
 //! | StartComplianceCheck / CompleteComplianceCheck | Classified / Validating | Validating / Validated |
 //! | AddToCatalog | Validated | Cataloged |
 //! | StartMonitoring | Cataloged | Monitoring |
 //! | Archive | any resting state (see `archive_allowed`) | Archived |
 //!
+//! `StartScan` and `StartClassification` from Classified (rescan / reclassify after a rule set
+//! changed) and `FailClassification` are our additions too.
 //! `StartScan` from Scanned (a rescan before classification) is our addition: the diagram only
 //! rescans from Monitoring, which leaves a freshly scanned source no way to pick up schema
 //! changes until classification and cataloguing exist.
@@ -87,7 +91,18 @@ pub(super) fn decide(
                 message: truncate(message, MAX_DIAGNOSTIC_CHARS),
             })
         }
-        (C::StartScan { scan_id }, S::Connected | S::Monitoring | S::ScanFailed | S::Scanned) => {
+        (C::AttachScanRuleSet { rule_set_id }, _) if from != S::Archived => {
+            if state.rule_set_id == *rule_set_id {
+                return Ok(Vec::new());
+            }
+            E::ScanRuleSetAttached(ScanRuleSetAttached {
+                rule_set_id: *rule_set_id,
+            })
+        }
+        (
+            C::StartScan { scan_id },
+            S::Connected | S::Monitoring | S::ScanFailed | S::Scanned | S::Classified,
+        ) => {
             E::SourceScanStarted(SourceScanStarted { scan_id: *scan_id })
         }
         (C::CompleteScan { scan_id }, S::Scanning) => {
@@ -101,7 +116,14 @@ pub(super) fn decide(
                 reason: truncate(reason, MAX_DIAGNOSTIC_CHARS),
             })
         }
-        (C::StartClassification, S::Scanned) => E::ClassificationStarted(ClassificationStarted {}),
+        (C::StartClassification, S::Scanned | S::Classified) => {
+            E::ClassificationStarted(ClassificationStarted {})
+        }
+        (C::FailClassification { reason }, S::Classifying) => {
+            E::ClassificationFailed(ClassificationFailed {
+                reason: truncate(reason, MAX_DIAGNOSTIC_CHARS),
+            })
+        }
         (C::CompleteClassification, S::Classifying) => {
             E::ClassificationCompleted(ClassificationCompleted {})
         }

@@ -105,6 +105,19 @@ pub struct ClassificationStarted {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClassificationCompleted {}
 
+/// Classification stopped before it finished; the source is back to Scanned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationFailed {
+    /// At most 2000 characters.
+    pub reason: String,
+}
+
+/// The source's classification now follows this scan rule set (`None`: the built-in defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScanRuleSetAttached {
+    pub rule_set_id: Option<AggregateId>,
+}
+
 /// The compliance check of the classified assets started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ComplianceCheckStarted {}
@@ -140,6 +153,8 @@ pub enum DataSourceEvent {
     SourceScanFailed(SourceScanFailed),
     ClassificationStarted(ClassificationStarted),
     ClassificationCompleted(ClassificationCompleted),
+    ClassificationFailed(ClassificationFailed),
+    ScanRuleSetAttached(ScanRuleSetAttached),
     ComplianceCheckStarted(ComplianceCheckStarted),
     ComplianceCheckCompleted(ComplianceCheckCompleted),
     SourceCataloged(SourceCataloged),
@@ -162,6 +177,8 @@ impl DataSourceEvent {
         ("SourceScanFailed", 1),
         ("ClassificationStarted", 1),
         ("ClassificationCompleted", 1),
+        ("ClassificationFailed", 1),
+        ("ScanRuleSetAttached", 1),
         ("ComplianceCheckStarted", 1),
         ("ComplianceCheckCompleted", 1),
         ("SourceCataloged", 1),
@@ -184,6 +201,8 @@ macro_rules! with_inner {
             DataSourceEvent::SourceScanFailed($inner) => $body,
             DataSourceEvent::ClassificationStarted($inner) => $body,
             DataSourceEvent::ClassificationCompleted($inner) => $body,
+            DataSourceEvent::ClassificationFailed($inner) => $body,
+            DataSourceEvent::ScanRuleSetAttached($inner) => $body,
             DataSourceEvent::ComplianceCheckStarted($inner) => $body,
             DataSourceEvent::ComplianceCheckCompleted($inner) => $body,
             DataSourceEvent::SourceCataloged($inner) => $body,
@@ -206,6 +225,8 @@ impl DomainEvent for DataSourceEvent {
             DataSourceEvent::SourceScanFailed(_) => "SourceScanFailed",
             DataSourceEvent::ClassificationStarted(_) => "ClassificationStarted",
             DataSourceEvent::ClassificationCompleted(_) => "ClassificationCompleted",
+            DataSourceEvent::ClassificationFailed(_) => "ClassificationFailed",
+            DataSourceEvent::ScanRuleSetAttached(_) => "ScanRuleSetAttached",
             DataSourceEvent::ComplianceCheckStarted(_) => "ComplianceCheckStarted",
             DataSourceEvent::ComplianceCheckCompleted(_) => "ComplianceCheckCompleted",
             DataSourceEvent::SourceCataloged(_) => "SourceCataloged",
@@ -247,6 +268,8 @@ impl DomainEvent for DataSourceEvent {
             ("SourceScanFailed", 1) => E::SourceScanFailed(decode.with()?),
             ("ClassificationStarted", 1) => E::ClassificationStarted(decode.with()?),
             ("ClassificationCompleted", 1) => E::ClassificationCompleted(decode.with()?),
+            ("ClassificationFailed", 1) => E::ClassificationFailed(decode.with()?),
+            ("ScanRuleSetAttached", 1) => E::ScanRuleSetAttached(decode.with()?),
             ("ComplianceCheckStarted", 1) => E::ComplianceCheckStarted(decode.with()?),
             ("ComplianceCheckCompleted", 1) => E::ComplianceCheckCompleted(decode.with()?),
             ("SourceCataloged", 1) => E::SourceCataloged(decode.with()?),

@@ -17,6 +17,9 @@ pub struct DataSourceState {
     pub config: Option<DataSourceConfig>,
     /// The scan in progress while `lifecycle` is Scanning, to refuse results of other scans.
     pub running_scan: Option<AggregateId>,
+    /// The scan rule set classification follows (`None`: the built-in defaults).
+    #[serde(default)]
+    pub rule_set_id: Option<AggregateId>,
     /// Number of events applied.
     pub version: u64,
 }
@@ -55,6 +58,8 @@ impl DataSourceState {
             }
             E::ClassificationStarted(_) => self.lifecycle = S::Classifying,
             E::ClassificationCompleted(_) => self.lifecycle = S::Classified,
+            E::ClassificationFailed(_) => self.lifecycle = S::Scanned,
+            E::ScanRuleSetAttached(e) => self.rule_set_id = e.rule_set_id,
             E::ComplianceCheckStarted(_) => self.lifecycle = S::Validating,
             E::ComplianceCheckCompleted(_) => self.lifecycle = S::Validated,
             E::SourceCataloged(_) => self.lifecycle = S::Cataloged,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::aggregate::{DomainEvent, EventDecodeError};
+use crate::classification::{ClassificationType, ColumnProfile, Label, Signal, Tier};
 use serde_json::json;
 
 fn one_of_each() -> Vec<AssetEvent> {
@@ -12,7 +13,85 @@ fn one_of_each() -> Vec<AssetEvent> {
         removed(scan_2()),
         lineage_recorded(vec![fk_edge(), view_edge()]),
         lineage_retracted(vec![view_edge()]),
+        profiled(),
+        classified(),
+        AssetEvent::ClassificationSuggested(ClassificationSuggested {
+            asset_id: asset_id(),
+            column: "total".into(),
+            label: Label::Custom("INTERNAL_PRICE".into()),
+            confidence: 0.6,
+            signals: vec![],
+            evidence_key: evidence_key(&[]),
+            origin: LabelOrigin::Classifier,
+            rule_set: None,
+        }),
+        AssetEvent::ClassificationConfirmed(ClassificationConfirmed {
+            asset_id: asset_id(),
+            column: "total".into(),
+            label: Label::Custom("INTERNAL_PRICE".into()),
+            note: Some("yes".into()),
+        }),
+        AssetEvent::ClassificationRejected(ClassificationRejected {
+            asset_id: asset_id(),
+            column: "total".into(),
+            label: Label::BuiltIn(ClassificationType::PhoneNumber),
+            evidence_key: "00ff".into(),
+            reason: None,
+        }),
+        AssetEvent::ClassificationRevoked(ClassificationRevoked {
+            asset_id: asset_id(),
+            column: "total".into(),
+            label: Label::BuiltIn(ClassificationType::PhoneNumber),
+            reason: "origin rejected".into(),
+        }),
     ]
+}
+
+fn profiled() -> AssetEvent {
+    AssetEvent::ColumnsProfiled(ColumnsProfiled {
+        asset_id: asset_id(),
+        rows: 3,
+        profiles: vec![ColumnProfile::build(
+            "total",
+            "numeric",
+            &[Some("12.50"), None, Some("7.00")],
+            &[],
+        )],
+    })
+}
+
+fn classified() -> AssetEvent {
+    AssetEvent::AssetClassified(AssetClassified {
+        asset_id: asset_id(),
+        column: "total".into(),
+        label: Label::BuiltIn(ClassificationType::CreditCardNumber),
+        confidence: 0.93,
+        signals: vec![Signal {
+            tier: Tier::Rule,
+            detail: "95 of 100 sampled non-null values pass Luhn".into(),
+            weight: 0.7,
+        }],
+        evidence_key: "abc".into(),
+        origin: LabelOrigin::Propagated {
+            from_asset: source_id(),
+            from_path: "sales.public.cards".into(),
+            from_column: "pan".into(),
+        },
+        rule_set: Some(RuleSetRef {
+            id: source_id(),
+            version: 3,
+        }),
+    })
+}
+
+#[test]
+fn labels_are_stored_with_their_origin_and_names() {
+    let data = classified().to_data();
+    assert_eq!(data["label"], "CREDIT_CARD_NUMBER");
+    assert_eq!(data["origin"]["kind"], "propagated");
+    assert_eq!(data["origin"]["from_column"], "pan");
+    assert_eq!(data["signals"][0]["tier"], "rule");
+    assert_eq!(data["rule_set"]["version"], 3);
 }
 
 #[test]

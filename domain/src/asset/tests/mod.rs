@@ -4,10 +4,12 @@
 //! - `discovery.rs`: first discovery, no-change rescans, changes, restores and refusals.
 //! - `removal.rs`: removals.
 //! - `lineage.rs`: recording and replacing lineage edges.
+//! - `labels.rs`: classification labels, review, propagation.
 //! - `events.rs`: stored form and decoding of events.
 
 mod discovery;
 mod events;
+mod labels;
 mod lineage;
 mod removal;
 

@@ -268,6 +268,9 @@ const DIAGRAM: &[(&str, LifecycleState, LifecycleState)] = &[
     ("BeginConfiguration", S::Failed, S::Configuring),     // Retry Configuration
     ("StartScan", S::ScanFailed, S::Scanning),             // Retry Scan
     ("StartScan", S::Scanned, S::Scanning),                // Rescan (our addition)
+    ("StartScan", S::Classified, S::Scanning),             // Rescan (our addition)
+    ("StartClassification", S::Classified, S::Classifying), // Reclassify (our addition)
+    ("FailClassification", S::Classifying, S::Scanned),    // Classification error (our addition)
     ("Archive", S::Cataloged, S::Archived),                // Archive Source
 ];
 
@@ -328,6 +331,12 @@ fn sample_commands() -> Vec<DataSourceCommand> {
         },
         C::StartClassification,
         C::CompleteClassification,
+        C::FailClassification {
+            reason: "sampling failed".into(),
+        },
+        C::AttachScanRuleSet {
+            rule_set_id: Some(scan_2()),
+        },
         C::StartComplianceCheck,
         C::CompleteComplianceCheck,
         C::AddToCatalog,
@@ -344,6 +353,7 @@ fn expected_target(command: &str, from: LifecycleState) -> Option<LifecycleState
     let extra = match command {
         "Archive" if ALSO_ARCHIVABLE.contains(&from) => Some(S::Archived),
         "UpdateConfig" if UPDATABLE.contains(&from) => Some(from),
+        "AttachScanRuleSet" if !matches!(from, S::Unregistered | S::Archived) => Some(from),
         "Register" if from == S::Unregistered => Some(S::Registered),
         _ => None,
     };
@@ -390,10 +400,11 @@ fn every_state_allows_exactly_the_moves_of_the_diagram_and_the_archive_rule() {
             }
         }
     }
-    // 16 diagram edges, 9 extra archive sources, 10 updatable states, 1 registration.
+    // The diagram's edges, 9 extra archive sources, 10 updatable states, 1 registration and
+    // 13 states a rule set can be attached in.
     assert_eq!(
         allowed,
-        DIAGRAM.len() + ALSO_ARCHIVABLE.len() + UPDATABLE.len() + 1
+        DIAGRAM.len() + ALSO_ARCHIVABLE.len() + UPDATABLE.len() + 1 + 13
     );
 }
 
