@@ -19,6 +19,9 @@ pub enum CommandError {
     Conflict { aggregate: String, attempts: u32 },
     #[error("stored history of {aggregate} cannot be read: {reason}")]
     CorruptHistory { aggregate: String, reason: String },
+    /// Something the command needs (the governed system, the read side) cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Append(#[from] eventlog::AppendError),
     #[error(transparent)]
@@ -33,6 +36,7 @@ impl CommandError {
             CommandError::NotFound(_) => "NOT_FOUND",
             CommandError::Rejected(_) => "CONFLICT",
             CommandError::Validation(_) => "VALIDATION",
+            CommandError::Unavailable(_) => "UNAVAILABLE",
             CommandError::Conflict { .. } => "CONFLICT",
             CommandError::Append(eventlog::AppendError::TooLarge { .. }) => "VALIDATION",
             CommandError::CorruptHistory { .. }

@@ -12,6 +12,7 @@
 //! events after it; a snapshot is saved every `snapshot_every` events (default 100).
 #![forbid(unsafe_code)]
 
+pub mod classify;
 mod context;
 mod error;
 mod handler;

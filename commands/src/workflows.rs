@@ -68,9 +68,9 @@ pub struct ScanReport {
 /// Runs data-source workflows.
 #[derive(Clone)]
 pub struct SourceWorkflows {
-    handler: CommandHandler,
+    pub(crate) handler: CommandHandler,
     secrets: Arc<SecretResolver>,
-    connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl SourceWorkflows {
@@ -87,7 +87,7 @@ impl SourceWorkflows {
     }
 
     /// Builds the connection target of a configuration, resolving its password reference.
-    async fn target(
+    pub(crate) async fn target(
         &self,
         config: &DataSourceConfig,
     ) -> Result<ConnectionTarget, ConnectionFailure> {

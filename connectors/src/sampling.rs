@@ -109,7 +109,10 @@ mod tests {
     fn large_tables_are_sampled_by_pages() {
         let (sql, sampled) = sample_query(&dialect(), &table(Some(1_000_000)), &["s", "t"], 100);
         assert!(sampled);
-        assert!(sql.ends_with("TABLESAMPLE SYSTEM (0.04) LIMIT 100"), "{sql}");
+        assert!(
+            sql.ends_with("TABLESAMPLE SYSTEM (0.04) LIMIT 100"),
+            "{sql}"
+        );
     }
 
     #[test]

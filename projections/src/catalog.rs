@@ -1,10 +1,12 @@
 //! The `catalog` read model: every discovered asset with its current schema and the history of
-//! its changes, and every scan with its progress and metrics.
+//! its changes, the labels of its columns (with status, confidence and explanation) and the
+//! statistics of its last sample, and every scan with its progress and metrics.
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{aggregate_uuid, decode, Projection};
 use domain::asset::{Asset, AssetEvent};
 use domain::discovery::AssetSchema;
+use domain::rule_set::{ScanRuleSet, ScanRuleSetEvent};
 use domain::scan::{Scan, ScanEvent};
 use domain::Aggregate;
 use eventlog::StoredEvent;
@@ -34,6 +36,7 @@ impl Projection for Catalog {
             match stored.event.aggregatetype.as_str() {
                 Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
                 Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
+                ScanRuleSet::NAME => apply_rule_set(conn, stored, decode(NAME, stored)?).await,
                 _ => Ok(()),
             }
         })
@@ -96,14 +99,11 @@ async fn apply_asset(
         }
         // Lineage has its own read model; the asset's version still moves.
         AssetEvent::LineageRecorded(_) | AssetEvent::LineageRetracted(_) => {
-            sqlx::query("UPDATE assets SET version = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(&e.tenant)
-                .bind(id)
-                .bind(version)
-                .execute(&mut *conn)
-                .await
-                .in_projection(NAME)?;
-            return Ok(());
+            return set_version(conn, stored, id).await;
+        }
+        other => {
+            apply_label(conn, stored, id, other).await?;
+            return set_version(conn, stored, id).await;
         }
     };
     sqlx::query(
@@ -123,6 +123,130 @@ async fn apply_asset(
     .await
     .in_projection(NAME)?;
     Ok(())
+}
+
+async fn set_version(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    sqlx::query("UPDATE assets SET version = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(&e.tenant)
+        .bind(id)
+        .bind(e.aggregateversion as i64)
+        .execute(&mut *conn)
+        .await
+        .in_projection(NAME)?;
+    Ok(())
+}
+
+/// Profiles and label events: one row per (column, label), revoked labels deleted.
+async fn apply_label(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+    event: &AssetEvent,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    let query = match event {
+        AssetEvent::ColumnsProfiled(p) => sqlx::query(
+            "INSERT INTO column_profiles (tenant_id, asset_id, rows, profiles, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, asset_id) DO UPDATE
+                 SET rows = EXCLUDED.rows, profiles = EXCLUDED.profiles, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(e.tenant.clone())
+        .bind(id)
+        .bind(p.rows as i32)
+        .bind(json(&p.profiles))
+        .bind(e.time),
+        AssetEvent::AssetClassified(l) => upsert_label(
+            stored, id, &l.column, l.label.as_str(), "applied", l.confidence,
+            json(&l.signals), json(&l.origin), l.rule_set.as_ref().map(json),
+        ),
+        AssetEvent::ClassificationSuggested(l) => upsert_label(
+            stored, id, &l.column, l.label.as_str(), "suggested", l.confidence,
+            json(&l.signals), json(&l.origin), l.rule_set.as_ref().map(json),
+        ),
+        AssetEvent::ClassificationConfirmed(r) => review(stored, id, &r.column, r.label.as_str(), "confirmed", r.note.as_deref()),
+        AssetEvent::ClassificationRejected(r) => review(stored, id, &r.column, r.label.as_str(), "rejected", r.reason.as_deref()),
+        AssetEvent::ClassificationRevoked(r) => sqlx::query(
+            "DELETE FROM column_labels WHERE tenant_id = $1 AND asset_id = $2 AND column_name = $3 AND label = $4",
+        )
+        .bind(e.tenant.clone())
+        .bind(id)
+        .bind(r.column.clone())
+        .bind(r.label.as_str().to_owned()),
+        _ => return Ok(()),
+    };
+    query.execute(&mut *conn).await.in_projection(NAME)?;
+    Ok(())
+}
+
+type PgQuery = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+#[allow(clippy::too_many_arguments)]
+fn upsert_label(
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+    column: &str,
+    label: &str,
+    status: &'static str,
+    confidence: f64,
+    signals: serde_json::Value,
+    origin: serde_json::Value,
+    rule_set: Option<serde_json::Value>,
+) -> PgQuery {
+    let e = &stored.event;
+    sqlx::query(
+        "INSERT INTO column_labels (tenant_id, asset_id, column_name, label, status, confidence, signals, origin,
+             rule_set, labelled_at, labelled_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (tenant_id, asset_id, column_name, label) DO UPDATE
+             SET status = EXCLUDED.status, confidence = EXCLUDED.confidence, signals = EXCLUDED.signals,
+                 origin = EXCLUDED.origin, rule_set = EXCLUDED.rule_set, labelled_at = EXCLUDED.labelled_at,
+                 labelled_by = EXCLUDED.labelled_by, reviewed_at = NULL, reviewed_by = NULL, review_note = NULL",
+    )
+    .bind(e.tenant.clone())
+    .bind(id)
+    .bind(column.to_owned())
+    .bind(label.to_owned())
+    .bind(status)
+    .bind(confidence)
+    .bind(signals)
+    .bind(origin)
+    .bind(rule_set)
+    .bind(e.time)
+    .bind(e.actor.clone())
+}
+
+fn review(
+    stored: &StoredEvent,
+    id: uuid::Uuid,
+    column: &str,
+    label: &str,
+    status: &'static str,
+    note: Option<&str>,
+) -> PgQuery {
+    let e = &stored.event;
+    sqlx::query(
+        "UPDATE column_labels SET status = $5, reviewed_at = $6, reviewed_by = $7, review_note = $8
+         WHERE tenant_id = $1 AND asset_id = $2 AND column_name = $3 AND label = $4",
+    )
+    .bind(e.tenant.clone())
+    .bind(id)
+    .bind(column.to_owned())
+    .bind(label.to_owned())
+    .bind(status)
+    .bind(e.time)
+    .bind(e.actor.clone())
+    .bind(note.map(str::to_owned))
+}
+
+/// An event part as JSON for a JSONB column (event parts always serialize).
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -265,6 +389,50 @@ async fn apply_scan(
         .bind(e.time),
     };
     query.execute(&mut *conn).await.in_projection(NAME)?;
+    Ok(())
+}
+
+async fn apply_rule_set(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: ScanRuleSetEvent,
+) -> Result<(), ProjectionError> {
+    let e = &stored.event;
+    let id = aggregate_uuid(NAME, stored)?;
+    let (version, definition) = match &event {
+        ScanRuleSetEvent::ScanRuleSetCreated(c) => (1, &c.definition),
+        ScanRuleSetEvent::ScanRuleSetUpdated(u) => (u.version as i64, &u.definition),
+        ScanRuleSetEvent::ScanRuleSetArchived(_) => {
+            sqlx::query(
+                "UPDATE scan_rule_sets SET archived = true, updated_at = $3, updated_by = $4
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&e.tenant)
+            .bind(id)
+            .bind(e.time)
+            .bind(&e.actor)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            return Ok(());
+        }
+    };
+    sqlx::query(
+        "INSERT INTO scan_rule_sets (tenant_id, id, name, version, definition, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version,
+             definition = EXCLUDED.definition, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by",
+    )
+    .bind(&e.tenant)
+    .bind(id)
+    .bind(&definition.name)
+    .bind(version)
+    .bind(json(definition))
+    .bind(e.time)
+    .bind(&e.actor)
+    .execute(&mut *conn)
+    .await
+    .in_projection(NAME)?;
     Ok(())
 }
 

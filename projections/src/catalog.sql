@@ -53,3 +53,48 @@ CREATE TABLE IF NOT EXISTS scans (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS scans_tenant_source ON scans (tenant_id, source_id, started_at DESC);
+
+-- Labels of columns (applied, suggested, confirmed, rejected); revoked labels are deleted. The
+-- review queue is the suggested rows.
+CREATE TABLE IF NOT EXISTS column_labels (
+    tenant_id    TEXT NOT NULL,
+    asset_id     UUID NOT NULL,
+    column_name  TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    confidence   DOUBLE PRECISION NOT NULL,
+    -- The evidence, worded for a person (never a sampled value).
+    signals      JSONB NOT NULL,
+    origin       JSONB NOT NULL,
+    rule_set     JSONB,
+    labelled_at  TIMESTAMPTZ NOT NULL,
+    labelled_by  TEXT NOT NULL,
+    reviewed_at  TIMESTAMPTZ,
+    reviewed_by  TEXT,
+    review_note  TEXT,
+    PRIMARY KEY (tenant_id, asset_id, column_name, label)
+);
+CREATE INDEX IF NOT EXISTS column_labels_tenant_status ON column_labels (tenant_id, status, confidence DESC);
+
+-- The statistics of each asset's last sample (no sampled value), for re-evaluation and feedback.
+CREATE TABLE IF NOT EXISTS column_profiles (
+    tenant_id  TEXT NOT NULL,
+    asset_id   UUID NOT NULL,
+    rows       INTEGER NOT NULL,
+    profiles   JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id)
+);
+
+-- Scan rule sets with their current definition.
+CREATE TABLE IF NOT EXISTS scan_rule_sets (
+    tenant_id  TEXT NOT NULL,
+    id         UUID NOT NULL,
+    name       TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    definition JSONB NOT NULL,
+    archived   BOOLEAN NOT NULL DEFAULT false,
+    updated_at TIMESTAMPTZ NOT NULL,
+    updated_by TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);

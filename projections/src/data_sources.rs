@@ -63,6 +63,7 @@ impl Projection for DataSources {
                     .map_err(|err| bad(format!("stored lifecycle {lifecycle:?}: {err}")))?,
                     config: None,
                     running_scan: None,
+                    rule_set_id: None,
                     version: *version as u64,
                 },
                 None => DataSourceState::default(),
@@ -137,6 +138,17 @@ impl Projection for DataSources {
                 .in_projection(NAME)?;
                 }
             }
+            if let DataSourceEvent::ScanRuleSetAttached(attached) = &decoded {
+                sqlx::query(
+                    "UPDATE data_sources SET rule_set_id = $3 WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(&event.tenant)
+                .bind(id.as_uuid())
+                .bind(attached.rule_set_id.map(|r| r.as_uuid()))
+                .execute(&mut *conn)
+                .await
+                .in_projection(NAME)?;
+            }
             Ok(())
         })
     }
@@ -209,5 +221,21 @@ pub async fn get(
     .bind(tenant)
     .bind(id)
     .fetch_optional(pool)
+    .await
+}
+
+/// The sources (not archived) whose classification follows scan rule set `rule_set_id`.
+pub async fn sources_with_rule_set(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    rule_set_id: uuid::Uuid,
+) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT id FROM rm_{NAME}.data_sources
+         WHERE tenant_id = $1 AND rule_set_id = $2 AND lifecycle_state <> 'archived' ORDER BY id"
+    ))
+    .bind(tenant)
+    .bind(rule_set_id)
+    .fetch_all(pool)
     .await
 }

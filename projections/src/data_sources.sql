@@ -16,3 +16,5 @@ CREATE TABLE IF NOT EXISTS data_sources (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS data_sources_tenant_name ON data_sources (tenant_id, lower(name));
+-- Added with scan rule sets; ALTER so that existing read models gain it without a rebuild.
+ALTER TABLE data_sources ADD COLUMN IF NOT EXISTS rule_set_id UUID;

@@ -18,6 +18,7 @@ pub mod checkpoint;
 pub mod data_sources;
 pub mod database;
 mod error;
+pub mod labels;
 pub mod lineage;
 pub mod projection;
 pub mod rebuild;

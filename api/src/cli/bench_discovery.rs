@@ -45,7 +45,7 @@ pub struct DiscoveryArgs {
 
 /// The environment variable the scratch source's `env:` password reference points at, set only
 /// when the database URL carries a password.
-const PASSWORD_VAR: &str = "PURSIGHT_BENCH_PG_PASSWORD";
+pub(super) const PASSWORD_VAR: &str = "PURSIGHT_BENCH_PG_PASSWORD";
 
 /// Schemas the tables are spread over (round robin).
 const SCHEMAS: &[&str] = &["sales", "inventory", "people", "analytics"];
@@ -65,16 +65,16 @@ const STEMS: &[&str] = &[
 ];
 
 /// The PostgreSQL server of `--database-url`, where the scratch databases are created.
-struct Server {
+pub(super) struct Server {
     options: PgConnectOptions,
-    host: String,
-    port: u16,
-    user: String,
-    password: Option<String>,
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) user: String,
+    pub(super) password: Option<String>,
 }
 
 impl Server {
-    fn from_url(url: &str) -> anyhow::Result<Self> {
+    pub(super) fn from_url(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .with_context(|| format!("--database-url {}", crate::cli::redact_url(url)))?;
         Ok(Self {
@@ -86,7 +86,7 @@ impl Server {
         })
     }
 
-    async fn connect(&self, database: &str) -> anyhow::Result<PgConnection> {
+    pub(super) async fn connect(&self, database: &str) -> anyhow::Result<PgConnection> {
         self.options
             .clone()
             .database(database)
@@ -104,7 +104,7 @@ impl Server {
     }
 
     /// The read-model database URL: `url` with its database replaced.
-    fn url_for(url: &str, database: &str) -> String {
+    pub(super) fn url_for(url: &str, database: &str) -> String {
         let (base, query) = match url.split_once('?') {
             Some((base, query)) => (base, Some(query)),
             None => (url, None),
@@ -151,10 +151,10 @@ fn url_password(url: &str) -> Option<String> {
 
 /// What the run created, for the clean-up.
 #[derive(Default)]
-struct Scratch {
-    databases: Vec<String>,
-    store: Option<EventStore>,
-    app: Option<Application>,
+pub(super) struct Scratch {
+    pub(super) databases: Vec<String>,
+    pub(super) store: Option<EventStore>,
+    pub(super) app: Option<Application>,
 }
 
 /// The measurements, printed after the clean-up so the machine-readable line stays last.
@@ -709,7 +709,7 @@ async fn schema_events_after(store: &EventStore, after: u64) -> anyhow::Result<u
 }
 
 /// The process's peak resident set size (`VmHWM`), in MB.
-fn peak_rss_mb() -> Option<f64> {
+pub(super) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -718,7 +718,7 @@ fn peak_rss_mb() -> Option<f64> {
 
 /// Stops the service, deletes the scratch stream and drops the scratch databases; failures are
 /// reported, not raised.
-async fn clean_up(server: &Server, scratch: Scratch) {
+pub(super) async fn clean_up(server: &Server, scratch: Scratch) {
     if let Some(app) = scratch.app {
         let pool = app.state().pool.clone();
         app.shutdown_handle().shutdown();

@@ -5,9 +5,11 @@ use super::errors::{command_error, internal};
 use super::query::parse_id;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
+use commands::classify::FeedbackSource;
 use commands::workflows::{AssetList, KnownAssets, ScanReport, ValidationReport};
 use commands::CommandContext;
 use domain::access::Permission;
+use domain::classification::FeedbackModel;
 use domain::datasource::DataSourceCommand;
 use domain::discovery::AssetPath;
 use domain::scan::{ScanScope, ScanStrategy};
@@ -179,6 +181,8 @@ pub struct ScanStart {
 /// A column (or inferred field) of an asset.
 #[derive(SimpleObject)]
 pub struct Column {
+    /// Its labels (applied, suggested, confirmed, rejected) with their explanations.
+    pub labels: Vec<super::classification::ColumnLabelGql>,
     /// Column or field name.
     pub name: String,
     /// The engine's type, e.g. `character varying(255)`; for inferred fields types joined with `|`.
@@ -220,14 +224,35 @@ impl AssetGql {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Columns (or inferred fields), in order.
-    async fn columns(&self) -> Vec<Column> {
-        self.0.schema["columns"]
+    /// Columns (or inferred fields), in order, each with its labels.
+    async fn columns(&self, ctx: &Context<'_>) -> Result<Vec<Column>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        let services = ctx.data_unchecked::<Services>();
+        let filter = projections::labels::LabelFilter {
+            asset_id: Some(self.0.id),
+            limit: 10_000,
+            ..Default::default()
+        };
+        let mut labels =
+            projections::labels::labels(&services.pool, caller.tenant.as_str(), &filter)
+                .await
+                .map_err(|err| internal(&err))?;
+        Ok(self.0.schema["columns"]
             .as_array()
             .map(|columns| {
                 columns
                     .iter()
                     .map(|c| Column {
+                        labels: {
+                            let name = c["name"].as_str().unwrap_or_default();
+                            let (mine, rest) = std::mem::take(&mut labels)
+                                .into_iter()
+                                .partition(|l| l.column_name == name);
+                            labels = rest;
+                            mine.into_iter()
+                                .map(super::classification::ColumnLabelGql)
+                                .collect()
+                        },
                         name: c["name"].as_str().unwrap_or_default().to_owned(),
                         data_type: c["data_type"].as_str().unwrap_or_default().to_owned(),
                         nullable: c["nullable"].as_bool().unwrap_or(true),
@@ -238,7 +263,7 @@ impl AssetGql {
                     })
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
     /// Number of columns.
     async fn column_count(&self) -> i32 {
@@ -375,6 +400,36 @@ pub struct DataSourceStats {
     pub row_estimate: i64,
     /// The most recent scan.
     pub last_scan: Option<ScanInfo>,
+    /// Labelled columns per classification type and status.
+    pub classification: Vec<LabelCount>,
+    /// Labelled columns (applied or confirmed) per sensitivity level.
+    pub sensitivity: Vec<SensitivityCount>,
+}
+
+/// How many columns of a source carry a label, by status.
+#[derive(SimpleObject)]
+pub struct LabelCount {
+    /// The classification, e.g. `EMAIL_ADDRESS`.
+    pub label: String,
+    /// low, medium, high or critical.
+    pub sensitivity: String,
+    /// Columns where it is applied.
+    pub applied: i64,
+    /// Columns where a reviewer confirmed it.
+    pub confirmed: i64,
+    /// Columns where it awaits review.
+    pub suggested: i64,
+    /// Columns where a reviewer rejected it.
+    pub rejected: i64,
+}
+
+/// How many columns of a source carry a label of one sensitivity (applied or confirmed).
+#[derive(SimpleObject)]
+pub struct SensitivityCount {
+    /// low, medium, high or critical.
+    pub sensitivity: String,
+    /// Columns.
+    pub columns: i64,
 }
 
 #[derive(Default)]
@@ -539,7 +594,48 @@ impl CatalogQuery {
             .into_iter()
             .next()
             .map(ScanInfo);
+        let mut classification: Vec<LabelCount> = Vec::new();
+        for (label, status, count) in
+            projections::labels::label_counts(&services.pool, tenant, source)
+                .await
+                .map_err(|err| internal(&err))?
+        {
+            let entry = match classification.iter_mut().find(|c| c.label == label) {
+                Some(entry) => entry,
+                None => {
+                    classification.push(LabelCount {
+                        sensitivity: super::classification::sensitivity_of(&label).to_owned(),
+                        label,
+                        applied: 0,
+                        confirmed: 0,
+                        suggested: 0,
+                        rejected: 0,
+                    });
+                    classification.last_mut().expect("just pushed")
+                }
+            };
+            match status.as_str() {
+                "applied" => entry.applied += count,
+                "confirmed" => entry.confirmed += count,
+                "suggested" => entry.suggested += count,
+                _ => entry.rejected += count,
+            }
+        }
+        let mut sensitivity: Vec<SensitivityCount> = ["critical", "high", "medium", "low"]
+            .into_iter()
+            .map(|level| SensitivityCount {
+                sensitivity: level.to_owned(),
+                columns: classification
+                    .iter()
+                    .filter(|c| c.sensitivity == level)
+                    .map(|c| c.applied + c.confirmed)
+                    .sum(),
+            })
+            .collect();
+        sensitivity.retain(|s| s.columns > 0);
         Ok(DataSourceStats {
+            classification,
+            sensitivity,
             source_id: id,
             assets: counts.0,
             tables: counts.1,
@@ -556,7 +652,7 @@ impl CatalogQuery {
 #[derive(Default)]
 pub struct CatalogMutation;
 
-fn caller_context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
+pub(super) fn caller_context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
     let caller = authorize(ctx, Permission::ManageDataSources)?;
     let command_id = command_id
         .map(|id| {
@@ -686,6 +782,24 @@ impl CatalogMutation {
             assets_changed: Some(report.assets_changed as i64),
             assets_removed: Some(report.assets_removed as i64),
             metrics: serde_json::to_value(report.metrics).ok().map(Json),
+        })
+    }
+}
+
+/// The tenant's review feedback from the catalog read model.
+pub struct CatalogFeedback {
+    pub pool: sqlx::PgPool,
+}
+
+impl FeedbackSource for CatalogFeedback {
+    fn feedback<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> Pin<Box<dyn Future<Output = Result<FeedbackModel, String>> + Send + 'a>> {
+        Box::pin(async move {
+            projections::labels::feedback(&self.pool, tenant.as_str())
+                .await
+                .map_err(|err| err.to_string())
         })
     }
 }

@@ -5,6 +5,7 @@
 //! INTERNAL) and never internal details or secrets.
 
 pub mod catalog;
+mod classification;
 mod errors;
 mod inputs;
 mod mutation;
@@ -24,11 +25,19 @@ use tokio::sync::watch;
 
 /// All queries: data sources, audit, history, consistency, and the catalog.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::QueryRoot, catalog::CatalogQuery);
+pub struct Query(
+    query::QueryRoot,
+    catalog::CatalogQuery,
+    classification::ClassificationQuery,
+);
 
 /// All mutations: data-source commands and catalog workflows.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(mutation::MutationRoot, catalog::CatalogMutation);
+pub struct Mutation(
+    mutation::MutationRoot,
+    catalog::CatalogMutation,
+    classification::ClassificationMutation,
+);
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 

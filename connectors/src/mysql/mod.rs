@@ -18,6 +18,6 @@ mod tuning;
 mod validate;
 
 pub use discover::discover;
-pub use sample::sample;
 pub use options::{MysqlSslMode, MysqlTarget};
+pub use sample::sample;
 pub use validate::validate;

@@ -75,7 +75,11 @@ async fn sample_from(
         let width = asset.columns.len();
         fetched
             .iter()
-            .map(|row| (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect())
+            .map(|row| {
+                (0..width)
+                    .map(|i| row.try_get::<Option<String>, _>(i))
+                    .collect()
+            })
             .collect::<Result<Vec<Vec<Option<String>>>, _>>()
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -84,4 +88,3 @@ async fn sample_from(
         Err(_) => Err(DiscoveryError::Connection(timed_out(timeout, secret))),
     }
 }
-

@@ -229,10 +229,18 @@ impl DomainEvent for AssetEvent {
             ("LineageRetracted", 1) => E::LineageRetracted(decode_data(t, version, data)?),
             ("ColumnsProfiled", 1) => E::ColumnsProfiled(decode_data(t, version, data)?),
             ("AssetClassified", 1) => E::AssetClassified(decode_data(t, version, data)?),
-            ("ClassificationSuggested", 1) => E::ClassificationSuggested(decode_data(t, version, data)?),
-            ("ClassificationConfirmed", 1) => E::ClassificationConfirmed(decode_data(t, version, data)?),
-            ("ClassificationRejected", 1) => E::ClassificationRejected(decode_data(t, version, data)?),
-            ("ClassificationRevoked", 1) => E::ClassificationRevoked(decode_data(t, version, data)?),
+            ("ClassificationSuggested", 1) => {
+                E::ClassificationSuggested(decode_data(t, version, data)?)
+            }
+            ("ClassificationConfirmed", 1) => {
+                E::ClassificationConfirmed(decode_data(t, version, data)?)
+            }
+            ("ClassificationRejected", 1) => {
+                E::ClassificationRejected(decode_data(t, version, data)?)
+            }
+            ("ClassificationRevoked", 1) => {
+                E::ClassificationRevoked(decode_data(t, version, data)?)
+            }
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),

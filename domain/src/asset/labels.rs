@@ -208,12 +208,14 @@ pub(super) fn confirm(
             label: label.clone(),
         }),
         LabelStatus::Applied | LabelStatus::Suggested => {
-            Ok(vec![AssetEvent::ClassificationConfirmed(ClassificationConfirmed {
-                asset_id,
-                column: column.to_owned(),
-                label: label.clone(),
-                note: note.clone(),
-            })])
+            Ok(vec![AssetEvent::ClassificationConfirmed(
+                ClassificationConfirmed {
+                    asset_id,
+                    column: column.to_owned(),
+                    label: label.clone(),
+                    note: note.clone(),
+                },
+            )])
         }
     }
 }
@@ -229,13 +231,15 @@ pub(super) fn reject(
     if known.status == LabelStatus::Rejected {
         return Ok(Vec::new());
     }
-    Ok(vec![AssetEvent::ClassificationRejected(ClassificationRejected {
-        asset_id,
-        column: column.to_owned(),
-        label: label.clone(),
-        evidence_key: known.evidence_key.clone(),
-        reason: reason.clone(),
-    })])
+    Ok(vec![AssetEvent::ClassificationRejected(
+        ClassificationRejected {
+            asset_id,
+            column: column.to_owned(),
+            label: label.clone(),
+            evidence_key: known.evidence_key.clone(),
+            reason: reason.clone(),
+        },
+    )])
 }
 
 pub(super) fn classify_manually(
@@ -307,12 +311,14 @@ pub(super) fn revoke(
     if known.status == LabelStatus::Rejected {
         return Ok(Vec::new());
     }
-    Ok(vec![AssetEvent::ClassificationRevoked(ClassificationRevoked {
-        asset_id,
-        column: column.to_owned(),
-        label: label.clone(),
-        reason: reason.to_owned(),
-    })])
+    Ok(vec![AssetEvent::ClassificationRevoked(
+        ClassificationRevoked {
+            asset_id,
+            column: column.to_owned(),
+            label: label.clone(),
+            reason: reason.to_owned(),
+        },
+    )])
 }
 
 fn labelled<'s>(

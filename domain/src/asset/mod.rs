@@ -46,7 +46,9 @@ mod tests;
 pub use commands::AssetCommand;
 pub use error::AssetError;
 pub use events::*;
-pub use labels::{evidence_key, ClassifierOutcome, ColumnLabel, LabelOrigin, LabelStatus, RuleSetRef};
+pub use labels::{
+    evidence_key, ClassifierOutcome, ColumnLabel, LabelOrigin, LabelStatus, RuleSetRef,
+};
 pub use state::AssetState;
 
 use crate::aggregate::Aggregate;

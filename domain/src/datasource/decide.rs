@@ -102,9 +102,7 @@ pub(super) fn decide(
         (
             C::StartScan { scan_id },
             S::Connected | S::Monitoring | S::ScanFailed | S::Scanned | S::Classified,
-        ) => {
-            E::SourceScanStarted(SourceScanStarted { scan_id: *scan_id })
-        }
+        ) => E::SourceScanStarted(SourceScanStarted { scan_id: *scan_id }),
         (C::CompleteScan { scan_id }, S::Scanning) => {
             check_running_scan(state, *scan_id)?;
             E::SourceScanCompleted(SourceScanCompleted { scan_id: *scan_id })

@@ -132,13 +132,19 @@ impl RuleSetDefinition {
             ] {
                 if let Some(pattern) = pattern {
                     if let Err(e) = regex::Regex::new(pattern) {
-                        error(field(name), format!("is not a valid regular expression: {e}"));
+                        error(
+                            field(name),
+                            format!("is not a valid regular expression: {e}"),
+                        );
                     }
                 }
             }
             if let Some(validator) = &rule.validator {
                 if crate::classification::validators::find(validator).is_none() {
-                    error(field("validator"), format!("unknown validator `{validator}`"));
+                    error(
+                        field("validator"),
+                        format!("unknown validator `{validator}`"),
+                    );
                 }
             }
             if !(rule.min_match_ratio > 0.0 && rule.min_match_ratio <= 1.0) {

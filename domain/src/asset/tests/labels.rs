@@ -168,9 +168,13 @@ fn reviewers_confirm_and_reject_labels() {
         .then(vec![confirmed.clone()]);
     assert_eq!(state.labels[0].status, LabelStatus::Confirmed);
     // A confirmed label is left alone by the classifier, even when it stops finding it.
-    given(vec![discovered(), suggested_event(0.6, luhn_signals(60)), confirmed])
-        .when(classify(vec![]))
-        .then_nothing();
+    given(vec![
+        discovered(),
+        suggested_event(0.6, luhn_signals(60)),
+        confirmed,
+    ])
+    .when(classify(vec![]))
+    .then_nothing();
     given(vec![discovered(), applied_event(0.93, luhn_signals(95))])
         .when(AssetCommand::RejectClassification {
             column: total(),
@@ -199,14 +203,18 @@ fn manual_labels_need_a_real_column_and_survive_reclassification() {
             label: label.clone(),
             note: Some("list prices are confidential".into()),
         })
-        .result().clone().unwrap();
+        .result()
+        .clone()
+        .unwrap();
     assert_eq!(state.len(), 1);
     let AssetEvent::AssetClassified(event) = &state[0] else {
         panic!("{state:?}")
     };
     assert_eq!(event.origin, LabelOrigin::Manual);
     assert_eq!(event.confidence, 1.0);
-    assert!(event.signals[0].detail.contains("list prices are confidential"));
+    assert!(event.signals[0]
+        .detail
+        .contains("list prices are confidential"));
     given(vec![discovered(), state[0].clone()])
         .when(classify(vec![]))
         .then_nothing();
@@ -243,7 +251,9 @@ fn propagated_labels_do_not_override_labels_already_there() {
             candidate: candidate.clone(),
             origin: origin.clone(),
         })
-        .result().clone().unwrap();
+        .result()
+        .clone()
+        .unwrap();
     assert!(matches!(&events[..], [AssetEvent::AssetClassified(e)] if e.origin == origin));
     // Rejected here before: a propagation may not bring it back.
     given(vec![
@@ -251,11 +261,10 @@ fn propagated_labels_do_not_override_labels_already_there() {
         applied_event(0.93, luhn_signals(95)),
         rejected_event(&luhn_signals(95)),
     ])
-        .when(AssetCommand::PropagateClassification {
-            column: total(),
-            candidate,
-            origin,
-        })
-        .then_nothing();
+    .when(AssetCommand::PropagateClassification {
+        column: total(),
+        candidate,
+        origin,
+    })
+    .then_nothing();
 }
-
