@@ -3,7 +3,7 @@
 
 use super::serve::app_config;
 use crate::app::Application;
-use crate::graphql::catalog::CatalogAssets;
+use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs, DEFAULT_LISTEN};
 use clap::Args;
 use commands::CommandContext;
@@ -281,13 +281,34 @@ pub async fn demo(
                         store: app.state().store.clone(),
                         pool: app.state().pool.clone(),
                     };
-                    let scan = workflows
-                        .run_scan(&ctx.follow_up(), aggregate, scan_id, &known, &|_| {})
+                    let feedback = CatalogFeedback {
+                        pool: app.state().pool.clone(),
+                    };
+                    let outcome = workflows
+                        .run_scan_and_classify(
+                            &ctx.follow_up(),
+                            aggregate,
+                            scan_id,
+                            &known,
+                            &feedback,
+                            &|_| {},
+                            &|_| {},
+                        )
                         .await?;
+                    let scan = outcome.scan;
+                    let classified = match outcome.classification {
+                        Some(Ok(report)) => format!(
+                            "; classified: {} labels applied, {} suggested",
+                            report.outcomes.iter().filter(|o| o.applied).count(),
+                            report.outcomes.iter().filter(|o| !o.applied).count()
+                        ),
+                        Some(Err(reason)) => format!("; classification failed: {reason}"),
+                        None => String::new(),
+                    };
                     match scan.failure {
                         Some(failure) => format!("{name}: scan failed: {failure}"),
                         None => format!(
-                            "{name}: scanned {} tables, {} views, {} key patterns, {} columns in {} ms ({} new or changed, {} removed)",
+                            "{name}: scanned {} tables, {} views, {} key patterns, {} columns in {} ms ({} new or changed, {} removed){classified}",
                             scan.metrics.tables, scan.metrics.views, scan.metrics.collections, scan.metrics.columns, scan.metrics.duration_ms,
                             scan.assets_changed, scan.assets_removed
                         ),
@@ -319,6 +340,7 @@ pub async fn demo(
     println!("  Header:     {{\"Authorization\": \"Bearer {token}\"}}");
     println!("  Try:        {{ dataSources {{ name kind lifecycleState version }} assets(first: 20) {{ id path kind columnCount }} }}");
     println!("  Lineage:    {{ lineage(assetId: \"<an asset id>\") {{ fromPath toPath kind }} }}");
+    println!("  Review:     {{ reviewQueue {{ assetPath column label confidence explanation }} }}");
     println!("  Readiness:  http://{addr}/readyz     Metrics: http://{addr}/metrics");
     println!("  History:    cargo run --release -- replay --tenant {tenant}");
     if generated {
@@ -385,5 +407,40 @@ async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Resul
             asset.row_estimate.map_or("-".to_owned(), |r| r.to_string()),
         ]);
     }
-    Ok(format!("{sources}\n\n{catalog}"))
+    let labels = projections::labels::labels(
+        &state.pool,
+        tenant.as_str(),
+        &projections::labels::LabelFilter {
+            statuses: vec!["applied".into(), "confirmed".into()],
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut classified = comfy_table::Table::new();
+    classified
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header(["classified column", "label", "confidence", "why"]);
+    for label in &labels {
+        let why: Vec<String> = label
+            .signals
+            .as_array()
+            .map(|signals| {
+                signals
+                    .iter()
+                    .filter(|s| s["weight"].as_f64().unwrap_or_default() > 0.0)
+                    .filter_map(|s| s["detail"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        classified.add_row([
+            format!("{}.{}", label.asset_path, label.column_name),
+            label.label.clone(),
+            format!("{:.2}", label.confidence),
+            why.join("; "),
+        ]);
+    }
+    Ok(format!("{sources}\n\n{catalog}\n\n{classified}"))
 }

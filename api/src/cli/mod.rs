@@ -1,8 +1,9 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `token`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `token`, `replay`,
 //! `rebuild`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod bench;
+mod classify;
 mod demo;
 mod history;
 mod serve;
@@ -55,12 +56,19 @@ pub enum Command {
         #[command(subcommand)]
         command: source::SourceCommand,
     },
-    /// Discover a source's schemas (incremental: unchanged assets append nothing).
+    /// Discover a source's schemas (incremental: unchanged assets append nothing), then classify them.
     Scan {
         #[command(flatten)]
         actor: source::Actor,
         #[command(flatten)]
         args: source::ScanArgs,
+    },
+    /// Classify a scanned source's columns now (every scan is followed by classification).
+    Classify {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(flatten)]
+        args: classify::ClassifyArgs,
     },
     /// Performance benchmarks against a baseline measured in the same run.
     #[command(subcommand)]
@@ -115,6 +123,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scan { actor, args } => {
             source::scan(&cli.store, &cli.database, &actor, args).await
+        }
+        Command::Classify { actor, args } => {
+            classify::classify(&cli.store, &cli.database, &actor, args).await
         }
         Command::Bench(command) => bench::run(&cli.store, &cli.database, command).await,
     }

@@ -1,4 +1,4 @@
-//! `pursight source add|list|validate` and `pursight scan`: the data-source workflows from the
+//! `pursight source add|list|validate` and `pursight scan` (followed by classification): the data-source workflows from the
 //! command line. They run in-process against the event store and read models (the projections
 //! run while the command does), so no server is needed.
 
@@ -84,7 +84,10 @@ pub struct ScanArgs {
 }
 
 /// Builds the in-process service (no HTTP is served) for a CLI command.
-async fn service(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<Application> {
+pub(super) async fn service(
+    store: &StoreArgs,
+    database: &DatabaseArgs,
+) -> anyhow::Result<Application> {
     let config = app_config(
         store,
         database,
@@ -95,7 +98,7 @@ async fn service(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<A
     Ok(Application::build(config).await?)
 }
 
-fn context(actor: &Actor) -> anyhow::Result<CommandContext> {
+pub(super) fn context(actor: &Actor) -> anyhow::Result<CommandContext> {
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     Ok(CommandContext::new(
         TenantId::parse(&actor.tenant)?,
@@ -125,7 +128,7 @@ pub(crate) async fn caught_up(app: &Application) -> anyhow::Result<()> {
 }
 
 /// Resolves a source given by id or by exact (case-insensitive) name.
-async fn resolve(
+pub(super) async fn resolve(
     app: &Application,
     tenant: &TenantId,
     source: &str,
@@ -333,5 +336,20 @@ pub async fn scan(
         m.errors.to_string(),
     ]);
     println!("{table}");
+    // Every scan is followed by classification (Scanned → Classifying → Classified).
+    let classification = super::classify::run(
+        &app,
+        &ctx,
+        id,
+        commands::classify::ClassificationOptions::default(),
+    )
+    .await;
+    match classification {
+        Ok(report) => super::classify::print_report(&report),
+        Err(err) => {
+            println!("classification after the scan failed: {err:#}");
+            return Ok(ExitCode::from(3));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -176,6 +176,12 @@ pub struct ScanStart {
     pub assets_removed: Option<i64>,
     /// With `waitForCompletion`: the scan's metrics (see `ScanInfo.metrics`).
     pub metrics: Option<Json<Value>>,
+    /// With `waitForCompletion`: columns classified after the scan (every scan is followed by
+    /// classification; see `columnLabels` and `reviewQueue`).
+    pub classified_columns: Option<i64>,
+    /// With `waitForCompletion`: why the classification after the scan failed, if it did (the
+    /// scan's results stand; run `startClassification` again).
+    pub classification_failure: Option<String>,
 }
 
 /// A column (or inferred field) of an asset.
@@ -723,8 +729,9 @@ impl CatalogMutation {
         Ok(report.into())
     }
 
-    /// Starts discovering the source's schemas. The scan runs in the background (follow it with
-    /// `scans` or the `events` subscription) unless `waitForCompletion` is set.
+    /// Starts discovering the source's schemas, followed by classification of what it found.
+    /// Both run in the background (follow them with `scans`, `dataSource` or the `events`
+    /// subscription) unless `waitForCompletion` is set.
     async fn start_scan(
         &self,
         ctx: &Context<'_>,
@@ -753,16 +760,32 @@ impl CatalogMutation {
                     store: services.store.clone(),
                     pool: services.pool.clone(),
                 };
+                let feedback = CatalogFeedback {
+                    pool: services.pool.clone(),
+                };
                 services
                     .workflows
-                    .run_scan(&context, source, scan_id, &known, &|_| {})
+                    .run_scan_and_classify(
+                        &context,
+                        source,
+                        scan_id,
+                        &known,
+                        &feedback,
+                        &|_| {},
+                        &|_| {},
+                    )
                     .await
             }
         };
         if !wait_for_completion {
             tokio::spawn(async move {
-                if let Err(err) = run.await {
-                    tracing::error!(%scan_id, error = %err, "scan did not finish");
+                match run.await {
+                    Err(err) => tracing::error!(%scan_id, error = %err, "scan did not finish"),
+                    Ok(outcome) => {
+                        if let Some(Err(reason)) = outcome.classification {
+                            tracing::warn!(%scan_id, %reason, "classification after the scan failed");
+                        }
+                    }
                 }
             });
             return Ok(ScanStart {
@@ -772,9 +795,17 @@ impl CatalogMutation {
                 assets_changed: None,
                 assets_removed: None,
                 metrics: None,
+                classified_columns: None,
+                classification_failure: None,
             });
         }
-        let report: ScanReport = run.await.map_err(command_error)?;
+        let outcome = run.await.map_err(command_error)?;
+        let report: ScanReport = outcome.scan;
+        let (classified_columns, classification_failure) = match outcome.classification {
+            Some(Ok(classification)) => (Some(classification.columns as i64), None),
+            Some(Err(reason)) => (None, Some(reason)),
+            None => (None, None),
+        };
         Ok(ScanStart {
             scan_id: ID(scan_id.to_string()),
             completed: report.failure.is_none(),
@@ -782,6 +813,8 @@ impl CatalogMutation {
             assets_changed: Some(report.assets_changed as i64),
             assets_removed: Some(report.assets_removed as i64),
             metrics: serde_json::to_value(report.metrics).ok().map(Json),
+            classified_columns,
+            classification_failure,
         })
     }
 }
