@@ -289,11 +289,13 @@ async fn source_add_list_validate_and_scan_from_the_command_line() {
     assert!(output.status.success(), "{}", text(&output));
     let summary = text(&output);
     assert!(summary.contains("new/changed"), "{summary}");
+    // Every scan is followed by classification, which reports what it labelled.
+    assert!(summary.contains("classified "), "{summary}");
     let output = pursight(&app, &["source", "list", "--tenant", "cli-test"]);
     let listing = text(&output);
     assert!(
         listing.contains("People db")
-            && listing.contains("scanned")
+            && listing.contains("classified")
             && listing.contains("1 data sources"),
         "{listing}"
     );

@@ -241,7 +241,7 @@ async fn register_validate_scan_and_an_unchanged_rescan_appends_no_schema_events
         stats["data"]["dataSourceStats"]["lastScan"]["status"],
         "completed"
     );
-    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "scanned");
+    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "classified");
 
     // Rescan with nothing changed.
     let before = schema_events(&app, &admin).await;
