@@ -20,6 +20,7 @@ pub async fn validate(
         ConnectionTarget::Mysql(target) => crate::mysql::validate(target, timeout).await,
         ConnectionTarget::Redis(target) => crate::redis::validate(target, timeout).await,
         ConnectionTarget::Mongodb(target) => crate::mongodb::validate(target, timeout).await,
+        ConnectionTarget::Snowflake(target) => crate::snowflake::validate(target, timeout).await,
         other => Err(ConnectionFailure::new(
             FailureCategory::Config,
             format!(
@@ -46,6 +47,9 @@ pub async fn discover(
         ConnectionTarget::Mongodb(target) => {
             crate::mongodb::discover(target, options, progress).await
         }
+        ConnectionTarget::Snowflake(target) => {
+            crate::snowflake::discover(target, options, progress).await
+        }
         other => Err(DiscoveryError::Unsupported(format!(
             "discovery of {} sources is not available in this version",
             other.kind().as_str()
@@ -69,6 +73,9 @@ pub async fn sample(
         ConnectionTarget::Mongodb(target) => {
             crate::mongodb::sample(target, asset, rows, timeout).await
         }
+        ConnectionTarget::Snowflake(target) => {
+            crate::snowflake::sample(target, asset, rows, timeout).await
+        }
         other => Err(DiscoveryError::Unsupported(format!(
             "sampling of {} sources is not available in this version",
             other.kind().as_str()
@@ -85,4 +92,13 @@ fn assert_send(
     fn send<T: Send>(_: T) {}
     send(discover(target, options, progress));
     send(validate(target, Duration::from_secs(1)));
+    send(sample(
+        target,
+        &AssetSchema::new(
+            domain::discovery::AssetKind::Table,
+            domain::discovery::AssetPath::parse("a.b").unwrap(),
+        ),
+        1,
+        Duration::from_secs(1),
+    ));
 }

@@ -18,11 +18,16 @@
 //!
 //! Because PostgreSQL discovery pins `search_path` to `pg_catalog`, the definitions it reads name
 //! every user relation with its schema; the unqualified-name rules are for the rest.
+//!
+//! Identifiers are compared with the catalog's names as written, except where the engine folds
+//! unquoted ones ([`UnquotedCase::Upper`]: Snowflake stores `orders` as `ORDERS`, so `o.total`
+//! in a view reads the column `TOTAL`). A definition may also be the whole `CREATE VIEW …`
+//! statement (Snowflake's `INFORMATION_SCHEMA.VIEWS`); its query is what is read.
 
 use domain::discovery::{AssetPath, LineageEdge, LineageKind};
 use sqlparser::ast::{
-    Expr, ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
-    Visit, Visitor,
+    Expr, Ident, ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins, Visit, Visitor,
 };
 use sqlparser::dialect::Dialect;
 use sqlparser::parser::Parser;
@@ -38,12 +43,33 @@ struct Known {
     columns: Option<Vec<String>>,
 }
 
+/// How an unquoted identifier in view SQL compares with the catalog's names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum UnquotedCase {
+    /// As written: PostgreSQL's `pg_get_viewdef` already writes canonical names, and MySQL
+    /// keeps the case of what was created.
+    #[default]
+    AsWritten,
+    /// Upper-cased, as Snowflake stores unquoted identifiers; quoted ones keep their case.
+    Upper,
+}
+
+impl UnquotedCase {
+    fn name(self, ident: &Ident) -> String {
+        match (self, ident.quote_style) {
+            (UnquotedCase::Upper, None) => ident.value.to_uppercase(),
+            _ => ident.value.clone(),
+        }
+    }
+}
+
 /// Every relation of the database by `(schema, name)`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RelationIndex {
     database: String,
     /// Where unqualified names are looked up after the view's own schema.
     fallback_schema: Option<String>,
+    case: UnquotedCase,
     relations: HashMap<(String, String), Known>,
 }
 
@@ -54,8 +80,15 @@ impl RelationIndex {
         Self {
             database: database.into(),
             fallback_schema: fallback_schema.map(str::to_owned),
+            case: UnquotedCase::AsWritten,
             relations: HashMap::new(),
         }
+    }
+
+    /// The same index, comparing unquoted identifiers the way `case` says.
+    pub(crate) fn with_unquoted_case(mut self, case: UnquotedCase) -> Self {
+        self.case = case;
+        self
     }
 
     pub(crate) fn insert(
@@ -83,13 +116,13 @@ impl RelationIndex {
         view_schema: &str,
         ctes: &HashSet<String>,
     ) -> Option<&Known> {
-        let parts: Option<Vec<&str>> = name
+        let parts: Option<Vec<String>> = name
             .0
             .iter()
-            .map(|part| part.as_ident().map(|ident| ident.value.as_str()))
+            .map(|part| part.as_ident().map(|ident| self.case.name(ident)))
             .collect();
         match parts?.as_slice() {
-            [table] if ctes.contains(*table) => None,
+            [table] if ctes.contains(table) => None,
             [table] => self.get(view_schema, table).or_else(|| {
                 self.fallback_schema
                     .as_deref()
@@ -125,10 +158,14 @@ pub(crate) fn view_lineage(
         Parser::parse_sql(dialect, sql).map_err(|error| ViewSqlError::Parse(error.to_string()))?;
     let query = match statements.as_slice() {
         [Statement::Query(query)] => query,
+        [Statement::CreateView(create)] => &create.query,
         _ => return Err(ViewSqlError::NotAQuery),
     };
 
-    let mut names = RelationNames::default();
+    let mut names = RelationNames {
+        case: index.case,
+        ..RelationNames::default()
+    };
     let _ = query.visit(&mut names);
     let mut sources: Vec<&Known> = Vec::new();
     for name in &names.relations {
@@ -157,6 +194,7 @@ pub(crate) fn view_lineage(
 struct RelationNames {
     relations: Vec<ObjectName>,
     ctes: HashSet<String>,
+    case: UnquotedCase,
 }
 
 impl Visitor for RelationNames {
@@ -165,7 +203,7 @@ impl Visitor for RelationNames {
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
-                self.ctes.insert(cte.alias.name.value.clone());
+                self.ctes.insert(self.case.name(&cte.alias.name));
             }
         }
         ControlFlow::Continue(())
@@ -206,9 +244,9 @@ fn bind<'a>(
                 (Some(_), _) => None,
             };
             let binding = match alias {
-                Some(alias) => alias.name.value.clone(),
+                Some(alias) => index.case.name(&alias.name),
                 None => match name.0.last().and_then(|part| part.as_ident()) {
-                    Some(ident) => ident.value.clone(),
+                    Some(ident) => index.case.name(ident),
                     None => return,
                 },
             };
@@ -219,7 +257,7 @@ fn bind<'a>(
         } => bind_all(table_with_joins, view_schema, index, ctes, bindings),
         TableFactor::Derived {
             alias: Some(alias), ..
-        } => bindings.push((alias.name.value.clone(), None)),
+        } => bindings.push((index.case.name(&alias.name), None)),
         // Anything else in a FROM (functions, UNNEST, …) may provide unqualified columns too, so
         // it makes every unqualified name ambiguous.
         _ => bindings.push((String::new(), None)),
@@ -256,8 +294,8 @@ fn column_edges(
         bind_all(from, view_schema, index, ctes, &mut bindings);
     }
     let mut edges: Vec<LineageEdge> = Vec::new();
-    for (output, expr) in outputs(select, view_columns) {
-        let Some(sources) = column_sources(expr, &bindings) else {
+    for (output, expr) in outputs(select, view_columns, index.case) {
+        let Some(sources) = column_sources(expr, &bindings, index.case) else {
             continue;
         };
         // One edge per source table, so that `from_columns` (all feeding the one output) stay
@@ -286,7 +324,11 @@ fn column_edges(
 /// `(output column name, expression)` of each projected item. Positions are matched to the
 /// catalog's view columns when the counts agree (the catalog's names are the truth); otherwise
 /// the alias or the column's own name is used.
-fn outputs<'s>(select: &'s Select, view_columns: &[String]) -> Vec<(String, &'s Expr)> {
+fn outputs<'s>(
+    select: &'s Select,
+    view_columns: &[String],
+    case: UnquotedCase,
+) -> Vec<(String, &'s Expr)> {
     let positional = select.projection.len() == view_columns.len()
         && select.projection.iter().all(|item| {
             matches!(
@@ -297,11 +339,11 @@ fn outputs<'s>(select: &'s Select, view_columns: &[String]) -> Vec<(String, &'s 
     let mut outputs = Vec::new();
     for (position, item) in select.projection.iter().enumerate() {
         let (expr, name) = match item {
-            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(case.name(alias))),
             SelectItem::UnnamedExpr(expr) => {
                 let name = match expr {
-                    Expr::Identifier(ident) => Some(ident.value.clone()),
-                    Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+                    Expr::Identifier(ident) => Some(case.name(ident)),
+                    Expr::CompoundIdentifier(parts) => parts.last().map(|i| case.name(i)),
                     _ => None,
                 };
                 (expr, name)
@@ -325,8 +367,12 @@ fn outputs<'s>(select: &'s Select, view_columns: &[String]) -> Vec<(String, &'s 
 fn column_sources<'k>(
     expr: &Expr,
     bindings: &Bindings<'k>,
+    case: UnquotedCase,
 ) -> Option<Vec<(&'k AssetPath, String)>> {
-    let mut refs = ColumnRefs::default();
+    let mut refs = ColumnRefs {
+        case,
+        ..ColumnRefs::default()
+    };
     let _ = expr.visit(&mut refs);
     if refs.opaque || refs.refs.is_empty() {
         return None;
@@ -375,6 +421,7 @@ fn unqualified_owner<'k>(column: &str, bindings: &Bindings<'k>) -> Option<&'k Kn
 struct ColumnRefs {
     refs: Vec<(Option<String>, String)>,
     opaque: bool,
+    case: UnquotedCase,
 }
 
 impl Visitor for ColumnRefs {
@@ -387,10 +434,10 @@ impl Visitor for ColumnRefs {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         match expr {
-            Expr::Identifier(ident) => self.refs.push((None, ident.value.clone())),
+            Expr::Identifier(ident) => self.refs.push((None, self.case.name(ident))),
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
-                let column = parts[parts.len() - 1].value.clone();
-                let qualifier = parts[parts.len() - 2].value.clone();
+                let column = self.case.name(&parts[parts.len() - 1]);
+                let qualifier = self.case.name(&parts[parts.len() - 2]);
                 self.refs.push((Some(qualifier), column));
             }
             _ => {}
@@ -548,6 +595,60 @@ mod tests {
                 LineageKind::View
             )]
         );
+    }
+
+    #[test]
+    fn snowflake_create_view_text_with_unquoted_names_folds_to_upper_case() {
+        let mut index = RelationIndex::new("SHOP", None).with_unquoted_case(UnquotedCase::Upper);
+        index.insert(
+            "SALES",
+            "ORDERS",
+            path("SHOP.SALES.ORDERS"),
+            Some(strings(&["ID", "TOTAL"])),
+        );
+        index.insert(
+            "SALES",
+            "Mixed",
+            path("SHOP.SALES.Mixed"),
+            Some(strings(&["Code"])),
+        );
+        let sql = "create or replace view SHOP.SALES.V(ORDER_ID, CODE) as \
+                   select o.id as order_id, m.\"Code\" from orders o join sales.\"Mixed\" m \
+                   on m.\"Code\" = o.total;";
+        let edges = view_lineage(
+            &path("SHOP.SALES.V"),
+            "SALES",
+            &strings(&["ORDER_ID", "CODE"]),
+            sql,
+            &index,
+            &sqlparser::dialect::SnowflakeDialect {},
+        )
+        .unwrap();
+        let edge = |from: &str, from_columns: &[&str], to_columns: &[&str]| LineageEdge {
+            from: path(from),
+            from_columns: strings(from_columns),
+            to: path("SHOP.SALES.V"),
+            to_columns: strings(to_columns),
+            kind: LineageKind::View,
+        };
+        assert_eq!(
+            edges,
+            vec![
+                edge("SHOP.SALES.ORDERS", &["ID"], &["ORDER_ID"]),
+                edge("SHOP.SALES.Mixed", &["Code"], &["CODE"]),
+            ]
+        );
+        // Quoted names keep their case: `"orders"` is not `ORDERS`.
+        let quoted = view_lineage(
+            &path("SHOP.SALES.V"),
+            "SALES",
+            &strings(&["ID"]),
+            "select id from \"orders\"",
+            &index,
+            &sqlparser::dialect::SnowflakeDialect {},
+        )
+        .unwrap();
+        assert_eq!(quoted, Vec::new());
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //!
 //! The model has one `database` field, so the session context is written in it the way
 //! Snowflake's own connection URLs do: `DATABASE[/SCHEMA][?warehouse=WH&role=ROLE]`.
+//!
+//! The SQL API accepts two credentials, both carried by `password_secret` (resolved into
+//! `password`) for the `username`: a key pair (the default; the secret is the user's RSA private
+//! key in PEM) or an OAuth access token, chosen with `authenticator=oauth` in the same parameters
+//! (`authenticator=snowflake_jwt` names the default), as in Snowflake's connection URLs. The
+//! model's `cloud_config` has no field for this, and the domain need not know about it.
 
 use crate::options::uri::{encode, userinfo, Query, REDACTED};
 use crate::options::{database, CloudAuth, ConfigError, PoolOptions, TlsSettings};
@@ -34,6 +40,29 @@ pub struct SnowflakeTarget {
     /// `max_connections` bounds concurrent statements.
     pub pool: PoolOptions,
     pub auth: CloudAuth,
+    /// Which credential `password` holds.
+    pub authenticator: SnowflakeAuthenticator,
+}
+
+/// The credential a Snowflake source authenticates with (`authenticator=` in the context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SnowflakeAuthenticator {
+    /// Key-pair authentication: `password` is the RSA private key (PEM, PKCS#8 or PKCS#1,
+    /// unencrypted) whose public key is set on the user; each operation signs a JWT with it.
+    #[default]
+    KeyPair,
+    /// `password` is an OAuth access token issued for the user.
+    OAuth,
+}
+
+impl SnowflakeAuthenticator {
+    /// The value of the `authenticator` parameter.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SnowflakeAuthenticator::KeyPair => "snowflake_jwt",
+            SnowflakeAuthenticator::OAuth => "oauth",
+        }
+    }
 }
 
 impl SnowflakeTarget {
@@ -76,6 +105,7 @@ impl SnowflakeTarget {
             request_timeout: pool.acquire_timeout,
             pool,
             auth: CloudAuth::from_config(config)?,
+            authenticator: context.authenticator,
         })
     }
 
@@ -99,9 +129,12 @@ impl fmt::Display for SnowflakeTarget {
             }
         }
         let mut query = Query::default();
+        let authenticator = (self.authenticator != SnowflakeAuthenticator::default())
+            .then(|| self.authenticator.as_str());
         query
             .push_opt("warehouse", self.warehouse.as_deref())
-            .push_opt("role", self.role.as_deref());
+            .push_opt("role", self.role.as_deref())
+            .push_opt("authenticator", authenticator);
         write!(
             f,
             "snowflake://{}{}{path}{} via {}",
@@ -119,6 +152,7 @@ struct Context {
     schema: Option<String>,
     warehouse: Option<String>,
     role: Option<String>,
+    authenticator: SnowflakeAuthenticator,
 }
 
 fn parse_context(raw: Option<&str>) -> Result<Context, ConfigError> {
@@ -134,7 +168,8 @@ fn parse_context(raw: Option<&str>) -> Result<Context, ConfigError> {
     if parts.next().is_some() {
         return Err(ConfigError::new(
             "database",
-            "must be DATABASE[/SCHEMA][?warehouse=WH&role=ROLE] for a snowflake source",
+            "must be DATABASE[/SCHEMA][?warehouse=WH&role=ROLE&authenticator=…] for a snowflake \
+             source",
         ));
     }
     for pair in params.split('&').filter(|p| !p.is_empty()) {
@@ -143,10 +178,25 @@ fn parse_context(raw: Option<&str>) -> Result<Context, ConfigError> {
         match key.trim().to_ascii_lowercase().as_str() {
             "warehouse" => context.warehouse = value,
             "role" => context.role = value,
+            "authenticator" => {
+                context.authenticator = match value.as_deref().map(str::to_ascii_lowercase) {
+                    None => SnowflakeAuthenticator::default(),
+                    Some(value) if value == "snowflake_jwt" => SnowflakeAuthenticator::KeyPair,
+                    Some(value) if value == "oauth" => SnowflakeAuthenticator::OAuth,
+                    Some(_) => {
+                        return Err(ConfigError::new(
+                            "database",
+                            "authenticator must be snowflake_jwt (key pair) or oauth for a \
+                             snowflake source",
+                        ))
+                    }
+                }
+            }
             _ => {
                 return Err(ConfigError::new(
                     "database",
-                    "accepts only warehouse and role parameters for a snowflake source",
+                    "accepts only warehouse, role and authenticator parameters for a snowflake \
+                     source",
                 ))
             }
         }
@@ -202,6 +252,7 @@ mod tests {
         assert_eq!(target.account, "xy12345");
         assert_eq!(target.base_url, "https://xy12345.snowflakecomputing.com");
         assert_eq!(target.database, None);
+        assert_eq!(target.authenticator, SnowflakeAuthenticator::KeyPair);
 
         input.cloud_config = Some(CloudConfigInput {
             endpoint_url: Some("http://127.0.0.1:8085/".into()),
@@ -216,12 +267,29 @@ mod tests {
     }
 
     #[test]
+    fn the_authenticator_parameter_picks_oauth() {
+        let mut input = input("snowflake", Some("acct.snowflakecomputing.com"));
+        input.database = Some("DB?authenticator=OAuth&role=R".into());
+        let target = SnowflakeTarget::from_config(&parse(input.clone()), None).unwrap();
+        assert_eq!(target.authenticator, SnowflakeAuthenticator::OAuth);
+        assert_eq!(target.role.as_deref(), Some("R"));
+        assert!(target.to_string().contains("authenticator=oauth"));
+        input.database = Some("DB?authenticator=snowflake_jwt".into());
+        let target = SnowflakeTarget::from_config(&parse(input), None).unwrap();
+        assert_eq!(target.authenticator, SnowflakeAuthenticator::KeyPair);
+    }
+
+    #[test]
     fn an_unknown_account_or_context_is_a_config_error() {
         let error =
             SnowflakeTarget::from_config(&parse(input("snowflake", Some("proxy.internal"))), None)
                 .unwrap_err();
         assert_eq!(error.field, "cloud_config.account");
-        for bad in ["DB/SCHEMA/EXTRA", "DB?warehouse=W&colour=blue"] {
+        for bad in [
+            "DB/SCHEMA/EXTRA",
+            "DB?warehouse=W&colour=blue",
+            "DB?authenticator=password",
+        ] {
             let mut input = input("snowflake", Some("acct.snowflakecomputing.com"));
             input.database = Some(bad.into());
             let error = SnowflakeTarget::from_config(&parse(input), None).unwrap_err();
