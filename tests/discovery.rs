@@ -6,112 +6,21 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, TestApp, REGISTER};
+use support::{error_code, SourceDb, TestApp, REGISTER};
 
 const SECRET_VALUE: &str = "not-used-by-trust-auth-7f3a9c";
 
-struct SourceDb {
-    name: String,
-    admin: sqlx::PgPool,
-    secret_file: std::path::PathBuf,
-    removed: bool,
-}
-
-impl SourceDb {
-    async fn create() -> Self {
-        let name = format!(
-            "pursight_src_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/datasets/pii-dev/postgres.sql");
-        let sql = std::fs::read_to_string(&path).unwrap_or_else(|err| {
-            panic!(
-                "the pii-dev dataset is expected at {}: {err}",
-                path.display()
-            )
-        });
-        let db = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
-            .await
-            .unwrap();
-        sqlx::raw_sql(&sql).execute(&db).await.unwrap();
-        db.close().await;
-        let secret_file = std::env::temp_dir().join(format!("{name}.secret"));
-        std::fs::write(&secret_file, format!("{SECRET_VALUE}\n")).unwrap();
-        Self {
-            name,
-            admin,
-            secret_file,
-            removed: false,
-        }
-    }
-
-    async fn execute(&self, sql: &str) {
-        let db =
-            sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{}", self.name))
-                .await
-                .unwrap();
-        sqlx::raw_sql(sql).execute(&db).await.unwrap();
-        db.close().await;
-    }
-
-    fn input(&self) -> Value {
-        json!({
-            "name": "Shop database",
-            "kind": "postgresql",
-            "host": "127.0.0.1",
-            "port": 5432,
-            "database": self.name,
-            "username": "postgres",
-            "passwordSecret": format!("file:{}", self.secret_file.display()),
-        })
-    }
-
-    async fn remove(mut self) {
-        let _ = std::fs::remove_file(&self.secret_file);
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&self.admin)
-        .await
-        .unwrap();
-        self.removed = true;
-    }
-}
-
-/// A test that panics still removes its source database.
-impl Drop for SourceDb {
-    fn drop(&mut self) {
-        if self.removed {
-            return;
-        }
-        let _ = std::fs::remove_file(&self.secret_file);
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(admin) =
-                    sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-                {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+/// The pii-dev shop in a fresh database.
+async fn shop_db() -> SourceDb {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/datasets/pii-dev/postgres.sql");
+    let sql = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+        panic!(
+            "the pii-dev dataset is expected at {}: {err}",
+            path.display()
+        )
+    });
+    SourceDb::create(&sql, SECRET_VALUE).await
 }
 
 const VALIDATE: &str = "mutation($id: ID!) { validateConnection(id: $id) { ok latencyMs serverVersion category message lifecycleState recorded } }";
@@ -183,7 +92,7 @@ async fn asset_by_path(app: &TestApp, token: &str, source: &str, path_suffix: &s
 #[tokio::test(flavor = "multi_thread")]
 async fn register_validate_scan_and_an_unchanged_rescan_appends_no_schema_events() {
     let app = TestApp::spawn().await;
-    let db = SourceDb::create().await;
+    let db = shop_db().await;
     let admin = TestApp::token("acme", &[Role::Admin]);
     let registered = app
         .gql(
@@ -296,7 +205,7 @@ async fn scan_again(
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_removals_and_partial_scans_are_incremental() {
     let app = TestApp::spawn().await;
-    let db = SourceDb::create().await;
+    let db = shop_db().await;
     let admin = TestApp::token("acme", &[Role::Admin]);
     let registered = app
         .gql(
@@ -454,7 +363,7 @@ async fn a_connection_failure_is_classified_recorded_and_keeps_the_secret_out() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
     let app = TestApp::spawn().await;
-    let db = SourceDb::create().await;
+    let db = shop_db().await;
     let admin = TestApp::token("acme", &[Role::Admin]);
     let registered = app
         .gql(

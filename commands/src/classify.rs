@@ -388,7 +388,11 @@ impl SourceWorkflows {
             path: path.clone(),
             ..Default::default()
         };
-        let stored = options.from_profiles && !state.profiles.is_empty();
+        // Stored profiles only hold the custom rules that existed when they were taken: a rule
+        // set with a new value rule needs a fresh sample.
+        let stored = options.from_profiles
+            && !state.profiles.is_empty()
+            && profiles_cover(&state.profiles, &definition.custom_rules);
         let (profiles, rows) = if stored {
             (state.profiles.clone(), 0)
         } else {
@@ -652,6 +656,14 @@ impl SourceWorkflows {
         }
         Ok((propagated, revoked))
     }
+}
+
+/// Whether every profile counted every value rule of `rules`.
+fn profiles_cover(profiles: &[ColumnProfile], rules: &[domain::classification::CustomRule]) -> bool {
+    rules
+        .iter()
+        .filter(|rule| rule.value_pattern.is_some())
+        .all(|rule| profiles.iter().all(|p| p.custom_hits.contains_key(&rule.label)))
 }
 
 /// The (from, to) column pairs along which a label flows: pairwise for equal lists (foreign

@@ -208,3 +208,103 @@ pub fn postgres_source(name: &str) -> Value {
         "environment": "production"
     })
 }
+
+/// A PostgreSQL database of its own for a test, loaded from a script, with a `file:` secret
+/// holding `secret` (the machine's PostgreSQL trusts local connections, so it is only checked
+/// for leaks); dropped by `remove` or, when a test panics, by `Drop`.
+pub struct SourceDb {
+    pub name: String,
+    admin: sqlx::PgPool,
+    secret_file: std::path::PathBuf,
+    removed: bool,
+}
+
+impl SourceDb {
+    pub async fn create(sql: &str, secret: &str) -> Self {
+        let name = format!(
+            "pursight_src_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let db = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&db).await.unwrap();
+        db.close().await;
+        let secret_file = std::env::temp_dir().join(format!("{name}.secret"));
+        std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+        Self {
+            name,
+            admin,
+            secret_file,
+            removed: false,
+        }
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        let db =
+            sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{}", self.name))
+                .await
+                .unwrap();
+        sqlx::raw_sql(sql).execute(&db).await.unwrap();
+        db.close().await;
+    }
+
+    pub fn input(&self) -> Value {
+        json!({
+            "name": "Shop database",
+            "kind": "postgresql",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": self.name,
+            "username": "postgres",
+            "passwordSecret": format!("file:{}", self.secret_file.display()),
+        })
+    }
+
+    pub async fn remove(mut self) {
+        let _ = std::fs::remove_file(&self.secret_file);
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+        self.removed = true;
+    }
+}
+
+/// A test that panics still removes its source database.
+impl Drop for SourceDb {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let _ = std::fs::remove_file(&self.secret_file);
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) =
+                    sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
