@@ -19,6 +19,7 @@ pub async fn validate(
         ConnectionTarget::Postgres(target) => crate::postgres::validate(target, timeout).await,
         ConnectionTarget::Mysql(target) => crate::mysql::validate(target, timeout).await,
         ConnectionTarget::Redis(target) => crate::redis::validate(target, timeout).await,
+        ConnectionTarget::S3(target) => crate::s3::validate(target, timeout).await,
         other => Err(ConnectionFailure::new(
             FailureCategory::Config,
             format!(
@@ -42,6 +43,7 @@ pub async fn discover(
         }
         ConnectionTarget::Mysql(target) => crate::mysql::discover(target, options, progress).await,
         ConnectionTarget::Redis(target) => crate::redis::discover(target, options, progress).await,
+        ConnectionTarget::S3(target) => crate::s3::discover(target, options, progress).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "discovery of {} sources is not available in this version",
             other.kind().as_str()
@@ -58,6 +60,7 @@ pub async fn sample(
     timeout: Duration,
 ) -> Result<AssetSample, DiscoveryError> {
     match target {
+        ConnectionTarget::S3(target) => crate::s3::sample(target, asset, rows, timeout).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "sampling of {} sources is not available in this version",
             other.kind().as_str()
