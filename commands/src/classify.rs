@@ -659,11 +659,18 @@ impl SourceWorkflows {
 }
 
 /// Whether every profile counted every value rule of `rules`.
-fn profiles_cover(profiles: &[ColumnProfile], rules: &[domain::classification::CustomRule]) -> bool {
+fn profiles_cover(
+    profiles: &[ColumnProfile],
+    rules: &[domain::classification::CustomRule],
+) -> bool {
     rules
         .iter()
         .filter(|rule| rule.value_pattern.is_some())
-        .all(|rule| profiles.iter().all(|p| p.custom_hits.contains_key(&rule.label)))
+        .all(|rule| {
+            profiles
+                .iter()
+                .all(|p| p.custom_hits.contains_key(&rule.label))
+        })
 }
 
 /// The (from, to) column pairs along which a label flows: pairwise for equal lists (foreign

@@ -21,6 +21,7 @@ pub async fn validate(
         ConnectionTarget::Redis(target) => crate::redis::validate(target, timeout).await,
         ConnectionTarget::Mongodb(target) => crate::mongodb::validate(target, timeout).await,
         ConnectionTarget::Snowflake(target) => crate::snowflake::validate(target, timeout).await,
+        ConnectionTarget::S3(target) => crate::s3::validate(target, timeout).await,
         other => Err(ConnectionFailure::new(
             FailureCategory::Config,
             format!(
@@ -50,6 +51,7 @@ pub async fn discover(
         ConnectionTarget::Snowflake(target) => {
             crate::snowflake::discover(target, options, progress).await
         }
+        ConnectionTarget::S3(target) => crate::s3::discover(target, options, progress).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "discovery of {} sources is not available in this version",
             other.kind().as_str()
@@ -76,6 +78,7 @@ pub async fn sample(
         ConnectionTarget::Snowflake(target) => {
             crate::snowflake::sample(target, asset, rows, timeout).await
         }
+        ConnectionTarget::S3(target) => crate::s3::sample(target, asset, rows, timeout).await,
         other => Err(DiscoveryError::Unsupported(format!(
             "sampling of {} sources is not available in this version",
             other.kind().as_str()

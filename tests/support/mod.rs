@@ -307,4 +307,3 @@ impl Drop for SourceDb {
         .join();
     }
 }
-
