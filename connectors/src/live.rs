@@ -6,7 +6,6 @@ use crate::probe::{
     AssetSample, ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
     DiscoveryProgress,
 };
-use domain::datasource::FailureCategory;
 use domain::discovery::AssetSchema;
 use std::time::Duration;
 
@@ -22,14 +21,6 @@ pub async fn validate(
         ConnectionTarget::Mongodb(target) => crate::mongodb::validate(target, timeout).await,
         ConnectionTarget::Snowflake(target) => crate::snowflake::validate(target, timeout).await,
         ConnectionTarget::S3(target) => crate::s3::validate(target, timeout).await,
-        other => Err(ConnectionFailure::new(
-            FailureCategory::Config,
-            format!(
-                "connection tests of {} sources are not available in this version",
-                other.kind().as_str()
-            ),
-            None,
-        )),
     }
 }
 
@@ -52,10 +43,6 @@ pub async fn discover(
             crate::snowflake::discover(target, options, progress).await
         }
         ConnectionTarget::S3(target) => crate::s3::discover(target, options, progress).await,
-        other => Err(DiscoveryError::Unsupported(format!(
-            "discovery of {} sources is not available in this version",
-            other.kind().as_str()
-        ))),
     }
 }
 
