@@ -313,3 +313,169 @@ async fn source_add_list_validate_and_scan_from_the_command_line() {
         .unwrap();
     app.stop().await;
 }
+
+/// `pursight` with extra environment variables and debug logging, so every log line the
+/// workflows write is in the output.
+fn pursight_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pursight"));
+    command
+        .args(args)
+        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+        .env("PURSIGHT_DATABASE_URL", &app.database_url)
+        .env("PURSIGHT_NATS_URL", &app.nats_url)
+        .env("RUST_LOG", "debug")
+        .env_remove("PURSIGHT_LOG")
+        .env_remove("PURSIGHT_JWT_SECRET");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_password_never_appears_in_events_logs_read_models_or_responses() {
+    let app = TestApp::spawn().await;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let (database, user) = (format!("pursight_leak_{run}"), format!("leak_{run}"));
+    let secret = format!("S3cr3t-{run}-pw");
+    let wrong = format!("Wr0ng-{run}-pw");
+    let mysql = sqlx::MySqlPool::connect("mysql://root@127.0.0.1:3306/mysql")
+        .await
+        .unwrap();
+    for statement in [
+        format!("CREATE DATABASE {database}"),
+        format!("CREATE TABLE {database}.members (id INT PRIMARY KEY, email VARCHAR(200), secret_note VARCHAR(100))"),
+        format!("INSERT INTO {database}.members VALUES (1, 'ann@example.org', 'x'), (2, 'bob@example.org', 'y')"),
+        format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{secret}'"),
+        format!("GRANT SELECT, SHOW VIEW ON {database}.* TO '{user}'@'%'"),
+    ] {
+        sqlx::query(&statement).execute(&mysql).await.unwrap();
+    }
+    let wrong_file = std::env::temp_dir().join(format!("pursight-wrong-{run}"));
+    std::fs::write(&wrong_file, &wrong).unwrap();
+
+    let env = [("LEAK_TEST_PASSWORD", secret.as_str())];
+    let mut output = String::new();
+    for (name, reference) in [
+        ("Members", "env:LEAK_TEST_PASSWORD".to_owned()),
+        ("Members wrong", format!("file:{}", wrong_file.display())),
+    ] {
+        let add = pursight_with(
+            &app,
+            &[
+                "source",
+                "add",
+                "--tenant",
+                "leak",
+                "--name",
+                name,
+                "--kind",
+                "mysql",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "3306",
+                "--database",
+                &database,
+                "--username",
+                &user,
+                "--password-secret",
+                &reference,
+            ],
+            &env,
+        );
+        assert!(add.status.success(), "{}", text(&add));
+        output.push_str(&text(&add));
+        output.push_str(&text(&pursight_with(
+            &app,
+            &["source", "validate", "--tenant", "leak", name],
+            &env,
+        )));
+    }
+    assert!(output.contains("connected in"), "{output}");
+    assert!(output.contains("connection failed (auth)"), "{output}");
+    let scan = pursight_with(&app, &["scan", "--tenant", "leak", "Members"], &env);
+    assert!(scan.status.success(), "{}", text(&scan));
+    output.push_str(&text(&scan));
+    let file = std::env::temp_dir().join(format!("pursight-leak-{run}.ndjson"));
+    let export = pursight_with(&app, &["export", "--output", file.to_str().unwrap()], &env);
+    assert!(export.status.success(), "{}", text(&export));
+    let events = std::fs::read_to_string(&file).unwrap();
+    assert!(events.contains("ConnectionValidated") && events.contains("SchemaDiscovered"));
+
+    // Every read model, as text.
+    let read_models = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'rm\\_%'",
+    )
+    .fetch_all(&read_models)
+    .await
+    .unwrap();
+    let mut rows = String::new();
+    for schema in schemas {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+        )
+        .bind(&schema)
+        .fetch_all(&read_models)
+        .await
+        .unwrap();
+        for table in tables {
+            let dump: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT string_agg(t::text, E'\\n') FROM \"{schema}\".\"{table}\" t"
+            ))
+            .fetch_one(&read_models)
+            .await
+            .unwrap();
+            rows.push_str(&dump.unwrap_or_default());
+        }
+    }
+    read_models.close().await;
+    assert!(rows.contains("Members"), "the read models were read");
+
+    let admin = TestApp::token("leak", &[Role::Admin]);
+    let listing = app
+        .gql(
+            Some(&admin),
+            "{ dataSources { id name passwordSecret config lifecycleState } auditTrail(first: 500) { entries { eventType } } }",
+            json!({}),
+        )
+        .await;
+    let mut responses = listing.to_string();
+    for source in listing["data"]["dataSources"].as_array().unwrap() {
+        let history = app
+            .gql(
+                Some(&admin),
+                "query($id: ID!) { history(aggregateId: $id) { name data } dataSourceStats(id: $id) { columns } }",
+                json!({ "id": source["id"] }),
+            )
+            .await;
+        assert!(history.to_string().contains("SourceRegistered"), "{history}");
+        responses.push_str(&history.to_string());
+    }
+    assert!(responses.contains("Members wrong"), "{responses}");
+
+    for (place, text) in [
+        ("the command output and logs", &output),
+        ("the events", &events),
+        ("the read models", &rows),
+        ("the GraphQL responses", &responses),
+    ] {
+        assert!(!text.contains(&secret), "the password appears in {place}");
+        assert!(
+            !text.contains(&wrong),
+            "the wrong password appears in {place}"
+        );
+    }
+
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&wrong_file);
+    for statement in [
+        format!("DROP USER IF EXISTS '{user}'@'%'"),
+        format!("DROP DATABASE IF EXISTS {database}"),
+    ] {
+        sqlx::query(&statement).execute(&mysql).await.unwrap();
+    }
+    mysql.close().await;
+    app.stop().await;
+}
