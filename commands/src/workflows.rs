@@ -87,7 +87,7 @@ impl SourceWorkflows {
     }
 
     /// Builds the connection target of a configuration, resolving its password reference.
-    async fn target(
+    pub(crate) async fn target(
         &self,
         config: &DataSourceConfig,
     ) -> Result<ConnectionTarget, ConnectionFailure> {

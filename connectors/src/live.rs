@@ -1,10 +1,11 @@
 //! One entry point per operation for every kind, so callers never branch on the engine:
-//! [`validate`] tests a connection, [`discover`] reads the schemas in scope.
+//! [`validate`] tests a connection, [`probe_health`] measures it and reads the server's own
+//! figures, [`discover`] reads the schemas in scope.
 
 use crate::options::ConnectionTarget;
 use crate::probe::{
     AssetSample, ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
-    DiscoveryProgress,
+    DiscoveryProgress, HealthProbe,
 };
 use domain::datasource::FailureCategory;
 use domain::discovery::AssetSchema;
@@ -27,6 +28,26 @@ pub async fn validate(
             ),
             None,
         )),
+    }
+}
+
+/// One health probe, all within `timeout`: connect, time a trivial query, read the server's
+/// connection count and limit, storage size and uptime where the engine exposes them, close.
+///
+/// PostgreSQL, MySQL/MariaDB and Redis report their figures; other kinds report what
+/// [`validate`] does (round trip and version) with no figures. Failures are classified like a
+/// connection test's and never carry a secret.
+pub async fn probe_health(
+    target: &ConnectionTarget,
+    timeout: Duration,
+) -> Result<HealthProbe, ConnectionFailure> {
+    match target {
+        ConnectionTarget::Postgres(target) => crate::postgres::probe_health(target, timeout).await,
+        ConnectionTarget::Mysql(target) => crate::mysql::probe_health(target, timeout).await,
+        ConnectionTarget::Redis(target) => crate::redis::probe_health(target, timeout).await,
+        other => validate(other, timeout)
+            .await
+            .map(HealthProbe::from_connection),
     }
 }
 
@@ -57,12 +78,12 @@ pub async fn sample(
     rows: u32,
     timeout: Duration,
 ) -> Result<AssetSample, DiscoveryError> {
-    match target {
-        other => Err(DiscoveryError::Unsupported(format!(
-            "sampling of {} sources is not available in this version",
-            other.kind().as_str()
-        ))),
-    }
+    // No engine samples yet; the parameters are the contract the engines will implement.
+    let _ = (asset, rows, timeout);
+    Err(DiscoveryError::Unsupported(format!(
+        "sampling of {} sources is not available in this version",
+        target.kind().as_str()
+    )))
 }
 
 #[allow(dead_code)]
@@ -74,4 +95,5 @@ fn assert_send(
     fn send<T: Send>(_: T) {}
     send(discover(target, options, progress));
     send(validate(target, Duration::from_secs(1)));
+    send(probe_health(target, Duration::from_secs(1)));
 }

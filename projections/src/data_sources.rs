@@ -64,6 +64,7 @@ impl Projection for DataSources {
                     config: None,
                     running_scan: None,
                     version: *version as u64,
+                    health: None,
                 },
                 None => DataSourceState::default(),
             };
@@ -209,5 +210,16 @@ pub async fn get(
     .bind(tenant)
     .bind(id)
     .fetch_optional(pool)
+    .await
+}
+
+/// Every source that is not archived, of every tenant, as `(tenant, id)`: what the periodic
+/// health checks cover.
+pub async fn active(pool: &sqlx::PgPool) -> Result<Vec<(String, uuid::Uuid)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT tenant_id, id FROM rm_{NAME}.data_sources
+         WHERE lifecycle_state <> 'archived' ORDER BY tenant_id, id"
+    ))
+    .fetch_all(pool)
     .await
 }

@@ -3,6 +3,7 @@
 
 use super::config::DataSourceConfig;
 use super::events::FailureCategory;
+use super::health::HealthAssessment;
 use super::input::DataSourceConfigInput;
 use crate::ids::AggregateId;
 
@@ -57,6 +58,11 @@ pub enum DataSourceCommand {
     Archive {
         reason: Option<String>,
     },
+    /// A health check assessed the source. Recorded only when it differs meaningfully from the
+    /// last recorded assessment (see `HealthAssessment::differs_meaningfully`).
+    RecordHealth {
+        assessment: HealthAssessment,
+    },
 }
 
 impl DataSourceCommand {
@@ -79,6 +85,7 @@ impl DataSourceCommand {
             DataSourceCommand::AddToCatalog => "AddToCatalog",
             DataSourceCommand::StartMonitoring => "StartMonitoring",
             DataSourceCommand::Archive { .. } => "Archive",
+            DataSourceCommand::RecordHealth { .. } => "RecordHealth",
         }
     }
 }

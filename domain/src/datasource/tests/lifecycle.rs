@@ -333,6 +333,9 @@ fn sample_commands() -> Vec<DataSourceCommand> {
         C::AddToCatalog,
         C::StartMonitoring,
         C::Archive { reason: None },
+        C::RecordHealth {
+            assessment: super::health::healthy(),
+        },
     ]
 }
 
@@ -344,6 +347,8 @@ fn expected_target(command: &str, from: LifecycleState) -> Option<LifecycleState
     let extra = match command {
         "Archive" if ALSO_ARCHIVABLE.contains(&from) => Some(S::Archived),
         "UpdateConfig" if UPDATABLE.contains(&from) => Some(from),
+        // Health is observed, never a move: every registered state but Archived records it.
+        "RecordHealth" if !matches!(from, S::Unregistered | S::Archived) => Some(from),
         "Register" if from == S::Unregistered => Some(S::Registered),
         _ => None,
     };
@@ -390,10 +395,11 @@ fn every_state_allows_exactly_the_moves_of_the_diagram_and_the_archive_rule() {
             }
         }
     }
-    // 16 diagram edges, 9 extra archive sources, 10 updatable states, 1 registration.
+    // 17 diagram edges, 9 extra archive sources, 10 updatable states, 1 registration, and
+    // health in the 13 states between registration and archiving.
     assert_eq!(
         allowed,
-        DIAGRAM.len() + ALSO_ARCHIVABLE.len() + UPDATABLE.len() + 1
+        DIAGRAM.len() + ALSO_ARCHIVABLE.len() + UPDATABLE.len() + 1 + LifecycleState::ALL.len() - 2
     );
 }
 
