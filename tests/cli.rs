@@ -450,7 +450,10 @@ async fn a_real_password_never_appears_in_events_logs_read_models_or_responses()
                 json!({ "id": source["id"] }),
             )
             .await;
-        assert!(history.to_string().contains("SourceRegistered"), "{history}");
+        assert!(
+            history.to_string().contains("SourceRegistered"),
+            "{history}"
+        );
         responses.push_str(&history.to_string());
     }
     assert!(responses.contains("Members wrong"), "{responses}");

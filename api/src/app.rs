@@ -1,17 +1,19 @@
 //! The service: [`Application::build`] connects the event store and the read-model database,
-//! starts the projection runners and binds the listener (port 0 in tests);
-//! [`Application::run_until_stopped`] serves until the shutdown signal.
+//! starts the projection runners (and the periodic health checks, when configured) and binds
+//! the listener (port 0 in tests); [`Application::run_until_stopped`] serves until the shutdown
+//! signal.
 
 use crate::auth::Authenticator;
 use crate::graphql::{build_schema, PursightSchema};
 use crate::http;
+use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
 use eventlog::{EventStore, EventStoreConfig};
 use projections::projection::schema_of;
 use projections::{
-    audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, lineage::Lineage,
-    ProjectionRunner, StatusBoard,
+    audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, health::Health,
+    lineage::Lineage, ProjectionRunner, StatusBoard,
 };
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -31,6 +33,9 @@ pub struct AppConfig {
     pub jwt_public_key_pem: Option<Vec<u8>>,
     /// How often a conflicting command is decided again before CONFLICT.
     pub command_attempts: u32,
+    /// How often every non-archived source's health is checked; `None` turns the periodic
+    /// checks off (checks on request still work).
+    pub health_interval: Option<Duration>,
 }
 
 /// Why the service could not start.
@@ -60,6 +65,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub status: StatusBoard,
     pub workflows: SourceWorkflows,
+    pub health: HealthMonitor,
 }
 
 /// A built, not yet serving, service.
@@ -123,7 +129,10 @@ impl Application {
         )
         .await
         .map_err(prepare)?;
-        let runners = vec![
+        projections::runner::prepare_schema(&pool, &Health, &schema_of(projections::health::NAME))
+            .await
+            .map_err(prepare)?;
+        let mut runners = vec![
             spawn_runner(
                 ProjectionRunner::new(DataSources, store.clone(), pool.clone(), status.clone()),
                 shutdown_rx.clone(),
@@ -140,15 +149,33 @@ impl Application {
                 ProjectionRunner::new(Lineage, store.clone(), pool.clone(), status.clone()),
                 shutdown_rx.clone(),
             ),
+            spawn_runner(
+                ProjectionRunner::new(Health, store.clone(), pool.clone(), status.clone()),
+                shutdown_rx.clone(),
+            ),
         ];
         let secrets = connectors::secrets::SecretResolver::from_env()
             .map_err(|err| StartError::Secrets(err.to_string()))?;
         let workflows = SourceWorkflows::new(handler.clone(), Arc::new(secrets));
+        let health = HealthMonitor::new(workflows.clone());
+        if let Some(interval) = config.health_interval.filter(|i| !i.is_zero()) {
+            tracing::info!(
+                interval_secs = interval.as_secs(),
+                "periodic health checks on"
+            );
+            runners.push(crate::monitor::spawn(
+                health.clone(),
+                pool.clone(),
+                interval,
+                shutdown_rx.clone(),
+            ));
+        }
         let schema = build_schema(
             store.clone(),
             pool.clone(),
             handler.clone(),
             workflows.clone(),
+            health.clone(),
             shutdown_rx,
         );
         let listener =
@@ -168,6 +195,7 @@ impl Application {
                 pool,
                 status,
                 workflows,
+                health,
             },
             shutdown,
             runners,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod monitor;
 pub mod settings;
 
 pub use app::{AppConfig, Application, ShutdownHandle};

@@ -10,12 +10,16 @@
 //!
 //! Long histories load from a snapshot (state + position, verified against the stream) plus the
 //! events after it; a snapshot is saved every `snapshot_every` events (default 100).
+//!
+//! Process managers built on it: [`workflows`] (connection validation, scans) and [`health`]
+//! (health checks with a rolling window of probe outcomes per source).
 #![forbid(unsafe_code)]
 
 pub mod classify;
 mod context;
 mod error;
 mod handler;
+pub mod health;
 pub mod workflows;
 
 pub use context::CommandContext;

@@ -1,10 +1,11 @@
 //! One entry point per operation for every kind, so callers never branch on the engine:
-//! [`validate`] tests a connection, [`discover`] reads the schemas in scope.
+//! [`validate`] tests a connection, [`probe_health`] measures it and reads the server's own
+//! figures, [`discover`] reads the schemas in scope.
 
 use crate::options::ConnectionTarget;
 use crate::probe::{
     AssetSample, ConnectionFailure, ConnectionInfo, Discovery, DiscoveryError, DiscoveryOptions,
-    DiscoveryProgress,
+    DiscoveryProgress, HealthProbe,
 };
 use domain::discovery::AssetSchema;
 use std::time::Duration;
@@ -21,6 +22,26 @@ pub async fn validate(
         ConnectionTarget::Mongodb(target) => crate::mongodb::validate(target, timeout).await,
         ConnectionTarget::Snowflake(target) => crate::snowflake::validate(target, timeout).await,
         ConnectionTarget::S3(target) => crate::s3::validate(target, timeout).await,
+    }
+}
+
+/// One health probe, all within `timeout`: connect, time a trivial query, read the server's
+/// connection count and limit, storage size and uptime where the engine exposes them, close.
+///
+/// PostgreSQL, MySQL/MariaDB and Redis report their figures; other kinds report what
+/// [`validate`] does (round trip and version) with no figures. Failures are classified like a
+/// connection test's and never carry a secret.
+pub async fn probe_health(
+    target: &ConnectionTarget,
+    timeout: Duration,
+) -> Result<HealthProbe, ConnectionFailure> {
+    match target {
+        ConnectionTarget::Postgres(target) => crate::postgres::probe_health(target, timeout).await,
+        ConnectionTarget::Mysql(target) => crate::mysql::probe_health(target, timeout).await,
+        ConnectionTarget::Redis(target) => crate::redis::probe_health(target, timeout).await,
+        other => validate(other, timeout)
+            .await
+            .map(HealthProbe::from_connection),
     }
 }
 
@@ -91,4 +112,5 @@ fn assert_send(
         1,
         Duration::from_secs(1),
     ));
+    send(probe_health(target, Duration::from_secs(1)));
 }

@@ -1,7 +1,7 @@
-//! What every connector reports when it is asked to connect or to discover: the shared vocabulary
-//! between the engine folders and the command layer.
+//! What every connector reports when it is asked to connect, to report its health or to
+//! discover: the shared vocabulary between the engine folders and the command layer.
 
-use domain::datasource::FailureCategory;
+use domain::datasource::{FailureCategory, ServerFigures};
 use domain::discovery::{AssetSchema, LineageEdge};
 use domain::scan::{ScanMetrics, ScanScope, ScanStrategy};
 use std::time::Duration;
@@ -13,6 +13,54 @@ pub struct ConnectionInfo {
     pub latency_ms: u64,
     /// The server's own version string, when the protocol tells it.
     pub server_version: Option<String>,
+}
+
+/// A successful health probe: the connection test's round trip, plus what the server says about
+/// itself where the engine exposes it (`None` where it does not, or where the user may not ask).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthProbe {
+    /// Round trip of the trivial query (`SELECT 1`, `PING`), without the connection set-up.
+    pub latency: Duration,
+    pub server_version: Option<String>,
+    /// Client connections open on the server (every database and client, not only PurSight's):
+    /// what competes for `max_connections`.
+    pub active_connections: Option<u64>,
+    /// The server's connection limit.
+    pub max_connections: Option<u64>,
+    /// The size of the source's database (PostgreSQL, MySQL) or the memory in use (Redis).
+    pub storage_bytes: Option<u64>,
+    /// Seconds since the server started.
+    pub server_uptime_secs: Option<u64>,
+}
+
+impl HealthProbe {
+    /// A probe of an engine that only tells its round trip and version.
+    pub fn from_connection(info: ConnectionInfo) -> Self {
+        Self {
+            latency: Duration::from_millis(info.latency_ms),
+            server_version: info.server_version,
+            active_connections: None,
+            max_connections: None,
+            storage_bytes: None,
+            server_uptime_secs: None,
+        }
+    }
+
+    /// The round trip in whole microseconds.
+    pub fn latency_us(&self) -> u64 {
+        u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// The server's figures, as the domain's health assessment takes them.
+    pub fn figures(&self) -> ServerFigures {
+        ServerFigures {
+            server_version: self.server_version.clone(),
+            active_connections: self.active_connections,
+            max_connections: self.max_connections,
+            storage_bytes: self.storage_bytes,
+            server_uptime_secs: self.server_uptime_secs,
+        }
+    }
 }
 
 /// A failed connection test, classified so users know where to look. The message never holds

@@ -56,6 +56,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<datasource::SourceCataloged>("SourceCataloged", 1),
         of::<datasource::MonitoringStarted>("MonitoringStarted", 1),
         of::<datasource::SourceArchived>("SourceArchived", 1),
+        of::<datasource::HealthAssessed>("HealthAssessed", 1),
         of::<scan::ScanStarted>("ScanStarted", 1),
         of::<scan::ScanProgressed>("ScanProgressed", 1),
         of::<scan::ScanCompleted>("ScanCompleted", 1),

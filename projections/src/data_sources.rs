@@ -65,6 +65,7 @@ impl Projection for DataSources {
                     running_scan: None,
                     rule_set_id: None,
                     version: *version as u64,
+                    health: None,
                 },
                 None => DataSourceState::default(),
             };
@@ -236,6 +237,17 @@ pub async fn sources_with_rule_set(
     ))
     .bind(tenant)
     .bind(rule_set_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every source that is not archived, of every tenant, as `(tenant, id)`: what the periodic
+/// health checks cover.
+pub async fn active(pool: &sqlx::PgPool) -> Result<Vec<(String, uuid::Uuid)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT tenant_id, id FROM rm_{NAME}.data_sources
+         WHERE lifecycle_state <> 'archived' ORDER BY tenant_id, id"
+    ))
     .fetch_all(pool)
     .await
 }

@@ -8,8 +8,9 @@
 //!
 //! Read models: [`data_sources`] (current configuration without secrets, lifecycle state,
 //! version), [`audit_log`] (every event: who, what, when, from which command), [`catalog`]
-//! (discovered assets with their schemas and change history, scans) and [`lineage`] (edges
-//! between assets, walked up- or downstream).
+//! (discovered assets with their schemas and change history, scans), [`lineage`] (edges
+//! between assets, walked up- or downstream) and [`health`] (each source's latest recorded
+//! health and the history of its changes).
 #![forbid(unsafe_code)]
 
 pub mod audit_log;
@@ -18,6 +19,7 @@ pub mod checkpoint;
 pub mod data_sources;
 pub mod database;
 mod error;
+pub mod health;
 pub mod labels;
 pub mod lineage;
 pub mod projection;
@@ -31,9 +33,10 @@ pub use runner::{ProjectionRunner, RunnerOptions};
 pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
 
 /// Names of every projection, for `pursight rebuild` and `/readyz`.
-pub const ALL: [&str; 4] = [
+pub const ALL: [&str; 5] = [
     data_sources::NAME,
     audit_log::NAME,
     catalog::NAME,
     lineage::NAME,
+    health::NAME,
 ];

@@ -10,7 +10,7 @@
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{schema_of, Projection};
 use crate::runner::{apply_commits, prepare_schema, read_all};
-use crate::{audit_log, catalog, checkpoint, data_sources, lineage};
+use crate::{audit_log, catalog, checkpoint, data_sources, health, lineage};
 use eventlog::EventStore;
 use futures::StreamExt;
 use sqlx::PgPool;
@@ -35,6 +35,7 @@ pub async fn rebuild_by_name(
         audit_log::NAME => rebuild(&audit_log::AuditLog, store, pool, progress).await,
         catalog::NAME => rebuild(&catalog::Catalog, store, pool, progress).await,
         lineage::NAME => rebuild(&lineage::Lineage, store, pool, progress).await,
+        health::NAME => rebuild(&health::Health, store, pool, progress).await,
         other => Err(ProjectionError::Unknown(other.to_owned())),
     }
 }

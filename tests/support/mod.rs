@@ -38,15 +38,32 @@ impl TestApp {
     }
 
     pub async fn spawn_with_attempts(command_attempts: u32) -> Self {
+        Self::spawn_with(command_attempts, None).await
+    }
+
+    /// A service that also checks every source's health every `interval` (off in the others).
+    pub async fn spawn_with_health_interval(interval: std::time::Duration) -> Self {
+        Self::spawn_with(5, Some(interval)).await
+    }
+
+    async fn spawn_with(
+        command_attempts: u32,
+        health_interval: Option<std::time::Duration>,
+    ) -> Self {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("t{suffix}");
         let database = format!("pursight_test_{suffix}");
         let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
-        let app = Application::build(config(names, &database_url, command_attempts))
-            .await
-            .expect("the service starts");
+        let app = Application::build(config(
+            names,
+            &database_url,
+            command_attempts,
+            health_interval,
+        ))
+        .await
+        .expect("the service starts");
         let addr = app.local_addr();
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped(false));
@@ -157,8 +174,14 @@ async fn remove_resources(nats_url: String, prefix: String, stream: String, data
     }
 }
 
-/// The service configuration of a test: port 0, the test secret.
-fn config(names: StreamNames, database_url: &str, command_attempts: u32) -> AppConfig {
+/// The service configuration of a test: port 0, the test secret, periodic health checks only
+/// when asked.
+fn config(
+    names: StreamNames,
+    database_url: &str,
+    command_attempts: u32,
+    health_interval: Option<std::time::Duration>,
+) -> AppConfig {
     AppConfig {
         store: EventStoreConfig {
             nats_url: nats_url(),
@@ -169,6 +192,7 @@ fn config(names: StreamNames, database_url: &str, command_attempts: u32) -> AppC
         jwt_secret: SECRET.into(),
         jwt_public_key_pem: None,
         command_attempts,
+        health_interval,
     }
 }
 
@@ -177,7 +201,7 @@ impl TestApp {
     /// process would be).
     pub async fn sibling(&self) -> Application {
         let names = StreamNames::new(&self.prefix, None).unwrap();
-        Application::build(config(names, &self.database_url, 5))
+        Application::build(config(names, &self.database_url, 5, None))
             .await
             .expect("the sibling service starts")
     }

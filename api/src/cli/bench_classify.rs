@@ -316,6 +316,7 @@ async fn measure(
         jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
         jwt_public_key_pem: None,
         command_attempts: 5,
+        health_interval: None,
     })
     .await
     .context("cannot start the in-process service")?;

@@ -1,8 +1,8 @@
 //! `pursight demo`: start the service on the local defaults, register example data sources and
 //! print where to look.
 
-use super::serve::app_config;
-use crate::app::Application;
+use super::serve::{app_config, health_interval};
+use crate::app::{AppConfig, Application};
 use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs, DEFAULT_LISTEN};
 use clap::Args;
@@ -25,6 +25,9 @@ pub struct DemoArgs {
     /// Set up, print the summary and exit instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Seconds between health checks of every source; off (0) unless set.
+    #[arg(long, env = "PURSIGHT_HEALTH_INTERVAL_SECS", default_value_t = 0)]
+    pub health_interval_secs: u64,
 }
 
 /// The example sources; fixed ids make re-running the demo idempotent.
@@ -211,7 +214,10 @@ pub async fn demo(
             true,
         ),
     };
-    let config = app_config(store, database, &args.listen, secret.clone(), None)?;
+    let config = AppConfig {
+        health_interval: health_interval(args.health_interval_secs),
+        ..app_config(store, database, &args.listen, secret.clone(), None)?
+    };
     let app = Application::build(config).await?;
     app.recover_interrupted_scans().await?;
     let addr = app.local_addr();

@@ -49,7 +49,7 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
-    /// Register, list and validate data sources.
+    /// Register, list, validate and health-check data sources.
     Source {
         #[command(flatten)]
         actor: source::Actor,

@@ -7,6 +7,7 @@ use clap::Args;
 use domain::access::Role;
 use domain::TenantId;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -19,6 +20,14 @@ pub struct ServeArgs {
     /// PEM file with an RSA public key to also accept RS256 tokens.
     #[arg(long, env = "PURSIGHT_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<std::path::PathBuf>,
+    /// Seconds between health checks of every non-archived source; 0 turns them off.
+    #[arg(long, env = "PURSIGHT_HEALTH_INTERVAL_SECS", default_value_t = 60)]
+    pub health_interval_secs: u64,
+}
+
+/// `PURSIGHT_HEALTH_INTERVAL_SECS` as an interval; 0 turns the periodic checks off.
+pub(crate) fn health_interval(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +69,8 @@ pub(crate) fn app_config(
         jwt_secret,
         jwt_public_key_pem,
         command_attempts: 5,
+        // Off unless the command turns it on: one-off CLI commands must not probe every source.
+        health_interval: None,
     })
 }
 
@@ -71,13 +82,16 @@ pub async fn serve(
     let secret = args.jwt_secret.filter(|s| !s.is_empty()).context(
         "PURSIGHT_JWT_SECRET is not set: export a long random secret (e.g. `export PURSIGHT_JWT_SECRET=$(openssl rand -hex 32)`) or pass --jwt-secret",
     )?;
-    let config = app_config(
-        store,
-        database,
-        &args.listen,
-        secret,
-        args.jwt_public_key.as_deref(),
-    )?;
+    let config = AppConfig {
+        health_interval: health_interval(args.health_interval_secs),
+        ..app_config(
+            store,
+            database,
+            &args.listen,
+            secret,
+            args.jwt_public_key.as_deref(),
+        )?
+    };
     let app = Application::build(config).await?;
     app.recover_interrupted_scans().await?;
     let addr = app.local_addr();

@@ -1,5 +1,6 @@
-//! `pursight source add|list|validate` and `pursight scan` (followed by classification): the data-source workflows from the
-//! command line. They run in-process against the event store and read models (the projections
+//! `pursight source add|list|validate|health` and `pursight scan` (followed by classification):
+//! the data-source workflows from the command line. They run in-process against the event store
+//! and read models (the projections
 //! run while the command does), so no server is needed.
 
 use super::serve::app_config;
@@ -9,9 +10,10 @@ use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, Table};
+use commands::health::HealthReport;
 use commands::CommandContext;
 use domain::access::{Permission, Role};
-use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput, HealthStatus};
 use domain::scan::{ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
 use projections::data_sources::{self, ListFilter};
@@ -36,6 +38,15 @@ pub enum SourceCommand {
     Validate {
         /// Source id or exact name.
         source: String,
+    },
+    /// Check a source's health now: latency, error rate, connections, storage and
+    /// recommendations (exit code 2 when unhealthy).
+    Health {
+        /// Source id or exact name.
+        source: String,
+        /// Probes to make (1 to 20).
+        #[arg(long, default_value_t = 3)]
+        samples: u32,
     },
 }
 
@@ -252,8 +263,102 @@ pub async fn source(
                 }
             }
         }
+        SourceCommand::Health { source, samples } => {
+            let id = resolve(&app, &ctx.tenant, &source).await?;
+            let report = app.state().health.check_health(&ctx, id, samples).await?;
+            print!("{}", describe_health(&source, &report));
+            if report.assessment.status == HealthStatus::Unhealthy {
+                return Ok(ExitCode::from(2));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report of `source health`, one figure per line.
+fn describe_health(source: &str, report: &HealthReport) -> String {
+    let a = &report.assessment;
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let ms = |us: Option<u64>| or_dash(us.map(|us| format!("{:.2} ms", us as f64 / 1000.0)));
+    let mut out = format!(
+        "{source}: {} ({} of {} probes failed; {})\n",
+        a.status,
+        a.failures,
+        a.samples,
+        if report.recorded {
+            "recorded as a change"
+        } else {
+            "unchanged since the last recorded check"
+        }
+    );
+    let mut line = |label: &str, value: String| out.push_str(&format!("  {label:<12} {value}\n"));
+    line(
+        "latency",
+        format!("p50 {}, p95 {}", ms(a.latency_p50_us), ms(a.latency_p95_us)),
+    );
+    line(
+        "error rate",
+        format!(
+            "{:.1} %, uptime {:.1} %",
+            100.0 * a.error_rate(),
+            100.0 * a.uptime()
+        ),
+    );
+    line(
+        "connections",
+        match (a.active_connections, a.max_connections) {
+            (Some(active), Some(max)) => format!("{active} of {max}"),
+            (Some(active), None) => active.to_string(),
+            _ => "-".into(),
+        },
+    );
+    line("storage", or_dash(a.storage_bytes.map(bytes)));
+    line(
+        "server",
+        format!(
+            "{}, up {}",
+            a.server_version.as_deref().unwrap_or("unknown version"),
+            or_dash(a.server_uptime_secs.map(duration))
+        ),
+    );
+    if let Some(error) = &a.last_error {
+        line(
+            "last error",
+            format!("{}: {}", error.category, error.message),
+        );
+    }
+    if a.recommendations.is_empty() {
+        out.push_str("no recommendations\n");
+    } else {
+        out.push_str("recommendations:\n");
+        for r in &a.recommendations {
+            out.push_str(&format!("  [{}] {}: {}\n", r.severity, r.code, r.message));
+        }
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s < 3_600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {} min", s / 3_600, s % 3_600 / 60),
+        s => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
+    }
 }
 
 pub async fn scan(

@@ -7,6 +7,7 @@
 pub mod catalog;
 mod classification;
 mod errors;
+mod health;
 mod inputs;
 mod mutation;
 mod query;
@@ -17,26 +18,29 @@ pub use errors::AuthFailure;
 pub(crate) use errors::{api_error, authorize};
 
 use async_graphql::Schema;
+use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
 use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, and the catalog.
+/// All queries: data sources, audit, history, consistency, the catalog and health.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
     catalog::CatalogQuery,
     classification::ClassificationQuery,
+    health::HealthQuery,
 );
 
-/// All mutations: data-source commands and catalog workflows.
+/// All mutations: data-source commands, catalog workflows and health checks.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     mutation::MutationRoot,
     catalog::CatalogMutation,
     classification::ClassificationMutation,
+    health::HealthMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
@@ -48,6 +52,7 @@ pub(crate) struct Services {
     pub pool: PgPool,
     pub handler: CommandHandler,
     pub workflows: SourceWorkflows,
+    pub health: HealthMonitor,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -56,6 +61,7 @@ pub fn build_schema(
     pool: PgPool,
     handler: CommandHandler,
     workflows: SourceWorkflows,
+    health: HealthMonitor,
     shutdown: watch::Receiver<bool>,
 ) -> PursightSchema {
     Schema::build(
@@ -68,6 +74,7 @@ pub fn build_schema(
         pool,
         handler,
         workflows,
+        health,
         shutdown,
     })
     .limit_depth(16)

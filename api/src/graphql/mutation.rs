@@ -185,7 +185,7 @@ fn result(outcome: CommandOutcome, projected: bool) -> CommandResult {
 }
 
 /// Waits (up to 10 s) until every projection has applied `sequence`.
-async fn wait_for_projection(services: &Services, sequence: u64) -> bool {
+pub(super) async fn wait_for_projection(services: &Services, sequence: u64) -> bool {
     projections::checkpoint::wait_for(
         &services.pool,
         &projections::ALL,

@@ -3,6 +3,8 @@
 //! - `options.rs`: [`PostgresTarget`], the connection parameters built from the DataSource model;
 //! - `connect.rs`: sqlx connect options, the connection test [`validate`] and the error
 //!   [`classify`]-ication shared by everything that connects;
+//! - `health.rs`: [`probe_health`], a connection test plus the server's connections, limit,
+//!   database size and uptime;
 //! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
 //! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
 //! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
@@ -11,6 +13,7 @@
 mod catalog;
 mod connect;
 mod discover;
+mod health;
 mod options;
 mod pace;
 mod sample;
@@ -18,6 +21,7 @@ mod sample;
 pub use self::{
     connect::{classify, connect_options, validate},
     discover::{discover, MAX_RETRIES},
+    health::probe_health,
     sample::sample,
 };
 pub use options::{PgSslMode, PostgresTarget};

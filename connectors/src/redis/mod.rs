@@ -5,6 +5,8 @@
 //! - `connect.rs`: one multiplexed connection (never a pool) from a target, TLS certificates read
 //!   from the configured files, and driver errors classified into the categories users act on.
 //! - `validate.rs`: [`validate`], the connection test (`PING` latency, `INFO server` version).
+//! - `health.rs`: [`probe_health`], `PING` latency plus the clients, client limit, memory and
+//!   uptime from `INFO`.
 //! - `pattern.rs`: keys grouped into key patterns (`session:42:cart` → `session:*:cart`), and the
 //!   `SCAN MATCH` pre-filter derived from a scan scope.
 //! - `shape.rs`: the value shape of a pattern inferred from sampled values, as columns. Values
@@ -13,12 +15,14 @@
 
 mod connect;
 mod discover;
+mod health;
 mod options;
 mod pattern;
 mod shape;
 mod validate;
 
 pub use discover::{discover, MAX_SCANNED_KEYS};
+pub use health::probe_health;
 pub use options::RedisTarget;
 pub use pattern::key_pattern;
 pub use validate::validate;

@@ -3,6 +3,7 @@
 
 use super::config::DataSourceConfig;
 use super::events::FailureCategory;
+use super::health::HealthAssessment;
 use super::input::DataSourceConfigInput;
 use crate::ids::AggregateId;
 
@@ -65,6 +66,11 @@ pub enum DataSourceCommand {
     Archive {
         reason: Option<String>,
     },
+    /// A health check assessed the source. Recorded only when it differs meaningfully from the
+    /// last recorded assessment (see `HealthAssessment::differs_meaningfully`).
+    RecordHealth {
+        assessment: HealthAssessment,
+    },
 }
 
 impl DataSourceCommand {
@@ -89,6 +95,7 @@ impl DataSourceCommand {
             DataSourceCommand::AddToCatalog => "AddToCatalog",
             DataSourceCommand::StartMonitoring => "StartMonitoring",
             DataSourceCommand::Archive { .. } => "Archive",
+            DataSourceCommand::RecordHealth { .. } => "RecordHealth",
         }
     }
 }

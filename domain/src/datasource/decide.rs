@@ -23,13 +23,15 @@
 //! rescans from Monitoring, which leaves a freshly scanned source no way to pick up schema
 //! changes until classification and cataloguing exist.
 //!
-//! plus `UpdateConfig`, which the diagram leaves implicit (see `update_config`). Anything else
-//! is [`DataSourceError::InvalidTransition`].
+//! plus `UpdateConfig`, which the diagram leaves implicit (see `update_config`), and
+//! `RecordHealth`, which is accepted in every state but Archived and never moves the lifecycle
+//! (see `record_health`). Anything else is [`DataSourceError::InvalidTransition`].
 
 use super::commands::DataSourceCommand;
 use super::config::DataSourceConfig;
 use super::error::{DataSourceError, ValidationError};
 use super::events::*;
+use super::health::{HealthAssessment, ProbeFailure, Recommendation};
 use super::lifecycle::LifecycleState;
 use super::state::DataSourceState;
 use crate::ids::AggregateId;
@@ -134,6 +136,9 @@ pub(super) fn decide(
         (C::AddToCatalog, S::Validated) => E::SourceCataloged(SourceCataloged {}),
         (C::StartMonitoring, S::Cataloged) => E::MonitoringStarted(MonitoringStarted {}),
         (C::Archive { reason }, _) if archive_allowed(from) => archive(reason.as_deref())?,
+        (C::RecordHealth { assessment }, _) if from != S::Archived => {
+            return record_health(state.health.as_ref(), assessment);
+        }
         _ => {
             return Err(DataSourceError::InvalidTransition {
                 command: command.name(),
@@ -211,6 +216,58 @@ fn archive(reason: Option<&str>) -> Result<DataSourceEvent, DataSourceError> {
     Ok(DataSourceEvent::SourceArchived(SourceArchived {
         reason: reason.map(str::to_owned),
     }))
+}
+
+/// Records a health assessment when it is news: the first one, or one that
+/// [differs meaningfully](HealthAssessment::differs_meaningfully) from the last recorded one.
+/// Anything else records nothing, so the history holds changes, not every check.
+///
+/// Health is observed, not decided, so any state but Archived accepts it (a source being scanned
+/// can still be down). Figures are checked for consistency and texts bounded like every other
+/// connector diagnostic.
+fn record_health(
+    previous: Option<&HealthAssessment>,
+    assessment: &HealthAssessment,
+) -> Result<Vec<DataSourceEvent>, DataSourceError> {
+    if assessment.samples == 0 {
+        return Err(ValidationError::single("samples", "must be at least 1").into());
+    }
+    if assessment.failures > assessment.samples {
+        return Err(ValidationError::single(
+            "failures",
+            format!(
+                "cannot exceed samples ({} > {})",
+                assessment.failures, assessment.samples
+            ),
+        )
+        .into());
+    }
+    let assessment = HealthAssessment {
+        server_version: assessment
+            .server_version
+            .as_deref()
+            .map(|v| truncate(v.trim(), MAX_SERVER_VERSION_CHARS))
+            .filter(|v| !v.is_empty()),
+        last_error: assessment.last_error.as_ref().map(|e| ProbeFailure {
+            category: e.category,
+            message: truncate(&e.message, MAX_DIAGNOSTIC_CHARS),
+        }),
+        recommendations: assessment
+            .recommendations
+            .iter()
+            .map(|r| Recommendation {
+                message: truncate(&r.message, MAX_DIAGNOSTIC_CHARS),
+                ..r.clone()
+            })
+            .collect(),
+        ..assessment.clone()
+    };
+    match previous {
+        Some(previous) if !assessment.differs_meaningfully(previous) => Ok(Vec::new()),
+        _ => Ok(vec![DataSourceEvent::HealthAssessed(HealthAssessed {
+            assessment,
+        })]),
+    }
 }
 
 fn check_running_scan(

@@ -9,6 +9,7 @@
 //! upcast on read; every other event is at v1.
 
 use super::config::DataSourceConfig;
+use super::health::HealthAssessment;
 use super::input::{DataSourceConfigInput, PoolSettingsInput};
 use super::values::keyword_enum;
 use crate::aggregate::{DomainEvent, EventDecodeError};
@@ -140,6 +141,13 @@ pub struct SourceArchived {
     pub reason: Option<String>,
 }
 
+/// The source's health changed meaningfully (or was assessed for the first time). Checks that
+/// find nothing new record nothing, so the history is a history of changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HealthAssessed {
+    pub assessment: HealthAssessment,
+}
+
 /// Every event of the data source aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataSourceEvent {
@@ -160,6 +168,7 @@ pub enum DataSourceEvent {
     SourceCataloged(SourceCataloged),
     MonitoringStarted(MonitoringStarted),
     SourceArchived(SourceArchived),
+    HealthAssessed(HealthAssessed),
 }
 
 impl DataSourceEvent {
@@ -184,6 +193,7 @@ impl DataSourceEvent {
         ("SourceCataloged", 1),
         ("MonitoringStarted", 1),
         ("SourceArchived", 1),
+        ("HealthAssessed", 1),
     ];
 }
 
@@ -208,6 +218,7 @@ macro_rules! with_inner {
             DataSourceEvent::SourceCataloged($inner) => $body,
             DataSourceEvent::MonitoringStarted($inner) => $body,
             DataSourceEvent::SourceArchived($inner) => $body,
+            DataSourceEvent::HealthAssessed($inner) => $body,
         }
     };
 }
@@ -232,6 +243,7 @@ impl DomainEvent for DataSourceEvent {
             DataSourceEvent::SourceCataloged(_) => "SourceCataloged",
             DataSourceEvent::MonitoringStarted(_) => "MonitoringStarted",
             DataSourceEvent::SourceArchived(_) => "SourceArchived",
+            DataSourceEvent::HealthAssessed(_) => "HealthAssessed",
         }
     }
 
@@ -275,6 +287,7 @@ impl DomainEvent for DataSourceEvent {
             ("SourceCataloged", 1) => E::SourceCataloged(decode.with()?),
             ("MonitoringStarted", 1) => E::MonitoringStarted(decode.with()?),
             ("SourceArchived", 1) => E::SourceArchived(decode.with()?),
+            ("HealthAssessed", 1) => E::HealthAssessed(decode.with()?),
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),

@@ -6,6 +6,7 @@
 //! - `input.rs`: [`DataSourceConfigInput`], raw edge input, its parser and update overlay.
 //! - `lifecycle.rs`, `state.rs`: the lifecycle states and the state folded from events.
 //! - `commands.rs`, `decide.rs`, `events.rs`, `error.rs`: the decider and what it speaks.
+//! - `health.rs`: the window of recent probe outcomes and the health assessment derived from it.
 //!
 //! ```
 //! use domain::datasource::*;
@@ -32,6 +33,7 @@ mod config;
 mod decide;
 mod error;
 mod events;
+mod health;
 mod input;
 mod lifecycle;
 mod secret;
@@ -45,6 +47,10 @@ pub use commands::DataSourceCommand;
 pub use config::{CloudConfig, DataSourceConfig, PoolSettings, ReplicaConfig, SslConfig};
 pub use error::{DataSourceError, FieldError, ValidationError};
 pub use events::*;
+pub use health::{
+    assess, HealthAssessment, HealthStatus, HealthThresholds, HealthWindow, ProbeFailure,
+    ProbeOutcome, Ratio, Recommendation, RecommendationCode, ServerFigures, Severity, Share,
+};
 pub use input::{
     CloudConfigInput, DataSourceConfigInput, PoolSettingsInput, ReplicaConfigInput, SslConfigInput,
 };

@@ -3,6 +3,7 @@
 
 use super::config::DataSourceConfig;
 use super::events::DataSourceEvent;
+use super::health::HealthAssessment;
 use super::lifecycle::LifecycleState;
 use crate::ids::AggregateId;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,10 @@ pub struct DataSourceState {
     pub rule_set_id: Option<AggregateId>,
     /// Number of events applied.
     pub version: u64,
+    /// The last recorded health assessment, which a new one is compared against. Defaulted so
+    /// that snapshots taken before health checks existed still load.
+    #[serde(default)]
+    pub health: Option<HealthAssessment>,
 }
 
 impl DataSourceState {
@@ -68,6 +73,7 @@ impl DataSourceState {
                 self.lifecycle = S::Archived;
                 self.running_scan = None;
             }
+            E::HealthAssessed(e) => self.health = Some(e.assessment.clone()),
         }
         self
     }

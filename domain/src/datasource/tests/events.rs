@@ -28,6 +28,9 @@ fn one_of_each() -> Vec<DataSourceEvent> {
         DataSourceEvent::SourceArchived(SourceArchived {
             reason: Some("retired".into()),
         }),
+        DataSourceEvent::HealthAssessed(HealthAssessed {
+            assessment: super::health::healthy(),
+        }),
     ]
 }
 
@@ -47,7 +50,7 @@ fn every_event_round_trips_through_its_stored_form() {
     }
     let mut types: Vec<&str> = events.iter().map(DomainEvent::event_type).collect();
     types.dedup();
-    assert_eq!(types.len(), 15, "one sample per variant");
+    assert_eq!(types.len(), 16, "one sample per variant");
 }
 
 #[test]

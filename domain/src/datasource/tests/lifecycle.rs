@@ -342,6 +342,9 @@ fn sample_commands() -> Vec<DataSourceCommand> {
         C::AddToCatalog,
         C::StartMonitoring,
         C::Archive { reason: None },
+        C::RecordHealth {
+            assessment: super::health::healthy(),
+        },
     ]
 }
 
@@ -354,6 +357,8 @@ fn expected_target(command: &str, from: LifecycleState) -> Option<LifecycleState
         "Archive" if ALSO_ARCHIVABLE.contains(&from) => Some(S::Archived),
         "UpdateConfig" if UPDATABLE.contains(&from) => Some(from),
         "AttachScanRuleSet" if !matches!(from, S::Unregistered | S::Archived) => Some(from),
+        // Health is observed, never a move: every registered state but Archived records it.
+        "RecordHealth" if !matches!(from, S::Unregistered | S::Archived) => Some(from),
         "Register" if from == S::Unregistered => Some(S::Registered),
         _ => None,
     };
@@ -400,11 +405,16 @@ fn every_state_allows_exactly_the_moves_of_the_diagram_and_the_archive_rule() {
             }
         }
     }
-    // The diagram's edges, 9 extra archive sources, 10 updatable states, 1 registration and
-    // 13 states a rule set can be attached in.
+    // The diagram's edges, 9 extra archive sources, 10 updatable states, 1 registration, and
+    // the 13 states between registration and archiving, where a rule set can be attached and
+    // health is recorded.
     assert_eq!(
         allowed,
-        DIAGRAM.len() + ALSO_ARCHIVABLE.len() + UPDATABLE.len() + 1 + 13
+        DIAGRAM.len()
+            + ALSO_ARCHIVABLE.len()
+            + UPDATABLE.len()
+            + 1
+            + 2 * (LifecycleState::ALL.len() - 2)
     );
 }
 

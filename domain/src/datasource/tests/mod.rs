@@ -5,9 +5,11 @@
 //! - `update.rs`: the configuration update rules.
 //! - `config.rs`: parsing configuration input into value objects.
 //! - `events.rs`: stored form, decoding and upcasting of events.
+//! - `health.rs`: the health window and assessment, and which assessments are recorded.
 
 mod config;
 mod events;
+mod health;
 mod lifecycle;
 mod update;
 
