@@ -409,7 +409,7 @@ async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
     assert_eq!(stuck["data"]["dataSource"]["lifecycleState"], "scanning");
 
     // The next start ends it; the source can be scanned again.
-    assert_eq!(other.recover_interrupted_scans().await.unwrap(), 1);
+    assert_eq!(other.recover_interrupted_work().await.unwrap(), 1);
     wait_projected(&app, &admin).await;
     let response = app
         .gql(Some(&admin), "query($id: ID!) { dataSource(id: $id) { lifecycleState } scans(sourceId: $id) { id status failure } }", json!({ "id": id }))

@@ -216,10 +216,11 @@ impl Application {
         &self.state
     }
 
-    /// Fails the scans a previous run of the service left running (they can never finish), so
-    /// their sources are not stuck in `scanning`. Call it once at start-up, before serving, in the
-    /// one process that runs scans. Returns how many scans were ended.
-    pub async fn recover_interrupted_scans(&self) -> Result<usize, StartError> {
+    /// Fails the scans and classifications a previous run of the service left running (they can
+    /// never finish), so their sources are not stuck in `scanning` or `classifying`. Call it once
+    /// at start-up, before serving, in the one process that runs scans. Returns how many were
+    /// ended.
+    pub async fn recover_interrupted_work(&self) -> Result<usize, StartError> {
         let state = &self.state;
         let failed = |err: &dyn std::fmt::Display| StartError::Projection(err.to_string());
         let target = state.store.last_sequence().await?;
@@ -264,6 +265,48 @@ impl Application {
         }
         if ended > 0 {
             tracing::info!(ended, "ended scans interrupted by an earlier stop");
+        }
+        // The same for classifications: the source goes back to Scanned and keeps every label
+        // recorded so far (each asset's labels were recorded in one commit).
+        projections::checkpoint::wait_for(
+            &state.pool,
+            &[projections::data_sources::NAME],
+            target,
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|err| failed(&err))?;
+        let classifying = projections::data_sources::in_state(&state.pool, "classifying")
+            .await
+            .map_err(|err| failed(&err))?;
+        for (tenant, source_id) in classifying {
+            let Ok(tenant) = domain::TenantId::parse(&tenant) else {
+                continue;
+            };
+            let ctx = commands::CommandContext::new(
+                tenant,
+                "pursight-recovery",
+                vec![domain::access::Role::Admin],
+                None,
+            );
+            let outcome = state
+                .handler
+                .execute::<domain::datasource::DataSource>(
+                    &ctx,
+                    domain::access::Permission::ManageDataSources,
+                    domain::AggregateId::from_uuid(source_id),
+                    domain::datasource::DataSourceCommand::FailClassification {
+                        reason: "interrupted: the service stopped while classifying; run it again"
+                            .to_owned(),
+                    },
+                )
+                .await;
+            match outcome {
+                Ok(_) => ended += 1,
+                Err(err) => {
+                    tracing::warn!(%source_id, error = %err, "could not end an interrupted classification")
+                }
+            }
         }
         Ok(ended)
     }

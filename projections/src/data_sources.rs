@@ -251,3 +251,16 @@ pub async fn active(pool: &sqlx::PgPool) -> Result<Vec<(String, uuid::Uuid)>, sq
     .fetch_all(pool)
     .await
 }
+
+/// Every source whose lifecycle state is `state`, of every tenant, as `(tenant, id)`.
+pub async fn in_state(
+    pool: &sqlx::PgPool,
+    state: &str,
+) -> Result<Vec<(String, uuid::Uuid)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT tenant_id, id FROM rm_{NAME}.data_sources WHERE lifecycle_state = $1 ORDER BY tenant_id, id"
+    ))
+    .bind(state)
+    .fetch_all(pool)
+    .await
+}

@@ -219,7 +219,7 @@ pub async fn demo(
         ..app_config(store, database, &args.listen, secret.clone(), None)?
     };
     let app = Application::build(config).await?;
-    app.recover_interrupted_scans().await?;
+    app.recover_interrupted_work().await?;
     let addr = app.local_addr();
     let tenant = TenantId::parse(&args.tenant)?;
     let handler = app.state().handler.clone();

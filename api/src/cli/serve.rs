@@ -93,7 +93,7 @@ pub async fn serve(
         )?
     };
     let app = Application::build(config).await?;
-    app.recover_interrupted_scans().await?;
+    app.recover_interrupted_work().await?;
     let addr = app.local_addr();
     tracing::info!(%addr, "serving GraphQL on http://{addr}/graphql");
     app.run_until_stopped(true).await?;
