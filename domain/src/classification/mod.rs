@@ -13,16 +13,24 @@
 //!
 //! Every candidate carries the [`Signal`]s that produced it, so a person can check the label.
 
-pub mod types;
-pub mod validators;
-pub mod profile;
-pub mod rules;
-pub mod model;
 pub mod context;
+pub mod detectors;
 pub mod engine;
 pub mod feedback;
+pub mod model;
+pub mod names;
+pub mod profile;
+pub mod rules;
+pub mod types;
+pub mod validators;
+pub mod vocab;
 
-pub use engine::{classify_table, ClassifierSettings, ColumnVerdict, Candidate, Signal, Tier, TableProfile};
+#[cfg(test)]
+mod tests;
+
+pub use engine::{
+    classify_table, Candidate, ClassifierSettings, ColumnVerdict, Signal, TableProfile, Tier,
+};
 pub use feedback::{FeedbackExample, FeedbackModel, FeedbackVerdict};
 pub use profile::{ColumnProfile, CustomRule};
 pub use types::{ClassificationType, Framework, Label, Sensitivity};
