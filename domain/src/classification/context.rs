@@ -1,1 +1,420 @@
-//! (to be written)
+//! Tier 3, context: what the table and the neighbouring columns say about a column, and the hard
+//! negatives that only make sense in context.
+//!
+//! A `name` column beside `email` and `dob` is a person's name; in a `products` or `teams` table it
+//! is not. A `cvc` next to a card number is a security code; `city` beside `street` belongs to an
+//! address; hex digests in a column named like a checksum are not password hashes. Context only
+//! strengthens or weakens a column's own evidence: it never labels a column on its own.
+
+use super::engine::{Tier, PRIOR};
+use super::names::{NameHit, NameTokens};
+use super::profile::ColumnProfile;
+use super::rules::{describe, Evidence, NameSupport};
+use super::types::ClassificationType as T;
+
+/// What pass one concluded about every column of the table.
+#[derive(Debug, Clone)]
+pub struct TableContext<'a> {
+    pub table: &'a str,
+    pub table_tokens: NameTokens,
+    /// Per column: its name, its likeliest type after the rule and model tiers (if at least a
+    /// suggestion), and its name-dictionary matches.
+    pub columns: Vec<ColumnSummary<'a>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnSummary<'a> {
+    pub name: &'a str,
+    pub best: Option<T>,
+    pub hits: Vec<NameHit>,
+}
+
+/// Types that make a table describe people.
+const PERSONAL: &[T] = &[
+    T::EmailAddress,
+    T::PhoneNumber,
+    T::DateOfBirth,
+    T::Gender,
+    T::UsSsn,
+    T::NationalId,
+    T::PassportNumber,
+    T::DriversLicense,
+    T::PostalAddress,
+    T::Username,
+    T::PersonName,
+    T::CreditCardNumber,
+    T::Iban,
+];
+
+/// Table-name words (singular) of tables that describe things rather than people.
+const THING_TABLES: &[&str] = &[
+    "product",
+    "item",
+    "sku",
+    "catalog",
+    "catalogue",
+    "inventory",
+    "stock",
+    "team",
+    "shop",
+    "store",
+    "company",
+    "companie",
+    "organisation",
+    "organization",
+    "org",
+    "brand",
+    "category",
+    "categorie",
+    "department",
+    "warehouse",
+    "device",
+    "vendor",
+    "supplier",
+    "project",
+    "plan",
+    "course",
+    "event",
+    "location",
+    "site",
+    "branch",
+    "asset",
+    "tag",
+    "label",
+    "channel",
+    "group",
+    "role",
+    "region",
+    "country",
+    "countrie",
+    "city",
+    "citie",
+    "currency",
+    "currencie",
+    "language",
+    "skill",
+    "service",
+    "application",
+    "app",
+    "integration",
+    "webhook",
+    "feature",
+    "setting",
+    "config",
+    "article",
+    "artikel",
+    "produkt",
+    "produit",
+    "producto",
+    "prodotto",
+    "part",
+    "component",
+    "model",
+    "vehicle",
+    "fleet",
+    "facility",
+    "building",
+    "room",
+    "venue",
+    "hotel",
+    "airline",
+    "airport",
+    "station",
+    "route",
+    "carrier",
+    "insurer",
+    "bank",
+    "merchant",
+    "partner",
+    "account_type",
+    "tariff",
+];
+
+/// Table-name words of health-care tables.
+const HEALTH_TABLES: &[&str] = &[
+    "patient",
+    "pharmacy",
+    "clinic",
+    "hospital",
+    "medical",
+    "health",
+    "prescription",
+    "rx",
+    "encounter",
+    "visit",
+    "admission",
+    "diagnosis",
+    "lab",
+    "ehr",
+    "emr",
+    "care",
+    "treatment",
+    "appointment",
+    "claim",
+    "medication",
+    "allergy",
+    "immunization",
+    "vaccination",
+    "chart",
+];
+
+fn singular(token: &str) -> &str {
+    token
+        .strip_suffix("ies")
+        .or_else(|| {
+            token.strip_suffix("es").filter(|t| {
+                t.ends_with("ss") || t.ends_with("ch") || t.ends_with("sh") || t.ends_with('x')
+            })
+        })
+        .or_else(|| token.strip_suffix('s'))
+        .unwrap_or(token)
+}
+
+impl TableContext<'_> {
+    fn others(&self, me: usize) -> impl Iterator<Item = (usize, &ColumnSummary<'_>)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != me)
+    }
+
+    fn neighbour_with(&self, me: usize, labels: &[T]) -> Option<&ColumnSummary<'_>> {
+        self.others(me)
+            .map(|(_, c)| c)
+            .find(|c| c.best.is_some_and(|b| labels.contains(&b)))
+    }
+
+    fn thing_table(&self) -> Option<&str> {
+        self.table_tokens
+            .words()
+            .find(|t| THING_TABLES.contains(&singular(t)) || THING_TABLES.contains(t))
+    }
+
+    fn health_table(&self) -> bool {
+        self.table_tokens
+            .words()
+            .any(|t| HEALTH_TABLES.contains(&singular(t)) || HEALTH_TABLES.contains(&t))
+    }
+}
+
+/// Applies the context tier to one (column, type). `own` is the evidence of the rule and model
+/// tiers so far; context only moves columns that have evidence of their own.
+pub fn apply(
+    label: T,
+    me: usize,
+    ctx: &TableContext<'_>,
+    profile: &ColumnProfile,
+    name: &NameTokens,
+    support: NameSupport,
+    ev: &mut Evidence,
+) {
+    let own = ev.logit - PRIOR;
+    let n = profile.non_null();
+    let ratio = |id: &str| profile.hit_ratio(id);
+
+    // Hard negatives that hold whatever the rest says.
+    if n >= 5 && ratio("uuid") >= 0.8 && label != T::SecretKey {
+        ev.add(
+            Tier::Context,
+            -3.0,
+            format!(
+                "{} of {n} values are UUIDs: surrogate identifiers",
+                profile.hits("uuid")
+            ),
+        );
+    }
+    if n >= 5
+        && ratio("ean13") >= 0.8
+        && matches!(
+            label,
+            T::CreditCardNumber
+                | T::PhoneNumber
+                | T::BankAccountNumber
+                | T::NationalId
+                | T::TaxId
+                | T::UsSsn
+                | T::MedicalRecordNumber
+                | T::PassportNumber
+                | T::DriversLicense
+        )
+    {
+        ev.add(
+            Tier::Context,
+            -4.0,
+            format!(
+                "{} of {n} values are EAN-13 barcodes (GS1 check digit)",
+                profile.hits("ean13")
+            ),
+        );
+    }
+    if matches!(label, T::Password | T::SecretKey)
+        && ratio("hex_digest") >= 0.8
+        && !matches!(support, NameSupport::Positive(_))
+    {
+        if let Some(tok) = name
+            .words()
+            .find(|t| CHECKSUM_WORDS.contains(t) || t.starts_with("sha") || t.starts_with("crc"))
+        {
+            ev.add(
+                Tier::Context,
+                -4.0,
+                format!("hex digests in a column named like a checksum (`{}`, `{tok}`), not credentials", profile.column),
+            );
+        }
+    }
+
+    if own < 1.0 {
+        return;
+    }
+
+    let personal: Vec<&str> = {
+        let mut found: Vec<T> = Vec::new();
+        for (_, c) in ctx.others(me) {
+            if let Some(b) = c.best {
+                if PERSONAL.contains(&b) && !found.contains(&b) {
+                    found.push(b);
+                }
+            }
+        }
+        found.iter().take(3).map(|t| describe(*t)).collect()
+    };
+    let person_context = !personal.is_empty();
+
+    match label {
+        T::PersonName => {
+            let explicit = matches!(support, NameSupport::Positive(w) if w >= super::names::STRONG);
+            if person_context {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    format!("table `{}` also holds {}", ctx.table, personal.join(", ")),
+                );
+            } else if let (Some(thing), false) = (ctx.thing_table(), explicit) {
+                ev.add(
+                    Tier::Context,
+                    -2.5,
+                    format!(
+                        "table `{}` describes {thing}s and holds no personal data, so not people",
+                        ctx.table
+                    ),
+                );
+            }
+            if ctx.neighbour_with(me, &[T::CreditCardNumber]).is_some() {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    "table also holds card numbers: a cardholder".to_owned(),
+                );
+            } else if ctx
+                .neighbour_with(me, &[T::Iban, T::BankAccountNumber])
+                .is_some()
+            {
+                ev.add(
+                    Tier::Context,
+                    0.5,
+                    "table also holds bank accounts: an account holder".to_owned(),
+                );
+            }
+        }
+        T::Gender | T::DateOfBirth | T::Username | T::PhoneNumber | T::EmailAddress
+            if person_context =>
+        {
+            let w = match label {
+                T::Gender => 1.0,
+                T::DateOfBirth => 0.8,
+                _ => 0.5,
+            };
+            ev.add(
+                Tier::Context,
+                w,
+                format!("table `{}` also holds {}", ctx.table, personal.join(", ")),
+            );
+        }
+        T::CardSecurityCode => {
+            if let Some(c) = ctx.neighbour_with(me, &[T::CreditCardNumber]) {
+                ev.add(
+                    Tier::Context,
+                    1.5,
+                    format!("beside card numbers in `{}`", c.name),
+                );
+            }
+        }
+        T::BankAccountNumber => {
+            if let Some(c) = ctx.neighbour_with(me, &[T::Iban, T::BankAccountNumber]) {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    format!("beside bank details in `{}`", c.name),
+                );
+            } else if ctx.others(me).any(|(_, c)| {
+                c.hits
+                    .iter()
+                    .any(|h| h.label == T::BankAccountNumber && h.modifier.is_none())
+            }) {
+                ev.add(
+                    Tier::Context,
+                    0.5,
+                    "table also holds other banking columns".to_owned(),
+                );
+            }
+        }
+        T::MedicalRecordNumber | T::HealthDiagnosis => {
+            if ctx.health_table() {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    format!("table `{}` is a health-care table", ctx.table),
+                );
+            } else if let Some(c) =
+                ctx.neighbour_with(me, &[T::HealthDiagnosis, T::MedicalRecordNumber])
+            {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    format!("beside health data in `{}`", c.name),
+                );
+            }
+        }
+        T::GeoCoordinate => {
+            let pair = ctx.others(me).find(|(_, c)| {
+                c.best == Some(T::GeoCoordinate)
+                    || c.hits.iter().any(|h| {
+                        h.label == T::GeoCoordinate
+                            && h.modifier.is_none()
+                            && h.weight >= super::names::STRONG
+                    })
+            });
+            if let Some((_, c)) = pair {
+                ev.add(
+                    Tier::Context,
+                    1.0,
+                    format!("paired with the coordinate column `{}`", c.name),
+                );
+            }
+        }
+        T::PostalAddress | T::PostalCode => {
+            if let Some(c) = ctx.neighbour_with(me, &[T::PostalAddress, T::PostalCode]) {
+                ev.add(
+                    Tier::Context,
+                    0.8,
+                    format!("beside address data in `{}`", c.name),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Name words of checksum and digest columns.
+const CHECKSUM_WORDS: &[&str] = &[
+    "checksum",
+    "md5",
+    "crc",
+    "etag",
+    "fingerprint",
+    "hash",
+    "digest",
+    "sha",
+    "hmac",
+    "integrity",
+];

@@ -1,8 +1,12 @@
 //! The classifier: combines the rule, model and context tiers (and per-tenant feedback) into one
 //! calibrated confidence per (column, label), each with the signals that produced it.
 
+use super::context::{self, ColumnSummary, TableContext};
 use super::feedback::FeedbackModel;
-use super::profile::{ColumnProfile, CustomRule};
+use super::model::{Prediction, MODEL};
+use super::names::{self, NameHit, NameTokens};
+use super::profile::{compiled_name, ColumnProfile, CustomRule, DEFAULT_MIN_MATCH_RATIO};
+use super::rules::{self, Evidence, NameSupport};
 use super::types::{ClassificationType, Label};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -77,19 +81,269 @@ pub struct ColumnVerdict {
     pub candidates: Vec<Candidate>,
 }
 
+/// Log-odds every built-in type starts from: a column is rarely any one type.
+pub const PRIOR: f64 = -4.0;
+
 /// Classifies every column of a table.
 pub fn classify_table(
     table: &TableProfile,
     settings: &ClassifierSettings,
     feedback: &FeedbackModel,
 ) -> Vec<ColumnVerdict> {
-    let _ = (settings, feedback);
-    table
+    let labels: Vec<ClassificationType> = ClassificationType::ALL
+        .iter()
+        .copied()
+        .filter(|t| {
+            settings
+                .enabled_types
+                .as_ref()
+                .is_none_or(|set| set.contains(t))
+        })
+        .collect();
+
+    // Pass one: rules and model, column by column.
+    let mut columns: Vec<ColumnWork<'_>> = table
         .columns
         .iter()
-        .map(|c| ColumnVerdict {
-            column: c.column.clone(),
-            candidates: Vec::new(),
+        .map(|profile| {
+            let name = NameTokens::new(&profile.column);
+            let hits = names::match_name(&name);
+            let prediction = MODEL.predict(&name, Some(profile));
+            let per_label = labels
+                .iter()
+                .filter_map(|&label| {
+                    let mut ev = Evidence {
+                        logit: PRIOR,
+                        ..Evidence::default()
+                    };
+                    let support = rules::evaluate(label, profile, &name, &hits, &mut ev);
+                    if ev.vetoed {
+                        return None;
+                    }
+                    model_evidence(label, &prediction, support, &mut ev);
+                    Some((label, ev, support))
+                })
+                .collect();
+            ColumnWork {
+                profile,
+                name,
+                hits,
+                per_label,
+            }
+        })
+        .collect();
+
+    // Pass two: context from the table and the other columns' pass-one verdicts.
+    let ctx = TableContext {
+        table: &table.table,
+        table_tokens: NameTokens::new(&table.table),
+        columns: columns
+            .iter()
+            .map(|c| ColumnSummary {
+                name: &c.profile.column,
+                best: c
+                    .per_label
+                    .iter()
+                    .filter(|(_, ev, _)| sigmoid(ev.logit) >= settings.floor)
+                    .max_by(|a, b| a.1.logit.total_cmp(&b.1.logit))
+                    .map(|(t, _, _)| *t),
+                hits: c.hits.clone(),
+            })
+            .collect(),
+    };
+    for (i, col) in columns.iter_mut().enumerate() {
+        for (label, ev, support) in &mut col.per_label {
+            context::apply(*label, i, &ctx, col.profile, &col.name, *support, ev);
+            feedback.evidence(
+                &table.table,
+                col.profile,
+                &col.name,
+                &Label::BuiltIn(*label),
+                ev,
+            );
+        }
+    }
+
+    columns
+        .into_iter()
+        .map(|col| {
+            let mut candidates: Vec<Candidate> = col
+                .per_label
+                .into_iter()
+                .map(|(label, ev, _)| candidate(Label::BuiltIn(label), ev))
+                .collect();
+            for rule in &settings.custom_rules {
+                if let Some(c) =
+                    custom_candidate(rule, &table.table, col.profile, &col.name, feedback)
+                {
+                    candidates.push(c);
+                }
+            }
+            ColumnVerdict {
+                column: col.profile.column.clone(),
+                candidates: select(candidates, settings),
+            }
         })
         .collect()
+}
+
+/// One column on its way through the tiers.
+struct ColumnWork<'a> {
+    profile: &'a ColumnProfile,
+    name: NameTokens,
+    hits: Vec<NameHit>,
+    per_label: Vec<(ClassificationType, Evidence, NameSupport)>,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The model tier: the naive-Bayes posterior for the type, worth up to +3 log-odds; when the
+/// name dictionary already matched, the model (which reads the same name) adds at most +1 so the
+/// name is not counted twice.
+fn model_evidence(
+    label: ClassificationType,
+    prediction: &Prediction,
+    support: NameSupport,
+    ev: &mut Evidence,
+) {
+    let p = prediction.of(label);
+    if p < 0.35 {
+        return;
+    }
+    let mut w = 3.0 * (p - 0.35) / 0.65;
+    match support {
+        NameSupport::Positive(_) => w = w.min(1.0),
+        NameSupport::Negated => return,
+        NameSupport::None => {}
+    }
+    let what = if prediction.used_values {
+        "name and value shape resemble"
+    } else {
+        "name resembles"
+    };
+    ev.add(Tier::Model, w, format!("model: {what} {label} (p={p:.2})"));
+}
+
+fn candidate(label: Label, mut ev: Evidence) -> Candidate {
+    ev.signals
+        .sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    Candidate {
+        label,
+        confidence: (sigmoid(ev.logit) * 1000.0).round() / 1000.0,
+        signals: ev.signals,
+    }
+}
+
+/// A custom rule's candidate: a name match and a value match together reach the threshold, one
+/// alone makes a suggestion.
+fn custom_candidate(
+    rule: &CustomRule,
+    table: &str,
+    profile: &ColumnProfile,
+    name: &NameTokens,
+    feedback: &FeedbackModel,
+) -> Option<Candidate> {
+    if rule.label.trim().is_empty() || ClassificationType::parse(rule.label.trim()).is_some() {
+        return None;
+    }
+    let min_ratio = if rule.min_match_ratio > 0.0 && rule.min_match_ratio <= 1.0 {
+        rule.min_match_ratio
+    } else {
+        DEFAULT_MIN_MATCH_RATIO
+    };
+    let mut ev = Evidence::default();
+    let name_match = match rule.name_pattern.as_deref() {
+        Some(pattern) => {
+            let matched = compiled_name(pattern).is_some_and(|re| re.is_match(&profile.column));
+            if matched {
+                ev.add(
+                    Tier::Rule,
+                    0.0,
+                    format!(
+                        "column name `{}` matches the rule's name pattern",
+                        profile.column
+                    ),
+                );
+            }
+            Some(matched)
+        }
+        None => None,
+    };
+    let value_match = match rule.value_pattern.as_deref() {
+        Some(_) => {
+            let n = profile.non_null();
+            let k = profile.custom_hits.get(&rule.label).copied().unwrap_or(0);
+            let ratio = if n == 0 {
+                0.0
+            } else {
+                f64::from(k) / f64::from(n)
+            };
+            let validated = rule
+                .validator
+                .as_deref()
+                .map_or(String::new(), |v| format!(" and pass the `{v}` validator"));
+            let matched = n > 0 && ratio >= min_ratio;
+            ev.add(
+                Tier::Rule,
+                0.0,
+                format!("{k} of {n} sampled non-null values match the rule's value pattern{validated} (needs {:.0}%)", min_ratio * 100.0),
+            );
+            Some((matched, ratio))
+        }
+        None => None,
+    };
+    let confidence: f64 = match (name_match, value_match) {
+        (Some(true), Some((true, _))) => 0.92,
+        (Some(true), Some((false, _))) => 0.55,
+        (Some(false), Some((true, _))) | (None, Some((true, _))) => {
+            if rule.validator.is_some() && value_match.is_some_and(|(_, r)| r >= 0.8) {
+                0.85
+            } else {
+                0.7
+            }
+        }
+        (Some(true), None) => 0.7,
+        _ => return None,
+    };
+    ev.logit = (confidence / (1.0 - confidence)).ln();
+    let base = ev.logit;
+    let label = Label::Custom(rule.label.trim().to_owned());
+    feedback.evidence(table, profile, name, &label, &mut ev);
+    for s in ev.signals.iter_mut().filter(|s| s.tier == Tier::Rule) {
+        s.weight = (base / 2.0 * 100.0).round() / 100.0;
+    }
+    Some(candidate(label, ev))
+}
+
+/// Keeps candidates at or above the floor, most confident first, with at most one at or above the
+/// threshold: the others are held just below it as suggestions.
+fn select(mut candidates: Vec<Candidate>, settings: &ClassifierSettings) -> Vec<Candidate> {
+    candidates.retain(|c| c.confidence >= settings.floor);
+    candidates.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    if let Some(best) = candidates
+        .first()
+        .filter(|c| c.confidence >= settings.threshold)
+        .map(|c| c.label.clone())
+    {
+        let below = ((settings.threshold - 0.001) * 1000.0).floor() / 1000.0;
+        for c in candidates.iter_mut().skip(1) {
+            if c.confidence >= settings.threshold {
+                c.confidence = below.max(settings.floor);
+                c.signals.push(Signal {
+                    tier: Tier::Rule,
+                    detail: format!(
+                        "held below the threshold: {best} scored higher on this column"
+                    ),
+                    weight: 0.0,
+                });
+            }
+        }
+    }
+    candidates
 }

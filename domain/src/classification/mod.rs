@@ -14,13 +14,19 @@
 //! Every candidate carries the [`Signal`]s that produced it, so a person can check the label.
 
 pub mod context;
+pub mod detectors;
 pub mod engine;
 pub mod feedback;
 pub mod model;
+pub mod names;
 pub mod profile;
 pub mod rules;
 pub mod types;
 pub mod validators;
+pub mod vocab;
+
+#[cfg(test)]
+mod tests;
 
 pub use engine::{
     classify_table, Candidate, ClassifierSettings, ColumnVerdict, Signal, TableProfile, Tier,

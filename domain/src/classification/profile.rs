@@ -2,9 +2,14 @@
 //! runs every value detector over the sample and keeps only counts, masked shapes and lengths;
 //! the values themselves are dropped, so a profile may be stored in events and read models.
 
+use super::detectors::{self, Facts};
+use super::validators::{self, Validator};
+use regex::{Regex, RegexBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// A custom classification rule of a scan rule set (like Purview's custom classifications).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -18,8 +23,17 @@ pub struct CustomRule {
     /// A built-in validator a matching value must also pass, by id (see
     /// [`super::validators::VALIDATORS`]), e.g. `luhn`.
     pub validator: Option<String>,
-    /// Minimum share of sampled non-null values that must match, 0..1 (default 0.6).
+    /// Minimum share of sampled non-null values that must match, 0..1 (default 0.6; a value
+    /// outside (0, 1] means the default).
+    #[serde(default = "default_min_match_ratio")]
     pub min_match_ratio: f64,
+}
+
+/// The share of values a custom rule's value pattern must match unless the rule says otherwise.
+pub const DEFAULT_MIN_MATCH_RATIO: f64 = 0.6;
+
+fn default_min_match_ratio() -> f64 {
+    DEFAULT_MIN_MATCH_RATIO
 }
 
 /// Statistics of one sampled column. Holds no sampled value: shapes are masked (every letter
@@ -80,20 +94,172 @@ impl ColumnProfile {
         values: &[Option<&str>],
         custom_rules: &[CustomRule],
     ) -> Self {
-        let _ = custom_rules;
-        let nulls = values.iter().filter(|v| v.is_none()).count() as u32;
+        let mut hits = [0u32; detectors::N];
+        let mut shapes: HashMap<ShapeKey, u32> = HashMap::new();
+        let mut distinct: HashSet<u64> = HashSet::with_capacity(values.len());
+        let mut nulls = 0u32;
+        let (mut min_len, mut max_len, mut total_len) = (u32::MAX, 0u32, 0u64);
+        // A custom rule's value pattern (and validator) is compiled once per build, not per value.
+        let custom: Vec<CompiledRule<'_>> = custom_rules
+            .iter()
+            .filter(|r| r.value_pattern.is_some())
+            .map(|r| {
+                let pattern = r
+                    .value_pattern
+                    .as_deref()
+                    .and_then(|p| compiled(&format!("^(?:{p})$")));
+                let validator = r.validator.as_deref().and_then(validators::by_id);
+                (r.label.as_str(), pattern, validator)
+            })
+            .collect();
+        let mut custom_counts = vec![0u32; custom.len()];
+
+        for value in values {
+            let Some(raw) = value else {
+                nulls += 1;
+                continue;
+            };
+            let facts = Facts::of(raw);
+            let len = facts.chars as u32;
+            min_len = min_len.min(len);
+            max_len = max_len.max(len);
+            total_len += u64::from(len);
+            let mut hasher = DefaultHasher::new();
+            facts.s.hash(&mut hasher);
+            distinct.insert(hasher.finish());
+            *shapes.entry(ShapeKey::of(facts.s)).or_insert(0) += 1;
+            detectors::detect(&facts, &mut hits);
+            for (i, (_, pattern, validator)) in custom.iter().enumerate() {
+                let Some(pattern) = pattern else { continue };
+                if pattern.is_match(facts.s) && validator.is_none_or(|v| v(facts.s)) {
+                    custom_counts[i] += 1;
+                }
+            }
+        }
+
+        let non_null = values.len() as u32 - nulls;
+        let mut shapes: Vec<(ShapeKey, u32)> = shapes.into_iter().collect();
+        // Most frequent first; ties by shape so a profile is deterministic.
+        shapes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let detector_hits = detectors::DETECTORS
+            .iter()
+            .zip(hits)
+            .filter(|(_, n)| *n > 0)
+            .map(|(id, n)| ((*id).to_owned(), n))
+            .collect();
+        let mut custom_hits = BTreeMap::new();
+        for ((label, _, _), n) in custom.iter().zip(custom_counts) {
+            *custom_hits.entry((*label).to_owned()).or_insert(0) += n;
+        }
         Self {
             column: column.to_owned(),
             data_type: data_type.to_owned(),
             sampled: values.len() as u32,
             nulls,
-            distinct: 0,
-            detector_hits: BTreeMap::new(),
-            custom_hits: BTreeMap::new(),
-            shapes: Vec::new(),
-            min_len: 0,
-            max_len: 0,
-            mean_len: 0.0,
+            distinct: distinct.len() as u32,
+            detector_hits,
+            custom_hits,
+            shapes: shapes
+                .into_iter()
+                .take(8)
+                .map(|(key, count)| ShapeCount {
+                    shape: key.as_str().to_owned(),
+                    count,
+                })
+                .collect(),
+            min_len: if non_null == 0 { 0 } else { min_len },
+            max_len,
+            mean_len: if non_null == 0 {
+                0.0
+            } else {
+                total_len as f64 / f64::from(non_null)
+            },
         }
     }
+
+    /// Hits of a detector (0 when it accepted nothing).
+    pub fn hits(&self, detector: &str) -> u32 {
+        self.detector_hits.get(detector).copied().unwrap_or(0)
+    }
+}
+
+/// A custom rule's label, compiled value pattern and validator.
+type CompiledRule<'a> = (&'a str, Option<Arc<Regex>>, Option<Validator>);
+
+/// How many characters of a value its shape keeps.
+pub const SHAPE_LEN: usize = 24;
+
+/// A masked shape, kept inline so counting shapes allocates nothing per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct ShapeKey {
+    bytes: [u8; SHAPE_LEN],
+    len: u8,
+}
+
+impl ShapeKey {
+    /// Letters become `a`/`A`, digits `9`; ASCII punctuation and spaces stay, other characters
+    /// become `*`; at most [`SHAPE_LEN`] characters are kept.
+    fn of(value: &str) -> Self {
+        let mut key = ShapeKey {
+            bytes: [0; SHAPE_LEN],
+            len: 0,
+        };
+        for c in value.chars().take(SHAPE_LEN) {
+            let m = if c.is_ascii_digit() || c.is_numeric() {
+                b'9'
+            } else if c.is_alphabetic() {
+                if c.is_uppercase() {
+                    b'A'
+                } else {
+                    b'a'
+                }
+            } else if c.is_ascii() && !c.is_ascii_control() {
+                c as u8
+            } else if c.is_whitespace() {
+                b' '
+            } else {
+                b'*'
+            };
+            key.bytes[key.len as usize] = m;
+            key.len += 1;
+        }
+        key
+    }
+
+    fn as_str(&self) -> &str {
+        // Every byte written is ASCII.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+/// Masks a value the way profiles do (for callers that need one shape, e.g. tests).
+pub fn mask(value: &str) -> String {
+    ShapeKey::of(value.trim()).as_str().to_owned()
+}
+
+/// Compiles a custom-rule regex once per process: rule sets are few, columns many.
+pub(crate) fn compiled(pattern: &str) -> Option<Arc<Regex>> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(found) = cache.get(pattern) {
+        return found.clone();
+    }
+    let built = RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .ok()
+        .map(Arc::new);
+    if cache.len() > 1024 {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), built.clone());
+    built
+}
+
+/// Compiles a case-insensitive column-name pattern of a custom rule (cached like [`compiled`]).
+pub(crate) fn compiled_name(pattern: &str) -> Option<Arc<Regex>> {
+    compiled(&format!("(?i){pattern}"))
 }

@@ -1,1 +1,1049 @@
-//! (to be written)
+//! Tier 1, rules: what a column's name, its data type and its sampled values say about each
+//! built-in type, as signed log-odds with a worded signal each.
+//!
+//! Name evidence comes from the multilingual dictionary in [`super::names`]; value evidence from
+//! the detector counts of the [`ColumnProfile`] (validators with check digits count much more
+//! than shapes); type compatibility vetoes what a column of that type cannot hold (a boolean is
+//! never a phone number, a timestamp never an e-mail address).
+
+use super::engine::{Signal, Tier};
+use super::names::{NameHit, NameTokens, NON_PERSON_QUALIFIERS, STRONG};
+use super::profile::ColumnProfile;
+use super::types::ClassificationType as T;
+
+/// Evidence collected for one (column, type): log-odds and the signals behind them.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub logit: f64,
+    pub signals: Vec<Signal>,
+    /// Set when the data type cannot hold the type at all.
+    pub vetoed: bool,
+}
+
+impl Evidence {
+    pub fn add(&mut self, tier: Tier, weight: f64, detail: impl Into<String>) {
+        self.logit += weight;
+        self.signals.push(Signal {
+            tier,
+            detail: detail.into(),
+            weight: (weight * 100.0).round() / 100.0,
+        });
+    }
+}
+
+/// The storage family of a column's data type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeFamily {
+    Bool,
+    Integer,
+    Decimal,
+    Date,
+    Timestamp,
+    Time,
+    Uuid,
+    Inet,
+    Mac,
+    Binary,
+    Text,
+}
+
+/// Reads a data type as the connectors spell it (`character varying`, `int4`, `tinyint(1)`,
+/// `timestamp with time zone`, `NUMBER(10,2)`, …).
+pub fn type_family(data_type: &str) -> TypeFamily {
+    let t = data_type.trim().to_ascii_lowercase();
+    let base = t.split(['(', ' ']).next().unwrap_or("");
+    if t == "tinyint(1)" || base.starts_with("bool") || base == "bit" {
+        return TypeFamily::Bool;
+    }
+    match base {
+        "smallint" | "integer" | "int" | "bigint" | "tinyint" | "mediumint" | "int2" | "int4"
+        | "int8" | "serial" | "bigserial" | "smallserial" | "long" | "short" | "byte" | "int16"
+        | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64" | "year" => {
+            TypeFamily::Integer
+        }
+        "numeric" | "decimal" | "real" | "double" | "float" | "float4" | "float8" | "money"
+        | "number" | "dec" | "float32" | "float64" => {
+            // NUMBER(10) / NUMERIC(12,0) hold integers.
+            if t.contains(",0)") || (base == "number" && t.contains('(') && !t.contains(',')) {
+                TypeFamily::Integer
+            } else {
+                TypeFamily::Decimal
+            }
+        }
+        "date" => TypeFamily::Date,
+        "timestamp" | "timestamptz" | "datetime" | "datetime2" | "smalldatetime"
+        | "datetimeoffset" => TypeFamily::Timestamp,
+        "time" | "timetz" | "interval" => TypeFamily::Time,
+        "uuid" | "uniqueidentifier" => TypeFamily::Uuid,
+        "inet" | "cidr" => TypeFamily::Inet,
+        "macaddr" | "macaddr8" => TypeFamily::Mac,
+        "bytea" | "blob" | "binary" | "varbinary" | "longblob" | "mediumblob" | "tinyblob"
+        | "bytes" => TypeFamily::Binary,
+        _ => TypeFamily::Text,
+    }
+}
+
+/// How a data type bears on a type: `None` = cannot hold it; `Some(w)` = log-odds to add.
+fn type_compat(label: T, family: TypeFamily) -> Option<f64> {
+    use TypeFamily as F;
+    match family {
+        F::Text => Some(0.0),
+        F::Bool => None,
+        F::Time => None,
+        F::Date => (label == T::DateOfBirth).then_some(0.0),
+        F::Timestamp => (label == T::DateOfBirth).then_some(-2.0),
+        F::Uuid => (label == T::SecretKey).then_some(-2.0),
+        F::Inet => (label == T::IpAddress).then_some(3.0),
+        F::Mac => (label == T::MacAddress).then_some(3.0),
+        F::Binary => matches!(label, T::Password | T::SecretKey).then_some(-1.0),
+        F::Decimal => match label {
+            T::GeoCoordinate => Some(0.0),
+            T::PhoneNumber => Some(-2.0),
+            _ => None,
+        },
+        F::Integer => match label {
+            T::PhoneNumber
+            | T::UsSsn
+            | T::NationalId
+            | T::TaxId
+            | T::CreditCardNumber
+            | T::CardSecurityCode
+            | T::BankAccountNumber
+            | T::MedicalRecordNumber => Some(0.0),
+            // Integers lose leading zeros, and quantities look like ZIP codes.
+            T::PostalCode => Some(-1.5),
+            T::Gender | T::Ethnicity | T::Religion => Some(-0.5),
+            T::PassportNumber | T::DriversLicense | T::DateOfBirth | T::Password => Some(-1.0),
+            T::IpAddress => Some(-2.0),
+            _ => None,
+        },
+    }
+}
+
+fn family_word(family: TypeFamily) -> &'static str {
+    match family {
+        TypeFamily::Bool => "boolean",
+        TypeFamily::Integer => "integer",
+        TypeFamily::Decimal => "decimal",
+        TypeFamily::Date => "date",
+        TypeFamily::Timestamp => "timestamp",
+        TypeFamily::Time => "time",
+        TypeFamily::Uuid => "uuid",
+        TypeFamily::Inet => "inet",
+        TypeFamily::Mac => "macaddr",
+        TypeFamily::Binary => "binary",
+        TypeFamily::Text => "text",
+    }
+}
+
+/// A readable name for a type, for signals.
+pub fn describe(label: T) -> &'static str {
+    match label {
+        T::PersonName => "person names",
+        T::EmailAddress => "e-mail addresses",
+        T::PhoneNumber => "phone numbers",
+        T::PostalAddress => "postal addresses",
+        T::PostalCode => "postal codes",
+        T::DateOfBirth => "dates of birth",
+        T::Gender => "gender",
+        T::UsSsn => "US social security numbers",
+        T::PassportNumber => "passport numbers",
+        T::DriversLicense => "driving-licence numbers",
+        T::NationalId => "national identity numbers",
+        T::TaxId => "tax identification numbers",
+        T::CreditCardNumber => "card numbers",
+        T::CardSecurityCode => "card security codes",
+        T::Iban => "IBANs",
+        T::BankAccountNumber => "bank account numbers",
+        T::IpAddress => "IP addresses",
+        T::MacAddress => "MAC addresses",
+        T::GeoCoordinate => "geographic coordinates",
+        T::Username => "usernames",
+        T::Password => "passwords",
+        T::SecretKey => "secrets and API keys",
+        T::MedicalRecordNumber => "medical record numbers",
+        T::HealthDiagnosis => "diagnoses",
+        T::Ethnicity => "ethnic origin",
+        T::Religion => "religion",
+        T::VehicleId => "vehicle identification numbers",
+    }
+}
+
+/// What the rule tier concluded about a column's name for one type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NameSupport {
+    None,
+    /// The name matched a pattern of this weight.
+    Positive(f64),
+    /// The name matched but a modifier or qualifier says it is metadata.
+    Negated,
+}
+
+/// Sampled-value view used by the value rules.
+struct Values<'a> {
+    p: &'a ColumnProfile,
+    n: u32,
+}
+
+impl Values<'_> {
+    fn r(&self, id: &str) -> f64 {
+        self.p.hit_ratio(id)
+    }
+    fn k(&self, id: &str) -> u32 {
+        self.p.hits(id)
+    }
+    fn of(&self, id: &str) -> String {
+        format!("{} of {}", self.k(id), self.n)
+    }
+    fn enough(&self) -> bool {
+        self.n >= 5
+    }
+    fn top_shape(&self) -> &str {
+        self.p.shapes.first().map_or("", |s| s.shape.as_str())
+    }
+}
+
+/// Evaluates the rule tier for one column and type. `hits` are the name-dictionary matches of
+/// the column name (all types), `name` its tokens.
+pub fn evaluate(
+    label: T,
+    profile: &ColumnProfile,
+    name: &NameTokens,
+    hits: &[NameHit],
+    ev: &mut Evidence,
+) -> NameSupport {
+    let family = type_family(&profile.data_type);
+    match type_compat(label, family) {
+        None => {
+            ev.vetoed = true;
+            ev.add(
+                Tier::Rule,
+                -10.0,
+                format!(
+                    "a {} column (`{}`) cannot hold {}",
+                    family_word(family),
+                    profile.data_type,
+                    describe(label)
+                ),
+            );
+            return NameSupport::None;
+        }
+        Some(w) if w != 0.0 => ev.add(
+            Tier::Rule,
+            w,
+            format!(
+                "data type `{}` {} {}",
+                profile.data_type,
+                if w > 0.0 {
+                    "is made for"
+                } else {
+                    "rarely holds"
+                },
+                describe(label)
+            ),
+        ),
+        Some(_) => {}
+    }
+    let support = name_evidence(label, profile, name, hits, ev);
+    value_evidence(label, profile, family, support, ev);
+    support
+}
+
+fn name_evidence(
+    label: T,
+    profile: &ColumnProfile,
+    name: &NameTokens,
+    hits: &[NameHit],
+    ev: &mut Evidence,
+) -> NameSupport {
+    let Some(hit) = hits.iter().find(|h| h.label == label) else {
+        return NameSupport::None;
+    };
+    let column = &profile.column;
+    if let Some(modifier) = &hit.modifier {
+        let w = -hit.weight.min(2.0);
+        ev.add(
+            Tier::Rule,
+            w,
+            format!(
+                "column name `{column}` mentions `{}` but `{modifier}` makes it a fact about {} rather than one",
+                hit.pattern,
+                describe(label)
+            ),
+        );
+        return NameSupport::Negated;
+    }
+    // A stronger match of another type makes a weak one of this type incidental
+    // (`owner_email`: the owner's e-mail, not the owner's name).
+    let stronger_other = hits.iter().any(|h| {
+        h.label != label && h.modifier.is_none() && h.weight >= STRONG && hit.weight < STRONG
+    });
+    if stronger_other {
+        return NameSupport::None;
+    }
+    // `product_name`, `team_name`: a generic "name" qualified by a thing. Role words
+    // (`account_owner`, `product_owner`) stay people.
+    let generic_name = matches!(hit.pattern, "name" | "naam" | "nom" | "nombre" | "nome");
+    if label == T::PersonName && generic_name {
+        if let Some(q) = name.words().find(|t| NON_PERSON_QUALIFIERS.contains(t)) {
+            ev.add(
+                Tier::Rule,
+                -3.0,
+                format!("column name `{column}` names a {q}, not a person"),
+            );
+            return NameSupport::Negated;
+        }
+    }
+    ev.add(
+        Tier::Rule,
+        hit.weight,
+        format!(
+            "column name `{column}` matches `{}` ({})",
+            hit.pattern,
+            describe(label)
+        ),
+    );
+    NameSupport::Positive(hit.weight)
+}
+
+fn value_evidence(
+    label: T,
+    p: &ColumnProfile,
+    family: TypeFamily,
+    support: NameSupport,
+    ev: &mut Evidence,
+) {
+    let v = Values { p, n: p.non_null() };
+    if v.n == 0 {
+        ev.add(
+            Tier::Rule,
+            -1.0,
+            format!(
+                "no non-null values among {} sampled: the name alone cannot confirm {}",
+                p.sampled,
+                describe(label)
+            ),
+        );
+        return;
+    }
+    let named = matches!(support, NameSupport::Positive(_));
+    let contradict = |ev: &mut Evidence, what: &str| {
+        if v.enough() {
+            ev.add(
+                Tier::Rule,
+                -4.0,
+                format!(
+                    "sampled values do not look like {} ({what}; most common shape `{}`)",
+                    describe(label),
+                    v.top_shape()
+                ),
+            );
+        }
+    };
+    match label {
+        T::EmailAddress => {
+            let r = v.r("email");
+            if r >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    if r >= 0.8 { 6.5 } else { 4.0 },
+                    format!(
+                        "{} sampled non-null values are e-mail addresses",
+                        v.of("email")
+                    ),
+                );
+            } else if r >= 0.2 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!(
+                        "{} sampled non-null values are e-mail addresses",
+                        v.of("email")
+                    ),
+                );
+            } else {
+                contradict(ev, &format!("{} are e-mail addresses", v.of("email")));
+            }
+        }
+        T::CreditCardNumber => {
+            let r = v.r("luhn_card");
+            let pan = v.r("pan_shape");
+            if r >= 0.8 {
+                ev.add(Tier::Rule, 7.0, format!("{} sampled non-null values pass Luhn with a known card-network prefix (Visa, Mastercard, Amex, …)", v.of("luhn_card")));
+            } else if r >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    3.0,
+                    format!(
+                        "{} sampled non-null values pass Luhn with a card-network prefix",
+                        v.of("luhn_card")
+                    ),
+                );
+            } else if pan >= 0.5 {
+                ev.add(Tier::Context, -5.0, format!("{} values have card-number length but only {} pass Luhn with a network prefix", v.of("pan_shape"), v.k("luhn_card")));
+            } else {
+                contradict(
+                    ev,
+                    &format!("{} pass Luhn with a network prefix", v.of("luhn_card")),
+                );
+            }
+        }
+        T::CardSecurityCode => {
+            let short_digits = v.r("integer") >= 0.95 && p.min_len >= 3 && p.max_len <= 4;
+            if short_digits {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!("all {} sampled values are 3–4 digit numbers", v.n),
+                );
+            } else {
+                contradict(ev, "not 3–4 digit numbers");
+            }
+        }
+        T::Iban => {
+            let r = v.r("iban");
+            if r >= 0.5 {
+                ev.add(Tier::Rule, if r >= 0.8 { 7.0 } else { 4.0 }, format!("{} sampled non-null values are IBANs with a valid country length and mod-97 check", v.of("iban")));
+            } else {
+                contradict(ev, &format!("{} pass the IBAN mod-97 check", v.of("iban")));
+            }
+        }
+        T::BankAccountNumber => {
+            if v.r("iban") >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    -5.0,
+                    format!("{} values are IBANs, a more specific type", v.of("iban")),
+                );
+            } else if v.r("aba_routing") >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!(
+                        "{} values pass the ABA routing checksum: bank routing numbers",
+                        v.of("aba_routing")
+                    ),
+                );
+            } else if v.r("integer") >= 0.8 && p.min_len >= 6 && p.max_len <= 20 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!("{} values are 6–20 digit numbers", v.of("integer")),
+                );
+            } else if v.r("integer") + v.r("document_number") < 0.5 {
+                contradict(ev, "not account-number digits");
+            }
+        }
+        T::UsSsn => {
+            let r = v.r("us_ssn");
+            let rf = v.r("us_ssn_formatted");
+            if v.r("bsn") >= 0.9 && v.enough() {
+                ev.add(
+                    Tier::Rule,
+                    -3.0,
+                    format!("{} values pass the Dutch BSN 11-check", v.of("bsn")),
+                );
+            }
+            if v.r("aba_routing") >= 0.9 && v.enough() {
+                ev.add(
+                    Tier::Rule,
+                    -3.0,
+                    format!(
+                        "{} values pass the ABA routing checksum",
+                        v.of("aba_routing")
+                    ),
+                );
+            }
+            if r >= 0.8 && rf >= 0.3 {
+                ev.add(Tier::Rule, 5.0, format!("{} sampled non-null values follow the SSA rules for SSNs, {} written `999-99-9999`", v.of("us_ssn"), v.k("us_ssn_formatted")));
+            } else if r >= 0.9 {
+                ev.add(Tier::Rule, 1.5, format!("{} values are nine digits that follow the SSA rules (unformatted, so weak)", v.of("us_ssn")));
+            } else {
+                contradict(ev, &format!("{} follow the SSA rules", v.of("us_ssn")));
+            }
+        }
+        T::NationalId => {
+            let nino = v.r("nino");
+            let bsn = v.r("bsn");
+            if nino >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    6.0,
+                    format!(
+                        "{} sampled non-null values are UK National Insurance numbers",
+                        v.of("nino")
+                    ),
+                );
+            } else if bsn >= 0.9 && v.enough() {
+                ev.add(
+                    Tier::Rule,
+                    5.5,
+                    format!(
+                        "{} sampled non-null values pass the Dutch BSN 11-check",
+                        v.of("bsn")
+                    ),
+                );
+            } else if v.r("document_number") + v.r("integer") >= 0.7 {
+                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+            } else {
+                contradict(ev, "not identifier codes");
+            }
+        }
+        T::TaxId => {
+            let vat = v.r("eu_vat");
+            let ein = v.r("ein");
+            if vat + ein >= 0.8 {
+                ev.add(Tier::Rule, 6.0, format!("{} sampled non-null values are EU VAT numbers and {} US EINs with valid prefixes", v.of("eu_vat"), v.k("ein")));
+            } else if vat + ein >= 0.4 {
+                ev.add(
+                    Tier::Rule,
+                    3.0,
+                    format!(
+                        "{} values are EU VAT numbers or US EINs",
+                        v.k("eu_vat") + v.k("ein")
+                    ),
+                );
+            } else if v.r("document_number") + v.r("integer") >= 0.7 {
+                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+            } else {
+                contradict(ev, "not tax-number codes");
+            }
+        }
+        T::PassportNumber | T::DriversLicense | T::MedicalRecordNumber => {
+            let dl = v.r("uk_driving_licence");
+            if label == T::DriversLicense && dl >= 0.2 {
+                ev.add(
+                    Tier::Rule,
+                    if dl >= 0.5 { 4.0 } else { 2.0 },
+                    format!(
+                        "{} values are GB driving-licence numbers (name and birth date encoded)",
+                        v.of("uk_driving_licence")
+                    ),
+                );
+            } else if v.r("document_number") + v.r("integer") >= 0.6 || id_like(p) >= 0.7 {
+                ev.add(Tier::Rule, 1.5, "values are document-number-like codes");
+            } else {
+                contradict(ev, "not document-number codes");
+            }
+        }
+        T::PhoneNumber => {
+            let r = v.r("phone");
+            let rs = r + v.r("phone_bare");
+            if r >= 0.7 {
+                ev.add(Tier::Rule, 5.0, format!("{} sampled non-null values are phone numbers in international or national notation", v.of("phone")));
+            } else if r >= 0.4 && rs >= 0.7 {
+                ev.add(
+                    Tier::Rule,
+                    4.0,
+                    format!(
+                        "{} values are phone numbers, {} more are bare 10–11 digit numbers",
+                        v.of("phone"),
+                        v.k("phone_bare")
+                    ),
+                );
+            } else if rs >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!(
+                        "{} values are bare 10–11 digit numbers that could be phone numbers",
+                        v.of("phone_bare")
+                    ),
+                );
+            } else if rs >= 0.4 {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!(
+                        "{} values look like phone numbers",
+                        v.k("phone") + v.k("phone_bare")
+                    ),
+                );
+            } else {
+                contradict(
+                    ev,
+                    &format!(
+                        "{} look like phone numbers",
+                        v.k("phone") + v.k("phone_bare")
+                    ),
+                );
+            }
+        }
+        T::PostalCode => {
+            let r = v.r("postal_code");
+            let rf = v.r("postal_code_format");
+            if r >= 0.8 && rf >= 0.2 {
+                ev.add(Tier::Rule, 3.5, format!("{} sampled non-null values are postcodes, {} in letter or dashed national formats (UK, NL, CA, ZIP+4, …)", v.of("postal_code"), v.k("postal_code_format")));
+            } else if r >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!(
+                        "{} values are 4–6 digit numbers that could be postcodes",
+                        v.of("postal_code")
+                    ),
+                );
+            } else if r >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    0.5,
+                    format!("{} values could be postcodes", v.of("postal_code")),
+                );
+            } else {
+                contradict(ev, &format!("{} could be postcodes", v.of("postal_code")));
+            }
+        }
+        T::DateOfBirth => {
+            let dated = family == TypeFamily::Date || family == TypeFamily::Timestamp;
+            let rd = v.r("date") + v.r("timestamp");
+            let rb = v.r("birth_date");
+            if !dated && rd < 0.5 {
+                contradict(ev, &format!("{} are dates", v.k("date") + v.k("timestamp")));
+            } else if rb >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    2.0,
+                    format!(
+                        "{} sampled values are dates in plausible birth years (1900–2015)",
+                        v.of("birth_date")
+                    ),
+                );
+            } else if rd >= 0.8 && rb < 0.2 && v.enough() {
+                ev.add(
+                    Tier::Rule,
+                    -1.5,
+                    format!(
+                        "only {} dates fall in plausible birth years: these look like event dates",
+                        v.k("birth_date")
+                    ),
+                );
+            }
+        }
+        T::Gender => {
+            let r = v.r("gender_code");
+            if r >= 0.9 && p.distinct <= 8 {
+                let letters_only = p.max_len <= 1;
+                if letters_only && p.distinct >= 2 {
+                    ev.add(
+                        Tier::Rule,
+                        3.5,
+                        format!(
+                            "all {} values are one-letter gender codes ({} distinct)",
+                            v.n, p.distinct
+                        ),
+                    );
+                } else if letters_only {
+                    ev.add(
+                        Tier::Rule,
+                        1.5,
+                        format!("all {} values are the same one-letter code", v.n),
+                    );
+                } else {
+                    ev.add(
+                        Tier::Rule,
+                        4.5,
+                        format!(
+                            "{} sampled non-null values are gender words or codes ({} distinct)",
+                            v.of("gender_code"),
+                            p.distinct
+                        ),
+                    );
+                }
+            } else if family == TypeFamily::Integer && p.distinct <= 4 && named {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!("{} distinct small integer codes", p.distinct),
+                );
+            } else {
+                contradict(
+                    ev,
+                    &format!("{} are gender words or codes", v.of("gender_code")),
+                );
+            }
+        }
+        T::IpAddress => {
+            let rip = v.r("ipv4") + v.r("ipv6");
+            let ver = v.r("version_string");
+            if rip >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    if rip >= 0.8 { 6.5 } else { 3.5 },
+                    format!(
+                        "{} sampled non-null values are IPv4 and {} IPv6 addresses",
+                        v.of("ipv4"),
+                        v.k("ipv6")
+                    ),
+                );
+            } else if family != TypeFamily::Inet {
+                contradict(
+                    ev,
+                    &format!("{} are IP addresses", v.k("ipv4") + v.k("ipv6")),
+                );
+            }
+            if ver >= 0.5 {
+                ev.add(Tier::Context, -7.0, format!("{} values are dotted numbers with a small leading part: version strings, not addresses", v.of("version_string")));
+            }
+        }
+        T::MacAddress => {
+            let r = v.r("mac");
+            let sep = v.r("mac_separated");
+            if r >= 0.8 && sep >= 0.3 {
+                ev.add(Tier::Rule, 6.5, format!("{} sampled non-null values are MAC addresses ({} with `:`, `-` or `.` separators)", v.of("mac"), v.k("mac_separated")));
+            } else if r >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    2.5,
+                    format!(
+                        "{} values are 12 hex digits, which could be MAC addresses",
+                        v.of("mac")
+                    ),
+                );
+            } else if family != TypeFamily::Mac {
+                contradict(ev, &format!("{} are MAC addresses", v.of("mac")));
+            }
+        }
+        T::GeoCoordinate => {
+            let pair = v.r("geo_pair");
+            let lat = v.r("geo_lat");
+            let lon = v.r("geo_lon");
+            if pair >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    5.0,
+                    format!("{} values are latitude/longitude pairs", v.of("geo_pair")),
+                );
+            } else if lat.max(lon) >= 0.9 {
+                ev.add(Tier::Rule, 2.0, format!("{} values are decimals with 3+ fraction digits within ±90 (latitude range), {} within ±180", v.k("geo_lat"), v.k("geo_lon")));
+            } else {
+                contradict(ev, "not decimal degrees");
+            }
+        }
+        T::Username => {
+            let r = v.r("username");
+            if r >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    format!(
+                        "{} values are single lowercase handles (letters, digits, `._-`)",
+                        v.of("username")
+                    ),
+                );
+            } else if v.r("email") >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    0.5,
+                    "values are e-mail addresses used as logins",
+                );
+            } else if r < 0.3 {
+                contradict(ev, &format!("{} look like login handles", v.of("username")));
+            }
+        }
+        T::Password => {
+            let rh = v.r("password_hash");
+            if rh >= 0.3 {
+                ev.add(Tier::Rule, if rh >= 0.8 { 7.0 } else { 4.0 }, format!("{} sampled non-null values are password hashes (bcrypt, argon2, PBKDF2, crypt)", v.of("password_hash")));
+            } else if v.r("hex_digest") >= 0.8 {
+                if named {
+                    ev.add(
+                        Tier::Rule,
+                        1.0,
+                        format!(
+                            "{} values are unsalted hex digests, as password hashes are stored",
+                            v.of("hex_digest")
+                        ),
+                    );
+                }
+            } else if v.r("email")
+                + v.r("date")
+                + v.r("timestamp")
+                + v.r("boolean")
+                + v.r("free_text")
+                >= 0.5
+            {
+                contradict(ev, "they are e-mails, dates, flags or text");
+            } else if p.min_len >= 4 && p.max_len <= 64 && v.r("integer") < 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    1.5,
+                    "values are short strings without spaces, as plain-text passwords are",
+                );
+            }
+        }
+        T::SecretKey => {
+            let known = v.r("api_key") + v.r("jwt");
+            let token = v.r("random_token");
+            if known >= 0.5 {
+                ev.add(Tier::Rule, 7.0, format!("{} sampled non-null values are API keys or tokens in known formats (Stripe, AWS, GitHub, Slack, SendGrid, JWT, …)", v.k("api_key") + v.k("jwt")));
+            } else if known + token >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    3.0,
+                    format!(
+                        "{} values are known key formats and {} more are random-looking tokens",
+                        v.k("api_key") + v.k("jwt"),
+                        v.k("random_token")
+                    ),
+                );
+            } else if token >= 0.6 {
+                ev.add(
+                    Tier::Rule,
+                    2.5,
+                    format!(
+                        "{} values are long random-looking tokens (mixed case and digits)",
+                        v.of("random_token")
+                    ),
+                );
+            } else if v.r("hex_digest") >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!("{} values are long hex strings", v.of("hex_digest")),
+                );
+            } else if v.r("uuid") >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    -2.0,
+                    format!("{} values are UUIDs, usually identifiers", v.of("uuid")),
+                );
+            } else if v.r("email")
+                + v.r("date")
+                + v.r("timestamp")
+                + v.r("integer")
+                + v.r("free_text")
+                + v.r("boolean")
+                >= 0.5
+            {
+                contradict(ev, "they are e-mails, dates, numbers or text");
+            }
+        }
+        T::HealthDiagnosis => {
+            let icd = v.r("icd10");
+            let terms = v.r("health_term");
+            let med = v.r("medication");
+            if med >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    -4.0,
+                    format!(
+                        "{} values carry doses (mg, ml, …): medication, not diagnosis",
+                        v.of("medication")
+                    ),
+                );
+            }
+            if icd >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    4.5,
+                    format!("{} sampled non-null values are ICD-10 codes", v.of("icd10")),
+                );
+            } else if terms >= 0.6 {
+                ev.add(
+                    Tier::Rule,
+                    4.0,
+                    format!("{} values name medical conditions", v.of("health_term")),
+                );
+            } else if terms >= 0.3 {
+                ev.add(
+                    Tier::Rule,
+                    2.0,
+                    format!("{} values name medical conditions", v.of("health_term")),
+                );
+            } else {
+                contradict(ev, "no ICD-10 codes or condition names");
+            }
+        }
+        T::Ethnicity | T::Religion => {
+            let id = if label == T::Ethnicity {
+                "ethnicity"
+            } else {
+                "religion"
+            };
+            let r = v.r(id);
+            if r >= 0.7 && p.distinct >= 3 {
+                ev.add(
+                    Tier::Rule,
+                    5.5,
+                    format!(
+                        "{} sampled non-null values are {} categories ({} distinct)",
+                        v.of(id),
+                        describe(label),
+                        p.distinct
+                    ),
+                );
+            } else if r >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    2.5,
+                    format!("{} values are {} categories", v.of(id), describe(label)),
+                );
+            } else if family == TypeFamily::Integer && named && p.distinct <= 20 {
+                ev.add(
+                    Tier::Rule,
+                    0.5,
+                    format!("{} distinct integer codes", p.distinct),
+                );
+            } else {
+                contradict(
+                    ev,
+                    &format!("{} are {} categories", v.of(id), describe(label)),
+                );
+            }
+        }
+        T::VehicleId => {
+            let vin = v.r("vin");
+            let shape = v.r("vin_shape");
+            if vin >= 0.8 {
+                ev.add(
+                    Tier::Rule,
+                    7.0,
+                    format!(
+                        "{} sampled non-null values are VINs with a valid check digit",
+                        v.of("vin")
+                    ),
+                );
+            } else if shape >= 0.8 {
+                let w = if named { -2.5 } else { -5.0 };
+                ev.add(Tier::Context, w, format!("{} values have the 17-character VIN shape but only {} pass the check digit", v.of("vin_shape"), v.k("vin")));
+            } else {
+                contradict(ev, &format!("{} are VINs", v.of("vin")));
+            }
+        }
+        T::PostalAddress => {
+            let r = v.r("address_line");
+            if r >= 0.6 {
+                ev.add(Tier::Rule, 4.5, format!("{} sampled non-null values are street or dwelling lines (number with a street word)", v.of("address_line")));
+            } else if r >= 0.3 {
+                ev.add(
+                    Tier::Rule,
+                    2.5,
+                    format!(
+                        "{} values are street or dwelling lines",
+                        v.of("address_line")
+                    ),
+                );
+            } else if v.enough() && r < 0.1 {
+                ev.add(
+                    Tier::Rule,
+                    -2.0,
+                    format!(
+                        "only {} values look like street lines",
+                        v.of("address_line")
+                    ),
+                );
+            }
+        }
+        T::PersonName => {
+            let shape = v.r("person_name_shape");
+            let given = v.r("given_name");
+            let full = v.r("full_name");
+            let org = v.r("org_name");
+            if org >= 0.2 {
+                ev.add(
+                    Tier::Context,
+                    -4.0,
+                    format!(
+                        "{} values carry company words (Ltd, AG, & …): organisations, not people",
+                        v.of("org_name")
+                    ),
+                );
+            }
+            if shape >= 0.8 {
+                if given >= 0.5 && full >= 0.5 {
+                    ev.add(Tier::Rule, 4.5, format!("{} sampled non-null values are capitalised names, {} with a common given name", v.of("person_name_shape"), v.k("given_name")));
+                } else if given >= 0.3 {
+                    ev.add(
+                        Tier::Rule,
+                        2.5,
+                        format!(
+                            "{} values are capitalised names, {} with a common given name",
+                            v.of("person_name_shape"),
+                            v.k("given_name")
+                        ),
+                    );
+                } else {
+                    ev.add(
+                        Tier::Rule,
+                        1.0,
+                        format!(
+                            "{} values are capitalised words, as names are",
+                            v.of("person_name_shape")
+                        ),
+                    );
+                }
+            } else if shape >= 0.5 {
+                ev.add(
+                    Tier::Rule,
+                    0.5,
+                    format!("{} values are capitalised words", v.of("person_name_shape")),
+                );
+            } else {
+                contradict(
+                    ev,
+                    &format!("{} are capitalised names", v.of("person_name_shape")),
+                );
+            }
+        }
+    }
+}
+
+/// Share of values that are short identifier codes (letters/digits/dashes, at least one digit).
+fn id_like(p: &ColumnProfile) -> f64 {
+    let n = p.non_null();
+    if n == 0 {
+        return 0.0;
+    }
+    let ids: u32 = p
+        .shapes
+        .iter()
+        .filter(|s| {
+            (4..=20).contains(&s.shape.len())
+                && s.shape.contains('9')
+                && s.shape
+                    .bytes()
+                    .all(|c| matches!(c, b'9' | b'A' | b'a' | b'-' | b'/' | b'.'))
+        })
+        .map(|s| s.count)
+        .sum();
+    f64::from(ids) / f64::from(n)
+}
+
+/// Whether a detector id exists (guards the ids used above against typos).
+#[cfg(test)]
+pub(crate) fn known_detector(id: &str) -> bool {
+    super::detectors::DETECTORS.contains(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_families() {
+        assert_eq!(type_family("character varying"), TypeFamily::Text);
+        assert_eq!(
+            type_family("timestamp without time zone"),
+            TypeFamily::Timestamp
+        );
+        assert_eq!(type_family("tinyint(1)"), TypeFamily::Bool);
+        assert_eq!(type_family("NUMBER(10)"), TypeFamily::Integer);
+        assert_eq!(type_family("numeric(10,6)"), TypeFamily::Decimal);
+        assert_eq!(type_family("inet"), TypeFamily::Inet);
+        assert_eq!(type_family("boolean"), TypeFamily::Bool);
+    }
+
+    #[test]
+    fn detector_ids_used_by_rules_exist() {
+        let src = include_str!("rules.rs");
+        for part in src
+            .split("v.r(\"")
+            .skip(1)
+            .chain(src.split("v.k(\"").skip(1))
+            .chain(src.split("v.of(\"").skip(1))
+        {
+            let id = &part[..part.find('"').unwrap_or(0)];
+            assert!(known_detector(id), "unknown detector `{id}`");
+        }
+    }
+}

@@ -140,7 +140,7 @@ impl RuleSetDefinition {
                 }
             }
             if let Some(validator) = &rule.validator {
-                if crate::classification::validators::find(validator).is_none() {
+                if crate::classification::validators::by_id(validator).is_none() {
                     error(
                         field("validator"),
                         format!("unknown validator `{validator}`"),

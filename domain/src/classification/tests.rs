@@ -1,0 +1,732 @@
+//! Engine tests: realistic tables get the right labels with explanations, hard negatives get
+//! nothing applied, no signal or profile leaks a sampled value, and enabled types, custom rules,
+//! feedback and thresholds behave as a scan rule set expects.
+
+use super::*;
+use std::collections::BTreeSet;
+
+type Col<'a> = (&'a str, &'a str, Vec<String>);
+
+fn profile(name: &str, data_type: &str, values: &[String], rules: &[CustomRule]) -> ColumnProfile {
+    let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
+    ColumnProfile::build(name, data_type, &values, rules)
+}
+
+fn table(name: &str, cols: &[Col<'_>], rules: &[CustomRule]) -> TableProfile {
+    TableProfile {
+        table: name.to_owned(),
+        columns: cols
+            .iter()
+            .map(|(n, t, v)| profile(n, t, v, rules))
+            .collect(),
+    }
+}
+
+fn run(
+    t: &TableProfile,
+    settings: &ClassifierSettings,
+    feedback: &FeedbackModel,
+) -> Vec<ColumnVerdict> {
+    classify_table(t, settings, feedback)
+}
+
+fn verdict<'a>(verdicts: &'a [ColumnVerdict], column: &str) -> &'a ColumnVerdict {
+    verdicts
+        .iter()
+        .find(|v| v.column == column)
+        .expect("a verdict per column")
+}
+
+/// The applied label of a column, if any.
+fn applied(
+    verdicts: &[ColumnVerdict],
+    column: &str,
+    settings: &ClassifierSettings,
+) -> Option<String> {
+    verdict(verdicts, column)
+        .candidates
+        .first()
+        .filter(|c| c.confidence >= settings.threshold)
+        .map(|c| c.label.to_string())
+}
+
+fn confidence(verdicts: &[ColumnVerdict], column: &str, label: &str) -> f64 {
+    verdict(verdicts, column)
+        .candidates
+        .iter()
+        .find(|c| c.label.as_str() == label)
+        .map_or(0.0, |c| c.confidence)
+}
+
+fn gen(n: usize, f: impl Fn(usize) -> String) -> Vec<String> {
+    (0..n).map(f).collect()
+}
+
+const FIRST: &[&str] = &[
+    "Anna", "Bram", "Chloé", "David", "Emma", "Femke", "Giulia", "Hugo", "Ines", "Jan", "Laura",
+    "Marco",
+];
+const LAST: &[&str] = &[
+    "Jansen", "Müller", "Rossi", "García", "Dubois", "Nowak", "Smith", "Bakker", "Conti", "Meyer",
+    "Visser", "Keller",
+];
+
+fn luhn_complete(prefix: &str, len: usize, seed: usize) -> String {
+    let mut body: String = prefix.to_owned();
+    let mut x = seed as u64 * 2_654_435_761 + 12_345;
+    while body.len() < len - 1 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        body.push(char::from(b'0' + ((x >> 33) % 10) as u8));
+    }
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find(|c| validators::luhn(c))
+        .expect("one check digit completes Luhn")
+}
+
+fn customers() -> Vec<Col<'static>> {
+    vec![
+        ("id", "integer", gen(40, |i| (i + 1).to_string())),
+        (
+            "first_name",
+            "character varying",
+            gen(40, |i| FIRST[i % FIRST.len()].to_owned()),
+        ),
+        (
+            "last_name",
+            "character varying",
+            gen(40, |i| LAST[(i * 7) % LAST.len()].to_owned()),
+        ),
+        (
+            "email",
+            "character varying",
+            gen(40, |i| {
+                format!("{}.{}@mail.example.org", FIRST[i % 12].to_lowercase(), i)
+            }),
+        ),
+        (
+            "mobile",
+            "character varying",
+            gen(40, |i| format!("+31 6 {:08}", 12_345_678 + i * 7919)),
+        ),
+        (
+            "date_of_birth",
+            "date",
+            gen(40, |i| {
+                format!("{}-{:02}-{:02}", 1950 + i, 1 + i % 12, 1 + i % 28)
+            }),
+        ),
+        (
+            "card_number",
+            "character varying",
+            gen(40, |i| {
+                luhn_complete(if i % 2 == 0 { "4" } else { "53" }, 16, i)
+            }),
+        ),
+        (
+            "phone_verified",
+            "boolean",
+            gen(40, |i| (i % 2 == 0).to_string()),
+        ),
+        (
+            "password_changed_at",
+            "timestamp without time zone",
+            gen(40, |i| format!("2023-01-{:02} 10:00:00", 1 + i % 28)),
+        ),
+        ("email_count", "integer", gen(40, |i| (i % 9).to_string())),
+    ]
+}
+
+#[test]
+fn a_realistic_table_gets_the_right_labels_with_explanations() {
+    let settings = ClassifierSettings::default();
+    let t = table("customers", &customers(), &[]);
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "first_name", &settings).as_deref(),
+        Some("PERSON_NAME")
+    );
+    assert_eq!(
+        applied(&v, "last_name", &settings).as_deref(),
+        Some("PERSON_NAME")
+    );
+    assert_eq!(
+        applied(&v, "email", &settings).as_deref(),
+        Some("EMAIL_ADDRESS")
+    );
+    assert_eq!(
+        applied(&v, "mobile", &settings).as_deref(),
+        Some("PHONE_NUMBER")
+    );
+    assert_eq!(
+        applied(&v, "date_of_birth", &settings).as_deref(),
+        Some("DATE_OF_BIRTH")
+    );
+    assert_eq!(
+        applied(&v, "card_number", &settings).as_deref(),
+        Some("CREDIT_CARD_NUMBER")
+    );
+    for hard_negative in ["id", "phone_verified", "password_changed_at", "email_count"] {
+        assert_eq!(
+            applied(&v, hard_negative, &settings),
+            None,
+            "{hard_negative} must not be labelled"
+        );
+    }
+    let card = &verdict(&v, "card_number").candidates[0];
+    assert!(card.signals.iter().any(|s| s.tier == Tier::Rule
+        && s.detail.contains("pass Luhn")
+        && s.detail.starts_with("40 of 40")));
+    assert!(card
+        .signals
+        .iter()
+        .any(|s| s.detail.contains("`card_number`")));
+    let name = &verdict(&v, "first_name").candidates[0];
+    assert!(name
+        .signals
+        .iter()
+        .any(|s| s.tier == Tier::Context && s.detail.contains("also holds")));
+    assert!(name
+        .signals
+        .iter()
+        .any(|s| s.tier == Tier::Model && s.detail.contains("PERSON_NAME (p=")));
+    // Every candidate explains itself and is within the floor..1 range, most confident first.
+    for verdict in &v {
+        for pair in verdict.candidates.windows(2) {
+            assert!(pair[0].confidence >= pair[1].confidence);
+        }
+        for c in &verdict.candidates {
+            assert!(!c.signals.is_empty());
+            assert!((settings.floor..=1.0).contains(&c.confidence));
+        }
+    }
+}
+
+#[test]
+fn values_alone_find_strongly_validated_types() {
+    let settings = ClassifierSettings::default();
+    let ibans = [
+        "GB82 WEST 1234 5698 7654 32",
+        "DE89370400440532013000",
+        "NL91ABNA0417164300",
+        "BE68 5390 0754 7034",
+        "FR14 2004 1010 0505 0001 3M02 606",
+        "IT60 X054 2811 1010 0000 0123 456",
+    ];
+    let t = table(
+        "t1",
+        &[
+            ("col1", "text", gen(30, |i| format!("user{i}@example.net"))),
+            (
+                "col2",
+                "text",
+                gen(30, |i| ibans[i % ibans.len()].to_owned()),
+            ),
+            (
+                "col3",
+                "text",
+                gen(30, |i| format!("10.{}.{}.{}", i % 7, i % 200, 1 + i % 250)),
+            ),
+            (
+                "col4",
+                "text",
+                gen(30, |i| {
+                    format!(
+                        "$2b$12${}",
+                        "a".repeat(53 - (i % 2)) + if i % 2 == 1 { "b" } else { "" }
+                    )
+                }),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "col1", &settings).as_deref(),
+        Some("EMAIL_ADDRESS")
+    );
+    assert_eq!(applied(&v, "col2", &settings).as_deref(), Some("IBAN"));
+    assert_eq!(
+        applied(&v, "col3", &settings).as_deref(),
+        Some("IP_ADDRESS")
+    );
+    assert_eq!(applied(&v, "col4", &settings).as_deref(), Some("PASSWORD"));
+}
+
+#[test]
+fn hard_negatives_get_nothing_applied() {
+    let settings = ClassifierSettings::default();
+    let failing_luhn = |i: usize| {
+        let good = luhn_complete("2024", 16, i);
+        let last = good.as_bytes()[15] - b'0';
+        format!("{}{}", &good[..15], (last + 1) % 10)
+    };
+    let ean = |i: usize| {
+        let body = format!("871{:09}", 123_456 + i * 97);
+        (0..10)
+            .map(|d| format!("{body}{d}"))
+            .find(|c| validators::ean13(c))
+            .expect("a check digit")
+    };
+    let not_vin = |i: usize| {
+        let alphabet = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+        let mut s: Vec<u8> = (0..17)
+            .map(|k| alphabet[(i * 31 + k * 7 + i * k) % alphabet.len()])
+            .collect();
+        for c in b"0123456789X" {
+            s[8] = *c;
+            if !validators::vin(std::str::from_utf8(&s).expect("ascii")) {
+                break;
+            }
+        }
+        String::from_utf8(s).expect("ascii")
+    };
+    let t = table(
+        "products",
+        &[
+            ("order_number", "character", gen(50, failing_luhn)),
+            (
+                "sha256",
+                "character",
+                gen(50, |i| {
+                    format!(
+                        "{:032x}{:032x}",
+                        (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
+                        (i as u128 + 1).wrapping_mul(0x0F39_CC06_05CE_DC83_59E3_779B_97F4_A7C1)
+                    )
+                }),
+            ),
+            (
+                "rx_image_md5",
+                "character",
+                gen(50, |i| {
+                    format!(
+                        "{:032x}",
+                        (i as u128 + 7).wrapping_mul(0x0123_4567_89AB_CDEF_1122_3344_5566_7788)
+                    )
+                }),
+            ),
+            (
+                "etag",
+                "character",
+                gen(50, |i| {
+                    format!(
+                        "{:08x}{:032x}",
+                        i * 7919,
+                        (i as u128 + 3).wrapping_mul(0xDEAD_BEEF_0000_1111_2222_3333_4444_5555)
+                    )
+                }),
+            ),
+            (
+                "idempotency_key",
+                "uuid",
+                gen(50, |i| {
+                    format!("{:08x}-6878-4140-9530-eb3977df{:04x}", i * 7919, i)
+                }),
+            ),
+            (
+                "firmware",
+                "character varying",
+                gen(50, |i| {
+                    format!(
+                        "{}.{}.{}.{}",
+                        1 + i % 6,
+                        i % 20,
+                        (i * 7) % 99,
+                        (i * 13) % 250
+                    )
+                }),
+            ),
+            ("ean13", "character", gen(50, ean)),
+            ("fitment_key", "character", gen(50, not_vin)),
+            (
+                "stock_qty",
+                "integer",
+                gen(50, |i| (10_000 + i * 1_237).to_string()),
+            ),
+            (
+                "name",
+                "character varying",
+                gen(50, |i| format!("{} Tote", FIRST[i % FIRST.len()])),
+            ),
+            (
+                "description",
+                "text",
+                gen(50, |i| {
+                    format!("A sturdy canvas tote bag number {i} with inner pocket")
+                }),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    for c in &t.columns {
+        assert_eq!(
+            applied(&v, &c.column, &settings),
+            None,
+            "{} must not be labelled: {:?}",
+            c.column,
+            verdict(&v, &c.column)
+        );
+    }
+    let order = verdict(&v, "order_number");
+    assert!(order
+        .candidates
+        .iter()
+        .all(|c| c.label.as_str() != "CREDIT_CARD_NUMBER"));
+}
+
+#[test]
+fn no_signal_and_no_profile_contains_a_sampled_value() {
+    let settings = ClassifierSettings::default();
+    let mut cols = customers();
+    cols.push((
+        "notes",
+        "text",
+        gen(40, |i| format!("Secret plan zebra-{i} for customer")),
+    ));
+    cols.push((
+        "ssn",
+        "text",
+        gen(40, |i| format!("{:03}-{:02}-{:04}", 123 + i, 45, 6789 + i)),
+    ));
+    let t = table("customers", &cols, &[]);
+    let v = run(&t, &settings, &FeedbackModel::default());
+    let signals: Vec<&str> = v
+        .iter()
+        .flat_map(|v| v.candidates.iter())
+        .flat_map(|c| c.signals.iter())
+        .map(|s| s.detail.as_str())
+        .collect();
+    assert!(!signals.is_empty());
+    let profiles_json = serde_json::to_string(&t.columns).expect("profiles serialise");
+    for (name, _, values) in &cols {
+        for value in values
+            .iter()
+            .filter(|v| v.len() >= 4 && !name.contains(v.as_str()))
+        {
+            for s in &signals {
+                assert!(!s.contains(value.as_str()), "signal `{s}` leaks `{value}`");
+            }
+            assert!(
+                !profiles_json.contains(value.as_str()),
+                "profile leaks `{value}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn shapes_are_masked_and_truncated() {
+    assert_eq!(profile::mask("AB-12 xé"), "AA-99 aa");
+    assert_eq!(profile::mask(&"x".repeat(40)).len(), profile::SHAPE_LEN);
+    let p = profile("code", "text", &gen(10, |i| format!("K{i}")), &[]);
+    assert_eq!(p.shapes[0].shape, "A9");
+    assert_eq!(p.shapes[0].count, 10);
+    assert_eq!((p.distinct, p.min_len, p.max_len), (10, 2, 2));
+    let with_nulls = ColumnProfile::build("c", "text", &[None, Some("a"), None], &[]);
+    assert_eq!(
+        (with_nulls.sampled, with_nulls.nulls, with_nulls.non_null()),
+        (3, 2, 1)
+    );
+}
+
+#[test]
+fn enabled_types_restrict_built_in_candidates() {
+    let only_email = ClassifierSettings {
+        enabled_types: Some(BTreeSet::from([ClassificationType::EmailAddress])),
+        ..ClassifierSettings::default()
+    };
+    let t = table("customers", &customers(), &[]);
+    let v = run(&t, &only_email, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "email", &only_email).as_deref(),
+        Some("EMAIL_ADDRESS")
+    );
+    for verdict in &v {
+        for c in &verdict.candidates {
+            assert_eq!(
+                c.label.as_str(),
+                "EMAIL_ADDRESS",
+                "{} got {}",
+                verdict.column,
+                c.label
+            );
+        }
+    }
+}
+
+fn employee_rule(name: Option<&str>, value: Option<&str>, validator: Option<&str>) -> CustomRule {
+    CustomRule {
+        label: "EMPLOYEE_ID".to_owned(),
+        name_pattern: name.map(str::to_owned),
+        value_pattern: value.map(str::to_owned),
+        validator: validator.map(str::to_owned),
+        min_match_ratio: 0.6,
+    }
+}
+
+#[test]
+fn custom_rules_apply_when_name_and_values_match_and_suggest_on_one() {
+    let rule = employee_rule(Some("^emp(loyee)?_?(id|no)$"), Some("E-[0-9]{6}"), None);
+    let settings = ClassifierSettings {
+        custom_rules: vec![rule.clone()],
+        ..ClassifierSettings::default()
+    };
+    let ids = gen(20, |i| format!("E-{:06}", 100_000 + i));
+    let t = table(
+        "staff",
+        &[
+            ("employee_no", "text", ids.clone()),
+            ("badge", "text", ids),
+            ("emp_id", "text", gen(20, |i| format!("X{i}"))),
+            ("other", "text", gen(20, |i| format!("X{i}"))),
+        ],
+        &settings.custom_rules,
+    );
+    assert_eq!(t.columns[0].custom_hits.get("EMPLOYEE_ID"), Some(&20));
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "employee_no", &settings).as_deref(),
+        Some("EMPLOYEE_ID")
+    );
+    let both = &verdict(&v, "employee_no").candidates[0];
+    assert!(both
+        .signals
+        .iter()
+        .any(|s| s.detail.contains("20 of 20 sampled non-null values match")));
+    let value_only = confidence(&v, "badge", "EMPLOYEE_ID");
+    let name_only = confidence(&v, "emp_id", "EMPLOYEE_ID");
+    for c in [value_only, name_only] {
+        assert!(
+            (settings.floor..settings.threshold).contains(&c),
+            "suggestion expected, got {c}"
+        );
+    }
+    assert_eq!(confidence(&v, "other", "EMPLOYEE_ID"), 0.0);
+}
+
+#[test]
+fn custom_rule_validators_and_ratios_count() {
+    let rule = employee_rule(None, Some("[0-9 ]{13,23}"), Some("luhn"));
+    let mut values = gen(10, |i| luhn_complete("4", 16, i));
+    values.extend(gen(10, |i| format!("12345678901234{:02}", i)));
+    let p = profile("x", "text", &values, &[rule]);
+    let valid = values.iter().filter(|v| validators::luhn(v)).count() as u32;
+    assert_eq!(p.custom_hits.get("EMPLOYEE_ID"), Some(&valid));
+    assert!((10..20).contains(&valid));
+}
+
+fn phone_like(i: usize) -> String {
+    format!("06-{:08}", 31_415_926 + i * 7_919)
+}
+
+#[test]
+fn rejecting_a_false_positive_lowers_a_look_alike_column_elsewhere() {
+    let settings = ClassifierSettings::default();
+    let orders = table(
+        "orders",
+        &[("ref_no", "character varying", gen(40, phone_like))],
+        &[],
+    );
+    let invoices = table(
+        "invoices",
+        &[(
+            "ref_number",
+            "character varying",
+            gen(40, |i| phone_like(i + 1000)),
+        )],
+        &[],
+    );
+    let none = FeedbackModel::default();
+    let before = confidence(
+        &run(&invoices, &settings, &none),
+        "ref_number",
+        "PHONE_NUMBER",
+    );
+    assert!(
+        before >= settings.floor,
+        "the look-alike starts as a phone candidate ({before})"
+    );
+
+    let rejected = FeedbackModel {
+        examples: vec![FeedbackExample {
+            table: "orders".to_owned(),
+            column: "ref_no".to_owned(),
+            label: Label::BuiltIn(ClassificationType::PhoneNumber),
+            verdict: FeedbackVerdict::Rejected,
+            profile: Some(orders.columns[0].clone()),
+        }],
+    };
+    let v = run(&invoices, &settings, &rejected);
+    let after = confidence(&v, "ref_number", "PHONE_NUMBER");
+    let band = |c: f64| {
+        if c >= settings.threshold {
+            2
+        } else if c >= settings.floor {
+            1
+        } else {
+            0
+        }
+    };
+    assert!(
+        band(after) < band(before),
+        "confidence {before} -> {after} must drop a band"
+    );
+    if let Some(c) = verdict(&v, "ref_number")
+        .candidates
+        .iter()
+        .find(|c| c.label.as_str() == "PHONE_NUMBER")
+    {
+        assert!(c.signals.iter().any(|s| s.tier == Tier::Feedback
+            && s.detail
+                .contains("rejected PHONE_NUMBER on `orders.ref_no`")));
+    }
+
+    // A column unlike the rejected one is not moved.
+    let other = table(
+        "shops",
+        &[(
+            "phone",
+            "character varying",
+            gen(40, |i| format!("+44 20 {:04} {:04}", 1000 + i, 2000 + i)),
+        )],
+        &[],
+    );
+    let a = confidence(&run(&other, &settings, &none), "phone", "PHONE_NUMBER");
+    let b = confidence(&run(&other, &settings, &rejected), "phone", "PHONE_NUMBER");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn confirming_raises_a_look_alike_column() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "import",
+        &[("extra_7", "text", gen(30, |i| ["M", "V"][i % 2].to_owned()))],
+        &[],
+    );
+    let before = confidence(
+        &run(&t, &settings, &FeedbackModel::default()),
+        "extra_7",
+        "GENDER",
+    );
+    let confirmed = FeedbackModel {
+        examples: vec![FeedbackExample {
+            table: "legacy_import".to_owned(),
+            column: "extra_4".to_owned(),
+            label: Label::BuiltIn(ClassificationType::Gender),
+            verdict: FeedbackVerdict::Confirmed,
+            profile: Some(t.columns[0].clone()),
+        }],
+    };
+    let after = confidence(&run(&t, &settings, &confirmed), "extra_7", "GENDER");
+    assert!(after > before, "{before} -> {after}");
+}
+
+#[test]
+fn thresholds_decide_applied_suggested_and_one_winner() {
+    let t = table("customers", &customers(), &[]);
+    let strict = ClassifierSettings {
+        threshold: 0.999_9,
+        floor: 0.9,
+        ..ClassifierSettings::default()
+    };
+    let v = run(&t, &strict, &FeedbackModel::default());
+    for verdict in &v {
+        assert!(verdict.candidates.iter().all(|c| c.confidence >= 0.9));
+    }
+    let default = ClassifierSettings::default();
+    let v = run(&t, &default, &FeedbackModel::default());
+    for verdict in &v {
+        let above = verdict
+            .candidates
+            .iter()
+            .filter(|c| c.confidence >= default.threshold)
+            .count();
+        assert!(
+            above <= 1,
+            "{} has {above} candidates above the threshold",
+            verdict.column
+        );
+    }
+    // A column that is both a custom type and a built-in one keeps one applied label.
+    let rule = CustomRule {
+        label: "CUSTOMER_MAIL".to_owned(),
+        name_pattern: Some("mail".to_owned()),
+        value_pattern: Some(".+@.+".to_owned()),
+        validator: Some("email".to_owned()),
+        min_match_ratio: 0.6,
+    };
+    let settings = ClassifierSettings {
+        custom_rules: vec![rule],
+        ..ClassifierSettings::default()
+    };
+    let t = table("customers", &customers(), &settings.custom_rules);
+    let v = run(&t, &settings, &FeedbackModel::default());
+    let email = verdict(&v, "email");
+    assert_eq!(
+        email
+            .candidates
+            .iter()
+            .filter(|c| c.confidence >= settings.threshold)
+            .count(),
+        1
+    );
+    assert!(email.candidates.len() >= 2);
+    assert!(email.candidates[1]
+        .signals
+        .iter()
+        .any(|s| s.detail.contains("held below the threshold")));
+}
+
+#[test]
+fn context_separates_people_from_things() {
+    let settings = ClassifierSettings::default();
+    let names = gen(30, |i| format!("{} {}", FIRST[i % 12], LAST[(i * 5) % 12]));
+    let people = table(
+        "members",
+        &[
+            ("name", "text", names.clone()),
+            ("email", "text", gen(30, |i| format!("m{i}@example.org"))),
+        ],
+        &[],
+    );
+    let teams = table(
+        "teams",
+        &[
+            ("name", "text", names),
+            ("size", "integer", gen(30, |i| i.to_string())),
+        ],
+        &[],
+    );
+    let p = confidence(
+        &run(&people, &settings, &FeedbackModel::default()),
+        "name",
+        "PERSON_NAME",
+    );
+    let q = confidence(
+        &run(&teams, &settings, &FeedbackModel::default()),
+        "name",
+        "PERSON_NAME",
+    );
+    assert!(p >= settings.threshold, "{p}");
+    assert!(q < p && q < settings.threshold, "{q}");
+}
+
+#[test]
+fn all_null_columns_rely_on_the_name_alone() {
+    let settings = ClassifierSettings::default();
+    let t = TableProfile {
+        table: "customers".to_owned(),
+        columns: vec![ColumnProfile::build(
+            "email",
+            "text",
+            &[None, None, None],
+            &[],
+        )],
+    };
+    let v = run(&t, &settings, &FeedbackModel::default());
+    let c = confidence(&v, "email", "EMAIL_ADDRESS");
+    assert!((settings.floor..settings.threshold).contains(&c), "{c}");
+}
