@@ -83,9 +83,12 @@ pub struct ClassifierOutcome {
 
 /// The kind of evidence behind a label: its signals with every number removed, hashed. A new
 /// sample changes counts ("142 of 150") but not the kind of evidence; a new signal changes it.
+/// Feedback signals are left out: a review is a verdict on the evidence, not new evidence, so the
+/// review itself never makes a rejected label come back.
 pub fn evidence_key(signals: &[Signal]) -> String {
     let mut kinds: Vec<String> = signals
         .iter()
+        .filter(|s| s.tier != Tier::Feedback)
         .map(|s| {
             let detail: String = s
                 .detail

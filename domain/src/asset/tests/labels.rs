@@ -268,3 +268,20 @@ fn propagated_labels_do_not_override_labels_already_there() {
     })
     .then_nothing();
 }
+
+#[test]
+fn feedback_signals_do_not_change_the_evidence() {
+    let mut reviewed = luhn_signals(95);
+    reviewed.push(Signal {
+        tier: Tier::Feedback,
+        detail: "a reviewer rejected CREDIT_CARD_NUMBER on `orders.total`, a similar column".into(),
+        weight: -0.4,
+    });
+    assert_eq!(evidence_key(&reviewed), evidence_key(&luhn_signals(12)));
+    reviewed.push(Signal {
+        tier: Tier::Context,
+        detail: "table also holds cardholder names".into(),
+        weight: 0.2,
+    });
+    assert_ne!(evidence_key(&reviewed), evidence_key(&luhn_signals(95)));
+}
