@@ -61,7 +61,8 @@ WHERE (SELECT sum(d) % 10 = 0 FROM (
                 ELSE substr(reverse(order_ref), i, 1)::int END AS d
     FROM generate_series(1, 16) AS i) digits);
 CREATE VIEW crm.contact_directory AS
-    SELECT c.id, c.first_name AS given, c.email AS reach_at FROM crm.contacts c;
+    SELECT c.id, c.first_name AS given, c.email AS reach_at, c.last_name AS tag_line
+    FROM crm.contacts c;
 "#;
 
 const SCAN: &str = r#"mutation($id: ID!) {
@@ -301,6 +302,38 @@ async fn reviewers_confirm_reject_and_label_by_hand_and_rejections_stick() {
             .as_str()
             .is_some_and(|p| p.ends_with("contacts.email"))),
         "{after:#?}"
+    );
+
+    // A label the classifier cannot find on its own arrives along the view's lineage, and goes
+    // when its origin is rejected.
+    let propagated = find(&after, "crm.contact_directory", "tag_line", "PERSON_NAME")
+        .unwrap_or_else(|| panic!("tag_line has no propagated label: {after:#?}"));
+    assert!(
+        propagated["propagatedFrom"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("crm.contacts.last_name")),
+        "{propagated}"
+    );
+    assert_eq!(propagated["status"], "applied");
+    let rejected = app
+        .gql(
+            Some(&admin),
+            REJECT,
+            json!({ "a": contacts, "c": "last_name", "l": "PERSON_NAME" }),
+        )
+        .await;
+    assert!(
+        rejected["data"]["rejectClassification"]["lineageChanges"]
+            .as_i64()
+            .unwrap()
+            >= 1,
+        "{rejected}"
+    );
+    let after = self::labels(&app, &admin, &source).await;
+    assert!(
+        find(&after, "crm.contact_directory", "tag_line", "PERSON_NAME")
+            .is_none_or(|l| l["propagatedFrom"].is_null()),
+        "the propagated label is revoked with its origin: {after:#?}"
     );
 
     // Reclassifying does not bring the rejected label back.

@@ -291,6 +291,24 @@ async fn source_add_list_validate_and_scan_from_the_command_line() {
     assert!(summary.contains("new/changed"), "{summary}");
     // Every scan is followed by classification, which reports what it labelled.
     assert!(summary.contains("classified "), "{summary}");
+    // On demand, from the stored statistics: the e-mail column (empty, so named only) is
+    // suggested with its reason.
+    let output = pursight(
+        &app,
+        &[
+            "classify",
+            "--tenant",
+            "cli-test",
+            "People db",
+            "--from-profiles",
+        ],
+    );
+    let classified = text(&output);
+    assert!(output.status.success(), "{classified}");
+    assert!(
+        classified.contains("people.email") && classified.contains("EMAIL_ADDRESS"),
+        "{classified}"
+    );
     let output = pursight(&app, &["source", "list", "--tenant", "cli-test"]);
     let listing = text(&output);
     assert!(

@@ -12,7 +12,8 @@ use crate::workflows::{KnownAssets, SourceWorkflows};
 use crate::{CommandContext, CommandError};
 use domain::access::Permission;
 use domain::asset::{
-    Asset, AssetCommand, AssetState, ClassifierOutcome, LabelOrigin, LabelStatus, RuleSetRef,
+    is_classifier_suggestion, Asset, AssetCommand, AssetState, ClassifierOutcome, LabelOrigin,
+    LabelStatus, RuleSetRef,
 };
 use domain::classification::{
     classify_table, Candidate, ColumnProfile, FeedbackModel, Signal, TableProfile, Tier,
@@ -599,7 +600,10 @@ impl SourceWorkflows {
                             l.column == from_column
                                 && matches!(l.status, LabelStatus::Applied | LabelStatus::Confirmed)
                         }) {
-                            if state.label(to_column, &label.label).is_some() {
+                            if state
+                                .label(to_column, &label.label)
+                                .is_some_and(|known| !is_classifier_suggestion(known))
+                            {
                                 continue;
                             }
                             let from_path = edge.from.to_string();

@@ -13,7 +13,7 @@
 //! | ConfirmClassification | an applied or suggested label | `ClassificationConfirmed` |
 //! | RejectClassification | an applied, suggested or confirmed label | `ClassificationRejected` |
 //! | ClassifyManually | anything but the same confirmed/manual label | `AssetClassified` (manual) |
-//! | PropagateClassification | nothing for that label | `AssetClassified` (propagated) |
+//! | PropagateClassification | nothing for that label, or a classifier suggestion | `AssetClassified` (propagated) |
 //! | RevokeClassification | a label that is not rejected | `ClassificationRevoked` |
 
 use super::error::AssetError;
@@ -287,9 +287,12 @@ pub(super) fn propagate(
     origin: &LabelOrigin,
 ) -> Result<Vec<AssetEvent>, AssetError> {
     has_column(state, column)?;
-    if state.label(column, &candidate.label).is_some() {
-        // Already labelled (or rejected) here: a person's or the classifier's word stands.
-        return Ok(Vec::new());
+    if let Some(known) = state.label(column, &candidate.label) {
+        // A classifier's suggestion gives way to a label the data demonstrably came with;
+        // anything else (applied, confirmed, rejected, manual, propagated) stands.
+        if !is_classifier_suggestion(known) {
+            return Ok(Vec::new());
+        }
     }
     Ok(vec![AssetEvent::AssetClassified(AssetClassified {
         asset_id,
@@ -322,6 +325,11 @@ pub(super) fn revoke(
             reason: reason.to_owned(),
         },
     )])
+}
+
+/// A label only the classifier proposed and nobody reviewed yet.
+pub fn is_classifier_suggestion(label: &ColumnLabel) -> bool {
+    label.status == LabelStatus::Suggested && label.origin == LabelOrigin::Classifier
 }
 
 fn labelled<'s>(

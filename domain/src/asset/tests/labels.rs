@@ -285,3 +285,47 @@ fn feedback_signals_do_not_change_the_evidence() {
     });
     assert_ne!(evidence_key(&reviewed), evidence_key(&luhn_signals(95)));
 }
+
+#[test]
+fn a_propagated_label_replaces_a_classifier_suggestion() {
+    let origin = LabelOrigin::Propagated {
+        from_asset: source_id(),
+        from_path: "sales.public.cards".into(),
+        from_column: "pan".into(),
+    };
+    let candidate = Candidate {
+        label: card(),
+        confidence: 0.93,
+        signals: vec![Signal {
+            tier: Tier::Propagation,
+            detail: "propagated from sales.public.cards.pan along view lineage".into(),
+            weight: 0.93,
+        }],
+    };
+    let state = given(vec![discovered(), suggested_event(0.6, luhn_signals(60))])
+        .when(AssetCommand::PropagateClassification {
+            column: total(),
+            candidate,
+            origin: origin.clone(),
+        })
+        .then(vec![AssetEvent::AssetClassified(AssetClassified {
+            asset_id: asset_id(),
+            column: total(),
+            label: card(),
+            confidence: 0.93,
+            evidence_key: evidence_key(&[Signal {
+                tier: Tier::Propagation,
+                detail: "propagated from sales.public.cards.pan along view lineage".into(),
+                weight: 0.93,
+            }]),
+            signals: vec![Signal {
+                tier: Tier::Propagation,
+                detail: "propagated from sales.public.cards.pan along view lineage".into(),
+                weight: 0.93,
+            }],
+            origin: origin.clone(),
+            rule_set: None,
+        })]);
+    assert_eq!(state.labels[0].origin, origin);
+    assert_eq!(state.labels[0].status, LabelStatus::Applied);
+}
