@@ -12,12 +12,15 @@
 //! - One folder per connector kind (`postgres/`, `mysql/`, `mongodb/`, `redis/`, `s3/`,
 //!   `snowflake/`) holds what is specific to that engine.
 //!
+//! - [`failover`]: where reads that may be stale go, primary or replica, with thresholds,
+//!   exponential backoff and a cool-down against flapping.
 //! - [`live`]: `validate` and `discover` for any kind, dispatching to the engine folders.
 //! - [`probe`]: the results every connector reports: connection tests and discoveries.
 //!
 //! This crate depends on the `domain` value types only; nothing here emits events.
 #![forbid(unsafe_code)]
 
+pub mod failover;
 pub mod live;
 pub mod mongodb;
 pub mod mysql;

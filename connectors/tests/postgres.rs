@@ -153,6 +153,8 @@ fn target(host: &str, port: u16, database: Option<&str>) -> PostgresTarget {
             max_lifetime: Duration::from_secs(300),
         },
         auth: CloudAuth::None,
+        pgbouncer: false,
+        reads: Default::default(),
     }
 }
 

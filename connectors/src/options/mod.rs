@@ -53,8 +53,9 @@ pub enum ReadRouting {
     /// The primary (MongoDB: `primaryPreferred`). For DDL discovery and anything that must be fresh.
     #[default]
     Primary,
-    /// A replica is acceptable (MongoDB: `secondaryPreferred`). Only where policy allows stale
-    /// reads: previews, profiling, statistics.
+    /// A replica is acceptable (MongoDB: `secondaryPreferred`; PostgreSQL: the primary while it
+    /// is healthy, the replica once it has failed over, see [`crate::failover`]). Only where
+    /// policy allows stale reads: previews, profiling, statistics.
     ReplicaAllowed,
 }
 
@@ -289,8 +290,9 @@ mod tests {
             ("on_prem", Some(ssl(Some("require"), ca)), VerifyCa),
             ("on_prem", Some(ssl(Some("verify_ca"), ca)), VerifyCa),
             ("hybrid", Some(ssl(Some("verify_full"), ca)), VerifyFull),
-            // The model defaults the mode to verify_full when only a CA is given.
-            ("cloud", Some(ssl(None, ca)), VerifyFull),
+            // The model defaults the mode to verify_ca when only a CA is given: checking the
+            // host name as well is asked for with `mode: verify_full`.
+            ("cloud", Some(ssl(None, ca)), VerifyCa),
         ];
         for (location, ssl_config, expected) in cases {
             let described = format!("{location} {ssl_config:?}");

@@ -9,8 +9,8 @@
 //! | `mode: disable` | any | `Disabled` |
 //! | `mode: require`, no CA | any | `Required` |
 //! | `mode: require` with `ssl_ca` | any | `VerifyCa` — a CA given is a CA used (libpq does the same) |
-//! | `mode: verify_ca` | any | `VerifyCa` |
-//! | `mode: verify_full` | any | `VerifyFull` (the model's default when `ssl_ca` is given) |
+//! | `mode: verify_ca` | any | `VerifyCa` (the model's default when only `ssl_ca` is given) |
+//! | `mode: verify_full` | any | `VerifyFull`: the CA and the host name checked, always explicit |
 //!
 //! The CA, client certificate and key paths travel with the mode, except when TLS is disabled.
 

@@ -15,7 +15,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The sqlx connection options of `target`: host, port, database, user, password, `sslmode` with
-/// the root certificate and client certificate/key files, and `application_name`.
+/// the root certificate and client certificate/key files, and `application_name`; behind
+/// PgBouncer ([`PostgresTarget::pgbouncer`]) without the statement cache and without the
+/// `extra_float_digits` startup parameter.
 ///
 /// Fails with a [`FailureCategory::Config`] failure when a TLS file the target names cannot be
 /// read, so that a typo in a path is reported as such instead of as a handshake error.
@@ -38,6 +40,8 @@ use std::time::{Duration, Instant};
 ///     connect_timeout: Duration::from_secs(5),
 ///     pool: PoolOptions { max_connections: 5, min_connections: 0, acquire_timeout: Duration::from_secs(5), max_lifetime: Duration::from_secs(300) },
 ///     auth: CloudAuth::None,
+///     pgbouncer: false,
+///     reads: Default::default(),
 /// };
 /// let options = connect_options(&target).unwrap();
 /// assert_eq!(options.get_host(), "db.internal");
@@ -52,6 +56,16 @@ pub fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions, Conn
         .port(target.endpoint.port)
         .ssl_mode(sqlx_ssl_mode(target.ssl_mode))
         .application_name(&target.application_name);
+    if target.pgbouncer {
+        // A cached statement is a named one, living in a server session PgBouncer hands to other
+        // clients between transactions. sqlx 0.8 still names statements with the cache off, so
+        // this crate's own queries are simple-protocol or unnamed inside a transaction; the test
+        // through a real PgBouncer holds both to it.
+        // PgBouncer 1.18 (Debian 12) refuses startup parameters it does not track unless its
+        // `ignore_startup_parameters` names them. Leaving `extra_float_digits` out changes
+        // nothing from PostgreSQL 12 on, where any positive value means the shortest exact text.
+        options = options.statement_cache_capacity(0).extra_float_digits(None);
+    }
     if let Some(database) = &target.database {
         options = options.database(database);
     }

@@ -8,6 +8,9 @@
 //! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
 //! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
 //! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
+//! - `sample.rs`: [`sample`], rows of one table or view for classification;
+//! - `reads.rs`: reads that may be stale (samples) on the primary or, failed over, the replica
+//!   (the policy is `crate::failover`);
 //! - lineage from view SQL comes from the shared `crate::view_sql`.
 
 mod catalog;
@@ -16,6 +19,7 @@ mod discover;
 mod health;
 mod options;
 mod pace;
+mod reads;
 mod sample;
 
 pub use self::{

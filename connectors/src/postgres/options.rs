@@ -1,7 +1,13 @@
 //! [`PostgresTarget`]: libpq-style connection parameters of a PostgreSQL source, as plain fields
 //! (to build sqlx's `PgConnectOptions` from) and as a `postgresql://` URI (for libpq tools such as
 //! `pg_dump`).
+//!
+//! A source reached through PgBouncer in transaction mode says so in its `database` field, the way
+//! Prisma's connection strings do: `sales?pgbouncer=true` (see [`PostgresTarget::pgbouncer`]).
+//! The model has no free-form connection options, and the suffix keeps the fact next to the
+//! database it is about.
 
+use crate::failover::{ReadHealth, Server};
 use crate::options::uri::{encode, userinfo, Query, REDACTED};
 use crate::options::{
     database, primary_endpoint, replica_endpoint, CloudAuth, ConfigError, PoolOptions, ReadRouting,
@@ -62,6 +68,14 @@ pub struct PostgresTarget {
     pub connect_timeout: Duration,
     pub pool: PoolOptions,
     pub auth: CloudAuth,
+    /// The endpoints are PgBouncer in transaction (or statement) mode, from `?pgbouncer=true`
+    /// after the database name: no statement cache and no `extra_float_digits` startup
+    /// parameter (PgBouncer refuses it unless told to ignore it). Every query of this crate
+    /// already avoids named prepared statements, which such a pooler cannot keep.
+    pub pgbouncer: bool,
+    /// Where reads that may be stale go (primary or replica), shared by the clones of this
+    /// target; see [`crate::failover`].
+    pub reads: ReadHealth,
 }
 
 impl PostgresTarget {
@@ -73,10 +87,11 @@ impl PostgresTarget {
     ) -> Result<Self, ConfigError> {
         let tls = TlsSettings::from_config(config);
         let pool = PoolOptions::from_settings(&config.pool);
+        let (database, pgbouncer) = split_database(database(config))?;
         Ok(Self {
             endpoint: primary_endpoint(config)?,
             replica: replica_endpoint(config),
-            database: database(config),
+            database,
             user: config.username.clone(),
             password: password.cloned(),
             ssl_mode: PgSslMode::from_tls(tls.mode),
@@ -85,6 +100,8 @@ impl PostgresTarget {
             connect_timeout: pool.acquire_timeout,
             pool,
             auth: CloudAuth::from_config(config)?,
+            pgbouncer,
+            reads: ReadHealth::default(),
         })
     }
 
@@ -98,11 +115,15 @@ impl PostgresTarget {
         })
     }
 
-    /// The target for `routing`: the replica when allowed and configured, the primary otherwise.
+    /// The target for `routing` now: the primary for [`ReadRouting::Primary`]; for
+    /// [`ReadRouting::ReplicaAllowed`], the replica only while [`reads`](Self::reads) has failed
+    /// over to it (a healthy primary serves fresher rows).
     pub fn route(&self, routing: ReadRouting) -> PostgresTarget {
         match routing {
-            ReadRouting::ReplicaAllowed => self.replica_target(),
-            ReadRouting::Primary => None,
+            ReadRouting::ReplicaAllowed if self.reads.serving() == Server::Replica => {
+                self.replica_target()
+            }
+            _ => None,
         }
         .unwrap_or_else(|| self.clone())
     }
@@ -146,6 +167,35 @@ impl PostgresTarget {
     }
 }
 
+/// The database name and the PgBouncer flag of a `database` field: `sales`, `sales?pgbouncer=true`
+/// (or `=false`), `?pgbouncer=true` for the user's default database.
+fn split_database(field: Option<String>) -> Result<(Option<String>, bool), ConfigError> {
+    let Some(field) = field else {
+        return Ok((None, false));
+    };
+    let Some((name, options)) = field.split_once('?') else {
+        return Ok((Some(field), false));
+    };
+    let mut pgbouncer = false;
+    for option in options.split('&').filter(|o| !o.is_empty()) {
+        pgbouncer = match option.split_once('=') {
+            Some(("pgbouncer", "true")) => true,
+            Some(("pgbouncer", "false")) => false,
+            _ => {
+                return Err(ConfigError::new(
+                    "database",
+                    format!(
+                        "`{option}` is not a connection option PurSight knows \
+                         (only pgbouncer=true|false may follow the database name)"
+                    ),
+                ))
+            }
+        };
+    }
+    let name = name.trim();
+    Ok(((!name.is_empty()).then(|| name.to_owned()), pgbouncer))
+}
+
 /// The URI with the password shown as `***`.
 impl fmt::Display for PostgresTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,6 +207,7 @@ impl fmt::Display for PostgresTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failover::ReadOutcome;
     use crate::options::test_support::*;
     use domain::datasource::{CloudConfigInput, PoolSettingsInput};
 
@@ -184,7 +235,8 @@ mod tests {
             ("on_prem", Some(ssl(Some("require"), ca)), "verify-ca"),
             ("cloud", Some(ssl(Some("verify_ca"), ca)), "verify-ca"),
             ("cloud", Some(ssl(Some("verify_full"), ca)), "verify-full"),
-            ("cloud", Some(ssl(None, ca)), "verify-full"),
+            // A CA alone verifies the chain; the host name only when asked for.
+            ("cloud", Some(ssl(None, ca)), "verify-ca"),
             ("cloud", Some(ssl(Some("disable"), None)), "disable"),
         ];
         for (location, ssl_config, expected) in cases {
@@ -255,12 +307,22 @@ mod tests {
         assert_eq!(second.ssl_mode, PgSslMode::Require);
         assert_eq!(target.route(ReadRouting::Primary).endpoint, target.endpoint);
         assert_eq!(
+            target.route(ReadRouting::ReplicaAllowed).endpoint,
+            target.endpoint,
+            "a healthy primary serves reads that may be stale too"
+        );
+        for _ in 0..target.reads.policy().max_consecutive_bad {
+            let route = target.reads.choose();
+            target.reads.record(route, ReadOutcome::Failed);
+        }
+        assert_eq!(
             target
                 .route(ReadRouting::ReplicaAllowed)
                 .endpoint
                 .to_string(),
             "replica.internal:5433"
         );
+        assert_eq!(target.route(ReadRouting::Primary).endpoint, target.endpoint);
 
         let mut explicit = self::input("postgresql", Some("primary.internal"));
         explicit.replica_config = Some(replica("10.0.0.9", Some(5999)));
@@ -296,6 +358,35 @@ mod tests {
         assert_eq!(target.pool.max_connections, 15);
         assert_eq!(target.auth, CloudAuth::AwsIam);
         assert!(target.to_uri().ends_with("connect_timeout=7"));
+    }
+
+    #[test]
+    fn pgbouncer_follows_the_database_name() {
+        let with = |database: &str| {
+            let mut input = input("postgresql", Some("bouncer.internal"));
+            input.database = Some(database.into());
+            PostgresTarget::from_config(&parse(input), None)
+        };
+        let target = with("sales?pgbouncer=true").unwrap();
+        assert_eq!(target.database.as_deref(), Some("sales"));
+        assert!(target.pgbouncer);
+        assert!(
+            target
+                .to_uri()
+                .starts_with("postgresql://bouncer.internal:5432/sales?sslmode="),
+            "libpq tools get the plain database name: {}",
+            target.to_uri()
+        );
+        let default_db = with("?pgbouncer=true").unwrap();
+        assert_eq!(default_db.database, None);
+        assert!(default_db.pgbouncer);
+        let plain = with("sales").unwrap();
+        assert!(!plain.pgbouncer);
+        assert!(!with("sales?pgbouncer=false").unwrap().pgbouncer);
+        let error = with("sales?sslmode=disable").unwrap_err();
+        assert_eq!(error.field, "database");
+        assert!(error.message.contains("sslmode=disable"), "{error}");
+        assert!(with("sales?pgbouncer=yes").is_err());
     }
 
     #[test]

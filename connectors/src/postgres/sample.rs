@@ -1,15 +1,19 @@
-//! Sampling a PostgreSQL table or view for classification: one connection (to the replica when
-//! there is one — a sample may be slightly stale — falling back to the primary), one `SELECT` with
+//! Sampling a PostgreSQL table or view for classification: one connection, one `SELECT` with
 //! every column cast to text, `TABLESAMPLE SYSTEM` on large tables.
+//!
+//! A sample may be slightly stale, so it may come from the replica: it goes where the target's
+//! [`ReadHealth`](crate::failover::ReadHealth) says (see `reads.rs`). The `SELECT` goes over the
+//! simple query protocol: it has no parameters, and it leaves no prepared statement behind on a
+//! server connection a transaction-pooling PgBouncer hands to someone else next.
 
 use super::connect::{connect_options, failure, secret_of, timed_out};
 use super::options::PostgresTarget;
-use crate::options::ReadRouting;
+use super::reads::replica_eligible;
 use crate::probe::{AssetSample, DiscoveryError};
 use crate::sampling::{assemble, sample_query, SampleDialect};
 use domain::discovery::AssetSchema;
 use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Executor, Row};
 use std::time::Duration;
 
 const DIALECT: SampleDialect = SampleDialect {
@@ -24,7 +28,8 @@ const PLAIN: SampleDialect = SampleDialect {
     ..DIALECT
 };
 
-/// Reads up to `rows` rows of `asset` (path `database.schema.table`) as text.
+/// Reads up to `rows` rows of `asset` (path `database.schema.table`) as text, from the primary
+/// or, when the primary is over its latency or error thresholds, from the replica.
 #[tracing::instrument(name = "postgres.sample", skip_all, fields(asset = %asset.path, rows))]
 pub async fn sample(
     target: &PostgresTarget,
@@ -41,14 +46,10 @@ pub async fn sample(
             asset.path
         )));
     };
-    let replica = target.route(ReadRouting::ReplicaAllowed);
-    match sample_from(&replica, asset, [schema, table], rows, timeout).await {
-        Err(error) if replica != *target => {
-            tracing::warn!(%error, "sampling from the replica failed; using the primary");
-            sample_from(target, asset, [schema, table], rows, timeout).await
-        }
-        outcome => outcome,
-    }
+    replica_eligible(target, |server| async move {
+        sample_from(&server, asset, [schema, table], rows, timeout).await
+    })
+    .await
 }
 
 async fn sample_from(
@@ -63,11 +64,11 @@ async fn sample_from(
     let (sql, page_sampled) = sample_query(&DIALECT, asset, &[name[0], name[1]], rows);
     let attempt = async {
         let mut connection = PgConnection::connect_with(&options).await?;
-        let mut fetched = sqlx::query(&sql).fetch_all(&mut connection).await;
+        let mut fetched = connection.fetch_all(sql.as_str()).await;
         if page_sampled && matches!(&fetched, Ok(r) if r.len() < rows as usize) {
             // Page sampling came up short (few, uneven pages): read the first rows instead.
             let (plain, _) = sample_query(&PLAIN, asset, &[name[0], name[1]], rows);
-            fetched = sqlx::query(&plain).fetch_all(&mut connection).await;
+            fetched = connection.fetch_all(plain.as_str()).await;
         }
         let closed = connection.close().await;
         let fetched = fetched?;

@@ -1,4 +1,7 @@
-//! A tiny HTTP/1.1 server for the secret-store tests, bound to `127.0.0.1:0`.
+//! Test support shared by the connector tests: a tiny HTTP/1.1 server (here), PostgreSQL clusters
+//! with TLS and a streaming replica ([`pg_cluster`]) and PgBouncer ([`pgbouncer`]).
+//!
+//! The HTTP server is for the secret-store tests, bound to `127.0.0.1:0`.
 //!
 //! Vault, AWS Secrets Manager and Azure Key Vault cannot run on a build machine, so each test
 //! starts this server as a stand-in that answers in the service's documented response format and
@@ -7,6 +10,9 @@
 //! `Connection: close`.
 
 #![allow(dead_code)]
+
+pub mod pg_cluster;
+pub mod pgbouncer;
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

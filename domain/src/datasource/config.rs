@@ -86,7 +86,8 @@ pub struct ReplicaConfig {
 /// TLS material (file paths on the connecting host) and how strictly it is used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SslConfig {
-    /// Defaults to `verify_full` when a CA is given, `require` otherwise.
+    /// Defaults to `verify_ca` when a CA is given, `require` otherwise; `verify_full` (the CA and
+    /// the host name checked) is always explicit.
     pub mode: SslMode,
     /// Required for `verify_ca` and `verify_full`.
     pub ssl_ca: Option<String>,

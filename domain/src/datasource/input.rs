@@ -455,9 +455,10 @@ impl SslConfigInput {
         let ssl_cert = r.optional("ssl_config.ssl_cert", self.ssl_cert.as_deref(), parse_path);
         let ssl_key = r.optional("ssl_config.ssl_key", self.ssl_key.as_deref(), parse_path);
         let has_ca = !is_blank(self.ssl_ca.as_deref());
-        // The seeds choose verify-full when a CA is present and require otherwise.
+        // The seeds: a CA present means the chain is verified (verify-ca); checking the host name
+        // as well (verify-full) is asked for explicitly; without a CA, encryption only.
         let default_mode = if has_ca {
-            SslMode::VerifyFull
+            SslMode::VerifyCa
         } else {
             SslMode::Require
         };

@@ -221,7 +221,21 @@ fn tls_mode_defaults_from_the_material_given() {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(with_ca.ssl_config.unwrap().mode, SslMode::VerifyFull);
+    // A CA alone verifies the chain; the host name is checked only when asked for.
+    assert_eq!(with_ca.ssl_config.unwrap().mode, SslMode::VerifyCa);
+    let hostname_checked = parse(DataSourceConfigInput {
+        ssl_config: Some(SslConfigInput {
+            mode: Some("verify_full".into()),
+            ssl_ca: Some("/etc/ssl/rds-ca.pem".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        hostname_checked.ssl_config.unwrap().mode,
+        SslMode::VerifyFull
+    );
     let mode_only = parse(DataSourceConfigInput {
         ssl_config: Some(SslConfigInput {
             mode: Some("require".into()),
