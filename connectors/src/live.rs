@@ -80,6 +80,7 @@ pub async fn sample(
             crate::postgres::sample(target, asset, rows, timeout).await
         }
         ConnectionTarget::Mysql(target) => crate::mysql::sample(target, asset, rows, timeout).await,
+        ConnectionTarget::Redis(target) => crate::redis::sample(target, asset, rows, timeout).await,
         ConnectionTarget::Mongodb(target) => {
             crate::mongodb::sample(target, asset, rows, timeout).await
         }
@@ -87,10 +88,6 @@ pub async fn sample(
             crate::snowflake::sample(target, asset, rows, timeout).await
         }
         ConnectionTarget::S3(target) => crate::s3::sample(target, asset, rows, timeout).await,
-        other => Err(DiscoveryError::Unsupported(format!(
-            "sampling of {} sources is not available in this version",
-            other.kind().as_str()
-        ))),
     }
 }
 

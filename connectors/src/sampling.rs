@@ -1,5 +1,5 @@
-//! What the SQL connectors share for sampling rows to classify: the `SELECT` of a sample with
-//! every column rendered as text, and turning fetched rows into an [`AssetSample`].
+//! What the connectors share for sampling rows to classify: the `SELECT` of a sample with every
+//! column rendered as text (SQL engines), and turning fetched rows into an [`AssetSample`].
 //!
 //! Values pass through here on their way to the classifier's profiler and are dropped there; this
 //! module never logs them.

@@ -29,15 +29,25 @@ pub(super) async fn open(
     connect_timeout: Duration,
     response_timeout: Duration,
 ) -> Result<MultiplexedConnection, ConnectionFailure> {
-    let secret = secret(target);
     let client = client(target).await?;
+    connect(&client, target, connect_timeout, response_timeout).await
+}
+
+/// Opens one connection of `client` (built from `target`) as [`open`] does; a session calls it
+/// again, with the same client, after losing its connection.
+pub(super) async fn connect(
+    client: &Client,
+    target: &RedisTarget,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> Result<MultiplexedConnection, ConnectionFailure> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(Some(response_timeout));
     let opening = client.get_multiplexed_async_connection_with_config(&config);
     match tokio::time::timeout(connect_timeout, opening).await {
         Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(error)) => Err(classify(&error, secret)),
+        Ok(Err(error)) => Err(classify(&error, secret(target))),
         Err(_) => Err(timed_out(target, connect_timeout)),
     }
 }
@@ -57,7 +67,7 @@ pub(super) fn timed_out(target: &RedisTarget, waited: Duration) -> ConnectionFai
 
 /// The driver client of `target`. The URL carries the password; a URL the driver refuses is
 /// reported with the redacted form only.
-async fn client(target: &RedisTarget) -> Result<Client, ConnectionFailure> {
+pub(super) async fn client(target: &RedisTarget) -> Result<Client, ConnectionFailure> {
     let invalid = |error: RedisError| {
         ConnectionFailure::new(
             FailureCategory::Config,

@@ -1,8 +1,8 @@
 //! [`discover`]: the key-pattern discovery of one Redis database.
 //!
-//! 1. One connection (no pool), opened with the target's connect timeout; every command bounded
-//!    by the discovery's query timeout. It is dropped — on failure too — before `discover`
-//!    returns, which closes its socket.
+//! 1. One connection (no pool, see `session.rs`), opened with the target's connect timeout;
+//!    every command bounded by the discovery's query timeout. It is dropped — on failure too —
+//!    before `discover` returns, which closes its socket.
 //! 2. Incremental `SCAN` with the strategy's `COUNT` (conservative 100, balanced 500, aggressive
 //!    2000), narrowed by `MATCH` when the scope is a single `db<n>.<glob>` pattern. For each page,
 //!    the keys whose pattern is in scope get their `TYPE` in one pipeline. At most
@@ -21,29 +21,32 @@
 //! key patterns (as for MongoDB collections; `tables` stays 0), `queries_executed` every round
 //! trip (a pipeline is one).
 //!
-//! `auto` starts balanced and steps down to conservative when a `SCAN` page takes more than a
-//! quarter of the query timeout. A failed command fails the discovery (no retries: a Redis
-//! command that failed on a live connection fails the same way again, and a lost connection
-//! would need a new one, which the next scan makes).
+//! A command that fails transiently — a broken connection (a new one is opened), no answer in
+//! time, `BUSY` or `LOADING` — is sent again, at most twice, with exponential backoff (see
+//! `session.rs`), and counted in `retries`; any other failure fails the discovery. `auto` starts
+//! balanced and steps down to conservative when a `SCAN` page takes more than a quarter of the
+//! query timeout or had to be retried.
 
-use super::connect::{classify, is_connection_problem, open, secret};
 use super::options::RedisTarget;
 use super::pattern::{key_pattern, match_glob};
+use super::session::Session;
 use super::shape;
 use crate::probe::{Discovery, DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema};
-use domain::scan::{ScanMetrics, ScanScope, ScanStrategy};
-use redis::aio::MultiplexedConnection;
-use redis::{FromRedisValue, RedisError, Value};
+use domain::scan::{ScanScope, ScanStrategy};
+use redis::{FromRedisValue, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
+
+/// How a key pattern's comment starts; the Redis types of its keys follow, most frequent first.
+const TYPE_COMMENT: &str = "redis type: ";
 
 /// The most keys one discovery reads with `SCAN`.
 pub const MAX_SCANNED_KEYS: usize = 10_000;
 /// The most commands sent in one sampling pipeline.
 const PIPELINE_COMMANDS: usize = 200;
-/// String values longer than this are not read (they are typed `string`).
-const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// String values longer than this are not read whole (discovery types them `string`).
+pub(super) const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// Elements read from one list, set or sorted set.
 const SAMPLE_ELEMENTS: usize = 10;
 /// Fields asked for from one hash (`HSCAN … COUNT`).
@@ -95,6 +98,11 @@ impl Tuning {
 /// }
 /// # }
 /// ```
+#[tracing::instrument(
+    name = "redis.discover",
+    skip_all,
+    fields(endpoint = %target.endpoint, db = target.db)
+)]
 pub async fn discover(
     target: &RedisTarget,
     options: &DiscoveryOptions,
@@ -109,30 +117,19 @@ pub async fn discover(
         } else {
             target.connect_timeout
         };
-        let connection = open(target, connect_timeout, options.query_timeout).await?;
+        let session = Session::open(target, connect_timeout, options.query_timeout).await?;
         let mut run = Run {
-            connection,
+            session,
             tuning: Tuning::of(options.strategy),
             adaptive: options.strategy == ScanStrategy::Auto,
             slow: options.query_timeout / 4,
-            metrics: ScanMetrics::default(),
         };
         let outcome = run
             .discover(target, &database, &options.scope, progress)
             .await;
-        // Dropping the connection closes its socket.
-        drop(run.connection);
-        outcome.map_err(|error| {
-            let failure = classify(&error, secret(target));
-            if is_connection_problem(&error) {
-                DiscoveryError::Connection(failure)
-            } else {
-                DiscoveryError::Query {
-                    message: failure.message,
-                    retries: 0,
-                }
-            }
-        })?
+        // Dropping the session closes its connection's socket.
+        drop(run);
+        outcome?
     } else {
         Discovery::default()
     };
@@ -185,31 +182,30 @@ struct Pattern {
     sample: Vec<Vec<u8>>,
 }
 
-/// One discovery's connection, tuning and counters.
-struct Run {
-    connection: MultiplexedConnection,
+/// One discovery's connection (with its counters) and tuning.
+struct Run<'t> {
+    session: Session<'t>,
     tuning: Tuning,
     adaptive: bool,
     /// A `SCAN` page slower than this steps an `auto` scan down.
     slow: Duration,
-    metrics: ScanMetrics,
 }
 
-impl Run {
+impl Run<'_> {
     async fn discover(
         &mut self,
         target: &RedisTarget,
         database: &AssetPath,
         scope: &ScanScope,
         progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
-    ) -> Result<Discovery, RedisError> {
+    ) -> Result<Discovery, DiscoveryError> {
         let groups = self.scan(target.db, database, scope, progress).await?;
         let mut assets = Vec::new();
         if scope.matches(database) {
             let mut asset = AssetSchema::new(AssetKind::Database, database.clone());
             asset.row_estimate = Some(groups.values().map(|g| g.keys.len() as i64).sum());
             assets.push(asset);
-            self.metrics.schemas += 1;
+            self.session.metrics.schemas += 1;
         }
         let patterns: Vec<Pattern> = groups
             .into_iter()
@@ -239,10 +235,10 @@ impl Run {
         for (pattern, sampled) in patterns.into_iter().zip(values) {
             let mut asset = AssetSchema::new(AssetKind::RedisKeyPattern, pattern.path);
             asset.columns = columns(&pattern.types[0], sampled);
-            asset.comment = Some(format!("redis type: {}", pattern.types.join(", ")));
+            asset.comment = Some(format!("{TYPE_COMMENT}{}", pattern.types.join(", ")));
             asset.row_estimate = Some(pattern.keys as i64);
-            self.metrics.collections += 1;
-            self.metrics.columns += asset.columns.len() as u64;
+            self.session.metrics.collections += 1;
+            self.session.metrics.columns += asset.columns.len() as u64;
             assets.push(asset);
         }
         progress(DiscoveryProgress {
@@ -253,7 +249,7 @@ impl Run {
         Ok(Discovery {
             assets,
             lineage: Vec::new(),
-            metrics: self.metrics,
+            metrics: self.session.metrics,
         })
     }
 
@@ -264,7 +260,7 @@ impl Run {
         database: &AssetPath,
         scope: &ScanScope,
         progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
-    ) -> Result<BTreeMap<AssetPath, Group>, RedisError> {
+    ) -> Result<BTreeMap<AssetPath, Group>, DiscoveryError> {
         let glob = match_glob(scope, db);
         let mut groups: BTreeMap<AssetPath, Group> = BTreeMap::new();
         let mut seen: HashSet<Vec<u8>> = HashSet::new();
@@ -278,8 +274,12 @@ impl Run {
             }
             scan.arg("COUNT").arg(self.tuning.scan_count);
             let asked = Instant::now();
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(&scan).await?;
-            self.adapt(asked.elapsed());
+            let retries_before = self.session.metrics.retries;
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.session.query(&scan).await?;
+            self.adapt(
+                asked.elapsed(),
+                self.session.metrics.retries > retries_before,
+            );
             scanned += keys.len();
 
             let in_scope: Vec<(Vec<u8>, AssetPath)> = keys
@@ -295,7 +295,7 @@ impl Run {
                 for (key, _) in &in_scope {
                     pipe.cmd("TYPE").arg(key);
                 }
-                let types: Vec<String> = self.query_pipe(&pipe).await?;
+                let types: Vec<String> = self.session.query_pipe(&pipe).await?;
                 for ((key, path), kind) in in_scope.into_iter().zip(types) {
                     // A key deleted between SCAN and TYPE is gone.
                     if kind != "none" {
@@ -330,7 +330,7 @@ impl Run {
     async fn sample(
         &mut self,
         requests: &[(usize, &str, &[u8])],
-    ) -> Result<Vec<(usize, Sampled)>, RedisError> {
+    ) -> Result<Vec<(usize, Sampled)>, DiscoveryError> {
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
         let mut commands = Vec::new();
@@ -375,7 +375,7 @@ impl Run {
         if commands.iter().all(|(_, _, replies)| *replies == 0) {
             return Ok(Vec::new());
         }
-        let replies: Vec<Value> = self.query_pipe(&pipe).await?;
+        let replies: Vec<Value> = self.session.query_pipe(&pipe).await?;
         let mut replies = replies.into_iter();
         let mut out = Vec::new();
         for (index, kind, count) in commands {
@@ -387,32 +387,15 @@ impl Run {
         Ok(out)
     }
 
-    async fn query<T: FromRedisValue>(&mut self, command: &redis::Cmd) -> Result<T, RedisError> {
-        self.metrics.queries_executed += 1;
-        let outcome = command.query_async(&mut self.connection).await;
-        if outcome.is_err() {
-            self.metrics.errors += 1;
-        }
-        outcome
-    }
-
-    async fn query_pipe<T: FromRedisValue>(
-        &mut self,
-        pipe: &redis::Pipeline,
-    ) -> Result<T, RedisError> {
-        self.metrics.queries_executed += 1;
-        let outcome = pipe.query_async(&mut self.connection).await;
-        if outcome.is_err() {
-            self.metrics.errors += 1;
-        }
-        outcome
-    }
-
-    /// Steps an `auto` scan down to conservative after a slow page.
-    fn adapt(&mut self, took: Duration) {
-        if self.adaptive && took > self.slow && self.tuning.strategy != ScanStrategy::Conservative {
+    /// Steps an `auto` scan down to conservative after a slow or retried page.
+    fn adapt(&mut self, took: Duration, retried: bool) {
+        if self.adaptive
+            && (took > self.slow || retried)
+            && self.tuning.strategy != ScanStrategy::Conservative
+        {
             tracing::info!(
                 took_ms = took.as_millis() as u64,
+                retried,
                 "Redis discovery slows down to the conservative strategy"
             );
             self.tuning = Tuning::of(ScanStrategy::Conservative);
@@ -420,8 +403,15 @@ impl Run {
     }
 }
 
+/// The Redis type of most keys of a key pattern discovered here (the type its columns describe),
+/// read back from the asset's comment.
+pub(super) fn primary_type(asset: &AssetSchema) -> Option<&str> {
+    let types = asset.comment.as_deref()?.strip_prefix(TYPE_COMMENT)?;
+    types.split(", ").next().filter(|kind| !kind.is_empty())
+}
+
 /// The path of the pattern of `key`, `None` for a key that cannot name an asset (empty).
-fn pattern_path(database: &AssetPath, key: &[u8]) -> Option<AssetPath> {
+pub(super) fn pattern_path(database: &AssetPath, key: &[u8]) -> Option<AssetPath> {
     let mut pattern = key_pattern(&String::from_utf8_lossy(key));
     if pattern.chars().count() > AssetPath::MAX_SEGMENT_CHARS {
         pattern = pattern
@@ -524,6 +514,21 @@ mod tests {
             Tuning::of(ScanStrategy::Auto).strategy,
             ScanStrategy::Balanced
         );
+    }
+
+    #[test]
+    fn the_main_type_is_read_back_from_the_comment() {
+        let mut asset = AssetSchema::new(
+            AssetKind::RedisKeyPattern,
+            AssetPath::new(["db0", "user:*"]).unwrap(),
+        );
+        assert_eq!(primary_type(&asset), None);
+        asset.comment = Some(format!("{TYPE_COMMENT}hash, string"));
+        assert_eq!(primary_type(&asset), Some("hash"));
+        asset.comment = Some(format!("{TYPE_COMMENT}zset"));
+        assert_eq!(primary_type(&asset), Some("zset"));
+        asset.comment = Some("a comment of someone else".into());
+        assert_eq!(primary_type(&asset), None);
     }
 
     #[test]

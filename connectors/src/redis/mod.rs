@@ -11,13 +11,18 @@
 //!   `SCAN MATCH` pre-filter derived from a scan scope.
 //! - `shape.rs`: the value shape of a pattern inferred from sampled values, as columns. Values
 //!   are read, typed and dropped: only field names and type names leave this file.
+//! - `session.rs`: one connection that retries transient failures (a broken connection, `BUSY`,
+//!   `LOADING`) with backoff, reconnecting when needed, and counts what it sends.
 //! - `discover.rs`: [`discover`], incremental `SCAN` with pipelined `TYPE` and sampling.
+//! - `sample.rs`: [`sample`], the values of a key pattern's keys per column, for classification.
 
 mod connect;
 mod discover;
 mod health;
 mod options;
 mod pattern;
+mod sample;
+mod session;
 mod shape;
 mod validate;
 
@@ -25,4 +30,5 @@ pub use discover::{discover, MAX_SCANNED_KEYS};
 pub use health::probe_health;
 pub use options::RedisTarget;
 pub use pattern::key_pattern;
+pub use sample::sample;
 pub use validate::validate;
