@@ -60,6 +60,11 @@ WHERE (SELECT sum(d) % 10 = 0 FROM (
     SELECT CASE WHEN i % 2 = 0 THEN (CASE WHEN 2 * substr(reverse(order_ref), i, 1)::int > 9 THEN 2 * substr(reverse(order_ref), i, 1)::int - 9 ELSE 2 * substr(reverse(order_ref), i, 1)::int END)
                 ELSE substr(reverse(order_ref), i, 1)::int END AS d
     FROM generate_series(1, 16) AS i) digits);
+CREATE TABLE crm.leads (id serial PRIMARY KEY, email text);
+INSERT INTO crm.leads (email)
+SELECT lower(f.name) || '.' || g || '@example.net'
+FROM generate_series(1, 30) AS g
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Iris','Omar','Lena','Hugo','Nina']) AS name) f ON f.i = 1 + g % 5;
 CREATE VIEW crm.contact_directory AS
     SELECT c.id, c.first_name AS given, c.email AS reach_at, c.last_name AS tag_line
     FROM crm.contacts c;
@@ -257,6 +262,23 @@ async fn reviewers_confirm_reject_and_label_by_hand_and_rejections_stick() {
     let email = find(&labels, "crm.contacts", "email", "EMAIL_ADDRESS").unwrap();
     let contacts = email["assetId"].as_str().unwrap().to_owned();
 
+    const RERUN: &str = "mutation($s: ID!) { startClassification(sourceId: $s, fromProfiles: true) { assets columns applied labelsRecorded outcomes { assetPath column label confidence } } }";
+    let confidence_of_leads_email = |run: &Value| {
+        run["data"]["startClassification"]["outcomes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{run}"))
+            .iter()
+            .find(|o| {
+                o["assetPath"].as_str().unwrap().ends_with("crm.leads")
+                    && o["column"] == "email"
+                    && o["label"] == "EMAIL_ADDRESS"
+            })
+            .map_or(0.0, |o| o["confidence"].as_f64().unwrap())
+    };
+    let baseline = app.gql(Some(&admin), RERUN, json!({ "s": source })).await;
+    let before_review = confidence_of_leads_email(&baseline);
+    assert!(before_review >= 0.8, "{baseline}");
+
     const REJECT: &str = "mutation($a: ID!, $c: String!, $l: String!) { rejectClassification(assetId: $a, column: $c, label: $l, reason: \"test\") { recorded version lineageChanges } }";
     let forbidden = app
         .gql(
@@ -336,11 +358,15 @@ async fn reviewers_confirm_reject_and_label_by_hand_and_rejections_stick() {
         "the propagated label is revoked with its origin: {after:#?}"
     );
 
-    // Reclassifying does not bring the rejected label back.
-    let rerun = app
-        .gql(Some(&admin), "mutation($s: ID!) { startClassification(sourceId: $s) { assets columns applied labelsRecorded } }", json!({ "s": source }))
-        .await;
+    // Reclassifying does not bring the rejected label back, and the look-alike column of
+    // another table loses confidence from the rejection (the tenant's feedback).
+    let rerun = app.gql(Some(&admin), RERUN, json!({ "s": source })).await;
     assert!(rerun["errors"].is_null(), "{rerun}");
+    let after_review = confidence_of_leads_email(&rerun);
+    assert!(
+        after_review < before_review,
+        "leads.email: {before_review} before the rejection, {after_review} after"
+    );
     let again = self::labels(&app, &admin, &source).await;
     assert_eq!(
         find(&again, "crm.contacts", "email", "EMAIL_ADDRESS").unwrap()["status"],
