@@ -47,7 +47,8 @@ pub use commands::AssetCommand;
 pub use error::AssetError;
 pub use events::*;
 pub use labels::{
-    evidence_key, ClassifierOutcome, ColumnLabel, LabelOrigin, LabelStatus, RuleSetRef,
+    evidence_key, is_classifier_suggestion, ClassifierOutcome, ColumnLabel, LabelOrigin,
+    LabelStatus, RuleSetRef,
 };
 pub use state::AssetState;
 
