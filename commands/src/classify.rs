@@ -104,6 +104,23 @@ pub struct ClassificationReport {
     pub rule_set: Option<RuleSetRef>,
 }
 
+/// Where a scan followed by classification reports its progress.
+#[derive(Clone, Copy)]
+pub struct PipelineProgress<'a> {
+    pub scan: &'a (dyn Fn(connectors::probe::DiscoveryProgress) + Send + Sync),
+    pub classification: &'a (dyn Fn(ClassificationProgress) + Send + Sync),
+}
+
+impl PipelineProgress<'static> {
+    /// Reports nothing.
+    pub fn silent() -> Self {
+        Self {
+            scan: &|_| {},
+            classification: &|_| {},
+        }
+    }
+}
+
 /// A scan and the classification that followed it.
 #[derive(Debug, Clone)]
 pub struct ScanAndClassification {
@@ -123,11 +140,12 @@ impl SourceWorkflows {
         scan_id: AggregateId,
         known: &'a dyn KnownAssets,
         feedback: &'a dyn FeedbackSource,
-        progress: &'a (dyn Fn(connectors::probe::DiscoveryProgress) + Send + Sync),
-        classification_progress: &'a (dyn Fn(ClassificationProgress) + Send + Sync),
+        progress: PipelineProgress<'a>,
     ) -> futures::future::BoxFuture<'a, Result<ScanAndClassification, CommandError>> {
         Box::pin(async move {
-            let scan = self.run_scan(ctx, source, scan_id, known, progress).await?;
+            let scan = self
+                .run_scan(ctx, source, scan_id, known, progress.scan)
+                .await?;
             if scan.failure.is_some() {
                 return Ok(ScanAndClassification {
                     scan,
@@ -141,7 +159,7 @@ impl SourceWorkflows {
                     known,
                     feedback,
                     ClassificationOptions::default(),
-                    classification_progress,
+                    progress.classification,
                 )
                 .await
                 .map_err(|e| e.to_string());

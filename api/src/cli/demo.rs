@@ -297,8 +297,7 @@ pub async fn demo(
                             scan_id,
                             &known,
                             &feedback,
-                            &|_| {},
-                            &|_| {},
+                            commands::classify::PipelineProgress::silent(),
                         )
                         .await?;
                     let scan = outcome.scan;

@@ -771,8 +771,7 @@ impl CatalogMutation {
                         scan_id,
                         &known,
                         &feedback,
-                        &|_| {},
-                        &|_| {},
+                        commands::classify::PipelineProgress::silent(),
                     )
                     .await
             }
