@@ -7,7 +7,7 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{SourceDb, TestApp, REGISTER};
+use support::{wait_projected, SourceDb, TestApp, REGISTER};
 
 const SECRET_VALUE: &str = "classification-secret-4b1d";
 
@@ -132,24 +132,6 @@ fn find<'a>(
             && l["column"] == column
             && l["label"] == label
     })
-}
-
-async fn wait_projected(app: &TestApp, token: &str) {
-    for _ in 0..400 {
-        let response = app
-            .gql(
-                Some(token),
-                "{ consistency { projectedSequence streamSequence } }",
-                json!({}),
-            )
-            .await;
-        let c = &response["data"]["consistency"];
-        if c["projectedSequence"] == c["streamSequence"] {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("read models did not catch up");
 }
 
 #[tokio::test(flavor = "multi_thread")]

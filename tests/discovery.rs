@@ -6,7 +6,7 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, SourceDb, TestApp, REGISTER};
+use support::{error_code, wait_projected, SourceDb, TestApp, REGISTER};
 
 const SECRET_VALUE: &str = "not-used-by-trust-auth-7f3a9c";
 
@@ -56,24 +56,6 @@ async fn schema_events(app: &TestApp, token: &str) -> usize {
             .len();
     }
     total
-}
-
-async fn wait_projected(app: &TestApp, token: &str) {
-    for _ in 0..400 {
-        let response = app
-            .gql(
-                Some(token),
-                "{ consistency { projectedSequence streamSequence } }",
-                json!({}),
-            )
-            .await;
-        let c = &response["data"]["consistency"];
-        if c["projectedSequence"] == c["streamSequence"] {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("read models did not catch up");
 }
 
 async fn asset_by_path(app: &TestApp, token: &str, source: &str, path_suffix: &str) -> Value {

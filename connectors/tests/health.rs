@@ -6,32 +6,20 @@
 //! [`connectors::live::probe_health`] with a target built from a data source configuration, the
 //! way the command layer calls it.
 
+mod common;
+use common::unique;
+
 use connectors::live::probe_health;
 use connectors::options::ConnectionTarget;
 use connectors::probe::HealthProbe;
 use connectors::secrets::SecretValue;
 use domain::datasource::{DataSourceConfigInput, FailureCategory};
 use sqlx::{Connection, MySqlConnection, PgConnection};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306";
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:x}{:x}{:x}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn target(
     kind: &str,

@@ -5,6 +5,9 @@
 //! replica set `secantus`, so the targets name that set, as a DataSource with a `replica_config`
 //! would.
 
+mod common;
+use common::{free_port, unique};
+
 use connectors::mongodb::{discover, sample, validate, MongoTarget};
 use connectors::options::ConnectionTarget;
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
@@ -18,38 +21,14 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::options::{ClientOptions, IndexOptions, ServerMonitoringMode};
 use mongodb::IndexModel;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const SERVER: &str = "secantusd-py";
 const REPLICA_SET: &str = "secantus";
-
-/// A name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:x}{:x}{:x}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A port nothing listens on (just released by the OS).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
 
 /// One SecantusDB process with its own storage folder; killed and removed on drop.
 struct Secantus {

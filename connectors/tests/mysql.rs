@@ -6,6 +6,9 @@
 //! labeled dataset `shared/datasets/pii-dev/mysql.sql` creates and `USE`s a database called
 //! `dev_shop`; those two statements are left out and the rest runs inside the test's database.
 
+mod common;
+use common::unique;
+
 use connectors::mysql::{discover, validate, MysqlTarget};
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::secrets::SecretValue;
@@ -15,30 +18,14 @@ use domain::scan::{ScanScope, ScanStrategy};
 use sqlx::{Connection, MySqlConnection};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const HOST: &str = "127.0.0.1";
 const PORT: u16 = 3306;
 const ADMIN_URL: &str = "mysql://root@127.0.0.1:3306";
 
 // ---- fixtures ----------------------------------------------------------------------------------
-
-/// A name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:x}{:x}{:x}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 async fn admin() -> MySqlConnection {
     MySqlConnection::connect(ADMIN_URL)

@@ -7,6 +7,9 @@
 //! go. Faults (a cut connection, a `BUSY` reply) come from a small TCP proxy in front of the real
 //! server that spoils the commands it is told to.
 
+mod common;
+use common::unique;
+
 use connectors::options::ConnectionTarget;
 use connectors::probe::{AssetSample, DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::redis::{discover, validate, RedisTarget};
@@ -15,28 +18,13 @@ use domain::datasource::{DataSourceConfigInput, FailureCategory, ReplicaConfigIn
 use domain::discovery::{AssetKind, AssetPath, AssetSchema};
 use domain::scan::{ScanScope, ScanStrategy};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:x}{:x}{:x}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn admin() -> redis::Connection {
     admin_of(0)

@@ -9,6 +9,9 @@
 //! `file:` secret reference and signs, and moto accepts any key. Buckets and objects are seeded
 //! through `object_store`; Parquet objects are written with the `parquet` crate's writer.
 
+mod common;
+use common::{free_port, unique};
+
 use bytes::Bytes;
 use connectors::options::ConnectionTarget;
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
@@ -22,34 +25,10 @@ use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, PutPayload};
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const REGION: &str = "us-east-1";
-
-/// A name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:x}{:x}{:x}",
-        std::process::id(),
-        nanos & 0xff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One moto server, an access key (with authentication on: one allowed `s3:*`), and that key's
 /// secret in a file the source's `file:` reference points to.

@@ -331,3 +331,22 @@ impl Drop for SourceDb {
         .join();
     }
 }
+
+/// Waits until the read models have applied the whole stream.
+pub async fn wait_projected(app: &TestApp, token: &str) {
+    for _ in 0..400 {
+        let response = app
+            .gql(
+                Some(token),
+                "{ consistency { projectedSequence streamSequence } }",
+                json!({}),
+            )
+            .await;
+        let c = &response["data"]["consistency"];
+        if c["projectedSequence"] == c["streamSequence"] {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("read models did not catch up");
+}

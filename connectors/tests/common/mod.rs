@@ -1,4 +1,5 @@
-//! Test support shared by the connector tests: a tiny HTTP/1.1 server (here), PostgreSQL clusters
+//! Test support shared by the connector tests: unique names and free ports, a tiny HTTP/1.1
+//! server (here), PostgreSQL clusters
 //! with TLS and a streaming replica ([`pg_cluster`]) and PgBouncer ([`pgbouncer`]).
 //!
 //! The HTTP server is for the secret-store tests, bound to `127.0.0.1:0`.
@@ -14,10 +15,30 @@
 pub mod pg_cluster;
 pub mod pgbouncer;
 
+#[allow(unused_imports)] // not every test binary needs it
+pub use pg_cluster::free_port;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+/// A name no other test (or earlier run) uses: process id, clock and a counter.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}{:x}{:x}{:x}",
+        std::process::id(),
+        nanos & 0xff_ffff_ffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
