@@ -11,9 +11,10 @@
 use crate::workflows::{KnownAssets, SourceWorkflows};
 use crate::{CommandContext, CommandError};
 use domain::access::Permission;
+use domain::aggregate::DomainEvent;
 use domain::asset::{
-    is_classifier_suggestion, Asset, AssetCommand, AssetState, ClassifierOutcome, LabelOrigin,
-    LabelStatus, RuleSetRef,
+    is_classifier_suggestion, Asset, AssetCommand, AssetEvent, AssetState, ClassifierOutcome,
+    LabelOrigin, LabelStatus, RuleSetRef,
 };
 use domain::classification::{
     classify_table, Candidate, ColumnProfile, FeedbackModel, Signal, TableProfile, Tier,
@@ -21,15 +22,18 @@ use domain::classification::{
 use domain::datasource::{DataSource, DataSourceCommand};
 use domain::discovery::AssetId;
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet};
-use domain::AggregateId;
+use domain::{Aggregate, AggregateId};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
-/// How many assets are sampled and classified at once.
-const CLASSIFICATION_CONCURRENCY: usize = 4;
+/// How many assets are sampled and classified at once (each holds one connection to the
+/// source while it samples).
+const CLASSIFICATION_CONCURRENCY: usize = 8;
+/// How many asset histories are loaded at once for propagation.
+const LOADING_CONCURRENCY: usize = 32;
 /// How many lineage hops a label travels at most (views of views of …).
 const MAX_PROPAGATION_HOPS: usize = 5;
 
@@ -102,6 +106,8 @@ pub struct ClassificationReport {
     pub duration_ms: u64,
     /// The rule set (and version) used; `None` for the built-in defaults or a preview.
     pub rule_set: Option<RuleSetRef>,
+    /// The classified assets after their labels were recorded (for propagation).
+    states: BTreeMap<AggregateId, AssetState>,
 }
 
 /// Where a scan followed by classification reports its progress.
@@ -262,7 +268,9 @@ impl SourceWorkflows {
                     }
                 };
                 if !options.dry_run {
-                    let (propagated, revoked) = self.propagate_labels(ctx, source, known).await?;
+                    let states = std::mem::take(&mut report.states);
+                    let (propagated, revoked) =
+                        self.propagate_from(ctx, source, known, states).await?;
                     report.propagated = propagated;
                     report.revoked_by_lineage = revoked;
                     self.handler
@@ -369,6 +377,14 @@ impl SourceWorkflows {
             report.rows_sampled += asset.rows_sampled;
             report.labels_recorded += asset.labels_recorded;
             report.outcomes.extend(asset.outcomes);
+            if let Some(state) = asset.state {
+                report.states.insert(
+                    state
+                        .id
+                        .unwrap_or(AggregateId::from_uuid(uuid::Uuid::nil())),
+                    state,
+                );
+            }
             if let Some(failure) = asset.failure {
                 report.failures.push((asset.path, failure));
             }
@@ -486,21 +502,6 @@ impl SourceWorkflows {
         if options.dry_run {
             return Ok(Some(result));
         }
-        if !stored {
-            let recorded = self
-                .handler
-                .execute::<Asset>(
-                    &ctx.follow_up(),
-                    permission,
-                    asset_id,
-                    AssetCommand::RecordProfiles {
-                        rows,
-                        profiles: profiles.clone(),
-                    },
-                )
-                .await?;
-            let _ = recorded;
-        }
         let recorded = self
             .handler
             .execute::<Asset>(
@@ -509,11 +510,22 @@ impl SourceWorkflows {
                 asset_id,
                 AssetCommand::RecordClassification {
                     columns: profiles.iter().map(|p| p.column.clone()).collect(),
+                    profiles: (!stored).then(|| (rows, profiles)),
                     outcomes,
                     rule_set,
                 },
             )
             .await?;
+        // The state after the commit, for propagation (which would otherwise load it again).
+        let mut after = state;
+        for event in &recorded.events {
+            if let Some((name, version)) = event.name_and_version() {
+                if let Ok(event) = AssetEvent::from_stored(name, version, &event.data) {
+                    after = Asset::evolve(after, &event);
+                }
+            }
+        }
+        result.state = Some(after);
         result.labels_recorded = recorded.events.len() as u64;
         Ok(Some(result))
     }
@@ -527,19 +539,51 @@ impl SourceWorkflows {
         source: AggregateId,
         known: &dyn KnownAssets,
     ) -> Result<(u64, u64), CommandError> {
+        self.propagate_from(ctx, source, known, BTreeMap::new())
+            .await
+    }
+
+    /// [`propagate_labels`](Self::propagate_labels), with the current states of some assets at
+    /// hand (the others are loaded).
+    async fn propagate_from(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        known: &dyn KnownAssets,
+        at_hand: BTreeMap<AggregateId, AssetState>,
+    ) -> Result<(u64, u64), CommandError> {
         let permission = Permission::ManageDataSources;
         let assets = known
             .known_assets(&ctx.tenant, source)
             .await
             .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))?;
-        let mut states: BTreeMap<AggregateId, AssetState> = BTreeMap::new();
-        for (id, _) in &assets {
-            let state = self
-                .handler
-                .state::<Asset>(ctx, Permission::ReadCatalog, *id)
-                .await?;
+        let loaded: Vec<Result<(AggregateId, AssetState), CommandError>> = futures::stream::iter(
+            assets
+                .iter()
+                .map(|entry| entry.0)
+                .filter(|id| !at_hand.contains_key(id))
+                .collect::<Vec<_>>(),
+        )
+        .map(|id| {
+            // Owned handler and context: futures borrowing them cannot be proven `Send`
+            // across the stream combinator.
+            let handler = self.handler.clone();
+            let ctx = ctx.clone();
+            async move {
+                let state = handler
+                    .state::<Asset>(&ctx, Permission::ReadCatalog, id)
+                    .await?;
+                Ok((id, state))
+            }
+        })
+        .buffer_unordered(LOADING_CONCURRENCY)
+        .collect()
+        .await;
+        let mut states = at_hand;
+        for loaded in loaded {
+            let (id, state) = loaded?;
             if state.exists() && !state.removed {
-                states.insert(*id, state);
+                states.insert(id, state);
             }
         }
         let mut propagated = 0;
@@ -718,6 +762,8 @@ struct AssetClassification {
     outcomes: Vec<LabelOutcome>,
     labels_recorded: u64,
     failure: Option<String>,
+    /// The asset after its labels were recorded.
+    state: Option<AssetState>,
 }
 
 #[cfg(test)]

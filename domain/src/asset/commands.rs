@@ -24,14 +24,11 @@ pub enum AssetCommand {
     /// Makes `edges` the complete lineage of this asset: new edges are recorded, recorded edges
     /// not in `edges` are retracted (e.g. after a foreign key was dropped or a view redefined).
     ReplaceLineage { edges: Vec<LineageEdge> },
-    /// New statistics of the sampled columns; recorded only when they differ from the last.
-    RecordProfiles {
-        rows: u32,
-        profiles: Vec<ColumnProfile>,
-    },
     /// The classifier's outcomes for the evaluated `columns` (labels of those columns it no
-    /// longer finds are revoked; other columns are untouched).
+    /// longer finds are revoked; other columns are untouched), with the profiles they came from
+    /// when the columns were sampled anew — one commit for both.
     RecordClassification {
+        profiles: Option<(u32, Vec<ColumnProfile>)>,
         columns: Vec<String>,
         outcomes: Vec<ClassifierOutcome>,
         rule_set: Option<RuleSetRef>,
@@ -72,7 +69,6 @@ impl AssetCommand {
             AssetCommand::RecordRemoval { .. } => "RecordRemoval",
             AssetCommand::RecordLineage { .. } => "RecordLineage",
             AssetCommand::ReplaceLineage { .. } => "ReplaceLineage",
-            AssetCommand::RecordProfiles { .. } => "RecordProfiles",
             AssetCommand::RecordClassification { .. } => "RecordClassification",
             AssetCommand::ConfirmClassification { .. } => "ConfirmClassification",
             AssetCommand::RejectClassification { .. } => "RejectClassification",

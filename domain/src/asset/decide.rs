@@ -78,19 +78,21 @@ pub(super) fn decide(
             }
             Ok(events)
         }
-        AssetCommand::RecordProfiles { rows, profiles } => {
-            let (asset_id, _) = present(state)?;
-            Ok(labels::record_profiles(state, asset_id, *rows, profiles))
-        }
         AssetCommand::RecordClassification {
+            profiles,
             columns,
             outcomes,
             rule_set,
         } => {
             let (asset_id, _) = present(state)?;
-            Ok(labels::record_classification(
+            let mut events = match profiles {
+                Some((rows, profiles)) => labels::record_profiles(state, asset_id, *rows, profiles),
+                None => Vec::new(),
+            };
+            events.extend(labels::record_classification(
                 state, asset_id, columns, outcomes, *rule_set,
-            ))
+            ));
+            Ok(events)
         }
         AssetCommand::ConfirmClassification {
             column,

@@ -3,7 +3,7 @@
 //!
 //! | command | column has | records |
 //! |---|---|---|
-//! | RecordProfiles | other profiles (or none) | `ColumnsProfiled` |
+//! | RecordClassification with new profiles | other profiles (or none) | `ColumnsProfiled`, then the label events below |
 //! | RecordClassification, applied outcome | nothing, or a suggestion | `AssetClassified` |
 //! | RecordClassification, suggested outcome | nothing, or a classifier-applied label | `ClassificationSuggested` |
 //! | RecordClassification, any outcome | a rejection with the same evidence | nothing |

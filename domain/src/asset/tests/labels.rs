@@ -1,7 +1,7 @@
 //! Classification labels: the classifier's outcomes, human review, propagation and revocation.
 
 use super::*;
-use crate::classification::{Candidate, ClassificationType, Label, Signal, Tier};
+use crate::classification::{Candidate, ClassificationType, ColumnProfile, Label, Signal, Tier};
 
 fn total() -> String {
     "total".to_owned()
@@ -40,6 +40,7 @@ fn outcome(confidence: f64, applied: bool, signals: Vec<Signal>) -> ClassifierOu
 
 fn classify(outcomes: Vec<ClassifierOutcome>) -> AssetCommand {
     AssetCommand::RecordClassification {
+        profiles: None,
         columns: vec![total()],
         outcomes,
         rule_set: None,
@@ -121,6 +122,7 @@ fn labels_the_classifier_no_longer_finds_are_revoked_only_for_evaluated_columns(
         .then(vec![revoked]);
     given(vec![discovered(), applied_event(0.93, luhn_signals(95))])
         .when(AssetCommand::RecordClassification {
+            profiles: None,
             columns: vec!["id".into()],
             outcomes: vec![],
             rule_set: None,
@@ -328,4 +330,32 @@ fn a_propagated_label_replaces_a_classifier_suggestion() {
         })]);
     assert_eq!(state.labels[0].origin, origin);
     assert_eq!(state.labels[0].status, LabelStatus::Applied);
+}
+
+#[test]
+fn new_profiles_and_labels_are_one_commit_and_unchanged_profiles_are_not_recorded_again() {
+    let profile = ColumnProfile::build("total", "numeric", &[Some("12.50"), None], &[]);
+    let command = AssetCommand::RecordClassification {
+        profiles: Some((2, vec![profile.clone()])),
+        columns: vec![total()],
+        outcomes: vec![outcome(0.93, true, luhn_signals(95))],
+        rule_set: None,
+    };
+    let profiled = AssetEvent::ColumnsProfiled(ColumnsProfiled {
+        asset_id: asset_id(),
+        rows: 2,
+        profiles: vec![profile],
+    });
+    let state = given(vec![discovered()]).when(command.clone()).then(vec![
+        profiled.clone(),
+        applied_event(0.93, luhn_signals(95)),
+    ]);
+    assert_eq!(state.profiles.len(), 1);
+    given(vec![
+        discovered(),
+        profiled,
+        applied_event(0.93, luhn_signals(95)),
+    ])
+    .when(command)
+    .then_nothing();
 }
