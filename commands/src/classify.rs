@@ -510,7 +510,7 @@ impl SourceWorkflows {
                 asset_id,
                 AssetCommand::RecordClassification {
                     columns: profiles.iter().map(|p| p.column.clone()).collect(),
-                    profiles: (!stored).then(|| (rows, profiles)),
+                    profiles: (!stored).then_some((rows, profiles)),
                     outcomes,
                     rule_set,
                 },

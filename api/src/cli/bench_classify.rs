@@ -11,19 +11,13 @@
 //! its alternates (applied precision); a sensitive column (label not `NONE`) is recalled when a
 //! correct label is applied (applied recall) or applied or suggested (suggested recall).
 
-use super::discovery::{clean_up, Scratch, Server, PASSWORD_VAR};
-use crate::app::{AppConfig, Application};
+use super::discovery::{clean_up, scratch_service, Scratch, Server};
 use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
 use clap::Args;
 use commands::classify::ClassificationOptions;
-use commands::CommandContext;
-use domain::access::{Permission, Role};
-use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::scan::{ScanScope, ScanStrategy};
-use domain::{AggregateId, TenantId};
-use eventlog::{EventStore, EventStoreConfig, StreamNames};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -303,63 +297,19 @@ async fn measure(
     sqlx::Connection::close(admin).await?;
     load_script(server, &data_db, &args.sql).await?;
 
-    let names = StreamNames::new(&format!("bench-cls-{run_id}"), None)?;
-    let store_config = EventStoreConfig {
-        nats_url: store_args.nats_url.clone(),
-        names,
-    };
-    scratch.store = Some(EventStore::connect(&store_config).await?);
-    let app = Application::build(AppConfig {
-        store: store_config,
-        database_url: Server::url_for(&database.database_url, &read_model_db),
-        listen: "127.0.0.1:0".to_owned(),
-        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
-        jwt_public_key_pem: None,
-        command_attempts: 5,
-        health_interval: None,
-    })
-    .await
-    .context("cannot start the in-process service")?;
-    let app = &*scratch.app.insert(app);
+    let (app, ctx, source) = scratch_service(
+        store_args,
+        database,
+        server,
+        scratch,
+        &format!("bench-cls-{run_id}"),
+        &read_model_db,
+        &data_db,
+        &format!("bench classify {run_id}"),
+    )
+    .await?;
     let state = app.state();
-    let tenant = TenantId::parse("bench")?;
-    let ctx = CommandContext::new(tenant.clone(), "bench", vec![Role::Admin], None);
-    if let Some(password) = &server.password {
-        std::env::set_var(PASSWORD_VAR, password);
-    }
-    let config = DataSourceConfigInput {
-        name: Some(format!("bench classify {run_id}")),
-        kind: Some("postgresql".into()),
-        host: Some(server.host.clone()),
-        port: Some(i64::from(server.port)),
-        database: Some(data_db.clone()),
-        username: Some(server.user.clone()),
-        password_secret: server
-            .password
-            .as_ref()
-            .map(|_| format!("env:{PASSWORD_VAR}")),
-        environment: Some("development".into()),
-        ..Default::default()
-    }
-    .parse()
-    .map_err(|err| anyhow::anyhow!("scratch data source: {err}"))?;
-    let source = AggregateId::from_uuid(Uuid::now_v7());
-    state
-        .handler
-        .execute_new::<DataSource>(
-            &ctx,
-            Permission::ManageDataSources,
-            source,
-            DataSourceCommand::Register { id: source, config },
-        )
-        .await?;
-    let validation = state
-        .workflows
-        .validate_connection(&ctx.follow_up(), source)
-        .await?;
-    if let Err(failure) = &validation.result {
-        anyhow::bail!("the scratch source cannot connect: {}", failure.message);
-    }
+    let tenant = ctx.tenant.clone();
     let known = CatalogAssets {
         store: state.store.clone(),
         pool: state.pool.clone(),

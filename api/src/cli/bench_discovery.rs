@@ -277,69 +277,18 @@ async fn measure(
     );
 
     // 2. The in-process service on a scratch stream and read-model database.
-    let names = StreamNames::new(&format!("bench-disc-{run_id}"), None)?;
-    let store_config = EventStoreConfig {
-        nats_url: store_args.nats_url.clone(),
-        names,
-    };
-    scratch.store = Some(EventStore::connect(&store_config).await?);
-    let app = Application::build(AppConfig {
-        store: store_config,
-        database_url: Server::url_for(&database.database_url, &read_model_db),
-        listen: "127.0.0.1:0".to_owned(),
-        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
-        jwt_public_key_pem: None,
-        command_attempts: 5,
-        health_interval: None,
-    })
-    .await
-    .context("cannot start the in-process service")?;
-    let app = &*scratch.app.insert(app);
+    let (app, ctx, source) = scratch_service(
+        store_args,
+        database,
+        server,
+        scratch,
+        &format!("bench-disc-{run_id}"),
+        &read_model_db,
+        &bench_db,
+        &format!("bench discovery {run_id}"),
+    )
+    .await?;
     let state = app.state();
-
-    let tenant = TenantId::parse("bench")?;
-    let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
-    if let Some(password) = &server.password {
-        std::env::set_var(PASSWORD_VAR, password);
-    }
-    let config = DataSourceConfigInput {
-        name: Some(format!("bench discovery {run_id}")),
-        kind: Some("postgresql".into()),
-        host: Some(server.host.clone()),
-        port: Some(i64::from(server.port)),
-        database: Some(bench_db.clone()),
-        username: Some(server.user.clone()),
-        password_secret: server
-            .password
-            .as_ref()
-            .map(|_| format!("env:{PASSWORD_VAR}")),
-        environment: Some("development".into()),
-        tags: Some(vec!["bench".into()]),
-        ..Default::default()
-    }
-    .parse()
-    .map_err(|err| anyhow::anyhow!("scratch data source: {err}"))?;
-    let source = AggregateId::from_uuid(Uuid::now_v7());
-    state
-        .handler
-        .execute_new::<DataSource>(
-            &ctx,
-            Permission::ManageDataSources,
-            source,
-            DataSourceCommand::Register { id: source, config },
-        )
-        .await?;
-    let validation = state
-        .workflows
-        .validate_connection(&ctx.follow_up(), source)
-        .await?;
-    if let Err(failure) = &validation.result {
-        anyhow::bail!(
-            "the scratch source cannot connect ({}): {}",
-            failure.category.as_str(),
-            failure.message
-        );
-    }
 
     // 3. The full discovery, through the workflow (every asset's SchemaDiscovered appended).
     let first = scan(app, &ctx, source, strategy, "discovery").await?;
@@ -390,6 +339,84 @@ async fn measure(
         rescan_events,
         rss_mb: peak_rss_mb(),
     })
+}
+
+/// Starts the in-process service on a scratch stream (prefix `stream_prefix`) and read-model
+/// database, and registers and validates a PostgreSQL source named `source_name` for `data_db`
+/// on `server` (its password, if the URL has one, through an `env:` reference).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn scratch_service<'s>(
+    store_args: &StoreArgs,
+    database: &DatabaseArgs,
+    server: &Server,
+    scratch: &'s mut Scratch,
+    stream_prefix: &str,
+    read_model_db: &str,
+    data_db: &str,
+    source_name: &str,
+) -> anyhow::Result<(&'s Application, CommandContext, AggregateId)> {
+    let names = StreamNames::new(stream_prefix, None)?;
+    let store_config = EventStoreConfig {
+        nats_url: store_args.nats_url.clone(),
+        names,
+    };
+    scratch.store = Some(EventStore::connect(&store_config).await?);
+    let app = Application::build(AppConfig {
+        store: store_config,
+        database_url: Server::url_for(&database.database_url, read_model_db),
+        listen: "127.0.0.1:0".to_owned(),
+        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
+        jwt_public_key_pem: None,
+        command_attempts: 5,
+        health_interval: None,
+    })
+    .await
+    .context("cannot start the in-process service")?;
+    let app = &*scratch.app.insert(app);
+    let state = app.state();
+    let ctx = CommandContext::new(TenantId::parse("bench")?, "bench", vec![Role::Admin], None);
+    if let Some(password) = &server.password {
+        std::env::set_var(PASSWORD_VAR, password);
+    }
+    let config = DataSourceConfigInput {
+        name: Some(source_name.to_owned()),
+        kind: Some("postgresql".into()),
+        host: Some(server.host.clone()),
+        port: Some(i64::from(server.port)),
+        database: Some(data_db.to_owned()),
+        username: Some(server.user.clone()),
+        password_secret: server
+            .password
+            .as_ref()
+            .map(|_| format!("env:{PASSWORD_VAR}")),
+        environment: Some("development".into()),
+        tags: Some(vec!["bench".into()]),
+        ..Default::default()
+    }
+    .parse()
+    .map_err(|err| anyhow::anyhow!("scratch data source: {err}"))?;
+    let source = AggregateId::from_uuid(Uuid::now_v7());
+    state
+        .handler
+        .execute_new::<DataSource>(
+            &ctx,
+            Permission::ManageDataSources,
+            source,
+            DataSourceCommand::Register { id: source, config },
+        )
+        .await?;
+    let validation = state
+        .workflows
+        .validate_connection(&ctx.follow_up(), source)
+        .await?;
+    if let Err(failure) = &validation.result {
+        anyhow::bail!(
+            "the scratch source cannot connect ({}): {}",
+            failure.category.as_str(),
+            failure.message
+        );
+    }
+    Ok((app, ctx, source))
 }
 
 /// How many tables one DDL transaction creates: every created relation (table, TOAST table and
