@@ -6,26 +6,7 @@ mod support;
 use domain::access::Role;
 use serde_json::json;
 use std::process::{Command, Output};
-use support::{postgres_source, TestApp, REGISTER};
-
-fn pursight(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pursight"))
-        .args(args)
-        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
-        .env("PURSIGHT_DATABASE_URL", &app.database_url)
-        .env("PURSIGHT_NATS_URL", &app.nats_url)
-        .env_remove("PURSIGHT_JWT_SECRET")
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use support::{postgres_source, pursight, text, TestApp, REGISTER};
 
 async fn populated() -> TestApp {
     let app = TestApp::spawn().await;

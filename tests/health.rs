@@ -6,9 +6,8 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use std::process::{Command, Output};
 use std::time::Duration;
-use support::{error_code, TestApp, REGISTER};
+use support::{error_code, pursight, text, TestApp, REGISTER};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -362,25 +361,6 @@ async fn without_the_interval_nothing_is_checked() {
     assert_eq!(app.stream_sequence().await, before);
     assert!(health(&app, &admin, &id).await["data"]["dataSourceHealth"].is_null());
     app.stop().await;
-}
-
-fn pursight(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pursight"))
-        .args(args)
-        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
-        .env("PURSIGHT_DATABASE_URL", &app.database_url)
-        .env("PURSIGHT_NATS_URL", &app.nats_url)
-        .env_remove("PURSIGHT_JWT_SECRET")
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,6 +9,7 @@ use domain::TenantId;
 use eventlog::{EventStoreConfig, StreamNames};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::process::{Command, Output};
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-secret-0123456789abcdef";
@@ -349,4 +350,25 @@ pub async fn wait_projected(app: &TestApp, token: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     panic!("read models did not catch up");
+}
+
+/// Runs the real `pursight` binary against the test's stream and read-model database.
+pub fn pursight(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .args(args)
+        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+        .env("PURSIGHT_DATABASE_URL", &app.database_url)
+        .env("PURSIGHT_NATS_URL", &app.nats_url)
+        .env_remove("PURSIGHT_JWT_SECRET")
+        .output()
+        .unwrap()
+}
+
+/// A command's stdout and stderr, as text.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
