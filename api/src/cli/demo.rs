@@ -115,12 +115,43 @@ CREATE TABLE IF NOT EXISTS shop.payments (
 CREATE OR REPLACE VIEW shop.customer_order_totals AS
     SELECT c.id AS customer_id, c.email, sum(o.total_cents) AS lifetime_cents
     FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.id GROUP BY c.id, c.email;
+-- Synthetic rows (classification samples them); idempotent.
+INSERT INTO shop.customers (id, full_name, email, phone, date_of_birth)
+SELECT g, f.name || ' ' || l.name,
+       lower(f.name) || '.' || lower(l.name) || g || '@example.com',
+       '+1 202 555 0' || lpad((100 + g)::text, 3, '0'),
+       date '1960-01-01' + (g * 397 % 15000)
+FROM generate_series(1, 40) AS g
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Emma','Liam','Olivia','Noah','Sofia','Lucas','Mila','Ethan']) AS name) f ON f.i = 1 + g % 8
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Garcia','Smith','Nguyen','Johnson','Kowalski','Dubois','Rossi','Tanaka','Okafor']) AS name) l ON l.i = 1 + g % 9
+ON CONFLICT (id) DO NOTHING;
+INSERT INTO shop.addresses (id, customer_id, street, city, postal_code, country)
+SELECT g, g, (100 + g * 7) || ' ' || (ARRAY['Maple Street','Oak Avenue','Elm Road','Cedar Lane'])[1 + g % 4],
+       (ARRAY['Springfield','Portland','Austin','Denver'])[1 + g % 4], (10000 + g * 917 % 89999)::text, 'US'
+FROM generate_series(1, 40) AS g ON CONFLICT (id) DO NOTHING;
+INSERT INTO shop.orders (id, customer_id, shipping_address_id, total_cents, placed_at)
+SELECT g, 1 + g % 40, 1 + g % 40, 500 + g * 137 % 20000, timestamptz '2026-01-01' + g * interval '7 hours'
+FROM generate_series(1, 80) AS g ON CONFLICT (id) DO NOTHING;
+INSERT INTO shop.payments (id, order_id, card_number, card_expiry, amount_cents)
+SELECT g, g, (ARRAY['4111111111111111','5500005555555559','4012888888881881','378282246310005','6011111111111117'])[1 + g % 5],
+       lpad((1 + g % 12)::text, 2, '0') || '/' || (27 + g % 4)::text, 500 + g * 137 % 20000
+FROM generate_series(1, 80) AS g ON CONFLICT (id) DO NOTHING;
 ";
 
 const BILLING_SQL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS invoices (id BIGINT PRIMARY KEY, customer_email VARCHAR(255) NOT NULL, iban VARCHAR(34), amount_cents BIGINT NOT NULL, issued_on DATE NOT NULL) COMMENT = 'Issued invoices'",
     "CREATE TABLE IF NOT EXISTS card_payments (id BIGINT PRIMARY KEY, invoice_id BIGINT NOT NULL, pan VARCHAR(19), cvv VARCHAR(4), paid_at DATETIME NOT NULL, CONSTRAINT fk_card_payments_invoice FOREIGN KEY (invoice_id) REFERENCES invoices (id))",
     "CREATE OR REPLACE VIEW unpaid_invoices AS SELECT i.id, i.customer_email, i.amount_cents FROM invoices i LEFT JOIN card_payments p ON p.invoice_id = i.id WHERE p.id IS NULL",
+    // Synthetic rows (classification samples them); idempotent.
+    "INSERT IGNORE INTO invoices (id, customer_email, iban, amount_cents, issued_on)
+     WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+     SELECT i, CONCAT('billing', i, '@example.org'),
+            ELT(1 + i % 3, 'DE89370400440532013000', 'GB82WEST12345698765432', 'NL91ABNA0417164300'),
+            1000 + i * 731 % 50000, DATE_ADD('2026-01-01', INTERVAL i DAY) FROM n",
+    "INSERT IGNORE INTO card_payments (id, invoice_id, pan, cvv, paid_at)
+     WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+     SELECT i, i, ELT(1 + i % 3, '4111111111111111', '5500005555555559', '4012888888881881'),
+            LPAD(100 + i * 37 % 900, 3, '0'), DATE_ADD('2026-01-02', INTERVAL i DAY) FROM n",
 ];
 
 /// Creates the sample databases (idempotently). MariaDB is optional: without it the billing
