@@ -20,7 +20,7 @@ use domain::classification::{
     classify_table, Candidate, ColumnProfile, FeedbackModel, Signal, TableProfile, Tier,
 };
 use domain::datasource::{DataSource, DataSourceCommand};
-use domain::discovery::AssetId;
+use domain::discovery::{AssetId, AssetSchema};
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet};
 use domain::{Aggregate, AggregateId};
 use futures::StreamExt;
@@ -32,6 +32,8 @@ use std::time::Instant;
 /// How many assets are sampled and classified at once (each holds one connection to the
 /// source while it samples).
 const CLASSIFICATION_CONCURRENCY: usize = 8;
+/// How many assets one sampling connection reads, one after the other.
+const SAMPLING_BATCH: usize = 16;
 /// How many asset histories are loaded at once for propagation.
 const LOADING_CONCURRENCY: usize = 32;
 /// How many lineage hops a label travels at most (views of views of …).
@@ -343,22 +345,27 @@ impl SourceWorkflows {
         let settings = definition.settings();
         let total = in_scope.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
-        let results: Vec<Result<Option<AssetClassification>, CommandError>> =
-            futures::stream::iter(in_scope)
-                .map(|asset_id| {
+        let batches: Vec<Vec<AggregateId>> = in_scope
+            .chunks(SAMPLING_BATCH)
+            .map(|batch| batch.to_vec())
+            .collect();
+        let results: Vec<Result<Vec<AssetClassification>, CommandError>> =
+            futures::stream::iter(batches)
+                .map(|batch| {
                     let target = target.as_ref();
                     let settings = &settings;
                     let feedback = &feedback;
                     let done = &done;
                     async move {
+                        let size = batch.len() as u64;
                         let outcome = self
-                            .classify_asset(
-                                ctx, asset_id, target, options, definition, settings, feedback,
+                            .classify_batch(
+                                ctx, batch, target, options, definition, settings, feedback,
                                 rule_set,
                             )
                             .await;
                         let assets_done =
-                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            done.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
                         progress(ClassificationProgress {
                             assets_done,
                             assets_total: total,
@@ -370,8 +377,12 @@ impl SourceWorkflows {
                 .collect()
                 .await;
         let mut report = ClassificationReport::default();
-        for result in results {
-            let Some(asset) = result? else { continue };
+        for asset in results
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+        {
             report.assets += 1;
             report.columns += asset.columns;
             report.rows_sampled += asset.rows_sampled;
@@ -395,55 +406,97 @@ impl SourceWorkflows {
         Ok(report)
     }
 
+    /// Classifies a batch of assets: their histories, one sampling connection for those that
+    /// need a sample, then each asset's labels.
     #[allow(clippy::too_many_arguments)]
-    async fn classify_asset(
+    async fn classify_batch(
         &self,
         ctx: &CommandContext,
-        asset_id: AggregateId,
+        batch: Vec<AggregateId>,
         target: Option<&connectors::options::ConnectionTarget>,
         options: &ClassificationOptions,
         definition: &RuleSetDefinition,
         settings: &domain::classification::ClassifierSettings,
         feedback: &FeedbackModel,
         rule_set: Option<RuleSetRef>,
-    ) -> Result<Option<AssetClassification>, CommandError> {
-        let permission = Permission::ManageDataSources;
-        let state = self
-            .handler
-            .state::<Asset>(ctx, permission, asset_id)
-            .await?;
-        let (Some(schema), false) = (&state.schema, state.removed) else {
-            return Ok(None);
-        };
-        if schema.kind.is_container() || schema.columns.is_empty() {
-            return Ok(None);
+    ) -> Result<Vec<AssetClassification>, CommandError> {
+        let mut assets = Vec::with_capacity(batch.len());
+        for asset_id in batch {
+            let state = self
+                .handler
+                .state::<Asset>(ctx, Permission::ManageDataSources, asset_id)
+                .await?;
+            let classifiable = state.schema.as_ref().is_some_and(|schema| {
+                !state.removed && !schema.kind.is_container() && !schema.columns.is_empty()
+            });
+            if classifiable {
+                // Stored profiles only hold the custom rules that existed when they were taken:
+                // a rule set with a new value rule needs a fresh sample.
+                let stored = options.from_profiles
+                    && !state.profiles.is_empty()
+                    && profiles_cover(&state.profiles, &definition.custom_rules);
+                assets.push((asset_id, state, stored));
+            }
         }
+        let to_sample: Vec<&AssetSchema> = assets
+            .iter()
+            .filter(|(_, _, stored)| !stored)
+            .filter_map(|(_, state, _)| state.schema.as_ref())
+            .collect();
+        let mut samples = match target {
+            Some(target) if !to_sample.is_empty() => connectors::live::sample_many(
+                target,
+                &to_sample,
+                definition.sample_size,
+                self.connect_timeout * 6,
+            )
+            .await
+            .into_iter(),
+            _ => Vec::new().into_iter(),
+        };
+        let mut classified = Vec::with_capacity(assets.len());
+        for (asset_id, state, stored) in assets {
+            let sample = if stored { None } else { samples.next() };
+            classified.push(
+                self.classify_asset(
+                    ctx, asset_id, state, stored, sample, options, definition, settings, feedback,
+                    rule_set,
+                )
+                .await?,
+            );
+        }
+        Ok(classified)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn classify_asset(
+        &self,
+        ctx: &CommandContext,
+        asset_id: AggregateId,
+        state: AssetState,
+        stored: bool,
+        sample: Option<Result<connectors::probe::AssetSample, connectors::probe::DiscoveryError>>,
+        options: &ClassificationOptions,
+        definition: &RuleSetDefinition,
+        settings: &domain::classification::ClassifierSettings,
+        feedback: &FeedbackModel,
+        rule_set: Option<RuleSetRef>,
+    ) -> Result<AssetClassification, CommandError> {
+        let permission = Permission::ManageDataSources;
+        let schema = state
+            .schema
+            .clone()
+            .expect("only classifiable assets are classified");
         let path = schema.path.to_string();
         let mut result = AssetClassification {
             path: path.clone(),
             ..Default::default()
         };
-        // Stored profiles only hold the custom rules that existed when they were taken: a rule
-        // set with a new value rule needs a fresh sample.
-        let stored = options.from_profiles
-            && !state.profiles.is_empty()
-            && profiles_cover(&state.profiles, &definition.custom_rules);
         let (profiles, rows) = if stored {
             (state.profiles.clone(), 0)
         } else {
-            let Some(target) = target else {
-                result.failure = Some("no stored profile and the source is unreachable".into());
-                return Ok(Some(result));
-            };
-            match connectors::live::sample(
-                target,
-                schema,
-                definition.sample_size,
-                self.connect_timeout * 6,
-            )
-            .await
-            {
-                Ok(sample) => {
+            match sample {
+                Some(Ok(sample)) => {
                     // Values live only inside this block: profiled, then dropped.
                     let profiles: Vec<ColumnProfile> = schema
                         .columns
@@ -463,10 +516,14 @@ impl SourceWorkflows {
                         .collect();
                     (profiles, sample.rows)
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     tracing::warn!(asset = %path, %error, "sampling failed; the asset keeps its labels");
                     result.failure = Some(error.to_string());
-                    return Ok(Some(result));
+                    return Ok(result);
+                }
+                None => {
+                    result.failure = Some("no stored profile and the source is unreachable".into());
+                    return Ok(result);
                 }
             }
         };
@@ -500,7 +557,7 @@ impl SourceWorkflows {
             })
             .collect();
         if options.dry_run {
-            return Ok(Some(result));
+            return Ok(result);
         }
         let recorded = self
             .handler
@@ -527,7 +584,7 @@ impl SourceWorkflows {
         }
         result.state = Some(after);
         result.labels_recorded = recorded.events.len() as u64;
-        Ok(Some(result))
+        Ok(result)
     }
 
     /// Copies applied and confirmed labels along column-level lineage (hop by hop, at most

@@ -91,6 +91,28 @@ pub async fn sample(
     }
 }
 
+/// [`sample`] for several assets of one source: one connection for the batch where the engine
+/// makes that cheaper (PostgreSQL), one [`sample`] after the other otherwise. One result per
+/// asset, in order.
+pub async fn sample_many(
+    target: &ConnectionTarget,
+    assets: &[&AssetSchema],
+    rows: u32,
+    timeout: Duration,
+) -> Vec<Result<AssetSample, DiscoveryError>> {
+    if let ConnectionTarget::Postgres(target) = target {
+        return match crate::postgres::sample_many(target, assets, rows, timeout).await {
+            Ok(samples) => samples,
+            Err(error) => assets.iter().map(|_| Err(error.clone())).collect(),
+        };
+    }
+    let mut samples = Vec::with_capacity(assets.len());
+    for asset in assets {
+        samples.push(sample(target, asset, rows, timeout).await);
+    }
+    samples
+}
+
 #[allow(dead_code)]
 fn assert_send(
     target: &ConnectionTarget,

@@ -957,3 +957,80 @@ async fn queries_grow_with_batches_not_tables() {
     assert_eq!(found[0], found[1]);
     assert_eq!(found[0], found[2]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sampling
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection() {
+    let db = TestDb::create().await;
+    db.execute(
+        "CREATE SCHEMA crm;
+         CREATE TABLE crm.people (id INT PRIMARY KEY, email TEXT, born DATE, vip BOOLEAN);
+         INSERT INTO crm.people SELECT g, 'p' || g || '@example.org', date '1990-01-01' + g,
+                g % 2 = 0 FROM generate_series(1, 30) g;
+         UPDATE crm.people SET email = NULL WHERE id <= 3;
+         CREATE TABLE crm.gone (id INT PRIMARY KEY);
+         CREATE VIEW crm.mails AS SELECT email FROM crm.people;",
+    )
+    .await;
+    let options = DiscoveryOptions::default();
+    let discovery = discover(&db.target(), &options, &|_| {}).await.unwrap();
+    let asset = |name: &str| -> AssetSchema {
+        discovery
+            .assets
+            .iter()
+            .find(|a| a.path == db.path(&["crm", name]))
+            .cloned()
+            .unwrap()
+    };
+    let people = asset("people");
+    let sample = connectors::postgres::sample(&db.target(), &people, 10, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(sample.rows, 10);
+    let column = |name: &str| {
+        sample
+            .columns
+            .iter()
+            .find(|c| c.column == name)
+            .unwrap()
+            .values
+            .clone()
+    };
+    assert_eq!(column("email").len(), 10);
+    assert!(column("email")
+        .iter()
+        .flatten()
+        .all(|v| v.ends_with("@example.org")));
+    assert!(column("born").iter().flatten().all(|v| v.starts_with("19")));
+    assert!(column("vip")
+        .iter()
+        .flatten()
+        .all(|v| v == "true" || v == "false"));
+
+    // A batch: the table dropped after discovery fails alone, the others are read.
+    let (gone, mails) = (asset("gone"), asset("mails"));
+    db.execute("DROP TABLE crm.gone").await;
+    let samples = connectors::live::sample_many(
+        &connectors::options::ConnectionTarget::Postgres(db.target()),
+        &[&people, &gone, &mails],
+        100,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(samples.len(), 3);
+    assert_eq!(samples[0].as_ref().unwrap().rows, 30);
+    assert!(samples[1].is_err(), "{:?}", samples[1]);
+    let mails = samples[2].as_ref().unwrap();
+    assert_eq!(mails.rows, 30);
+    assert_eq!(
+        mails.columns[0]
+            .values
+            .iter()
+            .filter(|v| v.is_none())
+            .count(),
+        3
+    );
+}

@@ -8,7 +8,8 @@
 //! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
 //! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
 //! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
-//! - `sample.rs`: [`sample`], rows of one table or view for classification;
+//! - `sample.rs`: [`sample`], rows of one table or view for classification, and
+//!   [`sample_many`], several over one connection;
 //! - `reads.rs`: reads that may be stale (samples) on the primary or, failed over, the replica
 //!   (the policy is `crate::failover`);
 //! - lineage from view SQL comes from the shared `crate::view_sql`.
@@ -26,6 +27,6 @@ pub use self::{
     connect::{classify, connect_options, validate},
     discover::{discover, MAX_RETRIES},
     health::probe_health,
-    sample::sample,
+    sample::{sample, sample_many},
 };
 pub use options::{PgSslMode, PostgresTarget};

@@ -61,31 +61,106 @@ async fn sample_from(
 ) -> Result<AssetSample, DiscoveryError> {
     let secret = secret_of(target);
     let options = connect_options(target)?;
-    let (sql, page_sampled) = sample_query(&DIALECT, asset, &[name[0], name[1]], rows);
     let attempt = async {
         let mut connection = PgConnection::connect_with(&options).await?;
-        let mut fetched = connection.fetch_all(sql.as_str()).await;
-        if page_sampled && matches!(&fetched, Ok(r) if r.len() < rows as usize) {
-            // Page sampling came up short (few, uneven pages): read the first rows instead.
-            let (plain, _) = sample_query(&PLAIN, asset, &[name[0], name[1]], rows);
-            fetched = connection.fetch_all(plain.as_str()).await;
-        }
+        let fetched = fetch(&mut connection, asset, name, rows).await;
         let closed = connection.close().await;
         let fetched = fetched?;
         closed?;
-        let width = asset.columns.len();
-        fetched
-            .iter()
-            .map(|row| {
-                (0..width)
-                    .map(|i| row.try_get::<Option<String>, _>(i))
-                    .collect()
-            })
-            .collect::<Result<Vec<Vec<Option<String>>>, _>>()
+        Ok::<_, sqlx::Error>(fetched)
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(rows)) => Ok(assemble(asset, rows)),
         Ok(Err(error)) => Err(DiscoveryError::Connection(failure(&error, secret))),
         Err(_) => Err(DiscoveryError::Connection(timed_out(timeout, secret))),
     }
+}
+
+/// Reads the sample rows of one asset on an open connection.
+async fn fetch(
+    connection: &mut PgConnection,
+    asset: &AssetSchema,
+    name: [&String; 2],
+    rows: u32,
+) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
+    let (sql, page_sampled) = sample_query(&DIALECT, asset, &[name[0], name[1]], rows);
+    let mut fetched = connection.fetch_all(sql.as_str()).await;
+    if page_sampled && matches!(&fetched, Ok(r) if r.len() < rows as usize) {
+        // Page sampling came up short (few, uneven pages): read the first rows instead.
+        let (plain, _) = sample_query(&PLAIN, asset, &[name[0], name[1]], rows);
+        fetched = connection.fetch_all(plain.as_str()).await;
+    }
+    let width = asset.columns.len();
+    fetched?
+        .iter()
+        .map(|row| {
+            (0..width)
+                .map(|i| row.try_get::<Option<String>, _>(i))
+                .collect()
+        })
+        .collect()
+}
+
+/// [`sample`] for several assets over one connection (one TLS handshake and authentication for
+/// the batch instead of one per asset), each read within `timeout`. The outer error is a failure
+/// of the connection, for the whole batch; an asset the server cannot read (dropped meanwhile,
+/// no privilege) fails alone.
+#[tracing::instrument(name = "postgres.sample_many", skip_all, fields(assets = assets.len(), rows))]
+pub async fn sample_many(
+    target: &PostgresTarget,
+    assets: &[&AssetSchema],
+    rows: u32,
+    timeout: Duration,
+) -> Result<Vec<Result<AssetSample, DiscoveryError>>, DiscoveryError> {
+    replica_eligible(target, |server| async move {
+        sample_batch_from(&server, assets, rows, timeout).await
+    })
+    .await
+}
+
+async fn sample_batch_from(
+    target: &PostgresTarget,
+    assets: &[&AssetSchema],
+    rows: u32,
+    timeout: Duration,
+) -> Result<Vec<Result<AssetSample, DiscoveryError>>, DiscoveryError> {
+    let secret = secret_of(target);
+    let options = connect_options(target)?;
+    let mut connection =
+        match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => return Err(DiscoveryError::Connection(failure(&error, secret))),
+            Err(_) => return Err(DiscoveryError::Connection(timed_out(timeout, secret))),
+        };
+    let mut samples = Vec::with_capacity(assets.len());
+    for asset in assets {
+        let sample = match asset.path.segments() {
+            _ if asset.columns.is_empty() => Ok(AssetSample::default()),
+            [_, schema, table] => {
+                match tokio::time::timeout(
+                    timeout,
+                    fetch(&mut connection, asset, [schema, table], rows),
+                )
+                .await
+                {
+                    Ok(Ok(rows)) => Ok(assemble(asset, rows)),
+                    // The server answered: this asset only.
+                    Ok(Err(error @ sqlx::Error::Database(_))) => {
+                        Err(DiscoveryError::Connection(failure(&error, secret)))
+                    }
+                    Ok(Err(error)) => {
+                        return Err(DiscoveryError::Connection(failure(&error, secret)))
+                    }
+                    Err(_) => return Err(DiscoveryError::Connection(timed_out(timeout, secret))),
+                }
+            }
+            _ => Err(DiscoveryError::Unsupported(format!(
+                "`{}` is not a PostgreSQL table path (database.schema.table)",
+                asset.path
+            ))),
+        };
+        samples.push(sample);
+    }
+    let _ = connection.close().await;
+    Ok(samples)
 }
