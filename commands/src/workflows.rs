@@ -65,6 +65,29 @@ pub struct ScanReport {
     pub failure: Option<String>,
 }
 
+/// What recording one discovered asset did to its aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    /// The aggregate was created: its whole history is this commit, so it has no lineage yet.
+    New,
+    /// Events were appended to an existing aggregate (changed or restored).
+    Changed,
+    /// Nothing was appended (same fingerprint).
+    Unchanged,
+}
+
+impl Recorded {
+    fn of(outcome: &crate::CommandOutcome) -> Self {
+        if outcome.events.is_empty() {
+            Self::Unchanged
+        } else if !outcome.duplicate && outcome.version == outcome.events.len() as u64 {
+            Self::New
+        } else {
+            Self::Changed
+        }
+    }
+}
+
 /// Runs data-source workflows.
 #[derive(Clone)]
 pub struct SourceWorkflows {
@@ -382,7 +405,7 @@ impl SourceWorkflows {
                 .or_default()
                 .push(edge.clone());
         }
-        let recorded: Vec<Result<(AggregateId, bool), CommandError>> =
+        let recorded: Vec<Result<(AggregateId, Recorded), CommandError>> =
             futures::stream::iter(discovery.assets)
                 .map(|schema| {
                     let asset_id = AssetId::for_path(source, &schema.path);
@@ -410,7 +433,7 @@ impl SourceWorkflows {
                                 .execute::<Asset>(&ctx, permission, asset_id, command)
                                 .await?
                         };
-                        Ok((asset_id, !outcome.events.is_empty()))
+                        Ok((asset_id, Recorded::of(&outcome)))
                     }
                 })
                 .buffer_unordered(RECORDING_CONCURRENCY)
@@ -418,13 +441,17 @@ impl SourceWorkflows {
                 .await;
         let mut changed = 0;
         let mut touched = HashSet::new();
+        let mut fresh = HashSet::new();
         for result in recorded {
             match result {
-                Ok((asset_id, true)) => {
+                Ok((asset_id, recorded @ (Recorded::New | Recorded::Changed))) => {
                     changed += 1;
                     touched.insert(asset_id);
+                    if recorded == Recorded::New {
+                        fresh.insert(asset_id);
+                    }
                 }
-                Ok((_, false)) => metrics.cache_hits += 1,
+                Ok((_, Recorded::Unchanged)) => metrics.cache_hits += 1,
                 Err(err) => {
                     metrics.errors += 1;
                     return Err((
@@ -436,9 +463,13 @@ impl SourceWorkflows {
         }
         // An asset's lineage derives from its own schema (its foreign keys, its view
         // definition), which the fingerprint covers: only new, changed or restored assets can
-        // have different edges, so an unchanged rescan sends no lineage commands at all.
+        // have different edges, so an unchanged rescan sends no lineage commands at all. An
+        // asset created by this scan has no lineage yet: replacing none with none is no command.
+        let needs_lineage = |(id, edges): &(AggregateId, Vec<LineageEdge>)| {
+            touched.contains(id) && !(edges.is_empty() && fresh.contains(id))
+        };
         let lineage_results: Vec<Result<(), CommandError>> =
-            futures::stream::iter(lineage.into_iter().filter(|(id, _)| touched.contains(id)))
+            futures::stream::iter(lineage.into_iter().filter(needs_lineage))
                 .map(|(asset_id, edges)| {
                     let handler = self.handler.clone();
                     let ctx = ctx.follow_up();

@@ -63,6 +63,17 @@ impl StreamNames {
         format!("{}.events.{}.*.{}", self.prefix, tenant, id)
     }
 
+    /// The aggregate type in one of this store's aggregate subjects; `None` for any other
+    /// subject.
+    pub fn aggregate_type_in<'s>(&self, subject: &'s str) -> Option<&'s str> {
+        let rest = subject
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(".events.")?;
+        let mut tokens = rest.split('.');
+        let (_tenant, aggregate_type, _id) = (tokens.next()?, tokens.next()?, tokens.next()?);
+        tokens.next().is_none().then_some(aggregate_type)
+    }
+
     /// One aggregate's subject.
     pub fn aggregate(&self, tenant: &TenantId, aggregate_type: &str, id: &AggregateId) -> String {
         format!(
@@ -83,5 +94,22 @@ mod tests {
         assert_eq!(names.all_events(), "test-a1.events.>");
         assert!(StreamNames::new("bad.prefix", None).is_err());
         assert!(StreamNames::new("ok", Some("HAS.DOT")).is_err());
+    }
+
+    #[test]
+    fn the_aggregate_type_is_read_back_from_an_aggregate_subject() {
+        let names = StreamNames::new("test-a1", None).unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
+        let id = AggregateId::from_uuid(uuid::Uuid::now_v7());
+        let subject = names.aggregate(&tenant, "asset", &id);
+        assert_eq!(names.aggregate_type_in(&subject), Some("asset"));
+        for other in [
+            format!("test-a2.events.acme.asset.{id}"),
+            format!("test-a1.snapshots.acme.asset.{id}"),
+            "test-a1.events.acme.asset".to_owned(),
+            format!("test-a1.events.acme.asset.{id}.extra"),
+        ] {
+            assert_eq!(names.aggregate_type_in(&other), None, "{other}");
+        }
     }
 }

@@ -27,6 +27,10 @@ impl Projection for Catalog {
         include_str!("catalog.sql")
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[Asset::NAME, Scan::NAME, ScanRuleSet::NAME])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,

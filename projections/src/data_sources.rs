@@ -23,6 +23,10 @@ impl Projection for DataSources {
         include_str!("data_sources.sql")
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[DataSource::NAME])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,

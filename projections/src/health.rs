@@ -25,6 +25,10 @@ impl Projection for Health {
         include_str!("health.sql")
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[DataSource::NAME])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,

@@ -25,6 +25,10 @@ impl Projection for Lineage {
         include_str!("lineage.sql")
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[Asset::NAME])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,

@@ -16,6 +16,13 @@ pub trait Projection: Send + Sync + 'static {
     /// Idempotent DDL creating the projection's tables in the current schema.
     fn ddl(&self) -> &'static str;
 
+    /// The aggregate types whose events this projection reads; `None` (the default) for every
+    /// type. The runner does not even decode commits of other types: it moves the checkpoint
+    /// past them.
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Applies one event. Events the projection does not care about are ignored; events it
     /// cares about but cannot read are errors (never skipped silently).
     ///

@@ -76,11 +76,11 @@ pub async fn rebuild<P: Projection>(
             batch.push(commit?);
         }
         if !batch.is_empty() && (end || batch.len() >= 512) {
-            let mut tx = pool.begin().await.in_projection(name)?;
-            done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, &batch).await?;
-            tx.commit().await.in_projection(name)?;
             commits_applied += batch.len() as u64;
-            batch.clear();
+            let mut tx = pool.begin().await.in_projection(name)?;
+            let commits = std::mem::take(&mut batch);
+            done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, commits).await?;
+            tx.commit().await.in_projection(name)?;
             progress(done, target);
         }
         if end {
@@ -98,7 +98,7 @@ pub async fn rebuild<P: Projection>(
     }
     if !rest.is_empty() {
         commits_applied += rest.len() as u64;
-        done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, &rest).await?;
+        done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, rest).await?;
     }
     let old = format!("{live}__old");
     for statement in [

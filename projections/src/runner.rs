@@ -171,7 +171,16 @@ impl<P: Projection> ProjectionRunner<P> {
                     .info()
                     .map_err(|err| consumer_error(name, err))?
                     .stream_sequence;
-                match StoredCommit::decode(sequence, message.subject.as_str(), &message.payload) {
+                let decoded = if self.reads(message.subject.as_str()) {
+                    StoredCommit::decode(sequence, message.subject.as_str(), &message.payload)
+                } else {
+                    Ok(StoredCommit {
+                        sequence,
+                        subject: message.subject.to_string(),
+                        events: Vec::new(),
+                    })
+                };
+                match decoded {
                     Ok(commit) => {
                         commits.push(commit);
                         last_good = Some(message);
@@ -187,7 +196,7 @@ impl<P: Projection> ProjectionRunner<P> {
                 }
             }
             if let Some(last_good) = last_good {
-                let checkpoint = self.apply_batch(&commits).await?;
+                let checkpoint = self.apply_batch(commits).await?;
                 self.status.set_sequence(name, checkpoint);
                 // AckPolicy::All: acknowledging the last message acknowledges the whole batch.
                 last_good
@@ -201,10 +210,23 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
+    /// Whether the projection reads the commit on `subject`: one of its aggregate types, or a
+    /// subject that names none (decoded, so a malformed commit still stops the projection).
+    fn reads(&self, subject: &str) -> bool {
+        match self.projection.aggregate_types() {
+            None => true,
+            Some(types) => self
+                .store
+                .names()
+                .aggregate_type_in(subject)
+                .is_none_or(|aggregate_type| types.contains(&aggregate_type)),
+        }
+    }
+
     /// Applies one batch and moves the checkpoint in one transaction; returns the checkpoint.
     #[instrument(skip_all, fields(projection = self.projection.name(), commits = commits.len(),
         first = commits.first().map(|c| c.sequence), last = commits.last().map(|c| c.sequence)))]
-    async fn apply_batch(&self, commits: &[StoredCommit]) -> Result<u64, ProjectionError> {
+    async fn apply_batch(&self, commits: Vec<StoredCommit>) -> Result<u64, ProjectionError> {
         let name = self.projection.name();
         let mut tx = self.pool.begin().await.in_projection(name)?;
         let checkpoint =
@@ -312,7 +334,7 @@ pub fn apply_commits<'a, P: Projection>(
     projection: &'a P,
     schema: &'a str,
     checkpoint_name: &'a str,
-    commits: &'a [StoredCommit],
+    commits: Vec<StoredCommit>,
 ) -> futures::future::BoxFuture<'a, Result<u64, ProjectionError>> {
     Box::pin(async move {
         let name = projection.name();
@@ -325,7 +347,9 @@ pub fn apply_commits<'a, P: Projection>(
             .await
             .in_projection(name)?;
         let start = checkpoint;
-        for commit in commits.iter().filter(|c| c.sequence > start) {
+        // Owned commits: their events move into the `StoredEvent`s the projection reads
+        // instead of being copied (a discovery's events carry whole schemas).
+        for commit in commits.into_iter().filter(|c| c.sequence > start) {
             if commit.sequence != checkpoint + 1 {
                 return Err(ProjectionError::Gap {
                     projection: name,
@@ -333,10 +357,10 @@ pub fn apply_commits<'a, P: Projection>(
                     received: commit.sequence,
                 });
             }
-            for event in commit.clone().into_stored_events() {
+            checkpoint = commit.sequence;
+            for event in commit.into_stored_events() {
                 projection.apply(conn, &event).await?;
             }
-            checkpoint = commit.sequence;
         }
         if checkpoint != start {
             checkpoint::write(conn, checkpoint_name, checkpoint)

@@ -330,7 +330,7 @@ async fn a_crash_after_commit_but_before_ack_applies_nothing_twice() {
         &projection,
         "rm_counting",
         "counting",
-        &commits[..3],
+        commits[..3].to_vec(),
     )
     .await
     .unwrap();
@@ -341,6 +341,73 @@ async fn a_crash_after_commit_but_before_ack_applies_nothing_twice() {
     env.wait_for_checkpoint("counting", last).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(applied_counts(&env.pool).await, (4, 4));
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    env.cleanup().await;
+}
+
+/// `Counting` for data-source commits only.
+struct CountingSources(Counting);
+
+impl Projection for CountingSources {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn ddl(&self) -> &'static str {
+        self.0.ddl()
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[DataSource::NAME])
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
+        self.0.apply(conn, event)
+    }
+}
+
+#[tokio::test]
+async fn a_projection_reads_only_its_aggregate_types_and_moves_its_checkpoint_past_the_rest() {
+    let env = Env::new().await;
+    let (id, first) = env.register("Orders").await;
+    // Commits of another type, not even CloudEvents batches: they are never decoded, so they
+    // cannot stop a projection that does not read them.
+    for payload in ["{\"oops\":1}", "[]"] {
+        let other = AggregateId::from_uuid(Uuid::now_v7());
+        env.store
+            .jetstream()
+            .publish(
+                env.store.names().aggregate(&env.tenant, "asset", &other),
+                payload.into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let last = env.run(id, DataSourceCommand::BeginConfiguration).await;
+    assert_eq!(last, first + 3);
+
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(
+        CountingSources(Counting {
+            fail_once_at: None,
+            failed: Arc::default(),
+        }),
+        &status,
+    );
+    env.wait_for_checkpoint("counting", last).await;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT sequence FROM rm_counting.applied ORDER BY sequence")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(applied, [first as i64, last as i64]);
     stop.send(true).unwrap();
     handle.await.unwrap().unwrap();
     env.cleanup().await;

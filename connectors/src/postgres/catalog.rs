@@ -13,6 +13,11 @@
 //! with its schema, so the text we record (and fingerprint) does not depend on the role's or the
 //! database's `search_path`, and view SQL names its tables unambiguously for the lineage parser.
 //!
+//! Comments are read with a scalar subquery on `pg_description`, not with `col_description` or
+//! `obj_description`: those are SQL functions, set up anew for every row, which made them the
+//! most expensive part of reading a wide schema (a join instead leaves the plan to the statistics
+//! of `pg_description`, often stale right after the DDL being discovered).
+//!
 //! Partitions (`relispartition`) are not assets of their own: the partitioned table is the asset
 //! users govern, and listing thousands of partitions would drown the catalog.
 
@@ -57,7 +62,9 @@ pub(crate) const OVERVIEW: &str = concat!(
 
 pub(crate) const RELATIONS: &str = concat!(
     "SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind, ",
-    "obj_description(c.oid, 'pg_class') AS comment, c.reltuples::float8 AS reltuples ",
+    "(SELECT d.description FROM pg_description d ",
+    "WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0) AS comment, ",
+    "c.reltuples::float8 AS reltuples ",
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
     "WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND ",
     user_schemas!("n"),
@@ -75,7 +82,9 @@ SELECT a.attrelid AS oid, a.attname::text AS name, \
          ELSE pg_get_expr(d.adbin, d.adrelid) \
        END AS default_expr, \
        a.attnum::int4 AS ordinal, \
-       col_description(a.attrelid, a.attnum) AS comment \
+       (SELECT ds.description FROM pg_description ds \
+         WHERE ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass \
+           AND ds.objsubid = a.attnum) AS comment \
 FROM pg_attribute a \
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
 WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \

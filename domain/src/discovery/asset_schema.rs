@@ -156,6 +156,19 @@ impl AssetSchema {
         self
     }
 
+    /// Whether the schema is already in the order [`normalized`](Self::normalized) puts it in
+    /// (a cheap check that spares a copy).
+    pub fn is_normalized(&self) -> bool {
+        self.columns.windows(2).all(|pair| {
+            pair[0]
+                .ordinal
+                .cmp(&pair[1].ordinal)
+                .then_with(|| pair[0].cmp(&pair[1]))
+                .is_le()
+        }) && self.foreign_keys.is_sorted()
+            && self.indexes.is_sorted()
+    }
+
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnSchema> {
         self.columns.iter().find(|c| c.name == name)

@@ -24,6 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::io;
 
 const DOMAIN_PREFIX: &str = "pursight.asset-schema.v1\n";
 
@@ -36,11 +37,11 @@ pub struct Fingerprint(String);
 impl Fingerprint {
     /// The fingerprint of `schema`.
     pub fn of(schema: &AssetSchema) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(DOMAIN_PREFIX.as_bytes());
-        hasher.update(canonical_json(schema).as_bytes());
+        let mut hasher = HashWriter(Sha256::new());
+        hasher.0.update(DOMAIN_PREFIX.as_bytes());
+        write_canonical_schema(schema, &mut hasher);
         let mut hex = String::with_capacity(64);
-        for byte in hasher.finalize() {
+        for byte in hasher.0.finalize() {
             write!(hex, "{byte:02x}").expect("writing to a String cannot fail");
         }
         Self(hex)
@@ -100,52 +101,82 @@ impl JsonSchema for Fingerprint {
     }
 }
 
-/// The canonical text the fingerprint hashes.
-fn canonical_json(schema: &AssetSchema) -> String {
-    let mut normalized = schema.clone().normalized();
-    normalized.row_estimate = None;
-    let mut value = serde_json::to_value(&normalized).expect("an asset schema always serializes");
+/// Writes the canonical text the fingerprint hashes into `out`. Schemas are fingerprinted on
+/// every discovery, mostly already normalized: those are not copied to be normalized again.
+fn write_canonical_schema(schema: &AssetSchema, out: &mut impl io::Write) {
+    let normalized;
+    let schema = if schema.is_normalized() {
+        schema
+    } else {
+        normalized = schema.clone().normalized();
+        &normalized
+    };
+    let mut value = serde_json::to_value(schema).expect("an asset schema always serializes");
     if let Some(object) = value.as_object_mut() {
         object.remove("row_estimate");
     }
-    let mut out = String::new();
-    write_canonical(&value, &mut out);
-    out
+    write_canonical(&value, out);
 }
 
 /// Writes `value` with object keys sorted, whatever map implementation `serde_json` was built
-/// with (the `preserve_order` feature would otherwise keep insertion order).
-fn write_canonical(value: &Value, out: &mut String) {
+/// with (the `preserve_order` feature would otherwise keep insertion order). Keys and scalars
+/// are written by `serde_json` itself, so escaping is exactly its own.
+fn write_canonical(value: &Value, out: &mut impl io::Write) {
     match value {
         Value::Object(object) => {
             let mut keys: Vec<&String> = object.keys().collect();
             keys.sort();
-            out.push('{');
+            put(out, b"{");
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    put(out, b",");
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                write_scalar(key, out);
+                put(out, b":");
                 write_canonical(&object[key], out);
             }
-            out.push('}');
+            put(out, b"}");
         }
         Value::Array(items) => {
-            out.push('[');
+            put(out, b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    put(out, b",");
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            put(out, b"]");
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_scalar(scalar, out),
+    }
+}
+
+fn put(out: &mut impl io::Write, bytes: &[u8]) {
+    out.write_all(bytes)
+        .expect("the canonical form is written to memory or a hasher");
+}
+
+fn write_scalar<T: Serialize + ?Sized>(scalar: &T, out: &mut impl io::Write) {
+    serde_json::to_writer(out, scalar).expect("strings, numbers and literals always serialize");
+}
+
+/// Feeds everything written into the hasher, so the canonical text is never held in memory.
+struct HashWriter(Sha256);
+
+impl io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
 #[cfg(test)]
 pub(super) fn canonical_json_for_tests(schema: &AssetSchema) -> String {
-    canonical_json(schema)
+    let mut out = Vec::new();
+    write_canonical_schema(schema, &mut out);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }

@@ -183,6 +183,54 @@ fn the_canonical_form_sorts_keys_and_leaves_out_the_row_estimate() {
     assert!(reparsed.get("row_estimate").is_none());
 }
 
+/// The canonical form by its definition, built the slow and obvious way.
+fn reference_canonical(schema: &AssetSchema) -> String {
+    fn sorted(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let members: Vec<String> = keys
+                    .into_iter()
+                    .map(|k| format!("{}:{}", json!(k), sorted(&map[k])))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+            serde_json::Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(sorted).collect();
+                format!("[{}]", items.join(","))
+            }
+            scalar => scalar.to_string(),
+        }
+    }
+    let mut value = serde_json::to_value(schema.clone().normalized()).unwrap();
+    value.as_object_mut().unwrap().remove("row_estimate");
+    sorted(&value)
+}
+
+#[test]
+fn the_canonical_form_is_the_definition_whether_or_not_the_schema_was_normalized() {
+    let mut tricky = orders();
+    tricky.comment = Some("quote \" backslash \\ newline \n tab \t bell \u{7} é 🦀".into());
+    tricky.view_definition = Some("SELECT '</script>' AS \"x\"".into());
+    tricky.columns[0].default = Some(String::new());
+    assert!(
+        !tricky.is_normalized(),
+        "orders() lists its indexes out of order"
+    );
+    let normalized = tricky.clone().normalized();
+    assert!(normalized.is_normalized());
+    assert_eq!(
+        canonical_json_for_tests(&tricky),
+        reference_canonical(&tricky)
+    );
+    assert_eq!(
+        canonical_json_for_tests(&normalized),
+        reference_canonical(&tricky)
+    );
+    assert_eq!(normalized.fingerprint(), tricky.fingerprint());
+}
+
 #[test]
 fn the_row_estimate_does_not_change_the_fingerprint() {
     let mut other = orders();

@@ -1,0 +1,277 @@
+//! The scan workflow end to end: a scratch PostgreSQL database on 127.0.0.1:5432 discovered into
+//! a scratch event stream on the machine's NATS (both removed when the test ends).
+
+use commands::workflows::{AssetList, KnownAssets, ScanReport, SourceWorkflows};
+use commands::{CommandContext, CommandHandler};
+use connectors::secrets::SecretResolver;
+use domain::access::{Permission, Role};
+use domain::asset::Asset;
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
+use domain::discovery::{AssetId, AssetPath};
+use domain::scan::{ScanScope, ScanStrategy};
+use domain::{AggregateId, TenantId};
+use eventlog::{DeliverFrom, EventStore, EventStoreConfig, StreamNames};
+use futures::StreamExt;
+use sqlx::{Connection, Executor, PgConnection};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A scratch event stream and a scratch database, both removed on drop (also when the test
+/// panics).
+struct Scratch {
+    store: EventStore,
+    prefix: String,
+    database: String,
+}
+
+impl Scratch {
+    async fn new(ddl: &str) -> Scratch {
+        let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let prefix = format!("t{suffix}");
+        let store = EventStore::connect(&EventStoreConfig {
+            nats_url: nats_url(),
+            names: StreamNames::new(&prefix, None).unwrap(),
+        })
+        .await
+        .unwrap();
+        let database = format!("pursight_scan_{suffix}");
+        let mut admin = PgConnection::connect(&format!("{SERVER}/postgres"))
+            .await
+            .unwrap();
+        admin
+            .execute(format!("CREATE DATABASE \"{database}\"").as_str())
+            .await
+            .unwrap();
+        let scratch = Scratch {
+            store,
+            prefix,
+            database,
+        };
+        let mut conn = PgConnection::connect(&format!("{SERVER}/{}", scratch.database))
+            .await
+            .unwrap();
+        conn.execute(ddl).await.unwrap();
+        conn.close().await.unwrap();
+        scratch
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let (prefix, database) = (self.prefix.clone(), self.database.clone());
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let config = EventStoreConfig {
+                        nats_url: nats_url(),
+                        names: StreamNames::new(&prefix, None).unwrap(),
+                    };
+                    if let Ok(store) = EventStore::connect(&config).await {
+                        let _ = store.delete_scratch_store().await;
+                    }
+                    if let Ok(mut admin) =
+                        PgConnection::connect(&format!("{SERVER}/postgres")).await
+                    {
+                        let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                        let _ = admin.execute(drop.as_str()).await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+fn nats_url() -> String {
+    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+fn admin() -> CommandContext {
+    CommandContext::new(
+        TenantId::parse("acme").unwrap(),
+        "alice",
+        vec![Role::Admin],
+        None,
+    )
+}
+
+/// What the read side would answer: set by the test between scans.
+#[derive(Default)]
+struct Known(Mutex<AssetList>);
+
+impl KnownAssets for Known {
+    fn known_assets<'a>(
+        &'a self,
+        _tenant: &'a TenantId,
+        _source: AggregateId,
+    ) -> Pin<Box<dyn Future<Output = Result<AssetList, String>> + Send + 'a>> {
+        let known = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(known) })
+    }
+}
+
+/// Starts and runs one scan; returns its report and how many commands it executed.
+async fn scan(
+    workflows: &SourceWorkflows,
+    ctx: &CommandContext,
+    source: AggregateId,
+    known: &Known,
+) -> (ScanReport, u64) {
+    let executed = || workflows.handler().stats().executed.load(Ordering::Relaxed);
+    let scan_id = workflows
+        .start_scan(
+            &ctx.follow_up(),
+            source,
+            ScanStrategy::Balanced,
+            ScanScope::everything(),
+        )
+        .await
+        .unwrap();
+    let before = executed();
+    let report = workflows
+        .run_scan(&ctx.follow_up(), source, scan_id, known, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.failure, None);
+    (report, executed() - before)
+}
+
+const SHOP: &str = "
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.customers (id bigint PRIMARY KEY, name text NOT NULL);
+    COMMENT ON COLUMN shop.customers.name IS 'legal name';
+    CREATE TABLE shop.orders (id bigint PRIMARY KEY,
+        customer_id bigint NOT NULL REFERENCES shop.customers (id), total numeric(12,2));
+    CREATE TABLE shop.notes (id bigint, body text);
+    COMMENT ON TABLE shop.notes IS 'free text';
+    CREATE VIEW shop.order_totals AS SELECT o.id, o.total FROM shop.orders o;
+";
+
+#[tokio::test]
+async fn a_first_scan_records_every_asset_and_only_the_lineage_there_is() {
+    let scratch = Scratch::new(SHOP).await;
+    let handler = CommandHandler::new(scratch.store.clone());
+    let workflows = SourceWorkflows::new(
+        handler.clone(),
+        Arc::new(SecretResolver::from_env().unwrap()),
+    );
+    let ctx = admin();
+    let source = AggregateId::from_uuid(Uuid::now_v7());
+    let config = DataSourceConfigInput {
+        name: Some("shop".into()),
+        kind: Some("postgresql".into()),
+        host: Some("127.0.0.1".into()),
+        port: Some(5432),
+        database: Some(scratch.database.clone()),
+        username: Some("postgres".into()),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    handler
+        .execute_new::<DataSource>(
+            &ctx,
+            Permission::ManageDataSources,
+            source,
+            DataSourceCommand::Register { id: source, config },
+        )
+        .await
+        .unwrap();
+    let validated = workflows
+        .validate_connection(&ctx.follow_up(), source)
+        .await
+        .unwrap();
+    assert!(validated.result.is_ok(), "{:?}", validated.result);
+
+    let known = Known::default();
+    let path = |raw: &str| AssetPath::parse(&format!("{}{raw}", scratch.database)).unwrap();
+    let paths: Vec<AssetPath> = [
+        "",
+        ".public",
+        ".shop",
+        ".shop.customers",
+        ".shop.notes",
+        ".shop.order_totals",
+        ".shop.orders",
+    ]
+    .into_iter()
+    .map(path)
+    .collect();
+
+    let (first, commands) = scan(&workflows, &ctx, source, &known).await;
+    assert_eq!(first.assets_changed, paths.len() as u64);
+    assert_eq!(first.metrics.tables, 3);
+    assert_eq!(first.metrics.views, 1);
+    // One command per asset, one lineage command for each asset that has lineage (orders: its
+    // foreign key; order_totals: the table it selects from), then the scan and the source are
+    // completed. Assets without lineage get no lineage command: a new aggregate has none to
+    // replace.
+    assert_eq!(commands, paths.len() as u64 + 2 + 2);
+    let lineage_of = |raw: &str| {
+        let (handler, ctx, path) = (handler.clone(), ctx.follow_up(), path(raw));
+        async move {
+            let state = handler
+                .state::<Asset>(
+                    &ctx,
+                    Permission::ManageDataSources,
+                    AssetId::for_path(source, &path),
+                )
+                .await
+                .unwrap();
+            assert_eq!(state.path.as_ref(), Some(&path), "{path} was recorded");
+            state
+                .lineage
+                .iter()
+                .map(|edge| (edge.from.to_string(), edge.to.to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let customers = path(".shop.customers").to_string();
+    let orders = path(".shop.orders").to_string();
+    let totals = path(".shop.order_totals").to_string();
+    assert!(lineage_of(".shop.orders")
+        .await
+        .contains(&(customers.clone(), orders.clone())));
+    assert!(lineage_of(".shop.order_totals")
+        .await
+        .contains(&(orders.clone(), totals)));
+    assert!(lineage_of(".shop.customers").await.is_empty());
+    assert!(lineage_of(".shop.notes").await.is_empty());
+
+    // A rescan of the unchanged database appends no asset event at all.
+    *known.0.lock().unwrap() = paths
+        .iter()
+        .map(|path| (AssetId::for_path(source, path), path.clone()))
+        .collect();
+    let before = scratch.store.last_sequence().await.unwrap();
+    let (second, commands) = scan(&workflows, &ctx, source, &known).await;
+    assert_eq!((second.assets_changed, second.assets_removed), (0, 0));
+    assert_eq!(second.metrics.cache_hits, paths.len() as u64);
+    assert_eq!(commands, paths.len() as u64 + 2);
+    let mut commits = Box::pin(
+        scratch
+            .store
+            .read_to_end(
+                &scratch.store.names().all_events(),
+                DeliverFrom::Sequence(before + 1),
+            )
+            .await
+            .unwrap(),
+    );
+    let mut types = Vec::new();
+    while let Some(commit) = commits.next().await {
+        types.extend(commit.unwrap().events.into_iter().map(|e| e.aggregatetype));
+    }
+    assert!(!types.is_empty(), "the rescan itself is recorded");
+    assert!(
+        types.iter().all(|t| t != "asset"),
+        "no asset events: {types:?}"
+    );
+}
