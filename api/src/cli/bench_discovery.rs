@@ -298,7 +298,9 @@ async fn measure(
         first.changed
     );
 
-    // 4. The baseline: pg_dump --schema-only of the same database.
+    // 4. The baseline: pg_dump --schema-only of the same database, once the in-process read
+    //    models have caught up, so that it does not share the machine with them.
+    super::super::source::caught_up(app).await?;
     let pg_dump = pg_dump(server, &bench_db).await?;
     println!("pg_dump --schema-only: {:.2} s", pg_dump.as_secs_f64());
 
