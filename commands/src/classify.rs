@@ -715,6 +715,14 @@ impl SourceWorkflows {
                     for (from_column, to_column) in
                         column_pairs(&edge.from_columns, &edge.to_columns)
                     {
+                        if !carries_values(
+                            column_type(origin, from_column),
+                            column_type(state, to_column),
+                        ) {
+                            // e.g. `count(email)`: the view reads the column but does not
+                            // expose its values.
+                            continue;
+                        }
                         for label in origin.labels.iter().filter(|l| {
                             l.column == from_column
                                 && matches!(l.status, LabelStatus::Applied | LabelStatus::Confirmed)
@@ -796,6 +804,58 @@ fn profiles_cover(
         })
 }
 
+/// The engine's type of `column` in the asset's current schema.
+fn column_type<'s>(state: &'s AssetState, column: &str) -> Option<&'s str> {
+    state
+        .schema
+        .as_ref()?
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .map(|c| c.data_type.as_str())
+}
+
+/// The broad family of an engine type: what kind of values a column can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeFamily {
+    Text,
+    Number,
+    Temporal,
+    Boolean,
+    Other,
+}
+
+fn type_family(data_type: &str) -> TypeFamily {
+    let t = data_type.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["bool", "bit(1)"]) {
+        TypeFamily::Boolean
+    } else if has(&["date", "time", "interval"]) {
+        TypeFamily::Temporal
+    } else if has(&[
+        "char", "text", "string", "clob", "uuid", "inet", "macaddr", "enum", "json",
+    ]) {
+        TypeFamily::Text
+    } else if has(&[
+        "int", "numeric", "decimal", "real", "double", "float", "number", "money", "serial",
+    ]) {
+        TypeFamily::Number
+    } else {
+        TypeFamily::Other
+    }
+}
+
+/// Whether a column of type `to` can hold the values of a column of type `from` it is derived
+/// from: the same family, or text (a cast or a concatenation keeps the values). A number derived
+/// from text or dates (`count(email)`, `extract(year from born)`) does not.
+fn carries_values(from: Option<&str>, to: Option<&str>) -> bool {
+    match (from.map(type_family), to.map(type_family)) {
+        (Some(from), Some(to)) => from == to || matches!(to, TypeFamily::Text | TypeFamily::Other),
+        // Unknown types (inferred fields without one): let the label flow.
+        _ => true,
+    }
+}
+
 /// The (from, to) column pairs along which a label flows: pairwise for equal lists (foreign
 /// keys), every source column into the one output column of a view column edge.
 fn column_pairs<'e>(from: &'e [String], to: &'e [String]) -> Vec<(&'e str, &'e str)> {
@@ -826,6 +886,30 @@ struct AssetClassification {
 #[cfg(test)]
 mod tests {
     use super::column_pairs;
+
+    #[test]
+    fn labels_flow_only_into_columns_that_can_hold_the_values() {
+        use super::carries_values;
+        assert!(carries_values(Some("character varying(60)"), Some("text")));
+        assert!(
+            carries_values(Some("date"), Some("text")),
+            "to_char(born, …)"
+        );
+        assert!(carries_values(Some("integer"), Some("bigint")));
+        assert!(
+            !carries_values(Some("text"), Some("bigint")),
+            "count(email)"
+        );
+        assert!(
+            !carries_values(Some("date"), Some("double precision")),
+            "extract(year …)"
+        );
+        assert!(
+            !carries_values(Some("text"), Some("boolean")),
+            "email IS NOT NULL"
+        );
+        assert!(carries_values(None, Some("bigint")));
+    }
 
     #[test]
     fn labels_flow_pairwise_or_into_a_single_output_column() {
