@@ -8,7 +8,7 @@
 //! The same path runs without writing anything for `previewScanRuleSet` and can re-evaluate from
 //! the stored profiles instead of sampling (a changed rule set needs no new read of the source).
 
-use crate::workflows::{KnownAssets, SourceWorkflows};
+use crate::workflows::{AssetList, KnownAssets, SourceWorkflows};
 use crate::{CommandContext, CommandError};
 use domain::access::Permission;
 use domain::aggregate::DomainEvent;
@@ -19,7 +19,7 @@ use domain::asset::{
 use domain::classification::{
     classify_table, Candidate, ColumnProfile, FeedbackModel, Signal, TableProfile, Tier,
 };
-use domain::datasource::{DataSource, DataSourceCommand};
+use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfig};
 use domain::discovery::{AssetId, AssetSchema};
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet};
 use domain::{Aggregate, AggregateId};
@@ -201,9 +201,9 @@ impl SourceWorkflows {
                     .handler
                     .state::<DataSource>(ctx, permission, source)
                     .await?;
-                if state.config.is_none() {
+                let Some(config) = state.config else {
                     return Err(CommandError::NotFound(format!("no data source {source}")));
-                }
+                };
                 let (definition, rule_set) = match (&options.rule_set, state.rule_set_id) {
                     (Some(definition), _) => {
                         definition.validate().map_err(|e| {
@@ -239,11 +239,13 @@ impl SourceWorkflows {
                         )
                         .await?;
                 }
+                // One listing for the run: classification and propagation cover the same assets.
+                let assets = self.list_assets(ctx, source, known).await?;
                 let outcome = self
                     .classify_assets(
                         ctx,
-                        source,
-                        known,
+                        &config,
+                        &assets,
                         feedback,
                         &options,
                         &definition,
@@ -272,7 +274,7 @@ impl SourceWorkflows {
                 if !options.dry_run {
                     let states = std::mem::take(&mut report.states);
                     let (propagated, revoked) =
-                        self.propagate_from(ctx, source, known, states).await?;
+                        self.propagate_from(ctx, source, &assets, states).await?;
                     report.propagated = propagated;
                     report.revoked_by_lineage = revoked;
                     self.handler
@@ -304,37 +306,26 @@ impl SourceWorkflows {
     async fn classify_assets(
         &self,
         ctx: &CommandContext,
-        source: AggregateId,
-        known: &dyn KnownAssets,
+        config: &DataSourceConfig,
+        assets: &AssetList,
         feedback: &dyn FeedbackSource,
         options: &ClassificationOptions,
         definition: &RuleSetDefinition,
         rule_set: Option<RuleSetRef>,
         progress: &(dyn Fn(ClassificationProgress) + Send + Sync),
     ) -> Result<ClassificationReport, CommandError> {
-        let state = self
-            .handler
-            .state::<DataSource>(ctx, Permission::ManageDataSources, source)
-            .await?;
-        let config = state
-            .config
-            .ok_or_else(|| CommandError::NotFound(format!("no data source {source}")))?;
         let feedback = feedback
             .feedback(&ctx.tenant)
             .await
             .map_err(|e| CommandError::Unavailable(format!("cannot read review feedback: {e}")))?;
-        let assets = known
-            .known_assets(&ctx.tenant, source)
-            .await
-            .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))?;
         let in_scope: Vec<AggregateId> = assets
-            .into_iter()
+            .iter()
             .filter(|(_, path)| definition.scope.matches(path))
-            .map(|(id, _)| id)
+            .map(|(id, _)| *id)
             .collect();
         // The target is only needed when sampling; a source that cannot be reached can still be
         // re-evaluated from its profiles.
-        let target = match self.target(&config).await {
+        let target = match self.target(config).await {
             Ok(target) => Some(target),
             Err(failure) if options.from_profiles => {
                 tracing::warn!(%failure, "source unreachable; re-evaluating stored profiles only");
@@ -596,8 +587,22 @@ impl SourceWorkflows {
         source: AggregateId,
         known: &dyn KnownAssets,
     ) -> Result<(u64, u64), CommandError> {
-        self.propagate_from(ctx, source, known, BTreeMap::new())
+        let assets = self.list_assets(ctx, source, known).await?;
+        self.propagate_from(ctx, source, &assets, BTreeMap::new())
             .await
+    }
+
+    /// The source's assets as the read side knows them.
+    async fn list_assets(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        known: &dyn KnownAssets,
+    ) -> Result<AssetList, CommandError> {
+        known
+            .known_assets(&ctx.tenant, source)
+            .await
+            .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))
     }
 
     /// [`propagate_labels`](Self::propagate_labels), with the current states of some assets at
@@ -606,14 +611,10 @@ impl SourceWorkflows {
         &self,
         ctx: &CommandContext,
         source: AggregateId,
-        known: &dyn KnownAssets,
+        assets: &AssetList,
         at_hand: BTreeMap<AggregateId, AssetState>,
     ) -> Result<(u64, u64), CommandError> {
         let permission = Permission::ManageDataSources;
-        let assets = known
-            .known_assets(&ctx.tenant, source)
-            .await
-            .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))?;
         let loaded: Vec<Result<(AggregateId, AssetState), CommandError>> = futures::stream::iter(
             assets
                 .iter()
