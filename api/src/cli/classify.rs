@@ -9,6 +9,7 @@ use clap::Args;
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, ContentArrangement, Table};
 use commands::classify::{ClassificationOptions, ClassificationProgress, ClassificationReport};
 use commands::CommandContext;
+use domain::classification::explanation;
 use domain::AggregateId;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -94,19 +95,12 @@ pub(crate) fn print_report(report: &ClassificationReport) {
     let mut outcomes: Vec<_> = report.outcomes.iter().collect();
     outcomes.sort_by_key(|o| !o.applied);
     for o in outcomes {
-        let why: Vec<&str> = o
-            .candidate
-            .signals
-            .iter()
-            .filter(|s| s.weight > 0.0)
-            .map(|s| s.detail.as_str())
-            .collect();
         table.add_row([
             format!("{}.{}", o.asset_path, o.column),
             o.candidate.label.to_string(),
             if o.applied { "applied" } else { "suggested" }.to_owned(),
             format!("{:.2}", o.candidate.confidence),
-            why.join("; "),
+            explanation(&o.candidate.signals),
         ]);
     }
     if !report.outcomes.is_empty() {

@@ -460,22 +460,13 @@ async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Resul
         .set_width(160)
         .set_header(["classified column", "label", "confidence", "why"]);
     for label in &labels {
-        let why: Vec<String> = label
-            .signals
-            .as_array()
-            .map(|signals| {
-                signals
-                    .iter()
-                    .filter(|s| s["weight"].as_f64().unwrap_or_default() > 0.0)
-                    .filter_map(|s| s["detail"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let signals: Vec<domain::classification::Signal> =
+            serde_json::from_value(label.signals.clone()).unwrap_or_default();
         classified.add_row([
             format!("{}.{}", label.asset_path, label.column_name),
             label.label.clone(),
             format!("{:.2}", label.confidence),
-            why.join("; "),
+            domain::classification::explanation(&signals),
         ]);
     }
     Ok(format!("{sources}\n\n{catalog}\n\n{classified}"))

@@ -11,7 +11,7 @@ use commands::classify::{ClassificationOptions, ClassificationReport, LabelOutco
 use commands::CommandContext;
 use domain::access::Permission;
 use domain::asset::{Asset, AssetCommand};
-use domain::classification::{ClassificationType, CustomRule, Label};
+use domain::classification::{explanation, ClassificationType, CustomRule, Label, Signal};
 use domain::datasource::{DataSource, DataSourceCommand};
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet, ScanRuleSetCommand};
 use domain::scan::ScanScope;
@@ -31,29 +31,22 @@ pub struct LabelSignal {
     pub weight: f64,
 }
 
-fn signals_of(value: &Value) -> Vec<LabelSignal> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|s| LabelSignal {
-                    tier: s["tier"].as_str().unwrap_or_default().to_owned(),
-                    detail: s["detail"].as_str().unwrap_or_default().to_owned(),
-                    weight: s["weight"].as_f64().unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+impl From<&Signal> for LabelSignal {
+    fn from(s: &Signal) -> Self {
+        Self {
+            tier: serde_json::to_value(s.tier)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            detail: s.detail.clone(),
+            weight: s.weight,
+        }
+    }
 }
 
-fn explanation_of(signals: &[LabelSignal]) -> String {
-    signals
-        .iter()
-        .filter(|s| s.weight > 0.0)
-        .map(|s| s.detail.as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
+/// The signals of a label as the read model stores them (the events' JSON).
+fn stored_signals(value: &Value) -> Vec<Signal> {
+    serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
 /// How sensitive a label is: low, medium, high or critical (custom labels: medium).
@@ -121,11 +114,14 @@ impl ColumnLabelGql {
     }
     /// The evidence: which signals fired and how strongly.
     async fn signals(&self) -> Vec<LabelSignal> {
-        signals_of(&self.0.signals)
+        stored_signals(&self.0.signals)
+            .iter()
+            .map(LabelSignal::from)
+            .collect()
     }
     /// The supporting evidence in one sentence.
     async fn explanation(&self) -> String {
-        explanation_of(&signals_of(&self.0.signals))
+        explanation(&stored_signals(&self.0.signals))
     }
     /// classifier, manual or propagated.
     async fn origin(&self) -> &str {
@@ -190,27 +186,14 @@ pub struct LabelOutcomeGql {
 
 impl From<&LabelOutcome> for LabelOutcomeGql {
     fn from(o: &LabelOutcome) -> Self {
-        let signals: Vec<LabelSignal> = o
-            .candidate
-            .signals
-            .iter()
-            .map(|s| LabelSignal {
-                tier: serde_json::to_value(s.tier)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                detail: s.detail.clone(),
-                weight: s.weight,
-            })
-            .collect();
         Self {
             asset_path: o.asset_path.clone(),
             column: o.column.clone(),
             label: o.candidate.label.to_string(),
             state: if o.applied { "applied" } else { "suggested" }.to_owned(),
             confidence: o.candidate.confidence,
-            explanation: explanation_of(&signals),
-            signals,
+            explanation: explanation(&o.candidate.signals),
+            signals: o.candidate.signals.iter().map(LabelSignal::from).collect(),
         }
     }
 }

@@ -65,6 +65,16 @@ pub struct Signal {
     pub weight: f64,
 }
 
+/// The evidence for a label in one line: the supporting signals (positive weight), joined.
+pub fn explanation(signals: &[Signal]) -> String {
+    signals
+        .iter()
+        .filter(|s| s.weight > 0.0)
+        .map(|s| s.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A label the classifier proposes for a column, with confidence 0..1 and its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {

@@ -29,7 +29,8 @@ pub mod vocab;
 mod tests;
 
 pub use engine::{
-    classify_table, Candidate, ClassifierSettings, ColumnVerdict, Signal, TableProfile, Tier,
+    classify_table, explanation, Candidate, ClassifierSettings, ColumnVerdict, Signal,
+    TableProfile, Tier,
 };
 pub use feedback::{FeedbackExample, FeedbackModel, FeedbackVerdict};
 pub use profile::{ColumnProfile, CustomRule};

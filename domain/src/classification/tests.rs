@@ -730,3 +730,22 @@ fn all_null_columns_rely_on_the_name_alone() {
     let c = confidence(&v, "email", "EMAIL_ADDRESS");
     assert!((settings.floor..settings.threshold).contains(&c), "{c}");
 }
+
+#[test]
+fn an_explanation_is_the_supporting_evidence_in_one_line() {
+    use crate::classification::{explanation, Signal, Tier};
+    let signal = |detail: &str, weight: f64| Signal {
+        tier: Tier::Rule,
+        detail: detail.into(),
+        weight,
+    };
+    assert_eq!(
+        explanation(&[
+            signal("20 of 20 sampled values pass Luhn", 0.7),
+            signal("table holds only products", -0.3),
+            signal("column name matches `pan`", 0.2),
+        ]),
+        "20 of 20 sampled values pass Luhn; column name matches `pan`"
+    );
+    assert_eq!(explanation(&[]), "");
+}
