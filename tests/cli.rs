@@ -481,3 +481,62 @@ async fn a_real_password_never_appears_in_events_logs_read_models_or_responses()
     mysql.close().await;
     app.stop().await;
 }
+
+/// Runs `pursight bench …` against the machine's services (scratch streams and databases only).
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .arg("bench")
+        .args(args)
+        .env(
+            "PURSIGHT_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        )
+        .env_remove("PURSIGHT_STREAM_PREFIX")
+        .output()
+        .unwrap()
+}
+
+/// The number on the last line of `output`, which must read `<key>: <number>`.
+fn last_number(output: &Output, key: &str) -> f64 {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    last.strip_prefix(&format!("{key}: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("last line {last:?} is not `{key}: N`:\n{}", text(output)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_append_and_projection_benchmarks_run_end_to_end_and_leave_nothing_behind() {
+    let output = bench(&["project", "--sources", "40", "--concurrency", "8"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let all = text(&output);
+    // The benchmark checks the read models against what it seeded before it reports a speed.
+    assert!(all.contains("seeded: 320 events in 320 commits"), "{all}");
+    assert!(last_number(&output, "events_per_s") > 0.0, "{all}");
+    let run = all
+        .split_once(", run ")
+        .map(|(_, rest)| rest[..8].to_owned())
+        .expect("the run id is printed");
+
+    let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(format!("pursight_benchproj_{run}"))
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the scratch read-model database is dropped");
+    admin.close().await;
+    let nats = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+    let jetstream = async_nats::jetstream::new(nats);
+    let stream = format!("BENCH_PROJ_{}_EVENTS", run.to_uppercase());
+    assert!(
+        jetstream.get_stream(&stream).await.is_err(),
+        "the scratch stream {stream} is deleted"
+    );
+
+    let output = bench(&["append", "-n", "60", "--concurrency", "8", "--rounds", "1"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(last_number(&output, "ratio") > 0.0, "{}", text(&output));
+}

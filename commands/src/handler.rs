@@ -100,7 +100,9 @@ impl CommandHandler {
         A::Error: Rejection,
         A::State: Serialize + DeserializeOwned,
     {
-        self.run::<A>(ctx, permission, id, command, false).await
+        // Boxed: the command's state machine is ~10 KB, and every task, stream combinator and
+        // resolver that awaits it would otherwise copy it whenever it moves.
+        Box::pin(self.run::<A>(ctx, permission, id, command, false)).await
     }
 
     /// Like [`execute`](Self::execute) for a command that creates a fresh aggregate (for example
@@ -119,7 +121,7 @@ impl CommandHandler {
         A::Error: Rejection,
         A::State: Serialize + DeserializeOwned,
     {
-        self.run::<A>(ctx, permission, id, command, true).await
+        Box::pin(self.run::<A>(ctx, permission, id, command, true)).await
     }
 
     async fn run<A>(

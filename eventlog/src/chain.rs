@@ -11,10 +11,22 @@ use std::collections::HashMap;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Computes the hash an event must carry: SHA-256 over the event's canonical JSON without
-/// `hash` (object keys sorted at every level, no whitespace), streamed into the hasher.
+/// `hash` (object keys sorted at every level, no whitespace).
 pub fn compute_hash(event: &CloudEvent) -> String {
-    let mut out = HashWriter(Sha256::new());
-    // Envelope members in sorted key order; `data` is canonicalised recursively.
+    let mut canonical = Vec::with_capacity(2048);
+    write_canonical(event, &mut canonical);
+    hash_of(&canonical)
+}
+
+/// The hex SHA-256 of canonical bytes written by [`write_canonical`].
+pub(crate) fn hash_of(canonical: &[u8]) -> String {
+    hex::encode(Sha256::digest(canonical))
+}
+
+/// Appends the event's canonical JSON without `hash` to `out`: members in sorted key order,
+/// `data` canonicalised recursively. The append path reuses these bytes for the payload, so an
+/// event is serialised once to be both hashed and stored.
+pub(crate) fn write_canonical(event: &CloudEvent, out: &mut Vec<u8>) {
     let members: [(&str, &dyn erased::Member); 16] = [
         ("actor", &event.actor),
         ("aggregateid", &event.aggregateid),
@@ -33,97 +45,90 @@ pub fn compute_hash(event: &CloudEvent) -> String {
         ("tenant", &event.tenant),
         ("time", &event.time),
     ];
-    out.raw(b"{");
+    out.push(b'{');
     for (i, (key, value)) in members.iter().enumerate() {
         if i > 0 {
-            out.raw(b",");
+            out.push(b',');
         }
-        write_key(&mut out, key);
-        value.write_to(&mut out);
+        write_key(out, key);
+        value.write_to(out);
         // `traceparent` sorts between `time` and `type` and is present only when set.
         if *key == "time" {
             if let Some(traceparent) = &event.traceparent {
-                out.raw(b",");
-                write_key(&mut out, "traceparent");
-                traceparent.write_to(&mut out);
+                out.push(b',');
+                write_key(out, "traceparent");
+                traceparent.write_to(out);
             }
         }
     }
-    out.raw(b",");
-    write_key(&mut out, "type");
-    event.event_type.write_to(&mut out);
-    out.raw(b"}");
-    hex::encode(out.0.finalize())
+    out.push(b',');
+    write_key(out, "type");
+    event.event_type.write_to(out);
+    out.push(b'}');
 }
 
-/// Feeds everything written into the hasher.
-struct HashWriter(Sha256);
-
-impl HashWriter {
-    fn raw(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn write_key(out: &mut HashWriter, key: &str) {
+fn write_key(out: &mut Vec<u8>, key: &str) {
     key.write_to(out);
-    out.raw(b":");
+    out.push(b':');
 }
 
 /// A `serde_json::Value` written with its object keys sorted, whatever map type built it.
 struct CanonicalValue<'a>(&'a Value);
 
 mod erased {
-    use super::{CanonicalValue, HashWriter, Value};
+    use super::{CanonicalValue, Value};
 
     /// One envelope member that can write its canonical JSON.
     pub(super) trait Member {
-        fn write_to(&self, out: &mut HashWriter);
+        fn write_to(&self, out: &mut Vec<u8>);
     }
 
     impl<T: serde::Serialize> Member for T {
-        fn write_to(&self, out: &mut HashWriter) {
-            serde_json::to_writer(out, self).expect("writing into a hasher cannot fail");
+        fn write_to(&self, out: &mut Vec<u8>) {
+            serde_json::to_writer(out, self).expect("writing into memory cannot fail");
         }
     }
 
     impl Member for CanonicalValue<'_> {
-        fn write_to(&self, out: &mut HashWriter) {
+        fn write_to(&self, out: &mut Vec<u8>) {
             match self.0 {
                 Value::Object(map) => {
-                    let mut keys: Vec<&String> = map.keys().collect();
-                    keys.sort();
-                    out.raw(b"{");
-                    for (i, key) in keys.into_iter().enumerate() {
-                        if i > 0 {
-                            out.raw(b",");
-                        }
-                        key.write_to(out);
-                        out.raw(b":");
-                        CanonicalValue(&map[key]).write_to(out);
+                    // serde_json's map iterates in key order unless its insertion-order feature
+                    // is on (another crate may switch it on); only then are the keys sorted here.
+                    let mut entries: Vec<(&String, &Value)> = Vec::new();
+                    let sorted = map.keys().is_sorted();
+                    if !sorted {
+                        entries = map.iter().collect();
+                        entries.sort_by(|a, b| a.0.cmp(b.0));
                     }
-                    out.raw(b"}");
+                    out.push(b'{');
+                    let mut write_entries =
+                        |entries: &mut dyn Iterator<Item = (&String, &Value)>| {
+                            for (i, (key, value)) in entries.enumerate() {
+                                if i > 0 {
+                                    out.push(b',');
+                                }
+                                key.write_to(out);
+                                out.push(b':');
+                                CanonicalValue(value).write_to(out);
+                            }
+                        };
+                    if sorted {
+                        write_entries(&mut map.iter());
+                    } else {
+                        write_entries(&mut entries.into_iter());
+                    }
+                    out.push(b'}');
                 }
                 Value::Array(items) => {
-                    out.raw(b"[");
+                    out.push(b'[');
                     for (i, item) in items.iter().enumerate() {
                         if i > 0 {
-                            out.raw(b",");
+                            out.push(b',');
                         }
                         CanonicalValue(item).write_to(out);
                     }
-                    out.raw(b"]");
+                    out.push(b']');
                 }
                 scalar => scalar.write_to(out),
             }

@@ -14,9 +14,11 @@ pub const SPEC_VERSION: &str = "1.0";
 pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
 pub const DATA_CONTENT_TYPE: &str = "application/json";
 
-/// One event as stored: a structured-mode CloudEvent with PurSight's extensions.
+/// One event as stored: a structured-mode CloudEvent with PurSight's extensions. `D` is how
+/// `data` is held: a JSON value, or [`serde::de::IgnoredAny`] for readers that need only the
+/// envelope (its members are still checked to be well-formed JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CloudEvent {
+pub struct CloudEvent<D = Value> {
     pub specversion: String,
     /// UUIDv7, unique per event.
     pub id: Uuid,
@@ -29,7 +31,7 @@ pub struct CloudEvent {
     pub subject: String,
     pub time: DateTime<Utc>,
     pub datacontenttype: String,
-    pub data: Value,
+    pub data: D,
     pub tenant: String,
     pub aggregatetype: String,
     pub aggregateid: String,
@@ -48,10 +50,35 @@ pub struct CloudEvent {
     pub hash: String,
 }
 
-impl CloudEvent {
+impl<D> CloudEvent<D> {
     /// The short name and schema version of `type`, e.g. `("SourceRegistered", 2)`.
     pub fn name_and_version(&self) -> Option<(&str, u32)> {
         parse_wire_type(&self.event_type)
+    }
+
+    /// The same event with its data replaced by `f(data)`.
+    pub fn map_data<E>(self, f: impl FnOnce(D) -> E) -> CloudEvent<E> {
+        CloudEvent {
+            specversion: self.specversion,
+            id: self.id,
+            source: self.source,
+            event_type: self.event_type,
+            subject: self.subject,
+            time: self.time,
+            datacontenttype: self.datacontenttype,
+            data: f(self.data),
+            tenant: self.tenant,
+            aggregatetype: self.aggregatetype,
+            aggregateid: self.aggregateid,
+            aggregateversion: self.aggregateversion,
+            actor: self.actor,
+            commandid: self.commandid,
+            correlationid: self.correlationid,
+            causationid: self.causationid,
+            traceparent: self.traceparent,
+            prevhash: self.prevhash,
+            hash: self.hash,
+        }
     }
 }
 
@@ -75,27 +102,28 @@ pub struct StoredCommit {
 impl StoredCommit {
     /// Decodes a message payload; anything that is not a non-empty CloudEvents batch is an error.
     pub fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<Self, DecodeError> {
-        let events: Vec<CloudEvent> =
-            serde_json::from_slice(payload).map_err(|err| DecodeError {
-                sequence,
-                reason: format!("not a CloudEvents batch: {err}"),
-            })?;
-        if events.is_empty() {
-            return Err(DecodeError {
-                sequence,
-                reason: "empty batch".into(),
-            });
-        }
-        if let Some(bad) = events.iter().find(|e| e.specversion != SPEC_VERSION) {
-            return Err(DecodeError {
-                sequence,
-                reason: format!("event {} has specversion {:?}", bad.id, bad.specversion),
-            });
-        }
         Ok(Self {
             sequence,
             subject: subject.to_owned(),
-            events,
+            events: decode_batch::<Value>(sequence, payload)?,
+        })
+    }
+
+    /// Like [`decode`](Self::decode), for readers that need only the envelopes: every event's
+    /// `data` is checked to be well-formed JSON but not kept (it is `null`), which spares
+    /// building the largest part of each event.
+    pub fn decode_envelopes(
+        sequence: u64,
+        subject: &str,
+        payload: &[u8],
+    ) -> Result<Self, DecodeError> {
+        Ok(Self {
+            sequence,
+            subject: subject.to_owned(),
+            events: decode_batch::<serde::de::IgnoredAny>(sequence, payload)?
+                .into_iter()
+                .map(|event| event.map_data(|_| Value::Null))
+                .collect(),
         })
     }
 
@@ -105,6 +133,30 @@ impl StoredCommit {
             .into_iter()
             .map(move |event| StoredEvent { sequence, event })
     }
+}
+
+fn decode_batch<D: serde::de::DeserializeOwned>(
+    sequence: u64,
+    payload: &[u8],
+) -> Result<Vec<CloudEvent<D>>, DecodeError> {
+    let events: Vec<CloudEvent<D>> =
+        serde_json::from_slice(payload).map_err(|err| DecodeError {
+            sequence,
+            reason: format!("not a CloudEvents batch: {err}"),
+        })?;
+    if events.is_empty() {
+        return Err(DecodeError {
+            sequence,
+            reason: "empty batch".into(),
+        });
+    }
+    if let Some(bad) = events.iter().find(|e| e.specversion != SPEC_VERSION) {
+        return Err(DecodeError {
+            sequence,
+            reason: format!("event {} has specversion {:?}", bad.id, bad.specversion),
+        });
+    }
+    Ok(events)
 }
 
 /// An event decided by a command, before it is enveloped.
@@ -160,5 +212,27 @@ mod tests {
         let err = StoredCommit::decode(42, "s", b"{not json").unwrap_err();
         assert_eq!(err.sequence, 42);
         assert!(StoredCommit::decode(7, "s", b"[]").is_err());
+    }
+
+    #[test]
+    fn envelope_only_decoding_keeps_the_envelope_and_still_rejects_malformed_data() {
+        let batch = br#"[{"specversion":"1.0","id":"0190a1b2-0000-7000-8000-000000000001",
+            "source":"/pursight/acme","type":"io.pursight.SourceArchived.v1","subject":"a",
+            "time":"2026-01-01T00:00:00Z","datacontenttype":"application/json",
+            "data":{"reason":"gone","nested":[1,{"x":null}]},"tenant":"acme",
+            "aggregatetype":"data_source","aggregateid":"a","aggregateversion":3,"actor":"alice",
+            "commandid":"c","correlationid":"c","causationid":"c","prevhash":"p","hash":"h"}]"#;
+        let full = StoredCommit::decode(9, "s", batch).unwrap();
+        let envelopes = StoredCommit::decode_envelopes(9, "s", batch).unwrap();
+        assert_eq!(envelopes.events[0].data, Value::Null);
+        assert_eq!(
+            envelopes.events[0],
+            full.events[0].clone().map_data(|_| Value::Null)
+        );
+        let broken = String::from_utf8(batch.to_vec())
+            .unwrap()
+            .replace(r#""x":null"#, r#""x":nul"#);
+        let err = StoredCommit::decode_envelopes(9, "s", broken.as_bytes()).unwrap_err();
+        assert_eq!(err.sequence, 9);
     }
 }

@@ -4,7 +4,7 @@
 //! `Nats-Msg-Id` (the command id) for idempotency. Reads use ordered consumers filtered to one
 //! subject, so loading one aggregate never scans other aggregates' events.
 
-use crate::chain::{compute_hash, GENESIS};
+use crate::chain::{hash_of, write_canonical, GENESIS};
 use crate::envelope::{
     wire_type, CloudEvent, NewCommit, StoredCommit, StoredEvent, BATCH_CONTENT_TYPE,
     DATA_CONTENT_TYPE, SPEC_VERSION,
@@ -198,7 +198,8 @@ impl EventStore {
     }
 
     /// Appends a command's events as one commit.
-    #[instrument(skip_all, fields(
+    // Debug level: the command handler's span already names the aggregate and command.
+    #[instrument(level = "debug", skip_all, fields(
         aggregate_type = commit.aggregate_type,
         aggregate_id = %commit.aggregate_id,
         command_id = %commit.metadata.command_id,
@@ -208,8 +209,7 @@ impl EventStore {
         if commit.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        let events = envelope_events(&mut commit);
-        let payload = serde_json::to_vec(&events).expect("CloudEvents always serialise");
+        let (events, payload) = envelope_events(&mut commit);
         let max = self.max_payload();
         // Leave room for headers and protocol framing.
         if payload.len() + 512 > max {
@@ -496,8 +496,11 @@ where
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-/// Wraps decided events into hash-chained CloudEvents.
-fn envelope_events(commit: &mut NewCommit) -> Vec<CloudEvent> {
+/// Wraps decided events into hash-chained CloudEvents and builds the commit's payload (the
+/// CloudEvents batch). Each event is serialised once: its canonical JSON is hashed, and the
+/// same bytes with `hash` added become its element of the batch (members of a JSON object are
+/// unordered, so the payload needs no canonical order; verification re-canonicalises).
+fn envelope_events(commit: &mut NewCommit) -> (Vec<CloudEvent>, Vec<u8>) {
     let decided = std::mem::take(&mut commit.events);
     let meta = &commit.metadata;
     let now = Utc::now();
@@ -507,7 +510,10 @@ fn envelope_events(commit: &mut NewCommit) -> Vec<CloudEvent> {
     let correlation_id = meta.correlation_id.to_string();
     let causation_id = meta.causation_id.to_string();
     let mut prevhash = commit.previous_hash.clone();
-    decided
+    let mut canonical = Vec::with_capacity(2048);
+    let mut payload = Vec::with_capacity(2048 * decided.len() + 2);
+    payload.push(b'[');
+    let events = decided
         .into_iter()
         .enumerate()
         .map(|(index, new)| {
@@ -529,18 +535,78 @@ fn envelope_events(commit: &mut NewCommit) -> Vec<CloudEvent> {
                 correlationid: correlation_id.clone(),
                 causationid: causation_id.clone(),
                 traceparent: meta.traceparent.clone(),
-                prevhash: prevhash.clone(),
+                prevhash: std::mem::take(&mut prevhash),
                 hash: String::new(),
             };
-            event.hash = compute_hash(&event);
-            prevhash = event.hash.clone();
+            canonical.clear();
+            write_canonical(&event, &mut canonical);
+            event.hash = hash_of(&canonical);
+            if index > 0 {
+                payload.push(b',');
+            }
+            // `{…}` without its closing brace, then `,"hash":"<hex>"}`.
+            payload.extend_from_slice(&canonical[..canonical.len() - 1]);
+            payload.extend_from_slice(b",\"hash\":\"");
+            payload.extend_from_slice(event.hash.as_bytes());
+            payload.extend_from_slice(b"\"}");
+            prevhash.clone_from(&event.hash);
             event
         })
-        .collect()
+        .collect();
+    payload.push(b']');
+    (events, payload)
 }
 
 impl From<DecodeError> for AppendError {
     fn from(err: DecodeError) -> Self {
         AppendError::Store(err.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::compute_hash;
+    use crate::envelope::StoredCommit;
+
+    #[test]
+    fn the_payload_holds_the_hashed_events_and_decodes_to_what_append_returns() {
+        let tenant = domain::TenantId::parse("acme").unwrap();
+        let mut commit = NewCommit {
+            aggregate_type: "data_source",
+            aggregate_id: domain::AggregateId::from_uuid(Uuid::now_v7()),
+            expected_sequence: 4,
+            expected_version: 2,
+            previous_hash: "ab".repeat(32),
+            metadata: crate::CommitMetadata {
+                tenant,
+                actor: "alice \"the admin\"".into(),
+                command_id: Uuid::now_v7(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: Uuid::now_v7(),
+                traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            },
+            events: vec![
+                crate::NewEvent {
+                    name: "ConfigUpdated",
+                    version: 1,
+                    data: serde_json::json!({"z": 1, "a": {"é": [1.5, null, "q\"uote"]}}),
+                },
+                crate::NewEvent {
+                    name: "SourceArchived",
+                    version: 1,
+                    data: serde_json::json!({"reason": null}),
+                },
+            ],
+        };
+        let (events, payload) = envelope_events(&mut commit);
+        let decoded = StoredCommit::decode(5, "s", &payload).unwrap();
+        assert_eq!(decoded.events, events);
+        assert_eq!(events[0].prevhash, "ab".repeat(32));
+        assert_eq!(events[1].prevhash, events[0].hash);
+        assert_eq!(events[1].aggregateversion, 4);
+        for event in &decoded.events {
+            assert_eq!(event.hash, compute_hash(event), "the stored hash verifies");
+        }
     }
 }

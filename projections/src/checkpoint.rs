@@ -36,6 +36,28 @@ pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error
     Ok(())
 }
 
+/// Starts a batch of projection `name` inside the caller's transaction: takes the projection's
+/// lock (as [`lock`]) and points `search_path` at `schema` for the rest of the transaction in
+/// one statement, then reads the checkpoint `checkpoint_name`. The read is a statement of its
+/// own so that its snapshot is taken after the lock is held (a writer that held it before has
+/// committed by then, and is seen).
+pub async fn begin_batch(
+    conn: &mut PgConnection,
+    name: &str,
+    schema: &str,
+    checkpoint_name: &str,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('pursight.projection.' || $1)),
+                set_config('search_path', $2, true)",
+    )
+    .bind(name)
+    .bind(schema)
+    .execute(&mut *conn)
+    .await?;
+    read(conn, checkpoint_name).await
+}
+
 /// All checkpoints, for consistency reporting.
 pub async fn all(pool: &sqlx::PgPool) -> Result<Vec<(String, u64)>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(

@@ -3,11 +3,12 @@
 //! folded with the domain's own `evolve`, so the read model can never disagree with the decider.
 
 use crate::error::{DbContext, ProjectionError};
-use crate::projection::Projection;
+use crate::projection::{aggregate_uuid, decode, Projection};
 use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
-use domain::{Aggregate, AggregateId, DomainEvent};
+use domain::{Aggregate, AggregateId};
 use eventlog::StoredEvent;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 
 pub const NAME: &str = "data_sources";
 
@@ -32,130 +33,315 @@ impl Projection for DataSources {
         conn: &'a mut PgConnection,
         stored: &'a StoredEvent,
     ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
+        self.apply_all(conn, std::slice::from_ref(stored))
+    }
+
+    /// Reads the rows the batch touches in one query, folds every event into them in memory
+    /// (with the domain's `evolve`), then writes each touched row once: new sources in one
+    /// `INSERT`, known ones in one `UPDATE`. Three round trips per batch instead of two per event.
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            let event = &stored.event;
-            if event.aggregatetype != DataSource::NAME {
+            let decoded = events
+                .iter()
+                .filter(|stored| stored.event.aggregatetype == DataSource::NAME)
+                .map(|stored| Ok((stored, decode::<DataSourceEvent>(NAME, stored)?)))
+                .collect::<Result<Vec<_>, ProjectionError>>()?;
+            if decoded.is_empty() {
                 return Ok(());
             }
-            let bad = |reason: String| ProjectionError::BadEvent {
-                projection: NAME,
-                sequence: stored.sequence,
-                reason: format!("event {} ({}): {reason}", event.id, event.event_type),
-            };
-            let (name, version) = event
-                .name_and_version()
-                .ok_or_else(|| bad("type is not io.pursight.<Name>.v<N>".into()))?;
-            let decoded = DataSourceEvent::from_stored(name, version, &event.data)
-                .map_err(|err| bad(err.to_string()))?;
-            let id = AggregateId::parse(&event.aggregateid).map_err(|err| bad(err.to_string()))?;
+            let mut rows = PendingRows::default();
+            let keys = decoded
+                .iter()
+                .map(|(stored, _)| {
+                    let id = aggregate_uuid(NAME, stored)?;
+                    Ok((stored.event.tenant.as_str(), id, stored.sequence))
+                })
+                .collect::<Result<Vec<_>, ProjectionError>>()?;
+            rows.load(conn, &keys).await?;
+            for ((stored, event), (tenant, id, _)) in decoded.iter().zip(keys) {
+                rows.fold(stored, event, tenant, id)?;
+            }
+            rows.write(conn).await
+        })
+    }
+}
 
-            let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT lifecycle_state, version FROM data_sources WHERE tenant_id = $1 AND id = $2",
+/// The rows one batch touches, with every event of the batch folded in.
+#[derive(Default)]
+struct PendingRows<'e> {
+    index: HashMap<(&'e str, uuid::Uuid), usize>,
+    rows: Vec<PendingRow<'e>>,
+}
+
+struct PendingRow<'e> {
+    tenant: &'e str,
+    id: uuid::Uuid,
+    /// Whether the row is already in the table (else it is inserted).
+    stored: bool,
+    state: DataSourceState,
+    /// When and by whom the source was registered, for a row this batch creates.
+    registered: Option<(chrono::DateTime<chrono::Utc>, &'e str)>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    updated_by: &'e str,
+    /// When the source was first seen archived in this batch.
+    archived_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `Some` when the batch attaches (or detaches) a scan rule set.
+    rule_set: Option<Option<uuid::Uuid>>,
+    version: i64,
+    last_sequence: i64,
+}
+
+impl<'e> PendingRows<'e> {
+    /// Reads the stored lifecycle and version of every source in `keys` (tenant, id, sequence
+    /// of the event that names it), in one query.
+    async fn load(
+        &mut self,
+        conn: &mut PgConnection,
+        keys: &[(&'e str, uuid::Uuid, u64)],
+    ) -> Result<(), ProjectionError> {
+        let tenants: Vec<&str> = keys.iter().map(|k| k.0).collect();
+        let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.1).collect();
+        let stored: Vec<(String, uuid::Uuid, String, i64)> = sqlx::query_as(
+            "SELECT d.tenant_id, d.id, d.lifecycle_state, d.version
+             FROM data_sources d
+             JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id)
+               ON d.tenant_id = k.tenant_id AND d.id = k.id",
         )
-        .bind(&event.tenant)
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
+        .bind(&tenants)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
         .await
         .in_projection(NAME)?;
-
-            let state = match &row {
-                Some((lifecycle, version)) => DataSourceState {
-                    id: Some(id),
-                    lifecycle: serde_json::from_value::<LifecycleState>(serde_json::Value::String(
-                        lifecycle.clone(),
-                    ))
-                    .map_err(|err| bad(format!("stored lifecycle {lifecycle:?}: {err}")))?,
-                    config: None,
-                    running_scan: None,
-                    rule_set_id: None,
-                    version: *version as u64,
-                    health: None,
-                },
-                None => DataSourceState::default(),
+        let mut stored: HashMap<(String, uuid::Uuid), (String, i64)> = stored
+            .into_iter()
+            .map(|(tenant, id, lifecycle, version)| ((tenant, id), (lifecycle, version)))
+            .collect();
+        for &(tenant, id, sequence) in keys {
+            let Some((lifecycle, version)) = stored.remove(&(tenant.to_owned(), id)) else {
+                continue;
             };
-            let next = DataSource::evolve(state, &decoded);
-            let config = next.config.as_ref().map(|c| c.redacted());
-            let lifecycle = next.lifecycle.as_str();
+            let lifecycle = serde_json::from_value::<LifecycleState>(serde_json::Value::String(
+                lifecycle.clone(),
+            ))
+            .map_err(|err| ProjectionError::BadEvent {
+                projection: NAME,
+                sequence,
+                reason: format!("data source {id} has stored lifecycle {lifecycle:?}: {err}"),
+            })?;
+            let state = DataSourceState {
+                id: Some(AggregateId::from_uuid(id)),
+                lifecycle,
+                version: version as u64,
+                ..DataSourceState::default()
+            };
+            self.index.insert((tenant, id), self.rows.len());
+            self.rows.push(PendingRow::new(tenant, id, true, state));
+        }
+        Ok(())
+    }
 
-            match (&row, config) {
-                (None, Some(config)) => {
-                    let name = config["name"].as_str().unwrap_or_default().to_owned();
-                    let kind = config["kind"].as_str().unwrap_or_default().to_owned();
-                    sqlx::query(
-                    "INSERT INTO data_sources (tenant_id, id, name, kind, lifecycle_state, config, version,
-                         registered_at, registered_by, updated_at, updated_by, last_sequence)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $9, $10)",
-                )
-                .bind(&event.tenant)
-                .bind(id.as_uuid())
-                .bind(name)
-                .bind(kind)
-                .bind(lifecycle)
-                .bind(config)
-                .bind(event.aggregateversion as i64)
-                .bind(event.time)
-                .bind(&event.actor)
-                .bind(stored.sequence as i64)
-                .execute(&mut *conn)
-                .await
-                .in_projection(NAME)?;
-                }
-                (None, None) => {
-                    return Err(bad(
-                        "first event of a data source is not a registration".into()
-                    ));
-                }
-                (Some(_), config) => {
-                    let (name, kind) = config
-                        .as_ref()
-                        .map(|c| {
-                            (
-                                c["name"].as_str().map(str::to_owned),
-                                c["kind"].as_str().map(str::to_owned),
-                            )
-                        })
-                        .unwrap_or((None, None));
-                    sqlx::query(
-                    "UPDATE data_sources SET
-                         lifecycle_state = $3,
-                         config = COALESCE($4, config),
-                         name = COALESCE($5, name),
-                         kind = COALESCE($6, kind),
-                         version = $7,
-                         updated_at = $8,
-                         updated_by = $9,
-                         archived_at = CASE WHEN $3 = 'archived' THEN COALESCE(archived_at, $8) ELSE archived_at END,
-                         last_sequence = $10
-                     WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(&event.tenant)
-                .bind(id.as_uuid())
-                .bind(lifecycle)
-                .bind(config)
-                .bind(name)
-                .bind(kind)
-                .bind(event.aggregateversion as i64)
-                .bind(event.time)
-                .bind(&event.actor)
-                .bind(stored.sequence as i64)
-                .execute(&mut *conn)
-                .await
-                .in_projection(NAME)?;
-                }
+    /// Folds one event into its source's row.
+    fn fold(
+        &mut self,
+        stored: &'e StoredEvent,
+        decoded: &DataSourceEvent,
+        tenant: &'e str,
+        id: uuid::Uuid,
+    ) -> Result<(), ProjectionError> {
+        let event = &stored.event;
+        let slot = *self.index.entry((tenant, id)).or_insert_with(|| {
+            self.rows.push(PendingRow::new(
+                tenant,
+                id,
+                false,
+                DataSourceState::default(),
+            ));
+            self.rows.len() - 1
+        });
+        let row = &mut self.rows[slot];
+        row.state = DataSource::evolve(std::mem::take(&mut row.state), decoded);
+        if !row.stored && row.registered.is_none() {
+            if row.state.config.is_none() {
+                return Err(ProjectionError::BadEvent {
+                    projection: NAME,
+                    sequence: stored.sequence,
+                    reason: format!(
+                        "event {} ({}): first event of a data source is not a registration",
+                        event.id, event.event_type
+                    ),
+                });
             }
-            if let DataSourceEvent::ScanRuleSetAttached(attached) = &decoded {
-                sqlx::query(
-                    "UPDATE data_sources SET rule_set_id = $3 WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(&event.tenant)
-                .bind(id.as_uuid())
-                .bind(attached.rule_set_id.map(|r| r.as_uuid()))
-                .execute(&mut *conn)
-                .await
-                .in_projection(NAME)?;
-            }
-            Ok(())
-        })
+            row.registered = Some((event.time, &event.actor));
+        }
+        row.updated_at = event.time;
+        row.updated_by = &event.actor;
+        if row.state.lifecycle == LifecycleState::Archived && row.archived_at.is_none() {
+            row.archived_at = Some(event.time);
+        }
+        if let DataSourceEvent::ScanRuleSetAttached(attached) = decoded {
+            row.rule_set = Some(attached.rule_set_id.map(|r| r.as_uuid()));
+        }
+        row.version = event.aggregateversion as i64;
+        row.last_sequence = stored.sequence as i64;
+        Ok(())
+    }
+
+    /// Writes every touched row: one `INSERT` for new sources, one `UPDATE` for known ones.
+    async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        let (new, known): (Vec<_>, Vec<_>) = self.rows.into_iter().partition(|row| !row.stored);
+        if !new.is_empty() {
+            let columns = RowColumns::from(&new);
+            let registered_at: Vec<_> = new
+                .iter()
+                .map(|row| row.registered.map_or(row.updated_at, |(at, _)| at))
+                .collect();
+            let registered_by: Vec<&str> = new
+                .iter()
+                .map(|row| row.registered.map_or(row.updated_by, |(_, by)| by))
+                .collect();
+            sqlx::query(
+                "INSERT INTO data_sources (tenant_id, id, lifecycle_state, config, name, kind,
+                     version, updated_at, updated_by, archived_at, last_sequence, rule_set_id,
+                     registered_at, registered_by)
+                 SELECT tenant_id, id, lifecycle_state, config::jsonb, name, kind, version,
+                     updated_at, updated_by, archived_at, last_sequence, rule_set_id,
+                     registered_at, registered_by
+                 FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::int8[], $8::timestamptz[], $9::text[], $10::timestamptz[],
+                     $11::int8[], $12::uuid[], $13::timestamptz[], $14::text[])
+                   AS u(tenant_id, id, lifecycle_state, config, name, kind, version, updated_at,
+                     updated_by, archived_at, last_sequence, rule_set_id, registered_at,
+                     registered_by)",
+            )
+            .bind(columns.tenant)
+            .bind(columns.id)
+            .bind(columns.lifecycle)
+            .bind(columns.config)
+            .bind(columns.name)
+            .bind(columns.kind)
+            .bind(columns.version)
+            .bind(columns.updated_at)
+            .bind(columns.updated_by)
+            .bind(columns.archived_at)
+            .bind(columns.last_sequence)
+            .bind(columns.rule_set_id)
+            .bind(registered_at)
+            .bind(registered_by)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+        }
+        if !known.is_empty() {
+            let columns = RowColumns::from(&known);
+            let rule_set_changed: Vec<bool> = known.iter().map(|r| r.rule_set.is_some()).collect();
+            sqlx::query(
+                "UPDATE data_sources d SET
+                     lifecycle_state = u.lifecycle_state,
+                     config = COALESCE(u.config::jsonb, d.config),
+                     name = COALESCE(u.name, d.name),
+                     kind = COALESCE(u.kind, d.kind),
+                     version = u.version,
+                     updated_at = u.updated_at,
+                     updated_by = u.updated_by,
+                     archived_at = COALESCE(d.archived_at, u.archived_at),
+                     last_sequence = u.last_sequence,
+                     rule_set_id = CASE WHEN u.rule_set_changed THEN u.rule_set_id
+                                        ELSE d.rule_set_id END
+                 FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::int8[], $8::timestamptz[], $9::text[], $10::timestamptz[],
+                     $11::int8[], $12::uuid[], $13::bool[])
+                   AS u(tenant_id, id, lifecycle_state, config, name, kind, version, updated_at,
+                     updated_by, archived_at, last_sequence, rule_set_id, rule_set_changed)
+                 WHERE d.tenant_id = u.tenant_id AND d.id = u.id",
+            )
+            .bind(columns.tenant)
+            .bind(columns.id)
+            .bind(columns.lifecycle)
+            .bind(columns.config)
+            .bind(columns.name)
+            .bind(columns.kind)
+            .bind(columns.version)
+            .bind(columns.updated_at)
+            .bind(columns.updated_by)
+            .bind(columns.archived_at)
+            .bind(columns.last_sequence)
+            .bind(columns.rule_set_id)
+            .bind(rule_set_changed)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'e> PendingRow<'e> {
+    fn new(tenant: &'e str, id: uuid::Uuid, stored: bool, state: DataSourceState) -> Self {
+        Self {
+            tenant,
+            id,
+            stored,
+            state,
+            registered: None,
+            updated_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            updated_by: "",
+            archived_at: None,
+            rule_set: None,
+            version: 0,
+            last_sequence: 0,
+        }
+    }
+}
+
+/// The columns both writes share, as arrays for `UNNEST`. The configuration (secrets redacted),
+/// name and kind are `NULL` for a known source whose configuration the batch did not change.
+struct RowColumns<'e> {
+    tenant: Vec<&'e str>,
+    id: Vec<uuid::Uuid>,
+    lifecycle: Vec<&'static str>,
+    config: Vec<Option<String>>,
+    name: Vec<Option<String>>,
+    kind: Vec<Option<String>>,
+    version: Vec<i64>,
+    updated_at: Vec<chrono::DateTime<chrono::Utc>>,
+    updated_by: Vec<&'e str>,
+    archived_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    last_sequence: Vec<i64>,
+    rule_set_id: Vec<Option<uuid::Uuid>>,
+}
+
+impl<'e> From<&Vec<PendingRow<'e>>> for RowColumns<'e> {
+    fn from(rows: &Vec<PendingRow<'e>>) -> Self {
+        let configs: Vec<Option<serde_json::Value>> = rows
+            .iter()
+            .map(|row| row.state.config.as_ref().map(|c| c.redacted()))
+            .collect();
+        let text = |config: &Option<serde_json::Value>, field: &str| {
+            config
+                .as_ref()
+                .map(|c| c[field].as_str().unwrap_or_default().to_owned())
+        };
+        Self {
+            tenant: rows.iter().map(|r| r.tenant).collect(),
+            id: rows.iter().map(|r| r.id).collect(),
+            lifecycle: rows.iter().map(|r| r.state.lifecycle.as_str()).collect(),
+            name: configs.iter().map(|c| text(c, "name")).collect(),
+            kind: configs.iter().map(|c| text(c, "kind")).collect(),
+            config: configs
+                .iter()
+                .map(|c| c.as_ref().map(serde_json::Value::to_string))
+                .collect(),
+            version: rows.iter().map(|r| r.version).collect(),
+            updated_at: rows.iter().map(|r| r.updated_at).collect(),
+            updated_by: rows.iter().map(|r| r.updated_by).collect(),
+            archived_at: rows.iter().map(|r| r.archived_at).collect(),
+            last_sequence: rows.iter().map(|r| r.last_sequence).collect(),
+            rule_set_id: rows.iter().map(|r| r.rule_set.flatten()).collect(),
+        }
     }
 }
 

@@ -29,6 +29,10 @@ impl Projection for Health {
         Some(&[DataSource::NAME])
     }
 
+    fn event_names(&self) -> Option<&'static [&'static str]> {
+        Some(&["HealthAssessed"])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,

@@ -23,6 +23,21 @@ pub trait Projection: Send + Sync + 'static {
         None
     }
 
+    /// The event names (`HealthAssessed`) this projection reads; `None` (the default) for every
+    /// event. A commit whose payload names none of them is not decoded, as with
+    /// [`aggregate_types`](Self::aggregate_types); the events of a commit that is decoded all
+    /// reach [`apply`](Self::apply), which still decides for itself.
+    fn event_names(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Whether the projection reads events' `data`. One that reads only the envelopes (who,
+    /// what, when) says `false`, and the runner then checks `data` is well-formed JSON without
+    /// building it: events reach [`apply`](Self::apply) with `data` null.
+    fn reads_data(&self) -> bool {
+        true
+    }
+
     /// Applies one event. Events the projection does not care about are ignored; events it
     /// cares about but cannot read are errors (never skipped silently).
     ///
@@ -33,6 +48,23 @@ pub trait Projection: Send + Sync + 'static {
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+
+    /// Applies a batch of events, in stream order, inside the batch transaction. The default
+    /// applies them one at a time; a read model that can write a whole batch in a few statements
+    /// overrides it (one round trip per event is what limits a projection's speed). Either way an
+    /// event that cannot be applied fails the whole batch, which is then not committed.
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            for event in events {
+                self.apply(conn, event).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The schema that holds a projection's live tables.

@@ -29,7 +29,7 @@ pub struct RunnerOptions {
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        Self { batch_size: 256 }
+        Self { batch_size: 1000 }
     }
 }
 
@@ -40,11 +40,22 @@ pub struct ProjectionRunner<P: Projection> {
     pool: PgPool,
     status: StatusBoard,
     options: RunnerOptions,
+    /// `io.pursight.<Name>.v` for each of the projection's event names (empty: all).
+    event_needles: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl<P: Projection> ProjectionRunner<P> {
     pub fn new(projection: P, store: EventStore, pool: PgPool, status: StatusBoard) -> Self {
+        let event_needles = projection
+            .event_names()
+            .unwrap_or_default()
+            .iter()
+            .map(|name| {
+                memchr::memmem::Finder::new(format!("io.pursight.{name}.v").as_bytes()).into_owned()
+            })
+            .collect();
         Self {
+            event_needles,
             projection,
             store,
             pool,
@@ -70,7 +81,7 @@ impl<P: Projection> ProjectionRunner<P> {
             self.status.set_state(name, ProjectionState::Starting);
             // Only one runner per projection projects at a time (across processes): it holds a
             // session-level advisory lock on a connection of its own for as long as it runs.
-            let _leadership = match self.lead(&mut shutdown).await {
+            let mut leadership = match self.lead(&mut shutdown).await {
                 Ok(Some(connection)) => connection,
                 Ok(None) => {
                     self.status.set_state(name, ProjectionState::Stopped);
@@ -83,7 +94,7 @@ impl<P: Projection> ProjectionRunner<P> {
                     continue;
                 }
             };
-            match self.run_inner(&mut shutdown).await {
+            match self.run_inner(&mut leadership, &mut shutdown).await {
                 Ok(()) => {
                     self.status.set_state(name, ProjectionState::Stopped);
                     return Ok(());
@@ -137,14 +148,26 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
-    async fn run_inner(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ProjectionError> {
+    /// Projects batches on `connection`, the one that holds the lead: no pool checkout (and
+    /// its liveness ping) per batch, and a lost connection ends the lead with the batch.
+    async fn run_inner(
+        &self,
+        connection: &mut PgConnection,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), ProjectionError> {
         let name = self.projection.name();
         prepare_schema(&self.pool, &self.projection, &schema_of(name)).await?;
         let consumer = self.consumer().await?;
         self.status.set_state(name, ProjectionState::Running);
         // A continuous pull; `ready_chunks` hands over whatever has arrived (up to a batch), so a
         // single event is projected at once and a backlog in large batches.
+        // Pulls twice a batch (bounded in bytes: a discovery's events carry whole schemas), so
+        // the next batch is on its way while one is applied.
         let mut incoming = consumer
+            .stream()
+            .max_messages_per_batch(self.options.batch_size * 2)
+            .max_bytes_per_batch(32 * 1024 * 1024)
+            .heartbeat(Duration::from_secs(15))
             .messages()
             .await
             .map_err(|err| consumer_error(name, err))?
@@ -154,7 +177,9 @@ impl<P: Projection> ProjectionRunner<P> {
                 return Ok(());
             }
             let messages: Vec<_> = tokio::select! {
-                chunk = incoming.next() => match chunk {
+                // Unconstrained: tokio's cooperative budget would otherwise cut every chunk at
+                // 128 messages, however many are waiting, and batches would stay small.
+                chunk = tokio::task::unconstrained(incoming.next()) => match chunk {
                     Some(chunk) => chunk,
                     None => return Err(consumer_error(name, "the message stream ended")),
                 },
@@ -171,14 +196,17 @@ impl<P: Projection> ProjectionRunner<P> {
                     .info()
                     .map_err(|err| consumer_error(name, err))?
                     .stream_sequence;
-                let decoded = if self.reads(message.subject.as_str()) {
-                    StoredCommit::decode(sequence, message.subject.as_str(), &message.payload)
-                } else {
+                let subject = message.subject.as_str();
+                let decoded = if !self.reads(subject, &message.payload) {
                     Ok(StoredCommit {
                         sequence,
-                        subject: message.subject.to_string(),
+                        subject: subject.to_owned(),
                         events: Vec::new(),
                     })
+                } else if self.projection.reads_data() {
+                    StoredCommit::decode(sequence, subject, &message.payload)
+                } else {
+                    StoredCommit::decode_envelopes(sequence, subject, &message.payload)
                 };
                 match decoded {
                     Ok(commit) => {
@@ -196,7 +224,7 @@ impl<P: Projection> ProjectionRunner<P> {
                 }
             }
             if let Some(last_good) = last_good {
-                let checkpoint = self.apply_batch(commits).await?;
+                let checkpoint = self.apply_batch(connection, commits).await?;
                 self.status.set_sequence(name, checkpoint);
                 // AckPolicy::All: acknowledging the last message acknowledges the whole batch.
                 last_good
@@ -210,25 +238,40 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
-    /// Whether the projection reads the commit on `subject`: one of its aggregate types, or a
-    /// subject that names none (decoded, so a malformed commit still stops the projection).
-    fn reads(&self, subject: &str) -> bool {
-        match self.projection.aggregate_types() {
+    /// Whether the projection reads the commit on `subject`: one of its aggregate types (or a
+    /// subject that names none, decoded so that a malformed commit still stops the projection)
+    /// whose payload names one of its events.
+    fn reads(&self, subject: &str, payload: &[u8]) -> bool {
+        let type_read = match self.projection.aggregate_types() {
             None => true,
             Some(types) => self
                 .store
                 .names()
                 .aggregate_type_in(subject)
                 .is_none_or(|aggregate_type| types.contains(&aggregate_type)),
-        }
+        };
+        type_read
+            && (self.event_needles.is_empty()
+                // A payload that escapes characters could spell a type in escapes: decode it.
+                || memchr::memmem::find(payload, b"\\u").is_some()
+                || self
+                    .event_needles
+                    .iter()
+                    .any(|needle| needle.find(payload).is_some()))
     }
 
     /// Applies one batch and moves the checkpoint in one transaction; returns the checkpoint.
     #[instrument(skip_all, fields(projection = self.projection.name(), commits = commits.len(),
         first = commits.first().map(|c| c.sequence), last = commits.last().map(|c| c.sequence)))]
-    async fn apply_batch(&self, commits: Vec<StoredCommit>) -> Result<u64, ProjectionError> {
+    async fn apply_batch(
+        &self,
+        connection: &mut PgConnection,
+        commits: Vec<StoredCommit>,
+    ) -> Result<u64, ProjectionError> {
         let name = self.projection.name();
-        let mut tx = self.pool.begin().await.in_projection(name)?;
+        let mut tx = sqlx::Connection::begin(connection)
+            .await
+            .in_projection(name)?;
         let checkpoint =
             apply_commits(&mut tx, &self.projection, &schema_of(name), name, commits).await?;
         tx.commit().await.in_projection(name)?;
@@ -338,17 +381,13 @@ pub fn apply_commits<'a, P: Projection>(
 ) -> futures::future::BoxFuture<'a, Result<u64, ProjectionError>> {
     Box::pin(async move {
         let name = projection.name();
-        checkpoint::lock(conn, name).await.in_projection(name)?;
-        sqlx::query(&format!("SET LOCAL search_path TO {schema}"))
-            .execute(&mut *conn)
-            .await
-            .in_projection(name)?;
-        let mut checkpoint = checkpoint::read(conn, checkpoint_name)
+        let mut checkpoint = checkpoint::begin_batch(conn, name, schema, checkpoint_name)
             .await
             .in_projection(name)?;
         let start = checkpoint;
         // Owned commits: their events move into the `StoredEvent`s the projection reads
         // instead of being copied (a discovery's events carry whole schemas).
+        let mut events = Vec::with_capacity(commits.len());
         for commit in commits.into_iter().filter(|c| c.sequence > start) {
             if commit.sequence != checkpoint + 1 {
                 return Err(ProjectionError::Gap {
@@ -358,9 +397,10 @@ pub fn apply_commits<'a, P: Projection>(
                 });
             }
             checkpoint = commit.sequence;
-            for event in commit.into_stored_events() {
-                projection.apply(conn, &event).await?;
-            }
+            events.extend(commit.into_stored_events());
+        }
+        if !events.is_empty() {
+            projection.apply_all(conn, &events).await?;
         }
         if checkpoint != start {
             checkpoint::write(conn, checkpoint_name, checkpoint)

@@ -640,3 +640,193 @@ async fn two_runners_of_one_projection_never_project_at_the_same_time() {
     standby.await.unwrap().unwrap();
     env.cleanup().await;
 }
+
+/// `Counting` for commits that name `SourceArchived` only.
+struct CountingArchives(Counting);
+
+impl Projection for CountingArchives {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn ddl(&self) -> &'static str {
+        self.0.ddl()
+    }
+
+    fn event_names(&self) -> Option<&'static [&'static str]> {
+        Some(&["SourceArchived"])
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
+        self.0.apply(conn, event)
+    }
+}
+
+#[tokio::test]
+async fn a_projection_decodes_only_commits_naming_its_events_but_still_stops_at_malformed_ones() {
+    let env = Env::new().await;
+    let (kept, _) = env.register("Orders").await;
+    let (archived, _) = env.register("Legacy").await;
+    env.run(kept, DataSourceCommand::BeginConfiguration).await;
+    let archive = env
+        .run(archived, DataSourceCommand::Archive { reason: None })
+        .await;
+    let status = StatusBoard::default();
+    let (stop, handle) = env.spawn(
+        CountingArchives(Counting {
+            fail_once_at: None,
+            failed: Arc::default(),
+        }),
+        &status,
+    );
+    env.wait_for_checkpoint("counting", archive).await;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT sequence FROM rm_counting.applied ORDER BY sequence")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        applied,
+        [archive as i64],
+        "only the archive commit is applied"
+    );
+
+    // A payload that spells a name in JSON escapes is decoded all the same: here it is not a
+    // CloudEvents batch, so the projection stops at it rather than skipping it.
+    let escaped = "[{\"type\":\"io.pursight.\\u0053ourceArchived.v1\"}]";
+    let bad = env
+        .store
+        .jetstream()
+        .publish(
+            env.store
+                .names()
+                .aggregate(&env.tenant, DataSource::NAME, &kept),
+            escaped.into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
+    let err = tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .expect("the projection stops")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(err, ProjectionError::BadEvent { sequence, .. } if sequence == bad),
+        "{err}"
+    );
+    assert_eq!(env.checkpoint("counting").await, archive);
+    drop(stop);
+    env.cleanup().await;
+}
+
+/// Every column of the data-sources read model, in id order, from `schema`.
+async fn data_source_rows(pool: &PgPool, schema: &str) -> Vec<String> {
+    sqlx::query_scalar(&format!(
+        "SELECT row_to_json(d)::text FROM {schema}.data_sources d ORDER BY tenant_id, id"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn batched_read_models_equal_the_same_events_applied_one_at_a_time() {
+    let env = Env::new().await;
+    let (orders, _) = env.register("Orders").await;
+    let (legacy, _) = env.register("Legacy").await;
+    let patch = |description: &str, name: Option<&str>| DataSourceCommand::PatchConfig {
+        patch: DataSourceConfigInput {
+            description: Some(description.into()),
+            name: name.map(str::to_owned),
+            ..Default::default()
+        },
+    };
+    env.run(orders, patch("orders of the shop", None)).await;
+    env.run(orders, DataSourceCommand::BeginConfiguration).await;
+    env.run(
+        legacy,
+        DataSourceCommand::AttachScanRuleSet {
+            rule_set_id: Some(AggregateId::from_uuid(Uuid::now_v7())),
+        },
+    )
+    .await;
+    env.run(legacy, patch("the old ERP", Some("Legacy ERP")))
+        .await;
+    env.run(orders, DataSourceCommand::Archive { reason: None })
+        .await;
+    let last = env.run(legacy, DataSourceCommand::BeginConfiguration).await;
+    let mut commits: Vec<StoredCommit> = Vec::new();
+    for sequence in 1..=last {
+        commits.push(env.store.commit_at(sequence).await.unwrap());
+    }
+
+    let audit = projections::audit_log::AuditLog;
+    for (schema, batches) in [
+        ("rm_one_by_one", commits.chunks(1).collect::<Vec<_>>()),
+        // Two batches: rows created in the first are updated in the second.
+        ("rm_batched", vec![&commits[..4], &commits[4..]]),
+    ] {
+        prepare_schema(&env.pool, &DataSources, schema)
+            .await
+            .unwrap();
+        prepare_schema(&env.pool, &audit, schema).await.unwrap();
+        for batch in batches {
+            let mut tx = env.pool.begin().await.unwrap();
+            let checkpoint = format!("{schema}_sources");
+            apply_commits(&mut tx, &DataSources, schema, &checkpoint, batch.to_vec())
+                .await
+                .unwrap();
+            let checkpoint = format!("{schema}_audit");
+            apply_commits(&mut tx, &audit, schema, &checkpoint, batch.to_vec())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+
+    let batched = data_source_rows(&env.pool, "rm_batched").await;
+    assert_eq!(batched, data_source_rows(&env.pool, "rm_one_by_one").await);
+    let rows: Vec<serde_json::Value> = batched
+        .iter()
+        .map(|row| serde_json::from_str(row).unwrap())
+        .collect();
+    let row_of = |id: AggregateId| {
+        rows.iter()
+            .find(|row| row["id"] == id.as_uuid().to_string())
+            .unwrap()
+    };
+    let (orders_row, legacy_row) = (row_of(orders), row_of(legacy));
+    assert_eq!(orders_row["lifecycle_state"], "archived");
+    assert!(orders_row["archived_at"].is_string());
+    assert_eq!(orders_row["config"]["description"], "orders of the shop");
+    assert_eq!(orders_row["version"], 4);
+    assert_eq!(legacy_row["name"], "Legacy ERP");
+    assert_eq!(legacy_row["lifecycle_state"], "configuring");
+    assert!(legacy_row["rule_set_id"].is_string());
+    assert!(legacy_row["archived_at"].is_null());
+    assert_eq!(legacy_row["last_sequence"], last);
+
+    let audit_rows = |schema: &str| {
+        let pool = env.pool.clone();
+        let query = format!(
+            "SELECT row_to_json(a)::text FROM {schema}.audit_log a ORDER BY sequence, aggregate_version"
+        );
+        async move {
+            sqlx::query_scalar::<_, String>(&query)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let batched_audit = audit_rows("rm_batched").await;
+    assert_eq!(batched_audit.len() as u64, last);
+    assert_eq!(batched_audit, audit_rows("rm_one_by_one").await);
+    env.cleanup().await;
+}
