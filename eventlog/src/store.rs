@@ -14,6 +14,7 @@ use crate::subject::StreamNames;
 use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
 use chrono::Utc;
 use futures::{Stream, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::instrument;
 use uuid::Uuid;
@@ -86,8 +87,10 @@ impl History {
 pub struct EventStore {
     client: async_nats::Client,
     jetstream: jetstream::Context,
-    names: StreamNames,
-    snapshots: jetstream::stream::Stream,
+    // Shared: a store is cloned for every command, and the snapshot stream handle carries the
+    // stream's whole info block.
+    names: Arc<StreamNames>,
+    snapshots: Arc<jetstream::stream::Stream>,
     /// Read once at connect: `server_info()` clones the whole INFO block on every call.
     max_payload: usize,
 }
@@ -125,8 +128,8 @@ impl EventStore {
             max_payload: client.server_info().max_payload,
             client,
             jetstream,
-            names: config.names.clone(),
-            snapshots,
+            names: Arc::new(config.names.clone()),
+            snapshots: Arc::new(snapshots),
         })
     }
 
