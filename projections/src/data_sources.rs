@@ -203,8 +203,9 @@ impl<'e> PendingRows<'e> {
                 .iter()
                 .map(|row| row.registered.map_or(row.updated_by, |(_, by)| by))
                 .collect();
-            sqlx::query(
-                "INSERT INTO data_sources (tenant_id, id, lifecycle_state, config, name, kind,
+            columns
+                .bind_to(sqlx::query(
+                    "INSERT INTO data_sources (tenant_id, id, lifecycle_state, config, name, kind,
                      version, updated_at, updated_by, archived_at, last_sequence, rule_set_id,
                      registered_at, registered_by)
                  SELECT tenant_id, id, lifecycle_state, config::jsonb, name, kind, version,
@@ -216,30 +217,19 @@ impl<'e> PendingRows<'e> {
                    AS u(tenant_id, id, lifecycle_state, config, name, kind, version, updated_at,
                      updated_by, archived_at, last_sequence, rule_set_id, registered_at,
                      registered_by)",
-            )
-            .bind(columns.tenant)
-            .bind(columns.id)
-            .bind(columns.lifecycle)
-            .bind(columns.config)
-            .bind(columns.name)
-            .bind(columns.kind)
-            .bind(columns.version)
-            .bind(columns.updated_at)
-            .bind(columns.updated_by)
-            .bind(columns.archived_at)
-            .bind(columns.last_sequence)
-            .bind(columns.rule_set_id)
-            .bind(registered_at)
-            .bind(registered_by)
-            .execute(&mut *conn)
-            .await
-            .in_projection(NAME)?;
+                ))
+                .bind(registered_at)
+                .bind(registered_by)
+                .execute(&mut *conn)
+                .await
+                .in_projection(NAME)?;
         }
         if !known.is_empty() {
             let columns = RowColumns::from(&known);
             let rule_set_changed: Vec<bool> = known.iter().map(|r| r.rule_set.is_some()).collect();
-            sqlx::query(
-                "UPDATE data_sources d SET
+            columns
+                .bind_to(sqlx::query(
+                    "UPDATE data_sources d SET
                      lifecycle_state = u.lifecycle_state,
                      config = COALESCE(u.config::jsonb, d.config),
                      name = COALESCE(u.name, d.name),
@@ -257,23 +247,11 @@ impl<'e> PendingRows<'e> {
                    AS u(tenant_id, id, lifecycle_state, config, name, kind, version, updated_at,
                      updated_by, archived_at, last_sequence, rule_set_id, rule_set_changed)
                  WHERE d.tenant_id = u.tenant_id AND d.id = u.id",
-            )
-            .bind(columns.tenant)
-            .bind(columns.id)
-            .bind(columns.lifecycle)
-            .bind(columns.config)
-            .bind(columns.name)
-            .bind(columns.kind)
-            .bind(columns.version)
-            .bind(columns.updated_at)
-            .bind(columns.updated_by)
-            .bind(columns.archived_at)
-            .bind(columns.last_sequence)
-            .bind(columns.rule_set_id)
-            .bind(rule_set_changed)
-            .execute(&mut *conn)
-            .await
-            .in_projection(NAME)?;
+                ))
+                .bind(rule_set_changed)
+                .execute(&mut *conn)
+                .await
+                .in_projection(NAME)?;
         }
         Ok(())
     }
@@ -312,6 +290,28 @@ struct RowColumns<'e> {
     archived_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
     last_sequence: Vec<i64>,
     rule_set_id: Vec<Option<uuid::Uuid>>,
+}
+
+impl<'e> RowColumns<'e> {
+    /// Binds the columns, in order, as the first twelve parameters of `query`.
+    fn bind_to(
+        self,
+        query: sqlx::query::Query<'e, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'e, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.tenant)
+            .bind(self.id)
+            .bind(self.lifecycle)
+            .bind(self.config)
+            .bind(self.name)
+            .bind(self.kind)
+            .bind(self.version)
+            .bind(self.updated_at)
+            .bind(self.updated_by)
+            .bind(self.archived_at)
+            .bind(self.last_sequence)
+            .bind(self.rule_set_id)
+    }
 }
 
 impl<'e> From<&Vec<PendingRow<'e>>> for RowColumns<'e> {

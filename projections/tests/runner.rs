@@ -346,20 +346,44 @@ async fn a_crash_after_commit_but_before_ack_applies_nothing_twice() {
     env.cleanup().await;
 }
 
-/// `Counting` for data-source commits only.
-struct CountingSources(Counting);
+/// `Counting` behind the runner's filters: the aggregate types and event names it reads.
+struct Filtered {
+    inner: Counting,
+    aggregate_types: Option<&'static [&'static str]>,
+    event_names: Option<&'static [&'static str]>,
+}
 
-impl Projection for CountingSources {
+impl Filtered {
+    fn new(
+        aggregate_types: Option<&'static [&'static str]>,
+        event_names: Option<&'static [&'static str]>,
+    ) -> Self {
+        Self {
+            inner: Counting {
+                fail_once_at: None,
+                failed: Arc::default(),
+            },
+            aggregate_types,
+            event_names,
+        }
+    }
+}
+
+impl Projection for Filtered {
     fn name(&self) -> &'static str {
-        self.0.name()
+        self.inner.name()
     }
 
     fn ddl(&self) -> &'static str {
-        self.0.ddl()
+        self.inner.ddl()
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[DataSource::NAME])
+        self.aggregate_types
+    }
+
+    fn event_names(&self) -> Option<&'static [&'static str]> {
+        self.event_names
     }
 
     fn apply<'a>(
@@ -367,7 +391,7 @@ impl Projection for CountingSources {
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
-        self.0.apply(conn, event)
+        self.inner.apply(conn, event)
     }
 }
 
@@ -394,13 +418,7 @@ async fn a_projection_reads_only_its_aggregate_types_and_moves_its_checkpoint_pa
     assert_eq!(last, first + 3);
 
     let status = StatusBoard::default();
-    let (stop, handle) = env.spawn(
-        CountingSources(Counting {
-            fail_once_at: None,
-            failed: Arc::default(),
-        }),
-        &status,
-    );
+    let (stop, handle) = env.spawn(Filtered::new(Some(&[DataSource::NAME]), None), &status);
     env.wait_for_checkpoint("counting", last).await;
     let applied: Vec<i64> =
         sqlx::query_scalar("SELECT sequence FROM rm_counting.applied ORDER BY sequence")
@@ -641,31 +659,6 @@ async fn two_runners_of_one_projection_never_project_at_the_same_time() {
     env.cleanup().await;
 }
 
-/// `Counting` for commits that name `SourceArchived` only.
-struct CountingArchives(Counting);
-
-impl Projection for CountingArchives {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-
-    fn ddl(&self) -> &'static str {
-        self.0.ddl()
-    }
-
-    fn event_names(&self) -> Option<&'static [&'static str]> {
-        Some(&["SourceArchived"])
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
-        self.0.apply(conn, event)
-    }
-}
-
 #[tokio::test]
 async fn a_projection_decodes_only_commits_naming_its_events_but_still_stops_at_malformed_ones() {
     let env = Env::new().await;
@@ -676,13 +669,7 @@ async fn a_projection_decodes_only_commits_naming_its_events_but_still_stops_at_
         .run(archived, DataSourceCommand::Archive { reason: None })
         .await;
     let status = StatusBoard::default();
-    let (stop, handle) = env.spawn(
-        CountingArchives(Counting {
-            fail_once_at: None,
-            failed: Arc::default(),
-        }),
-        &status,
-    );
+    let (stop, handle) = env.spawn(Filtered::new(None, Some(&["SourceArchived"])), &status);
     env.wait_for_checkpoint("counting", archive).await;
     let applied: Vec<i64> =
         sqlx::query_scalar("SELECT sequence FROM rm_counting.applied ORDER BY sequence")

@@ -11,7 +11,7 @@
 //! its alternates (applied precision); a sensitive column (label not `NONE`) is recalled when a
 //! correct label is applied (applied recall) or applied or suggested (suggested recall).
 
-use super::discovery::{clean_up, scratch_service, Scratch, Server};
+use super::discovery::{scratch_service, with_scratch, Scratch, Server};
 use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
@@ -200,13 +200,10 @@ pub async fn run(
         server.port,
         store_args.nats_url
     );
-    let mut scratch = Scratch::default();
-    let outcome = tokio::select! {
-        outcome = measure(store_args, database, &args, &run_id, &server, &mut scratch) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    clean_up(&server, scratch).await;
-    let (predictions, columns, elapsed) = outcome?;
+    let (predictions, columns, elapsed) = with_scratch(&server, async |scratch| {
+        measure(store_args, database, &args, &run_id, &server, scratch).await
+    })
+    .await?;
 
     if let Some(path) = &args.predictions {
         let mut csv = String::from("table,column,label,state,confidence\n");

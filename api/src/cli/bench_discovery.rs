@@ -192,13 +192,13 @@ pub async fn run(
         store_args.nats_url
     );
 
-    let mut scratch = Scratch::default();
-    let outcome = tokio::select! {
-        outcome = measure(store_args, database, &args, strategy, &run_id, &server, &mut scratch) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    clean_up(&server, scratch).await;
-    let results = outcome?;
+    let results = with_scratch(&server, async |scratch| {
+        measure(
+            store_args, database, &args, strategy, &run_id, &server, scratch,
+        )
+        .await
+    })
+    .await?;
 
     let secs = |d: Duration| d.as_secs_f64();
     println!(
@@ -343,6 +343,41 @@ async fn measure(
     })
 }
 
+/// The in-process service (projections running, HTTP on a free port) on `store` and the
+/// read-model database `read_model_db` of `--database-url`'s server, with a throwaway JWT secret.
+pub(super) async fn scratch_app(
+    store: EventStoreConfig,
+    database: &DatabaseArgs,
+    read_model_db: &str,
+) -> anyhow::Result<Application> {
+    Application::build(AppConfig {
+        store,
+        database_url: Server::url_for(&database.database_url, read_model_db),
+        listen: "127.0.0.1:0".to_owned(),
+        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
+        jwt_public_key_pem: None,
+        command_attempts: 5,
+        health_interval: None,
+    })
+    .await
+    .context("cannot start the in-process service")
+}
+
+/// Runs `work` with a fresh [`Scratch`], stopping early on Ctrl-C, and always cleans up what it
+/// created (service, stream, databases) before returning `work`'s outcome.
+pub(super) async fn with_scratch<T>(
+    server: &Server,
+    work: impl AsyncFnOnce(&mut Scratch) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut scratch = Scratch::default();
+    let outcome = tokio::select! {
+        outcome = work(&mut scratch) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    clean_up(server, scratch).await;
+    outcome
+}
+
 /// Starts the in-process service on a scratch stream (prefix `stream_prefix`) and read-model
 /// database, and registers and validates a PostgreSQL source named `source_name` for `data_db`
 /// on `server` (its password, if the URL has one, through an `env:` reference).
@@ -363,17 +398,7 @@ pub(super) async fn scratch_service<'s>(
         names,
     };
     scratch.store = Some(EventStore::connect(&store_config).await?);
-    let app = Application::build(AppConfig {
-        store: store_config,
-        database_url: Server::url_for(&database.database_url, read_model_db),
-        listen: "127.0.0.1:0".to_owned(),
-        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
-        jwt_public_key_pem: None,
-        command_attempts: 5,
-        health_interval: None,
-    })
-    .await
-    .context("cannot start the in-process service")?;
+    let app = scratch_app(store_config, database, read_model_db).await?;
     let app = &*scratch.app.insert(app);
     let state = app.state();
     let ctx = CommandContext::new(TenantId::parse("bench")?, "bench", vec![Role::Admin], None);

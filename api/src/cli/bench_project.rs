@@ -8,8 +8,7 @@
 //! the resulting `audit_log` and `data_sources` rows into tables of the same definition with
 //! `COPY … FROM STDIN`. Everything is named with a random run id and removed at the end.
 
-use super::discovery::{clean_up, Scratch, Server};
-use crate::app::{AppConfig, Application};
+use super::discovery::{scratch_app, with_scratch, Scratch, Server};
 use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
 use clap::Args;
@@ -60,13 +59,10 @@ pub async fn run(
         server.port,
         store_args.nats_url
     );
-    let mut scratch = Scratch::default();
-    let outcome = tokio::select! {
-        outcome = measure(store_args, database, &args, &run_id, &server, &mut scratch) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    clean_up(&server, scratch).await;
-    let results = outcome?;
+    let results = with_scratch(&server, async |scratch| {
+        measure(store_args, database, &args, &run_id, &server, scratch).await
+    })
+    .await?;
 
     let secs = |d: Duration| d.as_secs_f64().max(1e-9);
     let events = results.events as f64;
@@ -131,17 +127,7 @@ async fn measure(
     let read_model_db = format!("pursight_benchproj_{run_id}");
     scratch.databases.push(read_model_db.clone());
     let started = Instant::now();
-    let app = Application::build(AppConfig {
-        store: store_config,
-        database_url: Server::url_for(&database.database_url, &read_model_db),
-        listen: "127.0.0.1:0".to_owned(),
-        jwt_secret: Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
-        jwt_public_key_pem: None,
-        command_attempts: 5,
-        health_interval: None,
-    })
-    .await
-    .context("cannot start the in-process service")?;
+    let app = scratch_app(store_config, database, &read_model_db).await?;
     let pool = app.state().pool.clone();
     scratch.app = Some(app);
     let finished = catch_up_times(&pool, last, started, Duration::from_secs(600)).await?;
