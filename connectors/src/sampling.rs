@@ -74,6 +74,16 @@ pub(crate) fn assemble(asset: &AssetSchema, rows: Vec<Vec<Option<String>>>) -> A
     }
 }
 
+/// A JSON value as sampled text (documents, JSON strings and records): strings as they are,
+/// other values as their JSON, `null` as no value.
+pub(crate) fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,8 @@
 //! and no-TLS cases are played by a few lines of the PostgreSQL wire protocol on a local port
 //! (see [`fake_server`]), which is exactly what sqlx sees from a real server in those cases.
 
+mod common;
+
 use connectors::options::{CloudAuth, PoolOptions, TlsMode, TlsSettings};
 use connectors::postgres::{discover, validate, PgSslMode, PostgresTarget};
 use connectors::probe::{Discovery, DiscoveryError, DiscoveryOptions, DiscoveryProgress};
@@ -17,9 +19,8 @@ use domain::discovery::{AssetKind, AssetPath, AssetSchema, LineageEdge, LineageK
 use domain::scan::{ScanScope, ScanStrategy};
 use sqlx::{Connection, PgConnection};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -36,17 +37,7 @@ struct TestDb {
 
 impl TestDb {
     async fn create() -> TestDb {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "pursight_conn_{:x}{:x}{}",
-            std::process::id(),
-            nanos,
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = common::unique("pursight_conn_");
         let mut admin = admin().await;
         sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
             .execute(&mut admin)
@@ -101,26 +92,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // Drop runs outside any runtime we could block on (and also when a test panicked), so
-        // the DROP gets a thread and a small runtime of its own.
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let mut admin = admin().await;
-                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await
-                        .map(|_| ())
-                })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+        common::drop_machine_database(&self.name);
     }
 }
 

@@ -447,10 +447,7 @@ const MACHINE_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 impl ScratchDb {
     async fn create() -> ScratchDb {
-        let name = format!(
-            "pursight_bouncer_{}",
-            common::pg_cluster::unique_suffix().replace('-', "_")
-        );
+        let name = common::unique("pursight_bouncer_");
         let mut admin = PgConnection::connect(MACHINE_ADMIN).await.unwrap();
         execute(&mut admin, &format!("CREATE DATABASE \"{name}\"")).await;
         admin.close().await.unwrap();
@@ -477,24 +474,7 @@ impl ScratchDb {
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let mut admin = PgConnection::connect(MACHINE_ADMIN).await?;
-                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await
-                        .map(|_| ())
-                })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop scratch database {}", self.name);
-        }
+        common::drop_machine_database(&self.name);
     }
 }
 

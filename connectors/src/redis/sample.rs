@@ -29,7 +29,7 @@ use super::options::RedisTarget;
 use super::session::Session;
 use crate::options::ReadRouting;
 use crate::probe::{AssetSample, DiscoveryError};
-use crate::sampling::assemble;
+use crate::sampling::{assemble, json_text};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema};
 use redis::{FromRedisValue, Value};
 use std::collections::HashSet;
@@ -387,15 +387,6 @@ fn truncated_text(mut bytes: Vec<u8>, whole: bool) -> String {
         }
     }
     text(bytes)
-}
-
-/// A JSON field as sampled text.
-fn json_text(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! dropped and the counts say how many bytes the complete records covered, for row estimates.
 
 use super::layout::Format;
+use crate::sampling::json_text;
 
 /// One field of a record.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,15 +231,6 @@ pub(super) fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "string",
         serde_json::Value::Array(_) => "array",
         serde_json::Value::Object(_) => "object",
-    }
-}
-
-/// A JSON value as sampled text.
-pub(super) fn json_text(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
     }
 }
 

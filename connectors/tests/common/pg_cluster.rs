@@ -15,8 +15,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, Row};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The login role every cluster gets, with a password of its own per cluster.
 pub const USER: &str = "pursight";
@@ -78,7 +77,7 @@ impl PgCluster {
             },
             replica: None,
             tls: None,
-            password: format!("Pw-{}", unique_suffix()),
+            password: super::unique("Pw-"),
             root,
         };
         if options.tls {
@@ -373,21 +372,7 @@ pub fn give_to_server_user(dir: &Path) {
 
 /// A directory under the system's temporary directory no other test uses.
 pub fn unique_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("pursight-pg-{}", unique_suffix()))
-}
-
-/// `<pid>-<nanos>-<counter>` in hex: unique across parallel tests and test processes.
-pub fn unique_suffix() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{:x}-{nanos:x}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    std::env::temp_dir().join(super::unique("pursight-pg-"))
 }
 
 /// A TCP port nothing listens on right now.
