@@ -1,9 +1,12 @@
 //! Health checks through the command handler against the machine's NATS (a stream of its own,
 //! deleted when the test ends) and PostgreSQL 127.0.0.1:5432 as the checked source.
 
+mod common;
+
 use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
 use commands::{CommandContext, CommandError, CommandHandler};
+use common::nats_url;
 use connectors::secrets::SecretResolver;
 use domain::access::{Permission, Role};
 use domain::datasource::{
@@ -44,28 +47,8 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let prefix = self.prefix.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let config = EventStoreConfig {
-                        nats_url: nats_url(),
-                        names: StreamNames::new(&prefix, None).unwrap(),
-                    };
-                    if let Ok(store) = EventStore::connect(&config).await {
-                        let _ = store.delete_scratch_store().await;
-                    }
-                })
-        })
-        .join();
+        common::remove_scratch(self.prefix.clone(), None);
     }
-}
-
-fn nats_url() -> String {
-    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 fn ctx(roles: Vec<Role>) -> CommandContext {

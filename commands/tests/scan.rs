@@ -1,8 +1,11 @@
 //! The scan workflow end to end: a scratch PostgreSQL database on 127.0.0.1:5432 discovered into
 //! a scratch event stream on the machine's NATS (both removed when the test ends).
 
+mod common;
+
 use commands::workflows::{AssetList, KnownAssets, ScanReport, SourceWorkflows};
 use commands::{CommandContext, CommandHandler};
+use common::nats_url;
 use connectors::secrets::SecretResolver;
 use domain::access::{Permission, Role};
 use domain::asset::Asset;
@@ -63,34 +66,8 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let (prefix, database) = (self.prefix.clone(), self.database.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let config = EventStoreConfig {
-                        nats_url: nats_url(),
-                        names: StreamNames::new(&prefix, None).unwrap(),
-                    };
-                    if let Ok(store) = EventStore::connect(&config).await {
-                        let _ = store.delete_scratch_store().await;
-                    }
-                    if let Ok(mut admin) =
-                        PgConnection::connect(&format!("{SERVER}/postgres")).await
-                    {
-                        let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-                        let _ = admin.execute(drop.as_str()).await;
-                    }
-                })
-        })
-        .join();
+        common::remove_scratch(self.prefix.clone(), Some(self.database.clone()));
     }
-}
-
-fn nats_url() -> String {
-    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 fn admin() -> CommandContext {
