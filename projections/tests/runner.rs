@@ -713,10 +713,10 @@ async fn a_projection_decodes_only_commits_naming_its_events_but_still_stops_at_
     env.cleanup().await;
 }
 
-/// Every column of the data-sources read model, in id order, from `schema`.
-async fn data_source_rows(pool: &PgPool, schema: &str) -> Vec<String> {
+/// Every row of `table`, whole, as JSON text, in `order` (columns that make the order total).
+async fn rows_of(pool: &PgPool, table: &str, order: &str) -> Vec<String> {
     sqlx::query_scalar(&format!(
-        "SELECT row_to_json(d)::text FROM {schema}.data_sources d ORDER BY tenant_id, id"
+        "SELECT row_to_json(t)::text FROM {table} t ORDER BY {order}"
     ))
     .fetch_all(pool)
     .await
@@ -778,8 +778,12 @@ async fn batched_read_models_equal_the_same_events_applied_one_at_a_time() {
         }
     }
 
-    let batched = data_source_rows(&env.pool, "rm_batched").await;
-    assert_eq!(batched, data_source_rows(&env.pool, "rm_one_by_one").await);
+    let order = "tenant_id, id";
+    let batched = rows_of(&env.pool, "rm_batched.data_sources", order).await;
+    assert_eq!(
+        batched,
+        rows_of(&env.pool, "rm_one_by_one.data_sources", order).await
+    );
     let rows: Vec<serde_json::Value> = batched
         .iter()
         .map(|row| serde_json::from_str(row).unwrap())
@@ -800,20 +804,12 @@ async fn batched_read_models_equal_the_same_events_applied_one_at_a_time() {
     assert!(legacy_row["archived_at"].is_null());
     assert_eq!(legacy_row["last_sequence"], last);
 
-    let audit_rows = |schema: &str| {
-        let pool = env.pool.clone();
-        let query = format!(
-            "SELECT row_to_json(a)::text FROM {schema}.audit_log a ORDER BY sequence, aggregate_version"
-        );
-        async move {
-            sqlx::query_scalar::<_, String>(&query)
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    let batched_audit = audit_rows("rm_batched").await;
+    let order = "sequence, aggregate_version";
+    let batched_audit = rows_of(&env.pool, "rm_batched.audit_log", order).await;
     assert_eq!(batched_audit.len() as u64, last);
-    assert_eq!(batched_audit, audit_rows("rm_one_by_one").await);
+    assert_eq!(
+        batched_audit,
+        rows_of(&env.pool, "rm_one_by_one.audit_log", order).await
+    );
     env.cleanup().await;
 }
