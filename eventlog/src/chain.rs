@@ -89,34 +89,34 @@ mod erased {
         }
     }
 
+    /// `"key":value` pairs, comma-separated, values canonicalised.
+    fn write_members<'v>(
+        out: &mut Vec<u8>,
+        members: impl Iterator<Item = (&'v String, &'v Value)>,
+    ) {
+        for (i, (key, value)) in members.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            key.write_to(out);
+            out.push(b':');
+            CanonicalValue(value).write_to(out);
+        }
+    }
+
     impl Member for CanonicalValue<'_> {
         fn write_to(&self, out: &mut Vec<u8>) {
             match self.0 {
                 Value::Object(map) => {
+                    out.push(b'{');
                     // serde_json's map iterates in key order unless its insertion-order feature
                     // is on (another crate may switch it on); only then are the keys sorted here.
-                    let mut entries: Vec<(&String, &Value)> = Vec::new();
-                    let sorted = map.keys().is_sorted();
-                    if !sorted {
-                        entries = map.iter().collect();
-                        entries.sort_by(|a, b| a.0.cmp(b.0));
-                    }
-                    out.push(b'{');
-                    let mut write_entries =
-                        |entries: &mut dyn Iterator<Item = (&String, &Value)>| {
-                            for (i, (key, value)) in entries.enumerate() {
-                                if i > 0 {
-                                    out.push(b',');
-                                }
-                                key.write_to(out);
-                                out.push(b':');
-                                CanonicalValue(value).write_to(out);
-                            }
-                        };
-                    if sorted {
-                        write_entries(&mut map.iter());
+                    if map.keys().is_sorted() {
+                        write_members(out, map.iter());
                     } else {
-                        write_entries(&mut entries.into_iter());
+                        let mut members: Vec<_> = map.iter().collect();
+                        members.sort_by(|a, b| a.0.cmp(b.0));
+                        write_members(out, members.into_iter());
                     }
                     out.push(b'}');
                 }

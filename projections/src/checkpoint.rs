@@ -26,10 +26,13 @@ pub async fn write(conn: &mut PgConnection, name: &str, sequence: u64) -> Result
     Ok(())
 }
 
+/// The transaction-level lock of projection `$1`, taken by every batch and by the rebuild swap.
+const LOCK: &str = "pg_advisory_xact_lock(hashtext('pursight.projection.' || $1))";
+
 /// Serialises writers of one projection (live runner batches and the rebuild swap), across
 /// processes, for the rest of the transaction.
 pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pursight.projection.' || $1))")
+    sqlx::query(&format!("SELECT {LOCK}"))
         .bind(name)
         .execute(conn)
         .await?;
@@ -47,10 +50,9 @@ pub async fn begin_batch(
     schema: &str,
     checkpoint_name: &str,
 ) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext('pursight.projection.' || $1)),
-                set_config('search_path', $2, true)",
-    )
+    sqlx::query(&format!(
+        "SELECT {LOCK}, set_config('search_path', $2, true)"
+    ))
     .bind(name)
     .bind(schema)
     .execute(&mut *conn)
