@@ -77,20 +77,28 @@ impl History {
 
     /// Whether a command with this id already produced events here.
     pub fn contains_command(&self, command_id: &Uuid) -> bool {
+        if self.events.is_empty() {
+            return false;
+        }
         let id = command_id.to_string();
         self.events.iter().any(|e| e.event.commandid == id)
     }
 }
 
-/// The event store. Cheap to clone.
+/// The event store. Cheap to clone: clones share one connection and its settings.
 #[derive(Clone)]
 pub struct EventStore {
+    // One allocation shared by every clone: a store is cloned for every command, and cloning
+    // (and dropping) the NATS client and JetStream context themselves is not free.
+    inner: Arc<Connected>,
+}
+
+struct Connected {
     client: async_nats::Client,
     jetstream: jetstream::Context,
-    // Shared: a store is cloned for every command, and the snapshot stream handle carries the
-    // stream's whole info block.
-    names: Arc<StreamNames>,
-    snapshots: Arc<jetstream::stream::Stream>,
+    names: StreamNames,
+    /// The snapshot bucket's stream; the handle carries the stream's whole info block.
+    snapshots: jetstream::stream::Stream,
     /// Read once at connect: `server_info()` clones the whole INFO block on every call.
     max_payload: usize,
 }
@@ -125,21 +133,23 @@ impl EventStore {
         ensure_stream(&jetstream, &config.names).await?;
         let snapshots = crate::snapshot::ensure_bucket(&jetstream, &config.names).await?;
         Ok(Self {
-            max_payload: client.server_info().max_payload,
-            client,
-            jetstream,
-            names: Arc::new(config.names.clone()),
-            snapshots: Arc::new(snapshots),
+            inner: Arc::new(Connected {
+                max_payload: client.server_info().max_payload,
+                client,
+                jetstream,
+                names: config.names.clone(),
+                snapshots,
+            }),
         })
     }
 
     pub fn names(&self) -> &StreamNames {
-        &self.names
+        &self.inner.names
     }
 
     /// The JetStream context, for projection runners that manage their own durable consumers.
     pub(crate) fn snapshots(&self) -> &jetstream::stream::Stream {
-        &self.snapshots
+        &self.inner.snapshots
     }
 
     /// Sequence of the last commit on one subject, `None` when the subject has none.
@@ -148,8 +158,8 @@ impl EventStore {
         subject: &str,
     ) -> Result<Option<u64>, EventStoreError> {
         let stream = self
-            .jetstream
-            .get_stream_no_info(self.names.stream())
+            .jetstream()
+            .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
         match stream.get_last_raw_message_by_subject(subject).await {
@@ -160,22 +170,22 @@ impl EventStore {
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
-        &self.jetstream
+        &self.inner.jetstream
     }
 
     pub fn client(&self) -> &async_nats::Client {
-        &self.client
+        &self.inner.client
     }
 
     /// Deletes the stream and its snapshot bucket. Only for scratch stores (benchmarks, tests):
     /// an event store's history is meant to be kept forever.
     pub async fn delete_scratch_store(&self) -> Result<(), EventStoreError> {
         let _ = self
-            .jetstream
-            .delete_stream(format!("KV_{}", self.names.snapshot_bucket()))
+            .jetstream()
+            .delete_stream(format!("KV_{}", self.names().snapshot_bucket()))
             .await;
-        self.jetstream
-            .delete_stream(self.names.stream())
+        self.jetstream()
+            .delete_stream(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("delete stream", err))?;
         Ok(())
@@ -183,14 +193,14 @@ impl EventStore {
 
     /// The largest payload the server accepts.
     pub fn max_payload(&self) -> usize {
-        self.max_payload
+        self.inner.max_payload
     }
 
     /// Sequence of the last commit in the stream (0 when empty).
     pub async fn last_sequence(&self) -> Result<u64, EventStoreError> {
         let stream = self
-            .jetstream
-            .get_stream(self.names.stream())
+            .jetstream()
+            .get_stream(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
         let info = stream
@@ -221,7 +231,7 @@ impl EventStore {
                 max,
             });
         }
-        let subject = self.names.aggregate(
+        let subject = self.names().aggregate(
             &commit.metadata.tenant,
             commit.aggregate_type,
             &commit.aggregate_id,
@@ -232,7 +242,7 @@ impl EventStore {
             .expected_last_subject_sequence(commit.expected_sequence)
             .header("Content-Type", BATCH_CONTENT_TYPE);
         let ack = self
-            .jetstream
+            .jetstream()
             .send_publish(subject, publish)
             .await
             .map_err(|err| EventStoreError::jetstream("publish", err))?
@@ -269,8 +279,8 @@ impl EventStore {
     /// Reads the commit stored at a stream sequence.
     pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
         let stream = self
-            .jetstream
-            .get_stream_no_info(self.names.stream())
+            .jetstream()
+            .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
         let message = stream
@@ -292,10 +302,10 @@ impl EventStore {
         aggregate_type: &str,
         aggregate_id: &domain::AggregateId,
     ) -> Result<History, EventStoreError> {
-        let subject = self.names.aggregate(tenant, aggregate_type, aggregate_id);
+        let subject = self.names().aggregate(tenant, aggregate_type, aggregate_id);
         let stream = self
-            .jetstream
-            .get_stream_no_info(self.names.stream())
+            .jetstream()
+            .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
         let last = match stream.get_last_raw_message_by_subject(&subject).await {
@@ -351,8 +361,8 @@ impl EventStore {
             DeliverFrom::New => consumer::DeliverPolicy::New,
         };
         let stream = self
-            .jetstream
-            .get_stream_no_info(self.names.stream())
+            .jetstream()
+            .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
         let consumer = stream
