@@ -117,14 +117,18 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     raw(&js, &headers_root, 0, &warm_sizes, args.concurrency, true).await?;
 
     let (mut ours_rates, mut raw_rates, mut headers_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_cpu, mut raw_cpu, mut headers_cpu) = (Vec::new(), Vec::new(), Vec::new());
     let mut sizes = Vec::new();
     let rate = |elapsed: Duration| args.count as f64 / elapsed.as_secs_f64();
+    // This process's CPU per operation, in µs: client work is what PurSight adds to a publish,
+    // and on a machine that also runs the NATS server it is taken from the server.
+    let cpu_per_op = |phase: &Phase| Some(phase.cpu?.as_secs_f64() * 1e6 / args.count as f64);
     for round in 0..args.rounds as usize {
         let first = warm_up + round * args.count;
-        let (ours_elapsed, round_sizes) =
+        let (ours_phase, round_sizes) =
             ours(&handler, &tenant, first, args.count, args.concurrency).await?;
-        let raw_elapsed = raw(&js, &raw_root, first, &round_sizes, args.concurrency, false).await?;
-        let headers_elapsed = raw(
+        let raw_phase = raw(&js, &raw_root, first, &round_sizes, args.concurrency, false).await?;
+        let headers_phase = raw(
             &js,
             &headers_root,
             first,
@@ -133,6 +137,11 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
             true,
         )
         .await?;
+        let (ours_elapsed, raw_elapsed) = (ours_phase.elapsed, raw_phase.elapsed);
+        let headers_elapsed = headers_phase.elapsed;
+        ours_cpu.extend(cpu_per_op(&ours_phase));
+        raw_cpu.extend(cpu_per_op(&raw_phase));
+        headers_cpu.extend(cpu_per_op(&headers_phase));
         println!(
             "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish with append headers {:.0} msgs/s",
             round + 1,
@@ -161,6 +170,14 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     println!(
         "raw jetstream publish with the append headers: {headers_rate:.0} msgs/s (median of {rounds} rounds)"
     );
+    if !ours_cpu.is_empty() {
+        println!(
+            "client CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish with the append headers {:.1} µs (medians)",
+            median(&mut ours_cpu),
+            median(&mut raw_cpu),
+            median(&mut headers_cpu),
+        );
+    }
     println!(
         "ratio_to_publish_with_headers: {:.3}",
         ours_rate / headers_rate
@@ -178,15 +195,44 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// One timed phase of the benchmark: wall-clock time and this process's CPU time in it (`None`
+/// where the CPU time cannot be read).
+struct Phase {
+    elapsed: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Phase {
+    /// Runs `work` under the clock.
+    async fn measure<T>(work: impl std::future::Future<Output = T>) -> (Self, T) {
+        let (started, cpu) = (Instant::now(), process_cpu());
+        let output = work.await;
+        let elapsed = started.elapsed();
+        let cpu = process_cpu().zip(cpu).map(|(after, before)| after - before);
+        (Self { elapsed, cpu }, output)
+    }
+}
+
+/// CPU time this process has used so far (user + system), from `/proc/self/stat`; `None` where
+/// that file does not exist. Its unit is USER_HZ, which Linux fixes at 100 per second for
+/// `/proc`, so a round of 20,000 operations is measured to within a few per cent.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// Registers `count` distinct data sources through the command handler, each command its own
-/// task as in the server; returns the elapsed time and each commit's payload size.
+/// task as in the server; returns the timed phase and each commit's payload size.
 async fn ours(
     handler: &CommandHandler,
     tenant: &TenantId,
     first: usize,
     count: usize,
     concurrency: usize,
-) -> anyhow::Result<(Duration, Vec<usize>)> {
+) -> anyhow::Result<(Phase, Vec<usize>)> {
     // The commands are parsed at the edge, before the clock starts, as in the API.
     let prepared: Vec<(AggregateId, DataSourceCommand)> = (first..first + count)
         .map(|i| {
@@ -206,10 +252,9 @@ async fn ours(
             Ok((id, DataSourceCommand::Register { id, config }))
         })
         .collect::<anyhow::Result<_>>()?;
-    let started = Instant::now();
     // Each task yields only its commit's sequence: a server does not keep the events it
     // appended either, and holding them here would charge their memory to the clock.
-    let sequences: Vec<anyhow::Result<u64>> = futures::stream::iter(prepared)
+    let commands = futures::stream::iter(prepared)
         .map(|(id, command)| {
             let handler = handler.clone();
             let tenant = tenant.clone();
@@ -222,12 +267,11 @@ async fn ours(
             })
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
+        .collect::<Vec<anyhow::Result<u64>>>();
+    let (phase, sequences) = Phase::measure(commands).await;
     let sequences = sequences.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     let sizes = payload_sizes(handler.store(), &sequences).await?;
-    Ok((elapsed, sizes))
+    Ok((phase, sizes))
 }
 
 /// The stored payload size of each commit in `sequences` (read back after the clock stopped).
@@ -274,9 +318,8 @@ async fn raw(
     sizes: &[usize],
     concurrency: usize,
     with_headers: bool,
-) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(sizes.iter().copied().enumerate())
+) -> anyhow::Result<Phase> {
+    let publishes = futures::stream::iter(sizes.iter().copied().enumerate())
         .map(|(i, size)| {
             let js = js.clone();
             let subject = format!("{subject_root}.{}", first + i);
@@ -295,11 +338,10 @@ async fn raw(
             })
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
+        .collect::<Vec<anyhow::Result<()>>>();
+    let (phase, results) = Phase::measure(publishes).await;
     results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(elapsed)
+    Ok(phase)
 }
 
 /// Runs a unit of benchmark work on its own task, so both cores are used as in the server.
