@@ -116,13 +116,9 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     raw(&js, &raw_root, 0, &warm_sizes, args.concurrency, false).await?;
     raw(&js, &headers_root, 0, &warm_sizes, args.concurrency, true).await?;
 
-    let (mut ours_rates, mut raw_rates, mut headers_rates) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut ours_cpu, mut raw_cpu, mut headers_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
+    let mut headers_samples = Samples::default();
     let mut sizes = Vec::new();
-    let rate = |elapsed: Duration| args.count as f64 / elapsed.as_secs_f64();
-    // This process's CPU per operation, in µs: client work is what PurSight adds to a publish,
-    // and on a machine that also runs the NATS server it is taken from the server.
-    let cpu_per_op = |phase: &Phase| Some(phase.cpu?.as_secs_f64() * 1e6 / args.count as f64);
     for round in 0..args.rounds as usize {
         let first = warm_up + round * args.count;
         let (ours_phase, round_sizes) =
@@ -137,21 +133,13 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
             true,
         )
         .await?;
-        let (ours_elapsed, raw_elapsed) = (ours_phase.elapsed, raw_phase.elapsed);
-        let headers_elapsed = headers_phase.elapsed;
-        ours_cpu.extend(cpu_per_op(&ours_phase));
-        raw_cpu.extend(cpu_per_op(&raw_phase));
-        headers_cpu.extend(cpu_per_op(&headers_phase));
         println!(
             "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish with append headers {:.0} msgs/s",
             round + 1,
-            rate(ours_elapsed),
-            rate(raw_elapsed),
-            rate(headers_elapsed),
+            ours_samples.record(&ours_phase, args.count),
+            raw_samples.record(&raw_phase, args.count),
+            headers_samples.record(&headers_phase, args.count),
         );
-        ours_rates.push(rate(ours_elapsed));
-        raw_rates.push(rate(raw_elapsed));
-        headers_rates.push(rate(headers_elapsed));
         sizes = round_sizes;
     }
 
@@ -161,8 +149,11 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     let _ = tokio::time::timeout(Duration::from_secs(10), store.delete_scratch_store()).await;
 
     let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
-    let (ours_rate, raw_rate) = (median(&mut ours_rates), median(&mut raw_rates));
-    let headers_rate = median(&mut headers_rates);
+    let (ours_rate, raw_rate) = (
+        median(&mut ours_samples.rates),
+        median(&mut raw_samples.rates),
+    );
+    let headers_rate = median(&mut headers_samples.rates);
     let rounds = args.rounds;
     println!("payload: mean {mean:.0} bytes per commit");
     println!("pursight append: {ours_rate:.0} events/s (median of {rounds} rounds)");
@@ -170,12 +161,12 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     println!(
         "raw jetstream publish with the append headers: {headers_rate:.0} msgs/s (median of {rounds} rounds)"
     );
-    if !ours_cpu.is_empty() {
+    if !ours_samples.cpu_per_op.is_empty() {
         println!(
             "client CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish with the append headers {:.1} µs (medians)",
-            median(&mut ours_cpu),
-            median(&mut raw_cpu),
-            median(&mut headers_cpu),
+            median(&mut ours_samples.cpu_per_op),
+            median(&mut raw_samples.cpu_per_op),
+            median(&mut headers_samples.cpu_per_op),
         );
     }
     println!(
@@ -210,6 +201,27 @@ impl Phase {
         let elapsed = started.elapsed();
         let cpu = process_cpu().zip(cpu).map(|(after, before)| after - before);
         (Self { elapsed, cpu }, output)
+    }
+}
+
+/// One side of the comparison, over the rounds.
+#[derive(Default)]
+struct Samples {
+    /// Operations per second.
+    rates: Vec<f64>,
+    /// This process's CPU per operation, in µs: client work is what PurSight adds to a publish,
+    /// and on a machine that also runs the NATS server it is taken from the server.
+    cpu_per_op: Vec<f64>,
+}
+
+impl Samples {
+    /// Adds a phase of `count` operations; returns its rate.
+    fn record(&mut self, phase: &Phase, count: usize) -> f64 {
+        let rate = count as f64 / phase.elapsed.as_secs_f64();
+        self.rates.push(rate);
+        self.cpu_per_op
+            .extend(phase.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / count as f64));
+        rate
     }
 }
 
