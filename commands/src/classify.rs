@@ -566,7 +566,11 @@ impl SourceWorkflows {
             .await?;
         // The state after the commit, for propagation (which would otherwise load it again).
         let mut after = state;
-        for event in &recorded.events {
+        for event in &recorded
+            .events
+            .cloud_events()
+            .map_err(eventlog::EventStoreError::from)?
+        {
             if let Some((name, version)) = event.name_and_version() {
                 if let Ok(event) = AssetEvent::from_stored(name, version, &event.data) {
                     after = Asset::evolve(after, &event);

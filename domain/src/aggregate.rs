@@ -12,8 +12,14 @@ pub trait DomainEvent: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     fn event_type(&self) -> &'static str;
     /// Schema version this value is written with (always the newest).
     fn version(&self) -> u32;
-    /// The `data` member of the CloudEvent.
-    fn to_data(&self) -> Value;
+    /// Writes the `data` member of the CloudEvent (the variant's own struct) with `serializer`.
+    /// The event store writes it straight into canonical JSON, with no `Value` in between.
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    /// The `data` member of the CloudEvent as a JSON value.
+    fn to_data(&self) -> Value {
+        self.serialize_data(serde_json::value::Serializer)
+            .expect("event data is plain structs, which always serialize")
+    }
     /// Decodes stored data of any known version, upcasting old versions to the current shape.
     ///
     /// Reads `data` by reference: stored events are decoded by every projection and the command
@@ -101,7 +107,14 @@ pub trait Aggregate {
 /// assert_eq!(domain::wire_type("SourceRegistered", 2), "io.pursight.SourceRegistered.v2");
 /// ```
 pub fn wire_type(event_type: &str, version: u32) -> String {
-    format!("{WIRE_TYPE_PREFIX}{event_type}.v{version}")
+    use std::fmt::Write;
+    // Written piecewise rather than with `format!`: every appended event needs one.
+    let mut wire = String::with_capacity(WIRE_TYPE_PREFIX.len() + event_type.len() + 4);
+    wire.push_str(WIRE_TYPE_PREFIX);
+    wire.push_str(event_type);
+    wire.push_str(".v");
+    let _ = write!(wire, "{version}");
+    wire
 }
 
 /// Splits a CloudEvents `type` written by [`wire_type`] back into event type and version.

@@ -3,9 +3,11 @@
 //! event of the same aggregate. Changing, dropping or reordering any event breaks a link.
 
 use crate::envelope::{CloudEvent, StoredEvent};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use uuid::Uuid;
 
 /// `prevhash` of an aggregate's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -14,36 +16,95 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// `hash` (object keys sorted at every level, no whitespace).
 pub fn compute_hash(event: &CloudEvent) -> String {
     let mut canonical = Vec::with_capacity(2048);
-    write_canonical(event, &mut canonical);
+    write_canonical(&EnvelopeView::of(event), &mut canonical);
     hash_of(&canonical)
 }
 
 /// The hex SHA-256 of canonical bytes written by [`write_canonical`].
 pub(crate) fn hash_of(canonical: &[u8]) -> String {
-    hex::encode(Sha256::digest(canonical))
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(canonical), &mut hex).expect("64 hex digits hold 32 bytes");
+    String::from_utf8_lossy(&hex).into_owned()
+}
+
+/// One event's members, borrowed: from a stored [`CloudEvent`] when verifying, or from the
+/// commit being appended (which never builds a `CloudEvent`). Both are written by the one
+/// [`write_canonical`], so an appended event's hash is by construction what verification
+/// recomputes.
+pub(crate) struct EnvelopeView<'a> {
+    pub specversion: &'a str,
+    pub id: Uuid,
+    pub source: &'a str,
+    pub event_type: &'a str,
+    pub subject: &'a str,
+    pub time: &'a DateTime<Utc>,
+    pub datacontenttype: &'a str,
+    pub data: EventData<'a>,
+    pub tenant: &'a str,
+    pub aggregatetype: &'a str,
+    pub aggregateid: &'a str,
+    pub aggregateversion: u64,
+    pub actor: &'a str,
+    pub commandid: &'a str,
+    pub correlationid: &'a str,
+    pub causationid: &'a str,
+    pub traceparent: Option<&'a str>,
+    pub prevhash: &'a str,
+}
+
+/// An event's `data`: a decoded value, or JSON already in canonical form.
+pub(crate) enum EventData<'a> {
+    Value(&'a Value),
+    Canonical(&'a [u8]),
+}
+
+impl<'a> EnvelopeView<'a> {
+    pub(crate) fn of(event: &'a CloudEvent) -> Self {
+        Self {
+            specversion: &event.specversion,
+            id: event.id,
+            source: &event.source,
+            event_type: &event.event_type,
+            subject: &event.subject,
+            time: &event.time,
+            datacontenttype: &event.datacontenttype,
+            data: EventData::Value(&event.data),
+            tenant: &event.tenant,
+            aggregatetype: &event.aggregatetype,
+            aggregateid: &event.aggregateid,
+            aggregateversion: event.aggregateversion,
+            actor: &event.actor,
+            commandid: &event.commandid,
+            correlationid: &event.correlationid,
+            causationid: &event.causationid,
+            traceparent: event.traceparent.as_deref(),
+            prevhash: &event.prevhash,
+        }
+    }
 }
 
 /// Appends the event's canonical JSON without `hash` to `out`: members in sorted key order,
 /// `data` canonicalised recursively. The append path reuses these bytes for the payload, so an
 /// event is serialised once to be both hashed and stored.
-pub(crate) fn write_canonical(event: &CloudEvent, out: &mut Vec<u8>) {
+pub(crate) fn write_canonical(event: &EnvelopeView<'_>, out: &mut Vec<u8>) {
+    use erased::{Id, Text, Time};
     let members: [(&str, &dyn erased::Member); 16] = [
-        ("actor", &event.actor),
-        ("aggregateid", &event.aggregateid),
-        ("aggregatetype", &event.aggregatetype),
+        ("actor", &Text(event.actor)),
+        ("aggregateid", &Text(event.aggregateid)),
+        ("aggregatetype", &Text(event.aggregatetype)),
         ("aggregateversion", &event.aggregateversion),
-        ("causationid", &event.causationid),
-        ("commandid", &event.commandid),
-        ("correlationid", &event.correlationid),
-        ("data", &CanonicalValue(&event.data)),
-        ("datacontenttype", &event.datacontenttype),
-        ("id", &event.id),
-        ("prevhash", &event.prevhash),
-        ("source", &event.source),
-        ("specversion", &event.specversion),
-        ("subject", &event.subject),
-        ("tenant", &event.tenant),
-        ("time", &event.time),
+        ("causationid", &Text(event.causationid)),
+        ("commandid", &Text(event.commandid)),
+        ("correlationid", &Text(event.correlationid)),
+        ("data", &event.data),
+        ("datacontenttype", &Text(event.datacontenttype)),
+        ("id", &Id(event.id)),
+        ("prevhash", &Text(event.prevhash)),
+        ("source", &Text(event.source)),
+        ("specversion", &Text(event.specversion)),
+        ("subject", &Text(event.subject)),
+        ("tenant", &Text(event.tenant)),
+        ("time", &Time(event.time)),
     ];
     out.push(b'{');
     for (i, (key, value)) in members.iter().enumerate() {
@@ -54,38 +115,126 @@ pub(crate) fn write_canonical(event: &CloudEvent, out: &mut Vec<u8>) {
         value.write_to(out);
         // `traceparent` sorts between `time` and `type` and is present only when set.
         if *key == "time" {
-            if let Some(traceparent) = &event.traceparent {
+            if let Some(traceparent) = event.traceparent {
                 out.push(b',');
                 write_key(out, "traceparent");
-                traceparent.write_to(out);
+                Text(traceparent).write_to(out);
             }
         }
     }
     out.push(b',');
     write_key(out, "type");
-    event.event_type.write_to(out);
+    Text(event.event_type).write_to(out);
     out.push(b'}');
 }
 
+/// Appends a JSON value with its object keys sorted at every level, whatever map type built it.
+pub(crate) fn write_canonical_value(value: &Value, out: &mut Vec<u8>) {
+    CanonicalValue(value).write_to(out);
+}
+
+/// Writes `"key":` for one of the envelope's own member names (plain ASCII, nothing to escape).
 fn write_key(out: &mut Vec<u8>, key: &str) {
-    key.write_to(out);
-    out.push(b':');
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 /// A `serde_json::Value` written with its object keys sorted, whatever map type built it.
 struct CanonicalValue<'a>(&'a Value);
 
 mod erased {
-    use super::{CanonicalValue, Value};
+    use super::{CanonicalValue, DateTime, EventData, Utc, Value};
 
     /// One envelope member that can write its canonical JSON.
     pub(super) trait Member {
         fn write_to(&self, out: &mut Vec<u8>);
     }
 
-    impl<T: serde::Serialize> Member for T {
+    impl<T: serde::Serialize + ?Sized> Member for T {
         fn write_to(&self, out: &mut Vec<u8>) {
             serde_json::to_writer(out, self).expect("writing into memory cannot fail");
+        }
+    }
+
+    /// A string member. Most need no escaping, and are then copied between quotes, which is
+    /// exactly what serde_json writes for them; the rest go through serde_json.
+    pub(super) struct Text<'a>(pub &'a str);
+
+    impl Member for Text<'_> {
+        fn write_to(&self, out: &mut Vec<u8>) {
+            // serde_json escapes control characters, `"` and `\\`, and nothing else.
+            if self.0.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                out.push(b'"');
+                out.extend_from_slice(self.0.as_bytes());
+                out.push(b'"');
+            } else {
+                self.0.write_to(out);
+            }
+        }
+    }
+
+    /// A UUID member, in the hyphenated lowercase form its `Serialize` writes.
+    pub(super) struct Id(pub uuid::Uuid);
+
+    impl Member for Id {
+        fn write_to(&self, out: &mut Vec<u8>) {
+            let mut text = uuid::Uuid::encode_buffer();
+            Text(self.0.hyphenated().encode_lower(&mut text)).write_to(out);
+        }
+    }
+
+    /// The event time, as chrono's `Serialize` writes it (RFC 3339, `Z`, fraction of 0, 3, 6
+    /// or 9 digits, whichever is exact). Written by hand for the years 0–9999, because
+    /// chrono's formatting machinery was a noticeable share of an append; other years and leap
+    /// seconds go through chrono itself.
+    pub(super) struct Time<'a>(pub &'a DateTime<Utc>);
+
+    impl Member for Time<'_> {
+        fn write_to(&self, out: &mut Vec<u8>) {
+            use chrono::{Datelike, Timelike};
+            let time = self.0;
+            let nano = time.nanosecond();
+            if !(0..=9999).contains(&time.year()) || nano >= 1_000_000_000 {
+                return time.write_to(out);
+            }
+            let digits = |out: &mut Vec<u8>, value: u32, width: u32| {
+                for place in (0..width).rev() {
+                    out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+                }
+            };
+            out.push(b'"');
+            digits(out, time.year() as u32, 4);
+            out.push(b'-');
+            digits(out, time.month(), 2);
+            out.push(b'-');
+            digits(out, time.day(), 2);
+            out.push(b'T');
+            digits(out, time.hour(), 2);
+            out.push(b':');
+            digits(out, time.minute(), 2);
+            out.push(b':');
+            digits(out, time.second(), 2);
+            if nano != 0 {
+                out.push(b'.');
+                if nano.is_multiple_of(1_000_000) {
+                    digits(out, nano / 1_000_000, 3);
+                } else if nano.is_multiple_of(1_000) {
+                    digits(out, nano / 1_000, 6);
+                } else {
+                    digits(out, nano, 9);
+                }
+            }
+            out.extend_from_slice(b"Z\"");
+        }
+    }
+
+    impl Member for EventData<'_> {
+        fn write_to(&self, out: &mut Vec<u8>) {
+            match self {
+                EventData::Value(value) => CanonicalValue(value).write_to(out),
+                EventData::Canonical(json) => out.extend_from_slice(json),
+            }
         }
     }
 
@@ -304,6 +453,48 @@ mod tests {
         assert_eq!(compute_hash(&e), reference_hash(&e));
         e.traceparent = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
         assert_eq!(compute_hash(&e), reference_hash(&e));
+        // Strings that need escaping, and characters JSON leaves alone.
+        e.actor = "al\"ice\\ \t\u{1}\u{7f}\u{2028} é".into();
+        e.source = "/pursight/a\nb".into();
+        assert_eq!(compute_hash(&e), reference_hash(&e));
+    }
+
+    #[test]
+    fn event_times_are_written_exactly_as_chrono_serialises_them() {
+        use chrono::TimeZone;
+        let base = chrono::Utc.with_ymd_and_hms(2026, 11, 26, 3, 4, 5).unwrap();
+        let mut times = vec![
+            base,
+            chrono::Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc
+                .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .unwrap(),
+            chrono::Utc.with_ymd_and_hms(-44, 3, 15, 12, 0, 0).unwrap(),
+            chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            chrono::DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ];
+        for nanos in [
+            1,
+            10,
+            999,
+            1_000,
+            120_000,
+            1_000_000,
+            5_000_000,
+            123_456_789,
+            999_999_999,
+        ] {
+            times.push(base + chrono::Duration::nanoseconds(nanos));
+        }
+        times.push(chrono::Utc::now());
+        for time in times {
+            let mut ours = Vec::new();
+            erased::Time(&time).write_to(&mut ours);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&time).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -159,21 +159,132 @@ fn decode_batch<D: serde::de::DeserializeOwned>(
     Ok(events)
 }
 
-/// An event decided by a command, before it is enveloped.
+/// An event decided by a command, before it is enveloped: its type, schema version and `data`
+/// already in canonical JSON (written once, then hashed and stored as it is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub name: &'static str,
     pub version: u32,
-    pub data: Value,
+    canonical_data: Vec<u8>,
 }
 
 impl NewEvent {
+    /// A domain event, serialised straight into canonical JSON (no intermediate `Value`).
     pub fn from_domain<E: domain::DomainEvent>(event: &E) -> Self {
+        /// The event's `data` as a `Serialize` value.
+        struct Data<'a, E>(&'a E);
+        impl<E: domain::DomainEvent> serde::Serialize for Data<'_, E> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize_data(serializer)
+            }
+        }
+        let mut canonical_data = Vec::with_capacity(1024);
+        if crate::canonical::write_canonical_json(&Data(event), &mut canonical_data).is_err() {
+            // Only data the direct writer cannot reproduce exactly gets here; the `Value` is
+            // the definition the hash chain is specified by.
+            crate::chain::write_canonical_value(&event.to_data(), &mut canonical_data);
+        }
         Self {
             name: event.event_type(),
             version: event.version(),
-            data: event.to_data(),
+            canonical_data,
         }
+    }
+
+    /// An event whose `data` is given as a JSON value (tests, tools).
+    pub fn from_value(name: &'static str, version: u32, data: &Value) -> Self {
+        let mut canonical_data = Vec::new();
+        crate::chain::write_canonical_value(data, &mut canonical_data);
+        Self {
+            name,
+            version,
+            canonical_data,
+        }
+    }
+
+    /// `data` in canonical JSON.
+    pub fn canonical_data(&self) -> &[u8] {
+        &self.canonical_data
+    }
+}
+
+/// What the command side needs of one appended event; the full CloudEvent is decoded from the
+/// commit only when asked for ([`CommittedEvents::cloud_events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendedEvent {
+    pub id: Uuid,
+    /// 1-based position in the aggregate's history.
+    pub aggregate_version: u64,
+    pub hash: String,
+}
+
+/// The events of one commit, as a command's outcome carries them: a slice of
+/// [`AppendedEvent`]s (it derefs to one), and the full CloudEvents on demand.
+#[derive(Debug, Clone, Default)]
+pub struct CommittedEvents {
+    summary: Vec<AppendedEvent>,
+    full: FullEvents,
+}
+
+#[derive(Debug, Clone, Default)]
+enum FullEvents {
+    #[default]
+    None,
+    /// The commit's payload as published, decoded on demand.
+    Payload {
+        sequence: u64,
+        payload: bytes::Bytes,
+    },
+    Decoded(Vec<CloudEvent>),
+}
+
+impl CommittedEvents {
+    /// Events just appended in `payload` (the commit at `sequence`).
+    pub(crate) fn appended(
+        summary: Vec<AppendedEvent>,
+        sequence: u64,
+        payload: bytes::Bytes,
+    ) -> Self {
+        Self {
+            summary,
+            full: FullEvents::Payload { sequence, payload },
+        }
+    }
+
+    /// Events already decoded (read back from the stream).
+    pub fn from_cloud_events(events: Vec<CloudEvent>) -> Self {
+        Self {
+            summary: events
+                .iter()
+                .map(|e| AppendedEvent {
+                    id: e.id,
+                    aggregate_version: e.aggregateversion,
+                    hash: e.hash.clone(),
+                })
+                .collect(),
+            full: FullEvents::Decoded(events),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<Uuid> {
+        self.summary.iter().map(|e| e.id).collect()
+    }
+
+    /// The events as stored, with their data.
+    pub fn cloud_events(&self) -> Result<Vec<CloudEvent>, DecodeError> {
+        match &self.full {
+            FullEvents::None => Ok(Vec::new()),
+            FullEvents::Payload { sequence, payload } => decode_batch(*sequence, payload),
+            FullEvents::Decoded(events) => Ok(events.clone()),
+        }
+    }
+}
+
+impl std::ops::Deref for CommittedEvents {
+    type Target = [AppendedEvent];
+
+    fn deref(&self) -> &[AppendedEvent] {
+        &self.summary
     }
 }
 
@@ -206,6 +317,50 @@ pub struct NewCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domain_events_are_written_in_exactly_the_canonical_form_of_their_value() {
+        use domain::datasource::{
+            DataSource, DataSourceCommand, DataSourceConfigInput, PoolSettingsInput,
+        };
+        use domain::{Aggregate, DomainEvent};
+        let id = AggregateId::from_uuid(Uuid::now_v7());
+        let config = DataSourceConfigInput {
+            name: Some("Orders \"EU\" – primary".into()),
+            kind: Some("postgresql".into()),
+            host: Some("db.internal".into()),
+            port: Some(5433),
+            database: Some("orders".into()),
+            username: Some("reader".into()),
+            password_secret: Some("env:ORDERS_PASSWORD".into()),
+            pool: Some(PoolSettingsInput {
+                pool_size: Some(12),
+                ..Default::default()
+            }),
+            owner: Some("data-platform".into()),
+            description: Some("line\nbreak and tab\t".into()),
+            tags: Some(vec!["pii".into(), "eu".into()]),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        let decided = DataSource::decide(
+            &Default::default(),
+            &DataSourceCommand::Register { id, config },
+        )
+        .unwrap();
+        assert!(!decided.is_empty());
+        for event in &decided {
+            let direct = NewEvent::from_domain(event);
+            let through_value =
+                NewEvent::from_value(event.event_type(), event.version(), &event.to_data());
+            assert_eq!(
+                String::from_utf8_lossy(direct.canonical_data()),
+                String::from_utf8_lossy(through_value.canonical_data())
+            );
+            assert_eq!(direct, through_value);
+        }
+    }
 
     #[test]
     fn garbage_payloads_are_decode_errors_with_their_sequence() {

@@ -2,12 +2,14 @@
 //!
 //! * [`envelope`] — the CloudEvents 1.0 envelope every event travels in, and the commit (one
 //!   JetStream message holding all events one command decided).
+//! * [`canonical`] — canonical JSON (sorted keys) written straight from serde types.
 //! * [`chain`] — the per-aggregate SHA-256 hash chain and its verification.
 //! * [`store`] — [`EventStore`]: ensuring the stream, appending with optimistic concurrency and
 //!   idempotency, loading an aggregate's history, subscribing and reading from a sequence.
 //! * [`export`] — NDJSON export of the stream and reading an export back for verification.
 #![forbid(unsafe_code)]
 
+pub mod canonical;
 pub mod chain;
 pub mod envelope;
 pub mod error;
@@ -16,7 +18,10 @@ pub mod snapshot;
 pub mod store;
 pub mod subject;
 
-pub use envelope::{CloudEvent, CommitMetadata, NewCommit, NewEvent, StoredCommit, StoredEvent};
+pub use envelope::{
+    AppendedEvent, CloudEvent, CommitMetadata, CommittedEvents, NewCommit, NewEvent, StoredCommit,
+    StoredEvent,
+};
 pub use error::{AppendError, DecodeError, EventStoreError};
 pub use snapshot::Snapshot;
 pub use store::{Appended, DeliverFrom, EventStore, EventStoreConfig, History};

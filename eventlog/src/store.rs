@@ -4,10 +4,10 @@
 //! `Nats-Msg-Id` (the command id) for idempotency. Reads use ordered consumers filtered to one
 //! subject, so loading one aggregate never scans other aggregates' events.
 
-use crate::chain::{hash_of, write_canonical, GENESIS};
+use crate::chain::{hash_of, write_canonical, EnvelopeView, EventData, GENESIS};
 use crate::envelope::{
-    wire_type, CloudEvent, NewCommit, StoredCommit, StoredEvent, BATCH_CONTENT_TYPE,
-    DATA_CONTENT_TYPE, SPEC_VERSION,
+    wire_type, AppendedEvent, CommittedEvents, NewCommit, StoredCommit, StoredEvent,
+    BATCH_CONTENT_TYPE, DATA_CONTENT_TYPE, SPEC_VERSION,
 };
 use crate::error::{AppendError, DecodeError, EventStoreError};
 use crate::subject::StreamNames;
@@ -43,7 +43,7 @@ pub struct Appended {
     /// Stream sequence of the commit.
     pub sequence: u64,
     /// The events as stored (for a duplicate: the events of the original commit).
-    pub events: Vec<CloudEvent>,
+    pub events: CommittedEvents,
     /// The command id had already been appended; nothing new was written.
     pub duplicate: bool,
 }
@@ -223,6 +223,7 @@ impl EventStore {
             return Err(AppendError::Empty);
         }
         let (events, payload) = envelope_events(&mut commit);
+        let payload = bytes::Bytes::from(payload);
         let max = self.max_payload();
         // Leave room for headers and protocol framing.
         if payload.len() + 512 > max {
@@ -237,8 +238,14 @@ impl EventStore {
             &commit.aggregate_id,
         );
         let publish = jetstream::context::Publish::build()
-            .payload(payload.into())
-            .message_id(commit.metadata.command_id.to_string())
+            .payload(payload.clone())
+            .message_id(
+                commit
+                    .metadata
+                    .command_id
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer()),
+            )
             .expected_last_subject_sequence(commit.expected_sequence)
             .header("Content-Type", BATCH_CONTENT_TYPE);
         let ack = self
@@ -251,18 +258,21 @@ impl EventStore {
             Ok(ack) if ack.duplicate => {
                 tracing::info!(
                     sequence = ack.sequence,
+                    aggregate_type = commit.aggregate_type,
+                    aggregate_id = %commit.aggregate_id,
+                    command_id = %commit.metadata.command_id,
                     "duplicate command, nothing appended"
                 );
                 let original = self.commit_at(ack.sequence).await?;
                 Ok(Appended {
                     sequence: ack.sequence,
-                    events: original.events,
+                    events: CommittedEvents::from_cloud_events(original.events),
                     duplicate: true,
                 })
             }
             Ok(ack) => Ok(Appended {
                 sequence: ack.sequence,
-                events,
+                events: CommittedEvents::appended(events, ack.sequence, payload),
                 duplicate: false,
             }),
             Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
@@ -512,58 +522,85 @@ where
 /// Wraps decided events into hash-chained CloudEvents and builds the commit's payload (the
 /// CloudEvents batch). Each event is serialised once: its canonical JSON is hashed, and the
 /// same bytes with `hash` added become its element of the batch (members of a JSON object are
-/// unordered, so the payload needs no canonical order; verification re-canonicalises).
-fn envelope_events(commit: &mut NewCommit) -> (Vec<CloudEvent>, Vec<u8>) {
+/// unordered, so the payload needs no canonical order; verification re-canonicalises). No
+/// `CloudEvent` is built: the caller needs only each event's id, version and hash.
+fn envelope_events(commit: &mut NewCommit) -> (Vec<AppendedEvent>, Vec<u8>) {
     let decided = std::mem::take(&mut commit.events);
     let meta = &commit.metadata;
     let now = Utc::now();
-    let source = format!("/pursight/{}", meta.tenant);
-    let aggregate_id = commit.aggregate_id.to_string();
-    let command_id = meta.command_id.to_string();
-    let correlation_id = meta.correlation_id.to_string();
-    let causation_id = meta.causation_id.to_string();
-    let mut prevhash = commit.previous_hash.clone();
+    let source = ["/pursight/", meta.tenant.as_str()].concat();
+    let mut uuid_text = Uuid::encode_buffer();
+    let aggregate_id = commit
+        .aggregate_id
+        .as_uuid()
+        .hyphenated()
+        .encode_lower(&mut uuid_text)
+        .to_owned();
+    let command_id = meta
+        .command_id
+        .hyphenated()
+        .encode_lower(&mut uuid_text)
+        .to_owned();
+    let correlation_id = meta
+        .correlation_id
+        .hyphenated()
+        .encode_lower(&mut uuid_text)
+        .to_owned();
+    let causation_id = meta
+        .causation_id
+        .hyphenated()
+        .encode_lower(&mut uuid_text)
+        .to_owned();
+    let mut prevhash = std::mem::take(&mut commit.previous_hash);
     let mut canonical = Vec::with_capacity(2048);
     let mut payload = Vec::with_capacity(2048 * decided.len() + 2);
     payload.push(b'[');
     let events = decided
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, new)| {
-            let mut event = CloudEvent {
-                specversion: SPEC_VERSION.to_owned(),
-                id: Uuid::now_v7(),
-                source: source.clone(),
-                event_type: wire_type(new.name, new.version),
-                subject: aggregate_id.clone(),
-                time: now,
-                datacontenttype: DATA_CONTENT_TYPE.to_owned(),
-                data: new.data,
-                tenant: meta.tenant.to_string(),
-                aggregatetype: commit.aggregate_type.to_owned(),
-                aggregateid: aggregate_id.clone(),
-                aggregateversion: commit.expected_version + index as u64 + 1,
-                actor: meta.actor.clone(),
-                commandid: command_id.clone(),
-                correlationid: correlation_id.clone(),
-                causationid: causation_id.clone(),
-                traceparent: meta.traceparent.clone(),
-                prevhash: std::mem::take(&mut prevhash),
-                hash: String::new(),
-            };
+            let id = Uuid::now_v7();
+            let aggregate_version = commit.expected_version + index as u64 + 1;
+            let event_type = wire_type(new.name, new.version);
             canonical.clear();
-            write_canonical(&event, &mut canonical);
-            event.hash = hash_of(&canonical);
+            write_canonical(
+                &EnvelopeView {
+                    specversion: SPEC_VERSION,
+                    id,
+                    source: &source,
+                    event_type: &event_type,
+                    subject: &aggregate_id,
+                    time: &now,
+                    datacontenttype: DATA_CONTENT_TYPE,
+                    data: EventData::Canonical(new.canonical_data()),
+                    tenant: meta.tenant.as_str(),
+                    aggregatetype: commit.aggregate_type,
+                    aggregateid: &aggregate_id,
+                    aggregateversion: aggregate_version,
+                    actor: &meta.actor,
+                    commandid: &command_id,
+                    correlationid: &correlation_id,
+                    causationid: &causation_id,
+                    traceparent: meta.traceparent.as_deref(),
+                    prevhash: &prevhash,
+                },
+                &mut canonical,
+            );
+            let hash = hash_of(&canonical);
             if index > 0 {
                 payload.push(b',');
             }
             // `{…}` without its closing brace, then `,"hash":"<hex>"}`.
             payload.extend_from_slice(&canonical[..canonical.len() - 1]);
             payload.extend_from_slice(b",\"hash\":\"");
-            payload.extend_from_slice(event.hash.as_bytes());
+            payload.extend_from_slice(hash.as_bytes());
             payload.extend_from_slice(b"\"}");
-            prevhash.clone_from(&event.hash);
-            event
+            prevhash.clone_from(&hash);
+            AppendedEvent {
+                id,
+                aggregate_version,
+                hash,
+            }
         })
         .collect();
     payload.push(b']');
@@ -600,24 +637,32 @@ mod tests {
                 traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             },
             events: vec![
-                crate::NewEvent {
-                    name: "ConfigUpdated",
-                    version: 1,
-                    data: serde_json::json!({"z": 1, "a": {"é": [1.5, null, "q\"uote"]}}),
-                },
-                crate::NewEvent {
-                    name: "SourceArchived",
-                    version: 1,
-                    data: serde_json::json!({"reason": null}),
-                },
+                crate::NewEvent::from_value(
+                    "ConfigUpdated",
+                    1,
+                    &serde_json::json!({"z": 1, "a": {"é": [1.5, null, "q\"uote"]}}),
+                ),
+                crate::NewEvent::from_value(
+                    "SourceArchived",
+                    1,
+                    &serde_json::json!({"reason": null}),
+                ),
             ],
         };
         let (events, payload) = envelope_events(&mut commit);
         let decoded = StoredCommit::decode(5, "s", &payload).unwrap();
-        assert_eq!(decoded.events, events);
-        assert_eq!(events[0].prevhash, "ab".repeat(32));
-        assert_eq!(events[1].prevhash, events[0].hash);
-        assert_eq!(events[1].aggregateversion, 4);
+        assert_eq!(
+            CommittedEvents::from_cloud_events(decoded.events.clone()).to_vec(),
+            events
+        );
+        assert_eq!(decoded.events[0].prevhash, "ab".repeat(32));
+        assert_eq!(decoded.events[1].prevhash, events[0].hash);
+        assert_eq!(events[1].aggregate_version, 4);
+        assert_eq!(decoded.events[1].actor, "alice \"the admin\"");
+        assert_eq!(
+            decoded.events[0].data,
+            serde_json::json!({"z": 1, "a": {"é": [1.5, null, "q\"uote"]}})
+        );
         for event in &decoded.events {
             assert_eq!(event.hash, compute_hash(event), "the stored hash verifies");
         }

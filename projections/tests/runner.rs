@@ -574,16 +574,13 @@ async fn a_version_one_registration_in_the_stream_is_upcast_when_projected() {
                 causation_id: command_id,
                 traceparent: None,
             },
-            events: vec![NewEvent {
-                name: "SourceRegistered",
-                version: 1,
-                data: v1,
-            }],
+            events: vec![NewEvent::from_value("SourceRegistered", 1, &v1)],
         })
         .await
         .unwrap();
     assert_eq!(
-        appended.events[0].event_type, "io.pursight.SourceRegistered.v1",
+        appended.events.cloud_events().unwrap()[0].event_type,
+        "io.pursight.SourceRegistered.v1",
         "stored as written, never rewritten"
     );
     let status = StatusBoard::default();

@@ -199,22 +199,21 @@ impl DomainEvent for AssetEvent {
         1
     }
 
-    fn to_data(&self) -> Value {
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            AssetEvent::SchemaDiscovered(e) => serde_json::to_value(e),
-            AssetEvent::SchemaChanged(e) => serde_json::to_value(e),
-            AssetEvent::AssetRestored(e) => serde_json::to_value(e),
-            AssetEvent::AssetRemoved(e) => serde_json::to_value(e),
-            AssetEvent::LineageRecorded(e) => serde_json::to_value(e),
-            AssetEvent::LineageRetracted(e) => serde_json::to_value(e),
-            AssetEvent::ColumnsProfiled(e) => serde_json::to_value(e),
-            AssetEvent::AssetClassified(e) => serde_json::to_value(e),
-            AssetEvent::ClassificationSuggested(e) => serde_json::to_value(e),
-            AssetEvent::ClassificationConfirmed(e) => serde_json::to_value(e),
-            AssetEvent::ClassificationRejected(e) => serde_json::to_value(e),
-            AssetEvent::ClassificationRevoked(e) => serde_json::to_value(e),
+            AssetEvent::SchemaDiscovered(e) => e.serialize(serializer),
+            AssetEvent::SchemaChanged(e) => e.serialize(serializer),
+            AssetEvent::AssetRestored(e) => e.serialize(serializer),
+            AssetEvent::AssetRemoved(e) => e.serialize(serializer),
+            AssetEvent::LineageRecorded(e) => e.serialize(serializer),
+            AssetEvent::LineageRetracted(e) => e.serialize(serializer),
+            AssetEvent::ColumnsProfiled(e) => e.serialize(serializer),
+            AssetEvent::AssetClassified(e) => e.serialize(serializer),
+            AssetEvent::ClassificationSuggested(e) => e.serialize(serializer),
+            AssetEvent::ClassificationConfirmed(e) => e.serialize(serializer),
+            AssetEvent::ClassificationRejected(e) => e.serialize(serializer),
+            AssetEvent::ClassificationRevoked(e) => e.serialize(serializer),
         }
-        .expect("asset events always serialize")
     }
 
     fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {

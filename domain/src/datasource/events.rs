@@ -254,9 +254,8 @@ impl DomainEvent for DataSourceEvent {
         }
     }
 
-    fn to_data(&self) -> Value {
-        with_inner!(self, inner => serde_json::to_value(inner))
-            .expect("data source events always serialize")
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        with_inner!(self, inner => inner.serialize(serializer))
     }
 
     fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {

@@ -225,13 +225,12 @@ impl DomainEvent for ScanRuleSetEvent {
         1
     }
 
-    fn to_data(&self) -> Value {
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            ScanRuleSetEvent::ScanRuleSetCreated(e) => serde_json::to_value(e),
-            ScanRuleSetEvent::ScanRuleSetUpdated(e) => serde_json::to_value(e),
-            ScanRuleSetEvent::ScanRuleSetArchived(e) => serde_json::to_value(e),
+            ScanRuleSetEvent::ScanRuleSetCreated(e) => e.serialize(serializer),
+            ScanRuleSetEvent::ScanRuleSetUpdated(e) => e.serialize(serializer),
+            ScanRuleSetEvent::ScanRuleSetArchived(e) => e.serialize(serializer),
         }
-        .expect("rule set events always serialize")
     }
 
     fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {

@@ -78,14 +78,13 @@ impl DomainEvent for ScanEvent {
         1
     }
 
-    fn to_data(&self) -> Value {
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            ScanEvent::ScanStarted(e) => serde_json::to_value(e),
-            ScanEvent::ScanProgressed(e) => serde_json::to_value(e),
-            ScanEvent::ScanCompleted(e) => serde_json::to_value(e),
-            ScanEvent::ScanFailed(e) => serde_json::to_value(e),
+            ScanEvent::ScanStarted(e) => e.serialize(serializer),
+            ScanEvent::ScanProgressed(e) => e.serialize(serializer),
+            ScanEvent::ScanCompleted(e) => e.serialize(serializer),
+            ScanEvent::ScanFailed(e) => e.serialize(serializer),
         }
-        .expect("scan events always serialize")
     }
 
     fn from_stored(event_type: &str, version: u32, data: &Value) -> Result<Self, EventDecodeError> {
