@@ -84,9 +84,12 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
 
     // Baseline: raw async JetStream publishes of the same payload sizes to a scratch stream with
     // the same storage, the same concurrency, each awaiting its ack. For information, the same
-    // with the two headers an append carries, into a stream configured like the event store
-    // (what the protocol costs, as opposed to what PurSight's client work costs).
+    // shaped like an append (its three headers, a subject of the event store's form), into a
+    // stream configured like the event store: what the protocol costs, as opposed to what
+    // PurSight's client work costs.
     let js = store.jetstream().clone();
+    let server = local_nats_server(&store_args.nats_url);
+    let server = server.as_deref();
     let raw_root = format!("benchraw{run_id}");
     let headers_root = format!("benchhdr{run_id}");
     let raw_stream = format!("BENCHRAW_{run_id}");
@@ -112,19 +115,54 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
 
     // Warm all paths up (connections, stream files, allocator) before any clock runs.
     let warm_up = args.count.min(500);
-    let (_, warm_sizes) = ours(&handler, &tenant, 0, warm_up, args.concurrency).await?;
-    raw(&js, &raw_root, 0, &warm_sizes, args.concurrency, false).await?;
-    raw(&js, &headers_root, 0, &warm_sizes, args.concurrency, true).await?;
+    let (_, warm_sizes) = ours(server, &handler, &tenant, 0, warm_up, args.concurrency).await?;
+    raw(
+        server,
+        &js,
+        &raw_root,
+        0,
+        &warm_sizes,
+        args.concurrency,
+        false,
+    )
+    .await?;
+    raw(
+        server,
+        &js,
+        &headers_root,
+        0,
+        &warm_sizes,
+        args.concurrency,
+        true,
+    )
+    .await?;
 
     let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
     let mut headers_samples = Samples::default();
     let mut sizes = Vec::new();
     for round in 0..args.rounds as usize {
         let first = warm_up + round * args.count;
-        let (ours_phase, round_sizes) =
-            ours(&handler, &tenant, first, args.count, args.concurrency).await?;
-        let raw_phase = raw(&js, &raw_root, first, &round_sizes, args.concurrency, false).await?;
+        let (ours_phase, round_sizes) = ours(
+            server,
+            &handler,
+            &tenant,
+            first,
+            args.count,
+            args.concurrency,
+        )
+        .await?;
+        let raw_phase = raw(
+            server,
+            &js,
+            &raw_root,
+            first,
+            &round_sizes,
+            args.concurrency,
+            false,
+        )
+        .await?;
         let headers_phase = raw(
+            server,
             &js,
             &headers_root,
             first,
@@ -134,7 +172,7 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         )
         .await?;
         println!(
-            "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish with append headers {:.0} msgs/s",
+            "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish shaped like an append {:.0} msgs/s",
             round + 1,
             ours_samples.record(&ours_phase, args.count),
             raw_samples.record(&raw_phase, args.count),
@@ -159,18 +197,26 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     println!("pursight append: {ours_rate:.0} events/s (median of {rounds} rounds)");
     println!("raw jetstream publish: {raw_rate:.0} msgs/s (median of {rounds} rounds)");
     println!(
-        "raw jetstream publish with the append headers: {headers_rate:.0} msgs/s (median of {rounds} rounds)"
+        "raw jetstream publish shaped like an append (same headers and subject form): {headers_rate:.0} msgs/s (median of {rounds} rounds)"
     );
     if !ours_samples.cpu_per_op.is_empty() {
         println!(
-            "client CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish with the append headers {:.1} µs (medians)",
+            "client CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
             median(&mut ours_samples.cpu_per_op),
             median(&mut raw_samples.cpu_per_op),
             median(&mut headers_samples.cpu_per_op),
         );
     }
+    if !ours_samples.server_cpu_per_op.is_empty() {
+        println!(
+            "NATS server CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
+            median(&mut ours_samples.server_cpu_per_op),
+            median(&mut raw_samples.server_cpu_per_op),
+            median(&mut headers_samples.server_cpu_per_op),
+        );
+    }
     println!(
-        "ratio_to_publish_with_headers: {:.3}",
+        "ratio_to_publish_shaped_like_append: {:.3}",
         ours_rate / headers_rate
     );
     println!("ratio: {:.3}", ours_rate / raw_rate);
@@ -186,21 +232,36 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// One timed phase of the benchmark: wall-clock time and this process's CPU time in it (`None`
-/// where the CPU time cannot be read).
+/// One timed phase of the benchmark: wall-clock time, and the CPU time this process and the
+/// local NATS server used in it (`None` where it cannot be read).
 struct Phase {
     elapsed: Duration,
     cpu: Option<Duration>,
+    server_cpu: Option<Duration>,
 }
 
 impl Phase {
-    /// Runs `work` under the clock.
-    async fn measure<T>(work: impl std::future::Future<Output = T>) -> (Self, T) {
-        let (started, cpu) = (Instant::now(), process_cpu());
+    /// Runs `work` under the clock; `server` is the local NATS server's `/proc` stat file.
+    async fn measure<T>(
+        server: Option<&str>,
+        work: impl std::future::Future<Output = T>,
+    ) -> (Self, T) {
+        let server_cpu = || server.and_then(cpu_time);
+        let (started, cpu, server_before) = (Instant::now(), process_cpu(), server_cpu());
         let output = work.await;
         let elapsed = started.elapsed();
         let cpu = process_cpu().zip(cpu).map(|(after, before)| after - before);
-        (Self { elapsed, cpu }, output)
+        let server_cpu = server_cpu()
+            .zip(server_before)
+            .map(|(after, before)| after - before);
+        (
+            Self {
+                elapsed,
+                cpu,
+                server_cpu,
+            },
+            output,
+        )
     }
 }
 
@@ -212,6 +273,9 @@ struct Samples {
     /// This process's CPU per operation, in µs: client work is what PurSight adds to a publish,
     /// and on a machine that also runs the NATS server it is taken from the server.
     cpu_per_op: Vec<f64>,
+    /// The local NATS server's CPU per operation, in µs: the server is the bottleneck here, so
+    /// this is what sets each side's rate.
+    server_cpu_per_op: Vec<f64>,
 }
 
 impl Samples {
@@ -219,26 +283,59 @@ impl Samples {
     fn record(&mut self, phase: &Phase, count: usize) -> f64 {
         let rate = count as f64 / phase.elapsed.as_secs_f64();
         self.rates.push(rate);
-        self.cpu_per_op
-            .extend(phase.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / count as f64));
+        let per_op = |cpu: Duration| cpu.as_secs_f64() * 1e6 / count as f64;
+        self.cpu_per_op.extend(phase.cpu.map(per_op));
+        self.server_cpu_per_op.extend(phase.server_cpu.map(per_op));
         rate
     }
 }
 
-/// CPU time this process has used so far (user + system), from `/proc/self/stat`; `None` where
-/// that file does not exist. Its unit is USER_HZ, which Linux fixes at 100 per second for
-/// `/proc`, so a round of 20,000 operations is measured to within a few per cent.
+/// CPU time this process has used so far (user + system); `None` off Linux.
 fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_time("/proc/self/stat")
+}
+
+/// CPU time (user + system) of the process whose `/proc/<pid>/stat` is `stat_path`; `None`
+/// where that file does not exist. Its unit is USER_HZ, which Linux fixes at 100 per second for
+/// `/proc`, so a round of 20,000 operations is measured to within a few per cent.
+fn cpu_time(stat_path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
     // Fields after the command name, which is in parentheses and may contain spaces.
     let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
     let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The `/proc` stat file of the NATS server this benchmark talks to, when that server runs on
+/// this machine: the URL names a loopback host and exactly one `nats-server` process is found.
+fn local_nats_server(url: &str) -> Option<String> {
+    let authority = url.split("://").last()?.rsplit('@').next()?;
+    let host = authority
+        .strip_prefix('[')
+        .and_then(|v6| v6.split(']').next())
+        .unwrap_or_else(|| authority.split([':', '/']).next().unwrap_or(authority));
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return None;
+    }
+    let mut servers = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            std::fs::read_to_string(path.join("comm"))
+                .is_ok_and(|comm| comm.trim() == "nats-server")
+        });
+    let server = servers.next()?;
+    servers
+        .next()
+        .is_none()
+        .then(|| server.join("stat").display().to_string())
+}
+
 /// Registers `count` distinct data sources through the command handler, each command its own
 /// task as in the server; returns the timed phase and each commit's payload size.
 async fn ours(
+    server: Option<&str>,
     handler: &CommandHandler,
     tenant: &TenantId,
     first: usize,
@@ -280,7 +377,7 @@ async fn ours(
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<anyhow::Result<u64>>>();
-    let (phase, sequences) = Phase::measure(commands).await;
+    let (phase, sequences) = Phase::measure(server, commands).await;
     let sequences = sequences.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     let sizes = payload_sizes(handler.store(), &sequences).await?;
     Ok((phase, sizes))
@@ -321,27 +418,35 @@ async fn payload_sizes(store: &EventStore, sequences: &[u64]) -> anyhow::Result<
 }
 
 /// Publishes one message per size to distinct subjects, awaiting every ack. With
-/// `with_headers`, each carries what an append sends besides its payload: a unique
-/// `Nats-Msg-Id` and `Nats-Expected-Last-Subject-Sequence: 0`, which the server checks.
+/// `shaped_like_append`, each carries what an append sends besides its payload: a unique
+/// `Nats-Msg-Id`, `Nats-Expected-Last-Subject-Sequence: 0` (which the server checks) and the
+/// batch `Content-Type`, on a subject of the event store's `<root>.events.<tenant>.<type>.<id>`
+/// form.
 async fn raw(
+    server: Option<&str>,
     js: &jetstream::Context,
     subject_root: &str,
     first: usize,
     sizes: &[usize],
     concurrency: usize,
-    with_headers: bool,
+    shaped_like_append: bool,
 ) -> anyhow::Result<Phase> {
     let publishes = futures::stream::iter(sizes.iter().copied().enumerate())
         .map(|(i, size)| {
             let js = js.clone();
-            let subject = format!("{subject_root}.{}", first + i);
+            let subject = if shaped_like_append {
+                format!("{subject_root}.events.bench.data_source.{}", Uuid::now_v7())
+            } else {
+                format!("{subject_root}.{}", first + i)
+            };
             spawn(async move {
                 let payload = vec![b'x'; size].into();
-                if with_headers {
+                if shaped_like_append {
                     let publish = jetstream::context::Publish::build()
                         .payload(payload)
                         .message_id(Uuid::new_v4().to_string())
-                        .expected_last_subject_sequence(0);
+                        .expected_last_subject_sequence(0)
+                        .header("Content-Type", eventlog::envelope::BATCH_CONTENT_TYPE);
                     js.send_publish(subject, publish).await?.await?;
                 } else {
                     js.publish(subject, payload).await?.await?;
@@ -351,7 +456,7 @@ async fn raw(
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<anyhow::Result<()>>>();
-    let (phase, results) = Phase::measure(publishes).await;
+    let (phase, results) = Phase::measure(server, publishes).await;
     results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     Ok(phase)
 }
