@@ -53,6 +53,8 @@ struct OpenObject {
     /// Position just after the `{`.
     start: usize,
     members: Vec<Member>,
+    /// Some key was written with an escape, so its JSON text does not order as its text does.
+    escaped_key: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -84,10 +86,7 @@ impl SortingFormatter<'_> {
         let members = &object.members;
         let out = &*self.out;
         let mut order = std::mem::take(&mut self.order);
-        let escaped = members
-            .iter()
-            .any(|m| out[m.key_start + 1..m.key_end - 1].contains(&b'\\'));
-        let already_sorted = if escaped {
+        let already_sorted = if object.escaped_key {
             let keys: Vec<Cow<'_, [u8]>> = members
                 .iter()
                 .map(|m| unquoted_key(&out[m.key_start..m.key_end]))
@@ -261,9 +260,21 @@ impl Formatter for SortingFormatter<'_> {
         write_f64(f64),
         write_number_str(&str),
         write_string_fragment(&str),
-        write_char_escape(CharEscape),
         write_byte_array(&[u8]),
     );
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        _: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        if self.in_key {
+            if let Some(object) = self.objects.last_mut() {
+                object.escaped_key = true;
+            }
+        }
+        CompactFormatter.write_char_escape(self.out, escape)
+    }
 
     fn write_null<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         CompactFormatter.write_null(self.out)
@@ -308,6 +319,7 @@ impl Formatter for SortingFormatter<'_> {
         self.objects.push(OpenObject {
             start: self.out.len(),
             members,
+            escaped_key: false,
         });
         Ok(())
     }

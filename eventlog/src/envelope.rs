@@ -270,6 +270,15 @@ impl CommittedEvents {
         self.summary.iter().map(|e| e.id).collect()
     }
 
+    /// The size in bytes of the commit's payload as this process published it; `None` for
+    /// events read back from the stream (a duplicate's original commit, a history).
+    pub fn published_size(&self) -> Option<usize> {
+        match &self.full {
+            FullEvents::Payload { payload, .. } => Some(payload.len()),
+            FullEvents::None | FullEvents::Decoded(_) => None,
+        }
+    }
+
     /// The events as stored, with their data.
     pub fn cloud_events(&self) -> Result<Vec<CloudEvent>, DecodeError> {
         match &self.full {

@@ -529,28 +529,20 @@ fn envelope_events(commit: &mut NewCommit) -> (Vec<AppendedEvent>, Vec<u8>) {
     let meta = &commit.metadata;
     let now = Utc::now();
     let source = ["/pursight/", meta.tenant.as_str()].concat();
-    let mut uuid_text = Uuid::encode_buffer();
-    let aggregate_id = commit
+    // The ids' text lives in stack buffers: four allocations fewer on every append.
+    let mut texts = [Uuid::encode_buffer(); 4];
+    let [aggregate_text, command_text, correlation_text, causation_text] = &mut texts;
+    let aggregate_id = &*commit
         .aggregate_id
         .as_uuid()
         .hyphenated()
-        .encode_lower(&mut uuid_text)
-        .to_owned();
-    let command_id = meta
-        .command_id
-        .hyphenated()
-        .encode_lower(&mut uuid_text)
-        .to_owned();
-    let correlation_id = meta
+        .encode_lower(aggregate_text);
+    let command_id = &*meta.command_id.hyphenated().encode_lower(command_text);
+    let correlation_id = &*meta
         .correlation_id
         .hyphenated()
-        .encode_lower(&mut uuid_text)
-        .to_owned();
-    let causation_id = meta
-        .causation_id
-        .hyphenated()
-        .encode_lower(&mut uuid_text)
-        .to_owned();
+        .encode_lower(correlation_text);
+    let causation_id = &*meta.causation_id.hyphenated().encode_lower(causation_text);
     let mut prevhash = std::mem::take(&mut commit.previous_hash);
     let mut canonical = Vec::with_capacity(2048);
     let mut payload = Vec::with_capacity(2048 * decided.len() + 2);
@@ -569,18 +561,18 @@ fn envelope_events(commit: &mut NewCommit) -> (Vec<AppendedEvent>, Vec<u8>) {
                     id,
                     source: &source,
                     event_type: &event_type,
-                    subject: &aggregate_id,
+                    subject: aggregate_id,
                     time: &now,
                     datacontenttype: DATA_CONTENT_TYPE,
                     data: EventData::Canonical(new.canonical_data()),
                     tenant: meta.tenant.as_str(),
                     aggregatetype: commit.aggregate_type,
-                    aggregateid: &aggregate_id,
+                    aggregateid: aggregate_id,
                     aggregateversion: aggregate_version,
                     actor: &meta.actor,
-                    commandid: &command_id,
-                    correlationid: &correlation_id,
-                    causationid: &causation_id,
+                    commandid: command_id,
+                    correlationid: correlation_id,
+                    causationid: causation_id,
                     traceparent: meta.traceparent.as_deref(),
                     prevhash: &prevhash,
                 },

@@ -234,6 +234,21 @@ async fn the_same_command_id_twice_is_reported_as_duplicate_and_stored_once() {
         "a duplicate answers with the original events"
     );
     assert_eq!(*again.events, *first.events);
+    let stored = t
+        .store
+        .jetstream()
+        .get_stream_no_info(t.store.names().stream())
+        .await
+        .unwrap()
+        .get_raw_message(first.sequence)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.events.published_size(),
+        Some(stored.payload.len()),
+        "the published size is the stored commit's"
+    );
+    assert_eq!(again.events.published_size(), None, "nothing was published");
     assert_eq!(t.store.last_sequence().await.unwrap(), first.sequence);
     t.cleanup().await;
 }

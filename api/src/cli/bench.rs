@@ -139,46 +139,66 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
 
     let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
     let mut headers_samples = Samples::default();
-    let mut sizes = Vec::new();
+    // The raw sides publish the sizes the commands produced most recently (the warm-up's for
+    // the first round), cycled to the round's count: sizes vary by a byte or two between
+    // commands, and this lets any side go first.
+    let mut sizes = warm_sizes;
     for round in 0..args.rounds as usize {
         let first = warm_up + round * args.count;
-        let (ours_phase, round_sizes) = ours(
-            server,
-            &handler,
-            &tenant,
-            first,
-            args.count,
-            args.concurrency,
-        )
-        .await?;
-        let raw_phase = raw(
-            server,
-            &js,
-            &raw_root,
-            first,
-            &round_sizes,
-            args.concurrency,
-            false,
-        )
-        .await?;
-        let headers_phase = raw(
-            server,
-            &js,
-            &headers_root,
-            first,
-            &round_sizes,
-            args.concurrency,
-            true,
-        )
-        .await?;
+        let raw_sizes: Vec<usize> = sizes.iter().copied().cycle().take(args.count).collect();
+        let mut rates = [0.0; 3];
+        // Each round starts with the next side, so no side always follows the same one (or
+        // always runs first after reading back a round's results).
+        for side in (0..3).map(|offset| (round + offset) % 3) {
+            rates[side] = match side {
+                0 => {
+                    let (phase, round_sizes) = ours(
+                        server,
+                        &handler,
+                        &tenant,
+                        first,
+                        args.count,
+                        args.concurrency,
+                    )
+                    .await?;
+                    sizes = round_sizes;
+                    ours_samples.record(&phase, args.count)
+                }
+                1 => {
+                    let phase = raw(
+                        server,
+                        &js,
+                        &raw_root,
+                        first,
+                        &raw_sizes,
+                        args.concurrency,
+                        false,
+                    )
+                    .await?;
+                    raw_samples.record(&phase, args.count)
+                }
+                _ => {
+                    let phase = raw(
+                        server,
+                        &js,
+                        &headers_root,
+                        first,
+                        &raw_sizes,
+                        args.concurrency,
+                        true,
+                    )
+                    .await?;
+                    headers_samples.record(&phase, args.count)
+                }
+            };
+        }
         println!(
             "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish shaped like an append {:.0} msgs/s",
             round + 1,
-            ours_samples.record(&ours_phase, args.count),
-            raw_samples.record(&raw_phase, args.count),
-            headers_samples.record(&headers_phase, args.count),
+            rates[0],
+            rates[1],
+            rates[2],
         );
-        sizes = round_sizes;
     }
 
     for stream in [&raw_stream, &headers_stream] {
@@ -361,8 +381,10 @@ async fn ours(
             Ok((id, DataSourceCommand::Register { id, config }))
         })
         .collect::<anyhow::Result<_>>()?;
-    // Each task yields only its commit's sequence: a server does not keep the events it
-    // appended either, and holding them here would charge their memory to the clock.
+    // Each task yields only its commit's payload size: a server does not keep the events it
+    // appended either, and holding them here would charge their memory to the clock. (Reading
+    // the sizes back from the stream would leave a consumer behind that the server keeps
+    // feeding during the next phase.)
     let commands = futures::stream::iter(prepared)
         .map(|(id, command)| {
             let handler = handler.clone();
@@ -372,49 +394,17 @@ async fn ours(
                 let outcome = handler
                     .execute_new::<DataSource>(&ctx, Permission::ManageDataSources, id, command)
                     .await?;
-                Ok(outcome.sequence)
+                outcome
+                    .events
+                    .published_size()
+                    .ok_or_else(|| anyhow::anyhow!("command {id} appended nothing new"))
             })
         })
         .buffer_unordered(concurrency)
-        .collect::<Vec<anyhow::Result<u64>>>();
-    let (phase, sequences) = Phase::measure(server, commands).await;
-    let sequences = sequences.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    let sizes = payload_sizes(handler.store(), &sequences).await?;
+        .collect::<Vec<anyhow::Result<usize>>>();
+    let (phase, sizes) = Phase::measure(server, commands).await;
+    let sizes = sizes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     Ok((phase, sizes))
-}
-
-/// The stored payload size of each commit in `sequences` (read back after the clock stopped).
-async fn payload_sizes(store: &EventStore, sequences: &[u64]) -> anyhow::Result<Vec<usize>> {
-    let (Some(&first), Some(&last)) = (sequences.iter().min(), sequences.iter().max()) else {
-        return Ok(Vec::new());
-    };
-    let wanted: std::collections::HashSet<u64> = sequences.iter().copied().collect();
-    let stream = store
-        .jetstream()
-        .get_stream_no_info(store.names().stream())
-        .await?;
-    let mut messages = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
-                start_sequence: first,
-            },
-            ..Default::default()
-        })
-        .await?
-        .messages()
-        .await?;
-    let mut sizes = Vec::with_capacity(sequences.len());
-    while let Some(message) = messages.next().await {
-        let message = message?;
-        let sequence = message.info().map_err(anyhow::Error::msg)?.stream_sequence;
-        if wanted.contains(&sequence) {
-            sizes.push(message.payload.len());
-        }
-        if sequence >= last {
-            break;
-        }
-    }
-    Ok(sizes)
 }
 
 /// Publishes one message per size to distinct subjects, awaiting every ack. With
