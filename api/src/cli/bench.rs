@@ -23,7 +23,9 @@ mod project;
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// N concurrent commands on distinct aggregates versus raw JetStream publishes of the same
-    /// payload sizes; the last line is `ratio: X` (ours / raw).
+    /// payload sizes, bare and shaped like an append (its headers and subject form); prints
+    /// this process's and a local NATS server's CPU per operation, and last `ratio: X`
+    /// (ours / bare raw).
     Append(AppendArgs),
     /// A backlog of data-source lifecycles (one commit per command) projected into every read
     /// model from an empty database, versus a raw `COPY` of the rows the read models end up
