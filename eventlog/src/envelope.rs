@@ -12,6 +12,10 @@ use uuid::Uuid;
 
 pub const SPEC_VERSION: &str = "1.0";
 pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
+/// The header a commit's content type travels in. Built once: a header name given as a `&str`
+/// is copied into a new allocation on every publish.
+pub const CONTENT_TYPE_HEADER: async_nats::HeaderName =
+    async_nats::HeaderName::from_static("Content-Type");
 pub const DATA_CONTENT_TYPE: &str = "application/json";
 
 /// One event as stored: a structured-mode CloudEvent with PurSight's extensions. `D` is how

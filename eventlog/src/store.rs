@@ -7,7 +7,7 @@
 use crate::chain::{hash_of, write_canonical, EnvelopeView, EventData, GENESIS};
 use crate::envelope::{
     wire_type, AppendedEvent, CommittedEvents, NewCommit, StoredCommit, StoredEvent,
-    BATCH_CONTENT_TYPE, DATA_CONTENT_TYPE, SPEC_VERSION,
+    BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, DATA_CONTENT_TYPE, SPEC_VERSION,
 };
 use crate::error::{AppendError, DecodeError, EventStoreError};
 use crate::subject::StreamNames;
@@ -247,7 +247,7 @@ impl EventStore {
                     .encode_lower(&mut Uuid::encode_buffer()),
             )
             .expected_last_subject_sequence(commit.expected_sequence)
-            .header("Content-Type", BATCH_CONTENT_TYPE);
+            .header(CONTENT_TYPE_HEADER, BATCH_CONTENT_TYPE);
         let ack = self
             .jetstream()
             .send_publish(subject, publish)

@@ -249,6 +249,14 @@ async fn the_same_command_id_twice_is_reported_as_duplicate_and_stored_once() {
         "the published size is the stored commit's"
     );
     assert_eq!(again.events.published_size(), None, "nothing was published");
+    assert_eq!(
+        stored
+            .headers
+            .get("Content-Type")
+            .map(|value| value.as_str()),
+        Some(eventlog::envelope::BATCH_CONTENT_TYPE),
+        "subscribers are told the payload is a CloudEvents batch"
+    );
     assert_eq!(t.store.last_sequence().await.unwrap(), first.sequence);
     t.cleanup().await;
 }

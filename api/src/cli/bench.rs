@@ -438,7 +438,10 @@ async fn raw(
                         .payload(payload)
                         .message_id(Uuid::new_v4().to_string())
                         .expected_last_subject_sequence(0)
-                        .header("Content-Type", eventlog::envelope::BATCH_CONTENT_TYPE);
+                        .header(
+                            eventlog::envelope::CONTENT_TYPE_HEADER,
+                            eventlog::envelope::BATCH_CONTENT_TYPE,
+                        );
                     js.send_publish(subject, publish).await?.await?;
                 } else {
                     js.publish(subject, payload).await?.await?;
