@@ -4,10 +4,14 @@
 //! (`serde_json::to_value`, then keys sorted at every level). Building that `Value` tree for
 //! every decided event only to write it out again was a large part of an append's CPU, so
 //! [`to_canonical_json`] writes the same bytes directly: serde_json's serializer does the data
-//! model, and [`SortingFormatter`] reorders each object's members as the object closes. Where the
-//! two could differ, the formatter follows the `Value` path: an `f32` is widened to `f64` first,
-//! a repeated key keeps its last value, and anything it cannot reproduce exactly (a raw JSON
+//! model, and a formatter reorders each object's members as the object closes. Where the two
+//! could differ, the formatter follows the `Value` path: an `f32` is widened to `f64` first, a
+//! repeated key keeps its last value, and anything it cannot reproduce exactly (a raw JSON
 //! fragment) is an error, on which callers fall back to the `Value` path.
+//!
+//! The objects of one struct type come with the same keys in the same order every time, so a
+//! key layout is sorted once per thread and its order remembered; a remembered order is used
+//! only after checking that it sorts the keys at hand.
 
 use serde::Serialize;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
