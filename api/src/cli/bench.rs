@@ -166,31 +166,24 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
                     sizes = round_sizes;
                     ours_samples.record(&phase, args.count)
                 }
-                1 => {
+                raw_side => {
+                    let shaped_like_append = raw_side == 2;
+                    let (root, samples) = if shaped_like_append {
+                        (&headers_root, &mut headers_samples)
+                    } else {
+                        (&raw_root, &mut raw_samples)
+                    };
                     let phase = raw(
                         server,
                         &js,
-                        &raw_root,
+                        root,
                         first,
                         &raw_sizes,
                         args.concurrency,
-                        false,
+                        shaped_like_append,
                     )
                     .await?;
-                    raw_samples.record(&phase, args.count)
-                }
-                _ => {
-                    let phase = raw(
-                        server,
-                        &js,
-                        &headers_root,
-                        first,
-                        &raw_sizes,
-                        args.concurrency,
-                        true,
-                    )
-                    .await?;
-                    headers_samples.record(&phase, args.count)
+                    samples.record(&phase, args.count)
                 }
             };
         }
