@@ -214,22 +214,18 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     println!(
         "raw jetstream publish shaped like an append (same headers and subject form): {headers_rate:.0} msgs/s (median of {rounds} rounds)"
     );
-    if !ours_samples.cpu_per_op.is_empty() {
-        println!(
-            "client CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
-            median(&mut ours_samples.cpu_per_op),
-            median(&mut raw_samples.cpu_per_op),
-            median(&mut headers_samples.cpu_per_op),
-        );
-    }
-    if !ours_samples.server_cpu_per_op.is_empty() {
-        println!(
-            "NATS server CPU per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
-            median(&mut ours_samples.server_cpu_per_op),
-            median(&mut raw_samples.server_cpu_per_op),
-            median(&mut headers_samples.server_cpu_per_op),
-        );
-    }
+    let mut print_per_operation = |what: &str, of: fn(&mut Samples) -> &mut Vec<f64>| {
+        if !of(&mut ours_samples).is_empty() {
+            println!(
+                "{what} per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
+                median(of(&mut ours_samples)),
+                median(of(&mut raw_samples)),
+                median(of(&mut headers_samples)),
+            );
+        }
+    };
+    print_per_operation("client CPU", |samples| &mut samples.cpu_per_op);
+    print_per_operation("NATS server CPU", |samples| &mut samples.server_cpu_per_op);
     println!(
         "ratio_to_publish_shaped_like_append: {:.3}",
         ours_rate / headers_rate
