@@ -157,44 +157,13 @@ mod erased {
         }
     }
 
-    /// A string member. Most need no escaping, and are then copied between quotes, which is
-    /// exactly what serde_json writes for them; the rest go through serde_json.
+    /// A string member, written as serde_json writes it.
     pub(super) struct Text<'a>(pub &'a str);
 
     impl Member for Text<'_> {
         fn write_to(&self, out: &mut Vec<u8>) {
-            if !needs_escape(self.0.as_bytes()) {
-                out.push(b'"');
-                out.extend_from_slice(self.0.as_bytes());
-                out.push(b'"');
-            } else {
-                self.0.write_to(out);
-            }
+            crate::canonical::write_string(out, self.0);
         }
-    }
-
-    /// Whether serde_json would escape anything in `text`: control characters, `"` and `\\`
-    /// (nothing else). Tested eight bytes at a time, as every string of every appended event
-    /// passes through here.
-    pub(super) fn needs_escape(text: &[u8]) -> bool {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
-        // Whether some byte of `word` is below `n` (exact for n <= 128).
-        let any_below = |word: u64, n: u64| word.wrapping_sub(n * ONES) & !word & HIGHS != 0;
-        let mut words = text.chunks_exact(8);
-        for word in &mut words {
-            let word = u64::from_le_bytes(word.try_into().expect("chunks of eight"));
-            if any_below(word, 0x20)
-                || any_below(word ^ (u64::from(b'"') * ONES), 1)
-                || any_below(word ^ (u64::from(b'\\') * ONES), 1)
-            {
-                return true;
-            }
-        }
-        words
-            .remainder()
-            .iter()
-            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
     }
 
     /// A UUID member, in the hyphenated lowercase form its `Serialize` writes.
@@ -518,26 +487,6 @@ mod tests {
                 serde_json::to_string(&time).unwrap()
             );
         }
-    }
-
-    #[test]
-    fn strings_needing_escapes_are_found_wherever_the_byte_is() {
-        let plain = |b: u8| !(b < 0x20 || b == b'"' || b == b'\\');
-        for len in [1, 7, 8, 9, 16, 23] {
-            for at in 0..len {
-                for byte in 0..=255u8 {
-                    let mut text = vec![b'a'; len];
-                    text[at] = byte;
-                    assert_eq!(
-                        erased::needs_escape(&text),
-                        !plain(byte),
-                        "byte {byte:#x} at {at} of {len}"
-                    );
-                }
-            }
-        }
-        assert!(!erased::needs_escape("é ü \u{2028} \u{7f} ok".as_bytes()));
-        assert!(!erased::needs_escape(b""));
     }
 
     #[test]
