@@ -78,8 +78,8 @@ pub enum SecretLocation<'a> {
 /// let error = SecretRef::parse("hunter2").unwrap_err();
 /// assert!(!error.contains("hunter2"));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct SecretRef {
     scheme: SecretScheme,
     /// The whole reference, `scheme:locator`, as it was parsed (trimmed).
@@ -229,6 +229,14 @@ impl TryFrom<String> for SecretRef {
 impl From<SecretRef> for String {
     fn from(value: SecretRef) -> Self {
         value.raw
+    }
+}
+
+// Written from the borrowed text, not through a cloned `String`: every appended event that
+// carries a configuration serialises its references.
+impl Serialize for SecretRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.raw)
     }
 }
 

@@ -171,6 +171,14 @@ macro_rules! string_value {
             }
         }
 
+        // Written from the borrowed text: `#[serde(into = "String")]` would clone the value on
+        // every serialisation, and every appended event serialises these.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -190,8 +198,8 @@ macro_rules! string_value {
 }
 
 /// The display name of a data source: trimmed, 1 to 128 characters, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct SourceName(String);
 
 impl SourceName {
@@ -225,8 +233,8 @@ string_value!(SourceName, {
 
 /// A label on a data source: 1 to 64 characters of `a-z 0-9 _ : - .`, stored lowercase so that
 /// `PII` and `pii` are one tag.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Tag(String);
 
 impl Tag {
@@ -262,8 +270,8 @@ string_value!(Tag, {
 });
 
 /// A DNS name or an IP address (IPv6 without brackets). DNS names are stored lowercase.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Host(String);
 
 impl Host {
