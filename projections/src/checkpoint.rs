@@ -72,7 +72,8 @@ pub async fn all(pool: &sqlx::PgPool) -> Result<Vec<(String, u64)>, sqlx::Error>
 
 /// Waits until every named projection has applied `sequence`, polling the checkpoints, for at
 /// most `timeout`. Returns whether they got there (read-your-writes for mutations, catch-up for
-/// CLI commands and scans).
+/// CLI commands and scans). A projection without a checkpoint has applied nothing yet: it is at
+/// sequence 0, so waiting for 0 (an empty stream) returns at once.
 pub async fn wait_for(
     pool: &sqlx::PgPool,
     names: &[&str],
@@ -82,9 +83,10 @@ pub async fn wait_for(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let checkpoints = all(pool).await?;
-        let caught_up = names
-            .iter()
-            .all(|name| checkpoints.iter().any(|(n, s)| n == name && *s >= sequence));
+        let caught_up = names.iter().all(|name| {
+            let applied = checkpoints.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+            applied.unwrap_or(0) >= sequence
+        });
         if caught_up {
             return Ok(true);
         }

@@ -246,6 +246,36 @@ async fn applied_counts(pool: &PgPool) -> (i64, i64) {
 }
 
 #[tokio::test]
+async fn waiting_on_a_projection_that_has_seen_no_event_yet() {
+    // A service starting on an empty stream waits for its projections to reach sequence 0;
+    // before any event they have no checkpoint row, and that must not read as "behind".
+    let env = Env::new().await;
+    let caught_up = projections::checkpoint::wait_for(
+        &env.pool,
+        &[data_sources::NAME],
+        0,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert!(
+        caught_up,
+        "a projection with no checkpoint is at sequence 0"
+    );
+    // Anything beyond what was applied is still waited for, and reported as not reached.
+    let caught_up = projections::checkpoint::wait_for(
+        &env.pool,
+        &[data_sources::NAME],
+        1,
+        Duration::from_millis(100),
+    )
+    .await
+    .unwrap();
+    assert!(!caught_up);
+    env.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_crash_between_apply_and_commit_loses_nothing_and_applies_nothing_twice() {
     let env = Env::new().await;
     let mut last = 0;
