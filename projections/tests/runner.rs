@@ -250,28 +250,15 @@ async fn waiting_on_a_projection_that_has_seen_no_event_yet() {
     // A service starting on an empty stream waits for its projections to reach sequence 0;
     // before any event they have no checkpoint row, and that must not read as "behind".
     let env = Env::new().await;
-    let caught_up = projections::checkpoint::wait_for(
-        &env.pool,
-        &[data_sources::NAME],
-        0,
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let reached = |sequence, timeout| {
+        projections::checkpoint::wait_for(&env.pool, &[data_sources::NAME], sequence, timeout)
+    };
     assert!(
-        caught_up,
+        reached(0, Duration::from_secs(2)).await.unwrap(),
         "a projection with no checkpoint is at sequence 0"
     );
     // Anything beyond what was applied is still waited for, and reported as not reached.
-    let caught_up = projections::checkpoint::wait_for(
-        &env.pool,
-        &[data_sources::NAME],
-        1,
-        Duration::from_millis(100),
-    )
-    .await
-    .unwrap();
-    assert!(!caught_up);
+    assert!(!reached(1, Duration::from_millis(100)).await.unwrap());
     env.cleanup().await;
 }
 
