@@ -405,7 +405,9 @@ pub(super) fn classify(error: &object_store::Error, what: &str, secret: Option<&
                 || io.is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
             {
                 (FailureCategory::Timeout, true)
-            } else if looks_like_tls(&lower) {
+            } else if status.is_none() && code.is_none() && looks_like_tls(&lower) {
+                // Only without a response: a status or an S3 code means TLS worked, and a
+                // service's error body (random request ids, echoed requests) can spell "ssl".
                 (FailureCategory::Tls, false)
             } else if http.is_some_and(reqwest::Error::is_connect)
                 || io.is_some()
@@ -591,6 +593,19 @@ mod tests {
         let failed = classify(&busy, "x", None);
         assert_eq!(failed.failure.category, FailureCategory::Unreachable);
         assert!(failed.transient);
+        // A refused signature whose body happens to contain "ssl" and "tls" (a request id is
+        // random letters) is still a credential problem: the service answered.
+        let refused = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 403 Forbidden: <Error>\
+                     <Code>SignatureDoesNotMatch</Code><Message>bad signature</Message>\
+                     <RequestId>Q7sslTLSx2</RequestId></Error>"
+                .into(),
+        };
+        assert_eq!(
+            classify(&refused, "x", None).failure.category,
+            FailureCategory::Auth
+        );
     }
 
     #[test]
