@@ -11,7 +11,7 @@ use crate::envelope::{
 };
 use crate::error::{AppendError, DecodeError, EventStoreError};
 use crate::subject::StreamNames;
-use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use async_nats::jetstream::{self, consumer, stream};
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
@@ -237,52 +237,78 @@ impl EventStore {
             commit.aggregate_type,
             &commit.aggregate_id,
         );
-        let publish = jetstream::context::Publish::build()
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            &*commit
+                .metadata
+                .command_id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer()),
+        );
+        headers.insert(
+            async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+            async_nats::HeaderValue::from(commit.expected_sequence),
+        );
+        headers.insert(CONTENT_TYPE_HEADER, BATCH_CONTENT_TYPE);
+        // A request whose reply is read here instead of `jetstream::Context::send_publish`: the
+        // same message and headers on the wire, but async-nats reads every ack as an untagged
+        // enum tried error-first, which builds (and formats) a serde error for each success.
+        let request = async_nats::Request::new()
             .payload(payload.clone())
-            .message_id(
-                commit
-                    .metadata
-                    .command_id
-                    .hyphenated()
-                    .encode_lower(&mut Uuid::encode_buffer()),
-            )
-            .expected_last_subject_sequence(commit.expected_sequence)
-            .header(CONTENT_TYPE_HEADER, BATCH_CONTENT_TYPE);
-        let ack = self
-            .jetstream()
-            .send_publish(subject, publish)
+            .headers(headers)
+            .timeout(Some(PUBLISH_TIMEOUT));
+        let reply = self
+            .client()
+            .send_request(subject, request)
             .await
-            .map_err(|err| EventStoreError::jetstream("publish", err))?
-            .await;
-        match ack {
-            Ok(ack) if ack.duplicate => {
+            .map_err(|err| match err.kind() {
+                async_nats::RequestErrorKind::NoResponders => EventStoreError::jetstream(
+                    "publish",
+                    format!("no stream captures {}", self.names().all_events()),
+                ),
+                _ => EventStoreError::jetstream("publish", err),
+            })?;
+        match PublishReply::parse(&reply.payload)? {
+            PublishReply::Stored {
+                sequence,
+                duplicate,
+            } if duplicate => {
                 tracing::info!(
-                    sequence = ack.sequence,
+                    sequence,
                     aggregate_type = commit.aggregate_type,
                     aggregate_id = %commit.aggregate_id,
                     command_id = %commit.metadata.command_id,
                     "duplicate command, nothing appended"
                 );
-                let original = self.commit_at(ack.sequence).await?;
+                let original = self.commit_at(sequence).await?;
                 Ok(Appended {
-                    sequence: ack.sequence,
+                    sequence,
                     events: CommittedEvents::from_cloud_events(original.events),
                     duplicate: true,
                 })
             }
-            Ok(ack) => Ok(Appended {
-                sequence: ack.sequence,
-                events: CommittedEvents::appended(events, ack.sequence, payload),
+            PublishReply::Stored { sequence, .. } => Ok(Appended {
+                sequence,
+                events: CommittedEvents::appended(events, sequence, payload),
                 duplicate: false,
             }),
-            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
+            PublishReply::Refused { err_code, .. } if err_code == WRONG_LAST_SEQUENCE => {
                 Err(AppendError::Conflict {
                     aggregate_type: commit.aggregate_type.to_owned(),
                     aggregate_id: commit.aggregate_id.to_string(),
                     expected_sequence: commit.expected_sequence,
                 })
             }
-            Err(err) => Err(EventStoreError::jetstream("publish ack", err).into()),
+            PublishReply::Refused {
+                code,
+                err_code,
+                description,
+            } => Err(EventStoreError::jetstream(
+                "publish",
+                format!("{description} (status {code}, error code {err_code})"),
+            )
+            .into()),
         }
     }
 
@@ -519,6 +545,67 @@ where
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// How long an append waits for the stream's acknowledgement (async-nats' JetStream default).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
+const WRONG_LAST_SEQUENCE: u64 = 10071;
+
+/// The stream's answer to a publish.
+#[derive(Debug, PartialEq)]
+enum PublishReply {
+    /// Stored at `sequence`; `duplicate` when the message id had already been stored there.
+    Stored { sequence: u64, duplicate: bool },
+    /// Refused, with JetStream's status, error code and description.
+    Refused {
+        code: u16,
+        err_code: u64,
+        description: String,
+    },
+}
+
+impl PublishReply {
+    /// Reads JetStream's `{"stream":…,"seq":N,"duplicate":…}` or `{"error":{…}}` in one pass.
+    fn parse(payload: &[u8]) -> Result<Self, EventStoreError> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            error: Option<WireError>,
+            seq: Option<u64>,
+            #[serde(default)]
+            duplicate: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct WireError {
+            #[serde(default)]
+            code: u16,
+            #[serde(default)]
+            err_code: u64,
+            #[serde(default)]
+            description: String,
+        }
+        let unreadable = |reason: &dyn std::fmt::Display| {
+            EventStoreError::jetstream(
+                "publish ack",
+                format!("unreadable acknowledgement: {reason}"),
+            )
+        };
+        let wire: Wire = serde_json::from_slice(payload).map_err(|err| unreadable(&err))?;
+        match (wire.error, wire.seq) {
+            (Some(error), _) => Ok(Self::Refused {
+                code: error.code,
+                err_code: error.err_code,
+                description: error.description,
+            }),
+            (None, Some(sequence)) => Ok(Self::Stored {
+                sequence,
+                duplicate: wire.duplicate,
+            }),
+            (None, None) => Err(unreadable(&"it holds neither a sequence nor an error")),
+        }
+    }
+}
+
 /// Wraps decided events into hash-chained CloudEvents and builds the commit's payload (the
 /// CloudEvents batch). Each event is serialised once: its canonical JSON is hashed, and the
 /// same bytes with `hash` added become its element of the batch (members of a JSON object are
@@ -657,6 +744,40 @@ mod tests {
         );
         for event in &decoded.events {
             assert_eq!(event.hash, compute_hash(event), "the stored hash verifies");
+        }
+    }
+
+    #[test]
+    fn publish_replies_are_read_as_jetstream_writes_them() {
+        assert_eq!(
+            PublishReply::parse(br#"{"stream":"PURSIGHT_EVENTS","seq":42}"#).unwrap(),
+            PublishReply::Stored {
+                sequence: 42,
+                duplicate: false
+            }
+        );
+        assert_eq!(
+            PublishReply::parse(br#"{"stream":"S","domain":"hub","seq":7,"duplicate":true}"#)
+                .unwrap(),
+            PublishReply::Stored {
+                sequence: 7,
+                duplicate: true
+            }
+        );
+        assert_eq!(
+            PublishReply::parse(
+                br#"{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 3"}}"#
+            )
+            .unwrap(),
+            PublishReply::Refused {
+                code: 400,
+                err_code: WRONG_LAST_SEQUENCE,
+                description: "wrong last sequence: 3".into()
+            }
+        );
+        for unreadable in [&b"not json"[..], br#"{"stream":"S"}"#, b""] {
+            let err = PublishReply::parse(unreadable).unwrap_err().to_string();
+            assert!(err.contains("unreadable acknowledgement"), "{err}");
         }
     }
 }
