@@ -88,6 +88,19 @@ impl ConnectionFailure {
     }
 }
 
+/// Whether a driver's error text reads like a TLS problem: a certificate, a handshake, or the
+/// TLS library naming itself (`rustls`, OpenSSL), in any case.
+///
+/// Only meaningful for failures the server did not answer: a server's own message (an S3 error
+/// body with a random request id, a command error quoting its input) can spell these words by
+/// chance, so callers rule out answered requests before asking.
+pub fn mentions_tls(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["certificate", "handshake", "tls", "ssl"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
 /// How a discovery runs.
 #[derive(Debug, Clone)]
 pub struct DiscoveryOptions {
@@ -154,4 +167,25 @@ pub struct AssetSample {
 pub struct ColumnSample {
     pub column: String,
     pub values: Vec<Option<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_words_are_found_in_any_case_and_nothing_else_is() {
+        for text in [
+            "invalid peer certificate: UnknownIssuer",
+            "TLS handshake eof",
+            "received fatal alert: HandshakeFailure",
+            "rustls::Error(InvalidMessage)",
+            "SSL routines::wrong version number",
+        ] {
+            assert!(mentions_tls(text), "{text}");
+        }
+        for text in ["connection refused", "timed out", "no route to host", ""] {
+            assert!(!mentions_tls(text), "{text}");
+        }
+    }
 }

@@ -11,7 +11,7 @@
 use super::options::MongoTarget;
 use crate::options::uri::encode;
 use crate::options::CloudAuth;
-use crate::probe::{ConnectionFailure, DiscoveryError};
+use crate::probe::{mentions_tls, ConnectionFailure, DiscoveryError};
 use domain::datasource::FailureCategory;
 use mongodb::error::{Error, ErrorKind};
 use mongodb::options::{ClientOptions, ReadPreference, SelectionCriteria};
@@ -200,7 +200,7 @@ pub(super) fn classify(error: &Error) -> FailureCategory {
             let lower = message.to_ascii_lowercase();
             if lower.contains("authentication") || lower.contains("auth failed") {
                 FailureCategory::Auth
-            } else if looks_like_tls(&lower) {
+            } else if mentions_tls(&lower) {
                 FailureCategory::Tls
             } else if lower.contains("refused")
                 || lower.contains("reset")
@@ -214,7 +214,10 @@ pub(super) fn classify(error: &Error) -> FailureCategory {
                 FailureCategory::Unreachable
             }
         }
-        other if looks_like_tls(&other.to_string().to_ascii_lowercase()) => FailureCategory::Tls,
+        // The server answered the command, so the connection (TLS included) worked, whatever
+        // words its message holds.
+        ErrorKind::Command(_) | ErrorKind::Write(_) => FailureCategory::Config,
+        other if mentions_tls(&other.to_string()) => FailureCategory::Tls,
         _ => FailureCategory::Config,
     }
 }
@@ -223,17 +226,11 @@ fn classify_io(error: &io::Error) -> FailureCategory {
     let lower = error.to_string().to_ascii_lowercase();
     if error.kind() == io::ErrorKind::TimedOut {
         FailureCategory::Timeout
-    } else if error.kind() == io::ErrorKind::InvalidData || looks_like_tls(&lower) {
+    } else if error.kind() == io::ErrorKind::InvalidData || mentions_tls(&lower) {
         FailureCategory::Tls
     } else {
         FailureCategory::Unreachable
     }
-}
-
-fn looks_like_tls(lower: &str) -> bool {
-    ["certificate", "tls", "handshake", "ssl", "rustls"]
-        .iter()
-        .any(|word| lower.contains(word))
 }
 
 #[cfg(test)]
@@ -258,6 +255,19 @@ mod tests {
         );
         assert_eq!(classify(&bad_cert), FailureCategory::Tls);
         assert!(is_connection_problem(&refused));
+    }
+
+    #[test]
+    fn a_command_the_server_refused_is_never_a_tls_failure() {
+        // The server answered, so TLS worked, even when its message quotes TLS words.
+        let refused: mongodb::error::CommandError = serde_json::from_value(serde_json::json!({
+            "code": 2,
+            "codeName": "BadValue",
+            "errmsg": "unrecognized option 'sslHandshakeCertificate'",
+        }))
+        .unwrap();
+        let error = Error::from(ErrorKind::Command(refused));
+        assert_eq!(classify(&error), FailureCategory::Config);
     }
 
     #[test]

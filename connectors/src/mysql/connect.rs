@@ -5,7 +5,7 @@
 
 use super::options::{MysqlSslMode, MysqlTarget};
 use crate::options::CloudAuth;
-use crate::probe::ConnectionFailure;
+use crate::probe::{mentions_tls, ConnectionFailure};
 use domain::datasource::FailureCategory;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlSslMode as SqlxSslMode};
 use std::io;
@@ -107,12 +107,15 @@ pub(super) fn classify(error: &sqlx::Error, secret: Option<&str>) -> ConnectionF
         sqlx::Error::Tls(_) => FailureCategory::Tls,
         sqlx::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => FailureCategory::Timeout,
         // rustls reports certificate and handshake failures as I/O errors of kind InvalidData.
-        sqlx::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData && looks_like_tls(io) => {
+        sqlx::Error::Io(io)
+            if io.kind() == io::ErrorKind::InvalidData && mentions_tls(&io.to_string()) =>
+        {
             FailureCategory::Tls
         }
         // Refused, reset, unroutable, and DNS look-ups that found nothing.
         sqlx::Error::Io(_) => FailureCategory::Unreachable,
         sqlx::Error::PoolTimedOut => FailureCategory::Timeout,
+        // Only "tls": a protocol error about "the handshake" is MySQL's own handshake.
         sqlx::Error::Protocol(message) if message.to_ascii_lowercase().contains("tls") => {
             FailureCategory::Tls
         }
@@ -152,13 +155,6 @@ fn server_code(error: &dyn sqlx::error::DatabaseError) -> Option<u16> {
     error
         .try_downcast_ref::<MySqlDatabaseError>()
         .map(MySqlDatabaseError::number)
-}
-
-fn looks_like_tls(error: &io::Error) -> bool {
-    let text = error.to_string().to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "ssl"]
-        .iter()
-        .any(|word| text.contains(word))
 }
 
 #[cfg(test)]

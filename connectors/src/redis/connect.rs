@@ -8,7 +8,7 @@
 //! closes the socket, which is how both operations close their connection.
 
 use super::options::RedisTarget;
-use crate::probe::ConnectionFailure;
+use crate::probe::{mentions_tls, ConnectionFailure};
 use domain::datasource::FailureCategory;
 use redis::aio::MultiplexedConnection;
 use redis::{
@@ -136,7 +136,8 @@ pub(super) fn classify(error: &RedisError, secret: Option<&str>) -> ConnectionFa
         FailureCategory::Config
     } else if error.is_timeout() {
         FailureCategory::Timeout
-    } else if looks_like_tls(&lower) {
+    } else if code.is_empty() && mentions_tls(&text) {
+        // A server's error reply (it has a code) means the connection, TLS included, worked.
         FailureCategory::Tls
     } else if error.is_io_error() || error.is_connection_refusal() || error.is_connection_dropped()
     {
@@ -150,12 +151,6 @@ pub(super) fn classify(error: &RedisError, secret: Option<&str>) -> ConnectionFa
 /// Whether a failed command is worth reporting as a lost server rather than a refused command.
 pub(super) fn is_connection_problem(error: &RedisError) -> bool {
     error.is_io_error() || error.is_timeout() || error.is_connection_dropped()
-}
-
-fn looks_like_tls(lower: &str) -> bool {
-    ["certificate", "tls", "handshake", "ssl", "rustls"]
-        .iter()
-        .any(|word| lower.contains(word))
 }
 
 #[cfg(test)]
@@ -180,6 +175,16 @@ mod tests {
             "invalid peer certificate: UnknownIssuer",
         ));
         assert_eq!(classify(&bad_cert, None).category, FailureCategory::Tls);
+    }
+
+    #[test]
+    fn a_server_error_reply_is_never_a_tls_failure() {
+        // The server answered, so TLS worked, even when its reply quotes TLS words.
+        let reply = redis::parse_redis_value(b"-ERR unknown option 'tls-handshake'\r\n")
+            .unwrap()
+            .extract_error()
+            .unwrap_err();
+        assert_eq!(classify(&reply, None).category, FailureCategory::Config);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use super::options::S3Target;
 use crate::options::CloudAuth;
-use crate::probe::ConnectionFailure;
+use crate::probe::{mentions_tls, ConnectionFailure};
 use crate::secrets::{SecretResolver, SecretValue};
 use domain::datasource::FailureCategory;
 use object_store::aws::{
@@ -405,7 +405,7 @@ pub(super) fn classify(error: &object_store::Error, what: &str, secret: Option<&
                 || io.is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
             {
                 (FailureCategory::Timeout, true)
-            } else if status.is_none() && code.is_none() && looks_like_tls(&lower) {
+            } else if status.is_none() && code.is_none() && mentions_tls(&lower) {
                 // Only without a response: a status or an S3 code means TLS worked, and a
                 // service's error body (random request ids, echoed requests) can spell "ssl".
                 (FailureCategory::Tls, false)
@@ -482,12 +482,6 @@ fn is_auth_code(code: &str) -> bool {
             | "AllAccessDisabled"
             | "AccountProblem"
     )
-}
-
-fn looks_like_tls(lower: &str) -> bool {
-    ["certificate", "tls", "handshake", "ssl", "rustls"]
-        .iter()
-        .any(|word| lower.contains(word))
 }
 
 /// An error and its sources, joined by `: ` (drivers hide "connection refused" in a source).

@@ -9,7 +9,7 @@
 
 use super::options::SnowflakeTarget;
 use crate::options::TlsMode;
-use crate::probe::ConnectionFailure;
+use crate::probe::{mentions_tls, ConnectionFailure};
 use domain::datasource::FailureCategory;
 use std::error::Error as _;
 use std::time::Duration;
@@ -97,10 +97,7 @@ pub(crate) fn transport_failure(error: &reqwest::Error) -> (FailureCategory, Str
     let lower = chain.to_ascii_lowercase();
     let category = if error.is_timeout() {
         FailureCategory::Timeout
-    } else if ["certificate", "tls", "handshake", "ssl", "rustls"]
-        .iter()
-        .any(|word| lower.contains(word))
-    {
+    } else if mentions_tls(&lower) {
         FailureCategory::Tls
     } else {
         FailureCategory::Unreachable
