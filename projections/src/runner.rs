@@ -23,15 +23,23 @@ use tracing::instrument;
 /// Tuning knobs.
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {
-    /// Most commits applied in one transaction. 500 keeps a 10 000-table discovery's resident
-    /// memory well under 200 MB while a backlog projects at ~28 k events/s (1000: ~33 k, but
-    /// ~20 MB more; measured with `pursight bench project` and `bench discovery`).
+    /// Most commits applied in one transaction.
     pub batch_size: usize,
+    /// A batch stops growing once it holds this many payload bytes (it always holds at least one
+    /// commit, whatever its size). Memory follows bytes, not commits: a discovery's commits carry whole
+    /// schemas, a lifecycle's a few hundred bytes, so a byte bound keeps the first's batches
+    /// small while the second's grow large. 2 MiB holds ~500 commits of a 10 000-table
+    /// discovery (the batch that keeps its resident memory under 200 MB) and ~1 700 data-source
+    /// lifecycle commits.
+    pub batch_bytes: usize,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        Self { batch_size: 500 }
+        Self {
+            batch_size: 2000,
+            batch_bytes: 2 * 1024 * 1024,
+        }
     }
 }
 
@@ -161,30 +169,30 @@ impl<P: Projection> ProjectionRunner<P> {
         prepare_schema(&self.pool, &self.projection, &schema_of(name)).await?;
         let consumer = self.consumer().await?;
         self.status.set_state(name, ProjectionState::Running);
-        // A continuous pull; `ready_chunks` hands over whatever has arrived (up to a batch), so a
-        // single event is projected at once and a backlog in large batches.
-        // Pulls twice a batch (bounded in bytes: a discovery's events carry whole schemas), so
-        // the next batch is on its way while one is applied.
+        // A continuous pull of twice a batch, so the next batch is on its way while one is
+        // applied; each batch is whatever has arrived (up to its bounds), so a single event is
+        // projected at once and a backlog in large batches.
         let mut incoming = consumer
             .stream()
             .max_messages_per_batch(self.options.batch_size * 2)
-            .max_bytes_per_batch(8 * 1024 * 1024)
+            .max_bytes_per_batch(self.options.batch_bytes * 2)
             .heartbeat(Duration::from_secs(15))
             .messages()
             .await
-            .map_err(|err| consumer_error(name, err))?
-            .ready_chunks(self.options.batch_size);
+            .map_err(|err| consumer_error(name, err))?;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
             let messages: Vec<_> = tokio::select! {
-                // Unconstrained: tokio's cooperative budget would otherwise cut every chunk at
+                // Unconstrained: tokio's cooperative budget would otherwise cut every batch at
                 // 128 messages, however many are waiting, and batches would stay small.
-                chunk = tokio::task::unconstrained(incoming.next()) => match chunk {
-                    Some(chunk) => chunk,
-                    None => return Err(consumer_error(name, "the message stream ended")),
-                },
+                batch = tokio::task::unconstrained(next_batch(&mut incoming, &self.options)) => {
+                    match batch {
+                        Some(batch) => batch,
+                        None => return Err(consumer_error(name, "the message stream ended")),
+                    }
+                }
                 _ = shutdown.changed() => return Ok(()),
             };
             // Decode up to the first bad message: what precedes it is applied and acknowledged,
@@ -413,6 +421,30 @@ pub fn apply_commits<'a, P: Projection>(
     })
 }
 
+/// Waits for the next message, then takes the ones already arrived behind it until the batch
+/// holds `batch_size` commits or `batch_bytes` payload bytes. `None` when the stream has ended.
+async fn next_batch<S, T, E>(incoming: &mut S, options: &RunnerOptions) -> Option<Vec<Result<T, E>>>
+where
+    S: futures::Stream<Item = Result<T, E>> + Unpin,
+    T: std::ops::Deref<Target = async_nats::Message>,
+{
+    let size = |item: &Result<T, E>| item.as_ref().map_or(0, |message| message.payload.len());
+    let first = incoming.next().await?;
+    let mut bytes = size(&first);
+    let mut batch = vec![first];
+    while batch.len() < options.batch_size && bytes < options.batch_bytes {
+        // Only what is already here: a batch never waits for more.
+        match futures::FutureExt::now_or_never(incoming.next()) {
+            Some(Some(item)) => {
+                bytes += size(&item);
+                batch.push(item);
+            }
+            _ => break,
+        }
+    }
+    Some(batch)
+}
+
 fn consumer_error(projection: &'static str, err: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Consumer {
         projection,
@@ -436,4 +468,76 @@ pub(crate) async fn read_all(
         )
         .await?
         .boxed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delivered message as the pull stream yields it (anything that derefs to one).
+    struct Delivered(async_nats::Message);
+
+    impl std::ops::Deref for Delivered {
+        type Target = async_nats::Message;
+        fn deref(&self) -> &async_nats::Message {
+            &self.0
+        }
+    }
+
+    fn delivered(size: usize) -> Result<Delivered, String> {
+        Ok(Delivered(async_nats::Message {
+            subject: "pursight.events.t.data_source.x".into(),
+            reply: None,
+            payload: vec![b'x'; size].into(),
+            headers: None,
+            status: None,
+            description: None,
+            length: size,
+        }))
+    }
+
+    fn sizes(batch: &[Result<Delivered, String>]) -> Vec<usize> {
+        batch
+            .iter()
+            .map(|item| item.as_ref().map_or(0, |m| m.payload.len()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn batches_take_what_has_arrived_up_to_their_commit_and_byte_bounds() {
+        let options = RunnerOptions {
+            batch_size: 3,
+            batch_bytes: 250,
+        };
+        // Five small messages, then a large one, then two more; after them nothing arrives
+        // (the stream stays pending, as a live consumer does).
+        let arrived = [10, 10, 10, 10, 10, 1000, 100, 100].map(delivered);
+        let mut incoming = futures::stream::iter(arrived).chain(futures::stream::pending());
+        let mut next = || futures::FutureExt::now_or_never(next_batch(&mut incoming, &options));
+        // Bounded by commits.
+        assert_eq!(sizes(&next().unwrap().unwrap()), [10, 10, 10]);
+        // Bounded by bytes: the message that reaches the bound is the batch's last.
+        assert_eq!(sizes(&next().unwrap().unwrap()), [10, 10, 1000]);
+        assert_eq!(sizes(&next().unwrap().unwrap()), [100, 100]);
+        // Nothing more has arrived: the next batch waits instead of returning an empty one.
+        assert!(next().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_large_first_message_is_a_batch_of_its_own_and_an_ended_stream_is_none() {
+        let options = RunnerOptions {
+            batch_size: 10,
+            batch_bytes: 100,
+        };
+        let mut incoming = futures::stream::iter([500, 10].map(delivered));
+        assert_eq!(
+            sizes(&next_batch(&mut incoming, &options).await.unwrap()),
+            [500]
+        );
+        assert_eq!(
+            sizes(&next_batch(&mut incoming, &options).await.unwrap()),
+            [10]
+        );
+        assert!(next_batch(&mut incoming, &options).await.is_none());
+    }
 }
