@@ -219,6 +219,47 @@ async fn a_scan_labels_sensitive_columns_with_reasons_and_leaves_look_alikes_alo
         .unwrap();
     assert!(emails["applied"].as_i64().unwrap() >= 1, "{stats}");
 
+    // Every asset's columns carry exactly that asset's labels, however many assets one query
+    // resolves (their labels are loaded together).
+    let assets = app
+        .gql(Some(&admin), "query($s: ID!) { assets(sourceId: $s) { path columns { name labels { label status } } } }", json!({ "s": source }))
+        .await;
+    let assets = assets["data"]["assets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{assets}"));
+    let mut from_columns: Vec<(String, String, String, String)> = Vec::new();
+    for asset in assets {
+        for column in asset["columns"].as_array().unwrap() {
+            for label in column["labels"].as_array().unwrap() {
+                from_columns.push(
+                    [
+                        &asset["path"],
+                        &column["name"],
+                        &label["label"],
+                        &label["status"],
+                    ]
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .into(),
+                );
+            }
+        }
+    }
+    let mut listed: Vec<(String, String, String, String)> = labels
+        .iter()
+        .map(|l| {
+            [&l["assetPath"], &l["column"], &l["label"], &l["status"]]
+                .map(|v| v.as_str().unwrap().to_owned())
+                .into()
+        })
+        .collect();
+    from_columns.sort();
+    listed.sort();
+    assert!(
+        assets.len() > 1 && !listed.is_empty(),
+        "several labelled assets: {assets:#?}"
+    );
+    assert_eq!(from_columns, listed);
+
     // No sampled value anywhere: labels, assets, events.
     let everything = [
         app.gql(Some(&admin), LABELS, json!({ "s": source })).await,

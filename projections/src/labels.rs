@@ -6,6 +6,7 @@ use crate::catalog::NAME;
 use domain::classification::{
     ColumnProfile, FeedbackExample, FeedbackModel, FeedbackVerdict, Label,
 };
+use std::collections::HashMap;
 
 /// One label of one column.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -67,6 +68,46 @@ pub async fn labels(
     .bind(filter.limit)
     .fetch_all(pool)
     .await
+}
+
+/// The labels of several assets in one query, per `(tenant, asset id)` key (each column's most
+/// confident first); an asset without labels, removed or unknown has no entry. Keys of
+/// different tenants may be mixed: each label is matched on its own tenant and asset.
+pub async fn labels_of_assets(
+    pool: &sqlx::PgPool,
+    keys: &[(String, uuid::Uuid)],
+) -> Result<HashMap<(String, uuid::Uuid), Vec<LabelRow>>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct TenantLabel {
+        tenant_id: String,
+        #[sqlx(flatten)]
+        label: LabelRow,
+    }
+    let (tenants, assets): (Vec<&str>, Vec<uuid::Uuid>) = keys
+        .iter()
+        .map(|(tenant, asset)| (tenant.as_str(), *asset))
+        .unzip();
+    let rows: Vec<TenantLabel> = sqlx::query_as(&format!(
+        "SELECT l.tenant_id, {LABEL_COLUMNS}
+         FROM UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, asset_id)
+         JOIN rm_{NAME}.column_labels l
+           ON l.tenant_id = k.tenant_id AND l.asset_id = k.asset_id
+         JOIN rm_{NAME}.assets a ON a.tenant_id = l.tenant_id AND a.id = l.asset_id
+         WHERE NOT a.removed
+         ORDER BY l.tenant_id, l.asset_id, l.column_name, l.confidence DESC, l.label"
+    ))
+    .bind(&tenants)
+    .bind(&assets)
+    .fetch_all(pool)
+    .await?;
+    let mut by_asset: HashMap<(String, uuid::Uuid), Vec<LabelRow>> = HashMap::new();
+    for TenantLabel { tenant_id, label } in rows {
+        by_asset
+            .entry((tenant_id, label.asset_id))
+            .or_default()
+            .push(label);
+    }
+    Ok(by_asset)
 }
 
 /// The review queue: suggested labels, most confident first.

@@ -4,6 +4,7 @@
 use super::errors::{command_error, internal};
 use super::query::parse_id;
 use super::{api_error, authorize, Services};
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
 use commands::classify::FeedbackSource;
 use commands::workflows::{AssetList, KnownAssets, ScanReport, ValidationReport};
@@ -15,10 +16,13 @@ use domain::discovery::AssetPath;
 use domain::scan::{ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
 use projections::catalog::{self, AssetRow, ScanRow};
+use projections::labels::LabelRow;
 use projections::lineage::{self, Direction};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The result of a connection test.
@@ -205,6 +209,31 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
+/// Loads the column labels of every asset a request resolves `columns` for in one query (keyed
+/// by tenant and asset), instead of one query per asset. Nothing is cached: each load reads the
+/// read model as it is.
+pub(crate) struct ColumnLabelsLoader {
+    pub pool: sqlx::PgPool,
+}
+
+impl Loader<(String, uuid::Uuid)> for ColumnLabelsLoader {
+    type Value = Arc<[LabelRow]>;
+    type Error = Arc<sqlx::Error>;
+
+    async fn load(
+        &self,
+        keys: &[(String, uuid::Uuid)],
+    ) -> Result<HashMap<(String, uuid::Uuid), Self::Value>, Self::Error> {
+        let labels = projections::labels::labels_of_assets(&self.pool, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(labels
+            .into_iter()
+            .map(|(key, rows)| (key, rows.into()))
+            .collect())
+    }
+}
+
 /// A discovered asset: database, schema, table, view, collection, key pattern or prefix.
 pub struct AssetGql(pub AssetRow);
 
@@ -233,39 +262,37 @@ impl AssetGql {
     /// Columns (or inferred fields), in order, each with its labels.
     async fn columns(&self, ctx: &Context<'_>) -> Result<Vec<Column>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
-        let services = ctx.data_unchecked::<Services>();
-        let filter = projections::labels::LabelFilter {
-            asset_id: Some(self.0.id),
-            limit: 10_000,
-            ..Default::default()
-        };
-        let mut labels =
-            projections::labels::labels(&services.pool, caller.tenant.as_str(), &filter)
-                .await
-                .map_err(|err| internal(&err))?;
+        let labels = ctx
+            .data_unchecked::<DataLoader<ColumnLabelsLoader>>()
+            .load_one((caller.tenant.as_str().to_owned(), self.0.id))
+            .await
+            .map_err(|err| internal(&*err))?
+            .unwrap_or_default();
+        let mut by_column: HashMap<&str, Vec<super::classification::ColumnLabelGql>> =
+            HashMap::new();
+        for label in labels.iter() {
+            by_column
+                .entry(label.column_name.as_str())
+                .or_default()
+                .push(super::classification::ColumnLabelGql(label.clone()));
+        }
         Ok(self.0.schema["columns"]
             .as_array()
             .map(|columns| {
                 columns
                     .iter()
-                    .map(|c| Column {
-                        labels: {
-                            let name = c["name"].as_str().unwrap_or_default();
-                            let (mine, rest) = std::mem::take(&mut labels)
-                                .into_iter()
-                                .partition(|l| l.column_name == name);
-                            labels = rest;
-                            mine.into_iter()
-                                .map(super::classification::ColumnLabelGql)
-                                .collect()
-                        },
-                        name: c["name"].as_str().unwrap_or_default().to_owned(),
-                        data_type: c["data_type"].as_str().unwrap_or_default().to_owned(),
-                        nullable: c["nullable"].as_bool().unwrap_or(true),
-                        default: c["default"].as_str().map(str::to_owned),
-                        primary_key: c["primary_key"].as_bool().unwrap_or(false),
-                        ordinal: c["ordinal"].as_i64().unwrap_or_default(),
-                        comment: c["comment"].as_str().map(str::to_owned),
+                    .map(|c| {
+                        let name = c["name"].as_str().unwrap_or_default();
+                        Column {
+                            labels: by_column.remove(name).unwrap_or_default(),
+                            name: name.to_owned(),
+                            data_type: c["data_type"].as_str().unwrap_or_default().to_owned(),
+                            nullable: c["nullable"].as_bool().unwrap_or(true),
+                            default: c["default"].as_str().map(str::to_owned),
+                            primary_key: c["primary_key"].as_bool().unwrap_or(false),
+                            ordinal: c["ordinal"].as_i64().unwrap_or_default(),
+                            comment: c["comment"].as_str().map(str::to_owned),
+                        }
                     })
                     .collect()
             })

@@ -17,6 +17,7 @@ mod types;
 pub use errors::AuthFailure;
 pub(crate) use errors::{api_error, authorize};
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::Schema;
 use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
@@ -69,6 +70,10 @@ pub fn build_schema(
         Mutation::default(),
         subscription::SubscriptionRoot,
     )
+    .data(DataLoader::new(
+        catalog::ColumnLabelsLoader { pool: pool.clone() },
+        tokio::spawn,
+    ))
     .data(Services {
         store,
         pool,
