@@ -307,10 +307,7 @@ async fn measure(
     .await?;
     let state = app.state();
     let tenant = ctx.tenant.clone();
-    let known = CatalogAssets {
-        store: state.store.clone(),
-        pool: state.pool.clone(),
-    };
+    let known = CatalogAssets::new(&state.store, &state.pool);
     let scan_id = state
         .workflows
         .start_scan(
@@ -332,9 +329,7 @@ async fn measure(
         scan.metrics.tables + scan.metrics.views,
         scan.metrics.columns
     );
-    let feedback = CatalogFeedback {
-        pool: state.pool.clone(),
-    };
+    let feedback = CatalogFeedback::new(&state.pool);
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(

@@ -667,10 +667,7 @@ async fn scan(
         .start_scan(&ctx.follow_up(), source, strategy, ScanScope::everything())
         .await
         .with_context(|| format!("cannot start the {label}"))?;
-    let known = CatalogAssets {
-        store: state.store.clone(),
-        pool: state.pool.clone(),
-    };
+    let known = CatalogAssets::new(&state.store, &state.pool);
     let report = state
         .workflows
         .run_scan(&ctx.follow_up(), source, scan_id, &known, &progress)

@@ -58,13 +58,8 @@ pub(crate) async fn run(
         .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let known = CatalogAssets {
-        store: state.store.clone(),
-        pool: state.pool.clone(),
-    };
-    let feedback = CatalogFeedback {
-        pool: state.pool.clone(),
-    };
+    let known = CatalogAssets::new(&state.store, &state.pool);
+    let feedback = CatalogFeedback::new(&state.pool);
     let progress = |p: ClassificationProgress| {
         bar.set_length(p.assets_total);
         bar.set_position(p.assets_done);

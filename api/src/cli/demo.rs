@@ -314,13 +314,8 @@ pub async fn demo(
                 .await
             {
                 Ok(scan_id) => {
-                    let known = CatalogAssets {
-                        store: app.state().store.clone(),
-                        pool: app.state().pool.clone(),
-                    };
-                    let feedback = CatalogFeedback {
-                        pool: app.state().pool.clone(),
-                    };
+                    let known = CatalogAssets::new(&app.state().store, &app.state().pool);
+                    let feedback = CatalogFeedback::new(&app.state().pool);
                     let outcome = workflows
                         .run_scan_and_classify(
                             &ctx.follow_up(),

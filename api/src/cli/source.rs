@@ -399,10 +399,7 @@ pub async fn scan(
             bar.set_message(p.current_strategy.as_str().to_owned());
         }
     };
-    let known = CatalogAssets {
-        store: state.store.clone(),
-        pool: state.pool.clone(),
-    };
+    let known = CatalogAssets::new(&state.store, &state.pool);
     let report = state
         .workflows
         .run_scan(&ctx.follow_up(), id, scan_id, &known, &progress)

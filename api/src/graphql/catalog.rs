@@ -783,13 +783,8 @@ impl CatalogMutation {
             let services = services.clone();
             let context = context.follow_up();
             async move {
-                let known = CatalogAssets {
-                    store: services.store.clone(),
-                    pool: services.pool.clone(),
-                };
-                let feedback = CatalogFeedback {
-                    pool: services.pool.clone(),
-                };
+                let known = CatalogAssets::new(&services.store, &services.pool);
+                let feedback = CatalogFeedback::new(&services.pool);
                 services
                     .workflows
                     .run_scan_and_classify(
@@ -847,7 +842,13 @@ impl CatalogMutation {
 
 /// The tenant's review feedback from the catalog read model.
 pub struct CatalogFeedback {
-    pub pool: sqlx::PgPool,
+    pool: sqlx::PgPool,
+}
+
+impl CatalogFeedback {
+    pub fn new(pool: &sqlx::PgPool) -> Self {
+        Self { pool: pool.clone() }
+    }
 }
 
 impl FeedbackSource for CatalogFeedback {
@@ -866,8 +867,17 @@ impl FeedbackSource for CatalogFeedback {
 /// Known assets of a source from the catalog read model, once it has caught up with the stream
 /// (so the previous scan's discoveries are visible to removal detection).
 pub struct CatalogAssets {
-    pub store: eventlog::EventStore,
-    pub pool: sqlx::PgPool,
+    store: eventlog::EventStore,
+    pool: sqlx::PgPool,
+}
+
+impl CatalogAssets {
+    pub fn new(store: &eventlog::EventStore, pool: &sqlx::PgPool) -> Self {
+        Self {
+            store: store.clone(),
+            pool: pool.clone(),
+        }
+    }
 }
 
 impl KnownAssets for CatalogAssets {

@@ -502,13 +502,8 @@ async fn run_classification(
     source: AggregateId,
     options: ClassificationOptions,
 ) -> Result<ClassificationReport> {
-    let known = CatalogAssets {
-        store: services.store.clone(),
-        pool: services.pool.clone(),
-    };
-    let feedback = CatalogFeedback {
-        pool: services.pool.clone(),
-    };
+    let known = CatalogAssets::new(&services.store, &services.pool);
+    let feedback = CatalogFeedback::new(&services.pool);
     services
         .workflows
         .classify_source(context, source, &known, &feedback, options, &|_| {})
@@ -543,10 +538,7 @@ impl ClassificationMutation {
                 .await
                 .map_err(command_error)?;
             if let Some(source) = state.source_id {
-                let known = CatalogAssets {
-                    store: services.store.clone(),
-                    pool: services.pool.clone(),
-                };
+                let known = CatalogAssets::new(&services.store, &services.pool);
                 let (added, revoked) = services
                     .workflows
                     .propagate_labels(&context.follow_up(), source, &known)
