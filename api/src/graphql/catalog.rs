@@ -654,8 +654,10 @@ impl CatalogQuery {
                 _ => entry.rejected += count,
             }
         }
-        let mut sensitivity: Vec<SensitivityCount> = ["critical", "high", "medium", "low"]
-            .into_iter()
+        let mut sensitivity: Vec<SensitivityCount> = domain::classification::Sensitivity::ALL
+            .iter()
+            .rev()
+            .map(|level| level.as_str())
             .map(|level| SensitivityCount {
                 sensitivity: level.to_owned(),
                 columns: classification

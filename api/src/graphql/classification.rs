@@ -51,12 +51,11 @@ fn stored_signals(value: &Value) -> Vec<Signal> {
 
 /// How sensitive a label is: low, medium, high or critical (custom labels: medium).
 pub(super) fn sensitivity_of(label: &str) -> &'static str {
-    match ClassificationType::parse(label).map(|t| t.sensitivity()) {
-        Some(domain::classification::Sensitivity::Low) => "low",
-        Some(domain::classification::Sensitivity::High) => "high",
-        Some(domain::classification::Sensitivity::Critical) => "critical",
-        Some(domain::classification::Sensitivity::Medium) | None => "medium",
-    }
+    ClassificationType::parse(label)
+        .map_or(domain::classification::Sensitivity::Medium, |t| {
+            t.sensitivity()
+        })
+        .as_str()
 }
 
 fn frameworks_of(label: &str) -> Vec<String> {
@@ -64,7 +63,7 @@ fn frameworks_of(label: &str) -> Vec<String> {
         .map(|t| {
             t.frameworks()
                 .iter()
-                .filter_map(|f| serde_json::to_value(f).ok()?.as_str().map(str::to_owned))
+                .map(|f| f.as_str().to_owned())
                 .collect()
         })
         .unwrap_or_default()

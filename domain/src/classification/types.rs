@@ -17,6 +17,26 @@ pub enum Sensitivity {
     Critical,
 }
 
+impl Sensitivity {
+    /// Every level, least harmful first.
+    pub const ALL: [Sensitivity; 4] = [
+        Sensitivity::Low,
+        Sensitivity::Medium,
+        Sensitivity::High,
+        Sensitivity::Critical,
+    ];
+
+    /// The wire name, e.g. `critical` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sensitivity::Low => "low",
+            Sensitivity::Medium => "medium",
+            Sensitivity::High => "high",
+            Sensitivity::Critical => "critical",
+        }
+    }
+}
+
 /// A compliance framework (or category within one) a type matters to.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -33,6 +53,28 @@ pub enum Framework {
     PciCardholder,
     /// SOC2 credentials and secrets.
     Soc2Credentials,
+}
+
+impl Framework {
+    /// Every framework category.
+    pub const ALL: [Framework; 5] = [
+        Framework::GdprPersonal,
+        Framework::GdprSpecialCategory,
+        Framework::HipaaPhi,
+        Framework::PciCardholder,
+        Framework::Soc2Credentials,
+    ];
+
+    /// The wire name, e.g. `pci_cardholder` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framework::GdprPersonal => "gdpr_personal",
+            Framework::GdprSpecialCategory => "gdpr_special_category",
+            Framework::HipaaPhi => "hipaa_phi",
+            Framework::PciCardholder => "pci_cardholder",
+            Framework::Soc2Credentials => "soc2_credentials",
+        }
+    }
 }
 
 macro_rules! classification_types {
@@ -164,5 +206,27 @@ impl<'de> Deserialize<'de> for Label {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
         Label::parse(&name).ok_or_else(|| serde::de::Error::custom("a label name may not be empty"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_the_serialised_names_and_all_holds_every_level_and_framework() {
+        for level in Sensitivity::ALL {
+            assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
+        }
+        for framework in Framework::ALL {
+            assert_eq!(serde_json::to_value(framework).unwrap(), framework.as_str());
+        }
+        assert!(Sensitivity::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+        for t in ClassificationType::ALL {
+            assert!(Sensitivity::ALL.contains(&t.sensitivity()), "{t:?}");
+            for framework in t.frameworks() {
+                assert!(Framework::ALL.contains(framework), "{t:?}");
+            }
+        }
     }
 }
