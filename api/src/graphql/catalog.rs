@@ -209,9 +209,10 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
-/// Loads the column labels of every asset a request resolves `columns` for in one query (keyed
-/// by tenant and asset), instead of one query per asset. Nothing is cached: each load reads the
-/// read model as it is.
+/// Loads the column labels of the assets whose `columns` are resolved at about the same time (a
+/// request's list of assets, or concurrent requests) in one query instead of one per asset. Keys
+/// carry the tenant and each label is matched on its own tenant, so requests of different
+/// tenants may share a batch. Nothing is cached: each load reads the read model as it is.
 pub(crate) struct ColumnLabelsLoader {
     pub pool: sqlx::PgPool,
 }
