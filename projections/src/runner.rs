@@ -25,10 +25,10 @@ use tracing::instrument;
 pub struct RunnerOptions {
     /// Most commits applied in one transaction.
     pub batch_size: usize,
-    /// A batch stops growing once it holds this many payload bytes (it always holds at least one
-    /// commit, whatever its size). Memory follows bytes, not commits: a discovery's commits carry whole
-    /// schemas, a lifecycle's a few hundred bytes, so a byte bound keeps the first's batches
-    /// small while the second's grow large. 2 MiB holds ~500 commits of a 10 000-table
+    /// A batch stops growing once it holds this many payload bytes (it always holds at least
+    /// one commit, whatever its size). Memory follows bytes, not commits: a discovery's commits
+    /// carry whole schemas, a lifecycle's a few hundred bytes, so a byte bound keeps the first's
+    /// batches small while the second's grow large. 2 MiB holds ~500 commits of a 10 000-table
     /// discovery (the batch that keeps its resident memory under 200 MB) and ~1 700 data-source
     /// lifecycle commits.
     pub batch_bytes: usize,
