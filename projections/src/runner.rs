@@ -423,6 +423,9 @@ pub fn apply_commits<'a, P: Projection>(
 
 /// Waits for the next message, then takes the ones already arrived behind it until the batch
 /// holds `batch_size` commits or `batch_bytes` payload bytes. `None` when the stream has ended.
+///
+/// Cancel-safe (the runner races it against shutdown): its only wait is for the first message;
+/// once that has arrived the rest is taken without waiting, so no taken message is dropped.
 async fn next_batch<S, T, E>(incoming: &mut S, options: &RunnerOptions) -> Option<Vec<Result<T, E>>>
 where
     S: futures::Stream<Item = Result<T, E>> + Unpin,
