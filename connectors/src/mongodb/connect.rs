@@ -223,10 +223,9 @@ pub(super) fn classify(error: &Error) -> FailureCategory {
 }
 
 fn classify_io(error: &io::Error) -> FailureCategory {
-    let lower = error.to_string().to_ascii_lowercase();
     if error.kind() == io::ErrorKind::TimedOut {
         FailureCategory::Timeout
-    } else if error.kind() == io::ErrorKind::InvalidData || mentions_tls(&lower) {
+    } else if error.kind() == io::ErrorKind::InvalidData || mentions_tls(&error.to_string()) {
         FailureCategory::Tls
     } else {
         FailureCategory::Unreachable

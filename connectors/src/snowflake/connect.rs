@@ -94,10 +94,9 @@ pub(crate) fn transport_failure(error: &reqwest::Error) -> (FailureCategory, Str
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    let lower = chain.to_ascii_lowercase();
     let category = if error.is_timeout() {
         FailureCategory::Timeout
-    } else if mentions_tls(&lower) {
+    } else if mentions_tls(&chain) {
         FailureCategory::Tls
     } else {
         FailureCategory::Unreachable
