@@ -644,6 +644,111 @@ async fn discovers_csv_json_lines_and_parquet_prefixes() {
     assert_eq!(last.current_strategy, ScanStrategy::Balanced);
 }
 
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn gzip_compressed_csv_and_json_lines_are_discovered_and_sampled() {
+    let moto = Moto::start().await;
+    let bucket = unique("gz-");
+    let store = moto.create_bucket(&bucket).await;
+    put(
+        &store,
+        "logs/part-0.csv.gz",
+        gzip("id,email,ip\n1,ana@example.com,10.0.0.1\n2,bo@example.com,10.0.0.2\n3,,10.0.0.3\n"),
+    )
+    .await;
+    // Two gzip members one after another, as `cat a.gz b.gz` makes.
+    let mut members = gzip("id,email,ip\n4,cy@example.com,");
+    members.extend(gzip("10.0.0.4\n5,di@example.com,10.0.0.5\n"));
+    put(&store, "logs/part-1.csv.gz", members).await;
+    put(
+        &store,
+        "clicks/day-1.jsonl.gz",
+        gzip("{\"user\":{\"email\":\"a@x.io\"},\"page\":\"/\"}\n{\"user\":{\"email\":\"b@x.io\"},\"page\":\"/buy\"}\n"),
+    )
+    .await;
+    // Larger than the text read from one object (256 KiB by default): the count is estimated.
+    let big: String = std::iter::once("id,email,amount\n".to_owned())
+        .chain(
+            (0..40_000).map(|i| format!("{i},user{i}@example.com,{}.{}\n", i * 7 % 1000, i % 100)),
+        )
+        .collect();
+    put(&store, "big/part-0.csv.gz", gzip(&big)).await;
+    // Named gzip, but not compressed: skipped and counted, never read as text.
+    put(
+        &store,
+        "broken/part-0.csv.gz",
+        "id,email\n1,ana@example.com\n",
+    )
+    .await;
+
+    let target = moto.target(Some(&bucket));
+    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
+        .await
+        .unwrap();
+    let assets = by_path(&discovery.assets);
+
+    let logs = assets[&path(&bucket, "logs/")];
+    assert_eq!(logs.comment.as_deref(), Some("format: csv.gz"));
+    assert_eq!(
+        columns(logs),
+        [
+            ("id", "integer", false),
+            ("email", "string", true),
+            ("ip", "string", false),
+        ]
+    );
+    assert_eq!(logs.row_estimate, Some(5), "both objects read whole");
+
+    let clicks = assets[&path(&bucket, "clicks/")];
+    assert_eq!(clicks.comment.as_deref(), Some("format: json.gz"));
+    assert_eq!(
+        columns(clicks),
+        [("page", "string", false), ("user.email", "string", false)]
+    );
+    assert_eq!(clicks.row_estimate, Some(2));
+
+    let big_asset = assets[&path(&bucket, "big/")];
+    assert_eq!(columns(big_asset)[1], ("email", "string", false));
+    let estimate = big_asset.row_estimate.unwrap();
+    assert!(
+        (36_000..=44_000).contains(&estimate),
+        "40 000 rows estimated as {estimate}"
+    );
+
+    let broken = assets[&path(&bucket, "broken/")];
+    assert!(broken.columns.is_empty());
+    assert_eq!(discovery.metrics.errors, 1, "the object that is not gzip");
+
+    let timeout = Duration::from_secs(10);
+    let sampled = sample(&target, logs, 10, timeout).await.unwrap();
+    assert_eq!(sampled.rows, 5);
+    assert_eq!(
+        values(&sampled, "email"),
+        texts(&[
+            Some("ana@example.com"),
+            Some("bo@example.com"),
+            None,
+            Some("cy@example.com"),
+            Some("di@example.com"),
+        ])
+    );
+    let sampled = sample(&target, big_asset, 3, timeout).await.unwrap();
+    assert_eq!(
+        values(&sampled, "email"),
+        texts(&[
+            Some("user0@example.com"),
+            Some("user1@example.com"),
+            Some("user2@example.com"),
+        ])
+    );
+}
+
 #[tokio::test]
 async fn a_rescan_of_unchanged_objects_gives_identical_schemas() {
     let moto = Moto::start().await;

@@ -23,33 +23,83 @@ pub(super) const ROOT_SEGMENT: &str = "/";
 /// The formats whose records PurSight reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum Format {
-    /// CSV (`.csv`) or TSV (`.tsv`); the delimiter.
-    Csv(u8),
-    /// JSON lines, concatenated JSON documents or one JSON array (`.json`, `.jsonl`, `.ndjson`).
-    Json,
+    /// CSV (`.csv`) or TSV (`.tsv`): the delimiter, and whether the object is gzip-compressed
+    /// (`.csv.gz`, `.tsv.gz`).
+    Csv {
+        delimiter: u8,
+        gzip: bool,
+    },
+    /// JSON lines, concatenated JSON documents or one JSON array (`.json`, `.jsonl`, `.ndjson`),
+    /// gzip-compressed or not (`.jsonl.gz`).
+    Json {
+        gzip: bool,
+    },
     Parquet,
 }
 
 impl Format {
     /// The format of `key`, from its extension; `None` for anything else (images, archives,
-    /// compressed text: counted, not read).
+    /// text compressed other than with gzip: counted, not read). A gzip-compressed Parquet
+    /// object is not read either: Parquet compresses its pages itself, and its footer must be
+    /// reachable by range.
     pub(super) fn of(key: &str) -> Option<Format> {
         let name = key.rsplit('/').next().unwrap_or(key);
-        let (_, extension) = name.rsplit_once('.')?;
+        let (stem, extension) = name.rsplit_once('.')?;
+        let gzip = extension.eq_ignore_ascii_case("gz");
+        let extension = if gzip {
+            stem.rsplit_once('.')?.1
+        } else {
+            extension
+        };
         match extension.to_ascii_lowercase().as_str() {
-            "csv" => Some(Format::Csv(b',')),
-            "tsv" => Some(Format::Csv(b'\t')),
-            "json" | "jsonl" | "ndjson" => Some(Format::Json),
-            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" => Some(Format::Csv {
+                delimiter: b',',
+                gzip,
+            }),
+            "tsv" => Some(Format::Csv {
+                delimiter: b'\t',
+                gzip,
+            }),
+            "json" | "jsonl" | "ndjson" => Some(Format::Json { gzip }),
+            "parquet" | "pq" if !gzip => Some(Format::Parquet),
             _ => None,
+        }
+    }
+
+    /// Whether objects of this format are gzip-compressed text.
+    pub(super) fn gzip(&self) -> bool {
+        match self {
+            Format::Csv { gzip, .. } | Format::Json { gzip } => *gzip,
+            Format::Parquet => false,
         }
     }
 
     pub(super) fn name(&self) -> &'static str {
         match self {
-            Format::Csv(b'\t') => "tsv",
-            Format::Csv(_) => "csv",
-            Format::Json => "json",
+            Format::Csv {
+                delimiter: b'\t',
+                gzip,
+            } => {
+                if *gzip {
+                    "tsv.gz"
+                } else {
+                    "tsv"
+                }
+            }
+            Format::Csv { gzip, .. } => {
+                if *gzip {
+                    "csv.gz"
+                } else {
+                    "csv"
+                }
+            }
+            Format::Json { gzip } => {
+                if *gzip {
+                    "json.gz"
+                } else {
+                    "json"
+                }
+            }
             Format::Parquet => "parquet",
         }
     }
@@ -257,12 +307,39 @@ mod tests {
 
     #[test]
     fn formats_come_from_extensions() {
-        assert_eq!(Format::of("a/b.CSV"), Some(Format::Csv(b',')));
-        assert_eq!(Format::of("a/b.tsv"), Some(Format::Csv(b'\t')));
-        assert_eq!(Format::of("a/b.ndjson"), Some(Format::Json));
+        let csv = |gzip| Format::Csv {
+            delimiter: b',',
+            gzip,
+        };
+        assert_eq!(Format::of("a/b.CSV"), Some(csv(false)));
+        assert_eq!(
+            Format::of("a/b.tsv"),
+            Some(Format::Csv {
+                delimiter: b'\t',
+                gzip: false
+            })
+        );
+        assert_eq!(Format::of("a/b.ndjson"), Some(Format::Json { gzip: false }));
         assert_eq!(Format::of("a/b.parquet"), Some(Format::Parquet));
-        assert_eq!(Format::of("a/b.csv.gz"), None);
+        assert_eq!(Format::of("a/b.csv.gz"), Some(csv(true)));
+        assert_eq!(Format::of("a/part-0.CSV.GZ"), Some(csv(true)));
+        assert_eq!(
+            Format::of("a/b.jsonl.gz"),
+            Some(Format::Json { gzip: true })
+        );
+        assert_eq!(Format::of("a/b.parquet.gz"), None);
+        assert_eq!(Format::of("a/b.tar.gz"), None);
+        assert_eq!(Format::of("a/b.gz"), None);
+        assert_eq!(Format::of("a/b.csv.zst"), None);
         assert_eq!(Format::of("a.b/noext"), None);
+        let names = [
+            csv(false),
+            csv(true),
+            Format::Json { gzip: true },
+            Format::Parquet,
+        ]
+        .map(|format| format.name());
+        assert_eq!(names, ["csv", "csv.gz", "json.gz", "parquet"]);
     }
 
     #[test]

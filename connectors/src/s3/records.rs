@@ -40,13 +40,14 @@ pub(super) struct Parsed {
     pub(super) covered_bytes: u64,
 }
 
-/// Parses `bytes`, the head of an object of `format` (`whole` when it is the entire object),
-/// keeping at most `keep` records. Parquet is read elsewhere: it yields nothing here.
+/// Parses `bytes`, the (decompressed) head of an object of `format` (`whole` when it is the
+/// entire object), keeping at most `keep` records. Parquet is read elsewhere: it yields nothing
+/// here.
 pub(super) fn parse(format: Format, bytes: &[u8], whole: bool, keep: usize) -> Parsed {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     match format {
-        Format::Csv(delimiter) => parse_csv(bytes, whole, delimiter, keep),
-        Format::Json => parse_json(bytes, keep),
+        Format::Csv { delimiter, .. } => parse_csv(bytes, whole, delimiter, keep),
+        Format::Json { .. } => parse_json(bytes, keep),
         Format::Parquet => Parsed::default(),
     }
 }
@@ -238,6 +239,12 @@ pub(super) fn json_kind(value: &serde_json::Value) -> &'static str {
 mod tests {
     use super::*;
 
+    const CSV: Format = Format::Csv {
+        delimiter: b',',
+        gzip: false,
+    };
+    const JSON: Format = Format::Json { gzip: false };
+
     fn fields(record: &Record) -> Vec<(&str, &str, Option<&str>)> {
         record
             .iter()
@@ -273,7 +280,7 @@ mod tests {
     #[test]
     fn csv_rows_follow_the_header() {
         let csv = b"\xef\xbb\xbfid,email,,id\n1,a@x.io,z,9\n2,,y\n";
-        let parsed = parse(Format::Csv(b','), csv, true, 10);
+        let parsed = parse(CSV, csv, true, 10);
         assert_eq!(parsed.counted, 2);
         assert_eq!(parsed.covered_bytes, csv.len() as u64 - 3);
         assert_eq!(
@@ -289,7 +296,7 @@ mod tests {
 
     #[test]
     fn a_cut_csv_head_drops_its_last_row() {
-        let parsed = parse(Format::Csv(b','), b"a,b\n1,2\n3,4\n5", false, 1);
+        let parsed = parse(CSV, b"a,b\n1,2\n3,4\n5", false, 1);
         assert_eq!(parsed.counted, 2);
         assert_eq!(parsed.records.len(), 1);
         assert_eq!(parsed.covered_bytes, 12);
@@ -298,7 +305,7 @@ mod tests {
     #[test]
     fn json_lines_are_flattened() {
         let text = b"{\"id\":1,\"user\":{\"name\":\"A\",\"tags\":[\"x\"],\"meta\":{}}}\n{\"id\":2.5,\"user\":null}\n{\"id\":";
-        let parsed = parse(Format::Json, text, false, 10);
+        let parsed = parse(JSON, text, false, 10);
         assert_eq!(parsed.counted, 2);
         assert_eq!(
             fields(&parsed.records[0]),
@@ -318,11 +325,11 @@ mod tests {
     #[test]
     fn a_json_array_is_read_element_by_element() {
         let whole = br#" [ {"a": 1}, {"a": "x"} ] "#;
-        let parsed = parse(Format::Json, whole, true, 10);
+        let parsed = parse(JSON, whole, true, 10);
         assert_eq!(parsed.counted, 2);
         assert_eq!(parsed.records[1][0].kind, "string");
         let cut = br#"[{"a": 1}, {"a": "x"}, {"a": tr"#;
-        let parsed = parse(Format::Json, cut, false, 10);
+        let parsed = parse(JSON, cut, false, 10);
         assert_eq!(parsed.counted, 2);
         assert_eq!(parsed.covered_bytes, 21);
     }
