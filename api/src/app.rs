@@ -99,60 +99,18 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
 
         // Read-model tables exist before the first request, whatever the runners are doing.
-        let prepare =
-            |error: projections::ProjectionError| StartError::Projection(error.to_string());
-        projections::runner::prepare_schema(
-            &pool,
-            &DataSources,
-            &schema_of(projections::data_sources::NAME),
-        )
-        .await
-        .map_err(prepare)?;
-        projections::runner::prepare_schema(
-            &pool,
-            &AuditLog,
-            &schema_of(projections::audit_log::NAME),
-        )
-        .await
-        .map_err(prepare)?;
-        projections::runner::prepare_schema(
-            &pool,
-            &Catalog,
-            &schema_of(projections::catalog::NAME),
-        )
-        .await
-        .map_err(prepare)?;
-        projections::runner::prepare_schema(
-            &pool,
-            &Lineage,
-            &schema_of(projections::lineage::NAME),
-        )
-        .await
-        .map_err(prepare)?;
-        projections::runner::prepare_schema(&pool, &Health, &schema_of(projections::health::NAME))
-            .await
-            .map_err(prepare)?;
+        let projections = Projections {
+            store: &store,
+            pool: &pool,
+            status: &status,
+            shutdown: &shutdown_rx,
+        };
         let mut runners = vec![
-            spawn_runner(
-                ProjectionRunner::new(DataSources, store.clone(), pool.clone(), status.clone()),
-                shutdown_rx.clone(),
-            ),
-            spawn_runner(
-                ProjectionRunner::new(AuditLog, store.clone(), pool.clone(), status.clone()),
-                shutdown_rx.clone(),
-            ),
-            spawn_runner(
-                ProjectionRunner::new(Catalog, store.clone(), pool.clone(), status.clone()),
-                shutdown_rx.clone(),
-            ),
-            spawn_runner(
-                ProjectionRunner::new(Lineage, store.clone(), pool.clone(), status.clone()),
-                shutdown_rx.clone(),
-            ),
-            spawn_runner(
-                ProjectionRunner::new(Health, store.clone(), pool.clone(), status.clone()),
-                shutdown_rx.clone(),
-            ),
+            projections.start(DataSources).await?,
+            projections.start(AuditLog).await?,
+            projections.start(Catalog).await?,
+            projections.start(Lineage).await?,
+            projections.start(Health).await?,
         ];
         let secrets = connectors::secrets::SecretResolver::from_env()
             .map_err(|err| StartError::Secrets(err.to_string()))?;
@@ -338,12 +296,33 @@ impl Application {
     }
 }
 
-fn spawn_runner<P: projections::Projection>(
-    runner: ProjectionRunner<P>,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        // The error is logged and shown in /readyz by the runner itself.
-        let _ = runner.run(shutdown).await;
-    })
+/// What every projection runner of the service shares.
+struct Projections<'a> {
+    store: &'a EventStore,
+    pool: &'a PgPool,
+    status: &'a StatusBoard,
+    shutdown: &'a watch::Receiver<bool>,
+}
+
+impl Projections<'_> {
+    /// Creates `projection`'s tables, then starts its runner.
+    async fn start<P: projections::Projection>(
+        &self,
+        projection: P,
+    ) -> Result<JoinHandle<()>, StartError> {
+        projections::runner::prepare_schema(self.pool, &projection, &schema_of(projection.name()))
+            .await
+            .map_err(|error| StartError::Projection(error.to_string()))?;
+        let runner = ProjectionRunner::new(
+            projection,
+            self.store.clone(),
+            self.pool.clone(),
+            self.status.clone(),
+        );
+        let shutdown = self.shutdown.clone();
+        Ok(tokio::spawn(async move {
+            // The error is logged and shown in /readyz by the runner itself.
+            let _ = runner.run(shutdown).await;
+        }))
+    }
 }
