@@ -227,6 +227,10 @@ async fn seed(port: u16) {
                 "address": { "city": "Lyon", "zip": "69001" },
                 "tags": ["vip", "early"],
                 "born": DateTime::from_millis(316_224_000_000),
+                "contacts": [
+                    { "kind": "work", "email": "ann@corp.example" },
+                    { "kind": "home", "phone": "+33 1 23 45 67 89" },
+                ],
             },
             doc! {
                 "_id": 2,
@@ -234,6 +238,7 @@ async fn seed(port: u16) {
                 "email": "bo@example.com",
                 "address": { "city": "Nice" },
                 "phone": null,
+                "contacts": [{ "kind": "home", "email": null }, { "email": "bo@home.example" }],
             },
             doc! {
                 "_id": 3,
@@ -442,6 +447,10 @@ async fn discovery_infers_fields_indexes_counts_and_view_lineage() {
             col("address.zip", "string", true),
             col("tags", "array", true),
             col("born", "date", true),
+            col("contacts", "array", true),
+            col("contacts.kind", "string", true),
+            col("contacts.email", "null|string", true),
+            col("contacts.phone", "string", true),
             col("phone", "null|string", true),
             col("age", "long", true),
         ]
@@ -515,7 +524,7 @@ async fn discovery_infers_fields_indexes_counts_and_view_lineage() {
         (metrics.schemas, metrics.collections, metrics.views),
         (1, 2, 1)
     );
-    assert_eq!(metrics.columns, 10 + 3 + 3);
+    assert_eq!(metrics.columns, 14 + 3 + 3);
     assert!(metrics.queries_executed >= 8, "{metrics:?}");
     assert_eq!((metrics.errors, metrics.retries), (0, 0));
 
@@ -706,6 +715,15 @@ async fn sampling_returns_the_values_for_classification() {
     assert_eq!(
         values("tags"),
         BTreeSet::from([some(r#"["vip","early"]"#), some("[]"), None])
+    );
+    // The fields of the documents in an array: the first element's value that is not null.
+    assert_eq!(
+        values("contacts.email"),
+        BTreeSet::from([some("ann@corp.example"), some("bo@home.example"), None])
+    );
+    assert_eq!(
+        values("contacts.phone"),
+        BTreeSet::from([some("+33 1 23 45 67 89"), None])
     );
     assert_eq!(
         values("address"),

@@ -750,6 +750,47 @@ async fn gzip_compressed_csv_and_json_lines_are_discovered_and_sampled() {
 }
 
 #[tokio::test]
+async fn the_objects_in_json_arrays_are_columns_and_sampled() {
+    let moto = Moto::start().await;
+    let bucket = unique("nested-");
+    let store = moto.create_bucket(&bucket).await;
+    put(
+        &store,
+        "customers/part-0.jsonl",
+        "{\"id\":1,\"contacts\":[{\"kind\":\"home\",\"email\":null},{\"kind\":\"work\",\"email\":\"ann@corp.example\"}]}\n\
+         {\"id\":2,\"contacts\":[]}\n\
+         {\"id\":3,\"contacts\":[{\"kind\":\"home\",\"email\":\"cy@home.example\"}]}\n",
+    )
+    .await;
+    let target = moto.target(Some(&bucket));
+    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
+        .await
+        .unwrap();
+    let assets = by_path(&discovery.assets);
+    let customers = assets[&path(&bucket, "customers/")];
+    assert_eq!(
+        columns(customers),
+        [
+            ("contacts", "array", false),
+            ("contacts.email", "null|string", true),
+            ("contacts.kind", "string", true),
+            ("id", "number", false),
+        ]
+    );
+    let sampled = sample(&target, customers, 10, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        values(&sampled, "contacts.email"),
+        texts(&[Some("ann@corp.example"), None, Some("cy@home.example")])
+    );
+    assert_eq!(
+        values(&sampled, "contacts.kind"),
+        texts(&[Some("home"), None, Some("home")])
+    );
+}
+
+#[tokio::test]
 async fn a_rescan_of_unchanged_objects_gives_identical_schemas() {
     let moto = Moto::start().await;
     let bucket = seed_lake(&moto).await;

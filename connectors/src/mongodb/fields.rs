@@ -3,7 +3,11 @@
 //!
 //! - Every field is a column named by its dotted path (`address.city`); an embedded document is
 //!   a column too (type `object`) and its fields follow it, down to [`MAX_DEPTH`] levels.
-//!   Arrays are leaves (type `array`): their elements are not columns.
+//! - An array is a column (type `array`). The fields of the documents it holds are columns
+//!   too, named as MongoDB's dot notation reaches them (`contacts.email` for
+//!   `contacts: [{email: …}, …]`): personal data often sits in such lists. A field's types are
+//!   those of all elements; its sampled value is that of the first element holding one. Scalar
+//!   elements, and arrays inside arrays, are not columns of their own.
 //! - A column's type is the set of BSON types seen (MongoDB's `$type` aliases: `string`, `int`,
 //!   `long`, `double`, `decimal`, `bool`, `date`, `objectId`, `binData`, `object`, `array`,
 //!   `null`, …) sorted and joined by `|`, e.g. `null|string`.
@@ -51,8 +55,9 @@ pub(super) fn type_name(value: &Bson) -> &'static str {
     }
 }
 
-/// Calls `visit` with every field of `document` (embedded documents' fields too) and its dotted
-/// path, parents before their children.
+/// Calls `visit` with every field of `document` (embedded documents' fields too, and those of
+/// documents in arrays) and its dotted path, parents before their children. A path inside an
+/// array is visited once for each element that holds it.
 pub(super) fn walk<'a>(document: &'a Document, visit: &mut impl FnMut(&str, &'a Bson)) {
     fn descend<'a>(
         document: &'a Document,
@@ -67,9 +72,17 @@ pub(super) fn walk<'a>(document: &'a Document, visit: &mut impl FnMut(&str, &'a 
             }
             prefix.push_str(key);
             visit(prefix, value);
-            if let Bson::Document(inner) = value {
-                if depth + 1 < MAX_DEPTH {
-                    descend(inner, prefix, depth + 1, visit);
+            if depth + 1 < MAX_DEPTH {
+                match value {
+                    Bson::Document(inner) => descend(inner, prefix, depth + 1, visit),
+                    Bson::Array(items) => {
+                        for item in items {
+                            if let Bson::Document(inner) = item {
+                                descend(inner, prefix, depth + 1, visit);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             prefix.truncate(mark);
@@ -78,13 +91,22 @@ pub(super) fn walk<'a>(document: &'a Document, visit: &mut impl FnMut(&str, &'a 
     descend(document, &mut String::new(), 0, visit);
 }
 
-/// The fields of `document` by dotted path.
+/// The fields of `document` by dotted path; a path inside an array holds the first element's
+/// value that is not null (or null when none has one).
 pub(super) fn flatten(document: &Document) -> HashMap<String, &Bson> {
-    let mut fields = HashMap::new();
-    walk(document, &mut |path, value| {
-        fields.insert(path.to_owned(), value);
+    let mut fields: HashMap<String, &Bson> = HashMap::new();
+    walk(document, &mut |path, value| match fields.get_mut(path) {
+        Some(held) if is_null(held) => *held = value,
+        Some(_) => {}
+        None => {
+            fields.insert(path.to_owned(), value);
+        }
     });
     fields
+}
+
+fn is_null(value: &Bson) -> bool {
+    matches!(value, Bson::Null | Bson::Undefined)
 }
 
 /// Field paths and types collected over sampled documents.
@@ -92,10 +114,19 @@ pub(super) fn flatten(document: &Document) -> HashMap<String, &Bson> {
 pub(super) struct Shape {
     documents: usize,
     order: Vec<String>,
-    /// Per path: documents holding it, and the types seen.
-    seen: HashMap<String, (usize, BTreeSet<&'static str>)>,
+    seen: HashMap<String, Seen>,
     /// Fields left out past [`MAX_FIELDS`].
     dropped: usize,
+}
+
+/// What the sampled documents showed of one path.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Documents holding it (once each, however many of its array elements do).
+    documents: usize,
+    /// The number of the last document that held it (documents count from 1).
+    last_document: usize,
+    types: BTreeSet<&'static str>,
 }
 
 impl Shape {
@@ -103,10 +134,10 @@ impl Shape {
     pub(super) fn add(&mut self, document: &Document) {
         self.documents += 1;
         let Shape {
+            documents: current,
             order,
             seen,
             dropped,
-            ..
         } = self;
         walk(document, &mut |path, value| {
             let entry = match seen.get_mut(path) {
@@ -120,9 +151,11 @@ impl Shape {
                     seen.entry(path.to_owned()).or_default()
                 }
             };
-            // A path appears once per document (field names are unique within a document).
-            entry.0 += 1;
-            entry.1.insert(type_name(value));
+            if entry.last_document != *current {
+                entry.last_document = *current;
+                entry.documents += 1;
+            }
+            entry.types.insert(type_name(value));
         });
     }
 
@@ -143,7 +176,11 @@ impl Shape {
             .into_iter()
             .zip(1u32..)
             .map(|(path, ordinal)| {
-                let (count, types) = self.seen.remove(&path).unwrap_or_default();
+                let Seen {
+                    documents: count,
+                    types,
+                    ..
+                } = self.seen.remove(&path).unwrap_or_default();
                 let data_type = types.iter().copied().collect::<Vec<_>>().join("|");
                 let mut column = ColumnSchema::new(path, data_type, ordinal);
                 column.nullable =
@@ -270,6 +307,53 @@ mod tests {
                 col("age", "long", true),
             ]
         );
+    }
+
+    #[test]
+    fn the_documents_of_an_array_give_their_fields_as_columns() {
+        let documents = [
+            doc! { "_id": 1, "contacts": [
+                { "kind": "work", "email": "ann@corp.example" },
+                { "kind": "home", "phone": "+33 1 23 45 67 89" },
+                "a scalar element",
+                [{ "nested": "arrays are not descended" }],
+            ] },
+            doc! { "_id": 2, "contacts": [] },
+            doc! { "_id": 3, "contacts": [{ "kind": "home", "email": null }, { "email": "cy@home.example" }] },
+        ];
+        assert_eq!(
+            shape(&documents),
+            vec![
+                col("_id", "int", false),
+                col("contacts", "array", false),
+                col("contacts.kind", "string", true),
+                col("contacts.email", "null|string", true),
+                col("contacts.phone", "string", true),
+            ]
+        );
+        // Documents holding a path are counted once, however many elements hold it: one of
+        // two documents lacks `c.k`, which two elements of the other hold.
+        let mut twice = Shape::default();
+        twice.add(&doc! { "c": [{ "k": 1 }, { "k": 2 }] });
+        twice.add(&doc! { "other": 1 });
+        let columns = twice.columns();
+        assert_eq!(columns[1].name, "c.k");
+        assert!(columns[1].nullable, "{columns:?}");
+
+        let first = flatten(&documents[0]);
+        assert_eq!(render(first["contacts.kind"]).as_deref(), Some("work"));
+        assert_eq!(
+            render(first["contacts.phone"]).as_deref(),
+            Some("+33 1 23 45 67 89")
+        );
+        assert!(!first.contains_key("contacts.nested"));
+        // The first element with a value, not the first element.
+        let third = flatten(&documents[2]);
+        assert_eq!(
+            render(third["contacts.email"]).as_deref(),
+            Some("cy@home.example")
+        );
+        assert!(!flatten(&documents[1]).contains_key("contacts.email"));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!   `number`, `boolean`, `date`, `timestamp`, `string`; an empty cell is `null`).
 //! - JSON: JSON lines, concatenated documents or one top-level array. Objects are flattened
 //!   (`{"a": {"b": 1}}` → `a.b`); arrays, scalars and empty objects are leaves typed by their
-//!   JSON type (`string`, `number`, `boolean`, `null`, `array`, `object`).
+//!   JSON type (`string`, `number`, `boolean`, `null`, `array`, `object`). The objects in an
+//!   array are flattened under the array's name as well (`{"items": [{"sku": 1}]}` → `items`
+//!   and `items.sku`), so the fields of listed records (addresses, contacts) are columns.
 //!
 //! Only the bytes read are parsed: when an object was read partly, the last, cut record is
 //! dropped and the counts say how many bytes the complete records covered, for row estimates.
@@ -204,7 +206,9 @@ fn skip(bytes: &[u8], what: impl Fn(u8) -> bool) -> usize {
     bytes.iter().position(|&b| !what(b)).unwrap_or(bytes.len())
 }
 
-/// Appends the leaves of `object` under `prefix` to `out`.
+/// Appends the leaves of `object` under `prefix` to `out`. An array is a leaf, and the objects
+/// it holds add their leaves under its name too (`items.sku` for `items: [{"sku": …}, …]`), once
+/// per element: a record may then hold a name several times.
 fn flatten(prefix: &str, object: &serde_json::Map<String, serde_json::Value>, out: &mut Record) {
     for (key, value) in object {
         let name = if prefix.is_empty() {
@@ -214,6 +218,18 @@ fn flatten(prefix: &str, object: &serde_json::Map<String, serde_json::Value>, ou
         };
         match value {
             serde_json::Value::Object(inner) if !inner.is_empty() => flatten(&name, inner, out),
+            serde_json::Value::Array(items) => {
+                out.push(Field {
+                    name: name.clone(),
+                    kind: json_kind(value),
+                    text: json_text(value),
+                });
+                for item in items {
+                    if let serde_json::Value::Object(inner) = item {
+                        flatten(&name, inner, out);
+                    }
+                }
+            }
             leaf => out.push(Field {
                 name,
                 kind: json_kind(leaf),
@@ -319,6 +335,26 @@ mod tests {
         assert_eq!(
             fields(&parsed.records[1]),
             [("id", "number", Some("2.5")), ("user", "null", None)]
+        );
+    }
+
+    #[test]
+    fn objects_in_arrays_are_flattened_under_the_array() {
+        let text = br#"{"id":1,"contacts":[{"email":null},{"email":"a@x.io","kind":"work"},"x",[{"deep":1}]]}"#;
+        let parsed = parse(JSON, text, true, 10);
+        assert_eq!(
+            fields(&parsed.records[0]),
+            [
+                (
+                    "contacts",
+                    "array",
+                    Some(r#"[{"email":null},{"email":"a@x.io","kind":"work"},"x",[{"deep":1}]]"#)
+                ),
+                ("contacts.email", "null", None),
+                ("contacts.email", "string", Some("a@x.io")),
+                ("contacts.kind", "string", Some("work")),
+                ("id", "number", Some("1")),
+            ]
         );
     }
 

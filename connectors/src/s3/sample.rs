@@ -76,8 +76,13 @@ pub async fn sample(
             values: records
                 .iter()
                 .map(|(record, partitions)| {
-                    match record.iter().find(|field| field.name == column.name) {
-                        Some(field) => field.text.clone(),
+                    // A field of the objects in an array: the first element's value.
+                    let mut named = record
+                        .iter()
+                        .filter(|field| field.name == column.name)
+                        .peekable();
+                    match named.peek() {
+                        Some(_) => named.find_map(|field| field.text.clone()),
                         None => partitions.get(&column.name).cloned().flatten(),
                     }
                 })
