@@ -44,9 +44,9 @@ pub struct ColumnProfile {
     pub column: String,
     /// The type as the engine spells it.
     pub data_type: String,
-    /// Rows sampled.
+    /// Values sampled: one per row, or for an `array` column one per element of its arrays.
     pub sampled: u32,
-    /// Sampled rows where the column was NULL (or absent).
+    /// Sampled values that were NULL (or absent; an empty array counts as one).
     pub nulls: u32,
     /// Distinct non-null values in the sample.
     pub distinct: u32,
@@ -88,7 +88,25 @@ impl ColumnProfile {
 impl ColumnProfile {
     /// Profiles a sample of a column's values (`None` = NULL). Runs every value detector and
     /// every custom rule's value pattern; keeps only counts, masked shapes and lengths.
+    ///
+    /// In a column of type `array` (document stores and JSON records, whose samples render
+    /// arrays as JSON), each element of an array of scalars is a value of its own: a list of
+    /// e-mail addresses is then seen as e-mail addresses, not as JSON text.
     pub fn build(
+        column: &str,
+        data_type: &str,
+        values: &[Option<&str>],
+        custom_rules: &[CustomRule],
+    ) -> Self {
+        if data_type.split('|').any(|t| t.trim() == "array") {
+            let elements = array_elements(values);
+            let elements: Vec<Option<&str>> = elements.iter().map(Option::as_deref).collect();
+            return Self::build_values(column, data_type, &elements, custom_rules);
+        }
+        Self::build_values(column, data_type, values, custom_rules)
+    }
+
+    fn build_values(
         column: &str,
         data_type: &str,
         values: &[Option<&str>],
@@ -181,6 +199,35 @@ impl ColumnProfile {
     pub fn hits(&self, detector: &str) -> u32 {
         self.detector_hits.get(detector).copied().unwrap_or(0)
     }
+}
+
+/// The values of an `array` column with each JSON array of scalars replaced by its elements
+/// (strings unquoted, numbers and booleans as written, `null` as NULL; an empty array is one
+/// NULL). Any other value (an array holding documents or arrays, text that is not a JSON array)
+/// stays as it is.
+fn array_elements(values: &[Option<&str>]) -> Vec<Option<String>> {
+    use serde_json::Value;
+    let mut elements = Vec::with_capacity(values.len());
+    for value in values {
+        let parsed = value
+            .filter(|text| text.trim_start().starts_with('['))
+            .and_then(|text| serde_json::from_str::<Vec<Value>>(text).ok())
+            .filter(|items| {
+                items
+                    .iter()
+                    .all(|item| !matches!(item, Value::Array(_) | Value::Object(_)))
+            });
+        match parsed {
+            Some(items) if items.is_empty() => elements.push(None),
+            Some(items) => elements.extend(items.into_iter().map(|item| match item {
+                Value::Null => None,
+                Value::String(text) => Some(text),
+                scalar => Some(scalar.to_string()),
+            })),
+            None => elements.push(value.map(str::to_owned)),
+        }
+    }
+    elements
 }
 
 /// A custom rule's label, compiled value pattern and validator.

@@ -432,6 +432,62 @@ fn shapes_are_masked_and_truncated() {
 }
 
 #[test]
+fn the_elements_of_array_values_are_profiled_one_by_one() {
+    let values = [
+        Some(r#"["ann@corp.example","ann@home.example"]"#),
+        Some("[]"),
+        None,
+        Some(r#"["bo@corp.example",null]"#),
+        Some(r#"[{"not":"a scalar"}]"#),
+    ];
+    let p = ColumnProfile::build("c", "array|null", &values, &[]);
+    // 2 + 1 (empty) + 1 (null) + 2 + 1 (kept as it is).
+    assert_eq!((p.sampled, p.nulls), (7, 3));
+    assert_eq!(p.hits("email"), 3);
+    // Elsewhere JSON text is a value like any other.
+    let text = ColumnProfile::build("c", "text", &values, &[]);
+    assert_eq!((text.sampled, text.nulls, text.hits("email")), (5, 1, 0));
+    // A value that only looks like an array stays whole.
+    let odd = ColumnProfile::build(
+        "c",
+        "array",
+        &[Some("[not json"), Some("[1, 2.5, true]")],
+        &[],
+    );
+    assert_eq!((odd.sampled, odd.distinct), (4, 4));
+}
+
+#[test]
+fn a_column_of_email_lists_is_email_by_its_values_alone() {
+    let lists = gen(40, |i| {
+        format!(
+            r#"["{}.{}@example.com","{}@mail.example.org"]"#,
+            FIRST[i % FIRST.len()].to_lowercase(),
+            LAST[i % LAST.len()].to_lowercase(),
+            i
+        )
+    });
+    let t = table(
+        "people",
+        &[
+            ("id", "int", gen(40, |i| i.to_string())),
+            ("aliases", "array", lists.clone()),
+        ],
+        &[],
+    );
+    let settings = ClassifierSettings::default();
+    let verdicts = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&verdicts, "aliases", &settings).as_deref(),
+        Some("EMAIL_ADDRESS")
+    );
+    // The same lists in a text column are JSON text, which is not an e-mail address.
+    let t = table("people", &[("aliases", "text", lists)], &[]);
+    let verdicts = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(applied(&verdicts, "aliases", &settings), None);
+}
+
+#[test]
 fn enabled_types_restrict_built_in_candidates() {
     let only_email = ClassifierSettings {
         enabled_types: Some(BTreeSet::from([ClassificationType::EmailAddress])),
