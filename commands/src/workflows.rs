@@ -10,7 +10,7 @@
 //! assets outside the scope are left alone.
 
 use crate::{CommandContext, CommandError, CommandHandler};
-use connectors::options::ConnectionTarget;
+use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::probe::{ConnectionFailure, ConnectionInfo, DiscoveryOptions, DiscoveryProgress};
 use connectors::secrets::SecretResolver;
 use domain::access::Permission;
@@ -109,18 +109,13 @@ impl SourceWorkflows {
         &self.handler
     }
 
-    /// Builds the connection target of a configuration, resolving its password reference.
+    /// Builds the connection target of a configuration, resolving its secret references.
     pub(crate) async fn target(
         &self,
         config: &DataSourceConfig,
     ) -> Result<ConnectionTarget, ConnectionFailure> {
-        let password = match &config.password_secret {
-            Some(reference) => Some(self.secrets.resolve(reference).await.map_err(|err| {
-                ConnectionFailure::new(FailureCategory::Auth, err.to_string(), None)
-            })?),
-            None => None,
-        };
-        ConnectionTarget::from_config(config, password.as_ref())
+        let secrets = SourceSecrets::resolve(config, &self.secrets).await?;
+        ConnectionTarget::from_config(config, &secrets)
             .map_err(|err| ConnectionFailure::new(FailureCategory::Config, err.to_string(), None))
     }
 

@@ -10,7 +10,7 @@ mod common;
 use common::unique;
 
 use connectors::live::probe_health;
-use connectors::options::ConnectionTarget;
+use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::probe::HealthProbe;
 use connectors::secrets::SecretValue;
 use domain::datasource::{DataSourceConfigInput, FailureCategory};
@@ -40,7 +40,11 @@ fn target(
     }
     .parse()
     .unwrap_or_else(|e| panic!("test config: {e}"));
-    ConnectionTarget::from_config(&config, password.map(SecretValue::new).as_ref()).unwrap()
+    let secrets = SourceSecrets {
+        password: password.map(SecretValue::new),
+        signing_key: None,
+    };
+    ConnectionTarget::from_config(&config, &secrets).unwrap()
 }
 
 /// Runs the future `make` builds to completion on a runtime of its own thread: for clean-up in

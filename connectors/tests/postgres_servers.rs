@@ -15,7 +15,7 @@ use common::pg_cluster::{ClusterOptions, PgCluster, USER};
 use common::pgbouncer::PgBouncer;
 use connectors::failover::{FailoverPolicy, ReadHealth, Server};
 use connectors::live;
-use connectors::options::ConnectionTarget;
+use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::postgres::{connect_options, PgSslMode, PostgresTarget};
 use connectors::probe::{AssetSample, Discovery, DiscoveryError, DiscoveryOptions};
 use connectors::secrets::SecretValue;
@@ -57,7 +57,11 @@ fn ssl(mode: Option<&str>, ca: Option<&Path>) -> Option<SslConfigInput> {
 
 fn build(input: DataSourceConfigInput, password: &str) -> ConnectionTarget {
     let config = input.parse().unwrap_or_else(|e| panic!("test config: {e}"));
-    ConnectionTarget::from_config(&config, Some(&SecretValue::new(password))).unwrap()
+    ConnectionTarget::from_config(
+        &config,
+        &SourceSecrets::password(SecretValue::new(password)),
+    )
+    .unwrap()
 }
 
 fn postgres(target: &ConnectionTarget) -> &PostgresTarget {
@@ -488,7 +492,7 @@ async fn validate_discover_and_sample_through_pgbouncer_in_transaction_mode() {
     input.username = Some("postgres".into());
     input.password_secret = None;
     let config = input.parse().unwrap();
-    let target = ConnectionTarget::from_config(&config, None).unwrap();
+    let target = ConnectionTarget::from_config(&config, &SourceSecrets::default()).unwrap();
     let pg = postgres(&target);
     assert!(pg.pgbouncer);
     assert_eq!(pg.database.as_deref(), Some(db.name.as_str()));

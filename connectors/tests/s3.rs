@@ -13,9 +13,10 @@ mod common;
 use common::{free_port, unique};
 
 use bytes::Bytes;
-use connectors::options::ConnectionTarget;
+use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::s3::{discover, sample, validate, S3Target};
+use connectors::secrets::{SecretResolver, SecretValue};
 use domain::datasource::{CloudConfigInput, DataSourceConfigInput, FailureCategory};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema};
 use domain::scan::{ScanScope, ScanStrategy};
@@ -209,8 +210,18 @@ impl Drop for Moto {
     }
 }
 
+/// A source on `endpoint` whose secret access key is in the file `secret_ref` names
+/// (`file:PATH`). The command layer resolves references before it builds a target
+/// (`SourceSecrets::resolve`, exercised below); the connector only ever sees the value.
 fn target_at(endpoint: &str, database: Option<&str>, key_id: &str, secret_ref: &str) -> S3Target {
-    match ConnectionTarget::from_config(&config(endpoint, database, key_id, secret_ref), None)
+    let path = secret_ref
+        .strip_prefix("file:")
+        .expect("the tests keep secrets in files");
+    let secrets = SourceSecrets {
+        password: None,
+        signing_key: Some(SecretValue::new(std::fs::read_to_string(path).unwrap())),
+    };
+    match ConnectionTarget::from_config(&config(endpoint, database, key_id, secret_ref), &secrets)
         .unwrap()
     {
         ConnectionTarget::S3(target) => target,
@@ -478,18 +489,35 @@ async fn validate_classifies_failures_and_hides_the_secret() {
     assert!(failure.message.contains("InvalidAccessKeyId"), "{failure}");
     assert!(!failure.message.contains(&moto.secret), "{failure}");
 
-    // A secret reference that cannot be resolved.
-    let failure = validate(
-        &moto.target_with(
-            Some(&bucket),
-            &moto.key_id,
-            "file:/nonexistent/pursight/secret",
-        ),
-        timeout,
-    )
-    .await
-    .unwrap_err();
+    // A secret reference that cannot be resolved fails before any request, as `Auth`.
+    let unresolvable = config(
+        &moto.endpoint,
+        Some(&bucket),
+        &moto.key_id,
+        "file:/nonexistent/pursight/secret",
+    );
+    let failure = SourceSecrets::resolve(&unresolvable, &SecretResolver::from_env().unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(failure.category, FailureCategory::Auth, "{failure}");
+    assert!(
+        failure.message.contains("cloud_config.secret_access_key"),
+        "{failure}"
+    );
+    // The reference this server's key is in resolves to that key.
+    let resolvable = config(
+        &moto.endpoint,
+        Some(&bucket),
+        &moto.key_id,
+        &moto.secret_ref(),
+    );
+    let secrets = SourceSecrets::resolve(&resolvable, &SecretResolver::from_env().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets.signing_key.as_ref().map(SecretValue::expose),
+        Some(moto.secret.as_str())
+    );
 
     // A bucket that does not exist.
     let failure = validate(&moto.target(Some("no-such-bucket-pursight")), timeout)

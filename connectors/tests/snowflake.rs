@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use connectors::options::ConnectionTarget;
+use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::secrets::SecretValue;
 use connectors::snowflake::{discover, validate, SnowflakeTarget};
@@ -993,7 +993,8 @@ fn target(base_url: &str, database: Option<&str>, secret: &str) -> SnowflakeTarg
     };
     let config = input.parse().unwrap_or_else(|e| panic!("test config: {e}"));
     let ConnectionTarget::Snowflake(target) =
-        ConnectionTarget::from_config(&config, Some(&SecretValue::new(secret))).unwrap()
+        ConnectionTarget::from_config(&config, &SourceSecrets::password(SecretValue::new(secret)))
+            .unwrap()
     else {
         panic!("a snowflake target");
     };

@@ -15,8 +15,9 @@ use super::ConfigError;
 use domain::datasource::{CloudProvider, DataSourceConfig, SecretRef};
 use std::fmt;
 
-/// The cloud identity a connection uses. Secrets stay references until the connector resolves
-/// [`CloudAuth::secret_ref`].
+/// The cloud identity a connection uses. Secrets stay references here; the ones a connector
+/// signs with are resolved by [`SourceSecrets::resolve`](super::SourceSecrets::resolve) before
+/// the target is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloudAuth {
     /// No cloud identity: the engine's user and password (if any).

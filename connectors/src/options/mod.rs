@@ -1,5 +1,6 @@
 //! Connection parameters built from the DataSource model, one pure function per engine and one
-//! entry point for all: [`ConnectionTarget::from_config`]. Nothing here touches the network.
+//! entry point for all: [`ConnectionTarget::from_config`]. Nothing here touches the network but
+//! [`SourceSecrets::resolve`], which the caller runs first with its one secret resolver.
 //!
 //! What every engine shares lives here: the TLS policy ([`TlsSettings`], `tls.rs`), the cloud
 //! identity ([`CloudAuth`], `cloud.rs`), the pool knobs ([`PoolOptions`], `pool.rs`) and the URI
@@ -25,9 +26,62 @@ pub use cloud::CloudAuth;
 pub use pool::PoolOptions;
 pub use tls::{TlsMode, TlsSettings};
 
-use crate::secrets::SecretValue;
-use domain::datasource::{DataSourceConfig, DataSourceKind, Host, HostPort};
+use crate::probe::ConnectionFailure;
+use crate::secrets::{SecretResolver, SecretValue};
+use domain::datasource::{DataSourceConfig, DataSourceKind, FailureCategory, Host, HostPort};
 use std::fmt;
+
+/// The secrets a source's references point to, resolved before its target is built: targets
+/// hold values, never fetch them, so one resolver (with its HTTP client and token caches) serves
+/// every connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceSecrets {
+    /// `password_secret`.
+    pub password: Option<SecretValue>,
+    /// The secret a connector signs its own requests with: an S3 source's
+    /// `cloud_config.secret_access_key`.
+    pub signing_key: Option<SecretValue>,
+}
+
+impl SourceSecrets {
+    /// Only a password.
+    pub fn password(password: SecretValue) -> Self {
+        Self {
+            password: Some(password),
+            signing_key: None,
+        }
+    }
+
+    /// Resolves the references `config`'s kind uses. One that cannot be resolved is an `Auth`
+    /// failure naming the field (the resolver's message names the reference, never a value).
+    #[tracing::instrument(name = "secrets.resolve_source", skip_all, fields(kind = %config.kind))]
+    pub async fn resolve(
+        config: &DataSourceConfig,
+        resolver: &SecretResolver,
+    ) -> Result<Self, ConnectionFailure> {
+        let resolve = async |field: &str, reference| {
+            resolver.resolve(reference).await.map_err(|err| {
+                ConnectionFailure::new(FailureCategory::Auth, format!("{field}: {err}"), None)
+            })
+        };
+        let password = match &config.password_secret {
+            Some(reference) => Some(resolve("password_secret", reference).await?),
+            None => None,
+        };
+        // Only S3 signs with static keys itself; a database's cloud settings do not hold a
+        // key PurSight uses, so an unresolvable one there must not block the connection.
+        let signing_key = match (config.kind, CloudAuth::from_config(config)) {
+            (DataSourceKind::S3, Ok(CloudAuth::AwsStaticKeys { secret_ref, .. })) => {
+                Some(resolve("cloud_config.secret_access_key", &secret_ref).await?)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            password,
+            signing_key,
+        })
+    }
+}
 
 /// A configuration the connectors cannot turn into connection parameters. Names the field the way
 /// the domain's validation errors do.
@@ -62,7 +116,7 @@ pub enum ReadRouting {
 /// The connection parameters of one data source, whatever its kind.
 ///
 /// ```
-/// use connectors::options::ConnectionTarget;
+/// use connectors::options::{ConnectionTarget, SourceSecrets};
 /// use connectors::secrets::SecretValue;
 /// use domain::datasource::DataSourceConfigInput;
 ///
@@ -77,8 +131,8 @@ pub enum ReadRouting {
 /// }
 /// .parse()
 /// .unwrap();
-/// let password = SecretValue::new("p@ss:w/rd");
-/// let target = ConnectionTarget::from_config(&config, Some(&password)).unwrap();
+/// let secrets = SourceSecrets::password(SecretValue::new("p@ss:w/rd"));
+/// let target = ConnectionTarget::from_config(&config, &secrets).unwrap();
 /// assert_eq!(
 ///     target.to_string(),
 ///     "postgresql://pursight:***@db.internal:5432/sales?sslmode=prefer&application_name=pursight&connect_timeout=30"
@@ -97,11 +151,13 @@ pub enum ConnectionTarget {
 }
 
 impl ConnectionTarget {
-    /// The parameters for `config`'s kind. `password` is the resolved `password_secret`.
+    /// The parameters for `config`'s kind, with its `secrets` resolved (see
+    /// [`SourceSecrets::resolve`]).
     pub fn from_config(
         config: &DataSourceConfig,
-        password: Option<&SecretValue>,
+        secrets: &SourceSecrets,
     ) -> Result<Self, ConfigError> {
+        let password = secrets.password.as_ref();
         Ok(match config.kind {
             DataSourceKind::Postgresql => {
                 Self::Postgres(PostgresTarget::from_config(config, password)?)
@@ -109,7 +165,9 @@ impl ConnectionTarget {
             DataSourceKind::Mysql => Self::Mysql(MysqlTarget::from_config(config, password)?),
             DataSourceKind::Mongodb => Self::Mongodb(MongoTarget::from_config(config, password)?),
             DataSourceKind::Redis => Self::Redis(RedisTarget::from_config(config, password)?),
-            DataSourceKind::S3 => Self::S3(S3Target::from_config(config)?),
+            DataSourceKind::S3 => {
+                Self::S3(S3Target::from_config(config, secrets.signing_key.as_ref())?)
+            }
             DataSourceKind::Snowflake => {
                 Self::Snowflake(SnowflakeTarget::from_config(config, password)?)
             }
@@ -277,6 +335,66 @@ mod tests {
         TlsSettings::from_config(&parse(input))
     }
 
+    #[tokio::test]
+    async fn the_secrets_a_kind_uses_are_resolved_each_naming_its_field() {
+        use crate::secrets::{EnvLookup, SecretResolverConfig};
+        let env = EnvLookup::from_map([("DB_PW", "pw-value"), ("S3_KEY", "s3-key-value")]);
+        let resolver = SecretResolver::new(SecretResolverConfig::from_lookup(env)).unwrap();
+        let with_keys = |kind: &str, secret: &str| {
+            let mut input = input(kind, Some("db"));
+            input.password_secret = Some("env:DB_PW".into());
+            input.cloud_config = Some(CloudConfigInput {
+                access_key_id: Some("AKIAEXAMPLE".into()),
+                secret_access_key: Some(secret.into()),
+                ..cloud()
+            });
+            if kind == "s3" {
+                input.host = None;
+                input.password_secret = None;
+            }
+            parse(input)
+        };
+
+        let s3 = SourceSecrets::resolve(&with_keys("s3", "env:S3_KEY"), &resolver)
+            .await
+            .unwrap();
+        assert_eq!(s3.password, None);
+        assert_eq!(s3.signing_key, Some(SecretValue::new("s3-key-value")));
+        let target = ConnectionTarget::from_config(&with_keys("s3", "env:S3_KEY"), &s3).unwrap();
+        let ConnectionTarget::S3(target) = target else {
+            panic!("an S3 target")
+        };
+        assert_eq!(target.secret_access_key, s3.signing_key);
+
+        // A database's cloud keys are not PurSight's to use: not resolved, so not in the way.
+        let pg = SourceSecrets::resolve(&with_keys("postgresql", "env:UNSET"), &resolver)
+            .await
+            .unwrap();
+        assert_eq!(pg.password, Some(SecretValue::new("pw-value")));
+        assert_eq!(pg.signing_key, None);
+
+        let failure = SourceSecrets::resolve(&with_keys("s3", "env:UNSET"), &resolver)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.category, FailureCategory::Auth);
+        assert!(
+            failure
+                .message
+                .starts_with("cloud_config.secret_access_key: "),
+            "{failure}"
+        );
+        let mut unset_password = input("mysql", Some("db"));
+        unset_password.password_secret = Some("env:UNSET".into());
+        let failure = SourceSecrets::resolve(&parse(unset_password), &resolver)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.category, FailureCategory::Auth);
+        assert!(
+            failure.message.starts_with("password_secret: "),
+            "{failure}"
+        );
+    }
+
     #[test]
     fn tls_policy_table() {
         use TlsMode::*;
@@ -422,7 +540,7 @@ mod tests {
                 max_lifetime: Duration::from_secs(600),
             }
         );
-        let target = ConnectionTarget::from_config(&config, None).unwrap();
+        let target = ConnectionTarget::from_config(&config, &SourceSecrets::default()).unwrap();
         assert_eq!(target.pool().max_connections, 12);
     }
 
@@ -437,7 +555,7 @@ mod tests {
             ("snowflake", Some("xy12345.snowflakecomputing.com")),
         ] {
             let config = parse(input(kind, host));
-            let target = ConnectionTarget::from_config(&config, None).unwrap();
+            let target = ConnectionTarget::from_config(&config, &SourceSecrets::default()).unwrap();
             assert_eq!(target.kind(), config.kind);
             assert_eq!(target.cloud_auth(), &CloudAuth::None);
             assert_eq!(target.tls().mode, TlsMode::Preferred, "{kind}");
@@ -446,7 +564,10 @@ mod tests {
 
     #[test]
     fn no_target_shows_the_password() {
-        let password = SecretValue::new("p@ss:w/rd-TOPSECRET");
+        let secrets = SourceSecrets {
+            password: Some(SecretValue::new("p@ss:w/rd-TOPSECRET")),
+            signing_key: Some(SecretValue::new("aws-TOPSECRET-signing-key")),
+        };
         for (kind, host) in [
             ("postgresql", Some("db")),
             ("mysql", Some("db")),
@@ -459,7 +580,7 @@ mod tests {
             input.username = Some("app".into());
             input.password_secret = Some("env:PW".into());
             input.database = Some(if kind == "s3" { "raw-bucket" } else { "1" }.into());
-            let target = ConnectionTarget::from_config(&parse(input), Some(&password)).unwrap();
+            let target = ConnectionTarget::from_config(&parse(input), &secrets).unwrap();
             for shown in [
                 target.to_string(),
                 format!("{target:?}"),

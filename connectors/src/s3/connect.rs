@@ -1,5 +1,5 @@
-//! From an [`S3Target`] to requests: the credentials (static keys resolved from their secret
-//! reference, the environment's chain for IAM, unsigned requests without either), one
+//! From an [`S3Target`] to requests: the credentials (static keys with the secret the caller
+//! resolved, the environment's chain for IAM, unsigned requests without either), one
 //! `object_store` client per bucket, `ListBuckets` for sources that name no bucket, and the
 //! classification of failures into the [`FailureCategory`] a user acts on. Validation, discovery
 //! and sampling all go through here, so a refused port or a wrong key reads the same wherever it
@@ -12,7 +12,6 @@
 use super::options::S3Target;
 use crate::options::CloudAuth;
 use crate::probe::{mentions_tls, ConnectionFailure};
-use crate::secrets::{SecretResolver, SecretValue};
 use domain::datasource::FailureCategory;
 use object_store::aws::{
     AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer, AwsCredential,
@@ -99,7 +98,7 @@ impl Session {
         request_timeout: Duration,
         max_retries: u32,
     ) -> Result<Session, ConnectionFailure> {
-        let credentials = credentials(target).await?;
+        let credentials = credentials(target)?;
         let client = client_options(target, request_timeout).await?;
         Ok(Session {
             target: target.clone(),
@@ -291,20 +290,19 @@ impl Session {
     }
 }
 
-/// The credentials of `target`'s auth mode; static keys have their secret resolved here.
-async fn credentials(target: &S3Target) -> Result<Credentials, ConnectionFailure> {
+/// The credentials of `target`'s auth mode.
+fn credentials(target: &S3Target) -> Result<Credentials, ConnectionFailure> {
     match &target.auth {
         CloudAuth::None => Ok(Credentials::Anonymous),
         CloudAuth::AwsIam => Ok(Credentials::Environment),
-        CloudAuth::AwsStaticKeys {
-            access_key_id,
-            secret_ref,
-        } => {
-            let resolver = SecretResolver::from_env().map_err(|error| {
-                ConnectionFailure::new(FailureCategory::Config, error.to_string(), None)
-            })?;
-            let secret: SecretValue = resolver.resolve(secret_ref).await.map_err(|error| {
-                ConnectionFailure::new(FailureCategory::Auth, error.to_string(), None)
+        CloudAuth::AwsStaticKeys { access_key_id, .. } => {
+            // Resolved with the caller's resolver before the target was built.
+            let secret = target.secret_access_key.as_ref().ok_or_else(|| {
+                ConnectionFailure::new(
+                    FailureCategory::Config,
+                    "cloud_config.secret_access_key was not resolved for this connection",
+                    None,
+                )
             })?;
             Ok(Credentials::Static(Arc::new(AwsCredential {
                 key_id: access_key_id.clone(),

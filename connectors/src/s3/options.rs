@@ -8,6 +8,7 @@
 //! environment's credential chain.
 
 use crate::options::{database, CloudAuth, ConfigError, PoolOptions, TlsMode, TlsSettings};
+use crate::secrets::SecretValue;
 use domain::datasource::DataSourceConfig;
 use std::fmt;
 use std::time::Duration;
@@ -29,12 +30,19 @@ pub struct S3Target {
     /// `max_connections` bounds concurrent requests.
     pub pool: PoolOptions,
     pub auth: CloudAuth,
+    /// The secret access key of [`CloudAuth::AwsStaticKeys`], resolved by the caller.
+    pub secret_access_key: Option<SecretValue>,
 }
 
 impl S3Target {
     pub const DEFAULT_REGION: &'static str = "us-east-1";
 
-    pub fn from_config(config: &DataSourceConfig) -> Result<Self, ConfigError> {
+    /// The target of `config`; `secret_access_key` is its `cloud_config.secret_access_key`
+    /// resolved (see [`SourceSecrets`](crate::options::SourceSecrets)).
+    pub fn from_config(
+        config: &DataSourceConfig,
+        secret_access_key: Option<&SecretValue>,
+    ) -> Result<Self, ConfigError> {
         let (bucket, prefix) = match database(config) {
             None => (None, None),
             Some(scope) => {
@@ -85,6 +93,7 @@ impl S3Target {
             request_timeout: pool.acquire_timeout,
             pool,
             auth: CloudAuth::from_config(config)?,
+            secret_access_key: secret_access_key.cloned(),
         })
     }
 
@@ -139,7 +148,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             ..Default::default()
         });
-        let target = S3Target::from_config(&parse(input)).unwrap();
+        let target = S3Target::from_config(&parse(input), None).unwrap();
         assert_eq!(target.bucket.as_deref(), Some("raw-events"));
         assert_eq!(target.prefix.as_deref(), Some("landing/2024"));
         assert_eq!(
@@ -172,7 +181,7 @@ mod tests {
             use_iam_auth: Some(true),
             ..Default::default()
         });
-        let target = S3Target::from_config(&parse(input)).unwrap();
+        let target = S3Target::from_config(&parse(input), None).unwrap();
         assert_eq!(target.endpoint_url, None);
         assert!(!target.path_style);
         assert_eq!(target.region, "us-east-1");
@@ -184,19 +193,19 @@ mod tests {
     fn a_host_becomes_the_endpoint() {
         let mut input = input("s3", Some("minio.internal"));
         input.port = Some(9000);
-        let target = S3Target::from_config(&parse(input.clone())).unwrap();
+        let target = S3Target::from_config(&parse(input.clone()), None).unwrap();
         assert_eq!(
             target.endpoint_url.as_deref(),
             Some("https://minio.internal:9000")
         );
         input.ssl_config = Some(ssl(Some("disable"), None));
-        let target = S3Target::from_config(&parse(input)).unwrap();
+        let target = S3Target::from_config(&parse(input), None).unwrap();
         assert_eq!(
             target.endpoint_url.as_deref(),
             Some("http://minio.internal:9000")
         );
         let default_port =
-            S3Target::from_config(&parse(self::input("s3", Some("s3.local")))).unwrap();
+            S3Target::from_config(&parse(self::input("s3", Some("s3.local"))), None).unwrap();
         assert_eq!(
             default_port.endpoint_url.as_deref(),
             Some("https://s3.local")
@@ -213,7 +222,7 @@ mod tests {
         ] {
             let mut input = input("s3", None);
             input.database = Some(bad.into());
-            let error = S3Target::from_config(&parse(input)).unwrap_err();
+            let error = S3Target::from_config(&parse(input), None).unwrap_err();
             assert_eq!(error.field, "database", "{bad}");
         }
     }
