@@ -939,9 +939,11 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
     let db = TestDb::create().await;
     db.execute(
         "CREATE SCHEMA crm;
-         CREATE TABLE crm.people (id INT PRIMARY KEY, email TEXT, born DATE, vip BOOLEAN);
+         CREATE TABLE crm.people (id INT PRIMARY KEY, email TEXT, born DATE, vip BOOLEAN,
+                                  aliases TEXT[]);
          INSERT INTO crm.people SELECT g, 'p' || g || '@example.org', date '1990-01-01' + g,
-                g % 2 = 0 FROM generate_series(1, 30) g;
+                g % 2 = 0, ARRAY['a' || g || '@example.org', 'b \"' || g || '\"']
+           FROM generate_series(1, 30) g;
          UPDATE crm.people SET email = NULL WHERE id <= 3;
          CREATE TABLE crm.gone (id INT PRIMARY KEY);
          CREATE VIEW crm.mails AS SELECT email FROM crm.people;",
@@ -981,6 +983,16 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
         .iter()
         .flatten()
         .all(|v| v == "true" || v == "false"));
+    // Arrays as JSON (not PostgreSQL's `{…}` syntax), for the profiler to read element by element.
+    assert_eq!(
+        people.column("aliases").map(|c| c.data_type.as_str()),
+        Some("text[]")
+    );
+    for aliases in column("aliases").iter().flatten() {
+        let elements: Vec<String> = serde_json::from_str(aliases).unwrap();
+        assert!(elements[0].ends_with("@example.org"), "{aliases}");
+        assert!(elements[1].starts_with("b \""), "{aliases}");
+    }
 
     // A batch: the table dropped after discovery fails alone, the others are read.
     let (gone, mails) = (asset("gone"), asset("mails"));

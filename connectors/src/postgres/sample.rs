@@ -1,5 +1,6 @@
 //! Sampling a PostgreSQL table or view for classification: one connection, one `SELECT` with
-//! every column cast to text, `TABLESAMPLE SYSTEM` on large tables.
+//! every column cast to text (arrays as JSON, whose elements the classifier profiles one by
+//! one), `TABLESAMPLE SYSTEM` on large tables.
 //!
 //! A sample may be slightly stale, so it may come from the replica: it goes where the target's
 //! [`ReadHealth`](crate::failover::ReadHealth) says (see `reads.rs`). The `SELECT` goes over the
@@ -18,7 +19,14 @@ use std::time::Duration;
 
 const DIALECT: SampleDialect = SampleDialect {
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
-    as_text: |column, _| format!("{column}::text"),
+    // `{a,"b c"}` is PostgreSQL's own array syntax; JSON is what the profiler reads elements from.
+    as_text: |column, data_type| {
+        if data_type.ends_with("[]") {
+            format!("to_json({column})::text")
+        } else {
+            format!("{column}::text")
+        }
+    },
     tablesample: Some(|percent| format!("TABLESAMPLE SYSTEM ({percent})")),
 };
 

@@ -89,16 +89,16 @@ impl ColumnProfile {
     /// Profiles a sample of a column's values (`None` = NULL). Runs every value detector and
     /// every custom rule's value pattern; keeps only counts, masked shapes and lengths.
     ///
-    /// In a column of type `array` (document stores and JSON records, whose samples render
-    /// arrays as JSON), each element of an array of scalars is a value of its own: a list of
-    /// e-mail addresses is then seen as e-mail addresses, not as JSON text.
+    /// In an array column (see [`holds_arrays`]; samples render arrays as JSON), each element
+    /// of an array of scalars is a value of its own: a list of e-mail addresses is then seen as
+    /// e-mail addresses, not as JSON text.
     pub fn build(
         column: &str,
         data_type: &str,
         values: &[Option<&str>],
         custom_rules: &[CustomRule],
     ) -> Self {
-        if data_type.split('|').any(|t| t.trim() == "array") {
+        if holds_arrays(data_type) {
             let elements = array_elements(values);
             let elements: Vec<Option<&str>> = elements.iter().map(Option::as_deref).collect();
             return Self::build_values(column, data_type, &elements, custom_rules);
@@ -201,7 +201,16 @@ impl ColumnProfile {
     }
 }
 
-/// The values of an `array` column with each JSON array of scalars replaced by its elements
+/// Whether a column of `data_type` holds arrays: `array` (MongoDB, JSON records; Snowflake's
+/// `ARRAY`), alone or among other types (`array|null`), or a PostgreSQL array type (`text[]`).
+pub fn holds_arrays(data_type: &str) -> bool {
+    data_type.split('|').any(|t| {
+        let t = t.trim();
+        t.eq_ignore_ascii_case("array") || t.ends_with("[]")
+    })
+}
+
+/// The values of an array column with each JSON array of scalars replaced by its elements
 /// (strings unquoted, numbers and booleans as written, `null` as NULL; an empty array is one
 /// NULL). Any other value (an array holding documents or arrays, text that is not a JSON array)
 /// stays as it is.

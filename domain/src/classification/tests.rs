@@ -447,6 +447,18 @@ fn the_elements_of_array_values_are_profiled_one_by_one() {
     // Elsewhere JSON text is a value like any other.
     let text = ColumnProfile::build("c", "text", &values, &[]);
     assert_eq!((text.sampled, text.nulls, text.hits("email")), (5, 1, 0));
+    for array_type in [
+        "array",
+        "ARRAY",
+        "null|array",
+        "text[]",
+        "character varying(80)[]",
+    ] {
+        assert!(profile::holds_arrays(array_type), "{array_type}");
+    }
+    for other in ["text", "json", "jsonb", "arrays", "object"] {
+        assert!(!profile::holds_arrays(other), "{other}");
+    }
     // A value that only looks like an array stays whole.
     let odd = ColumnProfile::build(
         "c",
