@@ -24,7 +24,7 @@ use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::secrets::SecretValue;
 use connectors::snowflake::{discover, validate, SnowflakeTarget};
 use domain::datasource::{CloudConfigInput, DataSourceConfigInput, FailureCategory};
-use domain::discovery::{AssetKind, AssetPath, AssetSchema, LineageEdge, LineageKind};
+use domain::discovery::{AssetKind, AssetPath, AssetSchema, ForeignKey, LineageEdge, LineageKind};
 use domain::scan::{ScanScope, ScanStrategy};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::RsaPrivateKey;
@@ -84,6 +84,8 @@ struct Column {
     comment: Option<&'static str>,
     /// Position in the primary key.
     key: Option<u32>,
+    /// The `(schema, table, column)` this column references (a one-column foreign key).
+    references: Option<(&'static str, &'static str, &'static str)>,
 }
 
 fn column(name: &'static str, data_type: &'static str) -> Column {
@@ -96,6 +98,7 @@ fn column(name: &'static str, data_type: &'static str) -> Column {
         default: None,
         comment: None,
         key: None,
+        references: None,
     }
 }
 
@@ -103,6 +106,16 @@ impl Column {
     fn key(mut self, position: u32) -> Self {
         self.key = Some(position);
         self.nullable = false;
+        self
+    }
+
+    fn references(
+        mut self,
+        schema: &'static str,
+        table: &'static str,
+        column: &'static str,
+    ) -> Self {
+        self.references = Some((schema, table, column));
         self
     }
 
@@ -243,7 +256,9 @@ fn account() -> Vec<Database> {
         "ORDERS",
         vec![
             column("ID", "NUMBER").key(1),
-            column("CUSTOMER_ID", "NUMBER").not_null(),
+            column("CUSTOMER_ID", "NUMBER")
+                .not_null()
+                .references("PUBLIC", "CUSTOMERS", "ID"),
             column("TOTAL", "NUMBER").numeric(10, 2),
             column("PAID", "BOOLEAN").default("FALSE"),
         ],
@@ -609,6 +624,55 @@ fn answer(
                         text(column.name),
                         Some(position.to_string()),
                         Some(format!("SYS_CONSTRAINT_{}", table.name)),
+                        text("false"),
+                        None,
+                    ]);
+                }
+            }
+        }
+        return Ok((row_type(&names), rows));
+    }
+    if let Some(rest) = statement.strip_prefix("SHOW IMPORTED KEYS IN DATABASE ") {
+        let database = find_database(databases, &unquote(rest)?)?;
+        let names = [
+            "created_on",
+            "pk_database_name",
+            "pk_schema_name",
+            "pk_table_name",
+            "pk_column_name",
+            "fk_database_name",
+            "fk_schema_name",
+            "fk_table_name",
+            "fk_column_name",
+            "key_sequence",
+            "update_rule",
+            "delete_rule",
+            "fk_name",
+            "pk_name",
+            "deferrability",
+            "rely",
+            "comment",
+        ];
+        let mut rows = Vec::new();
+        for table in &database.tables {
+            for column in &table.columns {
+                if let Some((schema, referenced, referenced_column)) = column.references {
+                    rows.push(vec![
+                        text("1704067200.000000000"),
+                        text(database.name),
+                        text(schema),
+                        text(referenced),
+                        text(referenced_column),
+                        text(database.name),
+                        text(table.schema),
+                        text(table.name),
+                        text(column.name),
+                        text("1"),
+                        text("NO ACTION"),
+                        text("NO ACTION"),
+                        Some(format!("FK_{}_{}", table.name, column.name)),
+                        Some(format!("SYS_CONSTRAINT_{referenced}")),
+                        text("NOT DEFERRABLE"),
                         text("false"),
                         None,
                     ]);
@@ -1293,6 +1357,15 @@ async fn discovery_reads_tables_views_columns_keys_and_view_lineage() {
         .unwrap()
         .starts_with("create or replace view SHOP.PUBLIC.CUSTOMER_ORDERS"));
     assert_eq!(
+        orders.foreign_keys,
+        [ForeignKey {
+            name: "FK_ORDERS_CUSTOMER_ID".into(),
+            columns: strings(&["CUSTOMER_ID"]),
+            referenced: path("SHOP.PUBLIC.CUSTOMERS"),
+            referenced_columns: strings(&["ID"]),
+        }]
+    );
+    assert_eq!(
         discovery.lineage,
         vec![
             LineageEdge {
@@ -1301,6 +1374,13 @@ async fn discovery_reads_tables_views_columns_keys_and_view_lineage() {
                 to: path("SHOP.PUBLIC.CUSTOMER_ORDERS"),
                 to_columns: strings(&["EMAIL"]),
                 kind: LineageKind::View,
+            },
+            LineageEdge {
+                from: path("SHOP.PUBLIC.CUSTOMERS"),
+                from_columns: strings(&["ID"]),
+                to: path("SHOP.PUBLIC.ORDERS"),
+                to_columns: strings(&["CUSTOMER_ID"]),
+                kind: LineageKind::ForeignKey,
             },
             LineageEdge {
                 from: path("SHOP.PUBLIC.ORDERS"),
@@ -1326,8 +1406,9 @@ async fn discovery_reads_tables_views_columns_keys_and_view_lineage() {
     assert!(columns_statements
         .iter()
         .all(|s| !s.contains("TABLE_NAME IN")));
-    assert_eq!(statements.len(), 7, "{statements:?}");
+    assert_eq!(statements.len(), 8, "{statements:?}");
     assert!(statements.contains(&"SHOW PRIMARY KEYS IN DATABASE \"SHOP\"".to_owned()));
+    assert!(statements.contains(&"SHOW IMPORTED KEYS IN DATABASE \"SHOP\"".to_owned()));
     let polls = server.seen().iter().filter(|s| s.method == "GET").count();
     assert_eq!(
         polls, 2,
@@ -1337,7 +1418,7 @@ async fn discovery_reads_tables_views_columns_keys_and_view_lineage() {
     let metrics = &discovery.metrics;
     assert_eq!((metrics.schemas, metrics.tables, metrics.views), (2, 4, 1));
     assert_eq!(metrics.columns, 5 + 4 + 2 + 2 + 2);
-    assert_eq!(metrics.queries_executed, 9, "7 statements and 2 polls");
+    assert_eq!(metrics.queries_executed, 10, "8 statements and 2 polls");
     assert_eq!((metrics.retries, metrics.errors), (0, 0));
     let last = reports.last().unwrap();
     assert_eq!(last.assets_done, 8);

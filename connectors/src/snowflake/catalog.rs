@@ -2,14 +2,16 @@
 //!
 //! Per account: `SHOW DATABASES` (names and comments). Per database, through its
 //! `INFORMATION_SCHEMA`: `SCHEMATA`, `TABLES` (kind, `ROW_COUNT`, comment), `VIEWS` (the
-//! definitions, for lineage) and `SHOW PRIMARY KEYS IN DATABASE` — one statement each, however
-//! many tables there are. Columns come from `INFORMATION_SCHEMA.COLUMNS` one statement per schema
+//! definitions, for lineage), `SHOW PRIMARY KEYS IN DATABASE` and `SHOW IMPORTED KEYS IN
+//! DATABASE` (foreign keys, for lineage) — one statement each, however many tables there are. Columns come from `INFORMATION_SCHEMA.COLUMNS` one statement per schema
 //! (or per batch of a schema's tables when the scope takes only some of them), never one per
 //! table. `INFORMATION_SCHEMA` itself is left out; Snowflake has no indexes to report.
 
 use super::api::{quote_ident, ApiError, ResultSet, Statement};
-use domain::discovery::{AssetKind, AssetPath, AssetPathError, AssetSchema, ColumnSchema};
-use std::collections::HashMap;
+use domain::discovery::{
+    AssetKind, AssetPath, AssetPathError, AssetSchema, ColumnSchema, ForeignKey,
+};
+use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn show_databases() -> Statement {
     Statement::new("databases", "SHOW DATABASES")
@@ -54,6 +56,15 @@ pub(crate) fn primary_keys(database: &str) -> Statement {
     Statement::new(
         "primary_keys",
         format!("SHOW PRIMARY KEYS IN DATABASE {}", quote_ident(database)),
+    )
+}
+
+/// The foreign keys of a database's tables. Snowflake does not enforce them, but models declare
+/// them, and they are the joins the data was designed for.
+pub(crate) fn imported_keys(database: &str) -> Statement {
+    Statement::new(
+        "imported_keys",
+        format!("SHOW IMPORTED KEYS IN DATABASE {}", quote_ident(database)),
     )
 }
 
@@ -245,6 +256,74 @@ pub(crate) fn decode_primary_keys(
         .collect())
 }
 
+/// One foreign key of `SHOW IMPORTED KEYS`, its columns in key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportedKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Database, schema and table of the referenced table (another database of the account is
+    /// possible).
+    pub referenced: [String; 3],
+    pub referenced_columns: Vec<String>,
+}
+
+/// `(schema, table) → foreign keys`, sorted by name.
+pub(crate) fn decode_imported_keys(
+    result: &ResultSet,
+) -> Result<HashMap<(String, String), Vec<ImportedKey>>, ApiError> {
+    let [pk_database, pk_schema, pk_table, pk_column, fk_schema, fk_table, fk_column, sequence, name] =
+        Rows { result }.positions([
+            "pk_database_name",
+            "pk_schema_name",
+            "pk_table_name",
+            "pk_column_name",
+            "fk_schema_name",
+            "fk_table_name",
+            "fk_column_name",
+            "key_sequence",
+            "fk_name",
+        ])?;
+    type Pairs = Vec<(u32, String, String)>;
+    let mut keys: BTreeMap<(String, String, String), ([String; 3], Pairs)> = BTreeMap::new();
+    for row in &result.rows {
+        let position = optional(row, sequence)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u32::MAX);
+        let referenced = [
+            required(row, pk_database, "pk_database_name")?,
+            required(row, pk_schema, "pk_schema_name")?,
+            required(row, pk_table, "pk_table_name")?,
+        ];
+        keys.entry((
+            required(row, fk_schema, "fk_schema_name")?,
+            required(row, fk_table, "fk_table_name")?,
+            required(row, name, "fk_name")?,
+        ))
+        .or_insert_with(|| (referenced, Vec::new()))
+        .1
+        .push((
+            position,
+            required(row, fk_column, "fk_column_name")?,
+            required(row, pk_column, "pk_column_name")?,
+        ));
+    }
+    let mut by_table: HashMap<(String, String), Vec<ImportedKey>> = HashMap::new();
+    for ((schema, table, name), (referenced, mut pairs)) in keys {
+        pairs.sort();
+        let (columns, referenced_columns) = pairs.into_iter().map(|(_, c, r)| (c, r)).unzip();
+        by_table
+            .entry((schema, table))
+            .or_default()
+            .push(ImportedKey {
+                name,
+                columns,
+                referenced,
+                referenced_columns,
+            });
+    }
+    Ok(by_table)
+}
+
 /// `table → columns` (in ordinal order) of one `COLUMNS` statement.
 pub(crate) fn decode_columns(
     result: &ResultSet,
@@ -326,15 +405,24 @@ pub(crate) fn assemble(
     database: &str,
     relation: &Relation,
     columns: Vec<ColumnSchema>,
-    primary_key: Option<&Vec<String>>,
+    keys: (Option<&Vec<String>>, Option<&Vec<ImportedKey>>),
     view_definition: Option<String>,
 ) -> Result<AssetSchema, AssetPathError> {
+    let (primary_key, foreign_keys) = keys;
     let mut asset = AssetSchema::new(relation.kind, relation.path(database)?);
     asset.columns = columns;
     if let Some(key) = primary_key {
         for column in &mut asset.columns {
             column.primary_key = key.contains(&column.name);
         }
+    }
+    for key in foreign_keys.into_iter().flatten() {
+        asset.foreign_keys.push(ForeignKey {
+            name: key.name.clone(),
+            columns: key.columns.clone(),
+            referenced: AssetPath::new(key.referenced.iter().map(String::as_str))?,
+            referenced_columns: key.referenced_columns.clone(),
+        });
     }
     asset.comment = relation.comment.clone();
     asset.row_estimate = relation.row_estimate;
@@ -345,6 +433,102 @@ pub(crate) fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imported_keys_group_by_constraint_in_key_order() {
+        use super::super::api::ResultColumn;
+        let names = [
+            "fk_name",
+            "pk_database_name",
+            "pk_schema_name",
+            "pk_table_name",
+            "pk_column_name",
+            "fk_schema_name",
+            "fk_table_name",
+            "fk_column_name",
+            "key_sequence",
+        ];
+        let row = |cells: [&str; 9]| cells.map(|c| Some(c.to_owned())).to_vec();
+        let result = ResultSet {
+            columns: names
+                .iter()
+                .map(|name| ResultColumn {
+                    name: (*name).to_owned(),
+                    kind: "text".into(),
+                })
+                .collect(),
+            rows: vec![
+                // A two-column key, its second column first.
+                row([
+                    "FK_LINE_ORDER",
+                    "SHOP",
+                    "PUBLIC",
+                    "ORDERS",
+                    "LINE",
+                    "PUBLIC",
+                    "ITEMS",
+                    "ORDER_LINE",
+                    "2",
+                ]),
+                row([
+                    "FK_LINE_ORDER",
+                    "SHOP",
+                    "PUBLIC",
+                    "ORDERS",
+                    "ID",
+                    "PUBLIC",
+                    "ITEMS",
+                    "ORDER_ID",
+                    "1",
+                ]),
+                // Another database of the account.
+                row([
+                    "FK_ITEM_SKU",
+                    "CATALOG",
+                    "CORE",
+                    "SKUS",
+                    "SKU",
+                    "PUBLIC",
+                    "ITEMS",
+                    "SKU",
+                    "1",
+                ]),
+            ],
+            partitions: 1,
+        };
+        let keys = decode_imported_keys(&result).unwrap();
+        let items = &keys[&("PUBLIC".to_owned(), "ITEMS".to_owned())];
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            items,
+            &[
+                ImportedKey {
+                    name: "FK_ITEM_SKU".into(),
+                    columns: strings(&["SKU"]),
+                    referenced: ["CATALOG".into(), "CORE".into(), "SKUS".into()],
+                    referenced_columns: strings(&["SKU"]),
+                },
+                ImportedKey {
+                    name: "FK_LINE_ORDER".into(),
+                    columns: strings(&["ORDER_ID", "ORDER_LINE"]),
+                    referenced: ["SHOP".into(), "PUBLIC".into(), "ORDERS".into()],
+                    referenced_columns: strings(&["ID", "LINE"]),
+                },
+            ]
+        );
+        let relation = Relation {
+            schema: "PUBLIC".into(),
+            name: "ITEMS".into(),
+            kind: AssetKind::Table,
+            comment: None,
+            row_estimate: None,
+        };
+        let asset = assemble("SHOP", &relation, Vec::new(), (None, Some(items)), None).unwrap();
+        let edges = asset.foreign_key_lineage();
+        assert_eq!(edges.len(), 2);
+        assert_eq!(edges[0].from.to_string(), "CATALOG.CORE.SKUS");
+        assert_eq!(edges[1].to_columns, strings(&["ORDER_ID", "ORDER_LINE"]));
+    }
 
     #[test]
     fn type_names_carry_their_parameters() {

@@ -7,7 +7,8 @@
 //! 1. One HTTP client for the whole discovery, dropped (closing its connections) before
 //!    `discover` returns. The credential is read first: a bad key fails at once as `Auth`.
 //! 2. `SHOW DATABASES`, then for each database that may hold something in scope one statement
-//!    each for schemas, tables, views and primary keys ([`catalog`](super::catalog)). Databases
+//!    each for schemas, tables, views, primary keys and foreign keys
+//!    ([`catalog`](super::catalog)). Databases
 //!    and schemas are reported (kinds `database` and `schema`) when the scope may contain them.
 //! 3. The columns of the relations in scope: one `INFORMATION_SCHEMA.COLUMNS` statement per
 //!    schema, or per batch of its relations when the scope takes only some, several statements
@@ -18,10 +19,12 @@
 //! 4. Lineage: each view's definition (`CREATE VIEW … AS …`) parsed in the Snowflake dialect by
 //!    `crate::view_sql`, unquoted names folded to upper case, resolved within its database. A
 //!    definition that does not parse is counted in `metrics.errors` and logged; the scan goes on.
+//!    Each declared foreign key is a column-level edge, referenced → referencing, as for the
+//!    other SQL engines (Snowflake does not enforce them; they still say how tables join).
 //!
 //! The SQL API resubmits failed requests itself (see `api.rs`); a statement that still fails
-//! fails the discovery, except `SHOW PRIMARY KEYS`, which roles without the privilege may not
-//! run: keys are then missing, and the failure is counted and logged.
+//! fails the discovery, except `SHOW PRIMARY KEYS` and `SHOW IMPORTED KEYS`, which roles without
+//! the privilege may not run: keys are then missing, and the failure is counted and logged.
 
 use super::api::{Api, ApiError, Counters, ResultSet, Statement};
 use super::auth::Credentials;
@@ -175,12 +178,16 @@ impl From<domain::discovery::AssetPathError> for Failed {
     }
 }
 
+/// Something per table, keyed by `(schema, table)`.
+type ByTable<T> = HashMap<(String, String), T>;
+
 /// One database's catalog, listed.
 struct Listed {
     database: Database,
     relations: Vec<Relation>,
     views: HashMap<(String, String), String>,
-    primary_keys: HashMap<(String, String), Vec<String>>,
+    primary_keys: ByTable<Vec<String>>,
+    foreign_keys: ByTable<Vec<catalog::ImportedKey>>,
 }
 
 /// One `COLUMNS` statement's worth of relations.
@@ -255,10 +262,23 @@ impl Run<'_> {
             } else {
                 HashMap::new()
             };
-            let primary_keys = if in_scope > 0 {
-                self.primary_keys(&database.name).await?
+            let (primary_keys, foreign_keys) = if in_scope > 0 {
+                (
+                    self.keys(
+                        &database.name,
+                        catalog::primary_keys,
+                        catalog::decode_primary_keys,
+                    )
+                    .await?,
+                    self.keys(
+                        &database.name,
+                        catalog::imported_keys,
+                        catalog::decode_imported_keys,
+                    )
+                    .await?,
+                )
             } else {
-                HashMap::new()
+                (HashMap::new(), HashMap::new())
             };
             // Relations of schemas out of scope stay listed: views in scope may read them.
             listed.push(Listed {
@@ -266,6 +286,7 @@ impl Run<'_> {
                 relations,
                 views,
                 primary_keys,
+                foreign_keys,
             });
         }
 
@@ -309,16 +330,21 @@ impl Run<'_> {
         }
     }
 
-    /// `SHOW PRIMARY KEYS IN DATABASE`; a refused statement leaves the keys out.
-    async fn primary_keys(
+    /// `SHOW PRIMARY KEYS` or `SHOW IMPORTED KEYS IN DATABASE`, per table; a refused statement
+    /// leaves those keys out.
+    async fn keys<K>(
         &self,
         database: &str,
-    ) -> Result<HashMap<(String, String), Vec<String>>, Failed> {
-        match self.execute(catalog::primary_keys(database)).await {
-            Ok(result) => Ok(catalog::decode_primary_keys(&result)?),
+        statement: fn(&str) -> Statement,
+        decode: fn(&ResultSet) -> Result<ByTable<K>, ApiError>,
+    ) -> Result<ByTable<K>, Failed> {
+        let statement = statement(database);
+        let what = statement.purpose;
+        match self.execute(statement).await {
+            Ok(result) => Ok(decode(&result)?),
             Err(error @ ApiError::Statement { .. }) => {
                 self.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(database, %error, "no primary keys for this database");
+                tracing::warn!(database, keys = what, %error, "no keys of this kind for this database");
                 Ok(HashMap::new())
             }
             Err(error) => Err(error.into()),
@@ -414,18 +440,25 @@ impl Run<'_> {
                 database,
                 relation,
                 found,
-                unit.listed.primary_keys.get(&key),
+                (
+                    unit.listed.primary_keys.get(&key),
+                    unit.listed.foreign_keys.get(&key),
+                ),
                 unit.listed.views.get(&key).cloned(),
             )?);
         }
         Ok(assets)
     }
 
-    /// View edges of every discovered view, deduplicated and sorted.
+    /// Foreign-key edges of every discovered table and view edges of every discovered view,
+    /// deduplicated and sorted.
     fn lineage(&self, listed: &[Listed], assets: &[AssetSchema]) -> Vec<LineageEdge> {
         let discovered: HashMap<&AssetPath, &AssetSchema> =
             assets.iter().map(|a| (&a.path, a)).collect();
-        let mut edges: Vec<LineageEdge> = Vec::new();
+        let mut edges: Vec<LineageEdge> = assets
+            .iter()
+            .flat_map(AssetSchema::foreign_key_lineage)
+            .collect();
         for database in listed {
             let name = database.database.name.as_str();
             let mut index = RelationIndex::new(name, None).with_unquoted_case(UnquotedCase::Upper);
