@@ -380,6 +380,15 @@ async fn seed_lake(moto: &Moto) -> String {
     bucket
 }
 
+/// The source of `bucket` on `moto`, and its discovery with the default options.
+async fn discover_bucket(moto: &Moto, bucket: &str) -> (S3Target, connectors::probe::Discovery) {
+    let target = moto.target(Some(bucket));
+    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
+        .await
+        .unwrap();
+    (target, discovery)
+}
+
 fn by_path(assets: &[AssetSchema]) -> BTreeMap<String, &AssetSchema> {
     assets.iter().map(|a| (a.path.to_string(), a)).collect()
 }
@@ -715,10 +724,7 @@ async fn gzip_compressed_csv_and_json_lines_are_discovered_and_sampled() {
     )
     .await;
 
-    let target = moto.target(Some(&bucket));
-    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
-        .await
-        .unwrap();
+    let (target, discovery) = discover_bucket(&moto, &bucket).await;
     let assets = by_path(&discovery.assets);
 
     let logs = assets[&path(&bucket, "logs/")];
@@ -790,10 +796,7 @@ async fn the_objects_in_json_arrays_are_columns_and_sampled() {
          {\"id\":3,\"contacts\":[{\"kind\":\"home\",\"email\":\"cy@home.example\"}]}\n",
     )
     .await;
-    let target = moto.target(Some(&bucket));
-    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
-        .await
-        .unwrap();
+    let (target, discovery) = discover_bucket(&moto, &bucket).await;
     let assets = by_path(&discovery.assets);
     let customers = assets[&path(&bucket, "customers/")];
     assert_eq!(
@@ -1007,10 +1010,7 @@ fn texts(values: &[Option<&str>]) -> Vec<Option<String>> {
 async fn sampling_reads_records_of_each_format() {
     let moto = Moto::start().await;
     let bucket = seed_lake(&moto).await;
-    let target = moto.target(Some(&bucket));
-    let discovery = discover(&target, &DiscoveryOptions::default(), &no_progress)
-        .await
-        .unwrap();
+    let (target, discovery) = discover_bucket(&moto, &bucket).await;
     let assets = by_path(&discovery.assets);
     let timeout = Duration::from_secs(10);
 
