@@ -49,20 +49,10 @@ impl SourceDb {
 
 impl Drop for SourceDb {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    if let Ok(admin) = sqlx::PgPool::connect(ADMIN_URL).await {
-                        let _ = sqlx::query(&sql).execute(&admin).await;
-                        admin.close().await;
-                    }
-                })
-        })
-        .join();
+        let name = self.name.clone();
+        let _ = testkit::block_on_thread(move || async move {
+            let _ = testkit::drop_postgres_database(&name).await;
+        });
     }
 }
 

@@ -17,8 +17,7 @@ use domain::datasource::{DataSourceConfigInput, FailureCategory};
 use sqlx::{Connection, MySqlConnection, PgConnection};
 use std::time::Duration;
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306";
+const PG_ADMIN: &str = testkit::POSTGRES_ADMIN_URL;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn target(
@@ -45,24 +44,6 @@ fn target(
         signing_key: None,
     };
     ConnectionTarget::from_config(&config, &secrets).unwrap()
-}
-
-/// Runs the future `make` builds to completion on a runtime of its own thread: for clean-up in
-/// `Drop`, which runs outside async code (and also while a test panics). The future is built on
-/// that thread, so it need not be `Send`.
-fn block_on_thread<F, Fut>(make: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    let _ = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(make())
-    })
-    .join();
 }
 
 // ---- PostgreSQL ---------------------------------------------------------------------------------
@@ -96,11 +77,9 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        block_on_thread(move || async move {
-            if let Ok(mut admin) = PgConnection::connect(PG_ADMIN).await {
-                let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
-            }
+        let name = self.name.clone();
+        let _ = testkit::block_on_thread(move || async move {
+            let _ = testkit::drop_postgres_database(&name).await;
         });
     }
 }
@@ -212,24 +191,23 @@ impl MysqlDb {
 
 impl Drop for MysqlDb {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS `{}`", self.name);
-        block_on_thread(move || async move { mysql_exec(&sql).await });
+        let name = self.name.clone();
+        let _ = testkit::block_on_thread(move || async move {
+            let _ = testkit::drop_mariadb_database(&name).await;
+        });
     }
 }
 
 async fn mysql_exec(sql: &str) {
-    let mut admin = MySqlConnection::connect(MYSQL_ADMIN)
+    testkit::mariadb_exec(sql)
         .await
-        .expect("the machine's MariaDB at 127.0.0.1:3306 (root, no password)");
-    sqlx::raw_sql(sql)
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    admin.close().await.unwrap();
+        .unwrap_or_else(|e| panic!("{sql} on the machine's MariaDB: {e}"));
 }
 
 async fn mysql_number(sql: &str) -> u64 {
-    let mut admin = MySqlConnection::connect(MYSQL_ADMIN).await.unwrap();
+    let mut admin = MySqlConnection::connect(testkit::MARIADB_ADMIN_URL)
+        .await
+        .unwrap();
     let text: String = sqlx::query_scalar(sql).fetch_one(&mut admin).await.unwrap();
     admin.close().await.unwrap();
     text.parse().unwrap()

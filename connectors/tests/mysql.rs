@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 const HOST: &str = "127.0.0.1";
 const PORT: u16 = 3306;
-const ADMIN_URL: &str = "mysql://root@127.0.0.1:3306";
+const ADMIN_URL: &str = testkit::MARIADB_ADMIN_URL;
 
 // ---- fixtures ----------------------------------------------------------------------------------
 
@@ -35,12 +35,9 @@ async fn admin() -> MySqlConnection {
 
 /// Runs `sql` (one or more statements) as root, outside any database.
 async fn admin_exec(sql: &str) {
-    let mut admin = admin().await;
-    sqlx::raw_sql(sql)
-        .execute(&mut admin)
+    testkit::mariadb_exec(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    admin.close().await.unwrap();
 }
 
 /// A database owned by one test, dropped when the value is.
@@ -85,18 +82,12 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // Drop runs outside async code (possibly while panicking): a short-lived runtime on its
-        // own thread drops the database.
-        let sql = format!("DROP DATABASE IF EXISTS `{}`", self.name);
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(admin_exec(&sql))
-        })
-        .join();
-        if dropped.is_err() && !std::thread::panicking() {
+        let name = self.name.clone();
+        let dropped =
+            testkit::block_on_thread(
+                move || async move { testkit::drop_mariadb_database(&name).await },
+            );
+        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
             panic!("could not drop test database {}", self.name);
         }
     }
@@ -594,14 +585,8 @@ async fn validate_classifies_a_wrong_password_as_auth_without_showing_it() {
     impl Drop for DropUser {
         fn drop(&mut self) {
             let sql = format!("DROP USER IF EXISTS '{}'@'%'", self.0);
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(admin_exec(&sql))
-            })
-            .join();
+            let _ =
+                testkit::block_on_thread(move || async move { testkit::mariadb_exec(&sql).await });
         }
     }
     let _cleanup = DropUser(user.clone());

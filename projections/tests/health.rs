@@ -103,31 +103,10 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         let (prefix, database) = (self.prefix.clone(), self.database.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let config = EventStoreConfig {
-                        nats_url: nats_url(),
-                        names: StreamNames::new(&prefix, None).unwrap(),
-                    };
-                    if let Ok(store) = EventStore::connect(&config).await {
-                        let _ = store.delete_scratch_store().await;
-                    }
-                    if let Ok(admin) =
-                        PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-                    {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                        ))
-                        .execute(&admin)
-                        .await;
-                    }
-                })
-        })
-        .join();
+        let _ = testkit::block_on_thread(move || async move {
+            let _ = testkit::delete_event_store(&nats_url(), &prefix).await;
+            let _ = testkit::drop_postgres_database(&database).await;
+        });
     }
 }
 

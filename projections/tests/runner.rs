@@ -50,16 +50,9 @@ impl Env {
     async fn cleanup(self) {
         self.pool.close().await;
         self.store.delete_scratch_store().await.unwrap();
-        let admin = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        testkit::drop_postgres_database(&self.database)
             .await
             .unwrap();
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.database
-        ))
-        .execute(&admin)
-        .await
-        .unwrap();
     }
 
     /// Decides `command` against the aggregate's history and appends the result.

@@ -125,7 +125,6 @@ impl TestApp {
         remove_resources(
             self.nats_url.clone(),
             self.prefix.clone(),
-            self.stream.clone(),
             self.database.clone(),
         )
         .await;
@@ -139,40 +138,20 @@ impl Drop for TestApp {
             return;
         }
         self.shutdown.shutdown();
-        let (nats_url, prefix, stream, database) = (
+        let (nats_url, prefix, database) = (
             self.nats_url.clone(),
             self.prefix.clone(),
-            self.stream.clone(),
             self.database.clone(),
         );
         // Drop cannot await: clean up on a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(remove_resources(nats_url, prefix, stream, database));
-        })
-        .join();
+        let _ = testkit::block_on_thread(move || remove_resources(nats_url, prefix, database));
     }
 }
 
 /// Deletes a test's stream, snapshot bucket and read-model database.
-async fn remove_resources(nats_url: String, prefix: String, stream: String, database: String) {
-    if let Ok(client) = async_nats::connect(&nats_url).await {
-        let js = async_nats::jetstream::new(client);
-        let _ = js.delete_stream(&stream).await;
-        let bucket = StreamNames::new(&prefix, None).unwrap().snapshot_bucket();
-        let _ = js.delete_stream(format!("KV_{bucket}")).await;
-    }
-    if let Ok(admin) = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
-        let _ = sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-        ))
-        .execute(&admin)
-        .await;
-        admin.close().await;
-    }
+async fn remove_resources(nats_url: String, prefix: String, database: String) {
+    let _ = testkit::delete_event_store(&nats_url, &prefix).await;
+    let _ = testkit::drop_postgres_database(&database).await;
 }
 
 /// The service configuration of a test: port 0, the test secret, periodic health checks only
@@ -314,22 +293,9 @@ impl Drop for SourceDb {
         }
         let _ = std::fs::remove_file(&self.secret_file);
         let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(admin) =
-                    sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-                {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&admin)
-                        .await;
-                }
-            });
-        })
-        .join();
+        let _ = testkit::block_on_thread(move || async move {
+            let _ = testkit::drop_postgres_database(&name).await;
+        });
     }
 }
 

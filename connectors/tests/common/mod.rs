@@ -40,25 +40,14 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Drops database `name` (`WITH (FORCE)`) on the machine's PostgreSQL, from a `Drop`: that runs
-/// outside any runtime we could block on (and also when a test panicked), so the DROP gets a
-/// thread and a small runtime of its own. A failure is said on stderr, not raised.
+/// Drops database `name` (`WITH (FORCE)`) on the machine's PostgreSQL, from a `Drop` (see
+/// [`testkit::block_on_thread`]). A failure is said on stderr, not raised.
 pub fn drop_machine_database(name: &str) {
-    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-    let dropped = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use sqlx::Connection;
-                let mut admin =
-                    sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
-                        .await?;
-                sqlx::raw_sql(&sql).execute(&mut admin).await.map(|_| ())
-            })
-    })
-    .join();
+    let owned = name.to_owned();
+    let dropped =
+        testkit::block_on_thread(
+            move || async move { testkit::drop_postgres_database(&owned).await },
+        );
     if !matches!(dropped, Ok(Ok(()))) {
         eprintln!("could not drop test database {name}");
     }

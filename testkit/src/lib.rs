@@ -1,0 +1,80 @@
+//! What the integration tests of every crate share: removing what a test created on the
+//! machine's services — PostgreSQL and MariaDB databases, JetStream event stores — also from
+//! `Drop`, which cannot await and also runs while a test panics, so a failed test leaves nothing
+//! behind either.
+//!
+//! Clean-up is best effort: a failure is returned (or said on stderr by the callers that want
+//! to), never a reason to fail a test that passed.
+
+#![forbid(unsafe_code)]
+
+use sqlx::Connection;
+use std::future::Future;
+
+/// The machine's PostgreSQL, as its administrator (trust authentication).
+pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The machine's MariaDB, as root without a password.
+pub const MARIADB_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306";
+
+/// Runs the future `make` builds to completion on a runtime of its own thread and returns its
+/// output (`Err` when it panicked). For clean-up in `Drop`, which runs outside async code or
+/// inside a runtime that must not be blocked. The future is built on that thread, so it need
+/// not be `Send`.
+pub fn block_on_thread<F, Fut, T>(make: F) -> std::thread::Result<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(make())
+    })
+    .join()
+}
+
+/// Drops PostgreSQL database `name` if it exists, ending its sessions (`WITH (FORCE)`).
+pub async fn drop_postgres_database(name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await?;
+    let sql = format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        name.replace('"', "\"\"")
+    );
+    sqlx::raw_sql(&sql).execute(&mut admin).await?;
+    admin.close().await
+}
+
+/// Runs `sql` on the machine's MariaDB as root (test set-up and clean-up).
+pub async fn mariadb_exec(sql: &str) -> Result<(), sqlx::Error> {
+    let mut admin = sqlx::MySqlConnection::connect(MARIADB_ADMIN_URL).await?;
+    sqlx::raw_sql(sql).execute(&mut admin).await?;
+    admin.close().await
+}
+
+/// Drops MariaDB database `name` if it exists.
+pub async fn drop_mariadb_database(name: &str) -> Result<(), sqlx::Error> {
+    mariadb_exec(&format!(
+        "DROP DATABASE IF EXISTS `{}`",
+        name.replace('`', "``")
+    ))
+    .await
+}
+
+/// Deletes the event store (stream and snapshot bucket) of stream prefix `prefix` on the NATS
+/// server at `nats_url`.
+pub async fn delete_event_store(nats_url: &str, prefix: &str) -> Result<(), String> {
+    let config = eventlog::EventStoreConfig {
+        nats_url: nats_url.to_owned(),
+        names: eventlog::StreamNames::new(prefix, None).map_err(|err| err.to_string())?,
+    };
+    let store = eventlog::EventStore::connect(&config)
+        .await
+        .map_err(|err| err.to_string())?;
+    store
+        .delete_scratch_store()
+        .await
+        .map_err(|err| err.to_string())
+}
