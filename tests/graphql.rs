@@ -297,6 +297,12 @@ async fn invalid_input_is_rejected_field_by_field_and_writes_no_event() {
             "ssl_config",
         ),
         (with(json!({ "location": "cloud" })), "cloud_provider"),
+        (
+            with(
+                json!({ "replicaConfig": { "replicaHost": "replica.internal", "failoverErrorPercent": 0 } }),
+            ),
+            "replica_config.failover_error_percent",
+        ),
     ];
     for (input, field) in cases {
         let response = app
@@ -347,6 +353,36 @@ async fn invalid_input_is_rejected_field_by_field_and_writes_no_event() {
         before,
         "no rejected command wrote an event"
     );
+
+    // Valid failover thresholds are kept in the configuration.
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input, waitForProjection: true) { version } }";
+    let thresholds = json!({ "replicaConfig": {
+        "replicaHost": "replica.internal",
+        "failoverLatencyMs": 2500,
+        "failoverConsecutiveErrors": 5,
+        "failoverErrorPercent": 30,
+        "failoverCoolDownSecs": 60,
+    } });
+    let response = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "id": id, "input": thresholds }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    let response = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { dataSource(id: $id) { config } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let replica = &response["data"]["dataSource"]["config"]["replica_config"];
+    assert_eq!(replica["failover_latency_ms"], 2500, "{response}");
+    assert_eq!(replica["failover_consecutive_errors"], 5);
+    assert_eq!(replica["failover_error_percent"], 30);
+    assert_eq!(replica["failover_cool_down_secs"], 60);
     app.stop().await;
 }
 

@@ -23,7 +23,11 @@
 //! 4. A good probe brings reads back to the primary. The backoff is forgotten only once the
 //!    primary has then served for the [`cool_down`](FailoverPolicy::cool_down) without tripping:
 //!    a primary that comes and goes is tried less and less often instead of flapping.
+//!
+//! A source sets the latency, the bad reads in a row, the error rate and the cool-down in its
+//! `replica_config` (`failover_*`, see [`FailoverPolicy::for_source`]); the rest are defaults.
 
+use domain::datasource::DataSourceConfig;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -68,6 +72,33 @@ impl Default for FailoverPolicy {
 }
 
 impl FailoverPolicy {
+    /// The defaults, with the thresholds the source's `replica_config` sets
+    /// (`failover_latency_ms`, `failover_consecutive_errors`, `failover_error_percent`,
+    /// `failover_cool_down_secs`; the domain has checked their ranges).
+    pub fn for_source(config: &DataSourceConfig) -> Self {
+        let defaults = Self::default();
+        let Some(replica) = &config.replica_config else {
+            return defaults;
+        };
+        Self {
+            max_latency: replica
+                .failover_latency_ms
+                .map_or(defaults.max_latency, |ms| Duration::from_millis(ms.into())),
+            max_consecutive_bad: replica
+                .failover_consecutive_errors
+                .unwrap_or(defaults.max_consecutive_bad),
+            max_error_rate: replica
+                .failover_error_percent
+                .map_or(defaults.max_error_rate, |percent| {
+                    f64::from(percent) / 100.0
+                }),
+            cool_down: replica
+                .failover_cool_down_secs
+                .map_or(defaults.cool_down, |secs| Duration::from_secs(secs.into())),
+            ..defaults
+        }
+    }
+
     /// The wait before the next probe after `strikes` earlier trips and failed probes.
     pub fn backoff(&self, strikes: u32) -> Duration {
         let factor = 2u32.saturating_pow(strikes.min(31));
@@ -337,6 +368,37 @@ impl fmt::Debug for ReadHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_sets_its_thresholds_and_keeps_the_other_defaults() {
+        use crate::options::test_support::*;
+        let mut input = input("postgresql", Some("primary.internal"));
+        assert_eq!(
+            FailoverPolicy::for_source(&parse(input.clone())),
+            FailoverPolicy::default()
+        );
+        input.replica_config = Some(domain::datasource::ReplicaConfigInput {
+            failover_latency_ms: Some(2_500),
+            failover_consecutive_errors: Some(5),
+            failover_error_percent: Some(30),
+            failover_cool_down_secs: Some(0),
+            ..replica("replica.internal", None)
+        });
+        let policy = FailoverPolicy::for_source(&parse(input.clone()));
+        assert_eq!(
+            policy,
+            FailoverPolicy {
+                max_latency: Duration::from_millis(2_500),
+                max_consecutive_bad: 5,
+                max_error_rate: 0.3,
+                cool_down: Duration::ZERO,
+                ..FailoverPolicy::default()
+            }
+        );
+        // The PostgreSQL target's reads follow them.
+        let target = crate::postgres::PostgresTarget::from_config(&parse(input), None).unwrap();
+        assert_eq!(target.reads.policy(), policy);
+    }
 
     const MS: Duration = Duration::from_millis(1);
 

@@ -92,6 +92,19 @@ pub struct ReplicaConfigGql {
     pub replica_set: Option<String>,
     /// `host:port` of every member.
     pub replica_members: Option<Vec<String>>,
+    /// PostgreSQL: a read of the primary slower than this many milliseconds counts as bad
+    /// (100–600000; default 10000). Samples go to the replica while the primary is over its
+    /// thresholds; discovery always reads the primary. Needs `replicaHost`.
+    pub failover_latency_ms: Option<i64>,
+    /// PostgreSQL: bad reads of the primary in a row that send reads to the replica (1–100;
+    /// default 3).
+    pub failover_consecutive_errors: Option<i64>,
+    /// PostgreSQL: percentage of bad reads among the primary's last ten that sends reads to the
+    /// replica (1–100; default 50).
+    pub failover_error_percent: Option<i64>,
+    /// PostgreSQL: seconds the primary must serve well after coming back before its earlier
+    /// failures are forgotten (0–86400; default 120).
+    pub failover_cool_down_secs: Option<i64>,
 }
 
 /// TLS material (file paths) and mode.
@@ -153,6 +166,10 @@ impl From<DataSourceInput> for DataSourceConfigInput {
                 replica_port: r.replica_port,
                 replica_set: r.replica_set,
                 replica_members: r.replica_members,
+                failover_latency_ms: r.failover_latency_ms,
+                failover_consecutive_errors: r.failover_consecutive_errors,
+                failover_error_percent: r.failover_error_percent,
+                failover_cool_down_secs: r.failover_cool_down_secs,
             }),
             ssl_config: input.ssl_config.map(|s| SslConfigInput {
                 mode: s.mode,

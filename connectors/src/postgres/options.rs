@@ -7,7 +7,7 @@
 //! The model has no free-form connection options, and the suffix keeps the fact next to the
 //! database it is about.
 
-use crate::failover::{ReadHealth, Server};
+use crate::failover::{FailoverPolicy, ReadHealth, Server};
 use crate::options::uri::{encode, userinfo, Query, REDACTED};
 use crate::options::{
     database, primary_endpoint, replica_endpoint, CloudAuth, ConfigError, PoolOptions, ReadRouting,
@@ -101,7 +101,7 @@ impl PostgresTarget {
             pool,
             auth: CloudAuth::from_config(config)?,
             pgbouncer,
-            reads: ReadHealth::default(),
+            reads: ReadHealth::new(FailoverPolicy::for_source(config)),
         })
     }
 

@@ -81,6 +81,22 @@ pub struct ReplicaConfig {
     pub replica_set: Option<String>,
     /// MongoDB only.
     pub replica_members: Vec<HostPort>,
+    /// PostgreSQL: a read of the primary slower than this many milliseconds counts as bad
+    /// (default 10 000). Reads that may be stale (samples) go to the replica while the primary
+    /// is over its thresholds; DDL discovery always reads the primary.
+    #[serde(default)]
+    pub failover_latency_ms: Option<u32>,
+    /// PostgreSQL: bad reads of the primary in a row that send reads to the replica (default 3).
+    #[serde(default)]
+    pub failover_consecutive_errors: Option<u32>,
+    /// PostgreSQL: share of bad reads among the primary's last ten, in percent, that sends reads
+    /// to the replica (default 50).
+    #[serde(default)]
+    pub failover_error_percent: Option<u32>,
+    /// PostgreSQL: seconds the primary must serve well after coming back before its earlier
+    /// failures are forgotten, so a flapping primary is not trusted at once (default 120).
+    #[serde(default)]
+    pub failover_cool_down_secs: Option<u32>,
 }
 
 /// TLS material (file paths on the connecting host) and how strictly it is used.

@@ -66,6 +66,10 @@ pub struct ReplicaConfigInput {
     pub replica_port: Option<i64>,
     pub replica_set: Option<String>,
     pub replica_members: Option<Vec<String>>,
+    pub failover_latency_ms: Option<i64>,
+    pub failover_consecutive_errors: Option<i64>,
+    pub failover_error_percent: Option<i64>,
+    pub failover_cool_down_secs: Option<i64>,
 }
 
 /// Raw [`SslConfig`].
@@ -271,6 +275,10 @@ impl DataSourceConfig {
                 replica_port: c.replica_port.map(i64::from),
                 replica_set: text(&c.replica_set),
                 replica_members: Some(c.replica_members.iter().map(HostPort::to_string).collect()),
+                failover_latency_ms: c.failover_latency_ms.map(i64::from),
+                failover_consecutive_errors: c.failover_consecutive_errors.map(i64::from),
+                failover_error_percent: c.failover_error_percent.map(i64::from),
+                failover_cool_down_secs: c.failover_cool_down_secs.map(i64::from),
             }),
             ssl_config: self.ssl_config.as_ref().map(|c| SslConfigInput {
                 mode: Some(c.mode.as_str().to_owned()),
@@ -391,14 +399,63 @@ impl CloudConfigInput {
 impl ReplicaConfigInput {
     fn parse(self, kind: Option<DataSourceKind>, r: &mut Report) -> Option<ReplicaConfig> {
         let members = self.replica_members.unwrap_or_default();
+        let failover = [
+            (
+                "failover_latency_ms",
+                self.failover_latency_ms,
+                100,
+                600_000,
+            ),
+            (
+                "failover_consecutive_errors",
+                self.failover_consecutive_errors,
+                1,
+                100,
+            ),
+            (
+                "failover_error_percent",
+                self.failover_error_percent,
+                1,
+                100,
+            ),
+            (
+                "failover_cool_down_secs",
+                self.failover_cool_down_secs,
+                0,
+                86_400,
+            ),
+        ];
+        let failover_given = failover.iter().any(|(_, raw, _, _)| raw.is_some());
         if is_blank(self.replica_host.as_deref())
             && self.replica_port.is_none()
             && is_blank(self.replica_set.as_deref())
             && members.is_empty()
+            && !failover_given
         {
             return None;
         }
         let before = r.errors.len();
+        let [latency, consecutive, percent, cool_down] = failover.map(|(name, raw, min, max)| {
+            raw.and_then(|raw| r.check(&format!("replica_config.{name}"), bounded(raw, min, max)))
+        });
+        if failover_given {
+            let field = failover
+                .iter()
+                .find(|(_, raw, _, _)| raw.is_some())
+                .map_or("", |(name, _, _, _)| name);
+            if let Some(kind) = kind.filter(|k| *k != DataSourceKind::Postgresql) {
+                r.fail::<()>(
+                    &format!("replica_config.{field}"),
+                    format!("only applies to postgresql sources (this source is {kind})"),
+                );
+            }
+            if is_blank(self.replica_host.as_deref()) {
+                r.fail::<()>(
+                    &format!("replica_config.{field}"),
+                    "needs replica_host: reads fail over to the read replica",
+                );
+            }
+        }
         let default_port = kind.map_or(0, |k| k.default_port());
         let config = ReplicaConfig {
             replica_host: r.optional(
@@ -422,6 +479,10 @@ impl ReplicaConfigInput {
                     r.check(&field, HostPort::parse_with_default(raw, default_port))
                 })
                 .collect(),
+            failover_latency_ms: latency,
+            failover_consecutive_errors: consecutive,
+            failover_error_percent: percent,
+            failover_cool_down_secs: cool_down,
         };
         if self.replica_port.is_some() && is_blank(self.replica_host.as_deref()) {
             r.fail::<()>(

@@ -347,6 +347,84 @@ fn replica_sets_are_for_mongodb_only() {
 }
 
 #[test]
+fn failover_thresholds_are_checked_and_kept() {
+    let thresholds = |latency, percent| ReplicaConfigInput {
+        replica_host: Some("replica.internal".into()),
+        failover_latency_ms: Some(latency),
+        failover_consecutive_errors: Some(5),
+        failover_error_percent: Some(percent),
+        failover_cool_down_secs: Some(0),
+        ..Default::default()
+    };
+    let config = parse(DataSourceConfigInput {
+        replica_config: Some(thresholds(2_500, 30)),
+        ..Default::default()
+    })
+    .unwrap();
+    let replica = config.replica_config.clone().unwrap();
+    assert_eq!(
+        (
+            replica.failover_latency_ms,
+            replica.failover_consecutive_errors,
+            replica.failover_error_percent,
+            replica.failover_cool_down_secs
+        ),
+        (Some(2_500), Some(5), Some(30), Some(0))
+    );
+    // An update is a patch over what is there: the thresholds survive a change of the host.
+    let patched = config
+        .to_input()
+        .overlay(DataSourceConfigInput {
+            host: Some("db2.internal".into()),
+            ..Default::default()
+        })
+        .parse()
+        .unwrap();
+    assert_eq!(patched.replica_config, config.replica_config);
+
+    // Every bad value is named in one answer.
+    let error = parse(DataSourceConfigInput {
+        replica_config: Some(thresholds(50, 101)),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.message_for("replica_config.failover_latency_ms"),
+        Some("must be between 100 and 600000 (got 50)")
+    );
+    assert_eq!(
+        error.message_for("replica_config.failover_error_percent"),
+        Some("must be between 1 and 100 (got 101)")
+    );
+
+    // Thresholds without a replica to fail over to, or for an engine that does not fail over.
+    let no_replica = ReplicaConfigInput {
+        failover_latency_ms: Some(2_500),
+        ..Default::default()
+    };
+    assert_eq!(
+        error_for(
+            DataSourceConfigInput {
+                replica_config: Some(no_replica),
+                ..Default::default()
+            },
+            "replica_config.failover_latency_ms"
+        ),
+        "needs replica_host: reads fail over to the read replica"
+    );
+    let error = parse(DataSourceConfigInput {
+        kind: Some("mysql".into()),
+        replica_config: Some(thresholds(2_500, 30)),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.message_for("replica_config.failover_latency_ms"),
+        Some("only applies to postgresql sources (this source is mysql)")
+    );
+}
+
+#[test]
 fn a_replica_port_needs_a_replica_host() {
     let patch = DataSourceConfigInput {
         replica_config: Some(ReplicaConfigInput {
@@ -472,6 +550,7 @@ fn full_input() -> DataSourceConfigInput {
                 "mongo-1.internal:27017".into(),
                 "[fd00::2]:27017".into(),
             ]),
+            ..Default::default()
         }),
         ssl_config: Some(SslConfigInput {
             mode: Some("verify_ca".into()),
