@@ -409,3 +409,93 @@ async fn a_scan_left_running_by_a_stopped_service_is_ended_at_the_next_start() {
     db.remove().await;
     app.stop().await;
 }
+
+/// An S3 source end to end against moto: the service resolves the secret access key's
+/// reference (the connector only ever gets the value), an unresolvable one is an `auth`
+/// failure naming the field, and the bucket's prefixes are scanned.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_s3_source_is_validated_and_scanned_with_the_key_its_reference_names() {
+    let app = TestApp::spawn().await;
+    let moto = testkit::MotoServer::start(&[]).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    // Moto without authentication accepts unsigned requests: the bucket and an object.
+    let bucket = format!("lake-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        (bucket.clone(), String::new()),
+        (
+            format!("{bucket}/customers/part-0.csv"),
+            "id,email\n1,ana@example.com\n2,bo@example.com\n".to_owned(),
+        ),
+    ] {
+        http.put(format!("{}/{path}", moto.endpoint()))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+    let secret_file =
+        std::env::temp_dir().join(format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&secret_file, "moto-accepts-any-secret").unwrap();
+    let source = |secret_ref: &str| {
+        json!({
+            "name": "Lake", "kind": "s3", "database": bucket,
+            "cloudConfig": {
+                "endpointUrl": moto.endpoint(), "region": "us-east-1",
+                "accessKeyId": "AKIAPURSIGHTE2E00000", "secretAccessKey": secret_ref,
+            },
+        })
+    };
+
+    let registered = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": source("file:/nonexistent/pursight/s3-secret"), "wait": true }),
+        )
+        .await;
+    let id = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let check = app.gql(Some(&admin), VALIDATE, json!({ "id": id })).await;
+    let check = &check["data"]["validateConnection"];
+    assert_eq!(check["ok"], false, "{check}");
+    assert_eq!(check["category"], "auth", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("cloud_config.secret_access_key"),
+        "{check}"
+    );
+
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input, waitForProjection: true) { version } }";
+    let secret_ref = format!("file:{}", secret_file.display());
+    let response = app
+        .gql(
+            Some(&admin),
+            update,
+            json!({ "id": id, "input": { "cloudConfig": source(&secret_ref)["cloudConfig"] } }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    let check = app.gql(Some(&admin), VALIDATE, json!({ "id": id })).await;
+    let check = &check["data"]["validateConnection"];
+    assert_eq!(check["ok"], true, "{check}");
+
+    scan(&app, &admin, &id, &[], &[]).await;
+    wait_projected(&app, &admin).await;
+    let customers = asset_by_path(&app, &admin, &id, "customers/").await;
+    let columns: Vec<&str> = customers["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["id", "email"], "{customers}");
+    let _ = std::fs::remove_file(&secret_file);
+    app.stop().await;
+}

@@ -25,7 +25,6 @@ use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestCo
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, PutPayload};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,7 +38,8 @@ struct Moto {
     secret: String,
     secret_file: std::path::PathBuf,
     http: HttpClient,
-    process: Child,
+    /// Killed when the test ends (dropped after the fields above).
+    _server: testkit::MotoServer,
 }
 
 impl Moto {
@@ -54,42 +54,24 @@ impl Moto {
     }
 
     async fn launch(auth: bool) -> Moto {
-        let port = free_port();
-        let mut command = Command::new("moto_server");
-        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-        if auth {
-            // Three unauthenticated requests: create the user, its policy and its key.
-            command.env("INITIAL_NO_AUTH_ACTION_COUNT", "3");
-        }
-        let process = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is needed: pip install 'moto[server]' (see .ci/run)");
-        let endpoint = format!("http://127.0.0.1:{port}");
+        // With authentication on, three unauthenticated requests: the user, its policy, its key.
+        let env: &[(&str, &str)] = if auth {
+            &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]
+        } else {
+            &[]
+        };
+        let server = testkit::MotoServer::start(env).await;
         let http = ReqwestConnector::default()
             .connect(&ClientOptions::new().with_allow_http(true))
             .unwrap();
         let mut moto = Moto {
-            endpoint,
+            endpoint: server.endpoint(),
             key_id: String::new(),
             secret: String::new(),
             secret_file: std::env::temp_dir().join(unique("pursight-s3-secret-")),
             http,
-            process,
+            _server: server,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            if let Some(status) = moto.process.try_wait().unwrap() {
-                panic!("moto_server exited: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         if auth {
             moto.bootstrap_iam().await;
         } else {
@@ -204,8 +186,6 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
         let _ = std::fs::remove_file(&self.secret_file);
     }
 }

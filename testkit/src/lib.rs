@@ -78,3 +78,62 @@ pub async fn delete_event_store(nats_url: &str, prefix: &str) -> Result<(), Stri
         .await
         .map_err(|err| err.to_string())
 }
+
+/// A `moto_server` (S3 and IAM, from `pip install "moto[server]"`, which `.ci/run` installs) on
+/// a free port of 127.0.0.1, killed when dropped (also when the test panicked).
+pub struct MotoServer {
+    pub port: u16,
+    process: std::process::Child,
+}
+
+impl MotoServer {
+    /// Starts a server with `env` set (e.g. moto's `INITIAL_NO_AUTH_ACTION_COUNT`) and waits
+    /// until it accepts connections.
+    pub async fn start(env: &[(&str, &str)]) -> MotoServer {
+        let port = free_port();
+        let mut process = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is needed: pip install 'moto[server]' (see .ci/run)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start"
+            );
+            if let Some(status) = process.try_wait().expect("moto_server's status") {
+                panic!("moto_server exited: {status}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        MotoServer { port, process }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A port nothing listens on right now (the OS picks it; a race with another process taking it
+/// before the caller binds is possible but rare on a test machine).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free local port")
+}

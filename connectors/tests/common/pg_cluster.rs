@@ -375,13 +375,7 @@ pub fn unique_dir() -> PathBuf {
     std::env::temp_dir().join(super::unique("pursight-pg-"))
 }
 
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
+pub use testkit::free_port;
 
 /// The `bin` directory of the newest PostgreSQL under `/usr/lib/postgresql`.
 fn postgres_bin() -> PathBuf {
