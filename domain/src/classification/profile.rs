@@ -89,16 +89,16 @@ impl ColumnProfile {
     /// Profiles a sample of a column's values (`None` = NULL). Runs every value detector and
     /// every custom rule's value pattern; keeps only counts, masked shapes and lengths.
     ///
-    /// In an array column (see [`holds_arrays`]; samples render arrays as JSON), each element
-    /// of an array of scalars is a value of its own: a list of e-mail addresses is then seen as
-    /// e-mail addresses, not as JSON text.
+    /// In a column that may hold arrays (see [`may_hold_arrays`]; samples render arrays as
+    /// JSON), each element of an array of scalars is a value of its own: a list of e-mail
+    /// addresses is then seen as e-mail addresses, not as JSON text.
     pub fn build(
         column: &str,
         data_type: &str,
         values: &[Option<&str>],
         custom_rules: &[CustomRule],
     ) -> Self {
-        if holds_arrays(data_type) {
+        if may_hold_arrays(data_type) {
             let elements = array_elements(values);
             let elements: Vec<Option<&str>> = elements.iter().map(Option::as_deref).collect();
             return Self::build_values(column, data_type, &elements, custom_rules);
@@ -201,12 +201,17 @@ impl ColumnProfile {
     }
 }
 
-/// Whether a column of `data_type` holds arrays: `array` (MongoDB, JSON records; Snowflake's
-/// `ARRAY`), alone or among other types (`array|null`), or a PostgreSQL array type (`text[]`).
-pub fn holds_arrays(data_type: &str) -> bool {
+/// Whether a column of `data_type` may hold arrays rendered as JSON: `array` (MongoDB, JSON
+/// records; Snowflake's `ARRAY`), alone or among other types (`array|null`), a PostgreSQL array
+/// type (`text[]`, sampled as JSON), or a JSON document type (`json`, `jsonb`, Snowflake's
+/// `VARIANT`), whose values that are arrays are lists like any other.
+pub fn may_hold_arrays(data_type: &str) -> bool {
     data_type.split('|').any(|t| {
         let t = t.trim();
-        t.eq_ignore_ascii_case("array") || t.ends_with("[]")
+        ["array", "json", "jsonb", "variant"]
+            .iter()
+            .any(|name| t.eq_ignore_ascii_case(name))
+            || t.ends_with("[]")
     })
 }
 

@@ -453,12 +453,26 @@ fn the_elements_of_array_values_are_profiled_one_by_one() {
         "null|array",
         "text[]",
         "character varying(80)[]",
+        "json",
+        "jsonb",
+        "VARIANT",
     ] {
-        assert!(profile::holds_arrays(array_type), "{array_type}");
+        assert!(profile::may_hold_arrays(array_type), "{array_type}");
     }
-    for other in ["text", "json", "jsonb", "arrays", "object"] {
-        assert!(!profile::holds_arrays(other), "{other}");
+    for other in ["text", "arrays", "object", "varchar(255)"] {
+        assert!(!profile::may_hold_arrays(other), "{other}");
     }
+    // A JSON column: its arrays are lists, its objects and strings values as they are.
+    let json = ColumnProfile::build(
+        "c",
+        "jsonb",
+        &[
+            Some(r#"["ann@corp.example", "bo@corp.example"]"#),
+            Some(r#"{"email": "cy@corp.example"}"#),
+        ],
+        &[],
+    );
+    assert_eq!((json.sampled, json.hits("email")), (3, 2));
     // A value that only looks like an array stays whole.
     let odd = ColumnProfile::build(
         "c",
