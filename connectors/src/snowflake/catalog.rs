@@ -3,9 +3,9 @@
 //! Per account: `SHOW DATABASES` (names and comments). Per database, through its
 //! `INFORMATION_SCHEMA`: `SCHEMATA`, `TABLES` (kind, `ROW_COUNT`, comment), `VIEWS` (the
 //! definitions, for lineage), `SHOW PRIMARY KEYS IN DATABASE` and `SHOW IMPORTED KEYS IN
-//! DATABASE` (foreign keys, for lineage) — one statement each, however many tables there are. Columns come from `INFORMATION_SCHEMA.COLUMNS` one statement per schema
-//! (or per batch of a schema's tables when the scope takes only some of them), never one per
-//! table. `INFORMATION_SCHEMA` itself is left out; Snowflake has no indexes to report.
+//! DATABASE` (foreign keys, for lineage) — one statement each, however many tables there are.
+//! Columns come from `INFORMATION_SCHEMA.COLUMNS` one statement per schema (or per batch of a
+//! schema's tables when the scope takes only some of them), never one per table. `INFORMATION_SCHEMA` itself is left out; Snowflake has no indexes to report.
 
 use super::api::{quote_ident, ApiError, ResultSet, Statement};
 use domain::discovery::{
@@ -256,21 +256,11 @@ pub(crate) fn decode_primary_keys(
         .collect())
 }
 
-/// One foreign key of `SHOW IMPORTED KEYS`, its columns in key order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ImportedKey {
-    pub name: String,
-    pub columns: Vec<String>,
-    /// Database, schema and table of the referenced table (another database of the account is
-    /// possible).
-    pub referenced: [String; 3],
-    pub referenced_columns: Vec<String>,
-}
-
-/// `(schema, table) → foreign keys`, sorted by name.
+/// `(schema, table) → foreign keys` of `SHOW IMPORTED KEYS`, sorted by name, each key's
+/// columns in key order; a referenced table may be in another database of the account.
 pub(crate) fn decode_imported_keys(
     result: &ResultSet,
-) -> Result<HashMap<(String, String), Vec<ImportedKey>>, ApiError> {
+) -> Result<HashMap<(String, String), Vec<ForeignKey>>, ApiError> {
     let [pk_database, pk_schema, pk_table, pk_column, fk_schema, fk_table, fk_column, sequence, name] =
         Rows { result }.positions([
             "pk_database_name",
@@ -284,7 +274,7 @@ pub(crate) fn decode_imported_keys(
             "fk_name",
         ])?;
     type Pairs = Vec<(u32, String, String)>;
-    let mut keys: BTreeMap<(String, String, String), ([String; 3], Pairs)> = BTreeMap::new();
+    let mut keys: BTreeMap<(String, String, String), (AssetPath, Pairs)> = BTreeMap::new();
     for row in &result.rows {
         let position = optional(row, sequence)
             .and_then(|s| s.parse().ok())
@@ -294,6 +284,9 @@ pub(crate) fn decode_imported_keys(
             required(row, pk_schema, "pk_schema_name")?,
             required(row, pk_table, "pk_table_name")?,
         ];
+        let referenced = AssetPath::new(referenced.iter().map(String::as_str)).map_err(|err| {
+            ApiError::Malformed(format!("a foreign key referencing {referenced:?}: {err}"))
+        })?;
         keys.entry((
             required(row, fk_schema, "fk_schema_name")?,
             required(row, fk_table, "fk_table_name")?,
@@ -307,14 +300,14 @@ pub(crate) fn decode_imported_keys(
             required(row, pk_column, "pk_column_name")?,
         ));
     }
-    let mut by_table: HashMap<(String, String), Vec<ImportedKey>> = HashMap::new();
+    let mut by_table: HashMap<(String, String), Vec<ForeignKey>> = HashMap::new();
     for ((schema, table, name), (referenced, mut pairs)) in keys {
         pairs.sort();
         let (columns, referenced_columns) = pairs.into_iter().map(|(_, c, r)| (c, r)).unzip();
         by_table
             .entry((schema, table))
             .or_default()
-            .push(ImportedKey {
+            .push(ForeignKey {
                 name,
                 columns,
                 referenced,
@@ -405,7 +398,7 @@ pub(crate) fn assemble(
     database: &str,
     relation: &Relation,
     columns: Vec<ColumnSchema>,
-    keys: (Option<&Vec<String>>, Option<&Vec<ImportedKey>>),
+    keys: (Option<&Vec<String>>, Option<&Vec<ForeignKey>>),
     view_definition: Option<String>,
 ) -> Result<AssetSchema, AssetPathError> {
     let (primary_key, foreign_keys) = keys;
@@ -416,14 +409,7 @@ pub(crate) fn assemble(
             column.primary_key = key.contains(&column.name);
         }
     }
-    for key in foreign_keys.into_iter().flatten() {
-        asset.foreign_keys.push(ForeignKey {
-            name: key.name.clone(),
-            columns: key.columns.clone(),
-            referenced: AssetPath::new(key.referenced.iter().map(String::as_str))?,
-            referenced_columns: key.referenced_columns.clone(),
-        });
-    }
+    asset.foreign_keys = foreign_keys.cloned().unwrap_or_default();
     asset.comment = relation.comment.clone();
     asset.row_estimate = relation.row_estimate;
     asset.view_definition = view_definition;
@@ -502,16 +488,16 @@ mod tests {
         assert_eq!(
             items,
             &[
-                ImportedKey {
+                ForeignKey {
                     name: "FK_ITEM_SKU".into(),
                     columns: strings(&["SKU"]),
-                    referenced: ["CATALOG".into(), "CORE".into(), "SKUS".into()],
+                    referenced: AssetPath::parse("CATALOG.CORE.SKUS").unwrap(),
                     referenced_columns: strings(&["SKU"]),
                 },
-                ImportedKey {
+                ForeignKey {
                     name: "FK_LINE_ORDER".into(),
                     columns: strings(&["ORDER_ID", "ORDER_LINE"]),
-                    referenced: ["SHOP".into(), "PUBLIC".into(), "ORDERS".into()],
+                    referenced: AssetPath::parse("SHOP.PUBLIC.ORDERS").unwrap(),
                     referenced_columns: strings(&["ID", "LINE"]),
                 },
             ]

@@ -8,8 +8,8 @@
 //!    `discover` returns. The credential is read first: a bad key fails at once as `Auth`.
 //! 2. `SHOW DATABASES`, then for each database that may hold something in scope one statement
 //!    each for schemas, tables, views, primary keys and foreign keys
-//!    ([`catalog`](super::catalog)). Databases
-//!    and schemas are reported (kinds `database` and `schema`) when the scope may contain them.
+//!    ([`catalog`](super::catalog)). Databases and schemas are reported (kinds `database` and
+//!    `schema`) when the scope may contain them.
 //! 3. The columns of the relations in scope: one `INFORMATION_SCHEMA.COLUMNS` statement per
 //!    schema, or per batch of its relations when the scope takes only some, several statements
 //!    in flight. [`Tuning`] sets how many (conservative 1, balanced 2, aggressive 4, never more
@@ -33,7 +33,7 @@ use super::connect::http_client;
 use super::options::SnowflakeTarget;
 use crate::probe::{Discovery, DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use crate::view_sql::{view_lineage, RelationIndex, UnquotedCase};
-use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema, LineageEdge};
+use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema, ForeignKey, LineageEdge};
 use domain::scan::{ScanMetrics, ScanStrategy};
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -187,7 +187,7 @@ struct Listed {
     relations: Vec<Relation>,
     views: HashMap<(String, String), String>,
     primary_keys: ByTable<Vec<String>>,
-    foreign_keys: ByTable<Vec<catalog::ImportedKey>>,
+    foreign_keys: ByTable<Vec<ForeignKey>>,
 }
 
 /// One `COLUMNS` statement's worth of relations.
