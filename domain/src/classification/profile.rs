@@ -44,7 +44,8 @@ pub struct ColumnProfile {
     pub column: String,
     /// The type as the engine spells it.
     pub data_type: String,
-    /// Values sampled: one per row, or for an `array` column one per element of its arrays.
+    /// Values sampled: one per row, or in a column that may hold arrays one per element of the
+    /// arrays it held.
     pub sampled: u32,
     /// Sampled values that were NULL (or absent; an empty array counts as one).
     pub nulls: u32,

@@ -425,12 +425,16 @@ impl ReplicaConfigInput {
                 86_400,
             ),
         ];
-        let failover_given = failover.iter().any(|(_, raw, _, _)| raw.is_some());
+        // The first threshold given names the field the kind and replica checks report on.
+        let failover_given = failover
+            .iter()
+            .find(|(_, raw, _, _)| raw.is_some())
+            .map(|(name, _, _, _)| *name);
         if is_blank(self.replica_host.as_deref())
             && self.replica_port.is_none()
             && is_blank(self.replica_set.as_deref())
             && members.is_empty()
-            && !failover_given
+            && failover_given.is_none()
         {
             return None;
         }
@@ -438,11 +442,7 @@ impl ReplicaConfigInput {
         let [latency, consecutive, percent, cool_down] = failover.map(|(name, raw, min, max)| {
             raw.and_then(|raw| r.check(&format!("replica_config.{name}"), bounded(raw, min, max)))
         });
-        if failover_given {
-            let field = failover
-                .iter()
-                .find(|(_, raw, _, _)| raw.is_some())
-                .map_or("", |(name, _, _, _)| name);
+        if let Some(field) = failover_given {
             if let Some(kind) = kind.filter(|k| *k != DataSourceKind::Postgresql) {
                 r.fail::<()>(
                     &format!("replica_config.{field}"),
