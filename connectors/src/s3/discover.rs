@@ -11,15 +11,17 @@
 //!    last and evenly between: 2 / 3 / 5 objects by strategy, the same ones on a rescan of
 //!    unchanged data): the head of CSV and JSON objects (64 KiB / 256 KiB / 1 MiB; of a
 //!    gzip-compressed one, as much text as its first bytes of that size decompress to, up to the
-//!    same size), the footer of Parquet objects. Prefixes are sampled concurrently (1 / 4 / 8 at a time, at most the pool
-//!    size). Values are typed and dropped (`shape.rs`); only names and types are kept.
+//!    same size), the footer of Parquet objects. Prefixes are sampled concurrently (1 / 4 / 8 at
+//!    a time, at most the pool size). Values are typed and dropped (`shape.rs`); only names and
+//!    types are kept.
 //!
 //! Assets: each bucket `[bucket]` (kind `database`, comment `S3 bucket`) and each prefix
 //! `[bucket, "events/"]` (kind `s3_prefix`; the bucket root is `[bucket, "/"]`). A prefix's comment
 //! names its formats; its `row_estimate` is the records counted in the bytes read, scaled to the
 //! bytes of all its objects of that format (exact for Parquet footers and small objects read
 //! whole; for a compressed object read in part, the compressed bytes its records came from are
-//! taken in proportion to the text they cover). Object sizes have no field in the schema and are not reported.
+//! taken in proportion to the text they cover). Object sizes have no field in the schema and are
+//! not reported.
 //!
 //! Metrics: `schemas` counts buckets, `collections` prefixes, `queries_executed` every request,
 //! `retries` the retried ones, `errors` failed requests and unreadable objects. A request that

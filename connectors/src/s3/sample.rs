@@ -76,7 +76,8 @@ pub async fn sample(
             values: records
                 .iter()
                 .map(|(record, partitions)| {
-                    // A field of the objects in an array: the first element's value.
+                    // A field of the objects in an array is named once per element: the
+                    // first element's value that is not null.
                     let mut named = record
                         .iter()
                         .filter(|field| field.name == column.name)
