@@ -323,6 +323,7 @@ fn pursight_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("PURSIGHT_DATABASE_URL", &app.database_url)
         .env("PURSIGHT_NATS_URL", &app.nats_url)
         .env("RUST_LOG", "debug")
+        .env("PURSIGHT_SECRET_DIR", support::secret_dir())
         .env_remove("PURSIGHT_LOG")
         .env_remove("PURSIGHT_JWT_SECRET");
     for (name, value) in env {
@@ -350,13 +351,12 @@ async fn a_real_password_never_appears_in_events_logs_read_models_or_responses()
     ] {
         sqlx::query(&statement).execute(&mysql).await.unwrap();
     }
-    let wrong_file = std::env::temp_dir().join(format!("pursight-wrong-{run}"));
-    std::fs::write(&wrong_file, &wrong).unwrap();
+    let wrong_file = support::write_secret("leak", &format!("pursight-wrong-{run}"), &wrong);
 
-    let env = [("LEAK_TEST_PASSWORD", secret.as_str())];
+    let env = [("PURSIGHT_SOURCE_SECRET_LEAK_TEST", secret.as_str())];
     let mut output = String::new();
     for (name, reference) in [
-        ("Members", "env:LEAK_TEST_PASSWORD".to_owned()),
+        ("Members", "env:PURSIGHT_SOURCE_SECRET_LEAK_TEST".to_owned()),
         ("Members wrong", format!("file:{}", wrong_file.display())),
     ] {
         let add = pursight_with(

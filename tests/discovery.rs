@@ -279,7 +279,7 @@ async fn a_connection_failure_is_classified_recorded_and_keeps_the_secret_out() 
     let admin = TestApp::token("acme", &[Role::Admin]);
     let input = json!({
         "name": "Nowhere", "kind": "postgresql", "host": "127.0.0.1", "port": 1,
-        "database": "x", "username": "postgres", "passwordSecret": "env:PURSIGHT_TEST_UNSET_VARIABLE_42"
+        "database": "x", "username": "postgres", "passwordSecret": "env:PURSIGHT_SOURCE_SECRET_UNSET_42"
     });
     let registered = app
         .gql(
@@ -436,9 +436,11 @@ async fn an_s3_source_is_validated_and_scanned_with_the_key_its_reference_names(
             .error_for_status()
             .unwrap();
     }
-    let secret_file =
-        std::env::temp_dir().join(format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()));
-    std::fs::write(&secret_file, "moto-accepts-any-secret").unwrap();
+    let secret_file = support::write_secret(
+        "acme",
+        &format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()),
+        "moto-accepts-any-secret",
+    );
     let source = |secret_ref: &str| {
         json!({
             "name": "Lake", "kind": "s3", "database": bucket,
@@ -453,7 +455,7 @@ async fn an_s3_source_is_validated_and_scanned_with_the_key_its_reference_names(
         .gql(
             Some(&admin),
             REGISTER,
-            json!({ "input": source("file:/nonexistent/pursight/s3-secret"), "wait": true }),
+            json!({ "input": source("file:nonexistent/s3-secret"), "wait": true }),
         )
         .await;
     let id = registered["data"]["registerDataSource"]["aggregateId"]

@@ -5,7 +5,7 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, postgres_source, TestApp, REGISTER};
+use support::{error_code, postgres_source, TestApp, REGISTER, SECRET};
 
 const SOURCE_FIELDS: &str = "id name kind lifecycleState version host port database username passwordSecret tags environment config";
 
@@ -41,7 +41,7 @@ async fn register_then_read_your_write_then_the_history_and_audit_trail_show_it(
     assert_eq!(source["port"], 5432);
     assert_eq!(
         source["passwordSecret"],
-        "vault:secret/data/orders#password"
+        "env:PURSIGHT_SOURCE_SECRET_ORDERS"
     );
     assert_eq!(source["tags"], json!(["pii"]));
     assert_eq!(response["data"]["dataSources"].as_array().unwrap().len(), 1);
@@ -643,4 +643,163 @@ fn every_graphql_field_is_documented() {
         undocumented.is_empty(),
         "fields without a description: {undocumented:?}"
     );
+}
+
+/// The attack of issue 15: a steward points a source at a listener they control and names the
+/// server's own secrets as its password. Every such configuration is refused before an event is
+/// written, whether registered or patched in later, and names the field and the rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_cannot_name_the_servers_secrets_other_tenants_secrets_or_metadata_hosts() {
+    let app = TestApp::spawn().await;
+    let steward = TestApp::token("acme", &[Role::DataSteward]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let trap = |field: &str, value: &str| {
+        let mut input = json!({
+            "name": "Trap", "kind": "postgresql", "host": "127.0.0.1",
+            "port": listener.local_addr().unwrap().port(), "database": "x", "username": "u",
+            "passwordSecret": "env:PURSIGHT_SOURCE_SECRET_TRAP",
+        });
+        input[field] = json!(value);
+        input
+    };
+    let before = app.stream_sequence().await;
+    for (field, value, path, rule) in [
+        (
+            "passwordSecret",
+            "env:PURSIGHT_JWT_SECRET",
+            "password_secret",
+            "env: references may only name variables starting with PURSIGHT_SOURCE_SECRET_",
+        ),
+        (
+            "passwordSecret",
+            "env:PURSIGHT_DATABASE_URL",
+            "password_secret",
+            "env: references may only name variables starting with PURSIGHT_SOURCE_SECRET_",
+        ),
+        (
+            "passwordSecret",
+            "file:/proc/self/environ",
+            "password_secret",
+            "file: references must be paths under",
+        ),
+        (
+            "passwordSecret",
+            "file:../globex/pg",
+            "password_secret",
+            "file: references must be paths under",
+        ),
+        (
+            "passwordSecret",
+            "vault:secret/pursight/globex/pg#password",
+            "password_secret",
+            "MOUNT/pursight/acme/",
+        ),
+        (
+            "passwordSecret",
+            "aws-sm:pursight/globex/pg",
+            "password_secret",
+            "under pursight/acme/",
+        ),
+        (
+            "host",
+            "169.254.169.254",
+            "host",
+            "is a cloud metadata endpoint",
+        ),
+        (
+            "host",
+            "fd00:ec2::254",
+            "host",
+            "is a cloud metadata endpoint",
+        ),
+    ] {
+        let response = app
+            .gql(
+                Some(&steward),
+                REGISTER,
+                json!({ "input": trap(field, value) }),
+            )
+            .await;
+        assert_eq!(
+            error_code(&response),
+            Some("VALIDATION"),
+            "{value}: {response}"
+        );
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("{path}: ")) && message.contains(rule),
+            "{value}: {message}"
+        );
+        assert!(
+            !message.contains("jwt-") && !message.contains(SECRET),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "no refused source was recorded"
+    );
+
+    // An allowed source cannot be patched into the trap either.
+    let id = register(&app, &steward, trap("name", "Allowed")).await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recorded = app.stream_sequence().await;
+    let update = "mutation($id: ID!, $input: DataSourceInput!) { updateDataSourceConfig(id: $id, input: $input) { version } }";
+    let response = app
+        .gql(
+            Some(&steward),
+            update,
+            json!({ "id": id, "input": { "passwordSecret": "env:PURSIGHT_JWT_SECRET" } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    assert_eq!(app.stream_sequence().await, recorded);
+    app.stop().await;
+}
+
+/// A host name is checked again with the addresses it resolves to when PurSight connects: a name
+/// that is not on the deny list but resolves into it is refused, and nothing is dialled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_resolving_to_a_denied_address_is_refused_when_connecting() {
+    let hosts = domain::datasource::HostPolicy::parse("", "127.0.0.0/8, ::1").unwrap();
+    let app = TestApp::spawn_with_hosts(hosts).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let literal = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": { "name": "Loopback", "kind": "postgresql", "host": "127.0.0.1", "database": "postgres", "username": "postgres" } }),
+        )
+        .await;
+    assert_eq!(error_code(&literal), Some("VALIDATION"), "{literal}");
+    assert!(literal
+        .to_string()
+        .contains("host: is denied by PURSIGHT_SOURCE_HOSTS_DENY"));
+    let id = register(
+        &app,
+        &admin,
+        json!({ "name": "By name", "kind": "postgresql", "host": "localhost", "database": "postgres", "username": "postgres" }),
+    )
+    .await["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { validateConnection(id: $id) { ok category message } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let check = &check["data"]["validateConnection"];
+    assert_eq!(check["ok"], false, "{check}");
+    assert_eq!(check["category"], "config", "{check}");
+    assert_eq!(
+        check["message"],
+        "host: resolves to an address denied by PURSIGHT_SOURCE_HOSTS_DENY"
+    );
+    app.stop().await;
 }

@@ -9,6 +9,7 @@ use crate::http;
 use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
 use commands::CommandHandler;
+use domain::datasource::SourcePolicy;
 use eventlog::{EventStore, EventStoreConfig};
 use projections::projection::schema_of;
 use projections::{
@@ -36,6 +37,8 @@ pub struct AppConfig {
     /// How often every non-archived source's health is checked; `None` turns the periodic
     /// checks off (checks on request still work).
     pub health_interval: Option<Duration>,
+    /// Where tenants' secret references and hosts may point (`settings::source_policy_from_env`).
+    pub source_policy: SourcePolicy,
 }
 
 /// Why the service could not start.
@@ -94,7 +97,9 @@ impl Application {
             &config.jwt_secret,
             config.jwt_public_key_pem.as_deref(),
         )?);
-        let handler = CommandHandler::new(store.clone()).with_max_attempts(config.command_attempts);
+        let handler = CommandHandler::new(store.clone())
+            .with_max_attempts(config.command_attempts)
+            .with_policy(config.source_policy.clone());
         let status = StatusBoard::default();
         let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -112,8 +117,11 @@ impl Application {
             projections.start(Lineage).await?,
             projections.start(Health).await?,
         ];
-        let secrets = connectors::secrets::SecretResolver::from_env()
-            .map_err(|err| StartError::Secrets(err.to_string()))?;
+        let secrets = connectors::secrets::SecretResolver::new(
+            connectors::secrets::SecretResolverConfig::from_env()
+                .with_policy(config.source_policy.secrets.clone()),
+        )
+        .map_err(|err| StartError::Secrets(err.to_string()))?;
         let workflows = SourceWorkflows::new(handler.clone(), Arc::new(secrets));
         let health = HealthMonitor::new(workflows.clone());
         if let Some(interval) = config.health_interval.filter(|i| !i.is_zero()) {

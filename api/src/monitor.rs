@@ -109,7 +109,9 @@ async fn check_all(monitor: &HealthMonitor, pool: &PgPool) -> Result<(), sqlx::E
     futures::stream::iter(keys.iter().cloned())
         .for_each_concurrent(CONCURRENT_CHECKS, |(tenant, source)| async move {
             let ctx = CommandContext::new(tenant, ACTOR, vec![Role::Admin], None);
-            if let Err(err) = monitor.check_health(&ctx, source, 1).await {
+            // A source whose credentials keep being refused is skipped some rounds (see
+            // `HealthMonitor::check_periodically`).
+            if let Err(err) = monitor.check_periodically(&ctx, source).await {
                 // Archived since the listing, or the event store briefly away: next round.
                 tracing::warn!(%source, error = %err, "health check not recorded");
             }

@@ -46,3 +46,44 @@ pub struct DatabaseArgs {
     #[arg(long, env = "PURSIGHT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 }
+
+/// Where tenants' source configurations may point (SPEC §5), from the environment:
+///
+/// | variable | default |
+/// |---|---|
+/// | `PURSIGHT_SECRET_ENV_PREFIX` | `PURSIGHT_SOURCE_SECRET_` (the only variables `env:` may name) |
+/// | `PURSIGHT_SECRET_DIR` | none: `file:` refused; else files under `<dir>/<tenant>/` |
+/// | `PURSIGHT_SECRET_STORE_PREFIX` | `pursight` (`vault:`, `aws-sm:` under `<prefix>/<tenant>/`, `azure-kv:` names `<prefix>-<tenant>-…`) |
+/// | `PURSIGHT_SOURCE_HOSTS_ALLOW` | empty: every host not denied |
+/// | `PURSIGHT_SOURCE_HOSTS_DENY` | empty (cloud metadata endpoints are always denied) |
+///
+/// An invalid setting stops the service with a message naming the variable.
+pub fn source_policy_from_env() -> Result<domain::datasource::SourcePolicy, String> {
+    use domain::datasource::{HostPolicy, SecretPolicy, SourcePolicy};
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let secrets = SecretPolicy::new(
+        var("PURSIGHT_SECRET_ENV_PREFIX")
+            .as_deref()
+            .unwrap_or(SecretPolicy::DEFAULT_ENV_PREFIX),
+        var("PURSIGHT_SECRET_DIR").as_deref(),
+        var("PURSIGHT_SECRET_STORE_PREFIX")
+            .as_deref()
+            .unwrap_or(SecretPolicy::DEFAULT_STORE_PREFIX),
+    )
+    .map_err(|reason| {
+        format!("PURSIGHT_SECRET_ENV_PREFIX / PURSIGHT_SECRET_DIR / PURSIGHT_SECRET_STORE_PREFIX: {reason}")
+    })?;
+    let hosts = HostPolicy::parse(
+        &var("PURSIGHT_SOURCE_HOSTS_ALLOW").unwrap_or_default(),
+        &var("PURSIGHT_SOURCE_HOSTS_DENY").unwrap_or_default(),
+    )
+    .map_err(|reason| {
+        format!("PURSIGHT_SOURCE_HOSTS_ALLOW / PURSIGHT_SOURCE_HOSTS_DENY: {reason}")
+    })?;
+    Ok(SourcePolicy { secrets, hosts })
+}

@@ -325,7 +325,7 @@ impl SourceWorkflows {
             .collect();
         // The target is only needed when sampling; a source that cannot be reached can still be
         // re-evaluated from its profiles.
-        let target = match self.target(config).await {
+        let target = match self.target(&ctx.tenant, config).await {
             Ok(target) => Some(target),
             Err(failure) if options.from_profiles => {
                 tracing::warn!(%failure, "source unreachable; re-evaluating stored profiles only");

@@ -2,6 +2,7 @@
 
 use crate::{CommandContext, CommandError};
 use domain::access::{roles_allow, Permission};
+use domain::datasource::SourcePolicy;
 use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
 use eventlog::{
     AppendError, CommitMetadata, CommittedEvents, EventStore, History, NewCommit, NewEvent,
@@ -50,6 +51,8 @@ pub struct CommandHandler {
     max_attempts: u32,
     snapshot_every: u64,
     stats: Arc<CommandStats>,
+    /// Where tenants' configurations may point; checked on every decided event before append.
+    policy: Arc<SourcePolicy>,
 }
 
 impl CommandHandler {
@@ -59,7 +62,20 @@ impl CommandHandler {
             max_attempts: 5,
             snapshot_every: 100,
             stats: Arc::default(),
+            policy: Arc::default(),
         }
+    }
+
+    /// Confines what tenants' configurations may point at (the default: `env:` only under
+    /// `PURSIGHT_SOURCE_SECRET_`, no `file:`, stores under `pursight/<tenant>/`, metadata
+    /// endpoints denied).
+    pub fn with_policy(mut self, policy: SourcePolicy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub fn policy(&self) -> &SourcePolicy {
+        &self.policy
     }
 
     /// How many times a conflicting command is decided again before `CONFLICT` is returned.
@@ -223,11 +239,13 @@ impl CommandHandler {
             let state = decoded
                 .iter()
                 .fold(base_state, |state, event| A::evolve(state, event));
-            let decided = A::decide(&state, command).map_err(|err| match err.kind() {
+            let refusal = |err: A::Error| match err.kind() {
                 RejectionKind::NotFound => CommandError::NotFound(err.to_string()),
                 RejectionKind::Invalid => CommandError::Validation(err.to_string()),
                 RejectionKind::Refused => CommandError::Rejected(err.to_string()),
-            })?;
+            };
+            let decided = A::decide(&state, command).map_err(refusal)?;
+            A::admit(&self.policy, &ctx.tenant, &decided).map_err(refusal)?;
             if decided.is_empty() {
                 return Ok(CommandOutcome {
                     aggregate_id: id,

@@ -12,8 +12,9 @@ use crate::workflows::SourceWorkflows;
 use crate::{CommandContext, CommandError};
 use domain::access::Permission;
 use domain::datasource::{
-    assess, DataSource, DataSourceCommand, DataSourceConfig, DataSourceError, HealthAssessment,
-    HealthThresholds, HealthWindow, LifecycleState, ProbeOutcome, ServerFigures,
+    assess, DataSource, DataSourceCommand, DataSourceConfig, DataSourceError, DataSourceState,
+    FailureCategory, HealthAssessment, HealthThresholds, HealthWindow, LifecycleState,
+    ProbeOutcome, ServerFigures,
 };
 use domain::{AggregateId, TenantId};
 use std::collections::{HashMap, HashSet};
@@ -28,6 +29,56 @@ type WindowKey = (TenantId, AggregateId);
 struct Observed {
     config: DataSourceConfig,
     window: HealthWindow,
+    backoff: AuthBackoff,
+}
+
+/// Periodic checks of a source whose credentials keep being refused back off: each such check is
+/// a failed login on the source (which may lock the account or alert its owners) and, when the
+/// host is not the tenant's own, traffic to someone else's server every interval. After
+/// [`AuthBackoff::FREE_FAILURES`] refusals in a row, the next 2, 4, 8… rounds (at most
+/// [`AuthBackoff::MAX_SKIPPED_ROUNDS`]) are skipped. Any other outcome, a changed connection
+/// configuration or a check on request starts over.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct AuthBackoff {
+    refused_in_a_row: u32,
+    rounds_to_skip: u32,
+}
+
+impl AuthBackoff {
+    const FREE_FAILURES: u32 = 3;
+    const MAX_SKIPPED_ROUNDS: u32 = 32;
+
+    /// Takes one check's probes into account.
+    fn observe(&mut self, probes: &[ProbeOutcome]) {
+        let refused = !probes.is_empty()
+            && probes.iter().all(|probe| {
+                matches!(
+                    probe,
+                    ProbeOutcome::Failed {
+                        category: FailureCategory::Auth,
+                        ..
+                    }
+                )
+            });
+        if !refused {
+            *self = Self::default();
+            return;
+        }
+        self.refused_in_a_row += 1;
+        if self.refused_in_a_row >= Self::FREE_FAILURES {
+            let doublings = (self.refused_in_a_row - Self::FREE_FAILURES + 1).min(5);
+            self.rounds_to_skip = (1 << doublings).min(Self::MAX_SKIPPED_ROUNDS);
+        }
+    }
+
+    /// Whether this periodic round skips the source (and counts the skip).
+    fn skip_round(&mut self) -> bool {
+        if self.rounds_to_skip == 0 {
+            return false;
+        }
+        self.rounds_to_skip -= 1;
+        true
+    }
 }
 
 /// What one health check found.
@@ -102,8 +153,50 @@ impl HealthMonitor {
                 Self::MAX_SAMPLES
             )));
         }
-        let handler = self.workflows.handler();
-        let state = handler
+        let (state, config) = self.load(ctx, source).await?;
+        if let Some(observed) = self.lock().get_mut(&(ctx.tenant.clone(), source)) {
+            // Asked for explicitly: whatever the periodic checks were skipping is tried now.
+            observed.backoff = AuthBackoff::default();
+        }
+        self.probe_and_record(ctx, source, samples, state, config)
+            .await
+    }
+
+    /// The periodic check of `source`: one probe, unless its credentials were refused
+    /// [`AuthBackoff::FREE_FAILURES`] times in a row and it is backing off (`None`: skipped).
+    #[instrument(skip(self, ctx), fields(tenant = %ctx.tenant))]
+    pub async fn check_periodically(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<Option<HealthReport>, CommandError> {
+        let (state, config) = self.load(ctx, source).await?;
+        if let Some(observed) = self.lock().get_mut(&(ctx.tenant.clone(), source)) {
+            if observed.config.connection_differs(&config) {
+                observed.backoff = AuthBackoff::default();
+            } else if observed.backoff.skip_round() {
+                tracing::info!(%source, "credentials keep being refused; health check backing off");
+                return Ok(None);
+            }
+        }
+        self.probe_and_record(ctx, source, 1, state, config)
+            .await
+            .map(Some)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<WindowKey, Observed>> {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The source's state and configuration, refusing archived and unknown sources.
+    async fn load(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<(DataSourceState, DataSourceConfig), CommandError> {
+        let state = self
+            .workflows
+            .handler()
             .state::<DataSource>(ctx, Permission::ManageDataSources, source)
             .await?;
         let Some(config) = state.config.clone() else {
@@ -116,10 +209,22 @@ impl HealthMonitor {
             };
             return Err(CommandError::Rejected(refused.to_string()));
         }
+        Ok((state, config))
+    }
+
+    async fn probe_and_record(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        samples: u32,
+        state: DataSourceState,
+        config: DataSourceConfig,
+    ) -> Result<HealthReport, CommandError> {
+        let handler = self.workflows.handler();
 
         let mut outcomes = Vec::with_capacity(samples as usize);
         let mut figures = ServerFigures::default();
-        match self.workflows.target(&config).await {
+        match self.workflows.target(&ctx.tenant, &config).await {
             Ok(target) => {
                 for _ in 0..samples {
                     match connectors::live::probe_health(&target, self.probe_timeout).await {
@@ -145,17 +250,20 @@ impl HealthMonitor {
         }
 
         let assessment = {
-            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            let mut windows = self.lock();
             let observed = windows
                 .entry((ctx.tenant.clone(), source))
                 .or_insert_with(|| Observed {
                     config: config.clone(),
                     window: HealthWindow::new(self.window_size),
+                    backoff: AuthBackoff::default(),
                 });
             if observed.config.connection_differs(&config) {
                 observed.window = HealthWindow::new(self.window_size);
+                observed.backoff = AuthBackoff::default();
             }
             observed.config = config.clone();
+            observed.backoff.observe(&outcomes);
             for outcome in outcomes {
                 observed.window.record(outcome);
             }
@@ -192,15 +300,59 @@ impl HealthMonitor {
 
     /// Forgets the windows of every source not in `keep` (archived or gone).
     pub fn retain(&self, keep: &HashSet<WindowKey>) {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.retain(|key, _| keep.contains(key));
+        self.lock().retain(|key, _| keep.contains(key));
     }
 
     /// How many probe outcomes the window of `source` holds.
     pub fn window_len(&self, tenant: &TenantId, source: AggregateId) -> usize {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows
+        self.lock()
             .get(&(tenant.clone(), source))
             .map_or(0, |observed| observed.window.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> ProbeOutcome {
+        ProbeOutcome::Failed {
+            category: FailureCategory::Auth,
+            message: "password authentication failed".into(),
+        }
+    }
+
+    /// How many of the next `rounds` periodic rounds probe.
+    fn probed(backoff: &mut AuthBackoff, rounds: u32) -> u32 {
+        (0..rounds).filter(|_| !backoff.skip_round()).count() as u32
+    }
+
+    #[test]
+    fn refused_credentials_back_off_exponentially_and_anything_else_starts_over() {
+        let mut backoff = AuthBackoff::default();
+        for _ in 0..2 {
+            backoff.observe(&[refused()]);
+            assert!(!backoff.skip_round(), "the first refusals are free");
+        }
+        backoff.observe(&[refused()]);
+        assert_eq!(probed(&mut backoff, 2), 0);
+        assert_eq!(probed(&mut backoff, 1), 1);
+        backoff.observe(&[refused()]);
+        assert_eq!(probed(&mut backoff, 4), 0);
+        assert_eq!(probed(&mut backoff, 1), 1);
+        for _ in 0..10 {
+            backoff.observe(&[refused()]);
+        }
+        assert_eq!(probed(&mut backoff, AuthBackoff::MAX_SKIPPED_ROUNDS), 0);
+        assert_eq!(probed(&mut backoff, 1), 1, "skips are capped");
+
+        // An unreachable host is not a refused login: no back-off from it.
+        backoff.observe(&[ProbeOutcome::Failed {
+            category: FailureCategory::Unreachable,
+            message: "connection refused".into(),
+        }]);
+        assert_eq!(backoff, AuthBackoff::default());
+        backoff.observe(&[refused(), ProbeOutcome::Ok { latency_us: 5 }]);
+        assert_eq!(backoff, AuthBackoff::default());
     }
 }

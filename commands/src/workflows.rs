@@ -20,7 +20,7 @@ use domain::datasource::{
 };
 use domain::discovery::{AssetId, AssetPath, LineageEdge};
 use domain::scan::{Scan, ScanCommand, ScanMetrics, ScanScope, ScanStrategy};
-use domain::AggregateId;
+use domain::{AggregateId, TenantId};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -110,11 +110,16 @@ impl SourceWorkflows {
     }
 
     /// Builds the connection target of a configuration, resolving its secret references.
+    /// Every connection of a workflow (validate, scan, sample, health) starts here, so this is
+    /// where the operator's policy is enforced at use: hosts are checked with the addresses they
+    /// resolve to, and secret references for the tenant, before anything is read or dialled.
     pub(crate) async fn target(
         &self,
+        tenant: &TenantId,
         config: &DataSourceConfig,
     ) -> Result<ConnectionTarget, ConnectionFailure> {
-        let secrets = SourceSecrets::resolve(config, &self.secrets).await?;
+        connectors::hosts::admit(&self.handler.policy().hosts, config).await?;
+        let secrets = SourceSecrets::resolve(tenant, config, &self.secrets).await?;
         ConnectionTarget::from_config(config, &secrets)
             .map_err(|err| ConnectionFailure::new(FailureCategory::Config, err.to_string(), None))
     }
@@ -134,7 +139,7 @@ impl SourceWorkflows {
         let Some(config) = state.config.clone() else {
             return Err(CommandError::NotFound(format!("no data source {source}")));
         };
-        let result = match self.target(&config).await {
+        let result = match self.target(&ctx.tenant, &config).await {
             Ok(target) => connectors::live::validate(&target, self.connect_timeout).await,
             Err(failure) => Err(failure),
         };
@@ -364,7 +369,7 @@ impl SourceWorkflows {
             .config
             .ok_or_else(|| fail(format!("no data source {source}")))?;
         let target = self
-            .target(&config)
+            .target(&ctx.tenant, &config)
             .await
             .map_err(|err| fail(err.to_string()))?;
         let options = DiscoveryOptions {

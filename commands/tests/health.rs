@@ -155,7 +155,7 @@ async fn checks_fill_the_window_and_only_changes_are_recorded() {
 async fn an_unresolvable_secret_fails_every_sample_without_the_network() {
     let scratch = Scratch::new().await;
     let monitor = scratch.monitor();
-    let variable = format!("PURSIGHT_TEST_UNSET_{}", Uuid::new_v4().simple());
+    let variable = format!("PURSIGHT_SOURCE_SECRET_UNSET_{}", Uuid::new_v4().simple());
     let id = register(
         &scratch,
         DataSourceConfigInput {
@@ -172,6 +172,64 @@ async fn an_unresolvable_secret_fails_every_sample_without_the_network() {
         health.last_error.as_ref().unwrap().category,
         FailureCategory::Auth
     );
+}
+
+#[tokio::test]
+async fn periodic_checks_of_refused_credentials_back_off_until_the_configuration_changes() {
+    let scratch = Scratch::new().await;
+    let monitor = scratch.monitor();
+    let variable = format!("PURSIGHT_SOURCE_SECRET_UNSET_{}", Uuid::new_v4().simple());
+    let id = register(
+        &scratch,
+        DataSourceConfigInput {
+            password_secret: Some(format!("env:{variable}")),
+            ..local_postgres()
+        },
+    )
+    .await;
+    let mut probed = Vec::new();
+    for _ in 0..6 {
+        let report = monitor.check_periodically(&admin(), id).await.unwrap();
+        probed.push(report.is_some());
+    }
+    // Three refusals, then two rounds skipped, then a probe (refused again: four skipped next).
+    assert_eq!(probed, [true, true, true, false, false, true]);
+    assert!(monitor
+        .check_periodically(&admin(), id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A new password reference is worth trying at once.
+    CommandHandler::new(scratch.store.clone())
+        .execute::<DataSource>(
+            &admin(),
+            Permission::ManageDataSources,
+            id,
+            DataSourceCommand::PatchConfig {
+                patch: DataSourceConfigInput {
+                    password_secret: Some(format!("env:{variable}_NEW")),
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert!(monitor
+        .check_periodically(&admin(), id)
+        .await
+        .unwrap()
+        .is_some());
+    // So is a check someone asks for, and it clears the back-off.
+    for _ in 0..3 {
+        monitor.check_periodically(&admin(), id).await.unwrap();
+    }
+    monitor.check_health(&admin(), id, 1).await.unwrap();
+    assert!(monitor
+        .check_periodically(&admin(), id)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@
 //!
 //! - [`failover`]: where reads that may be stale go, primary or replica, with thresholds,
 //!   exponential backoff and a cool-down against flapping.
+//! - [`hosts`]: the operator's allow/deny list of hosts, checked with resolved addresses before
+//!   any connection.
 //! - [`live`]: `validate` and `discover` for any kind, dispatching to the engine folders.
 //! - [`probe`]: the results every connector reports: connection tests and discoveries.
 //!
@@ -21,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod failover;
+pub mod hosts;
 pub mod live;
 pub mod mongodb;
 pub mod mysql;

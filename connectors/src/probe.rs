@@ -74,17 +74,99 @@ pub struct ConnectionFailure {
 }
 
 impl ConnectionFailure {
-    /// A failure whose message has every occurrence of `secret` replaced by `***`.
+    /// A failure whose message has every occurrence of `secret`, in every encoding a driver
+    /// may have put it in, replaced by `***` ([`redact_secret`]).
     pub fn new(
         category: FailureCategory,
         message: impl Into<String>,
         secret: Option<&str>,
     ) -> Self {
-        let mut message = message.into();
-        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-            message = message.replace(secret, "***");
+        Self {
+            category,
+            message: redact_secret(message.into(), secret),
         }
-        Self { category, message }
+    }
+}
+
+/// `message` with `secret` replaced by `***` as it is, and as drivers and servers may have
+/// re-encoded it before quoting it back: percent-encoded (a connection URI, with `+` or `%20`
+/// for spaces), JSON-escaped, Base64 (standard and URL-safe, padded or not: HTTP Basic and SASL
+/// exchanges) and hex. Failure messages are recorded in events, which are never rewritten, so a
+/// password must not slip through in any spelling.
+pub fn redact_secret(message: String, secret: Option<&str>) -> String {
+    use base64::Engine;
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return message;
+    };
+    let percent = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let mut spellings = vec![
+        secret.to_owned(),
+        percent.clone(),
+        percent.to_ascii_lowercase(),
+        percent.replace("%20", "+"),
+        json.trim_matches('"').to_owned(),
+        hex::encode(secret),
+        hex::encode_upper(secret),
+    ];
+    spellings.extend(engines.iter().map(|engine| engine.encode(secret)));
+    // Longest first, so a spelling that contains another is replaced whole.
+    spellings.sort_by_key(|spelling| std::cmp::Reverse(spelling.len()));
+    spellings.dedup();
+    spellings
+        .iter()
+        // Very short secrets re-encode to common text; the raw form is still replaced.
+        .filter(|spelling| spelling.as_str() == secret || spelling.len() >= 4)
+        .fold(message, |message, spelling| {
+            message.replace(spelling.as_str(), "***")
+        })
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn passwords_are_redacted_in_every_encoding() {
+        let password = "p@ss w/rd:\"é";
+        let encodings = [
+            password.to_owned(),
+            percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+            "p%40ss+w%2Frd%3A%22%C3%A9".to_owned(),
+            serde_json::to_string(password).unwrap(),
+            base64::engine::general_purpose::STANDARD.encode(password),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(password),
+            hex::encode(password),
+        ];
+        for encoded in encodings {
+            let message = format!("login failed for postgres://u:{encoded}@db/x (auth)");
+            let redacted = redact_secret(message.clone(), Some(password));
+            assert!(
+                !redacted.contains(&encoded.trim_matches('"').to_owned()),
+                "{redacted}"
+            );
+            assert!(redacted.contains("***"), "{redacted}");
+            assert!(
+                redacted.starts_with("login failed for postgres://u:"),
+                "{redacted}"
+            );
+        }
+        let failure = ConnectionFailure::new(
+            FailureCategory::Auth,
+            format!("bad password {}", hex::encode(password)),
+            Some(password),
+        );
+        assert_eq!(failure.message, "bad password ***");
+        assert_eq!(redact_secret("nothing".into(), None), "nothing");
     }
 }
 

@@ -946,7 +946,11 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
            FROM generate_series(1, 30) g;
          UPDATE crm.people SET email = NULL WHERE id <= 3;
          CREATE TABLE crm.gone (id INT PRIMARY KEY);
-         CREATE VIEW crm.mails AS SELECT email FROM crm.people;",
+         CREATE VIEW crm.mails AS SELECT email FROM crm.people;
+         CREATE TABLE crm.touched (n INT);
+         CREATE FUNCTION crm.touch() RETURNS INT LANGUAGE plpgsql VOLATILE
+           AS $$ BEGIN INSERT INTO crm.touched VALUES (1); RETURN 1; END $$;
+         CREATE VIEW crm.touchy AS SELECT crm.touch() AS n, id FROM crm.people;",
     )
     .await;
     let options = DiscoveryOptions::default();
@@ -1016,5 +1020,29 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
             .filter(|v| v.is_none())
             .count(),
         3
+    );
+
+    // Sampling is read-only: a view whose function writes fails (alone), and nothing is written.
+    let (touchy, touched) = (asset("touchy"), asset("touched"));
+    let samples = connectors::live::sample_many(
+        &connectors::options::ConnectionTarget::Postgres(db.target()),
+        &[&touchy, &touched],
+        100,
+        Duration::from_secs(10),
+    )
+    .await;
+    let refused = samples[0].as_ref().unwrap_err().to_string();
+    assert!(refused.contains("read-only transaction"), "{refused}");
+    assert_eq!(
+        samples[1].as_ref().unwrap().rows,
+        0,
+        "the view wrote nothing"
+    );
+    let single = connectors::postgres::sample(&db.target(), &touchy, 10, Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(
+        single.to_string().contains("read-only transaction"),
+        "{single}"
     );
 }

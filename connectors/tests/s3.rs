@@ -16,7 +16,12 @@ use bytes::Bytes;
 use connectors::options::{ConnectionTarget, SourceSecrets};
 use connectors::probe::{DiscoveryError, DiscoveryOptions, DiscoveryProgress};
 use connectors::s3::{discover, sample, validate, S3Target};
-use connectors::secrets::{SecretResolver, SecretValue};
+use connectors::secrets::{SecretResolver, SecretResolverConfig, SecretValue};
+use domain::datasource::SecretPolicy;
+use domain::TenantId;
+
+/// The tenant whose `file:` secrets these tests resolve.
+const SECRET_TENANT: &str = "pursight-s3";
 use domain::datasource::{CloudConfigInput, DataSourceConfigInput, FailureCategory};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema};
 use domain::scan::{ScanScope, ScanStrategy};
@@ -68,7 +73,10 @@ impl Moto {
             endpoint: server.endpoint(),
             key_id: String::new(),
             secret: String::new(),
-            secret_file: std::env::temp_dir().join(unique("pursight-s3-secret-")),
+            // The tenant `pursight-s3`'s directory under a secret directory of the temp dir.
+            secret_file: std::env::temp_dir()
+                .join(SECRET_TENANT)
+                .join(unique("pursight-s3-secret-")),
             http,
             _server: server,
         };
@@ -78,6 +86,7 @@ impl Moto {
             moto.key_id = "AKIAPURSIGHTTEST0000".to_owned();
             moto.secret = unique("moto-secret-");
         }
+        std::fs::create_dir_all(moto.secret_file.parent().unwrap()).unwrap();
         std::fs::write(&moto.secret_file, &moto.secret).unwrap();
         moto
     }
@@ -483,9 +492,21 @@ async fn validate_classifies_failures_and_hides_the_secret() {
         &moto.endpoint,
         Some(&bucket),
         &moto.key_id,
-        "file:/nonexistent/pursight/secret",
+        "file:nonexistent-secret",
     );
-    let failure = SourceSecrets::resolve(&unresolvable, &SecretResolver::from_env().unwrap())
+    let resolver = SecretResolver::new(
+        SecretResolverConfig::from_env().with_policy(
+            SecretPolicy::new(
+                SecretPolicy::DEFAULT_ENV_PREFIX,
+                std::env::temp_dir().to_str(),
+                SecretPolicy::DEFAULT_STORE_PREFIX,
+            )
+            .unwrap(),
+        ),
+    )
+    .unwrap();
+    let tenant = TenantId::parse(SECRET_TENANT).unwrap();
+    let failure = SourceSecrets::resolve(&tenant, &unresolvable, &resolver)
         .await
         .unwrap_err();
     assert_eq!(failure.category, FailureCategory::Auth, "{failure}");
@@ -500,7 +521,7 @@ async fn validate_classifies_failures_and_hides_the_secret() {
         &moto.key_id,
         &moto.secret_ref(),
     );
-    let secrets = SourceSecrets::resolve(&resolvable, &SecretResolver::from_env().unwrap())
+    let secrets = SourceSecrets::resolve(&tenant, &resolvable, &resolver)
         .await
         .unwrap();
     assert_eq!(

@@ -12,6 +12,7 @@ mod common;
 use common::{assert_hidden, Reply, StubServer};
 use connectors::secrets::{EnvLookup, SecretErrorKind, SecretResolver, SecretResolverConfig};
 use domain::datasource::SecretRef;
+use domain::TenantId;
 use serde_json::json;
 
 const TENANT: &str = "contoso-tenant";
@@ -19,6 +20,10 @@ const CLIENT_ID: &str = "pursight-app";
 const CLIENT_SECRET: &str = "azure-client-secret-value";
 const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.test-access-token";
 const PASSWORD: &str = "kv-stored-p@ssw0rd";
+
+fn acme() -> TenantId {
+    TenantId::parse("acme").unwrap()
+}
 
 fn secret(raw: &str) -> SecretRef {
     SecretRef::parse(raw).unwrap()
@@ -59,15 +64,15 @@ async fn azure() -> StubServer {
             .with_header("WWW-Authenticate", "Bearer authorization=\"https://login.microsoftonline.com/x\"");
         }
         match request.target.as_str() {
-            "/acme-kv/secrets/pg-password?api-version=7.4" => Reply::json(
+            "/acme-kv/secrets/pursight-acme-pg-password?api-version=7.4" => Reply::json(
                 200,
                 json!({
                     "value": PASSWORD,
-                    "id": "https://acme-kv.vault.azure.net/secrets/pg-password/4387e9f3d6e14c459867679a90fd0f79",
+                    "id": "https://acme-kv.vault.azure.net/secrets/pursight-acme-pg-password/4387e9f3d6e14c459867679a90fd0f79",
                     "attributes": { "enabled": true, "created": 1493938410, "updated": 1493938410, "recoveryLevel": "Recoverable+Purgeable" }
                 }),
             ),
-            "/acme-kv/secrets/forbidden?api-version=7.4" => Reply::json(
+            "/acme-kv/secrets/pursight-acme-forbidden?api-version=7.4" => Reply::json(
                 403,
                 json!({ "error": { "code": "Forbidden", "message": format!("Access denied to {PASSWORD}") } }),
             ),
@@ -109,7 +114,10 @@ async fn client_credentials_token_then_get_secret_and_the_token_is_reused() {
     let resolver = client_credentials(&server, CLIENT_SECRET);
     for _ in 0..2 {
         let value = resolver
-            .resolve(&secret("azure-kv:acme-kv/pg-password"))
+            .resolve(
+                &acme(),
+                &secret("azure-kv:acme-kv/pursight-acme-pg-password"),
+            )
             .await
             .unwrap();
         assert_eq!(value.expose(), PASSWORD);
@@ -123,8 +131,14 @@ async fn client_credentials_token_then_get_secret_and_the_token_is_reused() {
         targets,
         [
             ("POST", "/contoso-tenant/oauth2/v2.0/token"),
-            ("GET", "/acme-kv/secrets/pg-password?api-version=7.4"),
-            ("GET", "/acme-kv/secrets/pg-password?api-version=7.4"),
+            (
+                "GET",
+                "/acme-kv/secrets/pursight-acme-pg-password?api-version=7.4"
+            ),
+            (
+                "GET",
+                "/acme-kv/secrets/pursight-acme-pg-password?api-version=7.4"
+            ),
         ]
     );
     assert_eq!(
@@ -142,7 +156,10 @@ async fn a_ready_access_token_skips_the_token_request() {
     let server = azure().await;
     let resolver = resolver(&server, &[("AZURE_ACCESS_TOKEN", ACCESS_TOKEN)]);
     let value = resolver
-        .resolve(&secret("azure-kv:acme-kv/pg-password"))
+        .resolve(
+            &acme(),
+            &secret("azure-kv:acme-kv/pursight-acme-pg-password"),
+        )
         .await
         .unwrap();
     assert_eq!(value.expose(), PASSWORD);
@@ -155,18 +172,18 @@ async fn not_found_forbidden_and_bad_tokens_are_named_without_bodies() {
     let resolver = client_credentials(&server, CLIENT_SECRET);
 
     let missing = resolver
-        .resolve(&secret("azure-kv:acme-kv/absent"))
+        .resolve(&acme(), &secret("azure-kv:acme-kv/pursight-acme-absent"))
         .await
         .unwrap_err();
     assert_eq!(missing.kind(), SecretErrorKind::NotFound);
     assert_eq!(
         missing.to_string(),
-        "cannot resolve secret azure-kv:acme-kv/absent (azure-kv): not found: HTTP 404 from Azure \
+        "cannot resolve secret azure-kv:acme-kv/pursight-acme-absent (azure-kv): not found: HTTP 404 from Azure \
          Key Vault"
     );
 
     let forbidden = resolver
-        .resolve(&secret("azure-kv:acme-kv/forbidden"))
+        .resolve(&acme(), &secret("azure-kv:acme-kv/pursight-acme-forbidden"))
         .await
         .unwrap_err();
     assert_eq!(forbidden.kind(), SecretErrorKind::Unauthorized);
@@ -175,7 +192,10 @@ async fn not_found_forbidden_and_bad_tokens_are_named_without_bodies() {
         .ends_with("HTTP 403 from Azure Key Vault"));
 
     let stale = resolver_with_token(&server, "expired-token")
-        .resolve(&secret("azure-kv:acme-kv/pg-password"))
+        .resolve(
+            &acme(),
+            &secret("azure-kv:acme-kv/pursight-acme-pg-password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(stale.kind(), SecretErrorKind::Unauthorized);
@@ -201,13 +221,16 @@ async fn a_refused_client_secret_names_the_oauth_error_only() {
     let wrong = "wrong-client-secret";
     let resolver = client_credentials(&server, wrong);
     let error = resolver
-        .resolve(&secret("azure-kv:acme-kv/pg-password"))
+        .resolve(
+            &acme(),
+            &secret("azure-kv:acme-kv/pursight-acme-pg-password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::Unauthorized);
     assert_eq!(
         error.to_string(),
-        "cannot resolve secret azure-kv:acme-kv/pg-password (azure-kv): unauthorized: token \
+        "cannot resolve secret azure-kv:acme-kv/pursight-acme-pg-password (azure-kv): unauthorized: token \
          request refused: HTTP 401 from the Microsoft identity platform (invalid_client)"
     );
     let shown = [
@@ -226,7 +249,10 @@ async fn a_refused_client_secret_names_the_oauth_error_only() {
 async fn without_credentials_nothing_is_sent() {
     let server = azure().await;
     let error = resolver(&server, &[])
-        .resolve(&secret("azure-kv:acme-kv/pg-password"))
+        .resolve(
+            &acme(),
+            &secret("azure-kv:acme-kv/pursight-acme-pg-password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotConfigured);

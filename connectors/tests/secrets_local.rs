@@ -1,48 +1,118 @@
-//! `env:`, `file:` and `fernet:` references, resolved through the public [`SecretResolver`] API.
+//! `env:`, `file:` and `fernet:` references, resolved through the public [`SecretResolver`] API,
+//! and the confinement every reference obeys: a tenant's reference never reaches the service's
+//! own settings, files outside the tenant's secret directory or another tenant's files.
 
 mod common;
 
 use common::assert_hidden;
 use connectors::secrets::{EnvLookup, SecretErrorKind, SecretResolver, SecretResolverConfig};
-use domain::datasource::SecretRef;
-use std::path::PathBuf;
+use domain::datasource::{SecretPolicy, SecretRef};
+use domain::TenantId;
+use std::path::{Path, PathBuf};
 
+fn acme() -> TenantId {
+    TenantId::parse("acme").unwrap()
+}
+
+fn lookup(vars: &[(&str, &str)]) -> EnvLookup {
+    EnvLookup::from_map(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+/// A resolver with the default policy (no `file:` at all).
 fn resolver(vars: &[(&str, &str)]) -> SecretResolver {
-    let env = EnvLookup::from_map(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    SecretResolver::new(SecretResolverConfig::from_lookup(env)).unwrap()
+    SecretResolver::new(SecretResolverConfig::from_lookup(lookup(vars))).unwrap()
+}
+
+/// A resolver whose `file:` references live under `dir/<tenant>/`.
+fn file_resolver(dir: &Path) -> SecretResolver {
+    let policy = SecretPolicy::new(
+        SecretPolicy::DEFAULT_ENV_PREFIX,
+        dir.to_str(),
+        SecretPolicy::DEFAULT_STORE_PREFIX,
+    )
+    .unwrap();
+    SecretResolver::new(SecretResolverConfig::from_lookup(lookup(&[])).with_policy(policy)).unwrap()
 }
 
 fn secret(raw: &str) -> SecretRef {
     SecretRef::parse(raw).unwrap()
 }
 
-/// A fresh directory for one test's files.
+/// A fresh secret directory for one test, with the tenant `acme`'s directory in it.
 fn scratch_dir(test: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("pursight-connectors-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir.join("acme")).unwrap();
     dir
 }
 
 #[tokio::test]
 async fn env_references_read_the_configured_environment() {
-    let resolver = resolver(&[("PG_PASSWORD", "hunter2 with spaces "), ("EMPTY", "")]);
-    let value = resolver.resolve(&secret("env:PG_PASSWORD")).await.unwrap();
+    let resolver = resolver(&[
+        ("PURSIGHT_SOURCE_SECRET_PG", "hunter2 with spaces "),
+        ("PURSIGHT_SOURCE_SECRET_EMPTY", ""),
+    ]);
+    let value = resolver
+        .resolve(&acme(), &secret("env:PURSIGHT_SOURCE_SECRET_PG"))
+        .await
+        .unwrap();
     assert_eq!(value.expose(), "hunter2 with spaces ");
     assert_eq!(format!("{value:?}"), "SecretValue(***)");
 
-    let missing = resolver.resolve(&secret("env:NOPE")).await.unwrap_err();
+    let missing = resolver
+        .resolve(&acme(), &secret("env:PURSIGHT_SOURCE_SECRET_NOPE"))
+        .await
+        .unwrap_err();
     assert_eq!(missing.kind(), SecretErrorKind::NotFound);
     assert_eq!(
         missing.to_string(),
-        "cannot resolve secret env:NOPE (env): not found: environment variable NOPE is not set"
+        "cannot resolve secret env:PURSIGHT_SOURCE_SECRET_NOPE (env): not found: \
+         environment variable PURSIGHT_SOURCE_SECRET_NOPE is not set"
     );
-    let empty = resolver.resolve(&secret("env:EMPTY")).await.unwrap_err();
+    let empty = resolver
+        .resolve(&acme(), &secret("env:PURSIGHT_SOURCE_SECRET_EMPTY"))
+        .await
+        .unwrap_err();
     assert_eq!(empty.kind(), SecretErrorKind::NotFound);
     assert!(empty
         .to_string()
-        .ends_with("environment variable EMPTY is empty"));
+        .ends_with("environment variable PURSIGHT_SOURCE_SECRET_EMPTY is empty"));
+}
+
+#[tokio::test]
+async fn env_references_never_reach_the_services_own_settings_set_or_not() {
+    let signing_key = "the-service-jwt-signing-key-0123456789";
+    let resolver = resolver(&[
+        ("PURSIGHT_JWT_SECRET", signing_key),
+        (
+            "PURSIGHT_DATABASE_URL",
+            "postgres://pursight:dbpw@db/pursight",
+        ),
+        ("HOME", "/root"),
+    ]);
+    let mut shown = Vec::new();
+    for name in [
+        "PURSIGHT_JWT_SECRET",
+        "PURSIGHT_DATABASE_URL",
+        "HOME",
+        "NOT_SET_ANYWHERE",
+    ] {
+        let error = resolver
+            .resolve(&acme(), &secret(&format!("env:{name}")))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), SecretErrorKind::NotAllowed, "{name}");
+        // Set or not, the answer is the same: nothing tells whether the variable exists.
+        assert_eq!(
+            error.detail(),
+            "env: references may only name variables starting with PURSIGHT_SOURCE_SECRET_"
+        );
+        shown.push(error.to_string());
+        shown.push(format!("{error:?}"));
+    }
+    assert_hidden(signing_key, &shown);
+    assert_hidden("dbpw", &shown);
 }
 
 #[tokio::test]
@@ -55,58 +125,124 @@ async fn file_references_trim_one_trailing_newline() {
         ("spaces", "  padded  ", "  padded  "),
         ("none", "hunter2", "hunter2"),
     ];
-    let resolver = resolver(&[]);
+    let resolver = file_resolver(&dir);
     for (name, content, expected) in cases {
-        let path = dir.join(name);
+        let path = dir.join("acme").join(name);
         std::fs::write(&path, content).unwrap();
-        let reference = secret(&format!("file:{}", path.display()));
-        let value = resolver.resolve(&reference).await.unwrap();
-        assert_eq!(value.expose(), expected, "{name}");
+        // Absolute, and relative to the tenant's directory.
+        for reference in [format!("file:{}", path.display()), format!("file:{name}")] {
+            let value = resolver
+                .resolve(&acme(), &secret(&reference))
+                .await
+                .unwrap();
+            assert_eq!(value.expose(), expected, "{reference}");
+        }
     }
 }
 
 #[tokio::test]
-async fn relative_file_paths_use_the_configured_base() {
-    let dir = scratch_dir("file-base");
-    std::fs::create_dir_all(dir.join("pg")).unwrap();
-    std::fs::write(dir.join("pg/password"), "from-base\n").unwrap();
-    let mut config =
-        SecretResolverConfig::from_lookup(EnvLookup::from_map(Vec::<(String, String)>::new()));
-    config.file_base = Some(dir.clone());
-    let resolver = SecretResolver::new(config).unwrap();
-    let value = resolver.resolve(&secret("file:pg/password")).await.unwrap();
-    assert_eq!(value.expose(), "from-base");
+async fn file_references_are_off_without_a_secret_directory() {
+    let dir = scratch_dir("file-off");
+    std::fs::write(dir.join("acme/pw"), "hunter2").unwrap();
+    let error = resolver(&[])
+        .resolve(
+            &acme(),
+            &secret(&format!("file:{}", dir.join("acme/pw").display())),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), SecretErrorKind::NotAllowed);
+    assert!(
+        error.detail().contains("file: references are disabled"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
-async fn missing_empty_and_directory_files_are_clear_errors() {
-    let dir = scratch_dir("file-errors");
-    let resolver = resolver(&[]);
-
-    let missing = dir.join("absent");
-    let error = resolver
-        .resolve(&secret(&format!("file:{}", missing.display())))
-        .await
-        .unwrap_err();
-    assert_eq!(error.kind(), SecretErrorKind::NotFound);
-    assert_eq!(
-        error.to_string(),
+async fn file_references_cannot_leave_the_tenants_directory() {
+    let dir = scratch_dir("file-escape");
+    std::fs::create_dir_all(dir.join("globex")).unwrap();
+    std::fs::write(dir.join("globex/pw"), "globex-password").unwrap();
+    std::fs::write(dir.join("outside"), "outside-password").unwrap();
+    // Links that lead out: to another tenant's file, to a file above, to the process environment.
+    let links = [
+        ("to-globex", dir.join("globex/pw")),
+        ("to-outside", dir.join("outside")),
+        ("to-environ", PathBuf::from("/proc/self/environ")),
+        ("to-nothing", dir.join("absent")),
+        ("dir-link", dir.join("globex")),
+    ];
+    for (name, target) in &links {
+        std::os::unix::fs::symlink(target, dir.join("acme").join(name)).unwrap();
+    }
+    let resolver = file_resolver(&dir);
+    let mut shown = Vec::new();
+    let refused = |raw: String, kind: SecretErrorKind| {
+        let resolver = &resolver;
+        async move {
+            let error = resolver.resolve(&acme(), &secret(&raw)).await.unwrap_err();
+            assert_eq!(error.kind(), kind, "{raw}: {error}");
+            error
+        }
+    };
+    // Lexically outside: refused before anything is looked at.
+    for raw in [
+        "file:/proc/self/environ".to_owned(),
+        format!("file:{}", dir.join("globex/pw").display()),
+        format!("file:{}/acme/../globex/pw", dir.display()),
+        "file:../globex/pw".to_owned(),
+    ] {
+        let error = refused(raw, SecretErrorKind::NotAllowed).await;
+        shown.push(error.to_string());
+    }
+    // Inside by name, outside in fact: the same answer as for a file that does not exist.
+    let absent = refused("file:absent".to_owned(), SecretErrorKind::NotFound).await;
+    let expected = |name: &str| {
         format!(
-            "cannot resolve secret file:{0} (file): not found: no file at {0}",
-            missing.display()
+            "no readable secret file at {} inside {}",
+            dir.join("acme").join(name).display(),
+            dir.join("acme").display()
         )
-    );
+    };
+    assert_eq!(absent.detail(), expected("absent"));
+    for name in [
+        "to-globex",
+        "to-outside",
+        "to-environ",
+        "to-nothing",
+        "dir-link/pw",
+    ] {
+        let error = refused(format!("file:{name}"), SecretErrorKind::NotFound).await;
+        assert_eq!(error.detail(), expected(name));
+        shown.push(error.to_string());
+    }
+    assert_hidden("globex-password", &shown);
+    assert_hidden("outside-password", &shown);
+    // A link that stays inside (Kubernetes mounts its secrets through such links) is fine.
+    std::fs::create_dir_all(dir.join("acme/..data")).unwrap();
+    std::fs::write(dir.join("acme/..data/pw"), "mounted").unwrap();
+    std::os::unix::fs::symlink(dir.join("acme/..data/pw"), dir.join("acme/pw")).unwrap();
+    let value = resolver.resolve(&acme(), &secret("file:pw")).await.unwrap();
+    assert_eq!(value.expose(), "mounted");
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    std::fs::write(dir.join("empty"), "\n").unwrap();
+#[tokio::test]
+async fn empty_and_directory_files_are_clear_errors() {
+    let dir = scratch_dir("file-errors");
+    let resolver = file_resolver(&dir);
+
+    std::fs::write(dir.join("acme/empty"), "\n").unwrap();
     let error = resolver
-        .resolve(&secret(&format!("file:{}", dir.join("empty").display())))
+        .resolve(&acme(), &secret("file:empty"))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotFound);
     assert!(error.to_string().ends_with("is empty"), "{error}");
 
+    std::fs::create_dir_all(dir.join("acme/sub")).unwrap();
     let error = resolver
-        .resolve(&secret(&format!("file:{}", dir.display())))
+        .resolve(&acme(), &secret("file:sub"))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotFound);
@@ -124,7 +260,7 @@ async fn fernet_tokens_decrypt_with_the_configured_key() {
         .encrypt(b"fernet-protected-password");
     let resolver = resolver(&[("PURSIGHT_FERNET_KEY", &key)]);
     let value = resolver
-        .resolve(&secret(&format!("fernet:{token}")))
+        .resolve(&acme(), &secret(&format!("fernet:{token}")))
         .await
         .unwrap();
     assert_eq!(value.expose(), "fernet-protected-password");
@@ -139,7 +275,7 @@ async fn fernet_with_the_wrong_key_says_so_without_showing_token_or_value() {
         .encrypt(b"fernet-protected-password");
     let resolver = resolver(&[("PURSIGHT_FERNET_KEY", &wrong)]);
     let error = resolver
-        .resolve(&secret(&format!("fernet:{token}")))
+        .resolve(&acme(), &secret(&format!("fernet:{token}")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::WrongFernetKey);
@@ -165,20 +301,23 @@ async fn fernet_keys_rotate_and_must_be_configured() {
     let token = fernet::Fernet::new(&old).unwrap().encrypt(b"rotated");
     let rotated = resolver(&[("PURSIGHT_FERNET_KEY", &format!("{new},{old}"))]);
     let value = rotated
-        .resolve(&secret(&format!("fernet:{token}")))
+        .resolve(&acme(), &secret(&format!("fernet:{token}")))
         .await
         .unwrap();
     assert_eq!(value.expose(), "rotated");
 
     let reference = secret(&format!("fernet:{token}"));
-    let unset = resolver(&[]).resolve(&reference).await.unwrap_err();
+    let unset = resolver(&[])
+        .resolve(&acme(), &reference)
+        .await
+        .unwrap_err();
     assert_eq!(unset.kind(), SecretErrorKind::NotConfigured);
     assert!(unset
         .to_string()
         .ends_with("PURSIGHT_FERNET_KEY is not set"));
 
     let invalid = resolver(&[("PURSIGHT_FERNET_KEY", "not-a-key")])
-        .resolve(&reference)
+        .resolve(&acme(), &reference)
         .await
         .unwrap_err();
     assert_eq!(invalid.kind(), SecretErrorKind::NotConfigured);

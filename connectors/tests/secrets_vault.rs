@@ -9,6 +9,7 @@ mod common;
 use common::{assert_hidden, Reply, StubServer};
 use connectors::secrets::{EnvLookup, SecretErrorKind, SecretResolver, SecretResolverConfig};
 use domain::datasource::SecretRef;
+use domain::TenantId;
 use serde_json::json;
 
 const TOKEN: &str = "hvs.test-root-token";
@@ -19,18 +20,23 @@ fn resolver(vars: &[(&str, &str)]) -> SecretResolver {
     SecretResolver::new(SecretResolverConfig::from_lookup(env)).unwrap()
 }
 
+fn acme() -> TenantId {
+    TenantId::parse("acme").unwrap()
+}
+
 fn secret(raw: &str) -> SecretRef {
     SecretRef::parse(raw).unwrap()
 }
 
-/// Vault with one KV v2 secret at `secret/orders`.
+/// Vault with one KV v2 secret at `secret/pursight/acme/orders` (tenant `acme`'s part of the
+/// store under the default prefix).
 async fn vault() -> StubServer {
     StubServer::start(|request| {
         if request.header("x-vault-token") != Some(TOKEN) {
             return Reply::json(403, json!({ "errors": ["permission denied"] }));
         }
         match (request.method.as_str(), request.target.as_str()) {
-            ("GET", "/v1/secret/data/orders") => Reply::json(
+            ("GET", "/v1/secret/data/pursight/acme/orders") => Reply::json(
                 200,
                 json!({
                     "request_id": "0c6b8d2e-1111-2222-3333-444455556666",
@@ -45,17 +51,17 @@ async fn vault() -> StubServer {
             ),
             // A policy that hides the secret answers 403 and, in this stand-in, echoes something
             // secret-looking in the body: it must not reach the error.
-            ("GET", "/v1/secret/data/forbidden") => Reply::json(
+            ("GET", "/v1/secret/data/pursight/acme/forbidden") => Reply::json(
                 403,
                 json!({ "errors": [format!("permission denied; value was {PASSWORD}")] }),
             ),
-            ("GET", "/v1/secret/data/garbled") => Reply {
+            ("GET", "/v1/secret/data/pursight/acme/garbled") => Reply {
                 status: 200,
                 content_type: "text/plain",
                 body: format!("password={PASSWORD}"),
                 headers: Vec::new(),
             },
-            ("GET", "/v1/secret/data/sealed") => {
+            ("GET", "/v1/secret/data/pursight/acme/sealed") => {
                 Reply::json(503, json!({ "errors": ["Vault is sealed"] }))
             }
             _ => Reply::json(404, json!({ "errors": [] })),
@@ -73,19 +79,25 @@ async fn reads_a_field_of_a_kv2_secret_with_the_token() {
         ("VAULT_NAMESPACE", "team-a"),
     ]);
     let value = resolver
-        .resolve(&secret("vault:secret/orders#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/orders#password"),
+        )
         .await
         .unwrap();
     assert_eq!(value.expose(), PASSWORD);
     // Numbers are fields too.
     let port = resolver
-        .resolve(&secret("vault:secret/orders#port"))
+        .resolve(&acme(), &secret("vault:secret/pursight/acme/orders#port"))
         .await
         .unwrap();
     assert_eq!(port.expose(), "5432");
     // The API form of the path is accepted as written.
     let same = resolver
-        .resolve(&secret("vault:secret/data/orders#username"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/data/pursight/acme/orders#username"),
+        )
         .await
         .unwrap();
     assert_eq!(same.expose(), "orders_app");
@@ -94,7 +106,7 @@ async fn reads_a_field_of_a_kv2_secret_with_the_token() {
     assert_eq!(requests.len(), 3);
     for request in &requests {
         assert_eq!(request.method, "GET");
-        assert_eq!(request.target, "/v1/secret/data/orders");
+        assert_eq!(request.target, "/v1/secret/data/pursight/acme/orders");
         assert_eq!(request.header("x-vault-token"), Some(TOKEN));
         assert_eq!(request.header("x-vault-namespace"), Some("team-a"));
     }
@@ -106,17 +118,23 @@ async fn missing_secrets_fields_and_wrong_tokens_are_named() {
     let resolver_ok = resolver(&[("VAULT_ADDR", &server.base_url), ("VAULT_TOKEN", TOKEN)]);
 
     let error = resolver_ok
-        .resolve(&secret("vault:secret/absent#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/absent#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotFound);
     assert_eq!(
         error.to_string(),
-        "cannot resolve secret vault:secret/absent#password (vault): not found: HTTP 404 from Vault"
+        "cannot resolve secret vault:secret/pursight/acme/absent#password (vault): not found: HTTP 404 from Vault"
     );
 
     let error = resolver_ok
-        .resolve(&secret("vault:secret/orders#api_key"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/orders#api_key"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotFound);
@@ -129,13 +147,16 @@ async fn missing_secrets_fields_and_wrong_tokens_are_named() {
         ("VAULT_TOKEN", "hvs.wrong"),
     ]);
     let error = wrong_token
-        .resolve(&secret("vault:secret/orders#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/orders#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::Unauthorized);
     assert_eq!(
         error.to_string(),
-        "cannot resolve secret vault:secret/orders#password (vault): unauthorized: HTTP 403 from Vault"
+        "cannot resolve secret vault:secret/pursight/acme/orders#password (vault): unauthorized: HTTP 403 from Vault"
     );
     assert_hidden(
         "hvs.wrong",
@@ -143,7 +164,10 @@ async fn missing_secrets_fields_and_wrong_tokens_are_named() {
     );
 
     let sealed = resolver_ok
-        .resolve(&secret("vault:secret/sealed#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/sealed#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(sealed.kind(), SecretErrorKind::ServiceError);
@@ -154,12 +178,18 @@ async fn response_bodies_never_reach_errors() {
     let server = vault().await;
     let resolver = resolver(&[("VAULT_ADDR", &server.base_url), ("VAULT_TOKEN", TOKEN)]);
     let forbidden = resolver
-        .resolve(&secret("vault:secret/forbidden#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/forbidden#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(forbidden.kind(), SecretErrorKind::Unauthorized);
     let garbled = resolver
-        .resolve(&secret("vault:secret/garbled#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/garbled#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(garbled.kind(), SecretErrorKind::MalformedResponse);
@@ -175,17 +205,20 @@ async fn response_bodies_never_reach_errors() {
 #[tokio::test]
 async fn configuration_and_reachability_problems_are_clear() {
     let error = resolver(&[("VAULT_TOKEN", TOKEN)])
-        .resolve(&secret("vault:secret/orders#password"))
+        .resolve(
+            &acme(),
+            &secret("vault:secret/pursight/acme/orders#password"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::NotConfigured);
     assert!(error.to_string().ends_with("VAULT_ADDR is not set"));
 
     let error = resolver(&[("VAULT_ADDR", "http://127.0.0.1:1"), ("VAULT_TOKEN", TOKEN)])
-        .resolve(&secret("vault:orders#password"))
+        .resolve(&acme(), &secret("vault:orders#password"))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), SecretErrorKind::InvalidReference);
+    assert_eq!(error.kind(), SecretErrorKind::NotAllowed);
 
     // A port that was just free: nothing listens there.
     let closed = {
@@ -196,16 +229,40 @@ async fn configuration_and_reachability_problems_are_clear() {
         ("VAULT_ADDR", &format!("http://{closed}")),
         ("VAULT_TOKEN", TOKEN),
     ])
-    .resolve(&secret("vault:secret/orders#password"))
+    .resolve(
+        &acme(),
+        &secret("vault:secret/pursight/acme/orders#password"),
+    )
     .await
     .unwrap_err();
     assert_eq!(error.kind(), SecretErrorKind::Unreachable);
     assert_eq!(
         error.to_string(),
         format!(
-            "cannot resolve secret vault:secret/orders#password (vault): unreachable: cannot \
+            "cannot resolve secret vault:secret/pursight/acme/orders#password (vault): unreachable: cannot \
              connect to Vault at http://{closed}"
         )
     );
     assert_hidden(TOKEN, &[error.to_string(), format!("{error:?}")]);
+}
+
+#[tokio::test]
+async fn another_tenants_secrets_are_never_requested() {
+    let server = vault().await;
+    let resolver = resolver(&[("VAULT_ADDR", &server.base_url), ("VAULT_TOKEN", TOKEN)]);
+    let globex = TenantId::parse("globex").unwrap();
+    for raw in [
+        "vault:secret/pursight/acme/orders#password",
+        "vault:secret/data/pursight/acme/orders#password",
+        "vault:secret/pursight/globex/../acme/orders#password",
+        "vault:secret/orders#password",
+    ] {
+        let error = resolver.resolve(&globex, &secret(raw)).await.unwrap_err();
+        assert_eq!(error.kind(), SecretErrorKind::NotAllowed, "{raw}");
+        assert!(error.detail().contains("MOUNT/pursight/globex/"), "{error}");
+    }
+    assert!(
+        server.requests().is_empty(),
+        "a refused reference reaches no store"
+    );
 }

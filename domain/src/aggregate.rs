@@ -4,6 +4,8 @@
 //! current state into new events (or a domain error), [`Aggregate::evolve`] folds one event into
 //! the state. The event store and the command handler are generic over this trait.
 
+use crate::datasource::SourcePolicy;
+use crate::ids::TenantId;
 use serde_json::Value;
 
 /// Events of one aggregate: a past-tense fact with a stable type name and schema version.
@@ -87,6 +89,18 @@ pub trait Aggregate {
 
     /// Folds one event into the state. Total: an event that happened is never refused.
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
+
+    /// Checks decided events against what the server's operator lets `tenant` record (where
+    /// secret references and hosts may point, [`SourcePolicy`]). Run by the command handler
+    /// after `decide` and before anything is appended; `decide` itself knows no server settings.
+    /// Aggregates that record nothing such a policy bounds keep this default.
+    fn admit(
+        _policy: &SourcePolicy,
+        _tenant: &TenantId,
+        _events: &[Self::Event],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
 
     /// Folds a whole history.
     fn replay<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::State

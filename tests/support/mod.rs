@@ -5,6 +5,7 @@
 use api::auth::issue_token;
 use api::{AppConfig, Application, ShutdownHandle};
 use domain::access::Role;
+use domain::datasource::{HostPolicy, SecretPolicy, SourcePolicy};
 use domain::TenantId;
 use eventlog::{EventStoreConfig, StreamNames};
 use serde_json::{json, Value};
@@ -39,17 +40,27 @@ impl TestApp {
     }
 
     pub async fn spawn_with_attempts(command_attempts: u32) -> Self {
-        Self::spawn_with(command_attempts, None).await
+        Self::spawn_with(command_attempts, None, test_policy()).await
     }
 
     /// A service that also checks every source's health every `interval` (off in the others).
     pub async fn spawn_with_health_interval(interval: std::time::Duration) -> Self {
-        Self::spawn_with(5, Some(interval)).await
+        Self::spawn_with(5, Some(interval), test_policy()).await
+    }
+
+    /// A service whose sources may only reach the hosts `hosts` allows.
+    pub async fn spawn_with_hosts(hosts: HostPolicy) -> Self {
+        let policy = SourcePolicy {
+            hosts,
+            ..test_policy()
+        };
+        Self::spawn_with(5, None, policy).await
     }
 
     async fn spawn_with(
         command_attempts: u32,
         health_interval: Option<std::time::Duration>,
+        source_policy: SourcePolicy,
     ) -> Self {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("t{suffix}");
@@ -62,6 +73,7 @@ impl TestApp {
             &database_url,
             command_attempts,
             health_interval,
+            source_policy,
         ))
         .await
         .expect("the service starts");
@@ -161,6 +173,7 @@ fn config(
     database_url: &str,
     command_attempts: u32,
     health_interval: Option<std::time::Duration>,
+    source_policy: SourcePolicy,
 ) -> AppConfig {
     AppConfig {
         store: EventStoreConfig {
@@ -173,7 +186,36 @@ fn config(
         jwt_public_key_pem: None,
         command_attempts,
         health_interval,
+        source_policy,
     }
+}
+
+/// The policy of the test services: the defaults, with `file:` references under [`secret_dir`].
+pub fn test_policy() -> SourcePolicy {
+    SourcePolicy {
+        secrets: SecretPolicy::new(
+            SecretPolicy::DEFAULT_ENV_PREFIX,
+            Some(secret_dir().to_str().unwrap()),
+            SecretPolicy::DEFAULT_STORE_PREFIX,
+        )
+        .unwrap(),
+        hosts: HostPolicy::default(),
+    }
+}
+
+/// The `PURSIGHT_SECRET_DIR` of every test service and CLI run: `file:` references resolve in
+/// `<dir>/<tenant>/`. Shared by the tests; each writes files with unique names.
+pub fn secret_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("pursight-test-secrets")
+}
+
+/// Writes `value` as the secret file `name` of `tenant` and returns its path.
+pub fn write_secret(tenant: &str, name: &str, value: &str) -> std::path::PathBuf {
+    let dir = secret_dir().join(tenant);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, value).unwrap();
+    path
 }
 
 impl TestApp {
@@ -181,7 +223,7 @@ impl TestApp {
     /// process would be).
     pub async fn sibling(&self) -> Application {
         let names = StreamNames::new(&self.prefix, None).unwrap();
-        Application::build(config(names, &self.database_url, 5, None))
+        Application::build(config(names, &self.database_url, 5, None, test_policy()))
             .await
             .expect("the sibling service starts")
     }
@@ -207,15 +249,16 @@ pub fn postgres_source(name: &str) -> Value {
         "port": 5432,
         "database": "orders",
         "username": "reader",
-        "passwordSecret": "vault:secret/data/orders#password",
+        "passwordSecret": "env:PURSIGHT_SOURCE_SECRET_ORDERS",
         "tags": ["pii"],
         "environment": "production"
     })
 }
 
-/// A PostgreSQL database of its own for a test, loaded from a script, with a `file:` secret
-/// holding `secret` (the machine's PostgreSQL trusts local connections, so it is only checked
-/// for leaks); dropped by `remove` or, when a test panics, by `Drop`.
+/// A PostgreSQL database of its own for a test, loaded from a script, with a `file:` secret of
+/// tenant `acme` (the tenant of every test that uses one) holding `secret` (the machine's
+/// PostgreSQL trusts local connections, so it is only checked for leaks); dropped by `remove` or,
+/// when a test panics, by `Drop`.
 pub struct SourceDb {
     pub name: String,
     admin: sqlx::PgPool,
@@ -241,8 +284,7 @@ impl SourceDb {
             .unwrap();
         sqlx::raw_sql(sql).execute(&db).await.unwrap();
         db.close().await;
-        let secret_file = std::env::temp_dir().join(format!("{name}.secret"));
-        std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+        let secret_file = write_secret("acme", &format!("{name}.secret"), &format!("{secret}\n"));
         Self {
             name,
             admin,
@@ -325,6 +367,7 @@ pub fn pursight(app: &TestApp, args: &[&str]) -> Output {
         .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
         .env("PURSIGHT_DATABASE_URL", &app.database_url)
         .env("PURSIGHT_NATS_URL", &app.nats_url)
+        .env("PURSIGHT_SECRET_DIR", secret_dir())
         .env_remove("PURSIGHT_JWT_SECRET")
         .output()
         .unwrap()

@@ -363,7 +363,7 @@ async fn ours(
                 host: Some("db.internal".into()),
                 database: Some("app".into()),
                 username: Some("reader".into()),
-                password_secret: Some("env:BENCH_PASSWORD".into()),
+                password_secret: Some("env:PURSIGHT_SOURCE_SECRET_BENCH".into()),
                 tags: Some(vec!["bench".into()]),
                 ..Default::default()
             }

@@ -45,7 +45,7 @@ pub struct DiscoveryArgs {
 
 /// The environment variable the scratch source's `env:` password reference points at, set only
 /// when the database URL carries a password.
-pub(super) const PASSWORD_VAR: &str = "PURSIGHT_BENCH_PG_PASSWORD";
+pub(super) const PASSWORD_VAR: &str = "PURSIGHT_SOURCE_SECRET_BENCH_PG";
 
 /// Schemas the tables are spread over (round robin).
 const SCHEMAS: &[&str] = &["sales", "inventory", "people", "analytics"];
@@ -358,6 +358,7 @@ pub(super) async fn scratch_app(
         jwt_public_key_pem: None,
         command_attempts: 5,
         health_interval: None,
+        source_policy: Default::default(),
     })
     .await
     .context("cannot start the in-process service")

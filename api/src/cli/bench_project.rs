@@ -228,7 +228,7 @@ async fn seed_source(store: &EventStore, tenant: &TenantId, index: u32) -> anyho
         host: Some(format!("db{}.internal", index % 50)),
         database: Some("app".into()),
         username: Some("reader".into()),
-        password_secret: Some("env:BENCH_PASSWORD".into()),
+        password_secret: Some("env:PURSIGHT_SOURCE_SECRET_BENCH".into()),
         environment: Some("production".into()),
         tags: Some(vec!["bench".into(), format!("team-{}", index % 7)]),
         ..Default::default()

@@ -71,6 +71,7 @@ pub(crate) fn app_config(
         command_attempts: 5,
         // Off unless the command turns it on: one-off CLI commands must not probe every source.
         health_interval: None,
+        source_policy: crate::settings::source_policy_from_env().map_err(anyhow::Error::msg)?,
     })
 }
 

@@ -66,6 +66,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub username: Option<String>,
     /// A secret reference: env:VAR, file:PATH, vault:PATH#FIELD, aws-sm:NAME, azure-kv:VAULT/NAME or fernet:TOKEN.
+    /// Confined by the server's policy: env: only PURSIGHT_SOURCE_SECRET_* variables, file: only
+    /// under PURSIGHT_SECRET_DIR/<tenant>/, stores only under pursight/<tenant>/.
     #[arg(long)]
     pub password_secret: Option<String>,
     #[arg(long)]

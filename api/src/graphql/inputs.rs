@@ -24,7 +24,12 @@ pub struct DataSourceInput {
     /// User the connector logs in as.
     pub username: Option<String>,
     /// A reference to the password, never the password: `env:VAR`, `file:PATH`,
-    /// `vault:PATH#FIELD`, `aws-sm:NAME`, `azure-kv:VAULT/NAME` or `fernet:TOKEN`.
+    /// `vault:PATH#FIELD`, `aws-sm:NAME`, `azure-kv:VAULT/NAME` or `fernet:TOKEN`. Only what the
+    /// server's policy allows the tenant: `env:` variables starting with
+    /// `PURSIGHT_SOURCE_SECRET_` (the operator's prefix), `file:` paths under the secret
+    /// directory's `<tenant>/` (off unless configured), `vault:MOUNT/pursight/<tenant>/…`,
+    /// `aws-sm:pursight/<tenant>/…`, `azure-kv:VAULT/pursight-<tenant>-…`; anything else is a
+    /// VALIDATION error naming the rule.
     pub password_secret: Option<String>,
     /// aws, azure or gcp (required for cloud and hybrid locations).
     pub cloud_provider: Option<String>,

@@ -29,6 +29,7 @@ pub use tls::{TlsMode, TlsSettings};
 use crate::probe::ConnectionFailure;
 use crate::secrets::{SecretResolver, SecretValue};
 use domain::datasource::{DataSourceConfig, DataSourceKind, FailureCategory, Host, HostPort};
+use domain::TenantId;
 use std::fmt;
 
 /// The secrets a source's references point to, resolved before its target is built: targets
@@ -56,11 +57,12 @@ impl SourceSecrets {
     /// failure naming the field (the resolver's message names the reference, never a value).
     #[tracing::instrument(name = "secrets.resolve_source", skip_all, fields(kind = %config.kind))]
     pub async fn resolve(
+        tenant: &TenantId,
         config: &DataSourceConfig,
         resolver: &SecretResolver,
     ) -> Result<Self, ConnectionFailure> {
         let resolve = async |field: &str, reference| {
-            resolver.resolve(reference).await.map_err(|err| {
+            resolver.resolve(tenant, reference).await.map_err(|err| {
                 ConnectionFailure::new(FailureCategory::Auth, format!("{field}: {err}"), None)
             })
         };
@@ -126,7 +128,7 @@ pub enum ReadRouting {
 ///     host: Some("db.internal".into()),
 ///     database: Some("sales".into()),
 ///     username: Some("pursight".into()),
-///     password_secret: Some("env:SALES_PG_PASSWORD".into()),
+///     password_secret: Some("env:PURSIGHT_SOURCE_SECRET_SALES_PG".into()),
 ///     ..Default::default()
 /// }
 /// .parse()
@@ -338,11 +340,15 @@ mod tests {
     #[tokio::test]
     async fn the_secrets_a_kind_uses_are_resolved_each_naming_its_field() {
         use crate::secrets::{EnvLookup, SecretResolverConfig};
-        let env = EnvLookup::from_map([("DB_PW", "pw-value"), ("S3_KEY", "s3-key-value")]);
+        let env = EnvLookup::from_map([
+            ("PURSIGHT_SOURCE_SECRET_DB_PW", "pw-value"),
+            ("PURSIGHT_SOURCE_SECRET_S3_KEY", "s3-key-value"),
+        ]);
         let resolver = SecretResolver::new(SecretResolverConfig::from_lookup(env)).unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
         let with_keys = |kind: &str, secret: &str| {
             let mut input = input(kind, Some("db"));
-            input.password_secret = Some("env:DB_PW".into());
+            input.password_secret = Some("env:PURSIGHT_SOURCE_SECRET_DB_PW".into());
             input.cloud_config = Some(CloudConfigInput {
                 access_key_id: Some("AKIAEXAMPLE".into()),
                 secret_access_key: Some(secret.into()),
@@ -355,27 +361,43 @@ mod tests {
             parse(input)
         };
 
-        let s3 = SourceSecrets::resolve(&with_keys("s3", "env:S3_KEY"), &resolver)
-            .await
-            .unwrap();
+        let s3 = SourceSecrets::resolve(
+            &tenant,
+            &with_keys("s3", "env:PURSIGHT_SOURCE_SECRET_S3_KEY"),
+            &resolver,
+        )
+        .await
+        .unwrap();
         assert_eq!(s3.password, None);
         assert_eq!(s3.signing_key, Some(SecretValue::new("s3-key-value")));
-        let target = ConnectionTarget::from_config(&with_keys("s3", "env:S3_KEY"), &s3).unwrap();
+        let target = ConnectionTarget::from_config(
+            &with_keys("s3", "env:PURSIGHT_SOURCE_SECRET_S3_KEY"),
+            &s3,
+        )
+        .unwrap();
         let ConnectionTarget::S3(target) = target else {
             panic!("an S3 target")
         };
         assert_eq!(target.secret_access_key, s3.signing_key);
 
         // A database's cloud keys are not PurSight's to use: not resolved, so not in the way.
-        let pg = SourceSecrets::resolve(&with_keys("postgresql", "env:UNSET"), &resolver)
-            .await
-            .unwrap();
+        let pg = SourceSecrets::resolve(
+            &tenant,
+            &with_keys("postgresql", "env:PURSIGHT_SOURCE_SECRET_UNSET"),
+            &resolver,
+        )
+        .await
+        .unwrap();
         assert_eq!(pg.password, Some(SecretValue::new("pw-value")));
         assert_eq!(pg.signing_key, None);
 
-        let failure = SourceSecrets::resolve(&with_keys("s3", "env:UNSET"), &resolver)
-            .await
-            .unwrap_err();
+        let failure = SourceSecrets::resolve(
+            &tenant,
+            &with_keys("s3", "env:PURSIGHT_SOURCE_SECRET_UNSET"),
+            &resolver,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(failure.category, FailureCategory::Auth);
         assert!(
             failure
@@ -384,8 +406,8 @@ mod tests {
             "{failure}"
         );
         let mut unset_password = input("mysql", Some("db"));
-        unset_password.password_secret = Some("env:UNSET".into());
-        let failure = SourceSecrets::resolve(&parse(unset_password), &resolver)
+        unset_password.password_secret = Some("env:PURSIGHT_SOURCE_SECRET_UNSET".into());
+        let failure = SourceSecrets::resolve(&tenant, &parse(unset_password), &resolver)
             .await
             .unwrap_err();
         assert_eq!(failure.category, FailureCategory::Auth);

@@ -587,7 +587,7 @@ impl Scan<'_> {
     ) -> Result<Duration, DiscoveryError> {
         Counters::bump(&self.counters.errors);
         self.observe(Duration::ZERO, true);
-        let message = redact(failed.message, self.secret);
+        let message = crate::probe::redact_secret(failed.message, self.secret);
         let give_up =
             !failed.retryable || attempt >= MAX_RETRIES || self.failing.load(Ordering::Relaxed);
         if give_up {
@@ -658,12 +658,4 @@ fn path<const N: usize>(segments: [&str; N]) -> Result<AssetPath, DiscoveryError
 
 fn unsupported(error: domain::discovery::AssetPathError) -> DiscoveryError {
     DiscoveryError::Unsupported(format!("catalog name is not a valid asset path: {error}"))
-}
-
-/// `message` with every occurrence of the password replaced by `***`.
-fn redact(message: String, secret: Option<&str>) -> String {
-    match secret.filter(|s| !s.is_empty()) {
-        Some(secret) => message.replace(secret, "***"),
-        None => message,
-    }
 }

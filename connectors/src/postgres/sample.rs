@@ -5,7 +5,8 @@
 //! A sample may be slightly stale, so it may come from the replica: it goes where the target's
 //! [`ReadHealth`](crate::failover::ReadHealth) says (see `reads.rs`). The `SELECT` goes over the
 //! simple query protocol: it has no parameters, and it leaves no prepared statement behind on a
-//! server connection a transaction-pooling PgBouncer hands to someone else next.
+//! server connection a transaction-pooling PgBouncer hands to someone else next. Each asset is
+//! read in a read-only transaction.
 
 use super::connect::{connect_options, failure, secret_of, timed_out};
 use super::options::PostgresTarget;
@@ -84,7 +85,9 @@ async fn sample_from(
     }
 }
 
-/// Reads the sample rows of one asset on an open connection.
+/// Reads the sample rows of one asset on an open connection, in a read-only transaction of its
+/// own like discovery's: sampling a view runs whatever functions the view calls, and none of them
+/// may write through PurSight's connection, whatever the role it logs in with may do.
 async fn fetch(
     connection: &mut PgConnection,
     asset: &AssetSchema,
@@ -92,11 +95,17 @@ async fn fetch(
     rows: u32,
 ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
     let (sql, page_sampled) = sample_query(&DIALECT, asset, &[name[0], name[1]], rows);
-    let mut fetched = connection.fetch_all(sql.as_str()).await;
+    let mut tx = connection.begin_with("BEGIN READ ONLY").await?;
+    let mut fetched = (&mut *tx).fetch_all(sql.as_str()).await;
     if page_sampled && matches!(&fetched, Ok(r) if r.len() < rows as usize) {
         // Page sampling came up short (few, uneven pages): read the first rows instead.
         let (plain, _) = sample_query(&PLAIN, asset, &[name[0], name[1]], rows);
-        fetched = connection.fetch_all(plain.as_str()).await;
+        fetched = (&mut *tx).fetch_all(plain.as_str()).await;
+    }
+    // Nothing to keep: a read-only transaction ends the same either way. A failed one is rolled
+    // back when dropped, before the connection's next statement.
+    if fetched.is_ok() {
+        tx.rollback().await?;
     }
     let width = asset.columns.len();
     fetched?

@@ -8,15 +8,15 @@
 //! | Vault | `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE` |
 //! | AWS Secrets Manager | `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` |
 //! | Azure Key Vault | `PURSIGHT_AZURE_KEYVAULT_URL`, `AZURE_AUTHORITY_HOST`, `AZURE_ACCESS_TOKEN`, or `AZURE_TENANT_ID` + `AZURE_CLIENT_ID` + `AZURE_CLIENT_SECRET` |
-//! | `file:` relative paths | resolved against `file_base` when set |
+//! | where references may point | [`SecretPolicy`] (set by the service from `PURSIGHT_SECRET_ENV_PREFIX`, `PURSIGHT_SECRET_DIR`, `PURSIGHT_SECRET_STORE_PREFIX`; default: `env:` under `PURSIGHT_SOURCE_SECRET_`, no `file:`, stores under `pursight/<tenant>/`) |
 //!
 //! Credentials for the stores themselves are [`SecretValue`]s, so `Debug` of a configuration is
 //! safe to log.
 
 use super::value::SecretValue;
+use domain::datasource::SecretPolicy;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,8 +82,9 @@ impl fmt::Debug for EnvLookup {
 pub struct SecretResolverConfig {
     /// Where `env:` references are looked up.
     pub env: EnvLookup,
-    /// Relative `file:` paths are joined to this directory; `None` means the working directory.
-    pub file_base: Option<PathBuf>,
+    /// Where references may point, checked again at every resolution (relative `file:` paths
+    /// are read below the tenant's directory of it).
+    pub policy: SecretPolicy,
     /// Time allowed to open a connection to a secret store.
     pub connect_timeout: Duration,
     /// Time allowed for a whole request to a secret store.
@@ -133,6 +134,12 @@ pub struct AzureConfig {
 }
 
 impl SecretResolverConfig {
+    /// The same configuration with references confined by `policy`.
+    pub fn with_policy(mut self, policy: SecretPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -180,7 +187,7 @@ impl SecretResolverConfig {
         };
         Self {
             env,
-            file_base: None,
+            policy: SecretPolicy::default(),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             fernet_keys,

@@ -29,6 +29,9 @@ pub enum SecretErrorKind {
     WrongFernetKey,
     /// The store answered with an error status not covered above (e.g. Vault sealed, HTTP 503).
     ServiceError,
+    /// The reference points outside what the server's [`SecretPolicy`](domain::datasource::SecretPolicy)
+    /// allows this tenant; nothing was looked up.
+    NotAllowed,
 }
 
 impl SecretErrorKind {
@@ -43,6 +46,7 @@ impl SecretErrorKind {
             SecretErrorKind::MalformedResponse => "malformed response",
             SecretErrorKind::WrongFernetKey => "wrong fernet key",
             SecretErrorKind::ServiceError => "service error",
+            SecretErrorKind::NotAllowed => "not allowed",
         }
     }
 }

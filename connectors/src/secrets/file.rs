@@ -1,7 +1,8 @@
 //! `file:PATH` — a file on the connecting host, typically a mounted Kubernetes or Docker secret.
 //!
 //! The content is the secret, minus one trailing newline (`echo pw > file` writes one); other
-//! whitespace is kept because it may be part of the password.
+//! whitespace is kept because it may be part of the password. Only files inside the tenant's
+//! directory of the policy's secret directory are read (see `resolve`).
 
 use super::error::{Failure, SecretErrorKind};
 use super::value::SecretValue;
@@ -11,13 +12,37 @@ use std::path::{Path, PathBuf};
 /// Secret files are small; anything bigger is a wrong path, not a password.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 
-pub(crate) async fn resolve(base: Option<&Path>, path: &str) -> Result<SecretValue, Failure> {
-    let full: PathBuf = match base {
-        Some(base) if Path::new(path).is_relative() => base.join(path),
-        _ => PathBuf::from(path),
+/// Reads `path` (absolute, or relative to `tenant_dir`, the tenant's directory under the
+/// policy's secret directory). The policy already refused `..` and paths outside lexically; here
+/// symbolic links are followed and the real file must still lie inside the tenant's directory.
+/// Missing, unreadable and escaping files all read "no readable secret file", so a reference
+/// cannot tell what exists outside the tenant's directory.
+pub(crate) async fn resolve(tenant_dir: &Path, path: &str) -> Result<SecretValue, Failure> {
+    let full: PathBuf = if Path::new(path).is_relative() {
+        tenant_dir.join(path)
+    } else {
+        PathBuf::from(path)
     };
     let shown = full.display().to_string();
-    let metadata = tokio::fs::metadata(&full)
+    let unreadable = || {
+        Failure::new(
+            SecretErrorKind::NotFound,
+            format!(
+                "no readable secret file at {shown} inside {}",
+                tenant_dir.display()
+            ),
+        )
+    };
+    let root = tokio::fs::canonicalize(tenant_dir)
+        .await
+        .map_err(|_| unreadable())?;
+    let real = tokio::fs::canonicalize(&full)
+        .await
+        .map_err(|_| unreadable())?;
+    if !real.starts_with(&root) {
+        return Err(unreadable());
+    }
+    let metadata = tokio::fs::metadata(&real)
         .await
         .map_err(|error| io_failure(error, &shown))?;
     if !metadata.is_file() {
@@ -32,7 +57,7 @@ pub(crate) async fn resolve(base: Option<&Path>, path: &str) -> Result<SecretVal
             format!("{shown} is larger than {MAX_FILE_BYTES} bytes"),
         ));
     }
-    let bytes = tokio::fs::read(&full)
+    let bytes = tokio::fs::read(&real)
         .await
         .map_err(|error| io_failure(error, &shown))?;
     let mut text = String::from_utf8(bytes).map_err(|_| {

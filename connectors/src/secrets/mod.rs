@@ -32,6 +32,7 @@ pub use error::{SecretError, SecretErrorKind};
 pub use value::SecretValue;
 
 use domain::datasource::{SecretLocation, SecretRef};
+use domain::TenantId;
 use error::Failure;
 use std::fmt;
 use tracing::Instrument;
@@ -41,18 +42,32 @@ use tracing::Instrument;
 /// ```
 /// use connectors::secrets::{EnvLookup, SecretResolver, SecretResolverConfig};
 /// use domain::datasource::SecretRef;
+/// use domain::TenantId;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let config = SecretResolverConfig::from_lookup(EnvLookup::from_map([("PG_PASSWORD", "hunter2")]));
+/// let config = SecretResolverConfig::from_lookup(EnvLookup::from_map([
+///     ("PURSIGHT_SOURCE_SECRET_PG", "hunter2"),
+///     ("PURSIGHT_JWT_SECRET", "the-service-signing-key"),
+/// ]));
 /// let resolver = SecretResolver::new(config).unwrap();
-/// let password = resolver.resolve(&SecretRef::parse("env:PG_PASSWORD").unwrap()).await.unwrap();
-/// assert_eq!(password.expose(), "hunter2");
+/// let acme = TenantId::parse("acme").unwrap();
+/// let reference = SecretRef::parse("env:PURSIGHT_SOURCE_SECRET_PG").unwrap();
+/// assert_eq!(resolver.resolve(&acme, &reference).await.unwrap().expose(), "hunter2");
 ///
-/// let missing = resolver.resolve(&SecretRef::parse("env:NOPE").unwrap()).await.unwrap_err();
+/// let missing = SecretRef::parse("env:PURSIGHT_SOURCE_SECRET_NOPE").unwrap();
 /// assert_eq!(
-///     missing.to_string(),
-///     "cannot resolve secret env:NOPE (env): not found: environment variable NOPE is not set"
+///     resolver.resolve(&acme, &missing).await.unwrap_err().to_string(),
+///     "cannot resolve secret env:PURSIGHT_SOURCE_SECRET_NOPE (env): not found: \
+///      environment variable PURSIGHT_SOURCE_SECRET_NOPE is not set"
+/// );
+///
+/// // The service's own settings are out of reach, whether they are set or not.
+/// let own = SecretRef::parse("env:PURSIGHT_JWT_SECRET").unwrap();
+/// assert_eq!(
+///     resolver.resolve(&acme, &own).await.unwrap_err().to_string(),
+///     "cannot resolve secret env:PURSIGHT_JWT_SECRET (env): not allowed: \
+///      env: references may only name variables starting with PURSIGHT_SOURCE_SECRET_"
 /// );
 /// # }
 /// ```
@@ -94,22 +109,32 @@ impl SecretResolver {
         &self.config
     }
 
-    /// Fetches the value `secret` points to.
+    /// Fetches the value `secret` points to for `tenant`.
+    ///
+    /// Every reference is first checked against the configuration's
+    /// [`SecretPolicy`](domain::datasource::SecretPolicy) for `tenant` (kind
+    /// [`SecretErrorKind::NotAllowed`], nothing looked up).
     ///
     /// - `env:VAR`: the variable; unset or empty is `NotFound`.
-    /// - `file:PATH`: the file without one trailing newline; relative paths against `file_base`.
+    /// - `file:PATH`: the file without one trailing newline; relative paths below the tenant's
+    ///   directory of the policy's secret directory.
     /// - `vault:MOUNT/PATH#FIELD`: the field of a KV v2 secret.
     /// - `aws-sm:NAME`: `SecretString` (its `password` field when it is a JSON object).
     /// - `azure-kv:VAULT/NAME`: the secret's `value`.
     /// - `fernet:TOKEN`: the token decrypted with `PURSIGHT_FERNET_KEY`.
-    pub async fn resolve(&self, secret: &SecretRef) -> Result<SecretValue, SecretError> {
+    pub async fn resolve(
+        &self,
+        tenant: &TenantId,
+        secret: &SecretRef,
+    ) -> Result<SecretValue, SecretError> {
         let span = tracing::info_span!(
             "secret.resolve",
+            %tenant,
             secret = %secret.redacted(),
             scheme = secret.scheme().prefix(),
         );
         async {
-            let outcome = self.fetch(secret).await;
+            let outcome = self.fetch(tenant, secret).await;
             match &outcome {
                 Ok(_) => tracing::debug!("secret resolved"),
                 Err(failure) => tracing::debug!(
@@ -124,11 +149,22 @@ impl SecretResolver {
         .await
     }
 
-    async fn fetch(&self, secret: &SecretRef) -> Result<SecretValue, Failure> {
+    async fn fetch(&self, tenant: &TenantId, secret: &SecretRef) -> Result<SecretValue, Failure> {
         let config = &self.config;
+        // Checked again here, not only when the configuration was recorded: an event may predate
+        // a stricter policy, and this is the last step before the server reads anything.
+        config
+            .policy
+            .check(tenant, secret)
+            .map_err(|rule| Failure::new(SecretErrorKind::NotAllowed, rule))?;
         match secret.location() {
             SecretLocation::Env { var } => env::resolve(&config.env, var),
-            SecretLocation::File { path } => file::resolve(config.file_base.as_deref(), path).await,
+            SecretLocation::File { path } => {
+                let dir = config.policy.tenant_file_dir(tenant).ok_or_else(|| {
+                    Failure::new(SecretErrorKind::NotAllowed, "file: references are disabled")
+                })?;
+                file::resolve(std::path::Path::new(&dir), path).await
+            }
             SecretLocation::Vault { path, field } => {
                 vault::resolve(&self.http, &config.vault, path, field).await
             }

@@ -4,8 +4,8 @@
 //!
 //! The HTTP server is for the secret-store tests, bound to `127.0.0.1:0`.
 //!
-//! Vault, AWS Secrets Manager and Azure Key Vault cannot run on a build machine, so each test
-//! starts this server as a stand-in that answers in the service's documented response format and
+//! Vault and Azure Key Vault cannot run on a build machine (AWS Secrets Manager can: its tests use
+//! moto), so each of their tests starts this server as a stand-in that answers in the service's documented response format and
 //! records every request, so the test can check what the resolver sent (paths, headers, bodies).
 //! It speaks just enough HTTP for `reqwest`: one request per connection, `Content-Length` bodies,
 //! `Connection: close`.

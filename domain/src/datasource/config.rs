@@ -138,6 +138,61 @@ impl Default for PoolSettings {
 }
 
 impl DataSourceConfig {
+    /// Every secret reference the configuration holds, with its field path. The policy checks
+    /// ([`SourcePolicy`](super::SourcePolicy)) go through this one list, so a new secret field
+    /// is confined as soon as it is listed here.
+    pub fn secret_refs(&self) -> Vec<(&'static str, &SecretRef)> {
+        let mut refs = Vec::new();
+        if let Some(secret) = &self.password_secret {
+            refs.push(("password_secret", secret));
+        }
+        if let Some(cloud) = &self.cloud_config {
+            let fields = [
+                ("cloud_config.client_secret", &cloud.client_secret),
+                ("cloud_config.secret_access_key", &cloud.secret_access_key),
+                (
+                    "cloud_config.service_account_key",
+                    &cloud.service_account_key,
+                ),
+            ];
+            refs.extend(
+                fields
+                    .into_iter()
+                    .filter_map(|(field, secret)| secret.as_ref().map(|s| (field, s))),
+            );
+        }
+        refs
+    }
+
+    /// Every host name or address the configuration tells PurSight to connect to, with its field
+    /// path: the host, the replica and replica-set members, and the host of an explicit
+    /// endpoint URL.
+    pub fn network_hosts(&self) -> Vec<(&'static str, String)> {
+        let mut hosts = Vec::new();
+        if let Some(host) = &self.host {
+            hosts.push(("host", host.as_str().to_owned()));
+        }
+        if let Some(replica) = &self.replica_config {
+            if let Some(host) = &replica.replica_host {
+                hosts.push(("replica_config.replica_host", host.as_str().to_owned()));
+            }
+            for member in &replica.replica_members {
+                hosts.push((
+                    "replica_config.replica_members",
+                    member.host.as_str().to_owned(),
+                ));
+            }
+        }
+        if let Some(url) = self
+            .cloud_config
+            .as_ref()
+            .and_then(|c| c.endpoint_url.as_deref())
+        {
+            hosts.push(("cloud_config.endpoint_url", url_host(url).to_owned()));
+        }
+        hosts
+    }
+
     /// The configuration as JSON for read models, API responses and logs: every secret reference
     /// rendered with [`SecretRef::redacted`], so Fernet ciphertext never leaves the event log.
     pub fn redacted(&self) -> Value {
@@ -227,5 +282,45 @@ impl DataSourceConfig {
 fn redact(value: &mut Value, pointer: &str, secret: Option<&SecretRef>) {
     if let (Some(slot), Some(secret)) = (value.pointer_mut(pointer), secret) {
         *slot = Value::String(secret.redacted());
+    }
+}
+
+/// The host of an `http(s)://` URL (validated at the edge): what lies between the scheme and the
+/// first `/`, `?` or `#`, without user info and port; an IPv6 literal keeps its brackets off.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    // `\` ends the authority too: URL parsers treat it as `/` in http(s) URLs.
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or(bracketed);
+    }
+    host_port.split(':').next().unwrap_or(host_port)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::url_host;
+
+    #[test]
+    fn url_hosts_ignore_user_info_ports_and_paths() {
+        assert_eq!(url_host("http://127.0.0.1:5000/"), "127.0.0.1");
+        assert_eq!(
+            url_host("https://user:pw@s3.example.com/bucket?x"),
+            "s3.example.com"
+        );
+        assert_eq!(
+            url_host("http://[fd00:ec2::254]:80/latest"),
+            "fd00:ec2::254"
+        );
+        assert_eq!(
+            url_host("http://evil.example#@169.254.169.254/"),
+            "evil.example"
+        );
+        assert_eq!(url_host("http://169.254.169.254"), "169.254.169.254");
+        assert_eq!(
+            url_host("http://169.254.169.254\\@evil.example/"),
+            "169.254.169.254"
+        );
     }
 }

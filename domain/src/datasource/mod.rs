@@ -2,6 +2,8 @@
 //! to, scans, classifies, checks and catalogs, following the lifecycle of the seeds' §9.1.
 //!
 //! - `values.rs`, `secret.rs`: the value types of a configuration, parsed once at the edge.
+//! - `policy.rs`: [`SourcePolicy`], where an operator lets tenants' secret references and hosts
+//!   point, checked when a configuration is recorded and again when the connectors use it.
 //! - `config.rs`: [`DataSourceConfig`], the validated configuration the events carry.
 //! - `input.rs`: [`DataSourceConfigInput`], raw edge input, its parser and update overlay.
 //! - `lifecycle.rs`, `state.rs`: the lifecycle states and the state folded from events.
@@ -16,7 +18,7 @@
 //!     name: Some("Sales".into()),
 //!     kind: Some("postgresql".into()),
 //!     host: Some("db.internal".into()),
-//!     password_secret: Some("env:SALES_PG_PASSWORD".into()),
+//!     password_secret: Some("env:PURSIGHT_SOURCE_SECRET_SALES_PG".into()),
 //!     ..Default::default()
 //! }
 //! .parse()
@@ -36,6 +38,7 @@ mod events;
 mod health;
 mod input;
 mod lifecycle;
+mod policy;
 mod secret;
 mod state;
 pub(crate) mod values;
@@ -55,6 +58,9 @@ pub use input::{
     CloudConfigInput, DataSourceConfigInput, PoolSettingsInput, ReplicaConfigInput, SslConfigInput,
 };
 pub use lifecycle::LifecycleState;
+pub use policy::{
+    HostPolicy, SecretPolicy, SourcePolicy, METADATA_ADDRESSES, METADATA_NAMES, SERVICE_SETTINGS,
+};
 pub use secret::{SecretLocation, SecretRef, SecretScheme, NOT_A_SECRET_REFERENCE};
 pub use state::DataSourceState;
 pub use values::{
@@ -83,5 +89,24 @@ impl Aggregate for DataSource {
 
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State {
         state.evolve(event)
+    }
+
+    /// A configuration is recorded only when its secret references and hosts are inside what
+    /// the operator allows this tenant: registration and every update, whichever edge they came
+    /// through (a patch is merged in `decide`, so the complete result is what is checked).
+    fn admit(
+        policy: &SourcePolicy,
+        tenant: &crate::TenantId,
+        events: &[Self::Event],
+    ) -> Result<(), Self::Error> {
+        for event in events {
+            let config = match event {
+                DataSourceEvent::SourceRegistered(e) => &e.config,
+                DataSourceEvent::SourceConfigured(e) => &e.config,
+                _ => continue,
+            };
+            policy.check(tenant, config)?;
+        }
+        Ok(())
     }
 }

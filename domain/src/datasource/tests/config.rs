@@ -36,7 +36,7 @@ fn a_minimal_source_takes_the_defaults() {
     assert!(config.tags.is_empty());
     assert_eq!(
         config.password_secret.unwrap().as_str(),
-        "env:SALES_PG_PASSWORD"
+        "env:PURSIGHT_SOURCE_SECRET_SALES_PG"
     );
 }
 
@@ -642,6 +642,9 @@ fn redacted_configurations_hide_fernet_tokens_and_keep_references() {
     );
 
     let by_reference = self::config().redacted();
-    assert_eq!(by_reference["password_secret"], "env:SALES_PG_PASSWORD");
+    assert_eq!(
+        by_reference["password_secret"],
+        "env:PURSIGHT_SOURCE_SECRET_SALES_PG"
+    );
     assert_eq!(by_reference["cloud_config"], serde_json::Value::Null);
 }

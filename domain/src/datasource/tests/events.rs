@@ -72,7 +72,10 @@ fn source_registered_is_at_version_two_and_the_rest_at_one() {
 #[test]
 fn events_keep_the_full_secret_reference() {
     let data = registered().to_data();
-    assert_eq!(data["config"]["password_secret"], "env:SALES_PG_PASSWORD");
+    assert_eq!(
+        data["config"]["password_secret"],
+        "env:PURSIGHT_SOURCE_SECRET_SALES_PG"
+    );
     assert_eq!(data["id"], "0192f0c4-1111-7000-8000-000000000001");
     assert_eq!(data["config"]["kind"], "postgresql");
     assert_eq!(data["config"]["location"], "on_prem");

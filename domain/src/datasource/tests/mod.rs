@@ -6,11 +6,13 @@
 //! - `config.rs`: parsing configuration input into value objects.
 //! - `events.rs`: stored form, decoding and upcasting of events.
 //! - `health.rs`: the health window and assessment, and which assessments are recorded.
+//! - `policy.rs`: the operator's source policy over decided events (`DataSource::admit`).
 
 mod config;
 mod events;
 mod health;
 mod lifecycle;
+mod policy;
 mod update;
 
 use super::*;
@@ -115,7 +117,7 @@ pub(super) fn postgres_input() -> DataSourceConfigInput {
         host: Some("db.internal".into()),
         database: Some("sales".into()),
         username: Some("pursight".into()),
-        password_secret: Some("env:SALES_PG_PASSWORD".into()),
+        password_secret: Some("env:PURSIGHT_SOURCE_SECRET_SALES_PG".into()),
         ..Default::default()
     }
 }
