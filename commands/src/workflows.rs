@@ -119,6 +119,7 @@ impl SourceWorkflows {
         config: &DataSourceConfig,
     ) -> Result<ConnectionTarget, ConnectionFailure> {
         connectors::hosts::admit(&self.handler.policy().hosts, config).await?;
+        self.secrets.confine_tls_files(tenant, config).await?;
         let secrets = SourceSecrets::resolve(tenant, config, &self.secrets).await?;
         ConnectionTarget::from_config(config, &secrets)
             .map_err(|err| ConnectionFailure::new(FailureCategory::Config, err.to_string(), None))

@@ -323,3 +323,52 @@ async fn fernet_keys_rotate_and_must_be_configured() {
     assert_eq!(invalid.kind(), SecretErrorKind::NotConfigured);
     assert!(!invalid.to_string().contains("not-a-key"), "{invalid}");
 }
+
+#[tokio::test]
+async fn tls_files_must_really_be_inside_the_tenants_directory() {
+    use domain::datasource::{DataSourceConfigInput, SslConfigInput};
+    let dir = scratch_dir("tls-files");
+    std::fs::write(dir.join("acme/ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("acme/planted.pem")).unwrap();
+    let config = |ca: &std::path::Path| {
+        DataSourceConfigInput {
+            name: Some("x".into()),
+            kind: Some("postgresql".into()),
+            host: Some("db.internal".into()),
+            ssl_config: Some(SslConfigInput {
+                mode: Some("verify_ca".into()),
+                ssl_ca: Some(ca.display().to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap()
+    };
+    let resolver = file_resolver(&dir);
+    resolver
+        .confine_tls_files(&acme(), &config(&dir.join("acme/ca.pem")))
+        .await
+        .unwrap();
+    for path in [
+        dir.join("acme/planted.pem"),
+        dir.join("acme/absent.pem"),
+        PathBuf::from("/etc/passwd"),
+    ] {
+        let failure = resolver
+            .confine_tls_files(&acme(), &config(&path))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure.category,
+            domain::datasource::FailureCategory::Config
+        );
+        assert!(
+            failure
+                .message
+                .starts_with("ssl_config.ssl_ca: TLS files must be"),
+            "{failure}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -118,11 +118,12 @@ pub struct ReplicaConfigGql {
 pub struct SslConfigGql {
     /// disable, require, verify_ca or verify_full.
     pub mode: Option<String>,
-    /// CA certificate file.
+    /// CA certificate file: an absolute path under the server's secret directory's
+    /// `<tenant>/` (TLS files are refused when the server has no `PURSIGHT_SECRET_DIR`).
     pub ssl_ca: Option<String>,
-    /// Client certificate file.
+    /// Client certificate file, confined like `sslCa`.
     pub ssl_cert: Option<String>,
-    /// Client key file.
+    /// Client key file, confined like `sslCa`.
     pub ssl_key: Option<String>,
 }
 

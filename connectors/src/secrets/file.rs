@@ -33,15 +33,9 @@ pub(crate) async fn resolve(tenant_dir: &Path, path: &str) -> Result<SecretValue
             ),
         )
     };
-    let root = tokio::fs::canonicalize(tenant_dir)
+    let real = real_path_inside(tenant_dir, &full)
         .await
-        .map_err(|_| unreadable())?;
-    let real = tokio::fs::canonicalize(&full)
-        .await
-        .map_err(|_| unreadable())?;
-    if !real.starts_with(&root) {
-        return Err(unreadable());
-    }
+        .ok_or_else(unreadable)?;
     let metadata = tokio::fs::metadata(&real)
         .await
         .map_err(|error| io_failure(error, &shown))?;
@@ -91,4 +85,12 @@ fn io_failure(error: std::io::Error, shown: &str) -> Failure {
         _ => (SecretErrorKind::Unreachable, format!("cannot read {shown}")),
     };
     Failure::new(kind, detail).with_source(error)
+}
+
+/// The real path of `path` (links followed) when it exists and lies inside `dir`; `None`
+/// otherwise, without saying which, so the answer tells nothing about what exists outside.
+pub(crate) async fn real_path_inside(dir: &Path, path: &Path) -> Option<PathBuf> {
+    let root = tokio::fs::canonicalize(dir).await.ok()?;
+    let real = tokio::fs::canonicalize(path).await.ok()?;
+    real.starts_with(&root).then_some(real)
 }

@@ -179,6 +179,51 @@ impl SecretResolver {
     }
 }
 
+impl SecretResolver {
+    /// Checks, before a connection, that the TLS files of `config` (`ssl_ca`, `ssl_cert`,
+    /// `ssl_key`) are inside `tenant`'s directory of the secret directory with links followed:
+    /// the drivers read them with the server's rights, and a link planted in the directory must
+    /// not lead them elsewhere. A refusal is a `Config` failure naming the field; like secret
+    /// files, a missing file and one outside read the same.
+    pub async fn confine_tls_files(
+        &self,
+        tenant: &TenantId,
+        config: &domain::datasource::DataSourceConfig,
+    ) -> Result<(), crate::probe::ConnectionFailure> {
+        let Some(ssl) = &config.ssl_config else {
+            return Ok(());
+        };
+        let policy = &self.config.policy;
+        let files = [
+            ("ssl_config.ssl_ca", &ssl.ssl_ca),
+            ("ssl_config.ssl_cert", &ssl.ssl_cert),
+            ("ssl_config.ssl_key", &ssl.ssl_key),
+        ];
+        for (field, path) in files {
+            let Some(path) = path.as_deref() else {
+                continue;
+            };
+            let refuse = |rule: String| {
+                crate::probe::ConnectionFailure::new(
+                    domain::datasource::FailureCategory::Config,
+                    format!("{field}: TLS files {rule}"),
+                    None,
+                )
+            };
+            policy.check_file(tenant, path).map_err(refuse)?;
+            let dir = policy.tenant_file_dir(tenant).unwrap_or_default();
+            let inside =
+                file::real_path_inside(std::path::Path::new(&dir), std::path::Path::new(path))
+                    .await
+                    .is_some();
+            if !inside {
+                return Err(refuse(format!("must be readable files under {dir}/")));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for SecretResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretResolver")

@@ -53,6 +53,30 @@ impl SourcePolicy {
                 });
             }
         }
+        if let Some(ssl) = &config.ssl_config {
+            let files = [
+                ("ssl_config.ssl_ca", &ssl.ssl_ca),
+                ("ssl_config.ssl_cert", &ssl.ssl_cert),
+                ("ssl_config.ssl_key", &ssl.ssl_key),
+            ];
+            for (field, path) in files {
+                // Drivers read TLS files as written (a relative path from the server's working
+                // directory), so only absolute paths are accepted here.
+                let checked = path.as_deref().map(|path| match path.starts_with('/') {
+                    true => self.secrets.check_file(tenant, path),
+                    false => self
+                        .secrets
+                        .check_file(tenant, path)
+                        .and(Err("must be absolute paths".to_owned())),
+                });
+                if let Some(Err(rule)) = checked {
+                    errors.push(FieldError {
+                        field: field.to_owned(),
+                        message: format!("TLS files {rule}"),
+                    });
+                }
+            }
+        }
         for (field, host) in config.network_hosts() {
             if let Err(rule) = self.hosts.check_name(&host) {
                 errors.push(FieldError {
@@ -179,6 +203,7 @@ impl SecretPolicy {
     /// Whether `tenant` may use `secret`; the error is the rule it breaks, phrased for a
     /// VALIDATION message after the field name. It never says whether the target exists.
     pub fn check(&self, tenant: &TenantId, secret: &SecretRef) -> Result<(), String> {
+        let tenant_id = tenant;
         let tenant = tenant.as_str();
         let store = &self.store_prefix;
         match secret.location() {
@@ -192,26 +217,9 @@ impl SecretPolicy {
                 }
                 Ok(())
             }
-            SecretLocation::File { path } => {
-                let Some(dir) = self.tenant_file_dir_of(tenant) else {
-                    return Err(
-                        "file: references are disabled on this server (PURSIGHT_SECRET_DIR is not set)"
-                            .to_owned(),
-                    );
-                };
-                let relative = match path.strip_prefix('/') {
-                    None => Some(path),
-                    Some(_) => path
-                        .strip_prefix(dir.as_str())
-                        .and_then(|rest| rest.strip_prefix('/')),
-                };
-                match relative {
-                    Some(relative) if plain_segments(relative) => Ok(()),
-                    _ => Err(format!(
-                        "file: references must be paths under {dir}/ without '.' or '..' segments"
-                    )),
-                }
-            }
+            SecretLocation::File { path } => self
+                .check_file(tenant_id, path)
+                .map_err(|rule| format!("file: references {rule}")),
             SecretLocation::Vault { path, .. } => {
                 // `MOUNT/SECRET` or the API form `MOUNT/data/SECRET`.
                 let after_mount = path.split_once('/').map(|(_, rest)| rest);
@@ -256,10 +264,25 @@ impl SecretPolicy {
         }
     }
 
-    fn tenant_file_dir_of(&self, tenant: &str) -> Option<String> {
-        self.file_dir
-            .as_deref()
-            .map(|dir| format!("{dir}/{tenant}"))
+    /// Whether `tenant` may have the server read the file at `path` (a `file:` reference, or
+    /// TLS material): relative to, or absolute under, `<secret dir>/<tenant>/`, without `.` or
+    /// `..` segments. The error is the rule, to follow a subject ("… must be paths under …").
+    pub fn check_file(&self, tenant: &TenantId, path: &str) -> Result<(), String> {
+        let Some(dir) = self.tenant_file_dir(tenant) else {
+            return Err("are disabled on this server (PURSIGHT_SECRET_DIR is not set)".to_owned());
+        };
+        let relative = match path.strip_prefix('/') {
+            None => Some(path),
+            Some(_) => path
+                .strip_prefix(dir.as_str())
+                .and_then(|rest| rest.strip_prefix('/')),
+        };
+        match relative {
+            Some(relative) if plain_segments(relative) => Ok(()),
+            _ => Err(format!(
+                "must be paths under {dir}/ without '.' or '..' segments"
+            )),
+        }
     }
 }
 
@@ -534,6 +557,53 @@ mod tests {
             let rule = check(&on, "acme", outside).unwrap_err();
             assert!(rule.contains("/srv/secrets/acme/"), "{outside}: {rule}");
         }
+    }
+
+    #[test]
+    fn tls_files_are_confined_like_file_references() {
+        use crate::datasource::DataSourceConfigInput;
+        let config = |ca: &str| {
+            DataSourceConfigInput {
+                name: Some("x".into()),
+                kind: Some("postgresql".into()),
+                host: Some("db.internal".into()),
+                ssl_config: Some(crate::datasource::SslConfigInput {
+                    mode: Some("verify_ca".into()),
+                    ssl_ca: Some(ca.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .parse()
+            .unwrap()
+        };
+        let off = SourcePolicy::default();
+        let error = off
+            .check(&tenant("acme"), &config("/srv/secrets/acme/ca.pem"))
+            .unwrap_err();
+        assert_eq!(error.errors[0].field, "ssl_config.ssl_ca");
+        assert!(
+            error.errors[0]
+                .message
+                .starts_with("TLS files are disabled"),
+            "{error}"
+        );
+        let on = SourcePolicy {
+            secrets: SecretPolicy::new("PURSIGHT_SOURCE_SECRET_", Some("/srv/secrets"), "pursight")
+                .unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            on.check(&tenant("acme"), &config("/srv/secrets/acme/ca.pem")),
+            Ok(())
+        );
+        let error = on
+            .check(&tenant("acme"), &config("/etc/shadow"))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ssl_config.ssl_ca: TLS files must be paths under /srv/secrets/acme/ without '.' or '..' segments"
+        );
     }
 
     #[test]
