@@ -40,13 +40,38 @@ async fn export_verify_and_a_changed_byte_is_named_with_event_and_sequence() {
     let output = pursight(&app, &["export", "--output", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
     let exported = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(exported.lines().count(), 3);
+    assert_eq!(exported.lines().count(), 4, "three events and the trailer");
 
     let output = pursight(&app, &["verify"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("OK: 3 events"), "{}", text(&output));
+    assert!(
+        text(&output).contains("sequences 1..3 (3 commits)"),
+        "verify names the range it checked: {}",
+        text(&output)
+    );
     let output = pursight(&app, &["verify", "--file", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
+
+    // An empty file and an export with its last event removed are not intact.
+    let output = pursight(&app, &["verify", "--file", "/dev/null"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("the file is empty"),
+        "{}",
+        text(&output)
+    );
+    let mut lines: Vec<&str> = exported.lines().collect();
+    lines.remove(2);
+    let shortened = dir.join("shortened.ndjson");
+    std::fs::write(&shortened, lines.join("\n") + "\n").unwrap();
+    let output = pursight(&app, &["verify", "--file", shortened.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("records 3 events, the file holds 2"),
+        "{}",
+        text(&output)
+    );
 
     // One changed byte in the second event: "Billing" → "Bulling".
     let second = eventlog::export::from_line(exported.lines().nth(1).unwrap()).unwrap();
