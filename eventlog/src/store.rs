@@ -313,13 +313,15 @@ impl EventStore {
                     command_id = %commit.metadata.command_id,
                     "duplicate command, nothing appended"
                 );
-                let original = self.commit_at(sequence).await?;
-                // The key is derived from tenant, aggregate and command, so only a hash
-                // collision could point elsewhere; still, another aggregate's outcome must never
-                // be returned as this command's.
-                if original.subject != subject
-                    || original.events.iter().any(|e| e.commandid != command_id)
-                {
+                // The key is derived from tenant, aggregate and command, so only a collision or
+                // a message published around PurSight could point elsewhere; still, another
+                // aggregate's outcome must never be returned as this command's.
+                let stored = self.raw_message_at(sequence).await?;
+                if stored.subject.as_str() != subject {
+                    return Err(AppendError::ForeignDuplicate { sequence });
+                }
+                let original = StoredCommit::decode(sequence, &subject, &stored.payload)?;
+                if original.events.iter().any(|e| e.commandid != command_id) {
                     return Err(AppendError::ForeignDuplicate { sequence });
                 }
                 Ok(Appended {
@@ -352,17 +354,25 @@ impl EventStore {
         }
     }
 
-    /// Reads the commit stored at a stream sequence.
-    pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
+    /// The message stored at a stream sequence, undecoded.
+    async fn raw_message_at(
+        &self,
+        sequence: u64,
+    ) -> Result<jetstream::message::StreamMessage, EventStoreError> {
         let stream = self
             .jetstream()
             .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
-        let message = stream
+        stream
             .get_raw_message(sequence)
             .await
-            .map_err(|err| EventStoreError::jetstream("get message", err))?;
+            .map_err(|err| EventStoreError::jetstream("get message", err))
+    }
+
+    /// Reads the commit stored at a stream sequence.
+    pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
+        let message = self.raw_message_at(sequence).await?;
         Ok(StoredCommit::decode(
             sequence,
             message.subject.as_str(),

@@ -342,6 +342,43 @@ async fn a_command_id_reused_by_another_tenant_or_aggregate_appends_its_own_comm
 }
 
 #[tokio::test]
+async fn a_duplicate_key_stored_for_another_subject_is_an_error_not_its_outcome() {
+    let t = TestStore::new().await;
+    let acme = tenant("acme");
+    let (id, command_id) = (new_id(), Uuid::now_v7());
+    // Someone with write access to the stream publishes under this commit's key elsewhere.
+    let key = eventlog::idempotency::message_id(&acme, "data_source", &id, &command_id);
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, key.as_str());
+    let elsewhere = t.store.names().aggregate(&acme, "data_source", &new_id());
+    t.store
+        .jetstream()
+        .publish_with_headers(elsewhere, headers, "[]".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let err = t
+        .store
+        .append(commit(
+            &acme,
+            id,
+            0,
+            0,
+            GENESIS,
+            command_id,
+            &[serde_json::json!({})],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::ForeignDuplicate { sequence: 1 }),
+        "{err}"
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn loading_a_long_history_returns_every_event_once_and_nothing_of_other_aggregates() {
     let t = TestStore::new().await;
     let acme = tenant("acme");
