@@ -40,13 +40,38 @@ async fn export_verify_and_a_changed_byte_is_named_with_event_and_sequence() {
     let output = pursight(&app, &["export", "--output", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
     let exported = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(exported.lines().count(), 3);
+    assert_eq!(exported.lines().count(), 4, "three events and the trailer");
 
     let output = pursight(&app, &["verify"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("OK: 3 events"), "{}", text(&output));
+    assert!(
+        text(&output).contains("sequences 1..3 (3 commits)"),
+        "verify names the range it checked: {}",
+        text(&output)
+    );
     let output = pursight(&app, &["verify", "--file", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
+
+    // An empty file and an export with its last event removed are not intact.
+    let output = pursight(&app, &["verify", "--file", "/dev/null"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("the file is empty"),
+        "{}",
+        text(&output)
+    );
+    let mut lines: Vec<&str> = exported.lines().collect();
+    lines.remove(2);
+    let shortened = dir.join("shortened.ndjson");
+    std::fs::write(&shortened, lines.join("\n") + "\n").unwrap();
+    let output = pursight(&app, &["verify", "--file", shortened.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("records 3 events, the file holds 2"),
+        "{}",
+        text(&output)
+    );
 
     // One changed byte in the second event: "Billing" → "Bulling".
     let second = eventlog::export::from_line(exported.lines().nth(1).unwrap()).unwrap();
@@ -62,6 +87,63 @@ async fn export_verify_and_a_changed_byte_is_named_with_event_and_sequence() {
         report.contains(&format!("sequence {}", second.sequence)),
         "{report}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fernet_tokens_show_as_redacted_in_history_and_export_and_both_verify() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let token = "fernet:gAAAAABnX1Y2c2VjcmV0LWNpcGhlcnRleHQtb2YtdGhlLXBhc3N3b3Jk";
+    let mut input = postgres_source("Vaulted");
+    input["passwordSecret"] = json!(token);
+    let registered = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": input, "wait": true }),
+        )
+        .await;
+    assert!(registered["errors"].is_null(), "{registered}");
+    let id = registered["data"]["registerDataSource"]["aggregateId"].clone();
+    let history = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { history(aggregateId: $id) { data cloudEvent hash } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let shown = history.to_string();
+    assert!(!shown.contains("gAAAA"), "{shown}");
+    let event = &history["data"]["history"][0];
+    assert_eq!(
+        event["data"]["config"]["password_secret"], "fernet:***",
+        "{history}"
+    );
+    assert_eq!(
+        event["cloudEvent"]["data"]["config"]["password_secret"],
+        "fernet:***"
+    );
+    // The event as shown verifies against its hash.
+    let cloud_event: eventlog::CloudEvent =
+        serde_json::from_value(event["cloudEvent"].clone()).unwrap();
+    assert_eq!(
+        eventlog::chain::compute_hash(&cloud_event),
+        cloud_event.hash
+    );
+
+    let dir = std::env::temp_dir().join(format!("pursight-{}", app.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("events.ndjson");
+    let output = pursight(&app, &["export", "--output", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert!(!exported.contains("gAAAA") && exported.contains("fernet:***"));
+    let output = pursight(&app, &["verify"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let output = pursight(&app, &["verify", "--file", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
     std::fs::remove_dir_all(&dir).unwrap();
     app.stop().await;
 }

@@ -268,6 +268,89 @@ async fn the_same_command_id_twice_appends_one_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_command_id_another_tenant_used_registers_this_tenants_own_source() {
+    let app = TestApp::spawn().await;
+    let (acme, globex) = (
+        TestApp::token("acme", &[Role::Admin]),
+        TestApp::token("globex", &[Role::Admin]),
+    );
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let mut outcomes = Vec::new();
+    for (token, name) in [(&acme, "Orders"), (&globex, "Ledger")] {
+        let variables =
+            json!({ "input": postgres_source(name), "commandId": command_id, "wait": true });
+        outcomes.push(app.gql(Some(token), REGISTER, variables).await);
+    }
+    let (ours, theirs) = (&outcomes[0], &outcomes[1]);
+    let (ours, theirs) = (
+        &ours["data"]["registerDataSource"],
+        &theirs["data"]["registerDataSource"],
+    );
+    assert_eq!(theirs["duplicate"], false, "{theirs}");
+    assert_ne!(ours["eventIds"], theirs["eventIds"]);
+    let id = theirs["aggregateId"].as_str().unwrap();
+    let history = app
+        .gql(
+            Some(&globex),
+            "query($id: ID!) { history(aggregateId: $id) { tenant data } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let events = history["data"]["history"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{history}");
+    assert_eq!(events[0]["tenant"], "globex");
+    assert_eq!(events[0]["data"]["config"]["name"], "Ledger", "{history}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_rule_set_creation_returns_the_id_it_created() {
+    let app = TestApp::spawn().await;
+    let (acme, globex) = (
+        TestApp::token("acme", &[Role::Admin]),
+        TestApp::token("globex", &[Role::Admin]),
+    );
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let create = |token: String| {
+        let (app, command_id) = (&app, command_id.clone());
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($i: ScanRuleSetInput!, $c: ID) { createScanRuleSet(input: $i, commandId: $c) }",
+                json!({ "i": { "name": "mail only", "enabledTypes": ["EMAIL_ADDRESS"] }, "c": command_id }),
+            )
+            .await
+        }
+    };
+    let first = create(acme.clone()).await;
+    let first = first["data"]["createScanRuleSet"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let after_first = app.stream_sequence().await;
+    let again = create(acme.clone()).await;
+    assert_eq!(
+        again["data"]["createScanRuleSet"],
+        first.as_str(),
+        "{again}"
+    );
+    assert_eq!(
+        app.stream_sequence().await,
+        after_first,
+        "a retry appends nothing"
+    );
+    let other = create(globex).await;
+    let other = other["data"]["createScanRuleSet"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{other}"));
+    assert_ne!(
+        other, first,
+        "another tenant's command creates its own rule set"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn invalid_input_is_rejected_field_by_field_and_writes_no_event() {
     let app = TestApp::spawn().await;
     let admin = TestApp::token("acme", &[Role::Admin]);

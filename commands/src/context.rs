@@ -1,7 +1,7 @@
 //! Who issues a command and how it relates to others.
 
 use domain::access::Role;
-use domain::TenantId;
+use domain::{AggregateId, TenantId};
 use uuid::Uuid;
 
 /// The caller and the ids that tie a command to its events.
@@ -45,6 +45,28 @@ impl CommandContext {
     pub fn follow_up(&self) -> Self {
         Self {
             command_id: Uuid::now_v7(),
+            causation_id: self.command_id,
+            ..self.clone()
+        }
+    }
+
+    /// The id of an aggregate this command creates under an id the server chooses (`kind` names
+    /// what is created, e.g. `scan_rule_set`). Derived from tenant, kind and command id, so a
+    /// retry with the same command id addresses the aggregate the first attempt created, also
+    /// after the stream's duplicate window (the handler then finds the command in its history).
+    pub fn created_id(&self, kind: &str) -> AggregateId {
+        eventlog::idempotency::derived_aggregate_id(&self.tenant, kind, &self.command_id)
+    }
+
+    /// Like [`follow_up`](Self::follow_up) with a command id derived from this command's and
+    /// `step`, for a step that a retried command must not carry out twice.
+    pub fn keyed_follow_up(&self, step: &str) -> Self {
+        Self {
+            command_id: eventlog::idempotency::derived_command_id(
+                &self.tenant,
+                &self.command_id,
+                step,
+            ),
             causation_id: self.command_id,
             ..self.clone()
         }

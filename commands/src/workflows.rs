@@ -54,6 +54,15 @@ pub struct ValidationReport {
 }
 
 /// The outcome of a scan.
+/// A scan that [`SourceWorkflows::begin_scan`] started (or found started by the same command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartedScan {
+    pub scan_id: AggregateId,
+    /// The command had already started this scan: nothing was recorded, and it must not be run
+    /// a second time.
+    pub already_started: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanReport {
     pub scan_id: AggregateId,
@@ -200,9 +209,24 @@ impl SourceWorkflows {
         strategy: ScanStrategy,
         scope: ScanScope,
     ) -> Result<AggregateId, CommandError> {
-        let scan_id = AggregateId::from_uuid(uuid::Uuid::now_v7());
+        Ok(self.begin_scan(ctx, source, strategy, scope).await?.scan_id)
+    }
+
+    /// Like [`start_scan`](Self::start_scan), and says whether the command had already
+    /// started this scan. The scan's id and the scan's own command id are derived from the
+    /// caller's command id, so a retried request (same command id) finds the scan it started,
+    /// within the stream's duplicate window and after it, and starts no second one.
+    pub async fn begin_scan(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+        strategy: ScanStrategy,
+        scope: ScanScope,
+    ) -> Result<StartedScan, CommandError> {
+        let scan_id = ctx.created_id("scan");
         // The source decides first: a scan of a source that cannot be scanned never exists.
-        self.handler
+        let on_source = self
+            .handler
             .execute::<DataSource>(
                 ctx,
                 Permission::ManageDataSources,
@@ -210,9 +234,10 @@ impl SourceWorkflows {
                 DataSourceCommand::StartScan { scan_id },
             )
             .await?;
-        self.handler
+        let on_scan = self
+            .handler
             .execute_new::<Scan>(
-                &ctx.follow_up(),
+                &ctx.keyed_follow_up("start-scan"),
                 Permission::ManageDataSources,
                 scan_id,
                 ScanCommand::Start {
@@ -223,7 +248,10 @@ impl SourceWorkflows {
                 },
             )
             .await?;
-        Ok(scan_id)
+        Ok(StartedScan {
+            scan_id,
+            already_started: on_source.duplicate && on_scan.duplicate,
+        })
     }
 
     /// Ends a scan that will never finish (its process stopped while it ran), so that the source

@@ -13,7 +13,7 @@ use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::discovery::{AssetId, AssetPath};
 use domain::scan::{ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
-use eventlog::{DeliverFrom, EventStore, EventStoreConfig, StreamNames};
+use eventlog::{DeliverFrom, EventStore, EventStoreConfig, StreamNames, StreamSettings};
 use futures::StreamExt;
 use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
@@ -34,12 +34,19 @@ struct Scratch {
 
 impl Scratch {
     async fn new(ddl: &str) -> Scratch {
+        Self::with_settings(ddl, StreamSettings::default()).await
+    }
+
+    async fn with_settings(ddl: &str, settings: StreamSettings) -> Scratch {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("t{suffix}");
-        let store = EventStore::connect(&EventStoreConfig {
-            nats_url: nats_url(),
-            names: StreamNames::new(&prefix, None).unwrap(),
-        })
+        let store = EventStore::connect_with(
+            &EventStoreConfig {
+                nats_url: nats_url(),
+                names: StreamNames::new(&prefix, None).unwrap(),
+            },
+            settings,
+        )
         .await
         .unwrap();
         let database = format!("pursight_scan_{suffix}");
@@ -130,6 +137,88 @@ const SHOP: &str = "
     COMMENT ON TABLE shop.notes IS 'free text';
     CREATE VIEW shop.order_totals AS SELECT o.id, o.total FROM shop.orders o;
 ";
+
+/// Registers the scratch database as a source and validates it, so that it can be scanned.
+async fn connected_source(
+    handler: &CommandHandler,
+    workflows: &SourceWorkflows,
+    ctx: &CommandContext,
+    database: &str,
+) -> AggregateId {
+    let source = AggregateId::from_uuid(Uuid::now_v7());
+    let config = DataSourceConfigInput {
+        name: Some("shop".into()),
+        kind: Some("postgresql".into()),
+        host: Some("127.0.0.1".into()),
+        port: Some(5432),
+        database: Some(database.to_owned()),
+        username: Some("postgres".into()),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    handler
+        .execute_new::<DataSource>(
+            ctx,
+            Permission::ManageDataSources,
+            source,
+            DataSourceCommand::Register { id: source, config },
+        )
+        .await
+        .unwrap();
+    let validated = workflows
+        .validate_connection(&ctx.follow_up(), source)
+        .await
+        .unwrap();
+    assert!(validated.result.is_ok(), "{:?}", validated.result);
+    source
+}
+
+#[tokio::test]
+async fn a_retried_scan_start_returns_the_same_scan_also_after_the_duplicate_window() {
+    let window = std::time::Duration::from_secs(1);
+    let scratch = Scratch::with_settings(
+        SHOP,
+        StreamSettings {
+            duplicate_window: window,
+        },
+    )
+    .await;
+    let handler = CommandHandler::new(scratch.store.clone());
+    let workflows = SourceWorkflows::new(
+        handler.clone(),
+        Arc::new(SecretResolver::from_env().unwrap()),
+    );
+    let ctx = admin();
+    let source = connected_source(&handler, &workflows, &ctx, &scratch.database).await;
+    let request = ctx.follow_up();
+    let start = || {
+        workflows.begin_scan(
+            &request,
+            source,
+            ScanStrategy::Balanced,
+            ScanScope::everything(),
+        )
+    };
+    let first = start().await.unwrap();
+    assert!(!first.already_started);
+    let end = scratch.store.last_sequence().await.unwrap();
+
+    let within = start().await.unwrap();
+    assert_eq!(within.scan_id, first.scan_id);
+    assert!(within.already_started);
+    // Past the window JetStream has forgotten the keys; the aggregates' histories still hold
+    // the command (the server drops expired keys on a timer, hence the margin).
+    tokio::time::sleep(window * 3).await;
+    let after = start().await.unwrap();
+    assert_eq!(after.scan_id, first.scan_id);
+    assert!(after.already_started);
+    assert_eq!(
+        scratch.store.last_sequence().await.unwrap(),
+        end,
+        "a retry appends nothing"
+    );
+}
 
 #[tokio::test]
 async fn a_first_scan_records_every_asset_and_only_the_lineage_there_is() {

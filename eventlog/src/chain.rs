@@ -13,8 +13,28 @@ use uuid::Uuid;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Computes the hash an event must carry: SHA-256 over the event's canonical JSON without
-/// `hash` (object keys sorted at every level, no whitespace).
+/// `hash` (object keys sorted at every level, no whitespace), with every Fernet token in `data`
+/// written as `fernet:***` (see [`crate::redact`]), so that redacted views verify.
 pub fn compute_hash(event: &CloudEvent) -> String {
+    if crate::redact::holds_fernet_token(&event.data) {
+        let mut data = event.data.clone();
+        crate::redact::redact_value(&mut data);
+        let mut canonical = Vec::with_capacity(2048);
+        write_canonical(
+            &EnvelopeView {
+                data: EventData::Value(&data),
+                ..EnvelopeView::of(event)
+            },
+            &mut canonical,
+        );
+        return hash_of(&canonical);
+    }
+    raw_hash(event)
+}
+
+/// The hash over the event exactly as stored, Fernet tokens included: how events appended before
+/// tokens were redacted for hashing were hashed.
+fn raw_hash(event: &CloudEvent) -> String {
     let mut canonical = Vec::with_capacity(2048);
     write_canonical(&EnvelopeView::of(event), &mut canonical);
     hash_of(&canonical)
@@ -326,7 +346,12 @@ impl ChainVerifier {
             reason,
         };
         let recomputed = compute_hash(event);
-        if recomputed != event.hash {
+        // Events appended before Fernet tokens were redacted for hashing carry a hash over the
+        // raw token. Only the live stream still holds the raw token, so only there can that
+        // hash match; in a (redacted) export such an event is reported.
+        let legacy =
+            || crate::redact::holds_fernet_token(&event.data) && raw_hash(event) == event.hash;
+        if recomputed != event.hash && !legacy() {
             self.violations.push(violation(format!(
                 "content does not match its hash (stored {}, recomputed {})",
                 short(&event.hash),

@@ -19,6 +19,13 @@ pub enum EventStoreError {
     InvalidPrefix(String),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A read that had to reach stream sequence `end` ended before it.
+    #[error("the read of {filter} ended before stream sequence {end}: {reason}")]
+    IncompleteRead {
+        filter: String,
+        end: u64,
+        reason: String,
+    },
     #[error("JetStream {operation} failed: {reason}")]
     JetStream {
         operation: &'static str,
@@ -51,6 +58,10 @@ pub enum AppendError {
     TooLarge { size: usize, max: usize },
     #[error("a commit must contain at least one event")]
     Empty,
+    /// The stream reported the commit's idempotency key as a duplicate of a commit that belongs
+    /// to another aggregate or command: nothing was appended, and that commit is not ours.
+    #[error("the idempotency key of this command matches the commit at stream sequence {sequence}, which belongs to another aggregate or command; nothing was appended")]
+    ForeignDuplicate { sequence: u64 },
     #[error(transparent)]
     Store(#[from] EventStoreError),
 }

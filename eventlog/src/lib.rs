@@ -6,6 +6,9 @@
 //! * [`chain`] — the per-aggregate SHA-256 hash chain and its verification.
 //! * [`store`] — [`EventStore`]: ensuring the stream, appending with optimistic concurrency and
 //!   idempotency, loading an aggregate's history, subscribing and reading from a sequence.
+//! * [`idempotency`] — the commit's `Nats-Msg-Id` and ids derived from a command id, scoped to
+//!   tenant and aggregate.
+//! * [`redact`] — Fernet tokens shown as `fernet:***` in every view and hashed that way.
 //! * [`export`] — NDJSON export of the stream and reading an export back for verification.
 #![forbid(unsafe_code)]
 
@@ -14,6 +17,8 @@ pub mod chain;
 pub mod envelope;
 pub mod error;
 pub mod export;
+pub mod idempotency;
+pub mod redact;
 pub mod snapshot;
 pub mod store;
 pub mod subject;
@@ -24,5 +29,5 @@ pub use envelope::{
 };
 pub use error::{AppendError, DecodeError, EventStoreError};
 pub use snapshot::Snapshot;
-pub use store::{Appended, DeliverFrom, EventStore, EventStoreConfig, History};
+pub use store::{Appended, DeliverFrom, EventStore, EventStoreConfig, History, StreamSettings};
 pub use subject::StreamNames;

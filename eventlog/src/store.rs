@@ -1,7 +1,8 @@
 //! [`EventStore`]: the JetStream-backed event store.
 //!
 //! Appends use `Nats-Expected-Last-Subject-Sequence` for optimistic concurrency per aggregate and
-//! `Nats-Msg-Id` (the command id) for idempotency. Reads use ordered consumers filtered to one
+//! `Nats-Msg-Id` (derived from tenant, aggregate and command id, see [`crate::idempotency`]) for
+//! idempotency. Reads use ordered consumers filtered to one
 //! subject, so loading one aggregate never scans other aggregates' events.
 
 use crate::chain::{hash_of, write_canonical, EnvelopeView, EventData, GENESIS};
@@ -24,6 +25,23 @@ use uuid::Uuid;
 pub struct EventStoreConfig {
     pub nats_url: String,
     pub names: StreamNames,
+}
+
+/// Settings of the stream that PurSight creates and checks on connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// How long JetStream remembers commits' idempotency keys. Within it a retried command is
+    /// recognised by the stream itself; after it, by the aggregate's history (see
+    /// [`History::contains_command`]). An existing stream with a shorter window is raised to this.
+    pub duplicate_window: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            duplicate_window: Duration::from_secs(24 * 60 * 60),
+        }
+    }
 }
 
 /// Where a read or subscription starts.
@@ -105,8 +123,17 @@ struct Connected {
 
 impl EventStore {
     /// Connects and makes sure the stream exists with the settings an event store needs.
-    #[instrument(skip_all, fields(url = %config.nats_url, stream = config.names.stream()))]
     pub async fn connect(config: &EventStoreConfig) -> Result<Self, EventStoreError> {
+        Self::connect_with(config, StreamSettings::default()).await
+    }
+
+    /// Like [`connect`](Self::connect) with other stream settings (tests use a short duplicate
+    /// window to see what happens after it).
+    #[instrument(skip_all, fields(url = %config.nats_url, stream = config.names.stream()))]
+    pub async fn connect_with(
+        config: &EventStoreConfig,
+        settings: StreamSettings,
+    ) -> Result<Self, EventStoreError> {
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .retry_on_initial_connect()
@@ -130,7 +157,7 @@ impl EventStore {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let jetstream = jetstream::new(client.clone());
-        ensure_stream(&jetstream, &config.names).await?;
+        ensure_stream(&jetstream, &config.names, settings).await?;
         let snapshots = crate::snapshot::ensure_bucket(&jetstream, &config.names).await?;
         Ok(Self {
             inner: Arc::new(Connected {
@@ -222,7 +249,12 @@ impl EventStore {
         if commit.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        // Written once: into every event's `commandid` and the `Nats-Msg-Id` header.
+        let message_id = crate::idempotency::message_id(
+            &commit.metadata.tenant,
+            commit.aggregate_type,
+            &commit.aggregate_id,
+            &commit.metadata.command_id,
+        );
         let mut command_text = Uuid::encode_buffer();
         let command_id = &*commit
             .metadata
@@ -245,7 +277,7 @@ impl EventStore {
             &commit.aggregate_id,
         );
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, command_id);
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id.as_str());
         headers.insert(
             async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
             async_nats::HeaderValue::from(commit.expected_sequence),
@@ -260,7 +292,7 @@ impl EventStore {
             .timeout(Some(PUBLISH_TIMEOUT));
         let reply = self
             .client()
-            .send_request(subject, request)
+            .send_request(subject.clone(), request)
             .await
             .map_err(|err| match err.kind() {
                 async_nats::RequestErrorKind::NoResponders => EventStoreError::jetstream(
@@ -281,7 +313,17 @@ impl EventStore {
                     command_id = %commit.metadata.command_id,
                     "duplicate command, nothing appended"
                 );
-                let original = self.commit_at(sequence).await?;
+                // The key is derived from tenant, aggregate and command, so only a collision or
+                // a message published around PurSight could point elsewhere; still, another
+                // aggregate's outcome must never be returned as this command's.
+                let stored = self.raw_message_at(sequence).await?;
+                if stored.subject.as_str() != subject {
+                    return Err(AppendError::ForeignDuplicate { sequence });
+                }
+                let original = StoredCommit::decode(sequence, &subject, &stored.payload)?;
+                if original.events.iter().any(|e| e.commandid != command_id) {
+                    return Err(AppendError::ForeignDuplicate { sequence });
+                }
                 Ok(Appended {
                     sequence,
                     events: CommittedEvents::from_cloud_events(original.events),
@@ -312,17 +354,25 @@ impl EventStore {
         }
     }
 
-    /// Reads the commit stored at a stream sequence.
-    pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
+    /// The message stored at a stream sequence, undecoded.
+    async fn raw_message_at(
+        &self,
+        sequence: u64,
+    ) -> Result<jetstream::message::StreamMessage, EventStoreError> {
         let stream = self
             .jetstream()
             .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
-        let message = stream
+        stream
             .get_raw_message(sequence)
             .await
-            .map_err(|err| EventStoreError::jetstream("get message", err))?;
+            .map_err(|err| EventStoreError::jetstream("get message", err))
+    }
+
+    /// Reads the commit stored at a stream sequence.
+    pub async fn commit_at(&self, sequence: u64) -> Result<StoredCommit, EventStoreError> {
+        let message = self.raw_message_at(sequence).await?;
         Ok(StoredCommit::decode(
             sequence,
             message.subject.as_str(),
@@ -389,6 +439,23 @@ impl EventStore {
         impl Stream<Item = Result<StoredCommit, EventStoreError>> + Send + 'static,
         EventStoreError,
     > {
+        let (_, commits) = self.read_counted(filter, from).await?;
+        Ok(commits.map(|item| item.map(|(commit, _)| commit)))
+    }
+
+    /// Like [`read`](Self::read), with how many matching messages the consumer has yet to
+    /// deliver: in total when it was created, and after each commit.
+    async fn read_counted(
+        &self,
+        filter: &str,
+        from: DeliverFrom,
+    ) -> Result<
+        (
+            u64,
+            impl Stream<Item = Result<(StoredCommit, u64), EventStoreError>> + Send + 'static,
+        ),
+        EventStoreError,
+    > {
         let deliver_policy = match from {
             DeliverFrom::Start | DeliverFrom::Sequence(0) => consumer::DeliverPolicy::All,
             DeliverFrom::Sequence(start_sequence) => {
@@ -409,25 +476,46 @@ impl EventStore {
             })
             .await
             .map_err(|err| EventStoreError::jetstream("create ordered consumer", err))?;
+        let pending = consumer.cached_info().num_pending;
         let messages = consumer
             .messages()
             .await
             .map_err(|err| EventStoreError::jetstream("consume", err))?;
-        Ok(messages.map(|message| {
-            let message = message.map_err(|err| EventStoreError::jetstream("consume", err))?;
-            let sequence = message
-                .info()
-                .map_err(|err| EventStoreError::jetstream("message info", err))?
-                .stream_sequence;
-            Ok(StoredCommit::decode(
-                sequence,
-                message.subject.as_str(),
-                &message.payload,
-            )?)
-        }))
+        Ok((
+            pending,
+            messages.map(|message| {
+                let message = message.map_err(|err| EventStoreError::jetstream("consume", err))?;
+                let info = message
+                    .info()
+                    .map_err(|err| EventStoreError::jetstream("message info", err))?;
+                let (sequence, pending) = (info.stream_sequence, info.pending);
+                Ok((
+                    StoredCommit::decode(sequence, message.subject.as_str(), &message.payload)?,
+                    pending,
+                ))
+            }),
+        ))
     }
 
-    /// Reads every commit on `filter` from `from` up to the stream's current end, then stops.
+    /// The stream's first and last sequence (`(0, 0)`-like when empty: last is 0).
+    pub async fn bounds(&self) -> Result<SequenceRange, EventStoreError> {
+        let stream = self
+            .jetstream()
+            .get_stream(self.names().stream())
+            .await
+            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
+        let info = stream
+            .get_info()
+            .await
+            .map_err(|err| EventStoreError::jetstream("stream info", err))?;
+        Ok(SequenceRange {
+            first: info.state.first_sequence,
+            last: info.state.last_sequence,
+        })
+    }
+
+    /// Reads every commit on `filter` from `from` up to the stream's end as it is now, then
+    /// stops. See [`read_range`](Self::read_range).
     pub async fn read_to_end(
         &self,
         filter: &str,
@@ -437,29 +525,118 @@ impl EventStore {
         EventStoreError,
     > {
         let end = self.last_sequence().await?;
+        self.read_range(filter, from, end).await
+    }
+
+    /// Reads every commit on `filter` from `from` through stream sequence `end`, then stops.
+    ///
+    /// The read is complete or it fails: it ends when the consumer reports nothing more pending
+    /// on `filter` or reaches `end`, never on a pause. A read that the server stops delivering,
+    /// that stalls for [`STALL_LIMIT`], or (on [`StreamNames::all_events`], where every sequence
+    /// must arrive) that skips a sequence ends with [`EventStoreError::IncompleteRead`].
+    pub async fn read_range(
+        &self,
+        filter: &str,
+        from: DeliverFrom,
+        end: u64,
+    ) -> Result<
+        impl Stream<Item = Result<StoredCommit, EventStoreError>> + Send + 'static,
+        EventStoreError,
+    > {
         let start = match from {
-            DeliverFrom::Sequence(seq) => seq,
-            _ => 1,
+            DeliverFrom::Sequence(seq) => seq.max(1),
+            DeliverFrom::Start => 1,
+            DeliverFrom::New => return Ok(futures::stream::empty().left_stream()),
         };
         if end == 0 || start > end {
             return Ok(futures::stream::empty().left_stream());
         }
-        let mut commits = Box::pin(self.read(filter, from).await?);
-        // The filter may match nothing near the end, so an idle consumer is the end signal too.
+        // Every sequence of the stream is on the all-events subject, so a read of it must see
+        // each one (from the first the stream still holds).
+        let every_sequence = filter == self.names().all_events();
+        let first_held = if every_sequence {
+            self.bounds().await?.first
+        } else {
+            0
+        };
+        let (pending, commits) = self.read_counted(filter, from).await?;
+        if pending == 0 {
+            if every_sequence && start.max(first_held) <= end {
+                return Err(EventStoreError::IncompleteRead {
+                    filter: filter.to_owned(),
+                    end,
+                    reason: format!(
+                        "the stream delivers nothing from sequence {}",
+                        start.max(first_held)
+                    ),
+                });
+            }
+            return Ok(futures::stream::empty().left_stream());
+        }
+        let mut commits = Box::pin(commits);
+        let filter = filter.to_owned();
         Ok(async_stream_until(move |tx| async move {
+            let mut expected = start.max(first_held);
+            let mut last_read = None;
+            let incomplete = |last_read: Option<u64>, why: String| {
+                let after = last_read.map_or_else(
+                    || "before the first commit".to_owned(),
+                    |seq| format!("after sequence {seq}"),
+                );
+                EventStoreError::IncompleteRead {
+                    filter: filter.clone(),
+                    end,
+                    reason: format!("{why} {after}"),
+                }
+            };
             loop {
-                match tokio::time::timeout(Duration::from_millis(750), commits.next()).await {
-                    Ok(Some(Ok(commit))) => {
-                        let last = commit.sequence >= end;
-                        if tx.send(Ok(commit)).await.is_err() || last {
+                let (commit, pending) =
+                    match tokio::time::timeout(STALL_LIMIT, commits.next()).await {
+                        Ok(Some(Ok(item))) => item,
+                        Ok(Some(Err(err))) => {
+                            let _ = tx.send(Err(err)).await;
                             return;
                         }
-                    }
-                    Ok(Some(Err(err))) => {
+                        Ok(None) => {
+                            let err = incomplete(last_read, "the server stopped delivering".into());
+                            let _ = tx.send(Err(err)).await;
+                            return;
+                        }
+                        Err(_) => {
+                            let err = incomplete(
+                                last_read,
+                                format!("no commit arrived for {} s", STALL_LIMIT.as_secs()),
+                            );
+                            let _ = tx.send(Err(err)).await;
+                            return;
+                        }
+                    };
+                if commit.sequence > end {
+                    return;
+                }
+                if every_sequence && commit.sequence != expected {
+                    let err = incomplete(
+                        last_read,
+                        format!(
+                            "sequence {expected} is missing (the next commit is {})",
+                            commit.sequence
+                        ),
+                    );
+                    let _ = tx.send(Err(err)).await;
+                    return;
+                }
+                expected = commit.sequence + 1;
+                last_read = Some(commit.sequence);
+                let reached_end = commit.sequence >= end;
+                if tx.send(Ok(commit)).await.is_err() || reached_end {
+                    return;
+                }
+                if pending == 0 {
+                    if every_sequence {
+                        let err = incomplete(last_read, "the stream holds nothing more".into());
                         let _ = tx.send(Err(err)).await;
-                        return;
                     }
-                    Ok(None) | Err(_) => return,
+                    return;
                 }
             }
         })
@@ -467,11 +644,63 @@ impl EventStore {
     }
 }
 
+/// What [`EventStore::verify`] checked.
+#[derive(Debug)]
+pub struct StreamVerification {
+    /// The sequences checked: the stream's first held through its last when verification began.
+    pub range: SequenceRange,
+    /// Commits read (every sequence of `range`).
+    pub commits: u64,
+    /// Every event's hash chain.
+    pub chains: crate::chain::ChainVerifier,
+}
+
+impl EventStore {
+    /// Verifies the whole stream as far as it reaches when called: every commit from the first
+    /// the stream holds to its last is read (a read that ends early is an error), and every
+    /// aggregate's hash chain is checked.
+    pub async fn verify(&self) -> Result<StreamVerification, EventStoreError> {
+        let range = self.bounds().await?;
+        let mut chains = crate::chain::ChainVerifier::new();
+        let mut commits = 0;
+        let mut read = Box::pin(
+            self.read_range(&self.names().all_events(), DeliverFrom::Start, range.last)
+                .await?,
+        );
+        while let Some(commit) = read.next().await {
+            commits += 1;
+            for stored in commit?.into_stored_events() {
+                chains.check(&stored);
+            }
+        }
+        Ok(StreamVerification {
+            range,
+            commits,
+            chains,
+        })
+    }
+}
+
+/// The stream sequences a read covered or a stream holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceRange {
+    /// The first sequence (the stream's first held; 0 or 1 when empty).
+    pub first: u64,
+    /// The last sequence (0 when the stream is empty).
+    pub last: u64,
+}
+
+/// How long a bounded read waits for the next commit before it reports itself incomplete. Long
+/// enough for a busy server; the read normally ends on the consumer's pending count.
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+
 /// Makes sure the stream exists with the settings an event store needs, or refuses one that
-/// would let events be deleted or mixed with others.
+/// would let events be deleted, lost or mixed with others, naming each setting that is wrong. The
+/// one setting raised in place is a too-short duplicate window: raising it loses nothing.
 async fn ensure_stream(
     jetstream: &jetstream::Context,
     names: &StreamNames,
+    settings: StreamSettings,
 ) -> Result<(), EventStoreError> {
     let name = names.stream();
     let wanted_subject = names.all_events();
@@ -481,25 +710,35 @@ async fn ensure_stream(
                 .info()
                 .await
                 .map_err(|err| EventStoreError::jetstream("stream info", err))?;
-            let config = &info.config;
-            let mut problems = Vec::new();
-            if !config.deny_delete {
-                problems.push("it allows deleting messages (deny_delete is off)".to_owned());
-            }
-            if !config.deny_purge {
-                problems.push("it allows purging (deny_purge is off)".to_owned());
-            }
-            if config.subjects != [wanted_subject.clone()] {
-                problems.push(format!(
-                    "it captures {:?} instead of exactly [{wanted_subject:?}]",
-                    config.subjects
-                ));
-            }
+            let config = info.config.clone();
+            let problems = stream_problems(&config, &wanted_subject);
             if !problems.is_empty() {
                 return Err(EventStoreError::IncompatibleStream {
                     name: name.to_owned(),
                     reason: problems.join("; "),
                 });
+            }
+            if config.duplicate_window < settings.duplicate_window {
+                let was = config.duplicate_window;
+                jetstream
+                    .update_stream(stream::Config {
+                        duplicate_window: settings.duplicate_window,
+                        ..config
+                    })
+                    .await
+                    .map_err(|err| EventStoreError::IncompatibleStream {
+                        name: name.to_owned(),
+                        reason: format!(
+                            "its duplicate_window of {was:?} is shorter than the {:?} PurSight needs, and raising it failed: {err}",
+                            settings.duplicate_window
+                        ),
+                    })?;
+                tracing::info!(
+                    stream = name,
+                    was = ?was,
+                    now = ?settings.duplicate_window,
+                    "raised the stream's duplicate window"
+                );
             }
             Ok(())
         }
@@ -520,7 +759,7 @@ async fn ensure_stream(
                     deny_delete: true,
                     deny_purge: true,
                     allow_direct: true,
-                    duplicate_window: Duration::from_secs(24 * 60 * 60),
+                    duplicate_window: settings.duplicate_window,
                     ..Default::default()
                 })
                 .await
@@ -530,6 +769,62 @@ async fn ensure_stream(
         }
         Err(err) => Err(EventStoreError::jetstream("get stream", err)),
     }
+}
+
+/// Everything about an existing stream's configuration that makes it unfit to hold events, one
+/// sentence per setting, naming it. The discard policy is not checked: it only acts when a
+/// limit is reached, and every limit must be unset. Rollups need the purge permission, which
+/// `deny_purge` already takes away.
+fn stream_problems(config: &stream::Config, wanted_subject: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !config.deny_delete {
+        problems.push("it allows deleting messages (deny_delete is off)".to_owned());
+    }
+    if !config.deny_purge {
+        problems.push("it allows purging (deny_purge is off)".to_owned());
+    }
+    if config.subjects != [wanted_subject] {
+        problems.push(format!(
+            "it captures {:?} instead of exactly [{wanted_subject:?}]",
+            config.subjects
+        ));
+    }
+    if config.retention != stream::RetentionPolicy::Limits {
+        problems.push(format!(
+            "its retention is {:?}, which removes events once consumed (retention must be limits)",
+            config.retention
+        ));
+    }
+    if config.storage != stream::StorageType::File {
+        problems.push(format!(
+            "its storage is {:?}, which loses events when the server restarts (storage must be file)",
+            config.storage
+        ));
+    }
+    if !config.max_age.is_zero() {
+        problems.push(format!(
+            "max_age is {:?}: older events would be removed (it must be unlimited)",
+            config.max_age
+        ));
+    }
+    for (setting, limit) in [
+        ("max_msgs", config.max_messages),
+        ("max_bytes", config.max_bytes),
+        ("max_msgs_per_subject", config.max_messages_per_subject),
+    ] {
+        if limit > 0 {
+            problems.push(format!(
+                "{setting} is {limit}: events beyond it would be removed or refused (it must be unlimited, -1)"
+            ));
+        }
+    }
+    if config.sealed {
+        problems.push("it is sealed: nothing can be appended".to_owned());
+    }
+    if config.mirror.is_some() {
+        problems.push("it is a mirror of another stream: nothing can be appended".to_owned());
+    }
+    problems
 }
 
 /// A small channel-backed stream so `read_to_end` can stop on sequence or idleness.
@@ -642,30 +937,42 @@ fn envelope_events(commit: &mut NewCommit, command_id: &str) -> (Vec<AppendedEve
             let aggregate_version = commit.expected_version + index as u64 + 1;
             let event_type = wire_type(new.name, new.version);
             canonical.clear();
-            write_canonical(
-                &EnvelopeView {
-                    specversion: SPEC_VERSION,
-                    id,
-                    source: &source,
-                    event_type: &event_type,
-                    subject: aggregate_id,
-                    time: &now,
-                    datacontenttype: DATA_CONTENT_TYPE,
-                    data: EventData::Canonical(new.canonical_data()),
-                    tenant: meta.tenant.as_str(),
-                    aggregatetype: commit.aggregate_type,
-                    aggregateid: aggregate_id,
-                    aggregateversion: aggregate_version,
-                    actor: &meta.actor,
-                    commandid: command_id,
-                    correlationid: correlation_id,
-                    causationid: causation_id,
-                    traceparent: meta.traceparent.as_deref(),
-                    prevhash: &prevhash,
-                },
-                &mut canonical,
-            );
-            let hash = hash_of(&canonical);
+            let view = EnvelopeView {
+                specversion: SPEC_VERSION,
+                id,
+                source: &source,
+                event_type: &event_type,
+                subject: aggregate_id,
+                time: &now,
+                datacontenttype: DATA_CONTENT_TYPE,
+                data: EventData::Canonical(new.canonical_data()),
+                tenant: meta.tenant.as_str(),
+                aggregatetype: commit.aggregate_type,
+                aggregateid: aggregate_id,
+                aggregateversion: aggregate_version,
+                actor: &meta.actor,
+                commandid: command_id,
+                correlationid: correlation_id,
+                causationid: causation_id,
+                traceparent: meta.traceparent.as_deref(),
+                prevhash: &prevhash,
+            };
+            write_canonical(&view, &mut canonical);
+            let hash = match redacted_for_hash(new.canonical_data()) {
+                // The stored bytes keep the token; the hash is over the redacted event.
+                Some(redacted) => {
+                    let mut hashed = Vec::with_capacity(canonical.len());
+                    write_canonical(
+                        &EnvelopeView {
+                            data: EventData::Value(&redacted),
+                            ..view
+                        },
+                        &mut hashed,
+                    );
+                    hash_of(&hashed)
+                }
+                None => hash_of(&canonical),
+            };
             if index > 0 {
                 payload.push(b',');
             }
@@ -684,6 +991,24 @@ fn envelope_events(commit: &mut NewCommit, command_id: &str) -> (Vec<AppendedEve
         .collect();
     payload.push(b']');
     (events, payload)
+}
+
+/// The event data with its Fernet tokens redacted, when it holds any (see [`crate::redact`]);
+/// `None` for the usual data without one, found by a byte search before anything is parsed.
+fn redacted_for_hash(canonical_data: &[u8]) -> Option<serde_json::Value> {
+    const MARK: &[u8] = b"\"fernet:";
+    if !canonical_data
+        .windows(MARK.len())
+        .any(|window| window == MARK)
+    {
+        return None;
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(canonical_data).ok()?;
+    if !crate::redact::holds_fernet_token(&value) {
+        return None;
+    }
+    crate::redact::redact_value(&mut value);
+    Some(value)
 }
 
 impl From<DecodeError> for AppendError {

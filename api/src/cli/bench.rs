@@ -23,9 +23,12 @@ mod project;
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// N concurrent commands on distinct aggregates versus raw JetStream publishes of the same
-    /// payload sizes, bare and shaped like an append (its headers and subject form); prints
-    /// this process's and a local NATS server's CPU per operation, and last `ratio: X`
-    /// (ours / bare raw).
+    /// payload sizes, bare and shaped like an append (its headers and subject form), for two
+    /// kinds of command: creations (`execute_new`: no read before the append) and changes of
+    /// existing aggregates through the path every other mutation takes (load the history,
+    /// decide, append); prints this process's and a local NATS server's CPU per operation,
+    /// `ratio_existing_aggregates: X` (changes / bare raw) and last `ratio: X` (creations /
+    /// bare raw).
     Append(AppendArgs),
     /// A backlog of data-source lifecycles (one commit per command) projected into every read
     /// model from an empty database, versus a raw `COPY` of the rows the read models end up
@@ -117,7 +120,29 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
 
     // Warm all paths up (connections, stream files, allocator) before any clock runs.
     let warm_up = args.count.min(500);
-    let (_, warm_sizes) = ours(server, &handler, &tenant, 0, warm_up, args.concurrency).await?;
+    let (_, warm_sizes, _) = ours(server, &handler, &tenant, 0, warm_up, args.concurrency).await?;
+    // The aggregates the changes address, registered before any clock runs (one per command
+    // of a round; each round changes every one of them once more).
+    let (_, _, existing_ids) = ours(
+        server,
+        &handler,
+        &tenant,
+        1_000_000_000,
+        args.count,
+        args.concurrency,
+    )
+    .await?;
+    // A first change of each, so that every timed load reads a history of several commits
+    // (an aggregate of one commit is loaded by a single read).
+    existing(
+        server,
+        &handler,
+        &tenant,
+        &existing_ids,
+        0,
+        args.concurrency,
+    )
+    .await?;
     raw(
         server,
         &js,
@@ -140,7 +165,7 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     .await?;
 
     let (mut ours_samples, mut raw_samples) = (Samples::default(), Samples::default());
-    let mut headers_samples = Samples::default();
+    let (mut headers_samples, mut existing_samples) = (Samples::default(), Samples::default());
     // The raw sides publish the sizes the commands produced most recently (the warm-up's for
     // the first round), cycled to the round's count: sizes vary by a byte or two between
     // commands, and this lets any side go first.
@@ -148,13 +173,25 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     for round in 0..args.rounds as usize {
         let first = warm_up + round * args.count;
         let raw_sizes: Vec<usize> = sizes.iter().copied().cycle().take(args.count).collect();
-        let mut rates = [0.0; 3];
+        let mut rates = [0.0; 4];
         // Each round starts with the next side, so no side always follows the same one (or
         // always runs first after reading back a round's results).
-        for side in (0..3).map(|offset| (round + offset) % 3) {
+        for side in (0..4).map(|offset| (round + offset) % 4) {
             rates[side] = match side {
+                3 => {
+                    let phase = existing(
+                        server,
+                        &handler,
+                        &tenant,
+                        &existing_ids,
+                        round + 1,
+                        args.concurrency,
+                    )
+                    .await?;
+                    existing_samples.record(&phase, args.count)
+                }
                 0 => {
-                    let (phase, round_sizes) = ours(
+                    let (phase, round_sizes, _) = ours(
                         server,
                         &handler,
                         &tenant,
@@ -188,9 +225,10 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
             };
         }
         println!(
-            "round {}: pursight append {:.0} events/s, raw publish {:.0} msgs/s, raw publish shaped like an append {:.0} msgs/s",
+            "round {}: pursight creation {:.0} commands/s, pursight change of an existing aggregate {:.0} commands/s, raw publish {:.0} msgs/s, raw publish shaped like an append {:.0} msgs/s",
             round + 1,
             rates[0],
+            rates[3],
             rates[1],
             rates[2],
         );
@@ -207,9 +245,15 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         median(&mut raw_samples.rates),
     );
     let headers_rate = median(&mut headers_samples.rates);
+    let existing_rate = median(&mut existing_samples.rates);
     let rounds = args.rounds;
-    println!("payload: mean {mean:.0} bytes per commit");
-    println!("pursight append: {ours_rate:.0} events/s (median of {rounds} rounds)");
+    println!("payload: mean {mean:.0} bytes per creation commit");
+    println!(
+        "pursight append, creation commands (execute_new: no read before the append): {ours_rate:.0} commands/s (median of {rounds} rounds)"
+    );
+    println!(
+        "pursight command on an existing aggregate (load + decide + append, as every other mutation): {existing_rate:.0} commands/s (median of {rounds} rounds)"
+    );
     println!("raw jetstream publish: {raw_rate:.0} msgs/s (median of {rounds} rounds)");
     println!(
         "raw jetstream publish shaped like an append (same headers and subject form): {headers_rate:.0} msgs/s (median of {rounds} rounds)"
@@ -217,8 +261,9 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     let mut print_per_operation = |what: &str, of: fn(&mut Samples) -> &mut Vec<f64>| {
         if !of(&mut ours_samples).is_empty() {
             println!(
-                "{what} per operation: pursight append {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
+                "{what} per operation: pursight creation {:.1} µs, pursight change of an existing aggregate {:.1} µs, raw publish {:.1} µs, raw publish shaped like an append {:.1} µs (medians)",
                 median(of(&mut ours_samples)),
+                median(of(&mut existing_samples)),
                 median(of(&mut raw_samples)),
                 median(of(&mut headers_samples)),
             );
@@ -230,6 +275,7 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
         "ratio_to_publish_shaped_like_append: {:.3}",
         ours_rate / headers_rate
     );
+    println!("ratio_existing_aggregates: {:.3}", existing_rate / raw_rate);
     println!("ratio: {:.3}", ours_rate / raw_rate);
     Ok(ExitCode::SUCCESS)
 }
@@ -344,7 +390,8 @@ fn local_nats_server(url: &str) -> Option<String> {
 }
 
 /// Registers `count` distinct data sources through the command handler, each command its own
-/// task as in the server; returns the timed phase and each commit's payload size.
+/// task as in the server; returns the timed phase, each commit's payload size and the sources'
+/// ids.
 async fn ours(
     server: Option<&str>,
     handler: &CommandHandler,
@@ -352,7 +399,7 @@ async fn ours(
     first: usize,
     count: usize,
     concurrency: usize,
-) -> anyhow::Result<(Phase, Vec<usize>)> {
+) -> anyhow::Result<(Phase, Vec<usize>, Vec<AggregateId>)> {
     // The commands are parsed at the edge, before the clock starts, as in the API.
     let prepared: Vec<(AggregateId, DataSourceCommand)> = (first..first + count)
         .map(|i| {
@@ -372,6 +419,7 @@ async fn ours(
             Ok((id, DataSourceCommand::Register { id, config }))
         })
         .collect::<anyhow::Result<_>>()?;
+    let ids = prepared.iter().map(|(id, _)| *id).collect();
     // Each task yields only its commit's payload size: a server does not keep the events it
     // appended either, and holding them here would charge their memory to the clock. (Reading
     // the sizes back from the stream would leave a consumer behind that the server keeps
@@ -395,7 +443,51 @@ async fn ours(
         .collect::<Vec<anyhow::Result<usize>>>();
     let (phase, sizes) = Phase::measure(server, commands).await;
     let sizes = sizes.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((phase, sizes))
+    Ok((phase, sizes, ids))
+}
+
+/// Changes the description of each of `ids` through [`CommandHandler::execute`], the path of
+/// every mutation on an existing aggregate (load its history, decide, append), each command
+/// its own task as in the server; returns the timed phase.
+async fn existing(
+    server: Option<&str>,
+    handler: &CommandHandler,
+    tenant: &TenantId,
+    ids: &[AggregateId],
+    round: usize,
+    concurrency: usize,
+) -> anyhow::Result<Phase> {
+    let prepared: Vec<(AggregateId, DataSourceCommand)> = ids
+        .iter()
+        .map(|id| {
+            let patch = DataSourceConfigInput {
+                description: Some(format!("bench round {round}")),
+                ..Default::default()
+            };
+            (*id, DataSourceCommand::PatchConfig { patch })
+        })
+        .collect();
+    let commands = futures::stream::iter(prepared)
+        .map(|(id, command)| {
+            let handler = handler.clone();
+            let tenant = tenant.clone();
+            spawn(async move {
+                let ctx = CommandContext::new(tenant, "bench", vec![Role::Admin], None);
+                let outcome = handler
+                    .execute::<DataSource>(&ctx, Permission::ManageDataSources, id, command)
+                    .await?;
+                anyhow::ensure!(
+                    !outcome.events.is_empty(),
+                    "command on {id} changed nothing"
+                );
+                Ok(())
+            })
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<anyhow::Result<()>>>();
+    let (phase, results) = Phase::measure(server, commands).await;
+    results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(phase)
 }
 
 /// Publishes one message per size to distinct subjects, awaiting every ack. With

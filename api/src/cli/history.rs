@@ -153,63 +153,88 @@ pub async fn replay(store_args: &StoreArgs, args: ReplayArgs) -> anyhow::Result<
 pub async fn export(store_args: &StoreArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let store = connect(store_args).await?;
     let filter = filter(&store, args.tenant.as_deref(), None)?;
-    let mut events = Box::pin(events(&store, &filter).await?);
-    let mut out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut count = 0u64;
-    while let Some(stored) = events.next().await {
-        writeln!(out, "{}", export::to_line(&stored?))?;
-        count += 1;
-    }
-    out.flush()?;
+    let trailer = export::export(&store, &filter, out).await?;
     if let Some(path) = &args.output {
-        eprintln!("exported {count} events to {}", path.display());
+        eprintln!(
+            "exported {} events in {} commits (stream sequences {}..{}) to {}",
+            trailer.events,
+            trailer.commits,
+            trailer.firstsequence,
+            trailer.lastsequence,
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn verify(store_args: &StoreArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let (verifier, what) = match &args.file {
+    match &args.file {
         Some(path) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
-            (
-                export::verify_export(std::io::BufReader::new(file))?,
-                path.display().to_string(),
-            )
+            let verified = export::verify_export(std::io::BufReader::new(file))?;
+            let what = match &verified.trailer {
+                Some(t) => format!(
+                    "{} (export of {} {}, stream sequences {}..{}: {} commits)",
+                    path.display(),
+                    t.stream,
+                    t.filter,
+                    t.firstsequence,
+                    t.lastsequence,
+                    verified.commits
+                ),
+                None => path.display().to_string(),
+            };
+            Ok(report(&verified.chains, &verified.problems, &what))
         }
         None => {
             let store = connect(store_args).await?;
-            let mut verifier = ChainVerifier::new();
-            let mut events = Box::pin(events(&store, &store.names().all_events()).await?);
-            while let Some(stored) = events.next().await {
-                verifier.check(&stored?);
-            }
-            (verifier, format!("stream {}", store.names().stream()))
+            let checked = store.verify().await?;
+            let what = format!(
+                "stream {}, sequences {}..{} ({} commits)",
+                store.names().stream(),
+                checked.range.first,
+                checked.range.last,
+                checked.commits
+            );
+            Ok(report(&checked.chains, &[], &what))
         }
-    };
-    Ok(report(&verifier, &what))
+    }
 }
 
-fn report(verifier: &ChainVerifier, what: &str) -> ExitCode {
+/// Prints the outcome of a verification: OK with what was checked, or every problem found.
+fn report(verifier: &ChainVerifier, problems: &[String], what: &str) -> ExitCode {
     let violations = verifier.violations();
-    if violations.is_empty() {
+    if violations.is_empty() && problems.is_empty() {
         println!(
-            "OK: {} events in {} aggregates verified in {what}; every hash chain is intact",
+            "OK: {} events in {} aggregates verified in {what}; complete, and every hash chain is intact",
             verifier.events_checked(),
             verifier.aggregates_checked()
         );
         return ExitCode::SUCCESS;
     }
-    println!("TAMPERED: {} problem(s) in {what}", violations.len());
-    println!("first broken link: {}", violations[0]);
-    for violation in &violations[1..] {
-        println!("  {violation}");
+    if !problems.is_empty() {
+        println!(
+            "INCOMPLETE OR ALTERED: {} problem(s) with {what}",
+            problems.len()
+        );
+        for problem in problems {
+            println!("  {problem}");
+        }
+    }
+    if let Some((first, rest)) = violations.split_first() {
+        println!("TAMPERED: {} problem(s) in {what}", violations.len());
+        println!("first broken link: {first}");
+        for violation in rest {
+            println!("  {violation}");
+        }
     }
     ExitCode::from(2)
 }

@@ -41,9 +41,12 @@ pub enum Command {
     Replay(history::ReplayArgs),
     /// Rebuild a read model from the stream into fresh tables and swap it in.
     Rebuild(history::RebuildArgs),
-    /// Verify the hash chains of the live stream or of an export file.
+    /// Verify the live stream (every sequence from its first to its last, and every hash chain;
+    /// prints the range checked) or an export file (its trailer's counts and digest, and every
+    /// hash chain); exit code 2 when anything is missing or changed.
     Verify(history::VerifyArgs),
-    /// Export the stream as NDJSON (one CloudEvent per line).
+    /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`), then
+    /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines.
     Export(history::ExportArgs),
     /// Create the read-model database if missing and run migrations.
     Migrate,

@@ -168,7 +168,8 @@ impl ScanInfo {
 /// What `startScan` did.
 #[derive(SimpleObject)]
 pub struct ScanStart {
-    /// The new scan's id (follow it with `scans`).
+    /// The new scan's id (follow it with `scans`). A retry with the same `commandId` returns the
+    /// same id and starts nothing.
     pub scan_id: ID,
     /// With `waitForCompletion`: the outcome.
     pub completed: bool,
@@ -777,11 +778,25 @@ impl CatalogMutation {
         let scope = scope.unwrap_or_default();
         let scope = ScanScope::parse(&scope.include, &scope.exclude)
             .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
-        let scan_id = services
+        let started = services
             .workflows
-            .start_scan(&context, source, strategy.into(), scope)
+            .begin_scan(&context, source, strategy.into(), scope)
             .await
             .map_err(command_error)?;
+        let scan_id = started.scan_id;
+        if started.already_started {
+            // A retry of a request that started this scan: it runs (or ran) already.
+            return Ok(ScanStart {
+                scan_id: ID(scan_id.to_string()),
+                completed: false,
+                failure: None,
+                assets_changed: None,
+                assets_removed: None,
+                metrics: None,
+                classified_columns: None,
+                classification_failure: None,
+            });
+        }
         let run = {
             let services = services.clone();
             let context = context.follow_up();

@@ -664,7 +664,8 @@ impl ClassificationMutation {
         let context = caller_context(ctx, command_id.as_ref())?;
         let services = ctx.data_unchecked::<Services>();
         let definition = input.into_definition()?;
-        let id = AggregateId::from_uuid(uuid::Uuid::now_v7());
+        // Derived from the command id: a retry creates nothing new and returns the same id.
+        let id = context.created_id("scan_rule_set");
         services
             .handler
             .execute_new::<ScanRuleSet>(

@@ -159,7 +159,7 @@ impl QueryRoot {
         Ok(commits
             .into_iter()
             .flat_map(|commit| commit.into_stored_events())
-            .map(Event)
+            .map(Event::new)
             .collect())
     }
 

@@ -48,7 +48,10 @@ impl SubscriptionRoot {
             .take_until(stopped)
             .flat_map(|commit| {
                 let items: Vec<Result<Event>> = match commit {
-                    Ok(commit) => commit.into_stored_events().map(|e| Ok(Event(e))).collect(),
+                    Ok(commit) => commit
+                        .into_stored_events()
+                        .map(|e| Ok(Event::new(e)))
+                        .collect(),
                     Err(err) => vec![Err(internal(&err))],
                 };
                 futures::stream::iter(items)
@@ -56,8 +59,12 @@ impl SubscriptionRoot {
             .filter(move |item| {
                 let keep = match (item, &types) {
                     (Ok(event), Some(types)) => types.iter().any(|wanted| {
-                        event.0.event.event_type == *wanted
-                            || event.0.event.name_and_version().map(|(name, _)| name)
+                        event.stored().event.event_type == *wanted
+                            || event
+                                .stored()
+                                .event
+                                .name_and_version()
+                                .map(|(name, _)| name)
                                 == Some(wanted.as_str())
                     }),
                     _ => true,

@@ -131,8 +131,21 @@ impl DataSource {
     }
 }
 
-/// A stored event (a CloudEvent with PurSight's extensions) and the stream sequence of its commit.
-pub struct Event(pub StoredEvent);
+/// A stored event (a CloudEvent with PurSight's extensions) and the stream sequence of its commit,
+/// as every view shows it: Fernet tokens as `fernet:***` (its hash covers that form, so it
+/// verifies as shown).
+pub struct Event(StoredEvent);
+
+impl Event {
+    /// The view of a stored event; the only way to build one, so no view shows a token.
+    pub fn new(stored: StoredEvent) -> Self {
+        Self(stored.redacted())
+    }
+
+    pub fn stored(&self) -> &StoredEvent {
+        &self.0
+    }
+}
 
 #[Object]
 impl Event {
@@ -193,7 +206,7 @@ impl Event {
     async fn causation_id(&self) -> &str {
         &self.0.event.causationid
     }
-    /// The event's payload.
+    /// The event's payload (Fernet tokens shown as `fernet:***`).
     async fn data(&self) -> Json<Value> {
         Json(self.0.event.data.clone())
     }
@@ -205,7 +218,8 @@ impl Event {
     async fn hash(&self) -> &str {
         &self.0.event.hash
     }
-    /// The whole CloudEvent as JSON.
+    /// The whole CloudEvent as JSON (Fernet tokens shown as `fernet:***`; `hash` verifies it as
+    /// shown).
     async fn cloud_event(&self) -> Json<Value> {
         Json(serde_json::to_value(&self.0.event).unwrap_or(Value::Null))
     }
