@@ -11,4 +11,4 @@ pub mod metrics;
 pub mod monitor;
 pub mod settings;
 
-pub use app::{AppConfig, Application, ShutdownHandle};
+pub use app::{AppConfig, Application, HttpSettings, ShutdownHandle};

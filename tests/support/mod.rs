@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Output};
 use uuid::Uuid;
 
-pub const SECRET: &str = "test-secret-0123456789abcdef";
+pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -47,9 +47,22 @@ impl TestApp {
         Self::spawn_with(5, Some(interval)).await
     }
 
+    /// A service whose configuration `adjust` changes first (limits, GraphiQL, tokens).
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut AppConfig)) -> Self {
+        Self::spawn_adjusted(5, None, adjust).await
+    }
+
     async fn spawn_with(
         command_attempts: u32,
         health_interval: Option<std::time::Duration>,
+    ) -> Self {
+        Self::spawn_adjusted(command_attempts, health_interval, |_| {}).await
+    }
+
+    async fn spawn_adjusted(
+        command_attempts: u32,
+        health_interval: Option<std::time::Duration>,
+        adjust: impl FnOnce(&mut AppConfig),
     ) -> Self {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("t{suffix}");
@@ -57,14 +70,11 @@ impl TestApp {
         let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
-        let app = Application::build(config(
-            names,
-            &database_url,
-            command_attempts,
-            health_interval,
-        ))
-        .await
-        .expect("the service starts");
+        let mut config = config(names, &database_url, command_attempts, health_interval);
+        adjust(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("the service starts");
         let addr = app.local_addr();
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped(false));
@@ -173,6 +183,9 @@ fn config(
         jwt_public_key_pem: None,
         command_attempts,
         health_interval,
+        jwt_issuer: None,
+        jwt_audience: None,
+        http: api::HttpSettings::default(),
     }
 }
 

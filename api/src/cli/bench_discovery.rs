@@ -358,6 +358,9 @@ pub(super) async fn scratch_app(
         jwt_public_key_pem: None,
         command_attempts: 5,
         health_interval: None,
+        jwt_issuer: None,
+        jwt_audience: None,
+        http: crate::app::HttpSettings::default(),
     })
     .await
     .context("cannot start the in-process service")
