@@ -9,20 +9,22 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::graphql::AuthFailure;
-use async_graphql::http::{GraphiQLSource, MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Body;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use projections::ProjectionState;
 
 pub fn router(state: AppState) -> Router {
     let router = if state.http.graphiql {
-        Router::new().route("/graphql", get(graphiql).post(graphql))
+        Router::new()
+            .route("/graphql", get(crate::graphiql::page).post(graphql))
+            .route("/graphql/assets/{file}", get(crate::graphiql::asset))
     } else {
         // Turned off: as if there were no page at all.
         Router::new().route(
@@ -36,16 +38,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("PurSight GraphQL")
-            .finish(),
-    )
 }
 
 async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
