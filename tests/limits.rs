@@ -591,3 +591,38 @@ async fn random_and_mutated_documents_never_fail_the_server_nor_append_events() 
     assert_eq!(health.status().as_u16(), 200);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_and_readiness_details_need_the_metrics_token_when_one_is_set() {
+    let token = "metrics-token-4f1c0d";
+    let app = TestApp::spawn_configured(|c| c.http.metrics_token = Some(token.to_owned())).await;
+    let get = |path: &str, bearer: Option<&str>| {
+        let mut request = app.client.get(app.url(path));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send()
+    };
+    for bearer in [None, Some("wrong"), Some("metrics-token-4f1c0")] {
+        let metrics = get("/metrics", bearer).await.unwrap();
+        assert_eq!(metrics.status().as_u16(), 401, "{bearer:?}");
+        assert!(!metrics.text().await.unwrap().contains("pursight_"));
+        // Readiness keeps its status code for load balancers, without the details.
+        let ready = get("/readyz", bearer).await.unwrap();
+        assert!(matches!(ready.status().as_u16(), 200 | 503));
+        assert_eq!(ready.text().await.unwrap(), "", "{bearer:?}");
+    }
+    let metrics = get("/metrics", Some(token)).await.unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    assert!(metrics.text().await.unwrap().contains("pursight_"));
+    let ready: Value = get("/readyz", Some(token))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ready["projections"].is_object(), "{ready}");
+    // Liveness stays open.
+    assert_eq!(get("/healthz", None).await.unwrap().status().as_u16(), 200);
+    app.stop().await;
+}

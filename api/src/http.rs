@@ -156,9 +156,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Whether a request may see operational details: always, unless `PURSIGHT_METRICS_TOKEN` is set;
+/// then only with `Authorization: Bearer <that token>` (compared in constant time).
+fn may_see_details(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = state.http.metrics_token.as_deref() else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into()
+}
+
 /// Ready when every projection runs here or in another process (standby); otherwise 503 with
-/// each projection's state and reason.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// each projection's state and reason. With `PURSIGHT_METRICS_TOKEN` set, callers without it get
+/// the status code only.
+async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.status.snapshot();
     let mut ready = !snapshot.is_empty();
     let projections: serde_json::Map<String, serde_json::Value> = snapshot
@@ -184,14 +199,27 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if !may_see_details(&state, &headers) {
+        return code.into_response();
+    }
     (
         code,
         Json(serde_json::json!({ "ready": ready, "projections": projections })),
     )
+        .into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text; with `PURSIGHT_METRICS_TOKEN` set, only for callers with that token.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !may_see_details(&state, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "send `Authorization: Bearer <PURSIGHT_METRICS_TOKEN>`",
+        )
+            .into_response();
+    }
     let stream = state.store.last_sequence().await.ok();
     let body = crate::metrics::render(&state.handler.stats(), &state.status, stream);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
