@@ -4,7 +4,7 @@
 //! signal.
 
 use crate::auth::Authenticator;
-use crate::graphql::{build_schema, PursightSchema};
+use crate::graphql::{build_schema, PursightSchema, SchemaLimits};
 use crate::http;
 use commands::health::HealthMonitor;
 use commands::workflows::SourceWorkflows;
@@ -39,6 +39,37 @@ pub struct AppConfig {
     pub health_interval: Option<Duration>,
     /// Where tenants' secret references and hosts may point (`settings::source_policy_from_env`).
     pub source_policy: SourcePolicy,
+    /// Required `iss` claim, when set.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim (one of the token's audiences), when set.
+    pub jwt_audience: Option<String>,
+    /// What the HTTP server accepts and exposes.
+    pub http: HttpSettings,
+}
+
+/// What the HTTP server accepts and exposes.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body (and WebSocket message); a larger one is answered 413 unread.
+    pub max_body_bytes: usize,
+    /// Depth, complexity and time limits of one GraphQL request; `introspection` follows
+    /// `graphiql`.
+    pub limits: SchemaLimits,
+    /// Serve GraphiQL on `GET /graphql` and answer introspection queries.
+    pub graphiql: bool,
+    /// When set, `/metrics` and the detailed `/readyz` body need `Authorization: Bearer` with it.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            limits: SchemaLimits::default(),
+            graphiql: true,
+            metrics_token: None,
+        }
+    }
 }
 
 /// Why the service could not start.
@@ -69,6 +100,7 @@ pub struct AppState {
     pub status: StatusBoard,
     pub workflows: SourceWorkflows,
     pub health: HealthMonitor,
+    pub http: Arc<HttpSettings>,
 }
 
 /// A built, not yet serving, service.
@@ -93,10 +125,11 @@ impl Application {
     pub async fn build(config: AppConfig) -> Result<Self, StartError> {
         let store = EventStore::connect(&config.store).await?;
         let pool = projections::database::connect(&config.database_url).await?;
-        let auth = Arc::new(Authenticator::new(
-            &config.jwt_secret,
-            config.jwt_public_key_pem.as_deref(),
-        )?);
+        let auth = Arc::new(
+            Authenticator::new(&config.jwt_secret, config.jwt_public_key_pem.as_deref())?
+                .with_issuer(config.jwt_issuer.clone())
+                .with_audience(config.jwt_audience.clone()),
+        );
         let handler = CommandHandler::new(store.clone())
             .with_max_attempts(config.command_attempts)
             .with_policy(config.source_policy.clone());
@@ -143,6 +176,10 @@ impl Application {
             workflows.clone(),
             health.clone(),
             shutdown_rx,
+            &SchemaLimits {
+                introspection: config.http.graphiql,
+                ..config.http.limits.clone()
+            },
         );
         let listener =
             TcpListener::bind(&config.listen)
@@ -162,6 +199,7 @@ impl Application {
                 status,
                 workflows,
                 health,
+                http: Arc::new(config.http.clone()),
             },
             shutdown,
             runners,

@@ -1,22 +1,38 @@
 //! HTTP routes: GraphQL (POST), GraphiQL (GET), subscriptions over WebSocket, health, readiness
 //! and metrics.
+//!
+//! Request bodies are bounded before anything is parsed: a declared `Content-Length` above the
+//! limit is answered 413 without reading the body, and a body without one (chunked) is read only
+//! up to the limit. The GraphQL document is then bounded by the schema's
+//! [`crate::graphql::limits::RequestLimits`] before validation, before the token is even looked at.
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::graphql::AuthFailure;
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Body;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use projections::ProjectionState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+    let router = if state.http.graphiql {
+        Router::new()
+            .route("/graphql", get(crate::graphiql::page).post(graphql))
+            .route("/graphql/assets/{file}", get(crate::graphiql::asset))
+    } else {
+        // Turned off: as if there were no page at all.
+        Router::new().route(
+            "/graphql",
+            post(graphql).get(|| async { StatusCode::NOT_FOUND }),
+        )
+    };
+    router
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -24,29 +40,69 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("PurSight GraphQL")
-            .finish(),
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let limit = state.http.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(limit);
+    }
+    // A chunked body, or one longer than it declared, stops being read at the limit.
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let over_limit = std::error::Error::source(&err)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                return too_large(limit);
+            }
+            return (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+                .into_response();
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let request = match async_graphql::http::receive_body(
+        content_type,
+        bytes.as_ref(),
+        MultipartOptions::default()
+            .max_file_size(limit)
+            .max_num_files(0),
     )
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    .await
+    {
+        Ok(request) => request,
+        Err(err) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not a GraphQL request: {err}"),
+            )
+                .into_response()
+        }
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let request = match state.auth.verify_header(authorization) {
-        Ok(caller) => request.into_inner().data(caller),
-        Err(err) => request.into_inner().data(AuthFailure(err)),
+        Ok(caller) => request.data(caller),
+        Err(err) => request.data(AuthFailure(err)),
     };
-    state.schema.execute(request).await.into()
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than {limit} bytes (PURSIGHT_MAX_BODY_BYTES)"),
+    )
+        .into_response()
 }
 
 /// graphql-transport-ws (and the legacy graphql-ws): the token comes in the `connection_init`
@@ -65,6 +121,8 @@ async fn graphql_ws(
     let schema = state.schema.clone();
     let auth = state.auth.clone();
     upgrade
+        .max_message_size(state.http.max_body_bytes)
+        .max_frame_size(state.http.max_body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, schema, protocol)
@@ -98,9 +156,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Whether a request may see operational details: always, unless `PURSIGHT_METRICS_TOKEN` is set;
+/// then only with `Authorization: Bearer <that token>` (compared in constant time).
+fn may_see_details(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = state.http.metrics_token.as_deref() else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into()
+}
+
 /// Ready when every projection runs here or in another process (standby); otherwise 503 with
-/// each projection's state and reason.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// each projection's state and reason. With `PURSIGHT_METRICS_TOKEN` set, callers without it get
+/// the status code only.
+async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.status.snapshot();
     let mut ready = !snapshot.is_empty();
     let projections: serde_json::Map<String, serde_json::Value> = snapshot
@@ -126,14 +199,27 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if !may_see_details(&state, &headers) {
+        return code.into_response();
+    }
     (
         code,
         Json(serde_json::json!({ "ready": ready, "projections": projections })),
     )
+        .into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text; with `PURSIGHT_METRICS_TOKEN` set, only for callers with that token.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !may_see_details(&state, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "send `Authorization: Bearer <PURSIGHT_METRICS_TOKEN>`",
+        )
+            .into_response();
+    }
     let stream = state.store.last_sequence().await.ok();
     let body = crate::metrics::render(&state.handler.stats(), &state.status, stream);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -5,10 +5,11 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod monitor;
 pub mod settings;
 
-pub use app::{AppConfig, Application, ShutdownHandle};
+pub use app::{AppConfig, Application, HttpSettings, ShutdownHandle};

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Output};
 use uuid::Uuid;
 
-pub const SECRET: &str = "test-secret-0123456789abcdef";
+pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -40,27 +40,35 @@ impl TestApp {
     }
 
     pub async fn spawn_with_attempts(command_attempts: u32) -> Self {
-        Self::spawn_with(command_attempts, None, test_policy()).await
+        Self::spawn_with(command_attempts, None).await
     }
 
     /// A service that also checks every source's health every `interval` (off in the others).
     pub async fn spawn_with_health_interval(interval: std::time::Duration) -> Self {
-        Self::spawn_with(5, Some(interval), test_policy()).await
+        Self::spawn_with(5, Some(interval)).await
     }
 
     /// A service whose sources may only reach the hosts `hosts` allows.
     pub async fn spawn_with_hosts(hosts: HostPolicy) -> Self {
-        let policy = SourcePolicy {
-            hosts,
-            ..test_policy()
-        };
-        Self::spawn_with(5, None, policy).await
+        Self::spawn_configured(|config| config.source_policy.hosts = hosts).await
+    }
+
+    /// A service whose configuration `adjust` changes first (limits, GraphiQL, tokens).
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut AppConfig)) -> Self {
+        Self::spawn_adjusted(5, None, adjust).await
     }
 
     async fn spawn_with(
         command_attempts: u32,
         health_interval: Option<std::time::Duration>,
-        source_policy: SourcePolicy,
+    ) -> Self {
+        Self::spawn_adjusted(command_attempts, health_interval, |_| {}).await
+    }
+
+    async fn spawn_adjusted(
+        command_attempts: u32,
+        health_interval: Option<std::time::Duration>,
+        adjust: impl FnOnce(&mut AppConfig),
     ) -> Self {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("t{suffix}");
@@ -68,15 +76,11 @@ impl TestApp {
         let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
-        let app = Application::build(config(
-            names,
-            &database_url,
-            command_attempts,
-            health_interval,
-            source_policy,
-        ))
-        .await
-        .expect("the service starts");
+        let mut config = config(names, &database_url, command_attempts, health_interval);
+        adjust(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("the service starts");
         let addr = app.local_addr();
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped(false));
@@ -173,7 +177,6 @@ fn config(
     database_url: &str,
     command_attempts: u32,
     health_interval: Option<std::time::Duration>,
-    source_policy: SourcePolicy,
 ) -> AppConfig {
     AppConfig {
         store: EventStoreConfig {
@@ -186,7 +189,10 @@ fn config(
         jwt_public_key_pem: None,
         command_attempts,
         health_interval,
-        source_policy,
+        source_policy: test_policy(),
+        jwt_issuer: None,
+        jwt_audience: None,
+        http: api::HttpSettings::default(),
     }
 }
 
@@ -223,7 +229,7 @@ impl TestApp {
     /// process would be).
     pub async fn sibling(&self) -> Application {
         let names = StreamNames::new(&self.prefix, None).unwrap();
-        Application::build(config(names, &self.database_url, 5, None, test_policy()))
+        Application::build(config(names, &self.database_url, 5, None))
             .await
             .expect("the sibling service starts")
     }

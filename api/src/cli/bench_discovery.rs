@@ -359,6 +359,9 @@ pub(super) async fn scratch_app(
         command_attempts: 5,
         health_interval: None,
         source_policy: Default::default(),
+        jwt_issuer: None,
+        jwt_audience: None,
+        http: crate::app::HttpSettings::default(),
     })
     .await
     .context("cannot start the in-process service")

@@ -28,6 +28,8 @@ pub struct DemoArgs {
     /// Seconds between health checks of every source; off (0) unless set.
     #[arg(long, env = "PURSIGHT_HEALTH_INTERVAL_SECS", default_value_t = 0)]
     pub health_interval_secs: u64,
+    #[command(flatten)]
+    pub http: super::serve::HttpArgs,
 }
 
 /// The example sources; fixed ids make re-running the demo idempotent.
@@ -245,10 +247,10 @@ pub async fn demo(
             true,
         ),
     };
-    let config = AppConfig {
+    let config = args.http.apply(AppConfig {
         health_interval: health_interval(args.health_interval_secs),
         ..app_config(store, database, &args.listen, secret.clone(), None)?
-    };
+    })?;
     let app = Application::build(config).await?;
     app.recover_interrupted_work().await?;
     let addr = app.local_addr();

@@ -1,6 +1,7 @@
 //! `pursight serve` and `pursight token`.
 
-use crate::app::{AppConfig, Application};
+use crate::app::{AppConfig, Application, HttpSettings};
+use crate::graphql::SchemaLimits;
 use crate::settings::{DatabaseArgs, StoreArgs, DEFAULT_LISTEN};
 use anyhow::Context;
 use clap::Args;
@@ -23,6 +24,64 @@ pub struct ServeArgs {
     /// Seconds between health checks of every non-archived source; 0 turns them off.
     #[arg(long, env = "PURSIGHT_HEALTH_INTERVAL_SECS", default_value_t = 60)]
     pub health_interval_secs: u64,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Token checks, request limits and what the HTTP server exposes.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Required `iss` claim of bearer tokens (not checked when unset).
+    #[arg(long, env = "PURSIGHT_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required audience: tokens must name it in `aud` (not checked when unset).
+    #[arg(long, env = "PURSIGHT_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Largest request body in bytes; larger ones are answered 413 without being read.
+    #[arg(long, env = "PURSIGHT_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds one GraphQL query or mutation may run before it is stopped with a TIMEOUT error.
+    #[arg(long, env = "PURSIGHT_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Most complexity of one GraphQL request (a field costs 1, a list its page size times its
+    /// selection, a database read 50 more).
+    #[arg(long, env = "PURSIGHT_MAX_COMPLEXITY", default_value_t = 25_000)]
+    pub max_complexity: usize,
+    /// Serve GraphiQL on GET /graphql and answer introspection queries; `false` turns off both.
+    #[arg(long, env = "PURSIGHT_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+    /// When set, /metrics and the detailed /readyz body need `Authorization: Bearer <token>`.
+    #[arg(long, env = "PURSIGHT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+impl HttpArgs {
+    /// `config` with these settings.
+    pub(crate) fn apply(&self, config: AppConfig) -> anyhow::Result<AppConfig> {
+        anyhow::ensure!(
+            self.max_body_bytes >= 1024,
+            "PURSIGHT_MAX_BODY_BYTES must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.request_timeout_secs > 0,
+            "PURSIGHT_REQUEST_TIMEOUT_SECS must be at least 1"
+        );
+        Ok(AppConfig {
+            jwt_issuer: self.jwt_issuer.clone().filter(|v| !v.is_empty()),
+            jwt_audience: self.jwt_audience.clone().filter(|v| !v.is_empty()),
+            http: HttpSettings {
+                max_body_bytes: self.max_body_bytes,
+                limits: SchemaLimits {
+                    max_complexity: self.max_complexity,
+                    timeout: Duration::from_secs(self.request_timeout_secs),
+                    ..SchemaLimits::default()
+                },
+                graphiql: self.graphiql,
+                metrics_token: self.metrics_token.clone().filter(|v| !v.is_empty()),
+            },
+            ..config
+        })
+    }
 }
 
 /// `PURSIGHT_HEALTH_INTERVAL_SECS` as an interval; 0 turns the periodic checks off.
@@ -72,6 +131,9 @@ pub(crate) fn app_config(
         // Off unless the command turns it on: one-off CLI commands must not probe every source.
         health_interval: None,
         source_policy: crate::settings::source_policy_from_env().map_err(anyhow::Error::msg)?,
+        jwt_issuer: None,
+        jwt_audience: None,
+        http: HttpSettings::default(),
     })
 }
 
@@ -83,7 +145,7 @@ pub async fn serve(
     let secret = args.jwt_secret.filter(|s| !s.is_empty()).context(
         "PURSIGHT_JWT_SECRET is not set: export a long random secret (e.g. `export PURSIGHT_JWT_SECRET=$(openssl rand -hex 32)`) or pass --jwt-secret",
     )?;
-    let config = AppConfig {
+    let config = args.http.apply(AppConfig {
         health_interval: health_interval(args.health_interval_secs),
         ..app_config(
             store,
@@ -92,7 +154,7 @@ pub async fn serve(
             secret,
             args.jwt_public_key.as_deref(),
         )?
-    };
+    })?;
     let app = Application::build(config).await?;
     app.recover_interrupted_work().await?;
     let addr = app.local_addr();

@@ -346,6 +346,7 @@ impl AssetGql {
     }
     /// Every change of the schema, oldest first: discovered, changed (with the diff), removed,
     /// restored.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AssetChange>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -486,23 +487,23 @@ fn strings(value: &Value) -> Vec<String> {
 impl CatalogQuery {
     /// Discovered assets of your tenant (optionally of one source), ordered by path. `after` is
     /// the path of the last asset of the previous page.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn assets(
         &self,
         ctx: &Context<'_>,
         source_id: Option<ID>,
         #[graphql(desc = "Case-insensitive part of the path.")] search: Option<String>,
         #[graphql(default = false)] include_removed: bool,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(
+            default = 100,
+            desc = "Page size, 1 to 1000; more is a VALIDATION error."
+        )]
+        first: i32,
         after: Option<String>,
     ) -> Result<Vec<AssetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
-        if !(1..=1000).contains(&first) {
-            return Err(api_error(
-                "VALIDATION",
-                format!("first must be between 1 and 1000 (got {first})"),
-            ));
-        }
+        let limit = crate::graphql::limits::page_size("first", first, 1000)?;
         let filter = catalog::AssetFilter {
             source_id: source_id
                 .as_ref()
@@ -512,7 +513,7 @@ impl CatalogQuery {
             search,
             include_removed,
             after,
-            limit: i64::from(first),
+            limit,
         };
         let rows = catalog::assets(&services.pool, caller.tenant.as_str(), &filter)
             .await
@@ -521,6 +522,7 @@ impl CatalogQuery {
     }
 
     /// One asset, with its schema history.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn asset(&self, ctx: &Context<'_>, id: ID) -> Result<AssetGql> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -533,11 +535,13 @@ impl CatalogQuery {
     }
 
     /// Scans, newest first (of one source, or all).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn scans(
         &self,
         ctx: &Context<'_>,
         source_id: Option<ID>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many, 1 to 500; more is a VALIDATION error.")]
+        first: i32,
     ) -> Result<Vec<ScanInfo>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -550,7 +554,7 @@ impl CatalogQuery {
             &services.pool,
             caller.tenant.as_str(),
             source,
-            i64::from(first.clamp(1, 500)),
+            crate::graphql::limits::page_size("first", first, 500)?,
         )
         .await
         .map_err(|err| internal(&err))?;
@@ -558,6 +562,7 @@ impl CatalogQuery {
     }
 
     /// Lineage around an asset: edges from foreign keys and view definitions, up to `depth` hops.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn lineage(
         &self,
         ctx: &Context<'_>,
@@ -603,6 +608,7 @@ impl CatalogQuery {
     }
 
     /// Asset counts and sizes of a source.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn data_source_stats(&self, ctx: &Context<'_>, id: ID) -> Result<DataSourceStats> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();

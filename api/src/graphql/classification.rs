@@ -406,11 +406,16 @@ pub struct ClassificationQuery;
 #[Object]
 impl ClassificationQuery {
     /// Suggested labels awaiting review, most confident first.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn review_queue(
         &self,
         ctx: &Context<'_>,
         source_id: Option<ID>,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(
+            default = 100,
+            desc = "How many, 1 to 1000; more is a VALIDATION error."
+        )]
+        first: i32,
     ) -> Result<Vec<ColumnLabelGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -419,7 +424,7 @@ impl ClassificationQuery {
             &services.pool,
             caller.tenant.as_str(),
             source.map(|s| s.as_uuid()),
-            i64::from(first.clamp(1, 1000)),
+            crate::graphql::limits::page_size("first", first, 1000)?,
         )
         .await
         .map_err(|e| internal(&e))?;
@@ -428,16 +433,29 @@ impl ClassificationQuery {
 
     /// Labels of columns, by source and/or asset, optionally only some statuses (applied,
     /// suggested, confirmed, rejected).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn column_labels(
         &self,
         ctx: &Context<'_>,
         source_id: Option<ID>,
         asset_id: Option<ID>,
-        #[graphql(default)] statuses: Vec<String>,
-        #[graphql(default = 500)] first: i32,
+        #[graphql(default, desc = "At most 4 statuses; more is a VALIDATION error.")] statuses: Vec<
+            String,
+        >,
+        #[graphql(
+            default = 500,
+            desc = "How many, 1 to 1000; more is a VALIDATION error."
+        )]
+        first: i32,
     ) -> Result<Vec<ColumnLabelGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
+        if statuses.len() > 4 {
+            return Err(api_error(
+                "VALIDATION",
+                format!("statuses takes at most 4 values (got {})", statuses.len()),
+            ));
+        }
         let filter = LabelFilter {
             source_id: source_id
                 .as_ref()
@@ -450,7 +468,7 @@ impl ClassificationQuery {
                 .transpose()?
                 .map(|s| s.as_uuid()),
             statuses,
-            limit: i64::from(first.clamp(1, 5000)),
+            limit: crate::graphql::limits::page_size("first", first, 1000)?,
         };
         let rows = labels::labels(&services.pool, caller.tenant.as_str(), &filter)
             .await
@@ -459,6 +477,7 @@ impl ClassificationQuery {
     }
 
     /// Your tenant's scan rule sets.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn scan_rule_sets(&self, ctx: &Context<'_>) -> Result<Vec<ScanRuleSetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -470,6 +489,7 @@ impl ClassificationQuery {
 
     /// What a rule set would label on a source, without recording anything: re-evaluates the
     /// stored column profiles (assets never profiled are sampled).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn preview_scan_rule_set(
         &self,
         ctx: &Context<'_>,

@@ -194,10 +194,12 @@ impl DataSourceHealth {
     /// The last `last` recorded assessments (1 to 500), oldest first. A check records an
     /// assessment only when the health changed (status, recommendations, or a p95 latency move
     /// of more than 50 %), so this is the trend of changes.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(last, 500, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] last: i32,
+        #[graphql(default = 20, desc = "How many, 1 to 500; more is a VALIDATION error.")]
+        last: i32,
     ) -> Result<Vec<HealthAssessmentGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -242,6 +244,7 @@ pub struct HealthQuery;
 impl HealthQuery {
     /// The latest recorded health of one of your tenant's sources, with its history; null until
     /// the source's health was first checked.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn data_source_health(
         &self,
         ctx: &Context<'_>,

@@ -9,6 +9,7 @@ mod classification;
 mod errors;
 mod health;
 mod inputs;
+pub mod limits;
 mod mutation;
 mod query;
 mod subscription;
@@ -57,6 +58,31 @@ pub(crate) struct Services {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// What the schema allows one request; see [`limits`].
+#[derive(Debug, Clone)]
+pub struct SchemaLimits {
+    /// Most nested selection levels.
+    pub max_depth: usize,
+    /// Most complexity: every field costs 1, a list field its page size times its children,
+    /// a field that reads the database [`limits::DB_COST`] more.
+    pub max_complexity: usize,
+    /// Longest a query or mutation may run.
+    pub timeout: std::time::Duration,
+    /// Whether clients may introspect the schema (off together with GraphiQL).
+    pub introspection: bool,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 16,
+            max_complexity: 25_000,
+            timeout: std::time::Duration::from_secs(30),
+            introspection: true,
+        }
+    }
+}
+
 pub fn build_schema(
     store: EventStore,
     pool: PgPool,
@@ -64,8 +90,9 @@ pub fn build_schema(
     workflows: SourceWorkflows,
     health: HealthMonitor,
     shutdown: watch::Receiver<bool>,
+    limits: &SchemaLimits,
 ) -> PursightSchema {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         subscription::SubscriptionRoot,
@@ -82,9 +109,15 @@ pub fn build_schema(
         health,
         shutdown,
     })
-    .limit_depth(16)
-    .limit_complexity(5_000)
-    .finish()
+    .extension(limits::RequestLimits::new(limits.timeout))
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(8);
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The SDL, for documentation and clients.

@@ -19,25 +19,24 @@ pub(crate) fn parse_id(id: &ID) -> Result<AggregateId> {
 }
 
 fn page_size(first: i32) -> Result<i64> {
-    if !(1..=500).contains(&first) {
-        return Err(api_error(
-            "VALIDATION",
-            format!("first must be between 1 and 500 (got {first})"),
-        ));
-    }
-    Ok(i64::from(first))
+    crate::graphql::limits::page_size("first", first, 500)
 }
 
 #[Object]
 impl QueryRoot {
     /// Data sources of your tenant in registration order. `after` is the id of the last source
     /// of the previous page.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn data_sources(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Include archived sources.", default = false)] include_archived: bool,
         #[graphql(desc = "Case-insensitive part of the name.")] search: Option<String>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(
+            default = 50,
+            desc = "Page size, 1 to 500; more is a VALIDATION error."
+        )]
+        first: i32,
         after: Option<ID>,
     ) -> Result<Vec<DataSource>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
@@ -59,6 +58,7 @@ impl QueryRoot {
     }
 
     /// One data source of your tenant.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn data_source(&self, ctx: &Context<'_>, id: ID) -> Result<DataSource> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -71,11 +71,16 @@ impl QueryRoot {
     }
 
     /// Who did what, when, from which command — newest first. Auditors and admins only.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,
         filter: Option<AuditFilterInput>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(
+            default = 50,
+            desc = "Page size, 1 to 500; more is a VALIDATION error."
+        )]
+        first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<AuditPage> {
         let caller = authorize(ctx, Permission::ReadAudit)?;
@@ -143,6 +148,7 @@ impl QueryRoot {
 
     /// An aggregate's full history, read straight from the event store (not a read model), in
     /// order. Auditors and admins only.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn history(&self, ctx: &Context<'_>, aggregate_id: ID) -> Result<Vec<Event>> {
         let caller = authorize(ctx, Permission::ReadAudit)?;
         let services = ctx.data_unchecked::<Services>();
@@ -164,6 +170,7 @@ impl QueryRoot {
     }
 
     /// How far the read models are behind the event store.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn consistency(&self, ctx: &Context<'_>) -> Result<Consistency> {
         authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
