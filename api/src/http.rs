@@ -99,10 +99,15 @@ async fn healthz() -> &'static str {
 }
 
 /// Ready when every projection runs here or in another process (standby); otherwise 503 with
-/// each projection's state and reason.
+/// each projection's state and reason (a projection `retrying` a batch or its connection is not
+/// ready: its read model is frozen). Parked events leave the service ready, since every other
+/// event is projected, but `degraded`, with each projection's count (`pursight projections
+/// parked` names them); a read-model database that does not answer is not ready.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let snapshot = state.status.snapshot();
-    let mut ready = !snapshot.is_empty();
+    let parked = crate::metrics::parked_counts(&state.pool).await;
+    let mut ready = !snapshot.is_empty() && parked.is_some();
+    let parked = parked.unwrap_or_default();
     let projections: serde_json::Map<String, serde_json::Value> = snapshot
         .iter()
         .map(|(name, status)| {
@@ -111,13 +116,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 ProjectionState::Starting => ("starting", None),
                 ProjectionState::Standby => ("standby", None),
                 ProjectionState::Stopped => ("stopped", None),
+                ProjectionState::Retrying { attempt, error } => {
+                    ("retrying", Some(format!("attempt {attempt}: {error}")))
+                }
                 ProjectionState::Failed(reason) => ("failed", Some(reason.clone())),
             };
             // In standby another process projects; this one is ready to take over.
             ready &= matches!(status.state, ProjectionState::Running | ProjectionState::Standby);
+            let parked = parked.get(*name).copied().unwrap_or(0);
             (
                 (*name).to_owned(),
-                serde_json::json!({ "state": label, "lastSequence": status.last_sequence, "error": error }),
+                serde_json::json!({ "state": label, "lastSequence": status.last_sequence, "error": error, "parked": parked }),
             )
         })
         .collect();
@@ -126,14 +135,18 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let degraded = parked.values().any(|count| *count > 0);
     (
         code,
-        Json(serde_json::json!({ "ready": ready, "projections": projections })),
+        Json(
+            serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections }),
+        ),
     )
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let stream = state.store.last_sequence().await.ok();
-    let body = crate::metrics::render(&state.handler.stats(), &state.status, stream);
+    let parked = crate::metrics::parked_counts(&state.pool).await;
+    let body = crate::metrics::render(&state.handler.stats(), &state.status, stream, parked);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod graphql;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod monitor;
 pub mod settings;
