@@ -627,6 +627,30 @@ async fn an_event_postgresql_refuses_is_parked_and_other_tenants_events_are_proj
     assert_eq!(report.failed[0].attempts, 2);
     assert!(report.failed[0].retried_at.is_some());
     assert_eq!(source_names(&env.pool, "tenant-a").await, ["A first"]);
+
+    // A rebuild goes past it too, and parks it afresh in place of the old row.
+    let rebuilt = projections::rebuild::rebuild_by_name(
+        data_sources::NAME,
+        &env.store,
+        &env.pool,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(rebuilt.last_sequence, last);
+    assert_eq!(source_names(&env.pool, "tenant-b").await.len(), 3);
+    let after = projections::parked::list(&env.pool, None, None)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        (
+            after[0].projection.as_str(),
+            after[0].sequence as u64,
+            after[0].attempts
+        ),
+        (data_sources::NAME, poison, 1)
+    );
     stop.send(true).unwrap();
     handle.await.unwrap().unwrap();
     env.cleanup().await;
