@@ -660,6 +660,55 @@ async fn a_parked_event_shows_in_readyz_metrics_consistency_and_the_cli_of_its_t
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_and_oversized_free_text_are_validation_errors_and_append_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let id = register(&app, &admin, postgres_source("Orders")).await["aggregateId"].clone();
+    let before = app.stream_sequence().await;
+    let archive =
+        "mutation($id: ID!, $r: String) { archiveDataSource(id: $id, reason: $r) { version } }";
+    for reason in [
+        "retired\u{0}".to_owned(),
+        "line one\u{1b}[2J".to_owned(),
+        // Over the cap (4096) yet under any request-body limit.
+        "x".repeat(64 * 1024),
+    ] {
+        let response = app
+            .gql(Some(&admin), archive, json!({ "id": id, "r": reason }))
+            .await;
+        assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("reason must"), "{message}");
+    }
+    let rule_set = "mutation($i: ScanRuleSetInput!) { createScanRuleSet(input: $i) }";
+    for input in [
+        json!({ "name": "PII\u{0}" }),
+        json!({ "name": "PII", "description": "x".repeat(16_385) }),
+        json!({ "name": "PII", "customRules": [{ "label": "EMP\nID", "namePattern": "emp" }] }),
+    ] {
+        let response = app.gql(Some(&admin), rule_set, json!({ "i": input })).await;
+        assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    }
+    let reject = "mutation($a: ID!) { rejectClassification(assetId: $a, column: \"c\", label: \"EMAIL\\u0000\") { recorded } }";
+    let response = app
+        .gql(Some(&admin), reject, json!({ "a": uuid::Uuid::now_v7() }))
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    assert_eq!(app.stream_sequence().await, before, "nothing was appended");
+
+    // Lines and tabs are prose, and fine.
+    let response = app
+        .gql(
+            Some(&admin),
+            archive,
+            json!({ "id": id, "r": "retired:\n\tmoved to the new warehouse" }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    app.stop().await;
+}
+
 #[test]
 fn every_graphql_field_is_documented() {
     let sdl = api::graphql::sdl();
