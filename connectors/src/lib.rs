@@ -15,6 +15,7 @@
 //! - [`failover`]: where reads that may be stale go, primary or replica, with thresholds,
 //!   exponential backoff and a cool-down against flapping.
 //! - [`live`]: `validate` and `discover` for any kind, dispatching to the engine folders.
+//! - [`names`]: control characters in discovered names neutralised, in one place.
 //! - [`probe`]: the results every connector reports: connection tests and discoveries.
 //!
 //! This crate depends on the `domain` value types only; nothing here emits events.
@@ -24,6 +25,7 @@ pub mod failover;
 pub mod live;
 pub mod mongodb;
 pub mod mysql;
+pub mod names;
 pub mod options;
 pub mod postgres;
 pub mod probe;
