@@ -5,7 +5,7 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, postgres_source, TestApp, REGISTER, SECRET};
+use support::{error_code, postgres_source, pursight, text, TestApp, REGISTER, SECRET};
 
 const SOURCE_FIELDS: &str = "id name kind lifecycleState version host port database username passwordSecret tags environment config";
 
@@ -632,7 +632,7 @@ async fn health_readiness_and_metrics_report_the_projections() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_malformed_event_in_the_stream_makes_readyz_report_the_stopped_projection() {
+async fn a_parked_event_shows_in_readyz_metrics_consistency_and_the_cli_of_its_tenant_only() {
     let app = TestApp::spawn().await;
     let client = async_nats::connect(&app.nats_url).await.unwrap();
     let js = async_nats::jetstream::new(client);
@@ -646,35 +646,149 @@ async fn a_malformed_event_in_the_stream_makes_readyz_report_the_stopped_project
         .unwrap()
         .await
         .unwrap();
-    let mut body = Value::Null;
-    for _ in 0..200 {
-        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
-        body = response.json().await.unwrap();
-        if body["projections"]["data_sources"]["state"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(body["ready"], false, "{body}");
+    // Another tenant's source, after the bad commit: it is projected all the same.
+    let globex = TestApp::token("globex", &[Role::Admin]);
+    let registered = app
+        .gql(
+            Some(&globex),
+            REGISTER,
+            json!({ "input": postgres_source("Orders"), "wait": true }),
+        )
+        .await;
     assert_eq!(
-        body["projections"]["data_sources"]["state"], "failed",
-        "{body}"
+        registered["data"]["registerDataSource"]["projected"], true,
+        "{registered}"
     );
-    let error = body["projections"]["data_sources"]["error"]
-        .as_str()
-        .unwrap();
-    assert!(
-        error.contains("sequence 1") && error.contains("not a CloudEvents batch"),
-        "{error}"
-    );
-    let status = app
+
+    // Ready (every other event is projected) but degraded, with the count.
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["ready"], true, "{body}");
+    assert_eq!(body["degraded"], true, "{body}");
+    assert_eq!(body["projections"]["data_sources"]["parked"], 1, "{body}");
+    assert_eq!(body["projections"]["data_sources"]["state"], "running");
+    let metrics = app
         .client
-        .get(app.url("/readyz"))
+        .get(app.url("/metrics"))
         .send()
         .await
         .unwrap()
-        .status();
-    assert_eq!(status, 503);
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pursight_projection_parked{projection=\"data_sources\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pursight_projection_up{projection=\"data_sources\"} 1"),
+        "{metrics}"
+    );
+
+    // Each tenant sees its own parked events only.
+    let query = "{ consistency { projections { name parked } parked { projection sequence eventType aggregateType attempts } } }";
+    let acme = TestApp::token("acme", &[Role::Viewer]);
+    let mine = app.gql(Some(&acme), query, json!({})).await;
+    let consistency = &mine["data"]["consistency"];
+    // Every projection that reads data-source commits parked it (the audit log too).
+    assert!(
+        consistency["parked"].as_array().unwrap().contains(
+            &json!({ "projection": "data_sources", "sequence": 1, "eventType": null,
+                               "aggregateType": "data_source", "attempts": 1 })
+        ),
+        "{mine}"
+    );
+    let data_sources = consistency["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "data_sources")
+        .unwrap();
+    assert_eq!(data_sources["parked"], 1);
+    let theirs = app.gql(Some(&globex), query, json!({})).await;
+    assert_eq!(
+        theirs["data"]["consistency"]["parked"],
+        json!([]),
+        "{theirs}"
+    );
+    assert!(theirs["data"]["consistency"]["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["parked"] == 0));
+
+    // The operator's view names it with its error; a retry cannot fix an undecodable commit.
+    let output = pursight(
+        &app,
+        &["projections", "parked", "--projection", "data_sources"],
+    );
+    let listed = text(&output);
+    assert!(output.status.success(), "{listed}");
+    assert!(
+        listed.contains("data_sources") && listed.contains("acme"),
+        "{listed}"
+    );
+    assert!(listed.contains("not a CloudEvents batch"), "{listed}");
+    let output = pursight(&app, &["projections", "retry", "--sequence", "1"]);
+    let retried = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{retried}");
+    assert!(retried.contains("0 applied, 1 still failing"), "{retried}");
+    let output = pursight(
+        &app,
+        &["projections", "parked", "--projection", "catalogue"],
+    );
+    assert!(!output.status.success());
+    assert!(text(&output).contains("unknown projection"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_and_oversized_free_text_are_validation_errors_and_append_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let id = register(&app, &admin, postgres_source("Orders")).await["aggregateId"].clone();
+    let before = app.stream_sequence().await;
+    let archive =
+        "mutation($id: ID!, $r: String) { archiveDataSource(id: $id, reason: $r) { version } }";
+    for reason in [
+        "retired\u{0}".to_owned(),
+        "line one\u{1b}[2J".to_owned(),
+        // Over the cap (4096) yet under any request-body limit.
+        "x".repeat(64 * 1024),
+    ] {
+        let response = app
+            .gql(Some(&admin), archive, json!({ "id": id, "r": reason }))
+            .await;
+        assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("reason must"), "{message}");
+    }
+    let rule_set = "mutation($i: ScanRuleSetInput!) { createScanRuleSet(input: $i) }";
+    for input in [
+        json!({ "name": "PII\u{0}" }),
+        json!({ "name": "PII", "description": "x".repeat(16_385) }),
+        json!({ "name": "PII", "customRules": [{ "label": "EMP\nID", "namePattern": "emp" }] }),
+    ] {
+        let response = app.gql(Some(&admin), rule_set, json!({ "i": input })).await;
+        assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    }
+    let reject = "mutation($a: ID!) { rejectClassification(assetId: $a, column: \"c\", label: \"EMAIL\\u0000\") { recorded } }";
+    let response = app
+        .gql(Some(&admin), reject, json!({ "a": uuid::Uuid::now_v7() }))
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    assert_eq!(app.stream_sequence().await, before, "nothing was appended");
+
+    // Lines and tabs are prose, and fine.
+    let response = app
+        .gql(
+            Some(&admin),
+            archive,
+            json!({ "id": id, "r": "retired:\n\tmoved to the new warehouse" }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
     app.stop().await;
 }
 

@@ -171,11 +171,16 @@ fn may_see_details(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// Ready when every projection runs here or in another process (standby); otherwise 503 with
-/// each projection's state and reason. With `PURSIGHT_METRICS_TOKEN` set, callers without it get
-/// the status code only.
+/// each projection's state and reason (a projection `retrying` a batch or its connection is not
+/// ready: its read model is frozen). Parked events leave the service ready, since every other
+/// event is projected, but `degraded`, with each projection's count (`pursight projections
+/// parked` names them); a read-model database that does not answer is not ready. With
+/// `PURSIGHT_METRICS_TOKEN` set, callers without it get the status code only.
 async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.status.snapshot();
-    let mut ready = !snapshot.is_empty();
+    let parked = crate::metrics::parked_counts(&state.pool).await;
+    let mut ready = !snapshot.is_empty() && parked.is_some();
+    let parked = parked.unwrap_or_default();
     let projections: serde_json::Map<String, serde_json::Value> = snapshot
         .iter()
         .map(|(name, status)| {
@@ -184,13 +189,17 @@ async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 ProjectionState::Starting => ("starting", None),
                 ProjectionState::Standby => ("standby", None),
                 ProjectionState::Stopped => ("stopped", None),
+                ProjectionState::Retrying { attempt, error } => {
+                    ("retrying", Some(format!("attempt {attempt}: {error}")))
+                }
                 ProjectionState::Failed(reason) => ("failed", Some(reason.clone())),
             };
             // In standby another process projects; this one is ready to take over.
             ready &= matches!(status.state, ProjectionState::Running | ProjectionState::Standby);
+            let parked = parked.get(*name).copied().unwrap_or(0);
             (
                 (*name).to_owned(),
-                serde_json::json!({ "state": label, "lastSequence": status.last_sequence, "error": error }),
+                serde_json::json!({ "state": label, "lastSequence": status.last_sequence, "error": error, "parked": parked }),
             )
         })
         .collect();
@@ -202,9 +211,12 @@ async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !may_see_details(&state, &headers) {
         return code.into_response();
     }
+    let degraded = parked.values().any(|count| *count > 0);
     (
         code,
-        Json(serde_json::json!({ "ready": ready, "projections": projections })),
+        Json(
+            serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections }),
+        ),
     )
         .into_response()
 }
@@ -220,6 +232,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .into_response();
     }
     let stream = state.store.last_sequence().await.ok();
-    let body = crate::metrics::render(&state.handler.stats(), &state.status, stream);
+    let parked = crate::metrics::parked_counts(&state.pool).await;
+    let body = crate::metrics::render(&state.handler.stats(), &state.status, stream, parked);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

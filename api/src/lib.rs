@@ -8,6 +8,7 @@ pub mod cli;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod monitor;
 pub mod settings;

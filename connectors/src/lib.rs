@@ -17,6 +17,7 @@
 //! - [`hosts`]: the operator's allow/deny list of hosts, checked with resolved addresses before
 //!   any connection.
 //! - [`live`]: `validate` and `discover` for any kind, dispatching to the engine folders.
+//! - [`names`]: control characters in discovered names neutralised, in one place.
 //! - [`probe`]: the results every connector reports: connection tests and discoveries.
 //!
 //! This crate depends on the `domain` value types only; nothing here emits events.
@@ -27,6 +28,7 @@ pub mod hosts;
 pub mod live;
 pub mod mongodb;
 pub mod mysql;
+pub mod names;
 pub mod options;
 pub mod postgres;
 pub mod probe;

@@ -45,8 +45,20 @@ pub async fn probe_health(
     }
 }
 
-/// Discovers every asset in scope with its schema, and the lineage the schemas declare.
+/// Discovers every asset in scope with its schema, and the lineage the schemas declare. Names
+/// come back with their control characters neutralised ([`crate::names`]).
 pub async fn discover(
+    target: &ConnectionTarget,
+    options: &DiscoveryOptions,
+    progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+) -> Result<Discovery, DiscoveryError> {
+    let mut discovery = discover_raw(target, options, progress).await?;
+    crate::names::neutralise_discovery(&mut discovery);
+    Ok(discovery)
+}
+
+/// What the engine reports, names as they are.
+async fn discover_raw(
     target: &ConnectionTarget,
     options: &DiscoveryOptions,
     progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
@@ -68,8 +80,22 @@ pub async fn discover(
 }
 
 /// Samples up to `rows` rows of one discovered asset for classification (`TABLESAMPLE` or the
-/// engine's equivalent where it has one, otherwise the first rows).
+/// engine's equivalent where it has one, otherwise the first rows). Columns whose recorded name
+/// was neutralised ([`crate::names`]) are not the source's names and are left out; an asset
+/// whose own path was neutralised is not read at all.
 pub async fn sample(
+    target: &ConnectionTarget,
+    asset: &AssetSchema,
+    rows: u32,
+    timeout: Duration,
+) -> Result<AssetSample, DiscoveryError> {
+    match crate::names::readable(asset) {
+        Some(asset) => sample_readable(target, &asset, rows, timeout).await,
+        None => Ok(AssetSample::default()),
+    }
+}
+
+async fn sample_readable(
     target: &ConnectionTarget,
     asset: &AssetSchema,
     rows: u32,
@@ -101,10 +127,24 @@ pub async fn sample_many(
     timeout: Duration,
 ) -> Vec<Result<AssetSample, DiscoveryError>> {
     if let ConnectionTarget::Postgres(target) = target {
-        return match crate::postgres::sample_many(target, assets, rows, timeout).await {
+        // Only what can be read under its recorded names (see `sample`).
+        let readable: Vec<Option<std::borrow::Cow<'_, AssetSchema>>> = assets
+            .iter()
+            .map(|asset| crate::names::readable(asset))
+            .collect();
+        let read: Vec<&AssetSchema> = readable.iter().flatten().map(|a| a.as_ref()).collect();
+        let mut samples = match crate::postgres::sample_many(target, &read, rows, timeout).await {
             Ok(samples) => samples,
-            Err(error) => assets.iter().map(|_| Err(error.clone())).collect(),
-        };
+            Err(error) => read.iter().map(|_| Err(error.clone())).collect(),
+        }
+        .into_iter();
+        return readable
+            .iter()
+            .map(|asset| match asset {
+                Some(_) => samples.next().unwrap_or_else(|| Ok(AssetSample::default())),
+                None => Ok(AssetSample::default()),
+            })
+            .collect();
     }
     let mut samples = Vec::with_capacity(assets.len());
     for asset in assets {

@@ -1046,3 +1046,49 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
         "{single}"
     );
 }
+
+#[tokio::test]
+async fn control_characters_in_discovered_names_are_neutralised_and_those_columns_not_sampled() {
+    let db = TestDb::create().await;
+    // PostgreSQL identifiers may hold any character but NUL.
+    db.execute(
+        "CREATE SCHEMA shop;
+         CREATE TABLE shop.people (id int, \"e\nmail\" text, \"bell\u{7}\" text);
+         INSERT INTO shop.people VALUES (1, 'a@example.com', 'x');
+         CREATE TABLE shop.\"odd\u{1b}[2Jtable\" (id int);
+         INSERT INTO shop.\"odd\u{1b}[2Jtable\" VALUES (7);",
+    )
+    .await;
+    let target = connectors::options::ConnectionTarget::Postgres(db.target());
+    let discovery = connectors::live::discover(
+        &target,
+        &options(ScanScope::everything(), ScanStrategy::Auto),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let people = asset(&discovery, &db.path(&["shop", "people"]));
+    let names: Vec<&str> = people.columns.iter().map(|c| c.name.as_str()).collect();
+    // Recorded with the control characters escaped: different from the source's names.
+    assert_eq!(names, ["id", "e\\u{a}mail", "bell\\u{7}"]);
+    let odd = asset(&discovery, &db.path(&["shop", "odd\\u{1b}[2Jtable"]));
+    assert_eq!(odd.columns.len(), 1);
+    let no_control = |text: &str| !text.chars().any(char::is_control);
+    assert!(discovery.assets.iter().all(|a| {
+        a.path.segments().iter().all(|s| no_control(s))
+            && a.columns.iter().all(|c| no_control(&c.name))
+    }));
+
+    // Sampling reads the columns the source knows under their recorded names, and skips the
+    // others (and the asset whose own name was changed) instead of failing.
+    let sample = connectors::live::sample(&target, people, 10, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let sampled: Vec<&str> = sample.columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(sampled, ["id"]);
+    assert_eq!(sample.rows, 1);
+    let sample = connectors::live::sample(&target, odd, 10, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(sample.columns.is_empty());
+}

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod rule_set;
 pub mod scan;
 pub mod schema;
+pub mod text;
 
 #[cfg(test)]
 mod testing;

@@ -2,7 +2,7 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
-    #[error("projection {projection} stopped at stream sequence {sequence}: {reason}")]
+    #[error("projection {projection} cannot apply stream sequence {sequence}: {reason}")]
     BadEvent {
         projection: &'static str,
         sequence: u64,

@@ -10,7 +10,7 @@
 //! version), [`audit_log`] (every event: who, what, when, from which command), [`catalog`]
 //! (discovered assets with their schemas and change history, scans), [`lineage`] (edges
 //! between assets, walked up- or downstream) and [`health`] (each source's latest recorded
-//! health and the history of its changes).
+//! health and the history of its changes). Events a projection cannot apply are [`parked`].
 #![forbid(unsafe_code)]
 
 pub mod audit_log;
@@ -22,6 +22,7 @@ mod error;
 pub mod health;
 pub mod labels;
 pub mod lineage;
+pub mod parked;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;

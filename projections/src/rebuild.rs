@@ -6,10 +6,15 @@
 //! applies the events that arrived meanwhile, renames the schemas and moves the checkpoint, so
 //! readers see either the old or the new read model, never a mix, and the live runner continues
 //! from the rebuilt checkpoint.
+//!
+//! Events the projection cannot apply are parked as the live runner parks them (a batch that
+//! fails is applied again commit by commit), under the name `<name>__rebuild` while the rebuild
+//! runs; the swap replaces the projection's parked events by the rebuild's. A commit that cannot
+//! be decoded at all still ends the rebuild with its error.
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{schema_of, Projection};
-use crate::runner::{apply_commits, prepare_schema, read_all};
+use crate::runner::{apply_commits, apply_parking, prepare_schema, read_all};
 use crate::{audit_log, catalog, checkpoint, data_sources, health, lineage};
 use eventlog::EventStore;
 use futures::StreamExt;
@@ -61,6 +66,12 @@ pub async fn rebuild<P: Projection>(
     checkpoint::write(&mut conn, &fresh_checkpoint, 0)
         .await
         .in_projection(name)?;
+    // Parked by an earlier rebuild that did not finish.
+    sqlx::query("DELETE FROM public.projection_parked WHERE projection = $1")
+        .bind(&fresh_checkpoint)
+        .execute(&mut *conn)
+        .await
+        .in_projection(name)?;
     drop(conn);
     prepare_schema(pool, projection, &fresh).await?;
 
@@ -79,8 +90,38 @@ pub async fn rebuild<P: Projection>(
             commits_applied += batch.len() as u64;
             let mut tx = pool.begin().await.in_projection(name)?;
             let commits = std::mem::take(&mut batch);
-            done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, commits).await?;
-            tx.commit().await.in_projection(name)?;
+            match apply_commits(
+                &mut tx,
+                projection,
+                &fresh,
+                &fresh_checkpoint,
+                commits.clone(),
+            )
+            .await
+            {
+                Ok(checkpoint) => {
+                    done = checkpoint;
+                    tx.commit().await.in_projection(name)?;
+                }
+                Err(_) => {
+                    drop(tx);
+                    for commit in commits {
+                        let mut tx = pool.begin().await.in_projection(name)?;
+                        let subject = commit.subject.clone();
+                        done = apply_parking(
+                            &mut tx,
+                            projection,
+                            &fresh,
+                            &fresh_checkpoint,
+                            store.names(),
+                            &subject,
+                            Ok(commit),
+                        )
+                        .await?;
+                        tx.commit().await.in_projection(name)?;
+                    }
+                }
+            }
             progress(done, target);
         }
         if end {
@@ -96,9 +137,20 @@ pub async fn rebuild<P: Projection>(
     while let Some(commit) = tail.next().await {
         rest.push(commit?);
     }
-    if !rest.is_empty() {
-        commits_applied += rest.len() as u64;
-        done = apply_commits(&mut tx, projection, &fresh, &fresh_checkpoint, rest).await?;
+    // Commit by commit, each event in a savepoint: what cannot be applied is parked.
+    commits_applied += rest.len() as u64;
+    for commit in rest {
+        let subject = commit.subject.clone();
+        done = apply_parking(
+            &mut tx,
+            projection,
+            &fresh,
+            &fresh_checkpoint,
+            store.names(),
+            &subject,
+            Ok(commit),
+        )
+        .await?;
     }
     let old = format!("{live}__old");
     for statement in [
@@ -116,6 +168,18 @@ pub async fn rebuild<P: Projection>(
         .await
         .in_projection(name)?;
     sqlx::query("DELETE FROM public.projection_checkpoints WHERE name = $1")
+        .bind(&fresh_checkpoint)
+        .execute(&mut *tx)
+        .await
+        .in_projection(name)?;
+    // The rebuilt read model's parked events replace the old one's.
+    sqlx::query("DELETE FROM public.projection_parked WHERE projection = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .in_projection(name)?;
+    sqlx::query("UPDATE public.projection_parked SET projection = $1 WHERE projection = $2")
+        .bind(name)
         .bind(&fresh_checkpoint)
         .execute(&mut *tx)
         .await

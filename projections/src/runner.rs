@@ -5,15 +5,24 @@
 //! checkpoint, applies every event past it and moves the checkpoint. Messages are acknowledged
 //! only after that commit. A crash before the commit loses nothing (the batch is redelivered); a
 //! crash after the commit but before the ack applies nothing twice (redelivered events are at or
-//! below the checkpoint and skipped). An event the projection cannot apply stops it, with the
-//! reason in the logs and in `/readyz`; it is never skipped.
+//! below the checkpoint and skipped).
+//!
+//! One bad event never stalls a projection for everyone. A batch that fails is tried again a
+//! few times with backoff (the projection reports itself `retrying`, not ready); then its
+//! commits are applied one at a time, each in its own transaction with the checkpoint, and each
+//! event of a commit inside a savepoint. An event that still fails because of what it holds (a
+//! NUL PostgreSQL refuses, a value out of range, an event that cannot be decoded) is *parked*
+//! ([`crate::parked`]) in the transaction that moves the checkpoint past it, and the projection
+//! goes on. A failure of the database or of NATS themselves (connection lost, outage, deadlock)
+//! parks nothing: the runner keeps retrying with backoff and reports itself not ready meanwhile.
 
 use crate::checkpoint;
 use crate::error::{DbContext, ProjectionError};
+use crate::parked::{self, Origin};
 use crate::projection::{schema_of, Projection};
 use crate::status::{ProjectionState, StatusBoard};
 use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy};
-use eventlog::{EventStore, StoredCommit};
+use eventlog::{EventStore, StoredCommit, StoredEvent, StreamNames};
 use futures::StreamExt;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
@@ -32,6 +41,11 @@ pub struct RunnerOptions {
     /// discovery (the batch that keeps its resident memory under 200 MB) and ~1 700 data-source
     /// lifecycle commits.
     pub batch_bytes: usize,
+    /// How often a failing batch is tried before its commits are applied one at a time and the
+    /// events that still fail are parked.
+    pub batch_attempts: u32,
+    /// The wait after a batch's first failed attempt; doubled after each further one.
+    pub retry_backoff: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -39,11 +53,55 @@ impl Default for RunnerOptions {
         Self {
             batch_size: 2000,
             batch_bytes: 2 * 1024 * 1024,
+            batch_attempts: 3,
+            retry_backoff: Duration::from_millis(250),
         }
     }
 }
 
-/// Runs one projection until shutdown or until it meets an event it cannot apply.
+/// Failures of the run loop in a row (taking the lead, connecting, a batch that could neither
+/// be applied nor parked), reset when a batch commits.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    attempt: u32,
+    /// The wait before the next attempt: 250 ms, doubled after each failure, at most 30 s.
+    backoff: Duration,
+}
+
+impl Default for Failures {
+    fn default() -> Self {
+        Self {
+            attempt: 0,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+impl Failures {
+    /// Counts a failure and reports the projection retrying: not ready, and down in
+    /// `/metrics`, until a batch commits again (its read model is frozen meanwhile).
+    fn record(&mut self, status: &StatusBoard, name: &'static str, err: &ProjectionError) {
+        self.attempt += 1;
+        status.set_state(
+            name,
+            ProjectionState::Retrying {
+                attempt: self.attempt,
+                error: err.to_string(),
+            },
+        );
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// One delivered message, kept until its batch is committed: a failed batch is decoded again
+/// from it (payloads are shared buffers, so keeping them copies nothing).
+struct Delivered {
+    sequence: u64,
+    subject: String,
+    payload: bytes::Bytes,
+}
+
+/// Runs one projection until shutdown.
 pub struct ProjectionRunner<P: Projection> {
     projection: P,
     store: EventStore,
@@ -79,16 +137,20 @@ impl<P: Projection> ProjectionRunner<P> {
         self
     }
 
-    /// Runs until `shutdown` turns true. Returns the error that stopped the projection, if any.
+    /// Runs until `shutdown` turns true. Returns the error that stopped the projection, if any
+    /// (only an unknown projection does).
     ///
-    /// An event it cannot apply stops it for good (fixing that needs a person). Losing NATS or
-    /// PostgreSQL for a while does not: the runner reports itself starting again, waits with
-    /// backoff and resumes from its checkpoint.
+    /// An event it cannot apply is parked and the projection goes on. Losing NATS or PostgreSQL
+    /// for a while stops nothing either: the runner reports itself `retrying` (not ready), waits
+    /// with backoff and resumes from its checkpoint.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
-        let mut backoff = Duration::from_millis(250);
+        let mut failures = Failures::default();
         loop {
-            self.status.set_state(name, ProjectionState::Starting);
+            let Failures { attempt, backoff } = failures;
+            if attempt == 0 {
+                self.status.set_state(name, ProjectionState::Starting);
+            }
             // Only one runner per projection projects at a time (across processes): it holds a
             // session-level advisory lock on a connection of its own for as long as it runs.
             let mut leadership = match self.lead(&mut shutdown).await {
@@ -99,12 +161,15 @@ impl<P: Projection> ProjectionRunner<P> {
                 }
                 Err(err) => {
                     tracing::warn!(projection = name, error = %err, "cannot take the projection lead; retrying");
+                    failures.record(&self.status, name, &err);
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
                 }
             };
-            match self.run_inner(&mut leadership, &mut shutdown).await {
+            match self
+                .run_inner(&mut leadership, &mut shutdown, &mut failures)
+                .await
+            {
                 Ok(()) => {
                     self.status.set_state(name, ProjectionState::Stopped);
                     return Ok(());
@@ -118,6 +183,7 @@ impl<P: Projection> ProjectionRunner<P> {
                 }
                 Err(err) => {
                     tracing::warn!(projection = name, error = %err, retry_in = ?backoff, "projection interrupted; resuming from its checkpoint");
+                    failures.record(&self.status, name, &err);
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.changed() => {
@@ -125,7 +191,6 @@ impl<P: Projection> ProjectionRunner<P> {
                             return Ok(());
                         }
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
             }
         }
@@ -164,11 +229,15 @@ impl<P: Projection> ProjectionRunner<P> {
         &self,
         connection: &mut PgConnection,
         shutdown: &mut watch::Receiver<bool>,
+        failures: &mut Failures,
     ) -> Result<(), ProjectionError> {
         let name = self.projection.name();
         prepare_schema(&self.pool, &self.projection, &schema_of(name)).await?;
         let consumer = self.consumer().await?;
-        self.status.set_state(name, ProjectionState::Running);
+        // After failures, running is claimed only once a batch commits again.
+        if failures.attempt == 0 {
+            self.status.set_state(name, ProjectionState::Running);
+        }
         // A continuous pull of twice a batch, so the next batch is on its way while one is
         // applied; each batch is whatever has arrived (up to its bounds), so a single event is
         // projected at once and a backlog in large batches.
@@ -195,61 +264,126 @@ impl<P: Projection> ProjectionRunner<P> {
                 }
                 _ = shutdown.changed() => return Ok(()),
             };
-            // Decode up to the first bad message: what precedes it is applied and acknowledged,
-            // then the projection stops *at* the bad one instead of skipping it.
-            let mut commits = Vec::with_capacity(messages.len());
-            let mut last_good = None;
-            let mut failure = None;
+            let mut delivered = Vec::with_capacity(messages.len());
+            let mut last = None;
             for message in messages {
                 let message = message.map_err(|err| consumer_error(name, err))?;
                 let sequence = message
                     .info()
                     .map_err(|err| consumer_error(name, err))?
                     .stream_sequence;
-                let subject = message.subject.as_str();
-                let decoded = if !self.reads(subject, &message.payload) {
-                    Ok(StoredCommit {
-                        sequence,
-                        subject: subject.to_owned(),
-                        events: Vec::new(),
-                    })
-                } else if self.projection.reads_data() {
-                    StoredCommit::decode(sequence, subject, &message.payload)
-                } else {
-                    StoredCommit::decode_envelopes(sequence, subject, &message.payload)
-                };
-                match decoded {
-                    Ok(commit) => {
-                        commits.push(commit);
-                        last_good = Some(message);
-                    }
-                    Err(err) => {
-                        failure = Some(ProjectionError::BadEvent {
-                            projection: name,
-                            sequence,
-                            reason: err.reason,
-                        });
-                        break;
-                    }
-                }
+                delivered.push(Delivered {
+                    sequence,
+                    subject: message.subject.to_string(),
+                    payload: message.payload.clone(),
+                });
+                last = Some(message);
             }
-            if let Some(last_good) = last_good {
-                let checkpoint = self.apply_batch(connection, commits).await?;
-                self.status.set_sequence(name, checkpoint);
+            let Some(checkpoint) = self.project(connection, &delivered, shutdown).await? else {
+                return Ok(());
+            };
+            self.status.set_sequence(name, checkpoint);
+            self.status.set_state(name, ProjectionState::Running);
+            *failures = Failures::default();
+            if let Some(last) = last {
                 // AckPolicy::All: acknowledging the last message acknowledges the whole batch.
-                last_good
-                    .ack()
-                    .await
-                    .map_err(|err| consumer_error(name, err))?;
-            }
-            if let Some(failure) = failure {
-                return Err(failure);
+                last.ack().await.map_err(|err| consumer_error(name, err))?;
             }
         }
     }
 
+    /// Applies one batch: whole, tried `batch_attempts` times; then commit by commit, parking
+    /// what cannot be applied. Returns the new checkpoint, or `None` on shutdown.
+    async fn project(
+        &self,
+        connection: &mut PgConnection,
+        delivered: &[Delivered],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<u64>, ProjectionError> {
+        let name = self.projection.name();
+        let mut backoff = self.options.retry_backoff;
+        let mut attempt = 1;
+        loop {
+            let commits: Result<Vec<_>, _> = delivered.iter().map(|d| self.decode(d)).collect();
+            let err = match commits {
+                Ok(commits) => match self.apply_batch(connection, commits).await {
+                    Ok(checkpoint) => return Ok(Some(checkpoint)),
+                    Err(err) => err,
+                },
+                // The stream is immutable: decoding again would fail again.
+                Err(_) => break,
+            };
+            if attempt >= self.options.batch_attempts {
+                tracing::warn!(projection = name, error = %err, attempts = attempt,
+                    "batch keeps failing; applying it commit by commit");
+                break;
+            }
+            tracing::warn!(projection = name, error = %err, attempt, retry_in = ?backoff,
+                "batch failed; retrying");
+            self.status.set_state(
+                name,
+                ProjectionState::Retrying {
+                    attempt,
+                    error: err.to_string(),
+                },
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => return Ok(None),
+            }
+            attempt += 1;
+            backoff *= 2;
+        }
+        let names = self.store.names();
+        let schema = schema_of(name);
+        let mut checkpoint = 0;
+        for one in delivered {
+            let commit = self.decode(one);
+            let mut tx = sqlx::Connection::begin(&mut *connection)
+                .await
+                .in_projection(name)?;
+            checkpoint = apply_parking(
+                &mut tx,
+                &self.projection,
+                &schema,
+                name,
+                names,
+                &one.subject,
+                commit,
+            )
+            .await?;
+            tx.commit().await.in_projection(name)?;
+        }
+        Ok(Some(checkpoint))
+    }
+
+    /// Decodes a delivered message as far as the projection reads it.
+    fn decode(&self, delivered: &Delivered) -> Result<StoredCommit, ProjectionError> {
+        let Delivered {
+            sequence,
+            subject,
+            payload,
+        } = delivered;
+        let decoded = if !self.reads(subject, payload) {
+            Ok(StoredCommit {
+                sequence: *sequence,
+                subject: subject.clone(),
+                events: Vec::new(),
+            })
+        } else if self.projection.reads_data() {
+            StoredCommit::decode(*sequence, subject, payload)
+        } else {
+            StoredCommit::decode_envelopes(*sequence, subject, payload)
+        };
+        decoded.map_err(|err| ProjectionError::BadEvent {
+            projection: self.projection.name(),
+            sequence: *sequence,
+            reason: err.reason,
+        })
+    }
+
     /// Whether the projection reads the commit on `subject`: one of its aggregate types (or a
-    /// subject that names none, decoded so that a malformed commit still stops the projection)
+    /// subject that names none, decoded so that a malformed commit is parked, not skipped)
     /// whose payload names one of its events.
     fn reads(&self, subject: &str, payload: &[u8]) -> bool {
         let type_read = match self.projection.aggregate_types() {
@@ -421,6 +555,150 @@ pub fn apply_commits<'a, P: Projection>(
     })
 }
 
+/// Applies one commit (or parks it when it could not be decoded) inside the caller's
+/// transaction, each of its events in a savepoint: an event that fails because of what it holds
+/// is parked, the others are applied, and the checkpoint moves past the commit. A failure of the
+/// database itself is returned, and the caller's transaction must then be rolled back.
+pub(crate) fn apply_parking<'a, P: Projection>(
+    conn: &'a mut PgConnection,
+    projection: &'a P,
+    schema: &'a str,
+    checkpoint_name: &'a str,
+    names: &'a StreamNames,
+    subject: &'a str,
+    commit: Result<StoredCommit, ProjectionError>,
+) -> futures::future::BoxFuture<'a, Result<u64, ProjectionError>> {
+    Box::pin(async move {
+        let name = projection.name();
+        let checkpoint = checkpoint::begin_batch(conn, name, schema, checkpoint_name)
+            .await
+            .in_projection(name)?;
+        let sequence = match &commit {
+            Ok(commit) => commit.sequence,
+            Err(ProjectionError::BadEvent { sequence, .. }) => *sequence,
+            Err(_) => return commit.map(|_| checkpoint),
+        };
+        if sequence <= checkpoint {
+            return Ok(checkpoint);
+        }
+        if sequence != checkpoint + 1 {
+            return Err(ProjectionError::Gap {
+                projection: name,
+                expected: checkpoint + 1,
+                received: sequence,
+            });
+        }
+        match commit {
+            Err(err) => {
+                tracing::error!(projection = name, sequence, error = %err, "commit cannot be decoded; parked");
+                let (tenant, aggregate_type, aggregate_id) = subject_parts(names, subject);
+                let origin = Origin::Commit {
+                    tenant,
+                    aggregate_type,
+                    aggregate_id,
+                };
+                parked::park(conn, checkpoint_name, sequence, origin, &err.to_string())
+                    .await
+                    .in_projection(name)?;
+            }
+            Ok(commit) => {
+                let events: Vec<StoredEvent> = commit.into_stored_events().collect();
+                for (index, event) in events.iter().enumerate() {
+                    let one = std::slice::from_ref(event);
+                    let Err(err) = parked::apply_in_savepoint(conn, projection, one).await else {
+                        continue;
+                    };
+                    if !caused_by_event(&err) {
+                        return Err(err);
+                    }
+                    tracing::error!(projection = name, sequence, event_id = %event.event.id,
+                        tenant = ?event.event.tenant, error = %err, "event cannot be applied; parked");
+                    let origin = Origin::Event {
+                        index,
+                        event: &event.event,
+                    };
+                    parked::park(conn, checkpoint_name, sequence, origin, &describe(&err))
+                        .await
+                        .in_projection(name)?;
+                }
+            }
+        }
+        checkpoint::write(conn, checkpoint_name, sequence)
+            .await
+            .in_projection(name)?;
+        Ok(sequence)
+    })
+}
+
+/// The tenant, aggregate type and aggregate id of an aggregate subject
+/// (`<prefix>.events.<tenant>.<type>.<id>`); the whole subject as the tenant when it has
+/// another form, so a parked row still says where the commit was.
+fn subject_parts<'s>(
+    names: &StreamNames,
+    subject: &'s str,
+) -> (&'s str, Option<&'s str>, Option<&'s str>) {
+    let events = names.all_events();
+    let prefix = events.trim_end_matches('>');
+    let tokens: Option<Vec<&str>> = subject
+        .strip_prefix(prefix)
+        .map(|rest| rest.split('.').collect());
+    match tokens.as_deref() {
+        Some([tenant, aggregate_type, id]) => (tenant, Some(aggregate_type), Some(id)),
+        _ => (subject, None, None),
+    }
+}
+
+/// `err` for a person: PostgreSQL's SQLSTATE and detail too (its message alone, "unsupported
+/// Unicode escape sequence", does not say that a NUL was refused).
+pub(crate) fn describe(err: &ProjectionError) -> String {
+    let ProjectionError::Database {
+        source: sqlx::Error::Database(db),
+        ..
+    } = err
+    else {
+        return err.to_string();
+    };
+    let mut text = err.to_string();
+    if let Some(code) = db.code() {
+        text.push_str(&format!(" (SQLSTATE {code})"));
+    }
+    if let Some(detail) = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail())
+    {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    text
+}
+
+/// SQLSTATE classes that say the database (or the read model's own schema) is in trouble, not
+/// the event: connection (08), transaction state (25, 3B), rollback such as deadlock or
+/// serialization (40), undefined objects or syntax (42: the read model or its code is broken,
+/// parking would only divert every event), resources (53), object state and locks (55),
+/// operator intervention (57), system (58), configuration (F0) and internal errors (XX).
+const DATABASE_TROUBLE: [&str; 11] = [
+    "08", "25", "3B", "40", "42", "53", "55", "57", "58", "F0", "XX",
+];
+
+/// Whether `err` comes from the event being applied (parking it lets the projection go on)
+/// rather than from the database or NATS (parking would divert sound events; retry instead).
+pub(crate) fn caused_by_event(err: &ProjectionError) -> bool {
+    match err {
+        ProjectionError::BadEvent { .. } => true,
+        ProjectionError::Database { source, .. } => match source {
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| !DATABASE_TROUBLE.iter().any(|c| code.starts_with(c))),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::Encode(_) => {
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Waits for the next message, then takes the ones already arrived behind it until the batch
 /// holds `batch_size` commits or `batch_bytes` payload bytes. `None` when the stream has ended.
 ///
@@ -511,6 +789,7 @@ mod tests {
         let options = RunnerOptions {
             batch_size: 3,
             batch_bytes: 250,
+            ..RunnerOptions::default()
         };
         // Five small messages, then a large one, then two more; after them nothing arrives
         // (the stream stays pending, as a live consumer does).
@@ -531,6 +810,7 @@ mod tests {
         let options = RunnerOptions {
             batch_size: 10,
             batch_bytes: 100,
+            ..RunnerOptions::default()
         };
         let mut incoming = futures::stream::iter([500, 10].map(delivered));
         assert_eq!(

@@ -10,7 +10,15 @@ pub enum ProjectionState {
     Running,
     /// Another process runs this projection; this one takes over if that one stops.
     Standby,
-    /// Stopped on an event it cannot apply; needs a fix and a restart (or a rebuild).
+    /// A batch or the connection to NATS or PostgreSQL keeps failing: the read model is frozen
+    /// until an attempt succeeds (or, for a batch, until what fails is parked).
+    Retrying {
+        /// Failed attempts in a row.
+        attempt: u32,
+        /// The last failure.
+        error: String,
+    },
+    /// Stopped for good (an unknown projection); needs a fix and a restart.
     Failed(String),
     Stopped,
 }

@@ -1,11 +1,12 @@
 //! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `token`, `replay`,
-//! `rebuild`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! `rebuild`, `projections`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod bench;
 mod classify;
 mod demo;
 mod history;
+mod projection;
 mod serve;
 mod source;
 
@@ -41,6 +42,9 @@ pub enum Command {
     Replay(history::ReplayArgs),
     /// Rebuild a read model from the stream into fresh tables and swap it in.
     Rebuild(history::RebuildArgs),
+    /// Show the events a projection could not apply (parked) and replay them after a fix.
+    #[command(subcommand)]
+    Projections(projection::ProjectionsCommand),
     /// Verify the live stream (every sequence from its first to its last, and every hash chain;
     /// prints the range checked) or an export file (its trailer's counts and digest, and every
     /// hash chain); exit code 2 when anything is missing or changed.
@@ -93,11 +97,7 @@ pub fn init_tracing(cli: &Cli) {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| default.to_owned());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::logging::init(&filter);
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -107,6 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => serve::token(args),
         Command::Replay(args) => history::replay(&cli.store, args).await,
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
+        Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
         Command::Verify(args) => history::verify(&cli.store, args).await,
         Command::Export(args) => history::export(&cli.store, args).await,
         Command::Migrate => {

@@ -15,6 +15,7 @@ use domain::classification::{explanation, ClassificationType, CustomRule, Label,
 use domain::datasource::{DataSource, DataSourceCommand};
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet, ScanRuleSetCommand};
 use domain::scan::ScanScope;
+use domain::text::FreeText;
 use domain::AggregateId;
 use projections::labels::{self, LabelFilter, LabelRow, RuleSetRow};
 use serde_json::Value;
@@ -261,11 +262,14 @@ pub struct LabelChange {
 /// A custom classification rule: the column name and/or sampled values must match.
 #[derive(InputObject)]
 pub struct CustomRuleInput {
-    /// The label it applies, e.g. `EMPLOYEE_ID` (not a built-in name).
+    /// The label it applies, e.g. `EMPLOYEE_ID` (not a built-in name): 1 to 256 characters, no
+    /// control characters.
     pub label: String,
-    /// Regular expression the column name must match.
+    /// Regular expression the column name must match (at most 1024 characters; control
+    /// characters written as escapes such as `\t`).
     pub name_pattern: Option<String>,
-    /// Regular expression a sampled value must match in full.
+    /// Regular expression a sampled value must match in full (at most 1024 characters; control
+    /// characters written as escapes).
     pub value_pattern: Option<String>,
     /// A built-in validator matching values must also pass: luhn, iban, us_ssn, vin, …
     pub validator: Option<String>,
@@ -277,9 +281,10 @@ pub struct CustomRuleInput {
 /// A scan rule set definition.
 #[derive(InputObject)]
 pub struct ScanRuleSetInput {
-    /// Display name.
+    /// Display name: 1 to 256 characters, no control characters.
     pub name: String,
-    /// What it is for.
+    /// What it is for: at most 16 384 characters; newline, carriage return and tab are the only
+    /// control characters allowed.
     pub description: Option<String>,
     /// Asset path patterns to classify (`*` within a segment, `**` across); none means all.
     #[graphql(default)]
@@ -396,8 +401,17 @@ pub struct ScanRuleSetUpdate {
     pub labels_changed: i64,
 }
 
+/// A label as a person names it: one line, 1 to 256 characters, no control character.
 fn label_of(name: &str) -> Result<Label> {
-    Label::parse(name).ok_or_else(|| api_error("VALIDATION", "label must not be empty"))
+    let name = domain::text::Name::parse(name)
+        .map_err(|err| api_error("VALIDATION", format!("label {err}")))?;
+    Label::parse(name.as_str()).ok_or_else(|| api_error("VALIDATION", "label must not be empty"))
+}
+
+/// A review note or reason: see [`domain::text::FreeText`].
+fn note_of(field: &str, note: Option<String>) -> Result<Option<FreeText>> {
+    FreeText::parse_optional(note.as_deref())
+        .map_err(|err| api_error("VALIDATION", format!("{field} {err}")))
 }
 
 #[derive(Default)]
@@ -608,6 +622,9 @@ impl ClassificationMutation {
         asset_id: ID,
         column: String,
         label: String,
+        #[graphql(
+            desc = "Why, in your words: at most 4096 characters; newline, carriage return and tab are the only control characters allowed."
+        )]
         note: Option<String>,
         command_id: Option<ID>,
     ) -> Result<LabelChange> {
@@ -619,7 +636,7 @@ impl ClassificationMutation {
             AssetCommand::ConfirmClassification {
                 column,
                 label,
-                note,
+                note: note_of("note", note)?,
             },
         )
         .await
@@ -633,6 +650,9 @@ impl ClassificationMutation {
         asset_id: ID,
         column: String,
         label: String,
+        #[graphql(
+            desc = "Why, in your words: at most 4096 characters; newline, carriage return and tab are the only control characters allowed."
+        )]
         reason: Option<String>,
         command_id: Option<ID>,
     ) -> Result<LabelChange> {
@@ -644,7 +664,7 @@ impl ClassificationMutation {
             AssetCommand::RejectClassification {
                 column,
                 label,
-                reason,
+                reason: note_of("reason", reason)?,
             },
         )
         .await
@@ -657,6 +677,9 @@ impl ClassificationMutation {
         asset_id: ID,
         column: String,
         label: String,
+        #[graphql(
+            desc = "Why, in your words: at most 4096 characters; newline, carriage return and tab are the only control characters allowed."
+        )]
         note: Option<String>,
         command_id: Option<ID>,
     ) -> Result<LabelChange> {
@@ -668,7 +691,7 @@ impl ClassificationMutation {
             AssetCommand::ClassifyManually {
                 column,
                 label,
-                note,
+                note: note_of("note", note)?,
             },
         )
         .await

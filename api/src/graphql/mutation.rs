@@ -115,10 +115,15 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(
+            desc = "Why: at most 2000 characters; newline, carriage return and tab are the only control characters allowed."
+        )]
         reason: Option<String>,
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
+        let reason = domain::text::FreeText::parse_optional(reason.as_deref())
+            .map_err(|err| api_error("VALIDATION", format!("reason {err}")))?;
         let command = DataSourceCommand::Archive { reason };
         execute_on(ctx, &id, command_id.as_ref(), command, wait_for_projection).await
     }

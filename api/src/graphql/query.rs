@@ -2,7 +2,9 @@
 
 use super::errors::internal;
 use super::inputs::AuditFilterInput;
-use super::types::{AuditEntry, AuditPage, Consistency, DataSource, Event, ProjectionProgress};
+use super::types::{
+    AuditEntry, AuditPage, Consistency, DataSource, Event, ParkedEvent, ProjectionProgress,
+};
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Object, Result, ID};
 use domain::access::Permission;
@@ -169,10 +171,12 @@ impl QueryRoot {
             .collect())
     }
 
-    /// How far the read models are behind the event store.
+    /// How far the read models are behind the event store, and which of your tenant's events
+    /// a projection could not apply (parked: every other event is projected; an operator
+    /// replays them with `pursight projections retry` after a fix).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn consistency(&self, ctx: &Context<'_>) -> Result<Consistency> {
-        authorize(ctx, Permission::ReadCatalog)?;
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let stream_sequence = services
             .store
@@ -180,6 +184,10 @@ impl QueryRoot {
             .await
             .map_err(|err| internal(&err))?;
         let checkpoints = projections::checkpoint::all(&services.pool)
+            .await
+            .map_err(|err| internal(&err))?;
+        // Only the caller's tenant: another tenant's parked events are none of its business.
+        let parked = projections::parked::list(&services.pool, None, Some(caller.tenant.as_str()))
             .await
             .map_err(|err| internal(&err))?;
         let projections: Vec<ProjectionProgress> = projections::ALL
@@ -190,12 +198,19 @@ impl QueryRoot {
                     .iter()
                     .find(|(n, _)| n == name)
                     .map_or(0, |(_, s)| *s as i64),
+                parked: parked.iter().filter(|p| p.projection == *name).count() as i64,
             })
             .collect();
         Ok(Consistency {
             projected_sequence: projections.iter().map(|p| p.sequence).min().unwrap_or(0),
             stream_sequence: stream_sequence as i64,
             projections,
+            parked: parked
+                .into_iter()
+                .filter(|p| projections::ALL.contains(&p.projection.as_str()))
+                .take(ParkedEvent::MAX)
+                .map(ParkedEvent::from)
+                .collect(),
         })
     }
 }

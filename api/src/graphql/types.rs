@@ -288,6 +288,10 @@ pub struct Consistency {
     pub stream_sequence: i64,
     /// Each projection's position.
     pub projections: Vec<ProjectionProgress>,
+    /// Your tenant's parked events, oldest first (at most 100): events a projection could not
+    /// apply and set aside so that it goes on. Their read-model rows miss what they say until
+    /// they are retried after a fix.
+    pub parked: Vec<ParkedEvent>,
 }
 
 /// One projection's position.
@@ -295,6 +299,50 @@ pub struct Consistency {
 pub struct ProjectionProgress {
     /// Projection name.
     pub name: String,
-    /// Last stream sequence it applied.
+    /// Last stream sequence it applied (or parked).
     pub sequence: i64,
+    /// How many of your tenant's events this projection has parked.
+    pub parked: i64,
+}
+
+/// An event a projection could not apply. The error itself stays in the server (`pursight
+/// projections parked`), as every internal error does.
+#[derive(SimpleObject)]
+pub struct ParkedEvent {
+    /// The projection that parked it.
+    pub projection: String,
+    /// Stream sequence of its commit.
+    pub sequence: i64,
+    /// Its id; null when the whole commit could not be decoded.
+    pub event_id: Option<ID>,
+    /// CloudEvents type (`io.pursight.<Name>.v<N>`); null when the commit could not be decoded.
+    pub event_type: Option<String>,
+    /// The aggregate type it belongs to.
+    pub aggregate_type: Option<String>,
+    /// The aggregate it belongs to.
+    pub aggregate_id: Option<ID>,
+    /// How often it was tried.
+    pub attempts: i32,
+    /// When it was parked.
+    pub parked_at: DateTime<Utc>,
+}
+
+impl ParkedEvent {
+    /// Most parked events one `consistency` answer lists.
+    pub const MAX: usize = 100;
+}
+
+impl From<projections::parked::ParkedEvent> for ParkedEvent {
+    fn from(row: projections::parked::ParkedEvent) -> Self {
+        Self {
+            projection: row.projection,
+            sequence: row.sequence,
+            event_id: row.event_id.map(|id| ID(id.to_string())),
+            event_type: row.event_type,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id.map(ID),
+            attempts: row.attempts,
+            parked_at: row.parked_at,
+        }
+    }
 }

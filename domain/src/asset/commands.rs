@@ -5,6 +5,7 @@ use super::labels::{ClassifierOutcome, LabelOrigin, RuleSetRef};
 use crate::classification::{Candidate, ColumnProfile, Label};
 use crate::discovery::{AssetSchema, LineageEdge};
 use crate::ids::AggregateId;
+use crate::text::FreeText;
 
 /// A request to an asset aggregate.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,20 +34,21 @@ pub enum AssetCommand {
         outcomes: Vec<ClassifierOutcome>,
         rule_set: Option<RuleSetRef>,
     },
+    /// A person's review; the note is parsed text (no stray control character, bounded).
     ConfirmClassification {
         column: String,
         label: Label,
-        note: Option<String>,
+        note: Option<FreeText>,
     },
     RejectClassification {
         column: String,
         label: Label,
-        reason: Option<String>,
+        reason: Option<FreeText>,
     },
     ClassifyManually {
         column: String,
         label: Label,
-        note: Option<String>,
+        note: Option<FreeText>,
     },
     /// Copies a label along lineage; `origin` must be [`LabelOrigin::Propagated`].
     PropagateClassification {

@@ -98,17 +98,17 @@ pub(super) fn decide(
             column,
             label,
             note,
-        } => labels::confirm(state, existing(state)?.0, column, label, note),
+        } => labels::confirm(state, existing(state)?.0, column, label, &text(note)),
         AssetCommand::RejectClassification {
             column,
             label,
             reason,
-        } => labels::reject(state, existing(state)?.0, column, label, reason),
+        } => labels::reject(state, existing(state)?.0, column, label, &text(reason)),
         AssetCommand::ClassifyManually {
             column,
             label,
             note,
-        } => labels::classify_manually(state, present(state)?.0, column, label, note),
+        } => labels::classify_manually(state, present(state)?.0, column, label, &text(note)),
         AssetCommand::PropagateClassification {
             column,
             candidate,
@@ -120,6 +120,11 @@ pub(super) fn decide(
             reason,
         } => labels::revoke(state, existing(state)?.0, column, label, reason),
     }
+}
+
+/// A parsed note as the events carry it.
+fn text(note: &Option<crate::text::FreeText>) -> Option<String> {
+    note.as_ref().map(|note| note.as_str().to_owned())
 }
 
 fn record_discovery(

@@ -63,8 +63,9 @@ pub enum DataSourceCommand {
     CompleteComplianceCheck,
     AddToCatalog,
     StartMonitoring,
+    /// Why, in the archiver's words (parsed text; at most 2000 characters are recorded).
     Archive {
-        reason: Option<String>,
+        reason: Option<crate::text::FreeText>,
     },
     /// A health check assessed the source. Recorded only when it differs meaningfully from the
     /// last recorded assessment (see `HealthAssessment::differs_meaningfully`).

@@ -135,7 +135,9 @@ pub(super) fn decide(
         }
         (C::AddToCatalog, S::Validated) => E::SourceCataloged(SourceCataloged {}),
         (C::StartMonitoring, S::Cataloged) => E::MonitoringStarted(MonitoringStarted {}),
-        (C::Archive { reason }, _) if archive_allowed(from) => archive(reason.as_deref())?,
+        (C::Archive { reason }, _) if archive_allowed(from) => {
+            archive(reason.as_ref().map(|r| r.as_str()))?
+        }
         (C::RecordHealth { assessment }, _) if from != S::Archived => {
             return record_health(state.health.as_ref(), assessment);
         }

@@ -29,6 +29,10 @@ pub enum AssetPathError {
     UnterminatedQuote { index: usize },
     #[error("segment {index} of the path has a quote in the middle; quote the whole segment and double inner quotes")]
     StrayQuote { index: usize },
+    /// Only patterns refuse these: discovered names hold their control characters escaped
+    /// (`\u{a}`), and a pattern names them that way.
+    #[error("segment {index} of the pattern has a control character; write it as the catalog shows it, e.g. \\u{{a}} for a newline")]
+    ControlCharacter { index: usize },
 }
 
 /// Where an asset lives inside its source: 1 to [`AssetPath::MAX_SEGMENTS`] non-empty segments of

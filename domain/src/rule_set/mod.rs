@@ -79,8 +79,14 @@ impl RuleSetDefinition {
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut errors = Vec::new();
         let mut error = |field: String, message: String| errors.push(FieldError { field, message });
-        if self.name.trim().is_empty() {
-            error("name".into(), "must not be empty".into());
+        // Names and descriptions obey the same text rules as every other text a person
+        // types (`crate::text`); they stay `String`s here because the definition is stored in
+        // events as it is.
+        if let Err(e) = crate::text::Name::parse(&self.name) {
+            error("name".into(), e.to_string());
+        }
+        if let Err(e) = crate::text::Description::parse_optional(self.description.as_deref()) {
+            error("description".into(), e.to_string());
         }
         if let Err(e) = self.scope.validate() {
             error("scope".into(), e.to_string());
@@ -109,8 +115,8 @@ impl RuleSetDefinition {
         for (i, rule) in self.custom_rules.iter().enumerate() {
             let field = |name: &str| format!("custom_rules[{i}].{name}");
             let label = rule.label.trim();
-            if label.is_empty() {
-                error(field("label"), "must not be empty".into());
+            if let Err(e) = crate::text::Name::parse(label) {
+                error(field("label"), e.to_string());
             } else if ClassificationType::parse(label).is_some() {
                 error(
                     field("label"),
@@ -131,7 +137,14 @@ impl RuleSetDefinition {
                 ("value_pattern", &rule.value_pattern),
             ] {
                 if let Some(pattern) = pattern {
-                    if let Err(e) = regex::Regex::new(pattern) {
+                    // A control character is written as an escape (`\t`, `\x00`) in a pattern;
+                    // raw, a NUL would be refused by the read models' JSONB.
+                    if pattern.chars().any(char::is_control) || pattern.chars().count() > 1024 {
+                        error(
+                            field(name),
+                            "must be at most 1024 characters without control characters (write them as escapes such as \\t)".into(),
+                        );
+                    } else if let Err(e) = regex::Regex::new(pattern) {
                         error(
                             field(name),
                             format!("is not a valid regular expression: {e}"),

@@ -135,6 +135,53 @@ fn every_problem_of_a_definition_names_its_field() {
 }
 
 #[test]
+fn control_characters_and_oversized_text_in_a_definition_are_refused_before_any_event() {
+    let hostile = RuleSetDefinition {
+        name: "PII\0rules".into(),
+        description: Some("x".repeat(16_385)),
+        custom_rules: vec![CustomRule {
+            label: "EMPLOYEE\nID".into(),
+            value_pattern: Some("^E\u{0}\\d+$".into()),
+            ..employee_ids()
+        }],
+        ..definition()
+    };
+    let Err(ValidationError { errors }) = hostile.validate() else {
+        panic!("accepted");
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "description",
+            "custom_rules[0].label",
+            "custom_rules[0].value_pattern"
+        ]
+    );
+    assert!(
+        errors[0].message.contains("U+0000"),
+        "{}",
+        errors[0].message
+    );
+    given(vec![])
+        .when(ScanRuleSetCommand::Create {
+            id: id(),
+            definition: hostile,
+        })
+        .then_error(ScanRuleSetError::Validation(ValidationError { errors }));
+    // A description on several lines is prose, and fine.
+    let prose = given(vec![]).when(ScanRuleSetCommand::Create {
+        id: id(),
+        definition: RuleSetDefinition {
+            description: Some("Finds employee ids.\n\tSee HR-12.".into()),
+            ..definition()
+        },
+    });
+    assert!(prose.result().is_ok());
+}
+
+#[test]
 fn events_round_trip_through_their_stored_form() {
     let updated = ScanRuleSetEvent::ScanRuleSetUpdated(ScanRuleSetUpdated {
         rule_set_id: id(),

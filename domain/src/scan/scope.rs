@@ -83,6 +83,9 @@ impl ScopePattern {
         let parsed = split_dotted(raw)?;
         let texts: Vec<String> = parsed.iter().map(|s| s.text.clone()).collect();
         check_segments(&texts, Self::MAX_SEGMENTS)?;
+        if let Some(index) = texts.iter().position(|t| t.chars().any(char::is_control)) {
+            return Err(AssetPathError::ControlCharacter { index });
+        }
         let segments: Vec<PatternSegment> = parsed
             .into_iter()
             .map(|s| match s.text.as_str() {

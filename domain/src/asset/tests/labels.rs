@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::classification::{Candidate, ClassificationType, ColumnProfile, Label, Signal, Tier};
+use crate::text::FreeText;
 
 fn total() -> String {
     "total".to_owned()
@@ -181,7 +182,7 @@ fn reviewers_confirm_and_reject_labels() {
         .when(AssetCommand::RejectClassification {
             column: total(),
             label: card(),
-            reason: Some("order totals".into()),
+            reason: Some(FreeText::parse("order totals").unwrap()),
         })
         .then(vec![rejected_event(&luhn_signals(95))]);
     given(vec![discovered()])
@@ -203,7 +204,7 @@ fn manual_labels_need_a_real_column_and_survive_reclassification() {
         .when(AssetCommand::ClassifyManually {
             column: total(),
             label: label.clone(),
-            note: Some("list prices are confidential".into()),
+            note: Some(FreeText::parse("list prices are confidential").unwrap()),
         })
         .result()
         .clone()

@@ -2,6 +2,7 @@
 //! seeds' diagram plus our archive rule.
 
 use super::*;
+use crate::text::FreeText;
 use crate::{Rejection, RejectionKind};
 use DataSourceCommand as C;
 use LifecycleState as S;
@@ -137,7 +138,7 @@ fn scheduled_scan_from_monitoring() {
 fn archive_source_with_a_reason() {
     given(history_to(S::Cataloged))
         .when(C::Archive {
-            reason: Some("  decommissioned  ".into()),
+            reason: FreeText::parse_optional(Some("  decommissioned  ")).unwrap(),
         })
         .then(vec![DataSourceEvent::SourceArchived(SourceArchived {
             reason: Some("decommissioned".into()),
@@ -145,7 +146,7 @@ fn archive_source_with_a_reason() {
         .and_lifecycle(S::Archived);
     given(vec![registered()])
         .when(C::Archive {
-            reason: Some("   ".into()),
+            reason: FreeText::parse_optional(Some("   ")).unwrap(),
         })
         .then(vec![archived()])
         .and_lifecycle(S::Archived);
@@ -159,7 +160,7 @@ fn an_archive_reason_is_bounded() {
     ));
     given(vec![registered()])
         .when(C::Archive {
-            reason: Some("x".repeat(2001)),
+            reason: FreeText::parse_optional(Some(&"x".repeat(2001))).unwrap(),
         })
         .then_error(error);
 }

@@ -79,7 +79,7 @@ fn events_without_a_configuration_are_not_the_policys_business() {
     let events = decide_and_admit(
         vec![registered()],
         DataSourceCommand::Archive {
-            reason: Some("moved".into()),
+            reason: crate::text::FreeText::parse_optional(Some("moved")).unwrap(),
         },
     )
     .unwrap();

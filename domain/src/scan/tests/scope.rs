@@ -95,6 +95,17 @@ fn patterns_are_stored_in_their_canonical_text() {
 #[test]
 fn invalid_patterns_are_refused() {
     assert_eq!(ScopePattern::parse("").unwrap_err(), AssetPathError::Empty);
+    // A NUL would reach the read models' JSONB with the scan's scope; names with control
+    // characters are matched by their escaped form, as discovery records them.
+    assert_eq!(
+        ScopePattern::parse("shop.\"a\0b\"").unwrap_err(),
+        AssetPathError::ControlCharacter { index: 1 }
+    );
+    assert_eq!(
+        ScopePattern::parse("shop.e\nmail*").unwrap_err(),
+        AssetPathError::ControlCharacter { index: 1 }
+    );
+    assert!(ScopePattern::parse("shop.\"e\\u{a}mail\"").is_ok());
     assert_eq!(
         ScopePattern::parse("a..b").unwrap_err(),
         AssetPathError::EmptySegment { index: 1 }

@@ -1,0 +1,288 @@
+//! Parked events: what a projection could not apply, set aside so that it goes on.
+//!
+//! The runner parks an event (a row in `public.projection_parked`) in the same transaction that
+//! moves the projection's checkpoint past it, so every event is applied, parked or still ahead,
+//! never lost and never both. The stream is immutable: the row keeps only where the event is
+//! (sequence and position in its commit) and what it was (tenant, aggregate, type, error);
+//! [`retry`] reads it again from the stream and applies it once whatever stopped it is fixed.
+//!
+//! **A retried event is applied out of order.** Later events of the same aggregate have been
+//! applied meanwhile, and a read model's rows are mostly upserts keyed by id, so applying an
+//! older event last can leave a row as that event said rather than as the latest one did (an
+//! older name, an older lifecycle state). Rows that carry the aggregate version or stream
+//! sequence they reflect keep the newer values where the projection compares them; the others do
+//! not. When a parked event is older than later events of its aggregate, `pursight rebuild NAME`
+//! (which re-projects the whole stream in order, after the fix) is the exact repair; `retry` is
+//! the quick one for events whose aggregate has not moved on (a parked creation, a last note).
+
+use crate::checkpoint;
+use crate::error::{DbContext, ProjectionError};
+use crate::projection::{schema_of, Projection};
+use crate::{audit_log, catalog, data_sources, health, lineage};
+use chrono::{DateTime, Utc};
+use eventlog::{CloudEvent, EventStore, StoredEvent};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// One parked event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ParkedEvent {
+    pub projection: String,
+    pub sequence: i64,
+    /// Position in its commit; 0 with no `event_id` when the commit could not be decoded.
+    pub event_index: i32,
+    pub event_id: Option<Uuid>,
+    pub tenant_id: String,
+    pub aggregate_type: Option<String>,
+    pub aggregate_id: Option<String>,
+    pub event_type: Option<String>,
+    pub error: String,
+    /// How often it was tried: 1 when parked, one more per failed retry.
+    pub attempts: i32,
+    pub parked_at: DateTime<Utc>,
+    pub retried_at: Option<DateTime<Utc>>,
+}
+
+/// Where a parked event came from: a decoded event, or a commit that could not be decoded.
+pub(crate) enum Origin<'a> {
+    Event {
+        index: usize,
+        event: &'a CloudEvent,
+    },
+    /// The tenant, aggregate type and id read from the commit's subject (when it has that form).
+    Commit {
+        tenant: &'a str,
+        aggregate_type: Option<&'a str>,
+        aggregate_id: Option<&'a str>,
+    },
+}
+
+/// Parks one event of projection `projection` (the name its checkpoint has) inside the caller's
+/// transaction. Every text is stored with its control characters escaped: the error can quote
+/// the event, and a NUL is what PostgreSQL refused in the first place.
+pub(crate) async fn park(
+    conn: &mut PgConnection,
+    projection: &str,
+    sequence: u64,
+    origin: Origin<'_>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let clean = |text: &str| domain::text::escape_controls(text).into_owned();
+    let (index, event_id, tenant, aggregate_type, aggregate_id, event_type) = match origin {
+        Origin::Event { index, event } => (
+            index as i32,
+            Some(event.id),
+            clean(&event.tenant),
+            Some(clean(&event.aggregatetype)),
+            Some(clean(&event.aggregateid)),
+            Some(clean(&event.event_type)),
+        ),
+        Origin::Commit {
+            tenant,
+            aggregate_type,
+            aggregate_id,
+        } => (
+            0,
+            None,
+            clean(tenant),
+            aggregate_type.map(clean),
+            aggregate_id.map(clean),
+            None,
+        ),
+    };
+    sqlx::query(
+        "INSERT INTO public.projection_parked
+             (projection, sequence, event_index, event_id, tenant_id, aggregate_type, aggregate_id,
+              event_type, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (projection, sequence, event_index) DO UPDATE
+         SET error = EXCLUDED.error, attempts = projection_parked.attempts + 1, retried_at = now()",
+    )
+    .bind(projection)
+    .bind(sequence as i64)
+    .bind(index)
+    .bind(event_id)
+    .bind(tenant)
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(event_type)
+    .bind(clean(error))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Parked events, oldest first: of one projection or all, of one tenant or all.
+pub async fn list(
+    pool: &PgPool,
+    projection: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<Vec<ParkedEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT projection, sequence, event_index, event_id, tenant_id, aggregate_type,
+                aggregate_id, event_type, error, attempts, parked_at, retried_at
+         FROM public.projection_parked
+         WHERE ($1::text IS NULL OR projection = $1) AND ($2::text IS NULL OR tenant_id = $2)
+         ORDER BY projection, sequence, event_index",
+    )
+    .bind(projection)
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many events each projection has parked (of one tenant, or all); projections with none
+/// are absent.
+pub async fn counts(
+    pool: &PgPool,
+    tenant: Option<&str>,
+) -> Result<Vec<(String, u64)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT projection, count(*) FROM public.projection_parked
+         WHERE $1::text IS NULL OR tenant_id = $1
+         GROUP BY projection ORDER BY projection",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(n, c)| (n, c as u64)).collect())
+}
+
+/// What a retry did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetryReport {
+    /// Parked events applied now (their rows removed).
+    pub applied: Vec<ParkedEvent>,
+    /// Parked events that failed again, with the new error.
+    pub failed: Vec<ParkedEvent>,
+}
+
+/// Retries the parked events of the projection called `name` (all, or the one commit at
+/// `sequence`).
+pub async fn retry_by_name(
+    name: &str,
+    store: &EventStore,
+    pool: &PgPool,
+    sequence: Option<u64>,
+) -> Result<RetryReport, ProjectionError> {
+    match name {
+        data_sources::NAME => retry(&data_sources::DataSources, store, pool, sequence).await,
+        audit_log::NAME => retry(&audit_log::AuditLog, store, pool, sequence).await,
+        catalog::NAME => retry(&catalog::Catalog, store, pool, sequence).await,
+        lineage::NAME => retry(&lineage::Lineage, store, pool, sequence).await,
+        health::NAME => retry(&health::Health, store, pool, sequence).await,
+        other => Err(ProjectionError::Unknown(other.to_owned())),
+    }
+}
+
+/// Reads each parked event of `projection` again from the stream and applies it, in stream
+/// order, each in a transaction of its own under the projection's lock (so it never interleaves
+/// with a live batch): on success its row goes, on failure the row stays with the new error.
+/// Failures of the database itself (connection, outage) end the retry with an error and keep
+/// the rows as they were.
+pub async fn retry<P: Projection>(
+    projection: &P,
+    store: &EventStore,
+    pool: &PgPool,
+    sequence: Option<u64>,
+) -> Result<RetryReport, ProjectionError> {
+    let name = projection.name();
+    let schema = schema_of(name);
+    let mut report = RetryReport::default();
+    let parked = list(pool, Some(name), None).await.in_projection(name)?;
+    for row in parked
+        .into_iter()
+        .filter(|row| sequence.is_none_or(|s| row.sequence as u64 == s))
+    {
+        let stored = store.commit_at(row.sequence as u64).await;
+        let mut tx = pool.begin().await.in_projection(name)?;
+        checkpoint::begin_batch(&mut tx, name, &schema, name)
+            .await
+            .in_projection(name)?;
+        let outcome = match stored {
+            Err(err) => Err(ProjectionError::BadEvent {
+                projection: name,
+                sequence: row.sequence as u64,
+                reason: err.to_string(),
+            }),
+            Ok(commit) => {
+                let events: Vec<StoredEvent> = commit.into_stored_events().collect();
+                // A commit parked whole (undecodable then) is applied whole; an event alone.
+                let chosen = match row.event_id {
+                    None => Ok(events),
+                    Some(id) => match events.into_iter().nth(row.event_index as usize) {
+                        Some(event) if event.event.id == id => Ok(vec![event]),
+                        _ => Err(ProjectionError::BadEvent {
+                            projection: name,
+                            sequence: row.sequence as u64,
+                            reason: format!("event {id} is not in its commit any more"),
+                        }),
+                    },
+                };
+                match chosen {
+                    Ok(events) => apply_in_savepoint(&mut tx, projection, &events).await,
+                    Err(err) => Err(err),
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                sqlx::query(
+                    "DELETE FROM public.projection_parked
+                     WHERE projection = $1 AND sequence = $2 AND event_index = $3",
+                )
+                .bind(name)
+                .bind(row.sequence)
+                .bind(row.event_index)
+                .execute(&mut *tx)
+                .await
+                .in_projection(name)?;
+                tx.commit().await.in_projection(name)?;
+                report.applied.push(row);
+            }
+            Err(err) if !crate::runner::caused_by_event(&err) => return Err(err),
+            Err(err) => {
+                let error =
+                    domain::text::escape_controls(&crate::runner::describe(&err)).into_owned();
+                let updated: ParkedEvent = sqlx::query_as(
+                    "UPDATE public.projection_parked
+                     SET error = $4, attempts = attempts + 1, retried_at = now()
+                     WHERE projection = $1 AND sequence = $2 AND event_index = $3
+                     RETURNING projection, sequence, event_index, event_id, tenant_id,
+                               aggregate_type, aggregate_id, event_type, error, attempts,
+                               parked_at, retried_at",
+                )
+                .bind(name)
+                .bind(row.sequence)
+                .bind(row.event_index)
+                .bind(error)
+                .fetch_one(&mut *tx)
+                .await
+                .in_projection(name)?;
+                tx.commit().await.in_projection(name)?;
+                report.failed.push(updated);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Applies `events` inside a savepoint of the caller's transaction: on failure their writes are
+/// undone and the transaction stays usable (for parking them).
+pub(crate) async fn apply_in_savepoint<P: Projection>(
+    tx: &mut PgConnection,
+    projection: &P,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let name = projection.name();
+    let mut savepoint = sqlx::Connection::begin(&mut *tx)
+        .await
+        .in_projection(name)?;
+    match projection.apply_all(&mut savepoint, events).await {
+        Ok(()) => savepoint.commit().await.in_projection(name),
+        Err(err) => {
+            savepoint.rollback().await.in_projection(name)?;
+            Err(err)
+        }
+    }
+}
