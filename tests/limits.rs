@@ -2,6 +2,8 @@
 //! read (also without a token), fragment bombs, deep nesting, aliases and page sizes refused
 //! before any expensive work, a per-request timeout, GraphiQL and introspection switched off,
 //! and a fuzz run of random and mutated documents that never gets a 5xx, a panic or an event.
+//! Also what the server lets out: /metrics and /readyz details behind a token, NATS URL
+//! credentials never in logs or messages.
 
 mod support;
 
@@ -624,5 +626,50 @@ async fn metrics_and_readiness_details_need_the_metrics_token_when_one_is_set() 
     assert!(ready["projections"].is_object(), "{ready}");
     // Liveness stays open.
     assert_eq!(get("/healthz", None).await.unwrap().status().as_u16(), 200);
+    app.stop().await;
+}
+
+/// `pursight` against the test's read models with `nats_url` and debug logging of everything.
+fn pursight_debug(app: &TestApp, nats_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .args(args)
+        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+        .env("PURSIGHT_DATABASE_URL", &app.database_url)
+        .env("PURSIGHT_NATS_URL", nats_url)
+        .env("RUST_LOG", "debug")
+        .env_remove("PURSIGHT_LOG")
+        .output()
+        .unwrap();
+    support::text(&output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_url_credentials_never_appear_in_logs_or_errors() {
+    let app = TestApp::spawn().await;
+    let password = "nats-pw-6b0e1f";
+    // Unreachable: the error names the server, not the password.
+    let unreachable = pursight_debug(
+        &app,
+        &format!("nats://alice:{password}@127.0.0.1:1"),
+        &["replay"],
+    );
+    assert!(
+        unreachable.contains("cannot connect to NATS at nats://alice:***@127.0.0.1:1"),
+        "{unreachable}"
+    );
+    assert!(!unreachable.contains(password), "{unreachable}");
+    let token = "nats-token-93ac2d";
+    let unreachable = pursight_debug(&app, &format!("nats://{token}@127.0.0.1:1"), &["replay"]);
+    assert!(!unreachable.contains(token), "{unreachable}");
+    // Reachable (this server has no authentication, so it ignores them): debug logs of async-nats
+    // name the server it connects to, without the credentials.
+    let port = app.nats_url.rsplit(':').next().unwrap().to_owned();
+    let served = pursight_debug(
+        &app,
+        &format!("nats://alice:{password}@127.0.0.1:{port}"),
+        &["replay"],
+    );
+    assert!(!served.contains("cannot connect"), "{served}");
+    assert!(!served.contains(password), "{served}");
     app.stop().await;
 }

@@ -14,6 +14,7 @@ pub mod chain;
 pub mod envelope;
 pub mod error;
 pub mod export;
+pub mod nats_url;
 pub mod snapshot;
 pub mod store;
 pub mod subject;
