@@ -237,6 +237,20 @@ async fn aliases_and_page_sizes_count_towards_complexity_and_pages_are_capped() 
         .gql(Some(&admin), &format!("{{ {reads} }}"), json!({}))
         .await;
     assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    // Each mutation costs a database write: hundreds of aliased ones are refused before any runs.
+    let before = app.stream_sequence().await;
+    let mutations: String = (0..600)
+        .map(|i| format!("m{i}: registerDataSource(input: $input) {{ aggregateId }} "))
+        .collect();
+    let response = app
+        .gql(
+            Some(&admin),
+            &format!("mutation($input: DataSourceInput!) {{ {mutations} }}"),
+            json!({ "input": postgres_source("Aliased") }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    assert_eq!(app.stream_sequence().await, before);
     // Every page size is capped; the cap is a VALIDATION error naming the bounds.
     for (query, bound) in [
         ("{ columnLabels(first: 1000000) { column } }", "1 and 1000"),
@@ -671,5 +685,37 @@ async fn nats_url_credentials_never_appear_in_logs_or_errors() {
     );
     assert!(!served.contains("cannot connect"), "{served}");
     assert!(!served.contains(password), "{served}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_shorter_than_32_bytes_are_refused_before_anything_starts() {
+    let app = TestApp::spawn().await;
+    for args in [
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jwt-secret",
+            "too-short-secret",
+        ][..],
+        &["token", "--jwt-secret", "too-short-secret"][..],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pursight"))
+            .args(args)
+            .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+            .env("PURSIGHT_DATABASE_URL", &app.database_url)
+            .env("PURSIGHT_NATS_URL", &app.nats_url)
+            .env_remove("PURSIGHT_JWT_SECRET")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let text = support::text(&output);
+        assert!(
+            text.contains("PURSIGHT_JWT_SECRET is 16 bytes long; it must have at least 32 bytes"),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains("too-short-secret"), "{text}");
+    }
     app.stop().await;
 }

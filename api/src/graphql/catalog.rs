@@ -715,6 +715,7 @@ impl CatalogMutation {
     /// Connects to the source with its current configuration and runs a trivial query. While the
     /// source is registered, failed or configuring, the outcome moves it to connected or failed
     /// (`ConnectionValidated` / `ConnectionFailed`).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn validate_connection(
         &self,
         ctx: &Context<'_>,
@@ -732,6 +733,7 @@ impl CatalogMutation {
     }
 
     /// Points the source at another password reference, then validates the connection with it.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn rotate_credentials(
         &self,
         ctx: &Context<'_>,
@@ -768,6 +770,7 @@ impl CatalogMutation {
     /// Starts discovering the source's schemas, followed by classification of what it found.
     /// Both run in the background (follow them with `scans`, `dataSource` or the `events`
     /// subscription) unless `waitForCompletion` is set.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn start_scan(
         &self,
         ctx: &Context<'_>,

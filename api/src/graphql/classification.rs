@@ -578,6 +578,7 @@ impl ClassificationMutation {
 impl ClassificationMutation {
     /// Classifies a source's assets now (the source must be scanned). With `fromProfiles`, the
     /// stored column statistics are re-evaluated instead of sampling the source again.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn start_classification(
         &self,
         ctx: &Context<'_>,
@@ -602,6 +603,7 @@ impl ClassificationMutation {
     }
 
     /// Confirms an applied or suggested label.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn confirm_classification(
         &self,
         ctx: &Context<'_>,
@@ -627,6 +629,7 @@ impl ClassificationMutation {
 
     /// Rejects a label: it is not proposed again for this column until its evidence changes,
     /// labels propagated from it are revoked, and similar columns elsewhere lose confidence.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn reject_classification(
         &self,
         ctx: &Context<'_>,
@@ -651,6 +654,7 @@ impl ClassificationMutation {
     }
 
     /// Labels a column by hand (a built-in type or any custom label).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn classify_manually(
         &self,
         ctx: &Context<'_>,
@@ -675,6 +679,7 @@ impl ClassificationMutation {
     }
 
     /// Creates a scan rule set (version 1).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn create_scan_rule_set(
         &self,
         ctx: &Context<'_>,
@@ -700,6 +705,7 @@ impl ClassificationMutation {
 
     /// Changes a scan rule set (a new version) and re-evaluates every source attached to it
     /// from stored profiles, recording only the labels that change.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn update_scan_rule_set(
         &self,
         ctx: &Context<'_>,
@@ -780,6 +786,7 @@ impl ClassificationMutation {
 
     /// Makes a source's classification follow a scan rule set (`ruleSetId` null: the built-in
     /// defaults). Takes effect at the next classification.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn attach_scan_rule_set(
         &self,
         ctx: &Context<'_>,
