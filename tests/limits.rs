@@ -719,3 +719,71 @@ async fn secrets_shorter_than_32_bytes_are_refused_before_anything_starts() {
     }
     app.stop().await;
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text message as JSON, or None when the connection ends.
+async fn next_text(socket: &mut Socket) -> Option<Value> {
+    use futures::StreamExt;
+    let message = tokio::time::timeout(std::time::Duration::from_secs(30), socket.next())
+        .await
+        .expect("an answer");
+    match message {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+            Some(serde_json::from_str(&text).unwrap())
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscription_endpoint_refuses_fragment_bombs_and_large_messages_too() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let connect = || async {
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {admin}") } });
+        socket.send(Message::text(init.to_string())).await.unwrap();
+        socket
+    };
+    let mut socket = connect().await;
+    let ack = next_text(&mut socket).await.unwrap();
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let subscribe =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": fragment_bomb(29) } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    let answer = next_text(&mut socket).await.unwrap();
+    // async-graphql answers a refused operation as a `next` with errors.
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{answer}"
+    );
+    assert!(
+        answer.to_string().contains("fragments are expanded"),
+        "{answer}"
+    );
+    // A message over the body limit ends the connection instead of being buffered.
+    let mut socket = connect().await;
+    let _ack = next_text(&mut socket).await;
+    let huge =
+        json!({ "id": "2", "type": "subscribe", "payload": { "query": "x".repeat(2 * MIB) } });
+    let _ = socket.send(Message::text(huge.to_string())).await;
+    assert!(next_text(&mut socket).await.is_none());
+    app.stop().await;
+}
