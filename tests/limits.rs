@@ -787,3 +787,83 @@ async fn the_subscription_endpoint_refuses_fragment_bombs_and_large_messages_too
     assert!(next_text(&mut socket).await.is_none());
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_whose_request_timed_out_still_runs_to_its_end() {
+    // A zero budget: the request answers TIMEOUT at its first wait.
+    let app =
+        TestApp::spawn_configured(|c| c.http.limits.timeout = std::time::Duration::ZERO).await;
+    // A second instance on the same stream and read models, with the default budget, sets up
+    // and watches.
+    let sibling = app.sibling().await;
+    let sibling_url = format!("http://{}/graphql", sibling.local_addr());
+    let sibling_stop = sibling.shutdown_handle();
+    let sibling_task = tokio::spawn(sibling.run_until_stopped(false));
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let gql = |query: &'static str, variables: Value| {
+        app.client
+            .post(&sibling_url)
+            .bearer_auth(&admin)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    let db = support::SourceDb::create(
+        "CREATE TABLE customers (id int PRIMARY KEY, email text);",
+        "unused",
+    )
+    .await;
+    let registered: Value = gql(REGISTER, json!({ "input": db.input(), "wait": true }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let checked: Value = gql(
+        "mutation($id: ID!) { validateConnection(id: $id) { ok } }",
+        json!({ "id": id }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        checked["data"]["validateConnection"]["ok"], true,
+        "{checked}"
+    );
+
+    let started = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { startScan(sourceId: $id, waitForCompletion: true) { scanId } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&started), Some("TIMEOUT"), "{started}");
+    // The scan goes on without its request and ends; it is not left `running`.
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = gql(
+            "query($id: ID!) { scans(sourceId: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        if last["data"]["scans"][0]["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["data"]["scans"][0]["status"], "completed", "{last}");
+    sibling_stop.shutdown();
+    let _ = sibling_task.await;
+    db.remove().await;
+    app.stop().await;
+}

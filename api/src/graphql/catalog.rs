@@ -786,70 +786,93 @@ impl CatalogMutation {
         let scope = scope.unwrap_or_default();
         let scope = ScanScope::parse(&scope.include, &scope.exclude)
             .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
-        let scan_id = services
-            .workflows
-            .start_scan(&context, source, strategy.into(), scope)
-            .await
-            .map_err(command_error)?;
-        let run = {
-            let services = services.clone();
-            let context = context.follow_up();
-            async move {
-                let known = CatalogAssets::new(&services.store, &services.pool);
-                let feedback = CatalogFeedback::new(&services.pool);
-                services
-                    .workflows
-                    .run_scan_and_classify(
-                        &context,
-                        source,
-                        scan_id,
-                        &known,
-                        &feedback,
-                        commands::classify::PipelineProgress::silent(),
-                    )
-                    .await
-            }
-        };
-        if !wait_for_completion {
-            tokio::spawn(async move {
-                match run.await {
-                    Err(err) => tracing::error!(%scan_id, error = %err, "scan did not finish"),
-                    Ok(outcome) => {
-                        if let Some(Err(reason)) = outcome.classification {
-                            tracing::warn!(%scan_id, %reason, "classification after the scan failed");
-                        }
+        // In a task of its own: a request stopped by its timeout must not stop the scan between
+        // its start and its end (it would stay `running` until the next start of the service).
+        tokio::spawn(scan(
+            services,
+            context,
+            source,
+            strategy,
+            scope,
+            wait_for_completion,
+        ))
+        .await
+        .map_err(|err| internal(&err))?
+    }
+}
+
+/// Starts a scan and runs it (in the background unless `wait_for_completion`).
+async fn scan(
+    services: Services,
+    context: CommandContext,
+    source: AggregateId,
+    strategy: ScanStrategyGql,
+    scope: ScanScope,
+    wait_for_completion: bool,
+) -> Result<ScanStart> {
+    let scan_id = services
+        .workflows
+        .start_scan(&context, source, strategy.into(), scope)
+        .await
+        .map_err(command_error)?;
+    let run = {
+        let services = services.clone();
+        let context = context.follow_up();
+        async move {
+            let known = CatalogAssets::new(&services.store, &services.pool);
+            let feedback = CatalogFeedback::new(&services.pool);
+            services
+                .workflows
+                .run_scan_and_classify(
+                    &context,
+                    source,
+                    scan_id,
+                    &known,
+                    &feedback,
+                    commands::classify::PipelineProgress::silent(),
+                )
+                .await
+        }
+    };
+    if !wait_for_completion {
+        tokio::spawn(async move {
+            match run.await {
+                Err(err) => tracing::error!(%scan_id, error = %err, "scan did not finish"),
+                Ok(outcome) => {
+                    if let Some(Err(reason)) = outcome.classification {
+                        tracing::warn!(%scan_id, %reason, "classification after the scan failed");
                     }
                 }
-            });
-            return Ok(ScanStart {
-                scan_id: ID(scan_id.to_string()),
-                completed: false,
-                failure: None,
-                assets_changed: None,
-                assets_removed: None,
-                metrics: None,
-                classified_columns: None,
-                classification_failure: None,
-            });
-        }
-        let outcome = run.await.map_err(command_error)?;
-        let report: ScanReport = outcome.scan;
-        let (classified_columns, classification_failure) = match outcome.classification {
-            Some(Ok(classification)) => (Some(classification.columns as i64), None),
-            Some(Err(reason)) => (None, Some(reason)),
-            None => (None, None),
-        };
-        Ok(ScanStart {
+            }
+        });
+        return Ok(ScanStart {
             scan_id: ID(scan_id.to_string()),
-            completed: report.failure.is_none(),
-            failure: report.failure,
-            assets_changed: Some(report.assets_changed as i64),
-            assets_removed: Some(report.assets_removed as i64),
-            metrics: serde_json::to_value(report.metrics).ok().map(Json),
-            classified_columns,
-            classification_failure,
-        })
+            completed: false,
+            failure: None,
+            assets_changed: None,
+            assets_removed: None,
+            metrics: None,
+            classified_columns: None,
+            classification_failure: None,
+        });
     }
+    let outcome = run.await.map_err(command_error)?;
+    let report: ScanReport = outcome.scan;
+    let (classified_columns, classification_failure) = match outcome.classification {
+        Some(Ok(classification)) => (Some(classification.columns as i64), None),
+        Some(Err(reason)) => (None, Some(reason)),
+        None => (None, None),
+    };
+    Ok(ScanStart {
+        scan_id: ID(scan_id.to_string()),
+        completed: report.failure.is_none(),
+        failure: report.failure,
+        assets_changed: Some(report.assets_changed as i64),
+        assets_removed: Some(report.assets_removed as i64),
+        metrics: serde_json::to_value(report.metrics).ok().map(Json),
+        classified_columns,
+        classification_failure,
+    })
 }
 
 /// The tenant's review feedback from the catalog read model.

@@ -587,18 +587,23 @@ impl ClassificationMutation {
         command_id: Option<ID>,
     ) -> Result<ClassificationRun> {
         let context = caller_context(ctx, command_id.as_ref())?;
-        let services = ctx.data_unchecked::<Services>();
+        let services = ctx.data_unchecked::<Services>().clone();
         let source = parse_id(&source_id)?;
-        let report = run_classification(
-            services,
-            &context,
-            source,
-            ClassificationOptions {
-                from_profiles,
-                ..Default::default()
-            },
-        )
-        .await?;
+        // In a task of its own: a request stopped by its timeout must not stop the
+        // classification half-way (the source would stay `classifying`).
+        let run = tokio::spawn(async move {
+            run_classification(
+                &services,
+                &context,
+                source,
+                ClassificationOptions {
+                    from_profiles,
+                    ..Default::default()
+                },
+            )
+            .await
+        });
+        let report = run.await.map_err(|err| internal(&err))??;
         Ok(report.into())
     }
 
