@@ -83,6 +83,15 @@ async fn bodies_over_the_limit_are_refused_unread_even_without_a_token() {
     )
     .await;
     assert_eq!(status, 413);
+    // A Content-Length smaller than the body: only the declared bytes are read, and they are not
+    // a GraphQL request.
+    let status = raw_status(
+        &app,
+        post_head(&app, "Content-Length: 20\r\n"),
+        vec![b'{'; 2 * MIB],
+    )
+    .await;
+    assert_eq!(status, 400);
     // The same through a client with an honest Content-Length.
     let big = format!(
         r#"{{"query": "{{ consistency {{ streamSequence }} }}", "pad": "{}"}}"#,
