@@ -2,6 +2,8 @@
 //! read (also without a token), fragment bombs, deep nesting, aliases and page sizes refused
 //! before any expensive work, a per-request timeout, GraphiQL and introspection switched off,
 //! and a fuzz run of random and mutated documents that never gets a 5xx, a panic or an event.
+//! Also what the server lets out: /metrics and /readyz details behind a token, NATS URL
+//! credentials never in logs or messages.
 
 mod support;
 
@@ -81,6 +83,15 @@ async fn bodies_over_the_limit_are_refused_unread_even_without_a_token() {
     )
     .await;
     assert_eq!(status, 413);
+    // A Content-Length smaller than the body: only the declared bytes are read, and they are not
+    // a GraphQL request.
+    let status = raw_status(
+        &app,
+        post_head(&app, "Content-Length: 20\r\n"),
+        vec![b'{'; 2 * MIB],
+    )
+    .await;
+    assert_eq!(status, 400);
     // The same through a client with an honest Content-Length.
     let big = format!(
         r#"{{"query": "{{ consistency {{ streamSequence }} }}", "pad": "{}"}}"#,
@@ -235,6 +246,20 @@ async fn aliases_and_page_sizes_count_towards_complexity_and_pages_are_capped() 
         .gql(Some(&admin), &format!("{{ {reads} }}"), json!({}))
         .await;
     assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    // Each mutation costs a database write: hundreds of aliased ones are refused before any runs.
+    let before = app.stream_sequence().await;
+    let mutations: String = (0..600)
+        .map(|i| format!("m{i}: registerDataSource(input: $input) {{ aggregateId }} "))
+        .collect();
+    let response = app
+        .gql(
+            Some(&admin),
+            &format!("mutation($input: DataSourceInput!) {{ {mutations} }}"),
+            json!({ "input": postgres_source("Aliased") }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    assert_eq!(app.stream_sequence().await, before);
     // Every page size is capped; the cap is a VALIDATION error naming the bounds.
     for (query, bound) in [
         ("{ columnLabels(first: 1000000) { column } }", "1 and 1000"),
@@ -624,5 +649,230 @@ async fn metrics_and_readiness_details_need_the_metrics_token_when_one_is_set() 
     assert!(ready["projections"].is_object(), "{ready}");
     // Liveness stays open.
     assert_eq!(get("/healthz", None).await.unwrap().status().as_u16(), 200);
+    app.stop().await;
+}
+
+/// `pursight` against the test's read models with `nats_url` and debug logging of everything.
+fn pursight_debug(app: &TestApp, nats_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .args(args)
+        .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+        .env("PURSIGHT_DATABASE_URL", &app.database_url)
+        .env("PURSIGHT_NATS_URL", nats_url)
+        .env("RUST_LOG", "debug")
+        .env_remove("PURSIGHT_LOG")
+        .output()
+        .unwrap();
+    support::text(&output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_url_credentials_never_appear_in_logs_or_errors() {
+    let app = TestApp::spawn().await;
+    let password = "nats-pw-6b0e1f";
+    // Unreachable: the error names the server, not the password.
+    let unreachable = pursight_debug(
+        &app,
+        &format!("nats://alice:{password}@127.0.0.1:1"),
+        &["replay"],
+    );
+    assert!(
+        unreachable.contains("cannot connect to NATS at nats://alice:***@127.0.0.1:1"),
+        "{unreachable}"
+    );
+    assert!(!unreachable.contains(password), "{unreachable}");
+    let token = "nats-token-93ac2d";
+    let unreachable = pursight_debug(&app, &format!("nats://{token}@127.0.0.1:1"), &["replay"]);
+    assert!(!unreachable.contains(token), "{unreachable}");
+    // Reachable (this server has no authentication, so it ignores them): debug logs of async-nats
+    // name the server it connects to, without the credentials.
+    let port = app.nats_url.rsplit(':').next().unwrap().to_owned();
+    let served = pursight_debug(
+        &app,
+        &format!("nats://alice:{password}@127.0.0.1:{port}"),
+        &["replay"],
+    );
+    assert!(!served.contains("cannot connect"), "{served}");
+    assert!(!served.contains(password), "{served}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_shorter_than_32_bytes_are_refused_before_anything_starts() {
+    let app = TestApp::spawn().await;
+    for args in [
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--jwt-secret",
+            "too-short-secret",
+        ][..],
+        &["token", "--jwt-secret", "too-short-secret"][..],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pursight"))
+            .args(args)
+            .env("PURSIGHT_STREAM_PREFIX", &app.prefix)
+            .env("PURSIGHT_DATABASE_URL", &app.database_url)
+            .env("PURSIGHT_NATS_URL", &app.nats_url)
+            .env_remove("PURSIGHT_JWT_SECRET")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let text = support::text(&output);
+        assert!(
+            text.contains("PURSIGHT_JWT_SECRET is 16 bytes long; it must have at least 32 bytes"),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains("too-short-secret"), "{text}");
+    }
+    app.stop().await;
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text message as JSON, or None when the connection ends.
+async fn next_text(socket: &mut Socket) -> Option<Value> {
+    use futures::StreamExt;
+    let message = tokio::time::timeout(std::time::Duration::from_secs(30), socket.next())
+        .await
+        .expect("an answer");
+    match message {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+            Some(serde_json::from_str(&text).unwrap())
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscription_endpoint_refuses_fragment_bombs_and_large_messages_too() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let connect = || async {
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {admin}") } });
+        socket.send(Message::text(init.to_string())).await.unwrap();
+        socket
+    };
+    let mut socket = connect().await;
+    let ack = next_text(&mut socket).await.unwrap();
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let subscribe =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": fragment_bomb(29) } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    let answer = next_text(&mut socket).await.unwrap();
+    // async-graphql answers a refused operation as a `next` with errors.
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{answer}"
+    );
+    assert!(
+        answer.to_string().contains("fragments are expanded"),
+        "{answer}"
+    );
+    // A message over the body limit ends the connection instead of being buffered.
+    let mut socket = connect().await;
+    let _ack = next_text(&mut socket).await;
+    let huge =
+        json!({ "id": "2", "type": "subscribe", "payload": { "query": "x".repeat(2 * MIB) } });
+    let _ = socket.send(Message::text(huge.to_string())).await;
+    assert!(next_text(&mut socket).await.is_none());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_whose_request_timed_out_still_runs_to_its_end() {
+    // A zero budget: the request answers TIMEOUT at its first wait.
+    let app =
+        TestApp::spawn_configured(|c| c.http.limits.timeout = std::time::Duration::ZERO).await;
+    // A second instance on the same stream and read models, with the default budget, sets up
+    // and watches.
+    let sibling = app.sibling().await;
+    let sibling_url = format!("http://{}/graphql", sibling.local_addr());
+    let sibling_stop = sibling.shutdown_handle();
+    let sibling_task = tokio::spawn(sibling.run_until_stopped(false));
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let gql = |query: &'static str, variables: Value| {
+        app.client
+            .post(&sibling_url)
+            .bearer_auth(&admin)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    let db = support::SourceDb::create(
+        "CREATE TABLE customers (id int PRIMARY KEY, email text);",
+        "unused",
+    )
+    .await;
+    let registered: Value = gql(REGISTER, json!({ "input": db.input(), "wait": true }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let checked: Value = gql(
+        "mutation($id: ID!) { validateConnection(id: $id) { ok } }",
+        json!({ "id": id }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        checked["data"]["validateConnection"]["ok"], true,
+        "{checked}"
+    );
+
+    let started = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { startScan(sourceId: $id, waitForCompletion: true) { scanId } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&started), Some("TIMEOUT"), "{started}");
+    // The scan goes on without its request and ends; it is not left `running`.
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = gql(
+            "query($id: ID!) { scans(sourceId: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        if last["data"]["scans"][0]["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["data"]["scans"][0]["status"], "completed", "{last}");
+    sibling_stop.shutdown();
+    let _ = sibling_task.await;
+    db.remove().await;
     app.stop().await;
 }

@@ -66,9 +66,7 @@ impl Authenticator {
     /// `rsa_public_pem`: optional PEM public key for RS256 tokens.
     /// Refuses a secret shorter than [`MIN_SECRET_BYTES`].
     pub fn new(secret: &str, rsa_public_pem: Option<&[u8]>) -> Result<Self, AuthError> {
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(AuthError::ShortSecret(secret.len()));
-        }
+        check_secret(secret)?;
         let rs256 = rsa_public_pem
             .map(DecodingKey::from_rsa_pem)
             .transpose()
@@ -167,6 +165,14 @@ impl Authenticator {
             roles,
         })
     }
+}
+
+/// Refuses an HS256 secret shorter than [`MIN_SECRET_BYTES`].
+pub fn check_secret(secret: &str) -> Result<(), AuthError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(AuthError::ShortSecret(secret.len()));
+    }
+    Ok(())
 }
 
 /// Issues an HS256 token (for `pursight token`, the demo and tests).

@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod error;
 pub mod export;
 pub mod idempotency;
+pub mod nats_url;
 pub mod redact;
 pub mod snapshot;
 pub mod store;

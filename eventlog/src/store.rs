@@ -129,19 +129,30 @@ impl EventStore {
 
     /// Like [`connect`](Self::connect) with other stream settings (tests use a short duplicate
     /// window to see what happens after it).
-    #[instrument(skip_all, fields(url = %config.nats_url, stream = config.names.stream()))]
+    #[instrument(skip_all, fields(url = crate::nats_url::redacted(&config.nats_url), stream = config.names.stream()))]
     pub async fn connect_with(
         config: &EventStoreConfig,
         settings: StreamSettings,
     ) -> Result<Self, EventStoreError> {
-        let client = async_nats::ConnectOptions::new()
+        // Credentials go to async-nats as options, never inside the URL it logs.
+        let url = crate::nats_url::NatsUrl::parse(&config.nats_url);
+        let options = match url.credentials() {
+            Some(crate::nats_url::Credentials::UserPassword { user, password }) => {
+                async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+            }
+            Some(crate::nats_url::Credentials::Token(token)) => {
+                async_nats::ConnectOptions::with_token(token.clone())
+            }
+            None => async_nats::ConnectOptions::new(),
+        };
+        let client = options
             .connection_timeout(Duration::from_secs(5))
             .retry_on_initial_connect()
             .max_reconnects(Some(3))
-            .connect(&config.nats_url)
+            .connect(url.servers())
             .await
             .map_err(|err| EventStoreError::Unreachable {
-                url: config.nats_url.clone(),
+                url: url.redacted().to_owned(),
                 reason: err.to_string(),
             })?;
         // retry_on_initial_connect returns at once; wait (bounded) for the first connection so an
@@ -150,7 +161,7 @@ impl EventStore {
         while client.connection_state() != async_nats::connection::State::Connected {
             if tokio::time::Instant::now() > deadline {
                 return Err(EventStoreError::Unreachable {
-                    url: config.nats_url.clone(),
+                    url: url.redacted().to_owned(),
                     reason: "no answer within 5 s".into(),
                 });
             }

@@ -84,7 +84,9 @@ async fn append(store_args: &StoreArgs, args: AppendArgs) -> anyhow::Result<Exit
     let tenant = TenantId::parse("bench")?;
     println!(
         "bench append: {} commands, {} in flight, NATS {}",
-        args.count, args.concurrency, store_args.nats_url
+        args.count,
+        args.concurrency,
+        eventlog::nats_url::redacted(&store_args.nats_url)
     );
 
     // Baseline: raw async JetStream publishes of the same payload sizes to a scratch stream with

@@ -198,7 +198,7 @@ pub async fn run(
         expected.len(),
         server.host,
         server.port,
-        store_args.nats_url
+        eventlog::nats_url::redacted(&store_args.nats_url)
     );
     let (predictions, columns, elapsed) = with_scratch(&server, async |scratch| {
         measure(store_args, database, &args, &run_id, &server, scratch).await

@@ -189,7 +189,7 @@ pub async fn run(
         server.host,
         server.port,
         server.user,
-        store_args.nats_url
+        eventlog::nats_url::redacted(&store_args.nats_url)
     );
 
     let results = with_scratch(&server, async |scratch| {

@@ -57,7 +57,7 @@ pub async fn run(
         projections::ALL.join(", "),
         server.host,
         server.port,
-        store_args.nats_url
+        eventlog::nats_url::redacted(&store_args.nats_url)
     );
     let results = with_scratch(&server, async |scratch| {
         measure(store_args, database, &args, &run_id, &server, scratch).await

@@ -145,6 +145,8 @@ pub async fn serve(
     let secret = args.jwt_secret.filter(|s| !s.is_empty()).context(
         "PURSIGHT_JWT_SECRET is not set: export a long random secret (e.g. `export PURSIGHT_JWT_SECRET=$(openssl rand -hex 32)`) or pass --jwt-secret",
     )?;
+    // Before connecting anywhere: a short secret is a configuration error, said at once.
+    crate::auth::check_secret(&secret)?;
     let config = args.http.apply(AppConfig {
         health_interval: health_interval(args.health_interval_secs),
         ..app_config(
@@ -168,6 +170,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
         .jwt_secret
         .filter(|s| !s.is_empty())
         .context("PURSIGHT_JWT_SECRET is not set: use the secret the server runs with (or pass --jwt-secret)")?;
+    crate::auth::check_secret(&secret)?;
     let tenant = TenantId::parse(&args.tenant)?;
     let roles = args
         .roles

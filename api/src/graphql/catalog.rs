@@ -716,6 +716,7 @@ impl CatalogMutation {
     /// Connects to the source with its current configuration and runs a trivial query. While the
     /// source is registered, failed or configuring, the outcome moves it to connected or failed
     /// (`ConnectionValidated` / `ConnectionFailed`).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn validate_connection(
         &self,
         ctx: &Context<'_>,
@@ -733,6 +734,7 @@ impl CatalogMutation {
     }
 
     /// Points the source at another password reference, then validates the connection with it.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn rotate_credentials(
         &self,
         ctx: &Context<'_>,
@@ -769,6 +771,7 @@ impl CatalogMutation {
     /// Starts discovering the source's schemas, followed by classification of what it found.
     /// Both run in the background (follow them with `scans`, `dataSource` or the `events`
     /// subscription) unless `waitForCompletion` is set.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn start_scan(
         &self,
         ctx: &Context<'_>,
@@ -784,84 +787,107 @@ impl CatalogMutation {
         let scope = scope.unwrap_or_default();
         let scope = ScanScope::parse(&scope.include, &scope.exclude)
             .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
-        let started = services
-            .workflows
-            .begin_scan(&context, source, strategy.into(), scope)
-            .await
-            .map_err(command_error)?;
-        let scan_id = started.scan_id;
-        if started.already_started {
-            // A retry of a request that started this scan: it runs (or ran) already.
-            return Ok(ScanStart {
-                scan_id: ID(scan_id.to_string()),
-                completed: false,
-                failure: None,
-                assets_changed: None,
-                assets_removed: None,
-                metrics: None,
-                classified_columns: None,
-                classification_failure: None,
-            });
+        // In a task of its own: a request stopped by its timeout must not stop the scan between
+        // its start and its end (it would stay `running` until the next start of the service).
+        tokio::spawn(scan(
+            services,
+            context,
+            source,
+            strategy,
+            scope,
+            wait_for_completion,
+        ))
+        .await
+        .map_err(|err| internal(&err))?
+    }
+}
+
+/// Starts a scan and runs it (in the background unless `wait_for_completion`).
+async fn scan(
+    services: Services,
+    context: CommandContext,
+    source: AggregateId,
+    strategy: ScanStrategyGql,
+    scope: ScanScope,
+    wait_for_completion: bool,
+) -> Result<ScanStart> {
+    let started = services
+        .workflows
+        .begin_scan(&context, source, strategy.into(), scope)
+        .await
+        .map_err(command_error)?;
+    let scan_id = started.scan_id;
+    if started.already_started {
+        // A retry of a request that started this scan: it runs (or ran) already.
+        return Ok(ScanStart {
+            scan_id: ID(scan_id.to_string()),
+            completed: false,
+            failure: None,
+            assets_changed: None,
+            assets_removed: None,
+            metrics: None,
+            classified_columns: None,
+            classification_failure: None,
+        });
+    }
+    let run = {
+        let services = services.clone();
+        let context = context.follow_up();
+        async move {
+            let known = CatalogAssets::new(&services.store, &services.pool);
+            let feedback = CatalogFeedback::new(&services.pool);
+            services
+                .workflows
+                .run_scan_and_classify(
+                    &context,
+                    source,
+                    scan_id,
+                    &known,
+                    &feedback,
+                    commands::classify::PipelineProgress::silent(),
+                )
+                .await
         }
-        let run = {
-            let services = services.clone();
-            let context = context.follow_up();
-            async move {
-                let known = CatalogAssets::new(&services.store, &services.pool);
-                let feedback = CatalogFeedback::new(&services.pool);
-                services
-                    .workflows
-                    .run_scan_and_classify(
-                        &context,
-                        source,
-                        scan_id,
-                        &known,
-                        &feedback,
-                        commands::classify::PipelineProgress::silent(),
-                    )
-                    .await
-            }
-        };
-        if !wait_for_completion {
-            tokio::spawn(async move {
-                match run.await {
-                    Err(err) => tracing::error!(%scan_id, error = %err, "scan did not finish"),
-                    Ok(outcome) => {
-                        if let Some(Err(reason)) = outcome.classification {
-                            tracing::warn!(%scan_id, %reason, "classification after the scan failed");
-                        }
+    };
+    if !wait_for_completion {
+        tokio::spawn(async move {
+            match run.await {
+                Err(err) => tracing::error!(%scan_id, error = %err, "scan did not finish"),
+                Ok(outcome) => {
+                    if let Some(Err(reason)) = outcome.classification {
+                        tracing::warn!(%scan_id, %reason, "classification after the scan failed");
                     }
                 }
-            });
-            return Ok(ScanStart {
-                scan_id: ID(scan_id.to_string()),
-                completed: false,
-                failure: None,
-                assets_changed: None,
-                assets_removed: None,
-                metrics: None,
-                classified_columns: None,
-                classification_failure: None,
-            });
-        }
-        let outcome = run.await.map_err(command_error)?;
-        let report: ScanReport = outcome.scan;
-        let (classified_columns, classification_failure) = match outcome.classification {
-            Some(Ok(classification)) => (Some(classification.columns as i64), None),
-            Some(Err(reason)) => (None, Some(reason)),
-            None => (None, None),
-        };
-        Ok(ScanStart {
+            }
+        });
+        return Ok(ScanStart {
             scan_id: ID(scan_id.to_string()),
-            completed: report.failure.is_none(),
-            failure: report.failure,
-            assets_changed: Some(report.assets_changed as i64),
-            assets_removed: Some(report.assets_removed as i64),
-            metrics: serde_json::to_value(report.metrics).ok().map(Json),
-            classified_columns,
-            classification_failure,
-        })
+            completed: false,
+            failure: None,
+            assets_changed: None,
+            assets_removed: None,
+            metrics: None,
+            classified_columns: None,
+            classification_failure: None,
+        });
     }
+    let outcome = run.await.map_err(command_error)?;
+    let report: ScanReport = outcome.scan;
+    let (classified_columns, classification_failure) = match outcome.classification {
+        Some(Ok(classification)) => (Some(classification.columns as i64), None),
+        Some(Err(reason)) => (None, Some(reason)),
+        None => (None, None),
+    };
+    Ok(ScanStart {
+        scan_id: ID(scan_id.to_string()),
+        completed: report.failure.is_none(),
+        failure: report.failure,
+        assets_changed: Some(report.assets_changed as i64),
+        assets_removed: Some(report.assets_removed as i64),
+        metrics: serde_json::to_value(report.metrics).ok().map(Json),
+        classified_columns,
+        classification_failure,
+    })
 }
 
 /// The tenant's review feedback from the catalog read model.

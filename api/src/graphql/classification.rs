@@ -592,6 +592,7 @@ impl ClassificationMutation {
 impl ClassificationMutation {
     /// Classifies a source's assets now (the source must be scanned). With `fromProfiles`, the
     /// stored column statistics are re-evaluated instead of sampling the source again.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn start_classification(
         &self,
         ctx: &Context<'_>,
@@ -600,22 +601,28 @@ impl ClassificationMutation {
         command_id: Option<ID>,
     ) -> Result<ClassificationRun> {
         let context = caller_context(ctx, command_id.as_ref())?;
-        let services = ctx.data_unchecked::<Services>();
+        let services = ctx.data_unchecked::<Services>().clone();
         let source = parse_id(&source_id)?;
-        let report = run_classification(
-            services,
-            &context,
-            source,
-            ClassificationOptions {
-                from_profiles,
-                ..Default::default()
-            },
-        )
-        .await?;
+        // In a task of its own: a request stopped by its timeout must not stop the
+        // classification half-way (the source would stay `classifying`).
+        let run = tokio::spawn(async move {
+            run_classification(
+                &services,
+                &context,
+                source,
+                ClassificationOptions {
+                    from_profiles,
+                    ..Default::default()
+                },
+            )
+            .await
+        });
+        let report = run.await.map_err(|err| internal(&err))??;
         Ok(report.into())
     }
 
     /// Confirms an applied or suggested label.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn confirm_classification(
         &self,
         ctx: &Context<'_>,
@@ -644,6 +651,7 @@ impl ClassificationMutation {
 
     /// Rejects a label: it is not proposed again for this column until its evidence changes,
     /// labels propagated from it are revoked, and similar columns elsewhere lose confidence.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn reject_classification(
         &self,
         ctx: &Context<'_>,
@@ -671,6 +679,7 @@ impl ClassificationMutation {
     }
 
     /// Labels a column by hand (a built-in type or any custom label).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn classify_manually(
         &self,
         ctx: &Context<'_>,
@@ -698,6 +707,7 @@ impl ClassificationMutation {
     }
 
     /// Creates a scan rule set (version 1).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn create_scan_rule_set(
         &self,
         ctx: &Context<'_>,
@@ -724,6 +734,7 @@ impl ClassificationMutation {
 
     /// Changes a scan rule set (a new version) and re-evaluates every source attached to it
     /// from stored profiles, recording only the labels that change.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn update_scan_rule_set(
         &self,
         ctx: &Context<'_>,
@@ -804,6 +815,7 @@ impl ClassificationMutation {
 
     /// Makes a source's classification follow a scan rule set (`ruleSetId` null: the built-in
     /// defaults). Takes effect at the next classification.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn attach_scan_rule_set(
         &self,
         ctx: &Context<'_>,

@@ -279,6 +279,7 @@ pub struct HealthMutation;
 impl HealthMutation {
     /// Probes the source `samples` times (1 to 20) now, assesses its recent probes and records
     /// the assessment (`HealthAssessed`) when the health changed. Archived sources are refused.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn check_data_source_health(
         &self,
         ctx: &Context<'_>,

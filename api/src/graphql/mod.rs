@@ -2,7 +2,8 @@
 //! mutations go through the one command handler, subscriptions stream the caller's tenant's
 //! CloudEvents. Every resolver first establishes the caller and checks one permission; every
 //! error carries `extensions.code` (VALIDATION, CONFLICT, NOT_FOUND, FORBIDDEN, UNAUTHENTICATED,
-//! INTERNAL) and never internal details or secrets.
+//! TIMEOUT, INTERNAL) and never internal details or secrets. Every request is bounded first
+//! ([`limits`]): text nesting and fragment expansion, then depth and complexity, then time.
 
 pub mod catalog;
 mod classification;

@@ -23,6 +23,7 @@ impl MutationRoot {
     /// Registers a data source. `name` and `kind` are required; the password is given as a
     /// secret reference, never as a value. With a `commandId`, the new source's id is that id,
     /// so a retried registration is recognised even after the stream's duplicate window.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn register_data_source(
         &self,
         ctx: &Context<'_>,
@@ -42,6 +43,7 @@ impl MutationRoot {
     /// Changes a data source's configuration: only the fields given change (nested objects are
     /// replaced whole). Connection changes send a connected source back to `configuring` for
     /// re-validation; metadata changes (name, owner, description, environment, tags) do not.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn update_data_source_config(
         &self,
         ctx: &Context<'_>,
@@ -57,6 +59,7 @@ impl MutationRoot {
     }
 
     /// Starts configuring the connection (registered or failed → configuring).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn configure_data_source(
         &self,
         ctx: &Context<'_>,
@@ -75,6 +78,7 @@ impl MutationRoot {
     }
 
     /// Adds a validated source to the catalog (validated → cataloged).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn catalog_data_source(
         &self,
         ctx: &Context<'_>,
@@ -93,6 +97,7 @@ impl MutationRoot {
     }
 
     /// Starts monitoring a cataloged source (cataloged → monitoring).
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn start_monitoring_data_source(
         &self,
         ctx: &Context<'_>,
@@ -111,6 +116,7 @@ impl MutationRoot {
     }
 
     /// Archives a data source. Its history stays; it leaves the default catalog views.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn archive_data_source(
         &self,
         ctx: &Context<'_>,
