@@ -77,6 +77,7 @@ pub fn render(
         let up = u8::from(status.state == ProjectionState::Running);
         let _ = writeln!(out, "pursight_projection_up{{projection=\"{name}\"}} {up}");
     }
+    let _ = writeln!(out, "# HELP pursight_read_model_database_up 1 when the read-model database answers.\n# TYPE pursight_read_model_database_up gauge\npursight_read_model_database_up {}", u8::from(parked.is_some()));
     if let Some(parked) = parked {
         let _ = writeln!(out, "# HELP pursight_projection_parked Events the projection could not apply and set aside (`pursight projections parked`).\n# TYPE pursight_projection_parked gauge");
         for (name, count) in parked {
@@ -113,5 +114,6 @@ mod tests {
         // Without an answer from the database the parked counts are left out, not made up.
         let text = render(&CommandStats::default(), &board, Some(10), None);
         assert!(!text.contains("pursight_projection_parked"));
+        assert!(text.contains("pursight_read_model_database_up 0"));
     }
 }
