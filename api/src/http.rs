@@ -136,12 +136,13 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let degraded = parked.values().any(|count| *count > 0);
-    (
-        code,
-        Json(
-            serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections }),
-        ),
-    )
+    let mut body =
+        serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections });
+    // Counts come for every projection whenever the database answers.
+    if parked.is_empty() {
+        body["error"] = "the read-model database does not answer".into();
+    }
+    (code, Json(body))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -94,6 +94,16 @@ pub fn render(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_read_model_database_that_does_not_answer_gives_no_counts() {
+        // Nothing listens on port 1: the counts are unknown, not zero (/readyz: not ready).
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
+            .unwrap();
+        assert_eq!(parked_counts(&pool).await, None);
+    }
+
     #[test]
     fn a_projection_retrying_is_down_and_parked_events_are_counted() {
         let board = StatusBoard::default();
