@@ -121,15 +121,27 @@ pub async fn list(
     projection: Option<&str>,
     tenant: Option<&str>,
 ) -> Result<Vec<ParkedEvent>, sqlx::Error> {
+    list_at_most(pool, projection, tenant, i64::MAX).await
+}
+
+/// [`list`], at most `limit` rows (for answers that must stay small).
+pub async fn list_at_most(
+    pool: &PgPool,
+    projection: Option<&str>,
+    tenant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ParkedEvent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT projection, sequence, event_index, event_id, tenant_id, aggregate_type,
                 aggregate_id, event_type, error, attempts, parked_at, retried_at
          FROM public.projection_parked
          WHERE ($1::text IS NULL OR projection = $1) AND ($2::text IS NULL OR tenant_id = $2)
-         ORDER BY projection, sequence, event_index",
+         ORDER BY projection, sequence, event_index
+         LIMIT $3",
     )
     .bind(projection)
     .bind(tenant)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }
