@@ -744,6 +744,95 @@ async fn a_parked_event_shows_in_readyz_metrics_consistency_and_the_cli_of_its_t
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_projection_stuck_on_its_database_is_not_ready_and_down_until_it_recovers() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    register(&app, &admin, postgres_source("Orders")).await;
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    // The database refuses every write to the read model (SQLSTATE 57P03, "cannot connect
+    // now": its trouble, not the event's), so the projection can neither apply nor park.
+    sqlx::raw_sql(
+        "CREATE FUNCTION rm_data_sources.frozen() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'frozen' USING ERRCODE = '57P03'; END $$;
+         CREATE TRIGGER frozen BEFORE INSERT OR UPDATE ON rm_data_sources.data_sources
+           FOR EACH ROW EXECUTE FUNCTION rm_data_sources.frozen();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let response = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": postgres_source("Invoices") }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    let readyz = || async {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let mut seen = None;
+    for _ in 0..400 {
+        let (status, body) = readyz().await;
+        if body["projections"]["data_sources"]["state"] == "retrying" {
+            seen = Some((status, body));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (status, body) = seen.expect("the projection reports itself retrying");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    let error = body["projections"]["data_sources"]["error"]
+        .as_str()
+        .unwrap();
+    assert!(error.contains("frozen"), "{error}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pursight_projection_up{projection=\"data_sources\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pursight_projection_parked{projection=\"data_sources\"} 0"),
+        "nothing is parked for the database's trouble: {metrics}"
+    );
+
+    // The database recovers: the projection catches up and the service is ready again.
+    sqlx::raw_sql("DROP TRIGGER frozen ON rm_data_sources.data_sources")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut recovered = false;
+    for _ in 0..600 {
+        let (status, body) = readyz().await;
+        if status == 200 && body["projections"]["data_sources"]["state"] == "running" {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(recovered, "ready again once the database recovers");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM rm_data_sources.data_sources ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(names, ["Invoices", "Orders"]);
+    pool.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn control_characters_and_oversized_free_text_are_validation_errors_and_append_nothing() {
     let app = TestApp::spawn().await;
     let admin = TestApp::token("acme", &[Role::Admin]);

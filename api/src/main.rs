@@ -15,8 +15,10 @@ async fn main() -> std::process::ExitCode {
     match api::cli::run(cli).await {
         Ok(code) => code,
         Err(err) => {
-            // One clear sentence with what to do; the cause chain follows on the same line.
-            eprintln!("error: {err:#}");
+            // One clear sentence with what to do; the cause chain follows on the same line, and
+            // stays on it: a name from a source cannot start a line of its own.
+            let message = format!("{err:#}");
+            eprintln!("error: {}", domain::text::escape_controls(&message));
             std::process::ExitCode::FAILURE
         }
     }

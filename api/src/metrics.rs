@@ -77,6 +77,7 @@ pub fn render(
         let up = u8::from(status.state == ProjectionState::Running);
         let _ = writeln!(out, "pursight_projection_up{{projection=\"{name}\"}} {up}");
     }
+    let _ = writeln!(out, "# HELP pursight_read_model_database_up 1 when the read-model database answers.\n# TYPE pursight_read_model_database_up gauge\npursight_read_model_database_up {}", u8::from(parked.is_some()));
     if let Some(parked) = parked {
         let _ = writeln!(out, "# HELP pursight_projection_parked Events the projection could not apply and set aside (`pursight projections parked`).\n# TYPE pursight_projection_parked gauge");
         for (name, count) in parked {
@@ -92,6 +93,16 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_read_model_database_that_does_not_answer_gives_no_counts() {
+        // Nothing listens on port 1: the counts are unknown, not zero (/readyz: not ready).
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
+            .unwrap();
+        assert_eq!(parked_counts(&pool).await, None);
+    }
 
     #[test]
     fn a_projection_retrying_is_down_and_parked_events_are_counted() {
@@ -113,5 +124,6 @@ mod tests {
         // Without an answer from the database the parked counts are left out, not made up.
         let text = render(&CommandStats::default(), &board, Some(10), None);
         assert!(!text.contains("pursight_projection_parked"));
+        assert!(text.contains("pursight_read_model_database_up 0"));
     }
 }

@@ -6,14 +6,17 @@
 //! (sequence and position in its commit) and what it was (tenant, aggregate, type, error);
 //! [`retry`] reads it again from the stream and applies it once whatever stopped it is fixed.
 //!
-//! **A retried event is applied out of order.** Later events of the same aggregate have been
-//! applied meanwhile, and a read model's rows are mostly upserts keyed by id, so applying an
-//! older event last can leave a row as that event said rather than as the latest one did (an
-//! older name, an older lifecycle state). Rows that carry the aggregate version or stream
-//! sequence they reflect keep the newer values where the projection compares them; the others do
-//! not. When a parked event is older than later events of its aggregate, `pursight rebuild NAME`
-//! (which re-projects the whole stream in order, after the fix) is the exact repair; `retry` is
-//! the quick one for events whose aggregate has not moved on (a parked creation, a last note).
+//! **A retried event is applied out of order.** Later events of its aggregate (and of others)
+//! have been applied meanwhile, and the read models apply an event on top of the rows as they
+//! are, as if it were the latest; none of them compares versions. So a retried event that
+//! *adds* something (a registration, an audit entry, a schema-history or health-history row, a
+//! lineage edge, a label) lands where it belongs, while one that *sets* fields an event after
+//! it set again (a configuration patch, a lifecycle move) leaves those fields, and the row's
+//! `version` and `last_sequence`, as the older event says. `retry` is therefore exact when the
+//! parked event's aggregate has no later events (`pursight projections parked` shows the
+//! aggregate; `history(aggregateId)` its events); otherwise `pursight rebuild NAME` after the fix
+//! re-projects the whole stream in order and is the exact repair (a rebuild also parks afresh
+//! whatever still fails).
 
 use crate::checkpoint;
 use crate::error::{DbContext, ProjectionError};
@@ -118,15 +121,27 @@ pub async fn list(
     projection: Option<&str>,
     tenant: Option<&str>,
 ) -> Result<Vec<ParkedEvent>, sqlx::Error> {
+    list_at_most(pool, projection, tenant, i64::MAX).await
+}
+
+/// [`list`], at most `limit` rows (for answers that must stay small).
+pub async fn list_at_most(
+    pool: &PgPool,
+    projection: Option<&str>,
+    tenant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ParkedEvent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT projection, sequence, event_index, event_id, tenant_id, aggregate_type,
                 aggregate_id, event_type, error, attempts, parked_at, retried_at
          FROM public.projection_parked
          WHERE ($1::text IS NULL OR projection = $1) AND ($2::text IS NULL OR tenant_id = $2)
-         ORDER BY projection, sequence, event_index",
+         ORDER BY projection, sequence, event_index
+         LIMIT $3",
     )
     .bind(projection)
     .bind(tenant)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -162,8 +162,13 @@ impl<P: Projection> ProjectionRunner<P> {
                 Err(err) => {
                     tracing::warn!(projection = name, error = %err, "cannot take the projection lead; retrying");
                     failures.record(&self.status, name, &err);
-                    tokio::time::sleep(backoff).await;
-                    continue;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => continue,
+                        _ = shutdown.changed() => {
+                            self.status.set_state(name, ProjectionState::Stopped);
+                            return Ok(());
+                        }
+                    }
                 }
             };
             match self
@@ -174,8 +179,8 @@ impl<P: Projection> ProjectionRunner<P> {
                     self.status.set_state(name, ProjectionState::Stopped);
                     return Ok(());
                 }
-                Err(err @ ProjectionError::BadEvent { .. })
-                | Err(err @ ProjectionError::Unknown(_)) => {
+                // Nothing an event holds gets here (it is parked); only a wiring mistake does.
+                Err(err @ ProjectionError::Unknown(_)) => {
                     tracing::error!(projection = name, error = %err, "projection stopped");
                     self.status
                         .set_state(name, ProjectionState::Failed(err.to_string()));

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectionsCommand {
-    /// List parked events (projection, sequence, tenant, type, error, when), oldest first.
+    /// List parked events (projection, sequence, tenant, aggregate, type, error, attempts,
+    /// when), oldest first.
     Parked(ParkedArgs),
     /// Read parked events again from the stream and apply them: a row goes when its event
     /// applies, stays with the new error otherwise. A retried event is applied after later
@@ -103,6 +104,7 @@ fn table(rows: &[ParkedEvent]) -> Table {
         "projection",
         "sequence",
         "tenant",
+        "aggregate",
         "type",
         "error",
         "attempts",
@@ -113,6 +115,10 @@ fn table(rows: &[ParkedEvent]) -> Table {
             row.projection.clone(),
             row.sequence.to_string(),
             row.tenant_id.clone(),
+            match (&row.aggregate_type, &row.aggregate_id) {
+                (Some(kind), Some(id)) => format!("{kind} {id}"),
+                _ => String::new(),
+            },
             row.event_type
                 .clone()
                 .unwrap_or_else(|| "(undecodable commit)".into()),

@@ -187,9 +187,18 @@ impl QueryRoot {
             .await
             .map_err(|err| internal(&err))?;
         // Only the caller's tenant: another tenant's parked events are none of its business.
-        let parked = projections::parked::list(&services.pool, None, Some(caller.tenant.as_str()))
+        let tenant = Some(caller.tenant.as_str());
+        let counts = projections::parked::counts(&services.pool, tenant)
             .await
             .map_err(|err| internal(&err))?;
+        let parked = projections::parked::list_at_most(
+            &services.pool,
+            None,
+            tenant,
+            ParkedEvent::MAX as i64,
+        )
+        .await
+        .map_err(|err| internal(&err))?;
         let projections: Vec<ProjectionProgress> = projections::ALL
             .iter()
             .map(|name| ProjectionProgress {
@@ -198,17 +207,21 @@ impl QueryRoot {
                     .iter()
                     .find(|(n, _)| n == name)
                     .map_or(0, |(_, s)| *s as i64),
-                parked: parked.iter().filter(|p| p.projection == *name).count() as i64,
+                parked: counts
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(0, |(_, count)| *count as i64),
             })
             .collect();
         Ok(Consistency {
             projected_sequence: projections.iter().map(|p| p.sequence).min().unwrap_or(0),
             stream_sequence: stream_sequence as i64,
             projections,
+            // Not those a rebuild in progress parked (`<name>__rebuild`): they replace the
+            // live ones when it swaps in.
             parked: parked
                 .into_iter()
                 .filter(|p| projections::ALL.contains(&p.projection.as_str()))
-                .take(ParkedEvent::MAX)
                 .map(ParkedEvent::from)
                 .collect(),
         })
