@@ -179,7 +179,8 @@ fn may_see_details(state: &AppState, headers: &HeaderMap) -> bool {
 async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.status.snapshot();
     let parked = crate::metrics::parked_counts(&state.pool).await;
-    let mut ready = !snapshot.is_empty() && parked.is_some();
+    let database_up = parked.is_some();
+    let mut ready = !snapshot.is_empty() && database_up;
     let parked = parked.unwrap_or_default();
     let projections: serde_json::Map<String, serde_json::Value> = snapshot
         .iter()
@@ -212,13 +213,12 @@ async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return code.into_response();
     }
     let degraded = parked.values().any(|count| *count > 0);
-    (
-        code,
-        Json(
-            serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections }),
-        ),
-    )
-        .into_response()
+    let mut body =
+        serde_json::json!({ "ready": ready, "degraded": degraded, "projections": projections });
+    if !database_up {
+        body["error"] = "the read-model database does not answer".into();
+    }
+    (code, Json(body)).into_response()
 }
 
 /// Prometheus text; with `PURSIGHT_METRICS_TOKEN` set, only for callers with that token.
