@@ -1,0 +1,179 @@
+//! The condition language: what parses, what is refused (with the position), how it evaluates
+//! and which facts it cites.
+
+use super::fixtures::*;
+use crate::asset::LabelStatus::*;
+use crate::classification::ClassificationType::*;
+use crate::compliance::condition::{Binding, Condition, Env};
+use crate::datasource::SslMode;
+
+fn refused(text: &str, binding: Binding) -> (usize, String) {
+    let e = Condition::parse(text, binding).expect_err(text);
+    (e.position, e.message)
+}
+
+#[test]
+fn the_card_number_condition_fires_only_without_verified_tls() {
+    let condition = Condition::parse(
+        r#"any label (label.type == "CREDIT_CARD_NUMBER" and label.status in ["applied", "confirmed"])
+           and not source.tls_mode in ["verify_ca", "verify_full"]"#,
+        Binding::Column,
+    )
+    .unwrap();
+    let pan = column("card_no", vec![label(CreditCardNumber, Applied, 20)]);
+    let asset = asset(vec![pan.clone()]);
+    let mut source = source();
+    assert!(!condition.evaluate(&Env::asset(&source, &asset).with_column(&pan)));
+    source.tls_mode = SslMode::Require;
+    assert!(condition.evaluate(&Env::asset(&source, &asset).with_column(&pan)));
+    let suggested = column("card_no", vec![label(CreditCardNumber, Suggested, 20)]);
+    assert!(!condition.evaluate(&Env::asset(&source, &asset).with_column(&suggested)));
+}
+
+#[test]
+fn every_kind_of_mistake_is_one_error_at_its_position() {
+    use Binding::*;
+    let cases: &[(&str, Binding, usize, &str)] = &[
+        (
+            "source.tls_mode ==",
+            Asset,
+            19,
+            "expected a fact or a value, found the end",
+        ),
+        (
+            "source.tls == \"x\"",
+            Asset,
+            1,
+            "unknown fact `source.tls`; known: source.name",
+        ),
+        (
+            "source.monitoring == \"yes\"",
+            Asset,
+            22,
+            "is a boolean, compared with text",
+        ),
+        (
+            "source.tls_mode == \"verify-full\"",
+            Asset,
+            20,
+            "its values are disable, require",
+        ),
+        (
+            "label.type == \"PASSWORD\"",
+            Column,
+            1,
+            "only known inside any label",
+        ),
+        (
+            "column.name == \"a\"",
+            Asset,
+            1,
+            "only known in a column rule",
+        ),
+        ("any label (true)", Asset, 5, "labels belong to a column"),
+        ("asset.path > \"a\"", Asset, 12, "need numbers"),
+        ("asset.owner == \"x", Asset, 16, "unterminated string"),
+        (
+            "source.monitoring source.monitoring",
+            Asset,
+            19,
+            "unexpected `source.monitoring`",
+        ),
+        ("exists(source.kind)", Asset, 8, "always present"),
+        ("asset.path", Asset, 1, "not a condition"),
+        ("asset.tags == \"a\"", Asset, 12, "is a set"),
+        ("source.monitoring = true", Asset, 19, "`=` is written `==`"),
+        ("(source.monitoring", Asset, 19, "expected `)`"),
+        ("has_tag_prefix(\"\")", Asset, 16, "non-empty string"),
+    ];
+    for (text, binding, position, message) in cases {
+        let (at, got) = refused(text, *binding);
+        assert!(got.contains(message), "{text}: {got}");
+        assert_eq!(at, *position, "{text}: {got}");
+    }
+    // Positions count characters, not bytes.
+    let (at, _) = refused("asset.owner == \"é\" and ?", Binding::Asset);
+    assert_eq!(at, 24);
+}
+
+#[test]
+fn hostile_input_is_bounded() {
+    let deep = format!("{}true{}", "(".repeat(100), ")".repeat(100));
+    assert!(refused(&deep, Binding::Asset).1.contains("nests at most"));
+    let long = format!("asset.owner == \"{}\"", "a".repeat(5000));
+    assert!(refused(&long, Binding::Asset).1.contains("at most 4000"));
+    assert!(refused("asset.owner == \"a\u{0}\"", Binding::Asset)
+        .1
+        .contains("control characters"));
+}
+
+#[test]
+fn a_missing_fact_compares_false_and_exists_tells_it_apart() {
+    let mut asset = asset(vec![]);
+    asset.owner = None;
+    let source = source();
+    let env = Env::asset(&source, &asset);
+    for (text, expected) in [
+        ("asset.owner == \"x\"", false),
+        ("asset.owner != \"x\"", false),
+        ("not exists(asset.owner)", true),
+        (
+            "asset.row_estimate >= 1000 and asset.row_estimate < 1001",
+            true,
+        ),
+        ("1000 <= asset.row_estimate", true),
+        (
+            "\"purpose:billing\" in asset.tags and has_tag_prefix(\"retention:\")",
+            true,
+        ),
+        (
+            "has_tag_prefix(\"residency:\") or source.region_in_eea",
+            true,
+        ),
+        ("source.health in [\"degraded\", \"unhealthy\"]", false),
+    ] {
+        let condition = Condition::parse(text, Binding::Asset).unwrap();
+        assert_eq!(condition.evaluate(&env), expected, "{text}");
+    }
+}
+
+#[test]
+fn explain_cites_the_witnesses_of_any_and_the_events_they_rest_on() {
+    let condition = Condition::parse(
+        r#"any column (any label ("gdpr_personal" in label.frameworks)) and not exists(asset.owner)"#,
+        Binding::Asset,
+    )
+    .unwrap();
+    let mut asset = asset(vec![
+        column("id", vec![]),
+        column("email", vec![label(EmailAddress, Applied, 21)]),
+        column("notes", vec![label(Password, Suggested, 22)]),
+    ]);
+    asset.owner = None;
+    let source = source();
+    let (fired, cited) = condition.explain(&Env::asset(&source, &asset));
+    assert!(fired);
+    let summary: Vec<(String, Option<String>, String, u64)> = cited
+        .iter()
+        .map(|f| {
+            (
+                f.fact.clone(),
+                f.column.clone(),
+                f.value.clone(),
+                f.evidence.sequence,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "label.frameworks".into(),
+                Some("email".into()),
+                "gdpr_personal,hipaa_phi".into(),
+                21
+            ),
+            ("asset.owner".into(), None, "(none)".into(), METADATA),
+        ]
+    );
+}
