@@ -35,7 +35,8 @@
 //! that silently never fires. A comparison with a **missing** optional fact is false (use
 //! `exists(...)`). `column.*` is known in column rules and inside `any column (...)`, `label.*`
 //! only inside `any label (...)`/`all labels (...)` (which need a column), `role.*` only inside
-//! `any role (...)`/`all roles (...)` (the roles that may read the asset).
+//! `any role (...)`/`all roles (...)` (the roles that may read the asset). In a column rule,
+//! `any column (...)` ranges over all the asset's columns (the bound one included).
 //!
 //! ```text
 //! any label (label.type == "CREDIT_CARD_NUMBER" and label.status in ["applied", "confirmed"])
@@ -1280,8 +1281,13 @@ impl<'t> Parser<'t> {
         self.at += 1;
         let outer = self.scope;
         match range {
-            Range::Columns if outer.column => {
-                return Err(self.error_at(start, "a column is already in scope here".into()))
+            // In a column rule `any column (...)` looks at the asset's other columns too (e.g.
+            // "a health label anywhere in this table"); inside a label it would be ambiguous.
+            Range::Columns if outer.label => {
+                return Err(self.error_at(
+                    start,
+                    "any column (...) cannot be used inside a label's scope".into(),
+                ))
             }
             Range::Labels if !outer.column => return Err(self.error_at(
                 start,
@@ -1300,7 +1306,8 @@ impl<'t> Parser<'t> {
         self.scope = match range {
             Range::Columns => Scope {
                 column: true,
-                ..outer
+                label: false,
+                role: outer.role,
             },
             Range::Labels => Scope {
                 label: true,
