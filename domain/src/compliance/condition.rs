@@ -58,6 +58,14 @@ pub const MAX_CONDITION_CHARS: usize = 4000;
 const MAX_DEPTH: usize = 32;
 /// Most values in one `[...]` list.
 const MAX_LIST: usize = 256;
+/// Most elements one quantifier cites: a finding on a table of 2000 personal-data columns cites
+/// the first 25, which is proof enough and keeps the `ViolationDetected` commit small.
+pub const MAX_WITNESSES: usize = 25;
+/// Most facts one finding cites, for the same reason (a `not any column (...)` that holds rests
+/// on every column).
+pub const MAX_CITED_FACTS: usize = 200;
+/// Cited values are cut to this many characters (descriptions, long tag lists).
+const MAX_CITED_VALUE_CHARS: usize = 200;
 
 /// Why a condition was refused: one problem, at a 1-based character position of the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -520,7 +528,8 @@ impl Condition {
 
     /// Evaluates and returns the facts the result rests on, deduplicated, in reading order. In
     /// `any (...)` that holds only the elements that satisfy it are cited; in `all (...)` that
-    /// fails only the elements that do not.
+    /// fails only the elements that do not — at most [`MAX_WITNESSES`] of them, and at most
+    /// [`MAX_CITED_FACTS`] facts in all.
     pub fn explain(&self, env: &Env<'_>) -> (bool, Vec<CitedFact>) {
         let mut record = Record(Vec::new());
         let result = eval(&self.expr, env, &mut record);
@@ -529,6 +538,7 @@ impl Condition {
             .0
             .into_iter()
             .filter(|fact| seen.insert(fact.key()))
+            .take(MAX_CITED_FACTS)
             .collect();
         (result, cited)
     }
@@ -688,13 +698,20 @@ fn evidence_of<'a>(fact: Fact, env: &Env<'a>) -> &'a Evidence {
 
 fn render(value: Value<'_>) -> String {
     match value {
-        Value::Text(t) => t.to_owned(),
+        // A description can be long; a cited value only has to be recognisable.
+        Value::Text(t) => clip_value(t),
         Value::Number(n) => n.to_string(),
         Value::Boolean(b) => b.to_string(),
-        Value::Strings(set) => set.iter().map(String::as_str).collect::<Vec<_>>().join(","),
+        Value::Strings(set) => {
+            clip_value(&set.iter().map(String::as_str).collect::<Vec<_>>().join(","))
+        }
         Value::Frameworks(fs) => fs.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(","),
         Value::Missing => "(none)".to_owned(),
     }
+}
+
+fn clip_value(text: &str) -> String {
+    crate::datasource::values::clip(text, MAX_CITED_VALUE_CHARS)
 }
 
 /// Receives every fact read during an evaluation. `NoRecord` compiles to nothing.
@@ -807,19 +824,19 @@ fn quantify<R: Recorder>(
 ) -> bool {
     let start = rec.mark();
     let mut deciding: Vec<CitedFact> = Vec::new();
-    let mut decided = false;
+    let mut witnesses = 0;
     let mut visit = |inner: Env<'_>, rec: &mut R| -> bool {
         let mark = rec.mark();
         let holds = eval(body, &inner, rec);
         let decides = holds == existential;
-        if R::EXHAUSTIVE && decides {
-            deciding.extend(rec.split_off(mark));
-        }
         if decides {
-            decided = true;
+            witnesses += 1;
+            if R::EXHAUSTIVE {
+                deciding.extend(rec.split_off(mark));
+            }
         }
-        // Keep going only when citing; otherwise the first deciding element settles it.
-        decides && !R::EXHAUSTIVE
+        // Without citing, the first deciding element settles it; when citing, enough of them.
+        decides && (!R::EXHAUSTIVE || witnesses >= MAX_WITNESSES)
     };
     match range {
         Range::Columns => {
@@ -854,6 +871,7 @@ fn quantify<R: Recorder>(
             }
         }
     }
+    let decided = witnesses > 0;
     if R::EXHAUSTIVE && decided {
         rec.truncate(start);
         rec.extend(deciding);
@@ -1413,6 +1431,19 @@ impl<'t> Parser<'t> {
                     value.ty().describe()
                 ),
             ));
+        }
+        if let (Fact::LabelType, Literal::Text(text)) = (spec.fact, value) {
+            // Custom label names are free, so label types are not a closed set; but a built-in
+            // name in the wrong case would never match, silently.
+            let near = crate::classification::ClassificationType::ALL
+                .iter()
+                .find(|t| t.as_str() != text && t.as_str().eq_ignore_ascii_case(text));
+            if let Some(near) = near {
+                return Err(self.error_at(
+                    start,
+                    format!("label types are written as {near}, not {:?}", clip(text)),
+                ));
+            }
         }
         if let (Some(values), Literal::Text(text)) = (spec.values, value) {
             if !values.contains(&text.as_str()) {

@@ -13,7 +13,7 @@
 //! | TuneRule | unknown rule | [`CompliancePolicyError::UnknownRule`] |
 //! | DefineCustomRule | valid, other definition than the active one | `CustomRuleDefined` (version = last + 1) |
 //! | DefineCustomRule | same definition as the active one | nothing |
-//! | DefineCustomRule | invalid field or condition, or a built-in id | refused, nothing recorded |
+//! | DefineCustomRule | invalid field or condition, or an id reserved for built-in rules | refused, nothing recorded |
 //! | RetireCustomRule | active custom rule | `CustomRuleRetired` |
 //! | RetireCustomRule | no such active rule | [`CompliancePolicyError::UnknownRule`] |
 //!
@@ -239,8 +239,8 @@ impl CompliancePolicyState {
 pub enum CompliancePolicyError {
     #[error("no compliance rule {0}")]
     UnknownRule(String),
-    #[error("{0} is a built-in rule; choose another id for a custom rule")]
-    BuiltInRule(String),
+    #[error("{0} is reserved for built-in rules (ids starting with gdpr-, pci-dss-, hipaa- or soc2-); choose another id for a custom rule")]
+    ReservedRuleId(String),
     #[error("invalid compliance rule: {0}")]
     Validation(#[from] ValidationError),
 }
@@ -250,7 +250,9 @@ impl crate::Rejection for CompliancePolicyError {
         use crate::RejectionKind::*;
         match self {
             CompliancePolicyError::UnknownRule(_) => NotFound,
-            CompliancePolicyError::BuiltInRule(_) | CompliancePolicyError::Validation(_) => Invalid,
+            CompliancePolicyError::ReservedRuleId(_) | CompliancePolicyError::Validation(_) => {
+                Invalid
+            }
         }
     }
 }
@@ -314,8 +316,16 @@ impl Aggregate for CompliancePolicy {
             }
             C::DefineCustomRule { definition } => {
                 let id = definition.id.trim();
-                if builtin_rules().any(|r| r.definition.id == id) {
-                    return Err(CompliancePolicyError::BuiltInRule(id.to_owned()));
+                // The framework prefixes are reserved so that a rule added to a pack later can
+                // never take over the violations of a tenant's custom rule.
+                let reserved = FrameworkId::ALL.iter().any(|f| {
+                    id.strip_prefix(f.as_str())
+                        .is_some_and(|rest| rest.starts_with('-'))
+                });
+                if reserved || builtin_rules().any(|r| r.definition.id == id) {
+                    return Err(CompliancePolicyError::ReservedRuleId(
+                        crate::datasource::values::clip(id, 80),
+                    ));
                 }
                 let version = state.custom_versions.get(id).copied().unwrap_or(0) + 1;
                 let rule = RuleDefinition {

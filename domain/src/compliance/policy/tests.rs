@@ -200,9 +200,17 @@ fn a_custom_rule_that_does_not_check_is_refused_with_the_reason_and_nothing_reco
                 ..custom("true")
             },
         })
-        .then_error(CompliancePolicyError::BuiltInRule(
+        .then_error(CompliancePolicyError::ReservedRuleId(
             "pci-dss-sad-stored".into(),
         ));
+    given(vec![])
+        .when(C::DefineCustomRule {
+            definition: RuleDefinition {
+                id: "gdpr-my-rule".into(),
+                ..custom("true")
+            },
+        })
+        .then_error(CompliancePolicyError::ReservedRuleId("gdpr-my-rule".into()));
 }
 
 #[test]
@@ -214,4 +222,35 @@ fn policy_ids_are_per_tenant_and_stable() {
         policy_id(&TenantId::parse("globex").unwrap())
     );
     assert_eq!(policy_id(&acme).as_uuid().get_version_num(), 8);
+}
+
+#[test]
+fn policy_events_round_trip_through_their_stored_form() {
+    use crate::aggregate::DomainEvent;
+    for event in [
+        CompliancePolicyEvent::FrameworkEnabled(FrameworkEnabled {
+            framework: FrameworkId::PciDss,
+        }),
+        CompliancePolicyEvent::FrameworkDisabled(FrameworkDisabled {
+            framework: FrameworkId::Soc2,
+        }),
+        CompliancePolicyEvent::RuleTuned(RuleTuned {
+            rule_id: "pci-dss-sad-stored".into(),
+            severity: Some(Severity::Medium),
+            enabled: true,
+        }),
+        defined(3),
+        CompliancePolicyEvent::CustomRuleRetired(CustomRuleRetired {
+            rule_id: "acme-no-orphan-tables".into(),
+            version: 3,
+        }),
+    ] {
+        let data = event.to_data();
+        let back =
+            CompliancePolicyEvent::from_stored(event.event_type(), event.version(), &data).unwrap();
+        assert_eq!(back, event);
+    }
+    let data = defined(1).to_data();
+    assert_eq!(data["rule"]["framework"], "soc2");
+    assert_eq!(data["rule"]["subject"], "asset");
 }

@@ -85,6 +85,18 @@ fn every_kind_of_mistake_is_one_error_at_its_position() {
         ("source.monitoring = true", Asset, 19, "`=` is written `==`"),
         ("(source.monitoring", Asset, 19, "expected `)`"),
         ("has_tag_prefix(\"\")", Asset, 16, "non-empty string"),
+        (
+            "any label (label.type == \"password\")",
+            Column,
+            26,
+            "label types are written as PASSWORD",
+        ),
+        (
+            "any column (any label (any column (true)))",
+            Asset,
+            28,
+            "inside a label's scope",
+        ),
     ];
     for (text, binding, position, message) in cases {
         let (at, got) = refused(text, *binding);
@@ -176,4 +188,27 @@ fn explain_cites_the_witnesses_of_any_and_the_events_they_rest_on() {
             ("asset.owner".into(), None, "(none)".into(), METADATA),
         ]
     );
+}
+
+#[test]
+fn a_finding_on_a_wide_table_cites_a_bounded_number_of_witnesses() {
+    let condition = Condition::parse(
+        r#"any column (any label ("gdpr_personal" in label.frameworks))"#,
+        Binding::Asset,
+    )
+    .unwrap();
+    let columns = (0..1000)
+        .map(|i| {
+            column(
+                &format!("c{i}"),
+                vec![label(EmailAddress, Applied, 100 + i)],
+            )
+        })
+        .collect();
+    let asset = asset(columns);
+    let source = source();
+    let (fired, cited) = condition.explain(&Env::asset(&source, &asset));
+    assert!(fired);
+    assert_eq!(cited.len(), crate::compliance::condition::MAX_WITNESSES);
+    assert_eq!(cited[0].column.as_deref(), Some("c0"));
 }

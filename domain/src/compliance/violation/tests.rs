@@ -247,3 +247,30 @@ fn violation_ids_are_derived_from_tenant_rule_and_subject() {
             actual: base,
         });
 }
+
+#[test]
+fn violation_events_round_trip_through_their_stored_form() {
+    use crate::aggregate::DomainEvent;
+    for event in [
+        detected(Severity::Critical),
+        ViolationEvent::ViolationResolved(ViolationResolved {
+            violation_id: id(),
+            change: "source.tls_mode".into(),
+            evidence: vec![ev(30)],
+        }),
+        accepted(at(31)),
+        ViolationEvent::AcceptanceExpired(AcceptanceExpired {
+            violation_id: id(),
+            expired_at: at(31),
+        }),
+    ] {
+        let data = event.to_data();
+        let back = ViolationEvent::from_stored(event.event_type(), event.version(), &data).unwrap();
+        assert_eq!(back, event);
+    }
+    let data = detected(Severity::Critical).to_data();
+    assert_eq!(data["framework"], "pci-dss");
+    assert_eq!(data["subject"]["level"], "column");
+    assert_eq!(data["evidence"][0]["sequence"], 20);
+    assert_eq!(data["evidence"][0]["hash"], "h20");
+}
