@@ -10,6 +10,8 @@
 //! - Each finding cites exactly the facts its condition read to fire (see
 //!   [`Condition::explain`](super::condition::Condition::explain)) and the evidence of exactly
 //!   those facts, sorted by stream sequence and deduplicated.
+//! - [`recheck`] and [`changed_facts`] tell, for an open violation, whether its rule still fires
+//!   on its subject and which cited facts changed (the content of `ViolationResolved`).
 
 use super::condition::{CitedFact, Env};
 use super::facts::{AssetFacts, Evidence, SourceFacts};
@@ -128,6 +130,54 @@ fn finding(active: &ActiveRule, subject: Subject, env: &Env<'_>) -> Finding {
         facts,
         evidence,
     }
+}
+
+/// Evaluates one rule again for one subject of `asset` (the evaluator does this for an open
+/// violation when a fact it cites changed), returning whether it still fires and the facts the
+/// answer rests on. `None` when the subject is not in `asset` (its column is gone, or the
+/// subject is another asset's); the caller then resolves with the removal event as evidence.
+pub fn recheck(
+    rule: &Rule,
+    subject: &Subject,
+    source: &SourceFacts,
+    asset: &AssetFacts,
+) -> Option<(bool, Vec<CitedFact>)> {
+    let env = Env::asset(source, asset);
+    match subject {
+        Subject::Source { source_id } if *source_id == source.source_id => {
+            Some(rule.condition.explain(&env))
+        }
+        Subject::Asset { asset_id, .. } if *asset_id == asset.asset_id => {
+            Some(rule.condition.explain(&env))
+        }
+        Subject::Column {
+            asset_id, column, ..
+        } if *asset_id == asset.asset_id => {
+            let column = asset.columns.iter().find(|c| &c.name == column)?;
+            Some(rule.condition.explain(&env.with_column(column)))
+        }
+        _ => None,
+    }
+}
+
+/// The facts of `current` that a detection citing `previous` did not see as they are now: the
+/// same fact (path, column, label, role) with another value or resting on another event, in
+/// `current`'s order. For `ViolationResolved`: their paths are the change, their evidence the
+/// proof.
+pub fn changed_facts(previous: &[CitedFact], current: &[CitedFact]) -> Vec<CitedFact> {
+    current
+        .iter()
+        .filter(|now| {
+            previous.iter().any(|before| {
+                before.fact == now.fact
+                    && before.column == now.column
+                    && before.label == now.label
+                    && before.role == now.role
+                    && (before.value != now.value || before.evidence != now.evidence)
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// The points one open violation takes off its framework's score.

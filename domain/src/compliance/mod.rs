@@ -31,7 +31,9 @@ pub use facts::{
     AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts, PHI_PERMISSION,
 };
 
-pub use engine::{evaluate, evaluate_source, framework_score, ActiveRule, Finding};
+pub use engine::{
+    changed_facts, evaluate, evaluate_source, framework_score, recheck, ActiveRule, Finding,
+};
 pub use packs::{builtin_packs, builtin_rules, load_pack, Pack, PackError};
 pub use policy::{
     policy_id, CompliancePolicy, CompliancePolicyCommand, CompliancePolicyError,

@@ -4,7 +4,8 @@
 use super::fixtures::*;
 use crate::asset::LabelStatus::*;
 use crate::classification::ClassificationType::*;
-use crate::compliance::engine::{evaluate, evaluate_source, ActiveRule};
+use crate::compliance::engine::{changed_facts, evaluate, evaluate_source, recheck, ActiveRule};
+use crate::compliance::packs::builtin_rules;
 use crate::compliance::policy::CompliancePolicyState;
 use crate::compliance::rules::{FrameworkId, Severity};
 use crate::compliance::violation::Subject;
@@ -126,4 +127,57 @@ fn a_compliant_asset_has_no_findings() {
     ]);
     asset.readers = vec![role("crm", &["read"], 30)];
     assert_eq!(evaluate(&all_rules(), &source(), &asset), vec![]);
+}
+
+#[test]
+fn a_rechecked_violation_names_the_fact_that_changed_and_its_event() {
+    let rule = builtin_rules()
+        .find(|r| r.definition.id == "pci-dss-pan-without-verified-tls")
+        .unwrap();
+    let mut source = source();
+    source.tls_mode = SslMode::Require;
+    let mut asset = asset(vec![column(
+        "card_no",
+        vec![label(CreditCardNumber, Applied, 21)],
+    )]);
+    let active = [ActiveRule {
+        rule: rule.clone(),
+        severity: Severity::Critical,
+    }];
+    let detected = evaluate(&active, &source, &asset).remove(0);
+
+    // A steward rejects the label (event 50): the rule no longer fires, and the change is the
+    // label's status resting on event 50.
+    asset.columns[0].labels[0] = label(CreditCardNumber, Rejected, 50);
+    let (fires, now) = recheck(rule, &detected.subject, &source, &asset).unwrap();
+    assert!(!fires);
+    let changed = changed_facts(&detected.facts, &now);
+    let summary: Vec<(&str, &str, u64)> = changed
+        .iter()
+        .map(|f| (f.fact.as_str(), f.value.as_str(), f.evidence.sequence))
+        .collect();
+    // The type did not change, but it now rests on the review event too.
+    assert_eq!(
+        summary,
+        [
+            ("label.type", "CREDIT_CARD_NUMBER", 50),
+            ("label.status", "rejected", 50)
+        ]
+    );
+
+    // The TLS mode is raised instead (configuration event 60).
+    asset.columns[0].labels[0] = label(CreditCardNumber, Applied, 21);
+    source.tls_mode = SslMode::VerifyFull;
+    source.config_evidence = ev(60);
+    let (fires, now) = recheck(rule, &detected.subject, &source, &asset).unwrap();
+    assert!(!fires);
+    let changed = changed_facts(&detected.facts, &now);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].fact, "source.tls_mode");
+    assert_eq!(changed[0].value, "verify_full");
+    assert_eq!(changed[0].evidence, ev(60));
+
+    // The column is gone: nothing to recheck.
+    asset.columns.clear();
+    assert_eq!(recheck(rule, &detected.subject, &source, &asset), None);
 }
