@@ -26,20 +26,18 @@ pub mod rules;
 pub mod violation;
 
 pub use condition::{Binding, CitedFact, Condition, ConditionError, Env};
-
-pub use facts::{
-    AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts, PHI_PERMISSION,
-};
-
 pub use engine::{
     changed_facts, evaluate, evaluate_source, framework_score, recheck, ActiveRule, Finding,
+};
+pub use facts::{
+    AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts, PHI_PERMISSION,
 };
 pub use packs::{builtin_packs, builtin_rules, load_pack, Pack, PackError};
 pub use policy::{
     policy_id, CompliancePolicy, CompliancePolicyCommand, CompliancePolicyError,
     CompliancePolicyEvent, CompliancePolicyState,
 };
-pub use rules::{FrameworkId, Rule, RuleDefinition, RuleError, Severity, SubjectLevel};
+pub use rules::{FrameworkId, Rule, RuleDefinition, Severity, SubjectLevel};
 pub use violation::{
     violation_id, Subject, Violation, ViolationCommand, ViolationError, ViolationEvent,
     ViolationState, ViolationStatus,

@@ -158,9 +158,6 @@ pub struct Rule {
     pub condition: Condition,
 }
 
-/// Alias kept for readers of the module's exports: a rule refusal is a [`ValidationError`].
-pub type RuleError = ValidationError;
-
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_CONTROL_CHARS: usize = 100;
 const MAX_REMEDIATION_CHARS: usize = 2000;
