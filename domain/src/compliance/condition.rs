@@ -29,6 +29,10 @@
 //! operand    := fact | string | number | "true" | "false"
 //! ```
 //!
+//! `not` binds tighter than `and`, which binds tighter than `or`; a comparison binds tighter than
+//! `not`, so `not source.tls_mode in ["verify_ca"]` is `not (source.tls_mode in ["verify_ca"])`.
+//! Keywords are lowercase; strings are double-quoted with `\"` and `\\` as the only escapes.
+//!
 //! Facts are dotted paths (`source.tls_mode`, `label.status`; see [`FACTS`]). A comparison is
 //! between a fact and a literal of the fact's type; ordering needs numbers. Keyword facts (TLS mode,
 //! label status, frameworks, …) only accept their known values, so a typo is an error, not a rule

@@ -181,3 +181,37 @@ fn a_rechecked_violation_names_the_fact_that_changed_and_its_event() {
     asset.columns.clear();
     assert_eq!(recheck(rule, &detected.subject, &source, &asset), None);
 }
+
+#[test]
+fn a_tenant_custom_rule_is_evaluated_like_a_pack_rule() {
+    use crate::aggregate::Aggregate;
+    use crate::compliance::policy::{CompliancePolicy, CompliancePolicyCommand};
+    use crate::compliance::rules::{RuleDefinition, SubjectLevel};
+    let command = CompliancePolicyCommand::DefineCustomRule {
+        definition: RuleDefinition {
+            id: "acme-big-tables-described".into(),
+            version: 0,
+            title: "Large tables need a description".into(),
+            framework: FrameworkId::Soc2,
+            control: "SOC 2 CC6.1".into(),
+            severity: Severity::Low,
+            remediation: "Describe the table.".into(),
+            subject: SubjectLevel::Asset,
+            condition: "asset.row_estimate >= 1000 and not exists(asset.description)".into(),
+        },
+    };
+    let state = CompliancePolicy::decide(&Default::default(), &command)
+        .unwrap()
+        .iter()
+        .fold(CompliancePolicyState::default(), CompliancePolicy::evolve);
+    let (rules, broken) = state.active_rules();
+    assert!(broken.is_empty());
+    let mut asset = asset(vec![]);
+    let findings = evaluate(&rules, &source(), &asset);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].rule_id, "acme-big-tables-described");
+    assert_eq!(findings[0].rule_version, 1);
+    assert_eq!(findings[0].evidence, vec![ev(SCHEMA), ev(METADATA)]);
+    asset.description = Some("Customers of the web shop".into());
+    assert!(evaluate(&rules, &source(), &asset).is_empty());
+}
