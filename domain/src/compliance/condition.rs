@@ -53,6 +53,7 @@ use super::facts::{
     label_status_str, AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts,
 };
 use crate::classification::Framework;
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -470,12 +471,16 @@ pub enum Expr {
     Or(Vec<Expr>),
     Any(Range, Box<Expr>),
     All(Range, Box<Expr>),
+    /// A column quantifier in a column rule, outside any role: its value is the same for every
+    /// column of the asset, so the engine computes it once per asset (slot in the memo).
+    Memo(usize, Box<Expr>),
 }
 
 /// A parsed and type-checked condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     expr: Expr,
+    memo_slots: usize,
 }
 
 /// Whether a column is bound when a condition is evaluated: column rules run once per column.
@@ -507,6 +512,8 @@ impl Condition {
                 label: false,
                 role: false,
             },
+            column_rule: binding == Binding::Column,
+            memo_slots: 0,
         };
         let expr = parser.expr()?;
         if let Some(token) = parser.peek() {
@@ -518,7 +525,15 @@ impl Condition {
                 ),
             ));
         }
-        Ok(Self { expr })
+        Ok(Self {
+            expr,
+            memo_slots: parser.memo_slots,
+        })
+    }
+
+    /// How many memo slots [`Env::with_memo`] needs for this condition (0 for most).
+    pub fn memo_slots(&self) -> usize {
+        self.memo_slots
     }
 
     pub fn expr(&self) -> &Expr {
@@ -556,6 +571,9 @@ pub struct Env<'a> {
     pub column: Option<&'a ColumnFacts>,
     pub label: Option<&'a LabelFacts>,
     pub role: Option<&'a RoleFacts>,
+    /// Values of [`Expr::Memo`] nodes already computed for this asset (0 unknown, 1 false,
+    /// 2 true); `None` computes them every time.
+    memo: Option<&'a [Cell<u8>]>,
 }
 
 impl<'a> Env<'a> {
@@ -567,6 +585,17 @@ impl<'a> Env<'a> {
             column: None,
             label: None,
             role: None,
+            memo: None,
+        }
+    }
+
+    /// With a memo for the column-independent parts of a column rule: one per rule and asset,
+    /// `vec![Cell::new(0); condition.memo_slots()]`, so that a rule such as "PHI beside health
+    /// data" does not scan every column again for each column (quadratic on wide tables).
+    pub fn with_memo(self, memo: &'a [Cell<u8>]) -> Self {
+        Self {
+            memo: Some(memo),
+            ..self
         }
     }
 
@@ -813,6 +842,24 @@ fn eval<R: Recorder>(expr: &Expr, env: &Env<'_>, rec: &mut R) -> bool {
         Expr::Or(items) => items.iter().any(|e| eval(e, env, rec)),
         Expr::Any(range, body) => quantify(*range, body, env, rec, true),
         Expr::All(range, body) => quantify(*range, body, env, rec, false),
+        Expr::Memo(slot, inner) => {
+            // Only plain evaluation uses the memo: explaining must read (and cite) the facts.
+            let cell = env
+                .memo
+                .filter(|_| !R::EXHAUSTIVE)
+                .and_then(|m| m.get(*slot));
+            match cell.map(Cell::get) {
+                Some(1) => false,
+                Some(2) => true,
+                _ => {
+                    let value = eval(inner, env, rec);
+                    if let Some(cell) = cell {
+                        cell.set(if value { 2 } else { 1 });
+                    }
+                    value
+                }
+            }
+        }
     }
 }
 
@@ -1105,6 +1152,8 @@ struct Parser<'t> {
     at: usize,
     depth: usize,
     scope: Scope,
+    column_rule: bool,
+    memo_slots: usize,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -1344,11 +1393,18 @@ impl<'t> Parser<'t> {
         self.scope = outer;
         let body = Box::new(body?);
         self.expect(TokenKind::RParen, "`)`")?;
-        Ok(if existential {
+        let quantified = if existential {
             Expr::Any(range, body)
         } else {
             Expr::All(range, body)
-        })
+        };
+        // Column quantifiers rebind the column and clear the label, so outside a role they
+        // depend on the source and asset only.
+        if self.column_rule && range == Range::Columns && !outer.role {
+            self.memo_slots += 1;
+            return Ok(Expr::Memo(self.memo_slots - 1, Box::new(quantified)));
+        }
+        Ok(quantified)
     }
 
     fn operand(&mut self) -> Result<Operand, ConditionError> {

@@ -18,6 +18,7 @@ use super::facts::{AssetFacts, Evidence, SourceFacts};
 use super::rules::{FrameworkId, Rule, Severity, SubjectLevel};
 use super::violation::Subject;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 
 /// A rule as a tenant runs it: the rule with its (possibly tuned) severity.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +64,8 @@ pub fn evaluate(rules: &[ActiveRule], source: &SourceFacts, asset: &AssetFacts) 
                 }
             }
             SubjectLevel::Column => {
+                let memo = vec![Cell::new(0u8); rule.condition.memo_slots()];
+                let env = env.with_memo(&memo);
                 for column in &asset.columns {
                     let env = env.with_column(column);
                     if rule.condition.evaluate(&env) {

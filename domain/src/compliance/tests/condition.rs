@@ -212,3 +212,39 @@ fn a_finding_on_a_wide_table_cites_a_bounded_number_of_witnesses() {
     assert_eq!(cited.len(), crate::compliance::condition::MAX_WITNESSES);
     assert_eq!(cited[0].column.as_deref(), Some("c0"));
 }
+
+#[test]
+fn a_column_rule_computes_its_column_independent_parts_once_per_asset_with_the_same_result() {
+    use std::cell::Cell;
+    let condition = Condition::parse(
+        r#"any label ("hipaa_phi" in label.frameworks)
+           and any column (any label (label.type == "HEALTH_DIAGNOSIS"))
+           and any role (any column (column.name == "name"))"#,
+        Binding::Column,
+    )
+    .unwrap();
+    // Only the column quantifier outside the role is memoised: inside, a role is bound.
+    assert_eq!(condition.memo_slots(), 1);
+    for with_health in [true, false] {
+        let mut columns = vec![
+            column("name", vec![label(PersonName, Applied, 20)]),
+            column("email", vec![label(EmailAddress, Applied, 21)]),
+        ];
+        if with_health {
+            columns.push(column(
+                "diagnosis",
+                vec![label(HealthDiagnosis, Applied, 22)],
+            ));
+        }
+        let asset = asset(columns);
+        let source = source();
+        let memo = vec![Cell::new(0u8); condition.memo_slots()];
+        for column in &asset.columns {
+            let plain = Env::asset(&source, &asset).with_column(column);
+            let memoised = plain.with_memo(&memo);
+            assert_eq!(condition.evaluate(&memoised), condition.evaluate(&plain));
+            assert_eq!(condition.evaluate(&plain), with_health, "{}", column.name);
+        }
+        assert_eq!(memo[0].get(), if with_health { 2 } else { 1 });
+    }
+}
