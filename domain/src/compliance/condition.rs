@@ -547,10 +547,11 @@ impl Condition {
 
     /// Evaluates and returns the facts the result rests on, deduplicated, in reading order. In
     /// `any (...)` that holds only the elements that satisfy it are cited; in `all (...)` that
-    /// fails only the elements that do not — at most [`MAX_WITNESSES`] of them, and at most
+    /// fails only the elements that do not — at most [`MAX_WITNESSES`] of them (one for the
+    /// column-independent context of a column rule, [`Expr::Memo`]), and at most
     /// [`MAX_CITED_FACTS`] facts in all.
     pub fn explain(&self, env: &Env<'_>) -> (bool, Vec<CitedFact>) {
-        let mut record = Record(Vec::new());
+        let mut record = Record(Vec::new(), MAX_WITNESSES);
         let result = eval(&self.expr, env, &mut record);
         let mut seen = BTreeSet::new();
         let cited = record
@@ -757,6 +758,9 @@ trait Recorder {
     /// Moves the reads after `from` into a side buffer (to keep or drop per element).
     fn split_off(&mut self, from: usize) -> Vec<CitedFact>;
     fn extend(&mut self, facts: Vec<CitedFact>);
+    /// How many deciding elements a quantifier cites now.
+    fn witness_cap(&self) -> usize;
+    fn set_witness_cap(&mut self, cap: usize);
 }
 
 struct NoRecord;
@@ -772,9 +776,13 @@ impl Recorder for NoRecord {
         Vec::new()
     }
     fn extend(&mut self, _: Vec<CitedFact>) {}
+    fn witness_cap(&self) -> usize {
+        1
+    }
+    fn set_witness_cap(&mut self, _: usize) {}
 }
 
-struct Record(Vec<CitedFact>);
+struct Record(Vec<CitedFact>, usize);
 
 impl Recorder for Record {
     const EXHAUSTIVE: bool = true;
@@ -799,6 +807,12 @@ impl Recorder for Record {
     }
     fn extend(&mut self, facts: Vec<CitedFact>) {
         self.0.extend(facts);
+    }
+    fn witness_cap(&self) -> usize {
+        self.1
+    }
+    fn set_witness_cap(&mut self, cap: usize) {
+        self.1 = cap;
     }
 }
 
@@ -844,10 +858,16 @@ fn eval<R: Recorder>(expr: &Expr, env: &Env<'_>, rec: &mut R) -> bool {
         Expr::All(range, body) => quantify(*range, body, env, rec, false),
         Expr::Memo(slot, inner) => {
             // Only plain evaluation uses the memo: explaining must read (and cite) the facts.
-            let cell = env
-                .memo
-                .filter(|_| !R::EXHAUSTIVE)
-                .and_then(|m| m.get(*slot));
+            if R::EXHAUSTIVE {
+                // The same context for every column of the asset ("a diagnosis in this table"):
+                // one witness proves it, and a finding per column stays small.
+                let cap = rec.witness_cap();
+                rec.set_witness_cap(1);
+                let value = eval(inner, env, rec);
+                rec.set_witness_cap(cap);
+                return value;
+            }
+            let cell = env.memo.and_then(|m| m.get(*slot));
             match cell.map(Cell::get) {
                 Some(1) => false,
                 Some(2) => true,
@@ -876,6 +896,7 @@ fn quantify<R: Recorder>(
     let start = rec.mark();
     let mut deciding: Vec<CitedFact> = Vec::new();
     let mut witnesses = 0;
+    let cap = rec.witness_cap();
     let mut visit = |inner: Env<'_>, rec: &mut R| -> bool {
         let mark = rec.mark();
         let holds = eval(body, &inner, rec);
@@ -887,7 +908,7 @@ fn quantify<R: Recorder>(
             }
         }
         // Without citing, the first deciding element settles it; when citing, enough of them.
-        decides && (!R::EXHAUSTIVE || witnesses >= MAX_WITNESSES)
+        decides && (!R::EXHAUSTIVE || witnesses >= cap)
     };
     match range {
         Range::Columns => {

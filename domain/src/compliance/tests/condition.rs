@@ -248,3 +248,27 @@ fn a_column_rule_computes_its_column_independent_parts_once_per_asset_with_the_s
         assert_eq!(memo[0].get(), if with_health { 2 } else { 1 });
     }
 }
+
+#[test]
+fn the_shared_context_of_a_column_finding_is_cited_by_one_witness() {
+    let condition = Condition::parse(
+        r#"any label ("hipaa_phi" in label.frameworks)
+           and any column (any label (label.type == "HEALTH_DIAGNOSIS"))"#,
+        Binding::Column,
+    )
+    .unwrap();
+    let asset = asset(vec![
+        column("name", vec![label(PersonName, Applied, 20)]),
+        column("diagnosis", vec![label(HealthDiagnosis, Applied, 21)]),
+        column(
+            "secondary_diagnosis",
+            vec![label(HealthDiagnosis, Applied, 22)],
+        ),
+    ]);
+    let source = source();
+    let (fired, cited) =
+        condition.explain(&Env::asset(&source, &asset).with_column(&asset.columns[0]));
+    assert!(fired);
+    let columns: Vec<Option<&str>> = cited.iter().map(|f| f.column.as_deref()).collect();
+    assert_eq!(columns, [Some("name"), Some("diagnosis")]);
+}
