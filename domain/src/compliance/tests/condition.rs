@@ -272,3 +272,42 @@ fn the_shared_context_of_a_column_finding_is_cited_by_one_witness() {
     let columns: Vec<Option<&str>> = cited.iter().map(|f| f.column.as_deref()).collect();
     assert_eq!(columns, [Some("name"), Some("diagnosis")]);
 }
+
+#[test]
+fn the_keyword_values_a_condition_accepts_are_exactly_the_domain_s_values() {
+    use crate::asset::LabelStatus;
+    use crate::classification::{Framework, Sensitivity};
+    use crate::compliance::condition::*;
+    use crate::compliance::facts::label_status_str;
+    use crate::datasource::{CloudProvider, DataSourceKind, Environment, HealthStatus, Location};
+    use crate::discovery::AssetKind;
+    fn names<T>(all: &[T], name: impl Fn(&T) -> &'static str) -> Vec<&'static str> {
+        all.iter().map(name).collect()
+    }
+    assert_eq!(KINDS, names(DataSourceKind::ALL, |k| k.as_str()));
+    assert_eq!(TLS_MODES, names(SslMode::ALL, |m| m.as_str()));
+    assert_eq!(LOCATIONS, names(Location::ALL, |l| l.as_str()));
+    assert_eq!(PROVIDERS, names(CloudProvider::ALL, |p| p.as_str()));
+    assert_eq!(ENVIRONMENTS, names(Environment::ALL, |e| e.as_str()));
+    assert_eq!(HEALTH, names(HealthStatus::ALL, |h| h.as_str()));
+    assert_eq!(ASSET_KINDS, names(AssetKind::ALL, |k| k.as_str()));
+    assert_eq!(SENSITIVITIES, names(&Sensitivity::ALL, |s| s.as_str()));
+    assert_eq!(FRAMEWORKS, names(&Framework::ALL, |f| f.as_str()));
+    let statuses = [
+        LabelStatus::Applied,
+        LabelStatus::Suggested,
+        LabelStatus::Confirmed,
+        LabelStatus::Rejected,
+    ];
+    assert_eq!(STATUSES, names(&statuses, |s| label_status_str(*s)));
+    for status in statuses {
+        assert_eq!(
+            serde_json::to_value(status).unwrap(),
+            label_status_str(status)
+        );
+    }
+    // Every fact path is unique and resolves to its own entry.
+    for spec in FACTS {
+        assert_eq!(spec.fact.path(), spec.path);
+    }
+}
