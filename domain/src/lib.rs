@@ -8,6 +8,7 @@ pub mod access;
 pub mod aggregate;
 pub mod asset;
 pub mod classification;
+pub mod compliance;
 pub mod datasource;
 pub mod discovery;
 pub mod ids;

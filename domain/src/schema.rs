@@ -6,6 +6,7 @@
 //! (and upcast) keep their schema.
 
 use crate::aggregate::wire_type;
+use crate::compliance::{policy, violation};
 use crate::datasource::{self, v1};
 use crate::{asset, rule_set, scan};
 use schemars::{schema_for, JsonSchema};
@@ -76,6 +77,15 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<rule_set::ScanRuleSetCreated>("ScanRuleSetCreated", 1),
         of::<rule_set::ScanRuleSetUpdated>("ScanRuleSetUpdated", 1),
         of::<rule_set::ScanRuleSetArchived>("ScanRuleSetArchived", 1),
+        of::<policy::FrameworkEnabled>("FrameworkEnabled", 1),
+        of::<policy::FrameworkDisabled>("FrameworkDisabled", 1),
+        of::<policy::RuleTuned>("RuleTuned", 1),
+        of::<policy::CustomRuleDefined>("CustomRuleDefined", 1),
+        of::<policy::CustomRuleRetired>("CustomRuleRetired", 1),
+        of::<violation::ViolationDetected>("ViolationDetected", 1),
+        of::<violation::ViolationResolved>("ViolationResolved", 1),
+        of::<violation::ViolationAccepted>("ViolationAccepted", 1),
+        of::<violation::AcceptanceExpired>("AcceptanceExpired", 1),
     ]
 }
 
@@ -126,6 +136,8 @@ mod tests {
             ScanEvent::READABLE,
             AssetEvent::READABLE,
             crate::rule_set::ScanRuleSetEvent::READABLE,
+            crate::compliance::CompliancePolicyEvent::READABLE,
+            crate::compliance::ViolationEvent::READABLE,
         ]
         .concat()
     }
@@ -146,6 +158,12 @@ mod tests {
             ("data_source", DataSourceEvent::READABLE),
             ("scan", ScanEvent::READABLE),
             ("asset", AssetEvent::READABLE),
+            ("scan_rule_set", crate::rule_set::ScanRuleSetEvent::READABLE),
+            (
+                "compliance_policy",
+                crate::compliance::CompliancePolicyEvent::READABLE,
+            ),
+            ("violation", crate::compliance::ViolationEvent::READABLE),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -168,6 +186,10 @@ mod tests {
         check::<DataSourceEvent>(DataSourceEvent::READABLE);
         check::<ScanEvent>(ScanEvent::READABLE);
         check::<AssetEvent>(AssetEvent::READABLE);
+        check::<crate::compliance::CompliancePolicyEvent>(
+            crate::compliance::CompliancePolicyEvent::READABLE,
+        );
+        check::<crate::compliance::ViolationEvent>(crate::compliance::ViolationEvent::READABLE);
     }
 
     #[test]
