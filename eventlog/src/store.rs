@@ -413,6 +413,39 @@ impl EventStore {
             });
         }
         let mut events = Vec::new();
+        // A short history is fetched commit by commit (each a direct lookup of the subject's
+        // next message): creating and removing a consumer costs the server far more than a
+        // few lookups, and every command on an existing aggregate loads its history. Events
+        // before the last commit bound the number of earlier commits.
+        let earlier_events = last_commit
+            .events
+            .first()
+            .map_or(0, |e| e.aggregateversion.saturating_sub(1));
+        if earlier_events <= LOOKUP_LOAD_LIMIT {
+            let mut next = 1;
+            loop {
+                let message = stream
+                    .get_first_raw_message_by_subject(&subject, next)
+                    .await
+                    .map_err(|err| EventStoreError::jetstream("get next message", err))?;
+                if message.sequence >= last_sequence {
+                    break;
+                }
+                let commit = StoredCommit::decode(
+                    message.sequence,
+                    message.subject.as_str(),
+                    &message.payload,
+                )?;
+                events.extend(commit.into_stored_events());
+                next = message.sequence + 1;
+            }
+            events.extend(last_commit.into_stored_events());
+            return Ok(History {
+                events,
+                last_sequence,
+                ..History::default()
+            });
+        }
         let mut commits = self.read(&subject, DeliverFrom::Start).await?;
         while let Some(commit) = commits.next().await {
             let commit = commit?;
@@ -689,6 +722,10 @@ pub struct SequenceRange {
     /// The last sequence (0 when the stream is empty).
     pub last: u64,
 }
+
+/// Up to how many events before its last commit an aggregate's history is loaded by lookups
+/// of the subject's next message instead of a consumer (see [`EventStore::load`]).
+const LOOKUP_LOAD_LIMIT: u64 = 16;
 
 /// How long a bounded read waits for the next commit before it reports itself incomplete. Long
 /// enough for a busy server; the read normally ends on the consumer's pending count.

@@ -417,6 +417,18 @@ async fn loading_a_long_history_returns_every_event_once_and_nothing_of_other_ag
                 .await
                 .ok();
         }
+        // A short history is loaded by lookups, a long one by a consumer: both exactly.
+        if i == 9 {
+            let history = t.store.load(&acme, "data_source", &id).await.unwrap();
+            assert_eq!(history.events.len(), 10);
+            assert!(history.events.iter().enumerate().all(
+                |(i, e)| e.event.data["i"] == i as i64 && e.event.aggregateid == id.to_string()
+            ));
+            assert_eq!(
+                (history.last_sequence, history.last_hash()),
+                (sequence, hash.clone())
+            );
+        }
     }
     let history = t.store.load(&acme, "data_source", &id).await.unwrap();
     assert_eq!(history.events.len(), 1500);
