@@ -394,16 +394,17 @@ impl EventStore {
             .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
-        let last = match stream.get_last_raw_message_by_subject(&subject).await {
+        // Direct gets: the stream answers them itself, far cheaper for the server than requests
+        // to the JetStream API, and every command on an existing aggregate loads its history.
+        let last = match stream.direct_get_last_for_subject(&subject).await {
             Ok(message) => message,
-            Err(err) if err.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+            Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => {
                 return Ok(History::default());
             }
             Err(err) => return Err(EventStoreError::jetstream("get last message", err)),
         };
-        let last_commit =
-            StoredCommit::decode(last.sequence, last.subject.as_str(), &last.payload)?;
         let last_sequence = last.sequence;
+        let last_commit = StoredCommit::decode(last_sequence, &subject, &last.payload)?;
         // A single-commit history needs no consumer at all.
         if last_commit.events.first().map(|e| e.aggregateversion) == Some(1) {
             return Ok(History {
@@ -424,20 +425,23 @@ impl EventStore {
         if earlier_events <= LOOKUP_LOAD_LIMIT {
             let mut next = 1;
             loop {
-                let message = stream
-                    .get_first_raw_message_by_subject(&subject, next)
-                    .await
-                    .map_err(|err| EventStoreError::jetstream("get next message", err))?;
-                if message.sequence >= last_sequence {
+                let (sequence, payload) = direct(
+                    stream
+                        .direct_get_next_for_subject(&subject, Some(next))
+                        .await,
+                )?
+                .ok_or_else(|| {
+                    EventStoreError::jetstream(
+                        "get next message",
+                        format!("no commit of {subject} from sequence {next}"),
+                    )
+                })?;
+                if sequence >= last_sequence {
                     break;
                 }
-                let commit = StoredCommit::decode(
-                    message.sequence,
-                    message.subject.as_str(),
-                    &message.payload,
-                )?;
+                let commit = StoredCommit::decode(sequence, &subject, &payload)?;
                 events.extend(commit.into_stored_events());
-                next = message.sequence + 1;
+                next = sequence + 1;
             }
             events.extend(last_commit.into_stored_events());
             return Ok(History {
@@ -723,6 +727,24 @@ pub struct SequenceRange {
     pub last: u64,
 }
 
+/// The stream sequence and payload of a direct get's answer; `None` when nothing matched.
+fn direct(
+    answer: Result<jetstream::Message, stream::DirectGetError>,
+) -> Result<Option<(u64, bytes::Bytes)>, EventStoreError> {
+    let message = match answer {
+        Ok(message) => message,
+        Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(EventStoreError::jetstream("direct get", err)),
+    };
+    let sequence = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(async_nats::header::NATS_SEQUENCE))
+        .and_then(|value| value.as_str().parse::<u64>().ok())
+        .ok_or_else(|| EventStoreError::jetstream("direct get", "answer without Nats-Sequence"))?;
+    Ok(Some((sequence, message.message.payload)))
+}
+
 /// Up to how many events before its last commit an aggregate's history is loaded by lookups
 /// of the subject's next message instead of a consumer (see [`EventStore::load`]).
 const LOOKUP_LOAD_LIMIT: u64 = 16;
@@ -732,8 +754,8 @@ const LOOKUP_LOAD_LIMIT: u64 = 16;
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// Makes sure the stream exists with the settings an event store needs, or refuses one that
-/// would let events be deleted, lost or mixed with others, naming each setting that is wrong. The
-/// one setting raised in place is a too-short duplicate window: raising it loses nothing.
+/// would let events be deleted, lost or mixed with others, naming each setting that is wrong. A
+/// too-short duplicate window and direct gets being off are changed in place: that loses nothing.
 async fn ensure_stream(
     jetstream: &jetstream::Context,
     names: &StreamNames,
@@ -755,26 +777,30 @@ async fn ensure_stream(
                     reason: problems.join("; "),
                 });
             }
-            if config.duplicate_window < settings.duplicate_window {
-                let was = config.duplicate_window;
+            // Raised in place, because neither loses anything: a too-short duplicate window,
+            // and direct gets being off (loads read through them).
+            if config.duplicate_window < settings.duplicate_window || !config.allow_direct {
+                let (was_window, was_direct) = (config.duplicate_window, config.allow_direct);
                 jetstream
                     .update_stream(stream::Config {
-                        duplicate_window: settings.duplicate_window,
+                        duplicate_window: config.duplicate_window.max(settings.duplicate_window),
+                        allow_direct: true,
                         ..config
                     })
                     .await
                     .map_err(|err| EventStoreError::IncompatibleStream {
                         name: name.to_owned(),
                         reason: format!(
-                            "its duplicate_window of {was:?} is shorter than the {:?} PurSight needs, and raising it failed: {err}",
+                            "its duplicate_window ({was_window:?}, PurSight needs at least {:?}) or allow_direct ({was_direct}, PurSight needs true) could not be raised: {err}",
                             settings.duplicate_window
                         ),
                     })?;
                 tracing::info!(
                     stream = name,
-                    was = ?was,
-                    now = ?settings.duplicate_window,
-                    "raised the stream's duplicate window"
+                    duplicate_window_was = ?was_window,
+                    duplicate_window = ?settings.duplicate_window.max(was_window),
+                    allow_direct_was = was_direct,
+                    "raised the stream's duplicate window and turned direct gets on where needed"
                 );
             }
             Ok(())

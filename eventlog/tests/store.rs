@@ -654,10 +654,11 @@ async fn an_existing_stream_that_would_lose_events_is_refused_naming_each_settin
 }
 
 #[tokio::test]
-async fn an_existing_stream_with_a_short_duplicate_window_is_raised_to_a_day() {
+async fn an_existing_stream_with_a_short_duplicate_window_or_no_direct_gets_is_updated() {
     let (connected, js, names) =
         connect_to_prepared_stream(async_nats::jetstream::stream::Config {
             duplicate_window: Duration::from_secs(1),
+            allow_direct: false,
             ..Default::default()
         })
         .await;
@@ -672,6 +673,7 @@ async fn an_existing_stream_with_a_short_duplicate_window_is_raised_to_a_day() {
         .config
         .clone();
     assert_eq!(info.duplicate_window, Duration::from_secs(24 * 60 * 60));
+    assert!(info.allow_direct, "loads read by direct gets");
     store.delete_scratch_store().await.unwrap();
 }
 
