@@ -414,41 +414,34 @@ impl EventStore {
             });
         }
         let mut events = Vec::new();
-        // A short history is fetched commit by commit (each a direct lookup of the subject's
-        // next message): creating and removing a consumer costs the server far more than a
-        // few lookups, and every command on an existing aggregate loads its history. Events
-        // before the last commit bound the number of earlier commits.
+        // A short history is fetched commit by commit, backwards: every commit carries the
+        // sequence of the aggregate's previous commit in the `Nats-Expected-Last-Subject-Sequence`
+        // header its append was checked against, so each earlier commit is one direct get by
+        // sequence. Creating a consumer, or asking for the subject's next message from sequence
+        // 1 (which the server answers by scanning), costs the server far more, and every command
+        // on an existing aggregate loads its history. Events before the last commit bound the
+        // number of earlier commits; anything unexpected falls back to a consumer.
         let earlier_events = last_commit
             .events
             .first()
             .map_or(0, |e| e.aggregateversion.saturating_sub(1));
         if earlier_events <= LOOKUP_LOAD_LIMIT {
-            let mut next = 1;
-            loop {
-                let (sequence, payload) = direct(
-                    stream
-                        .direct_get_next_for_subject(&subject, Some(next))
-                        .await,
-                )?
-                .ok_or_else(|| {
-                    EventStoreError::jetstream(
-                        "get next message",
-                        format!("no commit of {subject} from sequence {next}"),
-                    )
-                })?;
-                if sequence >= last_sequence {
-                    break;
-                }
-                let commit = StoredCommit::decode(sequence, &subject, &payload)?;
-                events.extend(commit.into_stored_events());
-                next = sequence + 1;
+            if let Some(earlier) = self
+                .earlier_commits(&stream, &subject, &last.headers, earlier_events)
+                .await?
+            {
+                let events = earlier
+                    .into_iter()
+                    .rev()
+                    .chain([last_commit])
+                    .flat_map(StoredCommit::into_stored_events)
+                    .collect();
+                return Ok(History {
+                    events,
+                    last_sequence,
+                    ..History::default()
+                });
             }
-            events.extend(last_commit.into_stored_events());
-            return Ok(History {
-                events,
-                last_sequence,
-                ..History::default()
-            });
         }
         let mut commits = self.read(&subject, DeliverFrom::Start).await?;
         while let Some(commit) = commits.next().await {
@@ -464,6 +457,50 @@ impl EventStore {
             last_sequence,
             ..History::default()
         })
+    }
+
+    /// The commits before the one whose headers are `headers`, newest first, followed through
+    /// their previous-commit headers; `None` when the chain is not as appends write it (a
+    /// missing header, another subject, more than `earlier_events` commits), so the caller
+    /// reads the subject instead.
+    async fn earlier_commits(
+        &self,
+        stream: &jetstream::stream::Stream<()>,
+        subject: &str,
+        headers: &async_nats::HeaderMap,
+        earlier_events: u64,
+    ) -> Result<Option<Vec<StoredCommit>>, EventStoreError> {
+        let previous = |headers: &async_nats::HeaderMap| {
+            headers
+                .get(async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE)
+                .and_then(|value| value.as_str().parse::<u64>().ok())
+        };
+        let mut commits = Vec::new();
+        let mut events = 0;
+        let Some(mut next) = previous(headers) else {
+            return Ok(None);
+        };
+        while next > 0 {
+            let message = match stream.direct_get(next).await {
+                Ok(message) => message,
+                Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => return Ok(None),
+                Err(err) => return Err(EventStoreError::jetstream("get message", err)),
+            };
+            if message.subject.as_str() != subject {
+                return Ok(None);
+            }
+            let commit = StoredCommit::decode(next, subject, &message.payload)?;
+            events += commit.events.len() as u64;
+            if events > earlier_events {
+                return Ok(None);
+            }
+            commits.push(commit);
+            let Some(previous) = previous(&message.headers) else {
+                return Ok(None);
+            };
+            next = previous;
+        }
+        Ok((events == earlier_events).then_some(commits))
     }
 
     /// An endless, ordered stream of commits on `filter` (a subject, wildcards allowed), starting
@@ -727,26 +764,8 @@ pub struct SequenceRange {
     pub last: u64,
 }
 
-/// The stream sequence and payload of a direct get's answer; `None` when nothing matched.
-fn direct(
-    answer: Result<jetstream::Message, stream::DirectGetError>,
-) -> Result<Option<(u64, bytes::Bytes)>, EventStoreError> {
-    let message = match answer {
-        Ok(message) => message,
-        Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(EventStoreError::jetstream("direct get", err)),
-    };
-    let sequence = message
-        .headers
-        .as_ref()
-        .and_then(|headers| headers.get(async_nats::header::NATS_SEQUENCE))
-        .and_then(|value| value.as_str().parse::<u64>().ok())
-        .ok_or_else(|| EventStoreError::jetstream("direct get", "answer without Nats-Sequence"))?;
-    Ok(Some((sequence, message.message.payload)))
-}
-
-/// Up to how many events before its last commit an aggregate's history is loaded by lookups
-/// of the subject's next message instead of a consumer (see [`EventStore::load`]).
+/// Up to how many events before its last commit an aggregate's history is loaded by direct gets
+/// of its commits instead of a consumer (see [`EventStore::load`]).
 const LOOKUP_LOAD_LIMIT: u64 = 16;
 
 /// How long a bounded read waits for the next commit before it reports itself incomplete. Long
