@@ -405,16 +405,17 @@ impl EventStore {
             .get_stream_no_info(self.names().stream())
             .await
             .map_err(|err| EventStoreError::jetstream("get stream", err))?;
-        let last = match stream.get_last_raw_message_by_subject(&subject).await {
+        // Direct gets: the stream answers them itself, far cheaper for the server than requests
+        // to the JetStream API, and every command on an existing aggregate loads its history.
+        let last = match stream.direct_get_last_for_subject(&subject).await {
             Ok(message) => message,
-            Err(err) if err.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+            Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => {
                 return Ok(History::default());
             }
             Err(err) => return Err(EventStoreError::jetstream("get last message", err)),
         };
-        let last_commit =
-            StoredCommit::decode(last.sequence, last.subject.as_str(), &last.payload)?;
         let last_sequence = last.sequence;
+        let last_commit = StoredCommit::decode(last_sequence, &subject, &last.payload)?;
         // A single-commit history needs no consumer at all.
         if last_commit.events.first().map(|e| e.aggregateversion) == Some(1) {
             return Ok(History {
@@ -424,6 +425,35 @@ impl EventStore {
             });
         }
         let mut events = Vec::new();
+        // A short history is fetched commit by commit, backwards: every commit carries the
+        // sequence of the aggregate's previous commit in the `Nats-Expected-Last-Subject-Sequence`
+        // header its append was checked against, so each earlier commit is one direct get by
+        // sequence. Creating a consumer, or asking for the subject's next message from sequence
+        // 1 (which the server answers by scanning), costs the server far more, and every command
+        // on an existing aggregate loads its history. Events before the last commit bound the
+        // number of earlier commits; anything unexpected falls back to a consumer.
+        let earlier_events = last_commit
+            .events
+            .first()
+            .map_or(0, |e| e.aggregateversion.saturating_sub(1));
+        if earlier_events <= LOOKUP_LOAD_LIMIT {
+            if let Some(earlier) = self
+                .earlier_commits(&stream, &subject, &last.headers, earlier_events)
+                .await?
+            {
+                let events = earlier
+                    .into_iter()
+                    .rev()
+                    .chain([last_commit])
+                    .flat_map(StoredCommit::into_stored_events)
+                    .collect();
+                return Ok(History {
+                    events,
+                    last_sequence,
+                    ..History::default()
+                });
+            }
+        }
         let mut commits = self.read(&subject, DeliverFrom::Start).await?;
         while let Some(commit) = commits.next().await {
             let commit = commit?;
@@ -438,6 +468,50 @@ impl EventStore {
             last_sequence,
             ..History::default()
         })
+    }
+
+    /// The commits before the one whose headers are `headers`, newest first, followed through
+    /// their previous-commit headers; `None` when the chain is not as appends write it (a
+    /// missing header, another subject, more than `earlier_events` commits), so the caller
+    /// reads the subject instead.
+    async fn earlier_commits(
+        &self,
+        stream: &jetstream::stream::Stream<()>,
+        subject: &str,
+        headers: &async_nats::HeaderMap,
+        earlier_events: u64,
+    ) -> Result<Option<Vec<StoredCommit>>, EventStoreError> {
+        let previous = |headers: &async_nats::HeaderMap| {
+            headers
+                .get(async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE)
+                .and_then(|value| value.as_str().parse::<u64>().ok())
+        };
+        let mut commits = Vec::new();
+        let mut events = 0;
+        let Some(mut next) = previous(headers) else {
+            return Ok(None);
+        };
+        while next > 0 {
+            let message = match stream.direct_get(next).await {
+                Ok(message) => message,
+                Err(err) if err.kind() == stream::DirectGetErrorKind::NotFound => return Ok(None),
+                Err(err) => return Err(EventStoreError::jetstream("get message", err)),
+            };
+            if message.subject.as_str() != subject {
+                return Ok(None);
+            }
+            let commit = StoredCommit::decode(next, subject, &message.payload)?;
+            events += commit.events.len() as u64;
+            if events > earlier_events {
+                return Ok(None);
+            }
+            commits.push(commit);
+            let Some(previous) = previous(&message.headers) else {
+                return Ok(None);
+            };
+            next = previous;
+        }
+        Ok((events == earlier_events).then_some(commits))
     }
 
     /// An endless, ordered stream of commits on `filter` (a subject, wildcards allowed), starting
@@ -701,13 +775,17 @@ pub struct SequenceRange {
     pub last: u64,
 }
 
+/// Up to how many events before its last commit an aggregate's history is loaded by direct gets
+/// of its commits instead of a consumer (see [`EventStore::load`]).
+const LOOKUP_LOAD_LIMIT: u64 = 16;
+
 /// How long a bounded read waits for the next commit before it reports itself incomplete. Long
 /// enough for a busy server; the read normally ends on the consumer's pending count.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// Makes sure the stream exists with the settings an event store needs, or refuses one that
-/// would let events be deleted, lost or mixed with others, naming each setting that is wrong. The
-/// one setting raised in place is a too-short duplicate window: raising it loses nothing.
+/// would let events be deleted, lost or mixed with others, naming each setting that is wrong. A
+/// too-short duplicate window and direct gets being off are changed in place: that loses nothing.
 async fn ensure_stream(
     jetstream: &jetstream::Context,
     names: &StreamNames,
@@ -729,26 +807,30 @@ async fn ensure_stream(
                     reason: problems.join("; "),
                 });
             }
-            if config.duplicate_window < settings.duplicate_window {
-                let was = config.duplicate_window;
+            // Raised in place, because neither loses anything: a too-short duplicate window,
+            // and direct gets being off (loads read through them).
+            if config.duplicate_window < settings.duplicate_window || !config.allow_direct {
+                let (was_window, was_direct) = (config.duplicate_window, config.allow_direct);
                 jetstream
                     .update_stream(stream::Config {
-                        duplicate_window: settings.duplicate_window,
+                        duplicate_window: config.duplicate_window.max(settings.duplicate_window),
+                        allow_direct: true,
                         ..config
                     })
                     .await
                     .map_err(|err| EventStoreError::IncompatibleStream {
                         name: name.to_owned(),
                         reason: format!(
-                            "its duplicate_window of {was:?} is shorter than the {:?} PurSight needs, and raising it failed: {err}",
+                            "its duplicate_window ({was_window:?}, PurSight needs at least {:?}) or allow_direct ({was_direct}, PurSight needs true) could not be raised: {err}",
                             settings.duplicate_window
                         ),
                     })?;
                 tracing::info!(
                     stream = name,
-                    was = ?was,
-                    now = ?settings.duplicate_window,
-                    "raised the stream's duplicate window"
+                    duplicate_window_was = ?was_window,
+                    duplicate_window = ?settings.duplicate_window.max(was_window),
+                    allow_direct_was = was_direct,
+                    "raised the stream's duplicate window and turned direct gets on where needed"
                 );
             }
             Ok(())

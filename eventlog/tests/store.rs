@@ -417,6 +417,18 @@ async fn loading_a_long_history_returns_every_event_once_and_nothing_of_other_ag
                 .await
                 .ok();
         }
+        // A short history is loaded by lookups, a long one by a consumer: both exactly.
+        if i == 9 {
+            let history = t.store.load(&acme, "data_source", &id).await.unwrap();
+            assert_eq!(history.events.len(), 10);
+            assert!(history.events.iter().enumerate().all(
+                |(i, e)| e.event.data["i"] == i as i64 && e.event.aggregateid == id.to_string()
+            ));
+            assert_eq!(
+                (history.last_sequence, history.last_hash()),
+                (sequence, hash.clone())
+            );
+        }
     }
     let history = t.store.load(&acme, "data_source", &id).await.unwrap();
     assert_eq!(history.events.len(), 1500);
@@ -642,10 +654,11 @@ async fn an_existing_stream_that_would_lose_events_is_refused_naming_each_settin
 }
 
 #[tokio::test]
-async fn an_existing_stream_with_a_short_duplicate_window_is_raised_to_a_day() {
+async fn an_existing_stream_with_a_short_duplicate_window_or_no_direct_gets_is_updated() {
     let (connected, js, names) =
         connect_to_prepared_stream(async_nats::jetstream::stream::Config {
             duplicate_window: Duration::from_secs(1),
+            allow_direct: false,
             ..Default::default()
         })
         .await;
@@ -660,6 +673,7 @@ async fn an_existing_stream_with_a_short_duplicate_window_is_raised_to_a_day() {
         .config
         .clone();
     assert_eq!(info.duplicate_window, Duration::from_secs(24 * 60 * 60));
+    assert!(info.allow_direct, "loads read by direct gets");
     store.delete_scratch_store().await.unwrap();
 }
 
