@@ -236,16 +236,7 @@ impl EventStore {
 
     /// Sequence of the last commit in the stream (0 when empty).
     pub async fn last_sequence(&self) -> Result<u64, EventStoreError> {
-        let stream = self
-            .jetstream()
-            .get_stream(self.names().stream())
-            .await
-            .map_err(|err| EventStoreError::jetstream("get stream", err))?;
-        let info = stream
-            .get_info()
-            .await
-            .map_err(|err| EventStoreError::jetstream("stream info", err))?;
-        Ok(info.state.last_sequence)
+        Ok(self.bounds().await?.last)
     }
 
     /// Appends a command's events as one commit.
