@@ -45,6 +45,8 @@ fn evaluate(app: &TestApp, source: &str) -> String {
     let output = pursight(app, &["compliance", "evaluate", source, "--tenant", "acme"]);
     let out = text(&output);
     assert!(output.status.success(), "{out}");
+    // Shown with --nocapture: what a user sees.
+    println!("{out}");
     out
 }
 

@@ -42,6 +42,8 @@ use uuid::Uuid;
 
 /// How many asset histories are loaded at once.
 const LOADING_CONCURRENCY: usize = 32;
+/// How many Violation commands are in flight at once.
+const RECORDING_CONCURRENCY: usize = 16;
 /// The longest `change` a `ViolationResolved` may carry (the aggregate's bound).
 const MAX_CHANGE_CHARS: usize = 200;
 
@@ -198,6 +200,7 @@ impl ComplianceWorkflow {
 
         let mut violations = self.source_violations(ctx, source).await?;
         let mut firing = BTreeSet::new();
+        let mut to_record = Vec::new();
         for finding in &findings {
             let id = violation_id(&ctx.tenant, &finding.rule_id, &finding.subject);
             firing.insert(id);
@@ -211,6 +214,8 @@ impl ComplianceWorkflow {
             if Violation::decide(&before, &command).is_ok_and(|events| events.is_empty()) {
                 continue;
             }
+            // The violation's version and the finding's evidence: a retried pass over the same
+            // facts reuses the id (one commit), a later change of the facts gets a new one.
             let mut step = format!(
                 "compliance:detect:{}:{}:{}",
                 before.version,
@@ -221,19 +226,34 @@ impl ComplianceWorkflow {
                 step.push(':');
                 step.push_str(&evidence.event_id.to_string());
             }
-            let outcome = self
-                .handler
-                .execute::<Violation>(&derived(ctx, id, &step), permission, id, command)
-                .await?;
-            if !outcome.duplicate {
-                report.detected += outcome.events.len() as u64;
-            }
-            violations.insert(
-                id,
-                self.handler
-                    .state::<Violation>(ctx, Permission::ReadCatalog, id)
-                    .await?,
-            );
+            to_record.push((id, derived(ctx, id, &step), command));
+        }
+        // Different violations are different aggregates: their commands run side by side.
+        let recorded: Vec<Result<(AggregateId, u64, ViolationState), CommandError>> =
+            futures::stream::iter(to_record)
+                .map(|(id, command_ctx, command)| async move {
+                    let outcome = self
+                        .handler
+                        .execute::<Violation>(&command_ctx, permission, id, command)
+                        .await?;
+                    let new = if outcome.duplicate {
+                        0
+                    } else {
+                        outcome.events.len() as u64
+                    };
+                    let after = self
+                        .handler
+                        .state::<Violation>(ctx, Permission::ReadCatalog, id)
+                        .await?;
+                    Ok((id, new, after))
+                })
+                .buffer_unordered(RECORDING_CONCURRENCY)
+                .collect()
+                .await;
+        for result in recorded {
+            let (id, new, after) = result?;
+            report.detected += new;
+            violations.insert(id, after);
         }
 
         let stale: Vec<(AggregateId, ViolationState)> = violations

@@ -12,10 +12,12 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum ComplianceCommand {
-    /// Evaluate the tenant's enabled compliance rules (GDPR, PCI DSS, HIPAA, SOC 2 and custom
-    /// rules) over a source's catalogued facts: record a ViolationDetected for every new or
+    /// Evaluate a source against the enabled compliance rules and record its violations.
+    ///
+    /// Evaluates the tenant's enabled rules (GDPR, PCI DSS, HIPAA, SOC 2 and custom rules) over
+    /// the source's catalogued facts: records a ViolationDetected for every new or
     /// changed finding and a ViolationResolved for every open violation that no longer fires,
-    /// then print each framework's score and open violations. A classified source moves through
+    /// then prints each framework's score and open violations. A classified source moves through
     /// validating to validated. Idempotent: a second run over unchanged facts records nothing.
     Evaluate {
         /// Source id or exact name.
@@ -73,6 +75,9 @@ fn print_report(report: &ComplianceReport) {
         }
         println!("{table}");
     }
+    println!(
+        "\nscores: 100 minus 25 per open critical, 10 per high, 4 per medium and 1 per low violation (at least 0); accepted violations do not count"
+    );
     for (rule, reason) in &report.broken_rules {
         println!("warning: custom rule {rule} was not evaluated: {reason}");
     }
