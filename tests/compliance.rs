@@ -156,6 +156,18 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
     );
     assert_eq!(of_type(&events, "ComplianceCheckStarted").len(), 1);
     assert_eq!(of_type(&events, "ComplianceCheckCompleted").len(), 1);
+    wait_projected(&app, &token).await;
+    let read = app
+        .gql(
+            Some(&token),
+            "query($id: ID!) { dataSource(id: $id) { lifecycleState } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["dataSource"]["lifecycleState"], "validated",
+        "{read}"
+    );
 
     // Second pass over unchanged facts: nothing is appended.
     let before = app.stream_sequence().await;
