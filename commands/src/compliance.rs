@@ -96,6 +96,25 @@ pub struct ComplianceWorkflow {
     handler: CommandHandler,
 }
 
+/// The catalog metadata every asset of the source carries for now: the source's own (assets have
+/// no owner, tags or description of their own yet).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Metadata {
+    tags: BTreeSet<String>,
+    owner: Option<String>,
+    description: Option<String>,
+}
+
+impl Metadata {
+    fn of(config: &DataSourceConfig) -> Self {
+        Self {
+            tags: config.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            owner: config.owner.clone(),
+            description: config.description.clone(),
+        }
+    }
+}
+
 /// An asset as the pass sees it: its facts (when it is present) and the events that cite it.
 struct LoadedAsset {
     id: AggregateId,
@@ -171,12 +190,13 @@ impl ComplianceWorkflow {
             });
         let (rules, broken) = policy.active_rules();
 
+        let metadata = Metadata::of(&config);
         let list = known
             .known_assets(&ctx.tenant, source)
             .await
             .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))?;
         let loaded: Vec<LoadedAsset> = futures::stream::iter(list.into_iter().map(|(id, _)| id))
-            .map(|id| self.load_asset(ctx, id, &facts, &config))
+            .map(|id| self.load_asset(ctx, id, &facts, &metadata))
             .buffer_unordered(LOADING_CONCURRENCY)
             .try_collect()
             .await?;
@@ -321,7 +341,7 @@ impl ComplianceWorkflow {
         ctx: &CommandContext,
         id: AggregateId,
         source: &SourceFacts,
-        config: &DataSourceConfig,
+        metadata: &Metadata,
     ) -> Result<LoadedAsset, CommandError> {
         let history = self
             .handler
@@ -329,7 +349,7 @@ impl ComplianceWorkflow {
             .load(&ctx.tenant, Asset::NAME, &id)
             .await?;
         let events = decode::<Asset>(&history, id)?;
-        Ok(asset_facts(id, &events, source, config))
+        Ok(asset_facts(id, &events, source, metadata))
     }
 
     /// Every violation of the tenant on a subject of `source`, folded from the stream.
@@ -501,7 +521,7 @@ fn asset_facts(
     id: AggregateId,
     events: &[(AssetEvent, Evidence)],
     source: &SourceFacts,
-    config: &DataSourceConfig,
+    metadata: &Metadata,
 ) -> LoadedAsset {
     let mut state = AssetState::default();
     let mut schema_evidence = None;
@@ -596,9 +616,9 @@ fn asset_facts(
             .map(|rows| (rows, schema_evidence.clone())),
         schema_evidence,
         // Assets have no owner, tags or description of their own yet: the source's stand in.
-        tags: config.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-        owner: config.owner.clone(),
-        description: config.description.clone(),
+        tags: metadata.tags.clone(),
+        owner: metadata.owner.clone(),
+        description: metadata.description.clone(),
         metadata_evidence: source.config_evidence.clone(),
         columns,
         readers,
@@ -733,5 +753,132 @@ pub fn subject_text(subject: &Subject) -> String {
         Subject::Source { .. } => "(the source)".into(),
         Subject::Asset { path, .. } => path.clone(),
         Subject::Column { path, column, .. } => format!("{path}.{column}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::asset::{
+        AssetClassified, AssetRemoved, ClassificationRejected, LabelOrigin, LabelStatus,
+        SchemaDiscovered,
+    };
+    use domain::classification::{ClassificationType, Label};
+    use domain::datasource::{DataSourceKind, Location};
+    use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema, Fingerprint};
+
+    fn ev(n: u64) -> Evidence {
+        Evidence {
+            event_id: Uuid::from_u128(u128::from(n)),
+            sequence: n,
+            hash: format!("h{n}"),
+        }
+    }
+
+    fn source() -> SourceFacts {
+        SourceFacts {
+            source_id: Uuid::from_u128(100),
+            name: "shop".into(),
+            kind: DataSourceKind::Postgresql,
+            tls_mode: SslMode::Disable,
+            location: Location::OnPrem,
+            cloud_provider: None,
+            region: None,
+            environment: None,
+            has_replica: false,
+            credentials_encrypted: false,
+            config_evidence: ev(1),
+            monitoring: false,
+            monitoring_evidence: ev(1),
+            health: None,
+        }
+    }
+
+    #[test]
+    fn a_label_cites_the_event_that_gave_it_its_status_and_a_removed_asset_only_its_removal() {
+        let asset = AggregateId::from_uuid(Uuid::from_u128(7));
+        let scan = AggregateId::from_uuid(Uuid::from_u128(8));
+        let mut schema = AssetSchema::new(
+            AssetKind::Table,
+            AssetPath::new(["shop", "public", "cards"]).unwrap(),
+        );
+        schema.columns.push(ColumnSchema::new("pan", "text", 1));
+        let card = Label::BuiltIn(ClassificationType::CreditCardNumber);
+        let mut events = vec![
+            (
+                AssetEvent::SchemaDiscovered(SchemaDiscovered {
+                    asset_id: asset,
+                    source_id: AggregateId::from_uuid(Uuid::from_u128(100)),
+                    scan_id: scan,
+                    fingerprint: Fingerprint::of(&schema),
+                    schema,
+                }),
+                ev(2),
+            ),
+            (
+                AssetEvent::AssetClassified(AssetClassified {
+                    asset_id: asset,
+                    column: "pan".into(),
+                    label: card.clone(),
+                    confidence: 0.97,
+                    signals: Vec::new(),
+                    evidence_key: "k".into(),
+                    origin: LabelOrigin::Classifier,
+                    rule_set: None,
+                }),
+                ev(3),
+            ),
+        ];
+        let metadata = Metadata {
+            owner: Some("payments".into()),
+            ..Default::default()
+        };
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
+        assert_eq!(facts.path, "shop.public.cards");
+        assert_eq!(facts.schema_evidence, ev(2));
+        assert_eq!(facts.owner.as_deref(), Some("payments"));
+        let label = &facts.columns[0].labels[0];
+        assert_eq!(
+            (label.status, &label.evidence),
+            (LabelStatus::Applied, &ev(3))
+        );
+        // No built-in role may read PHI yet.
+        assert!(!facts.readers.is_empty());
+        assert!(facts
+            .readers
+            .iter()
+            .all(|r| !r.permissions.contains(domain::compliance::PHI_PERMISSION)));
+
+        events.push((
+            AssetEvent::ClassificationRejected(ClassificationRejected {
+                asset_id: asset,
+                column: "pan".into(),
+                label: card,
+                evidence_key: "k".into(),
+                reason: None,
+            }),
+            ev(4),
+        ));
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
+        let label = &facts.columns[0].labels[0];
+        assert_eq!(
+            (label.status, &label.evidence),
+            (LabelStatus::Rejected, &ev(4))
+        );
+
+        events.push((
+            AssetEvent::AssetRemoved(AssetRemoved {
+                asset_id: asset,
+                scan_id: scan,
+            }),
+            ev(5),
+        ));
+        let removed = asset_facts(asset, &events, &source(), &metadata);
+        assert!(removed.facts.is_none());
+        assert_eq!(removed.removal, Some(ev(5)));
     }
 }
