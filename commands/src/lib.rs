@@ -11,11 +11,13 @@
 //! Long histories load from a snapshot (state + position, verified against the stream) plus the
 //! events after it; a snapshot is saved every `snapshot_every` events (default 100).
 //!
-//! Process managers built on it: [`workflows`] (connection validation, scans) and [`health`]
+//! Process managers built on it: [`workflows`] (connection validation, scans), [`compliance`]
+//! (compliance passes over a source) and [`health`]
 //! (health checks with a rolling window of probe outcomes per source).
 #![forbid(unsafe_code)]
 
 pub mod classify;
+pub mod compliance;
 mod context;
 mod error;
 mod handler;

@@ -1,9 +1,10 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `token`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `token`, `replay`,
 //! `rebuild`, `projections`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod bench;
 mod classify;
+mod compliance;
 mod demo;
 mod history;
 mod projection;
@@ -77,6 +78,13 @@ pub enum Command {
         #[command(flatten)]
         args: classify::ClassifyArgs,
     },
+    /// Evaluate compliance rules (GDPR, PCI DSS, HIPAA, SOC 2) and record violations.
+    Compliance {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(subcommand)]
+        command: compliance::ComplianceCommand,
+    },
     /// Performance benchmarks against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -130,6 +138,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Classify { actor, args } => {
             classify::classify(&cli.store, &cli.database, &actor, args).await
+        }
+        Command::Compliance { actor, command } => {
+            compliance::run(&cli.store, &cli.database, &actor, command).await
         }
         Command::Bench(command) => bench::run(&cli.store, &cli.database, command).await,
     }

@@ -255,8 +255,9 @@ pub enum ViolationStatus {
     Resolved,
 }
 
-/// The folded history of one violation. `Default` is a violation never detected.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The folded history of one violation. `Default` is a violation never detected. Serialisable
+/// for the command handler's snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ViolationState {
     pub id: Option<AggregateId>,
     pub status: Option<ViolationStatus>,

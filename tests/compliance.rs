@@ -1,0 +1,223 @@
+//! Compliance end to end: a real PostgreSQL source holding card numbers, reached without
+//! verified TLS, is scanned and classified through GraphQL, then evaluated with
+//! `pursight compliance evaluate`; the violations are read back from the stream itself.
+
+mod support;
+
+use domain::access::Role;
+use serde_json::{json, Value};
+use support::{pursight, text, wait_projected, SourceDb, TestApp, REGISTER};
+
+const SECRET_VALUE: &str = "compliance-secret-7c2e";
+
+/// Customers with names, e-mails and card numbers that pass Luhn.
+const SHOP: &str = r#"
+CREATE SCHEMA billing;
+CREATE TABLE billing.customers (
+    id           serial PRIMARY KEY,
+    first_name   text NOT NULL,
+    last_name    text NOT NULL,
+    email        text,
+    card_number  text
+);
+INSERT INTO billing.customers (first_name, last_name, email, card_number)
+SELECT f.name, l.name,
+       lower(f.name) || '.' || lower(l.name) || g || '@example.org',
+       (ARRAY['4111111111111111', '5500005555555559', '4012888888881881', '378282246310005', '6011111111111117'])[1 + g % 5]
+FROM generate_series(1, 60) AS g
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Amelia','Oliver','Isla','Noah','Ava','Leo','Mia','Arthur','Freya','Jack']) AS name) f ON f.i = 1 + g % 10
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Hughes','Patel','Khan','Murphy','Walsh','Evans','Byrne','Novak','Silva','Jensen','Moreau','Rossi']) AS name) l ON l.i = 1 + g % 12;
+"#;
+
+const RULE: &str = "pci-dss-pan-without-verified-tls";
+
+/// Every event of tenant `acme`, as `pursight replay` prints them.
+fn history(app: &TestApp) -> Vec<Value> {
+    let output = pursight(app, &["replay", "--tenant", "acme", "--format", "ndjson"]);
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn evaluate(app: &TestApp, source: &str) -> String {
+    let output = pursight(app, &["compliance", "evaluate", source, "--tenant", "acme"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    // Shown with --nocapture: what a user sees.
+    println!("{out}");
+    out
+}
+
+fn of_type<'a>(events: &'a [Value], event_type: &str) -> Vec<&'a Value> {
+    let wire = format!("io.pursight.{event_type}.v1");
+    events.iter().filter(|e| e["type"] == wire).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_rejected() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(SHOP, SECRET_VALUE).await;
+    let token = TestApp::token("acme", &[Role::Admin]);
+    // The source is registered without ssl_config: TLS mode `disable`.
+    let registered = app
+        .gql(
+            Some(&token),
+            REGISTER,
+            json!({ "input": db.input(), "wait": true }),
+        )
+        .await;
+    let source = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let check = app
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
+    let scan = app
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    assert!(
+        scan["data"]["startScan"]["classificationFailure"].is_null(),
+        "{scan}"
+    );
+    wait_projected(&app, &token).await;
+    let labels = app
+        .gql(
+            Some(&token),
+            "query($s: ID!) { columnLabels(sourceId: $s) { assetId assetPath column label status } }",
+            json!({ "s": source }),
+        )
+        .await;
+    let card = labels["data"]["columnLabels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["column"] == "card_number" && l["label"] == "CREDIT_CARD_NUMBER")
+        .unwrap_or_else(|| panic!("card_number is not labelled: {labels}"))
+        .clone();
+    assert_eq!(card["status"], "applied", "{card}");
+    let asset = card["assetId"].as_str().unwrap().to_owned();
+
+    // First pass: the PCI DSS rule fires on the card column, citing real events of the stream.
+    // By name, as a user types it.
+    let out = evaluate(&app, "Shop database");
+    assert!(out.contains(RULE), "{out}");
+    assert!(out.contains("PCI DSS v4.0 4.2.1"), "{out}");
+    assert!(out.contains("billing.customers.card_number"), "{out}");
+    assert!(out.contains("source validated"), "{out}");
+    let events = history(&app);
+    let detected: Vec<&Value> = of_type(&events, "ViolationDetected")
+        .into_iter()
+        .filter(|e| e["data"]["rule_id"] == RULE)
+        .collect();
+    assert_eq!(detected.len(), 1, "{detected:?}");
+    let violation = &detected[0]["data"];
+    assert_eq!(violation["subject"]["level"], "column");
+    assert_eq!(violation["subject"]["column"], "card_number");
+    assert_eq!(violation["subject"]["asset_id"], asset.as_str());
+    assert_eq!(violation["severity"], "critical");
+    let evidence = violation["evidence"].as_array().unwrap();
+    // The label (classification event) and the TLS mode (registration) are both cited.
+    assert!(evidence.len() >= 2, "{violation}");
+    for cited in evidence {
+        let event = events
+            .iter()
+            .find(|e| e["id"] == cited["event_id"])
+            .unwrap_or_else(|| panic!("cited event {cited} is not in the stream"));
+        assert_eq!(event["hash"], cited["hash"], "{cited}");
+        assert_eq!(event["streamsequence"], cited["sequence"], "{cited}");
+    }
+    let cited_types: Vec<&Value> = evidence
+        .iter()
+        .map(|c| &events.iter().find(|e| e["id"] == c["event_id"]).unwrap()["type"])
+        .collect();
+    assert!(
+        cited_types.contains(&&json!("io.pursight.AssetClassified.v1")),
+        "{cited_types:?}"
+    );
+    assert!(
+        cited_types.iter().any(|t| t
+            .as_str()
+            .unwrap()
+            .starts_with("io.pursight.SourceRegistered.")),
+        "{cited_types:?}"
+    );
+    assert_eq!(of_type(&events, "ComplianceCheckStarted").len(), 1);
+    assert_eq!(of_type(&events, "ComplianceCheckCompleted").len(), 1);
+    wait_projected(&app, &token).await;
+    let read = app
+        .gql(
+            Some(&token),
+            "query($id: ID!) { dataSource(id: $id) { lifecycleState } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["dataSource"]["lifecycleState"], "validated",
+        "{read}"
+    );
+
+    // Second pass over unchanged facts: nothing is appended.
+    let before = app.stream_sequence().await;
+    let out = evaluate(&app, &source);
+    assert!(out.contains("0 violations detected, 0 resolved"), "{out}");
+    assert!(out.contains(RULE), "{out}");
+    assert_eq!(app.stream_sequence().await, before);
+
+    // A steward rejects the label: the next pass resolves the violation, citing the rejection.
+    let rejected = app
+        .gql(
+            Some(&token),
+            "mutation($a: ID!) { rejectClassification(assetId: $a, column: \"card_number\", label: \"CREDIT_CARD_NUMBER\", reason: \"test data\") { recorded } }",
+            json!({ "a": asset }),
+        )
+        .await;
+    assert_eq!(
+        rejected["data"]["rejectClassification"]["recorded"], true,
+        "{rejected}"
+    );
+    let out = evaluate(&app, &source);
+    assert!(!out.contains(RULE), "{out}");
+    let events = history(&app);
+    let rejection = of_type(&events, "ClassificationRejected")
+        .into_iter()
+        .find(|e| e["data"]["column"] == "card_number")
+        .unwrap()
+        .clone();
+    let resolved: Vec<&Value> = of_type(&events, "ViolationResolved")
+        .into_iter()
+        .filter(|e| e["data"]["violation_id"] == violation["violation_id"])
+        .collect();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    let resolution = &resolved[0]["data"];
+    assert!(
+        resolution["change"]
+            .as_str()
+            .unwrap()
+            .contains("label.status"),
+        "{resolution}"
+    );
+    assert!(
+        resolution["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["event_id"] == rejection["id"] && c["hash"] == rejection["hash"]),
+        "{resolution}"
+    );
+
+    db.remove().await;
+    app.stop().await;
+}
