@@ -347,6 +347,23 @@ async fn a_retried_rule_set_creation_returns_the_id_it_created() {
         other, first,
         "another tenant's command creates its own rule set"
     );
+
+    // After more changes than a snapshot holds back, the loaded history no longer shows the
+    // creating command; the retry still answers with the rule set it created.
+    for n in 0..101 {
+        let updated = app
+            .gql(
+                Some(&acme),
+                "mutation($id: ID!, $i: ScanRuleSetInput!) { updateScanRuleSet(id: $id, input: $i) { version } }",
+                json!({ "id": first, "i": { "name": format!("mail only {n}"), "enabledTypes": ["EMAIL_ADDRESS"] } }),
+            )
+            .await;
+        assert!(updated["errors"].is_null(), "{updated}");
+    }
+    let after_updates = app.stream_sequence().await;
+    let late = create(acme.clone()).await;
+    assert_eq!(late["data"]["createScanRuleSet"], first.as_str(), "{late}");
+    assert_eq!(app.stream_sequence().await, after_updates);
     app.stop().await;
 }
 

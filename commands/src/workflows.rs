@@ -224,6 +224,20 @@ impl SourceWorkflows {
         scope: ScanScope,
     ) -> Result<StartedScan, CommandError> {
         let scan_id = ctx.created_id("scan");
+        // The id derives from the command id, so a scan that exists under it is the one an
+        // earlier attempt of this very command started. Asked first, because after the
+        // duplicate window the source's history may no longer show the command (a snapshot
+        // taken since hides it), and the source would then refuse or start a second scan.
+        let earlier = self
+            .handler
+            .state::<Scan>(ctx, Permission::ManageDataSources, scan_id)
+            .await?;
+        if earlier.id.is_some() {
+            return Ok(StartedScan {
+                scan_id,
+                already_started: true,
+            });
+        }
         // The source decides first: a scan of a source that cannot be scanned never exists.
         let on_source = self
             .handler

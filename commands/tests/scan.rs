@@ -184,7 +184,9 @@ async fn a_retried_scan_start_returns_the_same_scan_also_after_the_duplicate_win
         },
     )
     .await;
-    let handler = CommandHandler::new(scratch.store.clone());
+    // A snapshot after every command: the source's loaded history never shows the command
+    // again, as after 100 later events in production.
+    let handler = CommandHandler::new(scratch.store.clone()).with_snapshot_every(1);
     let workflows = SourceWorkflows::new(
         handler.clone(),
         Arc::new(SecretResolver::from_env().unwrap()),

@@ -719,7 +719,7 @@ impl ClassificationMutation {
         let definition = input.into_definition()?;
         // Derived from the command id: a retry creates nothing new and returns the same id.
         let id = context.created_id("scan_rule_set");
-        services
+        let created = services
             .handler
             .execute_new::<ScanRuleSet>(
                 &context,
@@ -727,8 +727,20 @@ impl ClassificationMutation {
                 id,
                 ScanRuleSetCommand::Create { id, definition },
             )
-            .await
-            .map_err(command_error)?;
+            .await;
+        if let Err(err) = created {
+            // A rule set under this id was created by an earlier attempt of this very command
+            // (the id derives from it), however much it changed since: after the duplicate
+            // window a snapshot may hide the command from the loaded history.
+            let earlier = services
+                .handler
+                .state::<ScanRuleSet>(&context, Permission::ManageDataSources, id)
+                .await
+                .map_err(command_error)?;
+            if earlier.id.is_none() {
+                return Err(command_error(err));
+            }
+        }
         Ok(ID(id.to_string()))
     }
 
