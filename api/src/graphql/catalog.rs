@@ -189,6 +189,22 @@ pub struct ScanStart {
     pub classification_failure: Option<String>,
 }
 
+impl ScanStart {
+    /// A scan that runs (or ran) without this request waiting for it.
+    fn not_waited_for(scan_id: AggregateId) -> Self {
+        Self {
+            scan_id: ID(scan_id.to_string()),
+            completed: false,
+            failure: None,
+            assets_changed: None,
+            assets_removed: None,
+            metrics: None,
+            classified_columns: None,
+            classification_failure: None,
+        }
+    }
+}
+
 /// A column (or inferred field) of an asset.
 #[derive(SimpleObject)]
 pub struct Column {
@@ -819,16 +835,7 @@ async fn scan(
     let scan_id = started.scan_id;
     if started.already_started {
         // A retry of a request that started this scan: it runs (or ran) already.
-        return Ok(ScanStart {
-            scan_id: ID(scan_id.to_string()),
-            completed: false,
-            failure: None,
-            assets_changed: None,
-            assets_removed: None,
-            metrics: None,
-            classified_columns: None,
-            classification_failure: None,
-        });
+        return Ok(ScanStart::not_waited_for(scan_id));
     }
     let run = {
         let services = services.clone();
@@ -860,16 +867,7 @@ async fn scan(
                 }
             }
         });
-        return Ok(ScanStart {
-            scan_id: ID(scan_id.to_string()),
-            completed: false,
-            failure: None,
-            assets_changed: None,
-            assets_removed: None,
-            metrics: None,
-            classified_columns: None,
-            classification_failure: None,
-        });
+        return Ok(ScanStart::not_waited_for(scan_id));
     }
     let outcome = run.await.map_err(command_error)?;
     let report: ScanReport = outcome.scan;
