@@ -884,6 +884,22 @@ async fn control_characters_and_oversized_free_text_are_validation_errors_and_ap
         .gql(Some(&admin), reject, json!({ "a": uuid::Uuid::now_v7() }))
         .await;
     assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+    let confirm = "mutation($a: ID!, $c: String!) { confirmClassification(assetId: $a, column: $c, label: \"EMAIL\") { recorded } }";
+    for column in ["x".repeat(1025), "c\u{0}".to_owned(), String::new()] {
+        let response = app
+            .gql(
+                Some(&admin),
+                confirm,
+                json!({ "a": uuid::Uuid::now_v7(), "c": column }),
+            )
+            .await;
+        assert_eq!(error_code(&response), Some("VALIDATION"), "{response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("column must name a column"),
+            "{message}"
+        );
+    }
     assert_eq!(app.stream_sequence().await, before, "nothing was appended");
 
     // Lines and tabs are prose, and fine.

@@ -408,6 +408,23 @@ fn label_of(name: &str) -> Result<Label> {
     Label::parse(name.as_str()).ok_or_else(|| api_error("VALIDATION", "label must not be empty"))
 }
 
+/// The column a review names, bounded before it reaches the domain (whose refusal of an unknown
+/// column repeats it): 1 to 1024 characters without control characters, which discovered names
+/// never hold (connectors write them escaped).
+fn column_of(column: String) -> Result<String> {
+    let length = column.chars().count();
+    if (1..=MAX_COLUMN_CHARS).contains(&length) && !column.chars().any(char::is_control) {
+        Ok(column)
+    } else {
+        Err(api_error(
+            "VALIDATION",
+            format!("column must name a column of the asset: 1 to {MAX_COLUMN_CHARS} characters without control characters"),
+        ))
+    }
+}
+
+const MAX_COLUMN_CHARS: usize = 1024;
+
 /// A review note or reason: see [`domain::text::FreeText`].
 fn note_of(field: &str, note: Option<String>) -> Result<Option<FreeText>> {
     FreeText::parse_optional(note.as_deref())
@@ -627,6 +644,7 @@ impl ClassificationMutation {
         &self,
         ctx: &Context<'_>,
         asset_id: ID,
+        #[graphql(desc = "The column's name as the catalog shows it: at most 1024 characters.")]
         column: String,
         label: String,
         #[graphql(
@@ -641,7 +659,7 @@ impl ClassificationMutation {
             &asset_id,
             command_id.as_ref(),
             AssetCommand::ConfirmClassification {
-                column,
+                column: column_of(column)?,
                 label,
                 note: note_of("note", note)?,
             },
@@ -656,6 +674,7 @@ impl ClassificationMutation {
         &self,
         ctx: &Context<'_>,
         asset_id: ID,
+        #[graphql(desc = "The column's name as the catalog shows it: at most 1024 characters.")]
         column: String,
         label: String,
         #[graphql(
@@ -670,7 +689,7 @@ impl ClassificationMutation {
             &asset_id,
             command_id.as_ref(),
             AssetCommand::RejectClassification {
-                column,
+                column: column_of(column)?,
                 label,
                 reason: note_of("reason", reason)?,
             },
@@ -684,6 +703,7 @@ impl ClassificationMutation {
         &self,
         ctx: &Context<'_>,
         asset_id: ID,
+        #[graphql(desc = "The column's name as the catalog shows it: at most 1024 characters.")]
         column: String,
         label: String,
         #[graphql(
@@ -698,7 +718,7 @@ impl ClassificationMutation {
             &asset_id,
             command_id.as_ref(),
             AssetCommand::ClassifyManually {
-                column,
+                column: column_of(column)?,
                 label,
                 note: note_of("note", note)?,
             },
