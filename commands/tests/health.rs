@@ -151,19 +151,27 @@ async fn checks_fill_the_window_and_only_changes_are_recorded() {
     );
 }
 
-#[tokio::test]
-async fn an_unresolvable_secret_fails_every_sample_without_the_network() {
-    let scratch = Scratch::new().await;
-    let monitor = scratch.monitor();
+/// The local PostgreSQL registered with a password in an environment variable nobody set (inside
+/// the policy's prefix): every probe fails as `Auth` without the network. Returns the source and
+/// the variable's name.
+async fn register_with_unset_password(scratch: &Scratch) -> (AggregateId, String) {
     let variable = format!("PURSIGHT_SOURCE_SECRET_UNSET_{}", Uuid::new_v4().simple());
     let id = register(
-        &scratch,
+        scratch,
         DataSourceConfigInput {
             password_secret: Some(format!("env:{variable}")),
             ..local_postgres()
         },
     )
     .await;
+    (id, variable)
+}
+
+#[tokio::test]
+async fn an_unresolvable_secret_fails_every_sample_without_the_network() {
+    let scratch = Scratch::new().await;
+    let monitor = scratch.monitor();
+    let (id, _) = register_with_unset_password(&scratch).await;
     let report = monitor.check_health(&admin(), id, 2).await.unwrap();
     let health = &report.assessment;
     assert_eq!(health.status, HealthStatus::Unhealthy);
@@ -178,15 +186,7 @@ async fn an_unresolvable_secret_fails_every_sample_without_the_network() {
 async fn periodic_checks_of_refused_credentials_back_off_until_the_configuration_changes() {
     let scratch = Scratch::new().await;
     let monitor = scratch.monitor();
-    let variable = format!("PURSIGHT_SOURCE_SECRET_UNSET_{}", Uuid::new_v4().simple());
-    let id = register(
-        &scratch,
-        DataSourceConfigInput {
-            password_secret: Some(format!("env:{variable}")),
-            ..local_postgres()
-        },
-    )
-    .await;
+    let (id, variable) = register_with_unset_password(&scratch).await;
     let mut probed = Vec::new();
     for _ in 0..6 {
         let report = monitor.check_periodically(&admin(), id).await.unwrap();
