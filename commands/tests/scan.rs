@@ -231,32 +231,7 @@ async fn a_first_scan_records_every_asset_and_only_the_lineage_there_is() {
         Arc::new(SecretResolver::from_env().unwrap()),
     );
     let ctx = admin();
-    let source = AggregateId::from_uuid(Uuid::now_v7());
-    let config = DataSourceConfigInput {
-        name: Some("shop".into()),
-        kind: Some("postgresql".into()),
-        host: Some("127.0.0.1".into()),
-        port: Some(5432),
-        database: Some(scratch.database.clone()),
-        username: Some("postgres".into()),
-        ..Default::default()
-    }
-    .parse()
-    .unwrap();
-    handler
-        .execute_new::<DataSource>(
-            &ctx,
-            Permission::ManageDataSources,
-            source,
-            DataSourceCommand::Register { id: source, config },
-        )
-        .await
-        .unwrap();
-    let validated = workflows
-        .validate_connection(&ctx.follow_up(), source)
-        .await
-        .unwrap();
-    assert!(validated.result.is_ok(), "{:?}", validated.result);
+    let source = connected_source(&handler, &workflows, &ctx, &scratch.database).await;
 
     let known = Known::default();
     let path = |raw: &str| AssetPath::parse(&format!("{}{raw}", scratch.database)).unwrap();
