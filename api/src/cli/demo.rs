@@ -353,6 +353,7 @@ pub async fn demo(
         outcomes.push(line);
     }
 
+    let compliance = compliance_summary(&app, &tenant, &registered).await?;
     let catalog = wait_for_catalog(&app, &tenant).await?;
     let token = crate::auth::issue_token(&secret, "demo-admin", &tenant, &[Role::Admin], 24 * 3600);
     println!();
@@ -368,6 +369,8 @@ pub async fn demo(
     }
     println!();
     println!("{catalog}");
+    println!();
+    println!("{compliance}");
     println!();
     println!("  GraphiQL:   http://{addr}/graphql   (add the header below under \"Headers\")");
     println!("  Header:     {{\"Authorization\": \"Bearer {token}\"}}");
@@ -388,6 +391,115 @@ pub async fn demo(
     println!("Serving until Ctrl-C.");
     app.run_until_stopped(true).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Evaluates every example source against the enabled compliance packs (recording its
+/// violations, as `pursight compliance evaluate` does) and renders one row per source and
+/// framework: the score and the open violations by severity, then the most severe open findings.
+async fn compliance_summary(
+    app: &Application,
+    tenant: &TenantId,
+    registered: &[(String, AggregateId, bool)],
+) -> anyhow::Result<String> {
+    use domain::compliance::Severity;
+    let state = app.state();
+    let known = CatalogAssets::new(&state.store, &state.pool);
+    let workflow = commands::compliance::ComplianceWorkflow::new(state.handler.clone());
+    let mut scores = comfy_table::Table::new();
+    scores
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_header([
+            "compliance",
+            "framework",
+            "score",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "accepted",
+        ]);
+    let mut worst = Vec::new();
+    let mut failures = Vec::new();
+    for (name, id, _) in registered {
+        let ctx = CommandContext::new(tenant.clone(), "pursight-demo", vec![Role::Admin], None);
+        // Sources whose connection or scan failed have nothing classified; the pass still
+        // evaluates their posture, and a failure here is reported rather than ending the demo.
+        let report = match workflow.evaluate_source(&ctx, *id, &known).await {
+            Ok(report) => report,
+            Err(err) => {
+                failures.push(format!("{name}: not evaluated: {err}"));
+                continue;
+            }
+        };
+        for framework in &report.frameworks {
+            let open = |severity: Severity| {
+                framework
+                    .violations
+                    .iter()
+                    .filter(|v| !v.accepted && v.severity == severity)
+                    .count()
+                    .to_string()
+            };
+            scores.add_row([
+                name.clone(),
+                framework.framework.to_string(),
+                format!("{}/100", framework.score),
+                open(Severity::Critical),
+                open(Severity::High),
+                open(Severity::Medium),
+                open(Severity::Low),
+                framework
+                    .violations
+                    .iter()
+                    .filter(|v| v.accepted)
+                    .count()
+                    .to_string(),
+            ]);
+            for v in framework.violations.iter().filter(|v| !v.accepted) {
+                worst.push((
+                    std::cmp::Reverse(domain::compliance::engine::severity_weight(v.severity)),
+                    v.severity.as_str(),
+                    framework.framework.to_string(),
+                    v.control.clone(),
+                    v.title.clone(),
+                    commands::compliance::subject_text(&v.subject),
+                ));
+            }
+        }
+    }
+    worst.sort();
+    worst.dedup();
+    let mut findings = comfy_table::Table::new();
+    findings
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header(["severity", "framework", "control", "violation", "subject"]);
+    const SHOWN: usize = 10;
+    for (_, severity, framework, control, title, subject) in worst.iter().take(SHOWN) {
+        findings.add_row([
+            severity.to_string(),
+            framework.clone(),
+            control.clone(),
+            title.clone(),
+            subject.clone(),
+        ]);
+    }
+    let mut text = format!("{scores}");
+    if !worst.is_empty() {
+        text.push_str(&format!(
+            "\n\n  {} open violations; the {} most severe:\n{findings}",
+            worst.len(),
+            worst.len().min(SHOWN)
+        ));
+    }
+    for failure in failures {
+        text.push_str(&format!("\n  {failure}"));
+    }
+    text.push_str(
+        "\n  Scores: 100 minus 25 per open critical, 10 per high, 4 per medium, 1 per low violation.",
+    );
+    Ok(text)
 }
 
 /// Waits until the projections reflect the whole stream, then renders the tenant's catalog:
