@@ -92,6 +92,130 @@ async fn export_verify_and_a_changed_byte_is_named_with_event_and_sequence() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_signed_export_verifies_with_its_public_key_and_not_once_altered_or_with_another_key() {
+    let app = populated().await;
+    let dir = std::env::temp_dir().join(format!("pursight-signed-{}", app.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+
+    let output = pursight(&app, &["keygen", "--output", &path("auditor.key")]);
+    assert!(output.status.success(), "{}", text(&output));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("auditor.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the private key is its owner's only");
+    assert!(std::fs::read_to_string(dir.join("auditor.key.pub"))
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+    // keygen never overwrites a key.
+    let output = pursight(&app, &["keygen", "--output", &path("auditor.key")]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("never overwrites"),
+        "{}",
+        text(&output)
+    );
+
+    let output = pursight(
+        &app,
+        &[
+            "export",
+            "--tenant",
+            "acme",
+            "--sign",
+            &path("auditor.key"),
+            "--output",
+            &path("e.ndjson"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let verify = |args: &[&str]| {
+        let mut all = vec!["verify", "--file"];
+        all.extend_from_slice(args);
+        pursight(&app, &all)
+    };
+    let output = verify(&[&path("e.ndjson"), "--key", &path("auditor.key.pub")]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("signature valid"),
+        "{}",
+        text(&output)
+    );
+
+    // Another key pair's public key does not verify the signature.
+    assert!(pursight(&app, &["keygen", "--output", &path("other.key")])
+        .status
+        .success());
+    let output = verify(&[&path("e.ndjson"), "--key", &path("other.key.pub")]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("SIGNATURE INVALID"),
+        "{}",
+        text(&output)
+    );
+    assert!(text(&output).contains("another key"), "{}", text(&output));
+
+    // An export re-made after more events (a new trailer) is not covered by the old signature.
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let response = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": postgres_source("Later"), "wait": true }),
+        )
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    let output = pursight(
+        &app,
+        &["export", "--tenant", "acme", "--output", &path("f.ndjson")],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let output = verify(&[
+        &path("f.ndjson"),
+        "--key",
+        &path("auditor.key.pub"),
+        "--signature",
+        &path("e.ndjson.sig"),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("covers another export"),
+        "{}",
+        text(&output)
+    );
+
+    // A changed event: the digest no longer matches what was signed, and the event is named.
+    let exported = std::fs::read_to_string(dir.join("e.ndjson")).unwrap();
+    let first = eventlog::export::from_line(exported.lines().next().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("e.ndjson"),
+        exported.replacen("\"name\":\"Orders\"", "\"name\":\"Ordres\"", 1),
+    )
+    .unwrap();
+    let output = verify(&[&path("e.ndjson"), "--key", &path("auditor.key.pub")]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains(&first.event.id.to_string()),
+        "{}",
+        text(&output)
+    );
+
+    // Without a signature file, --key fails clearly.
+    std::fs::remove_file(dir.join("e.ndjson.sig")).unwrap();
+    let output = verify(&[&path("e.ndjson"), "--key", &path("auditor.key.pub")]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("no readable signature file"),
+        "{}",
+        text(&output)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn fernet_tokens_show_as_redacted_in_history_and_export_and_both_verify() {
     let app = TestApp::spawn().await;
     let admin = TestApp::token("acme", &[Role::Admin]);

@@ -20,6 +20,7 @@ pub mod export;
 pub mod idempotency;
 pub mod nats_url;
 pub mod redact;
+pub mod signing;
 pub mod snapshot;
 pub mod store;
 pub mod subject;

@@ -45,6 +45,10 @@ pub struct ExportArgs {
     /// Only this tenant.
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Sign the export with this Ed25519 private key (from `pursight keygen`): writes a detached
+    /// signature over the export's trailer (its digest, stream and sequence range) to OUTPUT.sig.
+    #[arg(long, requires = "output", value_name = "KEY")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +56,20 @@ pub struct VerifyArgs {
     /// Verify an export file instead of the live stream.
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// Also check the export's detached signature with this public key (FILE.pub from
+    /// `pursight keygen`).
+    #[arg(long, requires = "file", value_name = "PUBLIC_KEY")]
+    pub key: Option<PathBuf>,
+    /// The signature file; FILE.sig unless set.
+    #[arg(long, requires = "key")]
+    pub signature: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key; the public key goes to the same path with `.pub` added.
+    #[arg(long, short)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -150,7 +168,58 @@ pub async fn replay(store_args: &StoreArgs, args: ReplayArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// `path` with `suffix` appended to its file name (`e.ndjson` → `e.ndjson.sig`).
+fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let public_path = with_suffix(&args.output, ".pub");
+    for path in [&args.output, &public_path] {
+        if path.exists() {
+            anyhow::bail!(
+                "{} exists; keygen never overwrites a key (remove it or choose another --output)",
+                path.display()
+            );
+        }
+    }
+    let (private, public) = eventlog::signing::generate_key_pair()?;
+    // The private key is readable by its owner only, and created (never truncated) here.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    file.write_all(private.as_bytes())?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&public_path)
+        .with_context(|| format!("cannot create {}", public_path.display()))?
+        .write_all(public.as_bytes())?;
+    let key = eventlog::signing::ExportSigner::from_pem(&private)?;
+    println!(
+        "wrote the private key to {} and the public key to {} (key id {})",
+        args.output.display(),
+        public_path.display(),
+        key.key_id()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn export(store_args: &StoreArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    // A bad key fails before any work.
+    let signer = match &args.sign {
+        Some(path) => Some(eventlog::signing::ExportSigner::from_pem(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the signing key {}", path.display()))?,
+        )?),
+        None => None,
+    };
     let store = connect(store_args).await?;
     let filter = filter(&store, args.tenant.as_deref(), None)?;
     let out: Box<dyn Write> = match &args.output {
@@ -170,8 +239,51 @@ pub async fn export(store_args: &StoreArgs, args: ExportArgs) -> anyhow::Result<
             trailer.lastsequence,
             path.display()
         );
+        if let Some(signer) = signer {
+            let signature_path = with_suffix(path, ".sig");
+            let signature = serde_json::to_string_pretty(&signer.sign(&trailer))?;
+            std::fs::write(&signature_path, signature + "\n")
+                .with_context(|| format!("cannot write {}", signature_path.display()))?;
+            eprintln!(
+                "signed with key {} to {}",
+                signer.key_id(),
+                signature_path.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks an export's detached signature; `Err` holds why it fails.
+fn check_signature(
+    export: &std::path::Path,
+    trailer: Option<&export::Trailer>,
+    key: &std::path::Path,
+    signature: Option<&std::path::Path>,
+) -> anyhow::Result<Result<String, String>> {
+    let public = std::fs::read_to_string(key)
+        .with_context(|| format!("cannot read the public key {}", key.display()))?;
+    let signature_path = signature.map_or_else(|| with_suffix(export, ".sig"), PathBuf::from);
+    let Ok(text) = std::fs::read_to_string(&signature_path) else {
+        return Ok(Err(format!(
+            "there is no readable signature file {}",
+            signature_path.display()
+        )));
+    };
+    let Some(trailer) = trailer else {
+        return Ok(Err(
+            "the export has no readable trailer, so there is nothing the signature can cover"
+                .into(),
+        ));
+    };
+    Ok(match eventlog::signing::verify(&public, &text, trailer) {
+        Ok(file) => Ok(format!(
+            "signature valid: key {} signed this export (stream sequences {}..{}, digest {})",
+            file.key_id, trailer.firstsequence, trailer.lastsequence, trailer.sha256
+        )),
+        Err(err @ eventlog::signing::SigningError::PublicKey(_)) => return Err(err.into()),
+        Err(err) => Err(err.to_string()),
+    })
 }
 
 pub async fn verify(store_args: &StoreArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -192,7 +304,24 @@ pub async fn verify(store_args: &StoreArgs, args: VerifyArgs) -> anyhow::Result<
                 ),
                 None => path.display().to_string(),
             };
-            Ok(report(&verified.chains, &verified.problems, &what))
+            let mut problems = verified.problems.clone();
+            let mut signed = None;
+            if let Some(key) = &args.key {
+                match check_signature(
+                    path,
+                    verified.trailer.as_ref(),
+                    key,
+                    args.signature.as_deref(),
+                )? {
+                    Ok(line) => signed = Some(line),
+                    Err(reason) => problems.push(format!("SIGNATURE INVALID: {reason}")),
+                }
+            }
+            let code = report(&verified.chains, &problems, &what);
+            if let Some(line) = signed {
+                println!("{line}");
+            }
+            Ok(code)
         }
         None => {
             let store = connect(store_args).await?;

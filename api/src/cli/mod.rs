@@ -1,5 +1,5 @@
 //! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `token`, `replay`,
-//! `rebuild`, `projections`, `verify`, `export`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! `rebuild`, `projections`, `verify`, `export`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod bench;
@@ -51,8 +51,12 @@ pub enum Command {
     /// hash chain); exit code 2 when anything is missing or changed.
     Verify(history::VerifyArgs),
     /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`), then
-    /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines.
+    /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines;
+    /// with `--sign KEY`, also a detached Ed25519 signature over that trailer (OUTPUT.sig).
     Export(history::ExportArgs),
+    /// Write a new Ed25519 key pair for signing exports: FILE (private, PKCS#8 PEM, mode 0600)
+    /// and FILE.pub (public, SubjectPublicKeyInfo PEM). Never overwrites a file.
+    Keygen(history::KeygenArgs),
     /// Create the read-model database if missing and run migrations.
     Migrate,
     /// Print the GraphQL schema (SDL).
@@ -93,7 +97,11 @@ pub enum Command {
 pub fn init_tracing(cli: &Cli) {
     let quiet = matches!(
         cli.command,
-        Command::Token(_) | Command::Schema | Command::Replay(_) | Command::Export(_)
+        Command::Token(_)
+            | Command::Schema
+            | Command::Replay(_)
+            | Command::Export(_)
+            | Command::Keygen(_)
     );
     let default = if quiet {
         "warn"
@@ -118,6 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
         Command::Verify(args) => history::verify(&cli.store, args).await,
         Command::Export(args) => history::export(&cli.store, args).await,
+        Command::Keygen(args) => history::keygen(args),
         Command::Migrate => {
             projections::database::connect(&cli.database.database_url).await?;
             println!(
