@@ -164,3 +164,35 @@ async fn a_subscription_without_a_valid_token_is_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_ends_when_its_token_expires() {
+    let app = TestApp::spawn_configured(|config| config.oidc.leeway_secs = 0).await;
+    let token = api::auth::issue_token(
+        support::SECRET,
+        "short-lived",
+        &domain::TenantId::parse("acme").unwrap(),
+        &[Role::Admin],
+        3,
+    );
+    let mut socket = subscribe(&app, &token, "subscription { events { type } }").await;
+    // Events still arrive while the token is valid.
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    register(&app, &admin, "Before expiry").await;
+    assert!(next_event(&mut socket).await.is_some());
+    // Then the server closes the socket with 4401; generous bound, the token lives 3 s.
+    let close = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket is closed once the token has expired")
+    .expect("with a close frame");
+    assert_eq!(u16::from(close.code), 4401);
+    assert_eq!(close.reason.as_str(), "token expired");
+    app.stop().await;
+}

@@ -43,6 +43,8 @@ pub struct AppConfig {
     pub jwt_issuer: Option<String>,
     /// Required `aud` claim (one of the token's audiences), when set.
     pub jwt_audience: Option<String>,
+    /// OIDC: the provider's JWKS, claim names and clock leeway.
+    pub oidc: crate::auth::OidcSettings,
     /// What the HTTP server accepts and exposes.
     pub http: HttpSettings,
 }
@@ -128,7 +130,9 @@ impl Application {
         let auth = Arc::new(
             Authenticator::new(&config.jwt_secret, config.jwt_public_key_pem.as_deref())?
                 .with_issuer(config.jwt_issuer.clone())
-                .with_audience(config.jwt_audience.clone()),
+                .with_audience(config.jwt_audience.clone())
+                .with_oidc(config.oidc.clone())
+                .await?,
         );
         let handler = CommandHandler::new(store.clone())
             .with_max_attempts(config.command_attempts)

@@ -13,6 +13,7 @@ use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -90,7 +91,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let request = match state.auth.verify_header(authorization) {
+    let request = match state.auth.authenticate(authorization).await {
         Ok(caller) => request.data(caller),
         Err(err) => request.data(AuthFailure(err)),
     };
@@ -108,6 +109,10 @@ fn too_large(limit: usize) -> Response {
 /// graphql-transport-ws (and the legacy graphql-ws): the token comes in the `connection_init`
 /// payload as `{"Authorization": "Bearer …"}` (or `authorization` / `token`), or in the upgrade
 /// request's Authorization header.
+///
+/// A subscription lives no longer than its token: when the token's `exp` (plus the configured
+/// leeway) passes, the server closes the socket with code 4401 ("token expired") and the client
+/// reconnects with a fresh token.
 async fn graphql_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -120,12 +125,19 @@ async fn graphql_ws(
         .map(str::to_owned);
     let schema = state.schema.clone();
     let auth = state.auth.clone();
+    let leeway = state.auth.leeway_secs();
     upgrade
         .max_message_size(state.http.max_body_bytes)
         .max_frame_size(state.http.max_body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
+        .on_upgrade(move |socket| async move {
+            use futures::{SinkExt, StreamExt};
+            let (mut sink, stream) = socket.split();
+            // The GraphQL side writes into a channel; this task forwards to the socket until the
+            // token expires, then closes the socket itself.
+            let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
+            let (expiry_tx, mut expiry) = tokio::sync::watch::channel(None::<u64>);
+            let serve = GraphQLWebSocket::new_with_pair(tx, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let from_payload = ["Authorization", "authorization"]
                         .iter()
@@ -142,13 +154,55 @@ async fn graphql_ws(
                                 .map(|t| format!("Bearer {t}"))
                         });
                     let caller: Caller = auth
-                        .verify_header(from_payload.or(header_auth).as_deref())
+                        .authenticate(from_payload.or(header_auth).as_deref())
+                        .await
                         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
+                    let _ = expiry_tx.send(Some(caller.expires_at.saturating_add(leeway)));
                     let mut data = Data::default();
                     data.insert(caller);
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            tokio::pin!(serve);
+            let expired = async move {
+                let Ok(at) = expiry
+                    .wait_for(Option::is_some)
+                    .await
+                    .map(|v| v.unwrap_or(0))
+                else {
+                    // The connection ended before it was initialised.
+                    return std::future::pending().await;
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default();
+                tokio::time::sleep(std::time::Duration::from_secs(at.saturating_sub(now))).await;
+            };
+            tokio::pin!(expired);
+            let mut serving = true;
+            loop {
+                tokio::select! {
+                    _ = &mut serve, if serving => serving = false,
+                    message = rx.next() => match message {
+                        Some(message) => {
+                            if sink.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                        // The GraphQL side is done and everything it wrote was sent.
+                        None => break,
+                    },
+                    _ = &mut expired => {
+                        let close = Message::Close(Some(CloseFrame {
+                            code: 4401,
+                            reason: "token expired".into(),
+                        }));
+                        let _ = sink.send(close).await;
+                        break;
+                    }
+                }
+            }
         })
 }
 

@@ -192,6 +192,7 @@ fn config(
         source_policy: test_policy(),
         jwt_issuer: None,
         jwt_audience: None,
+        oidc: Default::default(),
         http: api::HttpSettings::default(),
     }
 }

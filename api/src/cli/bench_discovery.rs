@@ -361,6 +361,7 @@ pub(super) async fn scratch_app(
         source_policy: Default::default(),
         jwt_issuer: None,
         jwt_audience: None,
+        oidc: Default::default(),
         http: crate::app::HttpSettings::default(),
     })
     .await

@@ -37,6 +37,23 @@ pub struct HttpArgs {
     /// Required audience: tokens must name it in `aud` (not checked when unset).
     #[arg(long, env = "PURSIGHT_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// OIDC: the identity provider's JWKS URL; RS256 and ES256 tokens naming one of its keys
+    /// (`kid`) are accepted. Keys are cached and fetched again when a token names an unknown one.
+    #[arg(long, env = "PURSIGHT_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Shortest time in seconds between two JWKS fetches caused by unknown key ids.
+    #[arg(long, env = "PURSIGHT_JWKS_MIN_REFRESH_SECS", default_value_t = 30)]
+    pub jwks_min_refresh_secs: u64,
+    /// The claim naming the caller's tenant; a dotted path reads a nested claim.
+    #[arg(long, env = "PURSIGHT_JWT_TENANT_CLAIM", default_value = "tenant")]
+    pub jwt_tenant_claim: String,
+    /// The claim listing the caller's roles (a list or a space-separated string), e.g.
+    /// `realm_access.roles`; roles PurSight does not know are ignored in provider tokens.
+    #[arg(long, env = "PURSIGHT_JWT_ROLES_CLAIM", default_value = "roles")]
+    pub jwt_roles_claim: String,
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "PURSIGHT_JWT_LEEWAY_SECS", default_value_t = 60)]
+    pub jwt_leeway_secs: u64,
     /// Largest request body in bytes; larger ones are answered 413 without being read.
     #[arg(long, env = "PURSIGHT_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -69,6 +86,13 @@ impl HttpArgs {
         Ok(AppConfig {
             jwt_issuer: self.jwt_issuer.clone().filter(|v| !v.is_empty()),
             jwt_audience: self.jwt_audience.clone().filter(|v| !v.is_empty()),
+            oidc: crate::auth::OidcSettings {
+                jwks_url: self.jwks_url.clone().filter(|v| !v.is_empty()),
+                min_refresh: Duration::from_secs(self.jwks_min_refresh_secs),
+                tenant_claim: self.jwt_tenant_claim.clone(),
+                roles_claim: self.jwt_roles_claim.clone(),
+                leeway_secs: self.jwt_leeway_secs,
+            },
             http: HttpSettings {
                 max_body_bytes: self.max_body_bytes,
                 limits: SchemaLimits {
@@ -133,6 +157,7 @@ pub(crate) fn app_config(
         source_policy: crate::settings::source_policy_from_env().map_err(anyhow::Error::msg)?,
         jwt_issuer: None,
         jwt_audience: None,
+        oidc: Default::default(),
         http: HttpSettings::default(),
     })
 }
