@@ -192,10 +192,17 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
     let accepted = app.gql(Some(&officer), ACCEPT, variables.clone()).await;
     let result = &accepted["data"]["acceptViolation"];
     assert_eq!(result["aggregateId"], violation.as_str(), "{accepted}");
-    assert_eq!(result["eventIds"].as_array().unwrap().len(), 1, "{accepted}");
+    assert_eq!(
+        result["eventIds"].as_array().unwrap().len(),
+        1,
+        "{accepted}"
+    );
     assert_eq!(result["projected"], true, "{accepted}");
     let retried = app.gql(Some(&officer), ACCEPT, variables).await;
-    assert_eq!(retried["data"]["acceptViolation"]["duplicate"], true, "{retried}");
+    assert_eq!(
+        retried["data"]["acceptViolation"]["duplicate"], true,
+        "{retried}"
+    );
     assert_eq!(
         retried["data"]["acceptViolation"]["eventIds"],
         result["eventIds"]
@@ -229,15 +236,29 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
             "30d",
         ],
     );
-    assert!(out.contains(&format!("violation {violation} accepted by cli:")), "{out}");
+    assert!(
+        out.contains(&format!("violation {violation} accepted by cli:")),
+        "{out}"
+    );
     let events = history(&app);
     assert_eq!(of_type(&events, "ViolationAccepted").len(), 2);
     let refused = compliance_output(
         &app,
-        &["accept", &violation, "--reason", "Soon", "--expires", "soon"],
+        &[
+            "accept",
+            &violation,
+            "--reason",
+            "Soon",
+            "--expires",
+            "soon",
+        ],
     );
     assert!(!refused.status.success());
-    assert!(text(&refused).contains("is not a time"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("is not a time"),
+        "{}",
+        text(&refused)
+    );
 
     // An officer manages no source.
     let register = app
@@ -273,8 +294,7 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
             "condition": condition,
         })
     };
-    const CARDS: &str =
-        r#"any label (label.type == "CREDIT_CARD_NUMBER" and label.status in ["applied", "confirmed"])"#;
+    const CARDS: &str = r#"any label (label.type == "CREDIT_CARD_NUMBER" and label.status in ["applied", "confirmed"])"#;
 
     // Every problem of an invalid rule is reported, with the condition's position; nothing is
     // recorded.
@@ -300,7 +320,10 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         "{condition}"
     );
     let message = refused["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("unknown framework \"iso27001\""), "{message}");
+    assert!(
+        message.contains("unknown framework \"iso27001\""),
+        "{message}"
+    );
     assert!(message.contains("unknown severity \"urgent\""), "{message}");
     // A syntax error, a wrong type, and hostile text: each refused with its reason.
     let long = format!("{}true", "true and ".repeat(600));
@@ -330,8 +353,7 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         .gql(Some(&officer), DEFINE, json!({ "input": two_lines }))
         .await;
     assert_eq!(
-        refused["errors"][0]["extensions"]["problems"][0]["field"],
-        "title",
+        refused["errors"][0]["extensions"]["problems"][0]["field"], "title",
         "{refused}"
     );
     // A data steward may not change the policy at all.
@@ -361,7 +383,10 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         "{again}"
     );
     let out = compliance(&app, &["evaluate", &source]);
-    assert!(line_of(&out, "acme-card-columns").contains("medium"), "{out}");
+    assert!(
+        line_of(&out, "acme-card-columns").contains("medium"),
+        "{out}"
+    );
     let events = history(&app);
     let custom = detected(&events, "acme-card-columns");
     assert_eq!(custom.len(), 1, "{custom:?}");
@@ -387,9 +412,15 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         "{tuned}"
     );
     for (variables, code) in [
-        (json!({ "rule": "acme-no-such-rule", "severity": "low" }), "NOT_FOUND"),
+        (
+            json!({ "rule": "acme-no-such-rule", "severity": "low" }),
+            "NOT_FOUND",
+        ),
         (json!({ "rule": RULE, "severity": "urgent" }), "VALIDATION"),
-        (json!({ "rule": "Not A Rule\u{0}", "enabled": false }), "VALIDATION"),
+        (
+            json!({ "rule": "Not A Rule\u{0}", "enabled": false }),
+            "VALIDATION",
+        ),
     ] {
         let refused = app.gql(Some(&officer), tune, variables).await;
         assert_eq!(error_code(&refused), Some(code), "{refused}");
@@ -423,7 +454,11 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         enable: enableFramework(framework: $f) @include(if: $on) { eventIds }
         disable: disableFramework(framework: $f) @skip(if: $on) { eventIds } }"#;
     let disabled = app
-        .gql(Some(&officer), toggle, json!({ "f": "pci-dss", "on": false }))
+        .gql(
+            Some(&officer),
+            toggle,
+            json!({ "f": "pci-dss", "on": false }),
+        )
         .await;
     assert_eq!(
         disabled["data"]["disable"]["eventIds"]
@@ -433,11 +468,19 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         "{disabled}"
     );
     let forbidden = app
-        .gql(Some(&steward), toggle, json!({ "f": "pci-dss", "on": true }))
+        .gql(
+            Some(&steward),
+            toggle,
+            json!({ "f": "pci-dss", "on": true }),
+        )
         .await;
     assert_eq!(error_code(&forbidden), Some("FORBIDDEN"), "{forbidden}");
     let unknown = app
-        .gql(Some(&officer), toggle, json!({ "f": "iso27001", "on": true }))
+        .gql(
+            Some(&officer),
+            toggle,
+            json!({ "f": "iso27001", "on": true }),
+        )
         .await;
     assert_eq!(error_code(&unknown), Some("VALIDATION"), "{unknown}");
     let out = compliance(&app, &["evaluate", &source]);
@@ -482,28 +525,70 @@ async fn the_cli_lists_tunes_defines_retires_and_toggles_rules_with_clear_errors
     assert!(!out.contains("gdpr-"), "only PCI DSS rules: {out}");
 
     let out = compliance(&app, &["tune", RULE, "--severity", "high"]);
-    assert!(out.contains(&format!("rule {RULE} tuned: severity high, enabled")), "{out}");
+    assert!(
+        out.contains(&format!("rule {RULE} tuned: severity high, enabled")),
+        "{out}"
+    );
     let out = compliance(&app, &["tune", RULE, "--enabled", "false"]);
     assert!(out.contains("severity high, disabled"), "{out}");
     let out = compliance(&app, &["rules", "--framework", "pci-dss"]);
     let line = line_of(&out, RULE);
     assert!(line.contains("high (own critical)"), "{out}");
     assert!(line.contains("no (rule disabled)"), "{out}");
-    let out = compliance(&app, &["tune", RULE, "--severity", "default", "--enabled", "true"]);
+    let out = compliance(
+        &app,
+        &["tune", RULE, "--severity", "default", "--enabled", "true"],
+    );
     assert!(out.contains("severity critical, enabled"), "{out}");
     for (args, expected) in [
         (vec!["tune", RULE], "nothing to tune"),
-        (vec!["tune", RULE, "--severity", "urgent"], "unknown severity"),
-        (vec!["tune", "acme-missing", "--severity", "low"], "no compliance rule acme-missing"),
+        (
+            vec!["tune", RULE, "--severity", "urgent"],
+            "unknown severity",
+        ),
+        (
+            vec!["tune", "acme-missing", "--severity", "low"],
+            "no compliance rule acme-missing",
+        ),
         (vec!["enable", "iso27001"], "unknown framework"),
-        (vec!["retire", "acme-missing"], "no compliance rule acme-missing"),
-        (vec!["accept", "not-an-id", "--reason", "x", "--expires", "30d"], "violation id"),
-        (vec!["accept", "0190f5a0-0000-7000-8000-000000000000", "--reason", "x", "--expires", "30d"], "violation not found"),
-        (vec!["accept", "0190f5a0-0000-7000-8000-000000000000", "--reason", "x", "--expires", "900d"], "1 to 366"),
+        (
+            vec!["retire", "acme-missing"],
+            "no compliance rule acme-missing",
+        ),
+        (
+            vec!["accept", "not-an-id", "--reason", "x", "--expires", "30d"],
+            "violation id",
+        ),
+        (
+            vec![
+                "accept",
+                "0190f5a0-0000-7000-8000-000000000000",
+                "--reason",
+                "x",
+                "--expires",
+                "30d",
+            ],
+            "violation not found",
+        ),
+        (
+            vec![
+                "accept",
+                "0190f5a0-0000-7000-8000-000000000000",
+                "--reason",
+                "x",
+                "--expires",
+                "900d",
+            ],
+            "1 to 366",
+        ),
     ] {
         let output = compliance_output(&app, &args);
         assert!(!output.status.success(), "{args:?}");
-        assert!(text(&output).contains(expected), "{args:?}: {}", text(&output));
+        assert!(
+            text(&output).contains(expected),
+            "{args:?}: {}",
+            text(&output)
+        );
     }
 
     let dir = std::env::temp_dir().join(format!("pursight-{}", app.prefix));
@@ -525,11 +610,20 @@ condition = 'any label (label.type in ["PASSWORD", "SECRET_KEY"])'
     .unwrap();
     let good = good.to_str().unwrap();
     let out = compliance(&app, &["define", "--file", good]);
-    assert!(out.contains("custom rule acme-secrets-anywhere version 1 defined"), "{out}");
+    assert!(
+        out.contains("custom rule acme-secrets-anywhere version 1 defined"),
+        "{out}"
+    );
     let out = compliance(&app, &["define", "--file", good]);
-    assert!(out.contains("nothing changed"), "{out}");
+    assert!(
+        out.contains("version 1 is defined so already; nothing recorded"),
+        "{out}"
+    );
     let out = compliance(&app, &["rules", "--framework", "soc2"]);
-    assert!(line_of(&out, "acme-secrets-anywhere").contains("custom v1"), "{out}");
+    assert!(
+        line_of(&out, "acme-secrets-anywhere").contains("custom v1"),
+        "{out}"
+    );
 
     // A broken file: every problem on its own line, the condition's with its position, and
     // nothing recorded.
@@ -552,7 +646,10 @@ condition = 'any label (label.type in ["PASSWORD"]) and'
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr).into_owned();
     println!("{err}");
-    assert!(err.contains("is refused (6 problems); nothing was recorded"), "{err}");
+    assert!(
+        err.contains("is refused (6 problems); nothing was recorded"),
+        "{err}"
+    );
     for expected in [
         "  severty: unknown key",
         "  id: is reserved for built-in rules",
@@ -568,15 +665,24 @@ condition = 'any label (label.type in ["PASSWORD"]) and'
     assert_eq!(app.stream_sequence().await, before, "nothing recorded");
 
     let out = compliance(&app, &["disable", "gdpr"]);
-    assert!(out.contains("framework gdpr disabled: recorded event"), "{out}");
+    assert!(
+        out.contains("framework gdpr disabled: recorded event"),
+        "{out}"
+    );
     let out = compliance(&app, &["disable", "gdpr"]);
-    assert!(out.contains("nothing changed"), "{out}");
+    assert!(
+        out.contains("framework gdpr is disabled already; nothing recorded"),
+        "{out}"
+    );
     let out = compliance(&app, &["rules", "--framework", "gdpr"]);
     assert!(out.contains("no (framework disabled)"), "{out}");
     assert!(!out.contains("yes"), "{out}");
     compliance(&app, &["enable", "gdpr"]);
     let out = compliance(&app, &["retire", "acme-secrets-anywhere"]);
-    assert!(out.contains("custom rule acme-secrets-anywhere retired"), "{out}");
+    assert!(
+        out.contains("custom rule acme-secrets-anywhere retired"),
+        "{out}"
+    );
 
     std::fs::remove_dir_all(&dir).unwrap();
     app.stop().await;

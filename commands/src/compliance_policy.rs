@@ -82,7 +82,10 @@ impl CompliancePolicyCommands {
     }
 
     /// The tenant's policy as it stands (needs permission to read the catalog).
-    pub async fn policy(&self, ctx: &CommandContext) -> Result<CompliancePolicyState, CommandError> {
+    pub async fn policy(
+        &self,
+        ctx: &CommandContext,
+    ) -> Result<CompliancePolicyState, CommandError> {
         self.handler
             .state::<CompliancePolicy>(ctx, Permission::ReadCatalog, policy_id(&ctx.tenant))
             .await
@@ -166,8 +169,11 @@ impl CompliancePolicyCommands {
         ctx: &CommandContext,
         definition: RuleDefinition,
     ) -> Result<CommandOutcome, CommandError> {
-        self.change(ctx, CompliancePolicyCommand::DefineCustomRule { definition })
-            .await
+        self.change(
+            ctx,
+            CompliancePolicyCommand::DefineCustomRule { definition },
+        )
+        .await
     }
 
     /// Retires an active custom rule (the next pass resolves its open violations).

@@ -127,14 +127,22 @@ pub async fn run(
             let framework = framework_of(&framework)?;
             let (commands, ctx) = policy_commands(store, database, actor).await?;
             let outcome = commands.enable_framework(&ctx, framework).await?;
-            changed(&outcome, &format!("framework {framework} enabled"));
+            changed(
+                &outcome,
+                &format!("framework {framework} enabled"),
+                &format!("framework {framework} is enabled already"),
+            );
             Ok(ExitCode::SUCCESS)
         }
         ComplianceCommand::Disable { framework } => {
             let framework = framework_of(&framework)?;
             let (commands, ctx) = policy_commands(store, database, actor).await?;
             let outcome = commands.disable_framework(&ctx, framework).await?;
-            changed(&outcome, &format!("framework {framework} disabled"));
+            changed(
+                &outcome,
+                &format!("framework {framework} disabled"),
+                &format!("framework {framework} is disabled already"),
+            );
             Ok(ExitCode::SUCCESS)
         }
         ComplianceCommand::Tune {
@@ -159,11 +167,19 @@ pub async fn run(
                     format!(
                         ": severity {}, {}",
                         r.severity.as_str(),
-                        if r.rule_enabled { "enabled" } else { "disabled" }
+                        if r.rule_enabled {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        }
                     )
                 })
                 .unwrap_or_default();
-            changed(&outcome, &format!("rule {} tuned{now}", rule.trim()));
+            changed(
+                &outcome,
+                &format!("rule {} tuned{now}", rule.trim()),
+                &format!("rule {} is tuned so already{now}", rule.trim()),
+            );
             Ok(ExitCode::SUCCESS)
         }
         ComplianceCommand::Define { file } => {
@@ -193,13 +209,21 @@ pub async fn run(
                 .get(&id)
                 .map(|d| d.version)
                 .unwrap_or_default();
-            changed(&outcome, &format!("custom rule {id} version {version} defined"));
+            changed(
+                &outcome,
+                &format!("custom rule {id} version {version} defined"),
+                &format!("custom rule {id} version {version} is defined so already"),
+            );
             Ok(ExitCode::SUCCESS)
         }
         ComplianceCommand::Retire { rule } => {
             let (commands, ctx) = policy_commands(store, database, actor).await?;
             let outcome = commands.retire_rule(&ctx, &rule).await?;
-            changed(&outcome, &format!("custom rule {} retired", rule.trim()));
+            changed(
+                &outcome,
+                &format!("custom rule {} retired", rule.trim()),
+                &format!("custom rule {} is retired already", rule.trim()),
+            );
             Ok(ExitCode::SUCCESS)
         }
         ComplianceCommand::Accept {
@@ -215,14 +239,13 @@ pub async fn run(
             let outcome = commands
                 .accept_violation(&ctx, id, &reason, expires_at, now)
                 .await?;
-            changed(
-                &outcome,
-                &format!(
-                    "violation {id} accepted by {} until {}",
-                    ctx.actor,
-                    expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ),
+            let what = format!(
+                "violation {id} accepted by {} until {}",
+                ctx.actor,
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
+            // Accept always records (a renewal is a new acceptance).
+            changed(&outcome, &what, &what);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -244,19 +267,28 @@ fn framework_of(raw: &str) -> anyhow::Result<FrameworkId> {
     FrameworkId::parse(raw).map_err(anyhow::Error::msg)
 }
 
-/// Says what a policy command did: the change with the events recorded, or that nothing changed.
-fn changed(outcome: &CommandOutcome, what: &str) {
+/// Says what a policy command did: the change with the events recorded, or `unchanged` when the
+/// policy already was so.
+fn changed(outcome: &CommandOutcome, what: &str, unchanged: &str) {
     if outcome.events.is_empty() {
-        println!("nothing changed ({what} already); nothing recorded");
+        println!("{unchanged}; nothing recorded");
     } else {
-        let ids: Vec<String> = outcome.event_ids().iter().map(|id| id.to_string()).collect();
+        let ids: Vec<String> = outcome
+            .event_ids()
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
         println!(
             "{what}: recorded event {} (aggregate {}, version {}, sequence {}){}",
             ids.join(", "),
             outcome.aggregate_id,
             outcome.version,
             outcome.sequence,
-            if outcome.duplicate { ", already recorded by this command" } else { "" }
+            if outcome.duplicate {
+                ", already recorded by this command"
+            } else {
+                ""
+            }
         );
     }
 }
@@ -293,7 +325,10 @@ fn expiry(raw: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
         return Ok(time.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
     }
     anyhow::bail!(
         "--expires {:?} is not a time; {expected}",
@@ -307,7 +342,14 @@ fn print_rules(rules: &[RuleListing]) {
         .load_preset(UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(200)
-        .set_header(["rule", "framework", "severity", "enabled", "control", "title"]);
+        .set_header([
+            "rule",
+            "framework",
+            "severity",
+            "enabled",
+            "control",
+            "title",
+        ]);
     for r in rules {
         let severity = if r.severity == r.own_severity {
             r.severity.as_str().to_owned()

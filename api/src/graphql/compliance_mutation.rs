@@ -18,7 +18,7 @@ use super::{api_error, authorize, Services};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use commands::compliance_policy::{CompliancePolicyCommands, RuleListing, SeverityChange};
-use commands::{CommandContext, CommandOutcome, CommandError};
+use commands::{CommandContext, CommandError, CommandOutcome};
 use domain::access::Permission;
 use domain::compliance::{FrameworkId, RuleInput};
 

@@ -34,8 +34,8 @@ pub use facts::{
 };
 pub use packs::{builtin_packs, builtin_rules, load_pack, load_rule_file, Pack, PackError};
 pub use policy::{
-    is_reserved_rule_id, policy_id, CompliancePolicy, CompliancePolicyCommand, CompliancePolicyError,
-    CompliancePolicyEvent, CompliancePolicyState,
+    is_reserved_rule_id, policy_id, CompliancePolicy, CompliancePolicyCommand,
+    CompliancePolicyError, CompliancePolicyEvent, CompliancePolicyState,
 };
 pub use rules::{FrameworkId, Rule, RuleDefinition, RuleInput, Severity, SubjectLevel};
 pub use violation::{

@@ -374,7 +374,11 @@ pub fn load_rule_file(text: &str) -> Result<RuleDefinition, ValidationError> {
         Ok(_) => Err(ValidationError { errors }),
         Err(e) => {
             // A missing field is reported once, not again as an empty one.
-            errors.extend(e.errors.into_iter().filter(|e| !reported.contains(&e.field)));
+            errors.extend(
+                e.errors
+                    .into_iter()
+                    .filter(|e| !reported.contains(&e.field)),
+            );
             let order = |field: &str| RULE_KEYS.iter().position(|k| *k == field);
             errors.sort_by_key(|e| order(&e.field));
             Err(ValidationError { errors })

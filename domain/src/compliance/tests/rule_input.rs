@@ -87,17 +87,18 @@ fn reserved_ids_and_bad_text_fields_are_reported_together() {
     }
     .check()
     .unwrap_err();
-    assert_eq!(
-        err.fields().collect::<Vec<_>>(),
-        ["id", "title", "subject"]
-    );
+    assert_eq!(err.fields().collect::<Vec<_>>(), ["id", "title", "subject"]);
     assert!(err.message_for("id").unwrap().contains("reserved"), "{err}");
 }
 
 #[test]
 fn hostile_conditions_are_bounded_and_refused() {
     // A control character, even where the lexer would take it for a space.
-    for bad in ["true\u{0b}and true", "true and \u{1b}[2J true", "\u{85}true"] {
+    for bad in [
+        "true\u{0b}and true",
+        "true and \u{1b}[2J true",
+        "\u{85}true",
+    ] {
         let err = input(bad).check().unwrap_err();
         let message = err.message_for("condition").unwrap();
         assert!(message.contains("control character"), "{message}");
@@ -108,11 +109,19 @@ fn hostile_conditions_are_bounded_and_refused() {
     // Too long.
     let long = format!("{}true", "true and ".repeat(1000));
     let err = input(&long).check().unwrap_err();
-    assert!(err.message_for("condition").unwrap().contains("at most 4000 characters"));
+    assert!(err
+        .message_for("condition")
+        .unwrap()
+        .contains("at most 4000 characters"));
     // Too deep: refused with a message, not a stack overflow.
     let deep = format!("{}true{}", "(".repeat(500), ")".repeat(500));
     let err = input(&deep).check().unwrap_err();
-    assert!(err.message_for("condition").unwrap().contains("nests at most"), "{err}");
+    assert!(
+        err.message_for("condition")
+            .unwrap()
+            .contains("nests at most"),
+        "{err}"
+    );
     let nots = format!("{}true", "not ".repeat(900));
     assert!(input(&nots).check().is_err());
 }
@@ -135,9 +144,12 @@ any label (label.type == "CREDIT_CARD_NUMBER")
     let definition = load_rule_file(top).unwrap();
     assert_eq!(definition.id, "acme-cards-in-dev");
     assert_eq!(definition.framework, FrameworkId::PciDss);
-    let copied = format!("[[rule]]\nversion = 7\n{}", top.replace("\nid =", "\nid ="));
+    let copied = format!("[[rule]]\nversion = 7\n{top}");
     let from_pack = load_rule_file(&copied).unwrap();
-    assert_eq!(from_pack, definition, "the version is the policy's to number");
+    assert_eq!(
+        from_pack, definition,
+        "the version is the policy's to number"
+    );
 }
 
 #[test]
@@ -157,16 +169,38 @@ version = 0
     .unwrap_err();
     assert_eq!(
         err.fields().collect::<Vec<_>>(),
-        ["severty", "version", "framework", "control", "severity", "condition"],
+        [
+            "severty",
+            "version",
+            "framework",
+            "control",
+            "severity",
+            "condition"
+        ],
         "{err}"
     );
     assert_eq!(err.message_for("control"), Some("is missing"));
     assert_eq!(err.message_for("severity"), Some("is missing"));
-    assert!(err.message_for("condition").unwrap().starts_with("at character 12:"));
+    assert!(err
+        .message_for("condition")
+        .unwrap()
+        .starts_with("at character 12:"));
     let err = load_rule_file("id = ").unwrap_err();
-    assert!(err.message_for("(file)").unwrap().starts_with("not valid TOML"), "{err}");
+    assert!(
+        err.message_for("(file)")
+            .unwrap()
+            .starts_with("not valid TOML"),
+        "{err}"
+    );
     let err = load_rule_file("[[rule]]\nid = \"a\"\n[[rule]]\nid = \"b\"\n").unwrap_err();
-    assert!(err.message_for("(file)").unwrap().contains("one rule"), "{err}");
+    assert!(
+        err.message_for("(file)").unwrap().contains("one rule"),
+        "{err}"
+    );
     let huge = format!("title = \"{}\"", "x".repeat(70_000));
-    assert!(load_rule_file(&huge).unwrap_err().message_for("(file)").unwrap().contains("at most"));
+    assert!(load_rule_file(&huge)
+        .unwrap_err()
+        .message_for("(file)")
+        .unwrap()
+        .contains("at most"));
 }
