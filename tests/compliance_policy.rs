@@ -184,6 +184,16 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
         )
         .await;
     assert_eq!(error_code(&unknown), Some("NOT_FOUND"), "{unknown}");
+    // Another tenant's officer does not find acme's violation.
+    let elsewhere = TestApp::token("globex", &[Role::ComplianceOfficer]);
+    let foreign = app
+        .gql(
+            Some(&elsewhere),
+            ACCEPT,
+            json!({ "id": violation, "reason": "Not ours", "expires": in_days(30) }),
+        )
+        .await;
+    assert_eq!(error_code(&foreign), Some("NOT_FOUND"), "{foreign}");
     assert_eq!(app.stream_sequence().await, before, "nothing recorded");
 
     // The officer accepts; a retry with the same command id records nothing more.
