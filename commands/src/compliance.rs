@@ -509,6 +509,8 @@ fn permission_names(role: Role) -> BTreeSet<String> {
         (Permission::ManageDataSources, "manage_data_sources"),
         (Permission::ReadAudit, "read_audit"),
         (Permission::SubscribeEvents, "subscribe_events"),
+        (Permission::ManageCompliance, "manage_compliance"),
+        (Permission::AcceptRisk, "accept_risk"),
     ]
     .into_iter()
     .filter(|(permission, _)| role_allows(role, *permission))

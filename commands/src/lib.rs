@@ -11,6 +11,8 @@
 //! Long histories load from a snapshot (state + position, verified against the stream) plus the
 //! events after it; a snapshot is saved every `snapshot_every` events (default 100).
 //!
+//! [`compliance_policy`] changes a tenant's compliance policy and accepts violations' risk.
+//!
 //! Process managers built on it: [`workflows`] (connection validation, scans), [`compliance`]
 //! (compliance passes over a source) and [`health`]
 //! (health checks with a rolling window of probe outcomes per source).
@@ -18,6 +20,7 @@
 
 pub mod classify;
 pub mod compliance;
+pub mod compliance_policy;
 mod context;
 mod error;
 mod handler;

@@ -16,10 +16,19 @@ pub enum Role {
     Viewer,
     /// Reads the catalog, the audit trail and the raw event history; changes nothing.
     Auditor,
+    /// Reads the catalog and the audit trail, subscribes, changes the tenant's compliance policy
+    /// (frameworks, rule tuning, custom rules) and accepts compliance risk. Manages no source.
+    ComplianceOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::DataSteward, Role::Viewer, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::DataSteward,
+        Role::Viewer,
+        Role::Auditor,
+        Role::ComplianceOfficer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +36,7 @@ impl Role {
             Role::DataSteward => "data_steward",
             Role::Viewer => "viewer",
             Role::Auditor => "auditor",
+            Role::ComplianceOfficer => "compliance_officer",
         }
     }
 }
@@ -44,7 +54,12 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown role {s:?}; expected one of admin, data_steward, viewer, auditor")
+                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!(
+                    "unknown role {:?}; expected one of {}",
+                    crate::datasource::values::clip(s, 40),
+                    names.join(", ")
+                )
             })
     }
 }
@@ -60,6 +75,11 @@ pub enum Permission {
     ReadAudit,
     /// Subscribe to the tenant's live events.
     SubscribeEvents,
+    /// Change the tenant's compliance policy: enable or disable frameworks, tune rules, define
+    /// and retire custom rules.
+    ManageCompliance,
+    /// Accept the risk of a compliance violation until a date (a risk acceptance).
+    AcceptRisk,
 }
 
 impl Permission {
@@ -69,6 +89,8 @@ impl Permission {
             Permission::ReadCatalog => "read the catalog",
             Permission::ReadAudit => "read the audit trail and event history",
             Permission::SubscribeEvents => "subscribe to events",
+            Permission::ManageCompliance => "manage the compliance policy",
+            Permission::AcceptRisk => "accept compliance risk",
         }
     }
 }
@@ -84,6 +106,12 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
         ),
         Role::Viewer => matches!(permission, ReadCatalog),
         Role::Auditor => matches!(permission, ReadCatalog | ReadAudit | SubscribeEvents),
+        // Accepting risk and tuning the policy are a separate duty from curating sources: the
+        // steward who fixes a finding is not the one who may waive it.
+        Role::ComplianceOfficer => matches!(
+            permission,
+            ReadCatalog | ReadAudit | SubscribeEvents | ManageCompliance | AcceptRisk
+        ),
     }
 }
 
@@ -108,17 +136,52 @@ mod tests {
     }
 
     #[test]
-    fn only_auditors_and_admins_read_the_audit_trail() {
+    fn only_auditors_compliance_officers_and_admins_read_the_audit_trail() {
         let readers: Vec<Role> = Role::ALL
             .into_iter()
             .filter(|role| role_allows(*role, Permission::ReadAudit))
             .collect();
-        assert_eq!(readers, vec![Role::Admin, Role::Auditor]);
+        assert_eq!(
+            readers,
+            vec![Role::Admin, Role::Auditor, Role::ComplianceOfficer]
+        );
     }
 
     #[test]
     fn roles_parse_from_their_token_names() {
         assert_eq!("data_steward".parse::<Role>().unwrap(), Role::DataSteward);
-        assert!("root".parse::<Role>().is_err());
+        assert_eq!(
+            "compliance_officer".parse::<Role>().unwrap(),
+            Role::ComplianceOfficer
+        );
+        let err = "root".parse::<Role>().unwrap_err();
+        assert!(err.contains("compliance_officer"), "{err}");
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+    }
+
+    #[test]
+    fn only_compliance_officers_and_admins_change_compliance_policy_or_accept_risk() {
+        for permission in [Permission::ManageCompliance, Permission::AcceptRisk] {
+            let holders: Vec<Role> = Role::ALL
+                .into_iter()
+                .filter(|role| role_allows(*role, permission))
+                .collect();
+            assert_eq!(
+                holders,
+                vec![Role::Admin, Role::ComplianceOfficer],
+                "{permission:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compliance_officers_read_and_audit_but_manage_no_source() {
+        let officer = Role::ComplianceOfficer;
+        assert!(role_allows(officer, Permission::ReadCatalog));
+        assert!(role_allows(officer, Permission::ReadAudit));
+        assert!(role_allows(officer, Permission::SubscribeEvents));
+        assert!(!role_allows(officer, Permission::ManageDataSources));
     }
 }

@@ -118,7 +118,7 @@ pub struct TokenArgs {
     /// Tenant the token is for.
     #[arg(long, default_value = "demo")]
     pub tenant: String,
-    /// Comma-separated roles: admin, data_steward, viewer, auditor.
+    /// Comma-separated roles: admin, data_steward, viewer, auditor, compliance_officer.
     #[arg(long, value_delimiter = ',', default_value = "admin")]
     pub roles: Vec<String>,
     /// The `sub` claim.

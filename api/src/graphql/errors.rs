@@ -4,6 +4,7 @@ use crate::auth::{AuthError, Caller};
 use async_graphql::{Context, Error, ErrorExtensions};
 use commands::CommandError;
 use domain::access::{roles_allow, Permission};
+use domain::datasource::ValidationError;
 
 /// Put into the request data when the bearer token was missing or invalid, so resolvers that
 /// need a caller can say why there is none.
@@ -33,6 +34,23 @@ pub(crate) fn authorize<'a>(
         ));
     }
     Ok(caller)
+}
+
+/// A `VALIDATION` error naming every problem of one input: the message is `field: message; …`
+/// and `extensions.problems` lists each as `{field, message}` (a condition's problems carry their
+/// character position in the message).
+pub(crate) fn validation_problems(err: &ValidationError) -> Error {
+    let problems: Vec<serde_json::Value> = err
+        .errors
+        .iter()
+        .map(|e| serde_json::json!({ "field": e.field, "message": e.message }))
+        .collect();
+    let problems = async_graphql::Value::from_json(serde_json::Value::Array(problems))
+        .unwrap_or(async_graphql::Value::Null);
+    Error::new(err.to_string()).extend_with(move |_, ext| {
+        ext.set("code", "VALIDATION");
+        ext.set("problems", problems.clone());
+    })
 }
 
 /// Maps a command failure; internal failures are logged and reported without detail.

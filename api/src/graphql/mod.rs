@@ -7,6 +7,7 @@
 
 pub mod catalog;
 mod classification;
+mod compliance_mutation;
 mod errors;
 mod health;
 mod inputs;
@@ -35,15 +36,18 @@ pub struct Query(
     catalog::CatalogQuery,
     classification::ClassificationQuery,
     health::HealthQuery,
+    compliance_mutation::CompliancePolicyQuery,
 );
 
-/// All mutations: data-source commands, catalog workflows and health checks.
+/// All mutations: data-source commands, catalog workflows, health checks and the compliance
+/// policy.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     mutation::MutationRoot,
     catalog::CatalogMutation,
     classification::ClassificationMutation,
     health::HealthMutation,
+    compliance_mutation::ComplianceMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -32,12 +32,12 @@ pub use engine::{
 pub use facts::{
     AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts, PHI_PERMISSION,
 };
-pub use packs::{builtin_packs, builtin_rules, load_pack, Pack, PackError};
+pub use packs::{builtin_packs, builtin_rules, load_pack, load_rule_file, Pack, PackError};
 pub use policy::{
-    policy_id, CompliancePolicy, CompliancePolicyCommand, CompliancePolicyError,
-    CompliancePolicyEvent, CompliancePolicyState,
+    is_reserved_rule_id, policy_id, CompliancePolicy, CompliancePolicyCommand,
+    CompliancePolicyError, CompliancePolicyEvent, CompliancePolicyState,
 };
-pub use rules::{FrameworkId, Rule, RuleDefinition, Severity, SubjectLevel};
+pub use rules::{FrameworkId, Rule, RuleDefinition, RuleInput, Severity, SubjectLevel};
 pub use violation::{
     violation_id, Subject, Violation, ViolationCommand, ViolationError, ViolationEvent,
     ViolationState, ViolationStatus,

@@ -21,7 +21,8 @@
 //! Unknown keys are refused (a misspelt `severty` would otherwise silently drop the field).
 //! Every problem is reported as a [`PackError`] naming the pack, the rule and the field.
 
-use super::rules::{FrameworkId, Rule, RuleDefinition, Severity, SubjectLevel};
+use super::rules::{FrameworkId, Rule, RuleDefinition, RuleInput, Severity, SubjectLevel};
+use crate::datasource::{FieldError, ValidationError};
 use std::fmt;
 use std::sync::OnceLock;
 use toml_edit::{Item, Table};
@@ -278,6 +279,109 @@ fn read_rule(
                 problem(&error.field, error.message);
             }
             None
+        }
+    }
+}
+
+/// The longest custom rule file read: a rule's fields together are well under this.
+pub const MAX_RULE_FILE_BYTES: usize = 64 * 1024;
+
+/// Parses a custom rule written as a pack rule: the keys of one `[[rule]]` table, either at the top
+/// of the file or inside a single `[[rule]]` (so a rule can be copied out of a pack as it is).
+/// `framework` is required; `version`, when given, must be a whole number from 1 and is otherwise
+/// ignored (the tenant's policy numbers custom rule versions). Every problem is reported, each
+/// naming its field; see [`RuleInput::check`](super::rules::RuleInput::check).
+pub fn load_rule_file(text: &str) -> Result<RuleDefinition, ValidationError> {
+    let single = |field: &str, message: String| ValidationError::single(field, message);
+    if text.len() > MAX_RULE_FILE_BYTES {
+        return Err(single(
+            "(file)",
+            format!("a rule file is at most {MAX_RULE_FILE_BYTES} bytes"),
+        ));
+    }
+    let document = toml_edit::Document::parse(text)
+        .map_err(|e| single("(file)", format!("not valid TOML: {}", e.message().trim())))?;
+    let Some(root) = document.as_item().as_table() else {
+        return Err(single("(file)", "must be a table".into()));
+    };
+    let table = match root.get("rule").map(Item::as_array_of_tables) {
+        Some(Some(tables)) if tables.len() == 1 && root.len() == 1 => {
+            tables.get(0).expect("one table")
+        }
+        Some(_) if root.len() == 1 => {
+            return Err(single(
+                "(file)",
+                "holds one rule: its keys at the top, or a single [[rule]] table".into(),
+            ))
+        }
+        _ => root,
+    };
+    let mut errors = Vec::new();
+    for (key, _) in table.iter() {
+        if !RULE_KEYS.contains(&key) {
+            errors.push(FieldError {
+                field: crate::datasource::values::clip(key, 40),
+                message: format!("unknown key; expected {}", RULE_KEYS.join(", ")),
+            });
+        }
+    }
+    if let Some(item) = table.get("version") {
+        if !item
+            .as_integer()
+            .is_some_and(|v| (1..=i64::from(u32::MAX)).contains(&v))
+        {
+            errors.push(FieldError {
+                field: "version".into(),
+                message: "must be a whole number from 1".into(),
+            });
+        }
+    }
+    let mut missing = Vec::new();
+    let mut text = |field: &'static str| {
+        // Not trimmed here: a condition's error positions count from its first character.
+        let value = match table.get(field) {
+            Some(Item::Value(v)) => v.as_str().map(str::to_owned),
+            _ => None,
+        };
+        value.unwrap_or_else(|| {
+            let message = if table.contains_key(field) {
+                "must be a string"
+            } else {
+                "is missing"
+            };
+            missing.push(FieldError {
+                field: field.into(),
+                message: message.into(),
+            });
+            String::new()
+        })
+    };
+    let input = RuleInput {
+        id: text("id"),
+        title: text("title"),
+        framework: text("framework"),
+        control: text("control"),
+        severity: text("severity"),
+        subject: text("subject"),
+        remediation: text("remediation"),
+        condition: text("condition"),
+    };
+    let checked = input.check();
+    let reported: Vec<String> = missing.iter().map(|e| e.field.clone()).collect();
+    errors.extend(missing);
+    match checked {
+        Ok(definition) if errors.is_empty() => Ok(definition),
+        Ok(_) => Err(ValidationError { errors }),
+        Err(e) => {
+            // A missing field is reported once, not again as an empty one.
+            errors.extend(
+                e.errors
+                    .into_iter()
+                    .filter(|e| !reported.contains(&e.field)),
+            );
+            let order = |field: &str| RULE_KEYS.iter().position(|k| *k == field);
+            errors.sort_by_key(|e| order(&e.field));
+            Err(ValidationError { errors })
         }
     }
 }

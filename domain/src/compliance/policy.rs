@@ -48,6 +48,17 @@ pub fn policy_id(tenant: &TenantId) -> AggregateId {
     AggregateId::from_uuid(Uuid::from_bytes(bytes))
 }
 
+/// Whether `id` may not name a custom rule: it is a built-in rule's, or starts with a framework
+/// prefix (`gdpr-`, `pci-dss-`, `hipaa-`, `soc2-`). The prefixes are reserved so that a rule
+/// added to a pack later can never take over the violations of a tenant's custom rule.
+pub fn is_reserved_rule_id(id: &str) -> bool {
+    let id = id.trim();
+    FrameworkId::ALL.iter().any(|f| {
+        id.strip_prefix(f.as_str())
+            .is_some_and(|rest| rest.starts_with('-'))
+    }) || builtin_rules().any(|r| r.definition.id == id)
+}
+
 /// A request to a tenant's CompliancePolicy.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompliancePolicyCommand {
@@ -171,15 +182,16 @@ impl DomainEvent for CompliancePolicyEvent {
 }
 
 /// How a tenant tuned one rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {
     pub severity: Option<Severity>,
     pub enabled: bool,
 }
 
 /// The folded history of one tenant's policy. `Default` is the untouched policy: every
-/// framework enabled, no tuning, no custom rules.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// framework enabled, no tuning, no custom rules. Serialisable for the command handler's
+/// snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompliancePolicyState {
     pub disabled: BTreeSet<FrameworkId>,
     pub tuning: BTreeMap<String, Tuning>,
@@ -316,13 +328,7 @@ impl Aggregate for CompliancePolicy {
             }
             C::DefineCustomRule { definition } => {
                 let id = definition.id.trim();
-                // The framework prefixes are reserved so that a rule added to a pack later can
-                // never take over the violations of a tenant's custom rule.
-                let reserved = FrameworkId::ALL.iter().any(|f| {
-                    id.strip_prefix(f.as_str())
-                        .is_some_and(|rest| rest.starts_with('-'))
-                });
-                if reserved || builtin_rules().any(|r| r.definition.id == id) {
+                if is_reserved_rule_id(id) {
                     return Err(CompliancePolicyError::ReservedRuleId(
                         crate::datasource::values::clip(id, 80),
                     ));

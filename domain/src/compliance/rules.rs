@@ -208,12 +208,33 @@ impl RuleDefinition {
                 );
             }
         }
-        let condition = match Condition::parse(&self.condition, self.subject.binding()) {
-            Ok(condition) => Some(condition),
-            Err(e) => {
-                error("condition", e.to_string());
+        // Line breaks and tabs lay a condition out; any other control character (a vertical tab,
+        // an escape sequence, a NEL the lexer would take for a space) is refused, so the text a
+        // rule is stored and shown with is what it looks like.
+        let control = self
+            .condition
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+        let condition = match control {
+            Some((at, c)) => {
+                error(
+                    "condition",
+                    format!(
+                        "at character {}: control character U+{:04X} is not allowed (only newline, carriage return and tab)",
+                        at + 1,
+                        u32::from(c)
+                    ),
+                );
                 None
             }
+            None => match Condition::parse(&self.condition, self.subject.binding()) {
+                Ok(condition) => Some(condition),
+                Err(e) => {
+                    error("condition", e.to_string());
+                    None
+                }
+            },
         };
         match condition {
             Some(condition) if errors.is_empty() => Ok(Rule {
@@ -223,4 +244,86 @@ impl RuleDefinition {
             _ => Err(ValidationError { errors }),
         }
     }
+}
+
+/// A custom rule as a person writes it (a GraphQL input, a rule file): every field as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleInput {
+    pub id: String,
+    pub title: String,
+    pub framework: String,
+    pub control: String,
+    pub severity: String,
+    pub subject: String,
+    pub remediation: String,
+    pub condition: String,
+}
+
+/// The order problems are reported in: the order a rule is written in.
+const FIELD_ORDER: [&str; 9] = [
+    "id",
+    "version",
+    "title",
+    "framework",
+    "control",
+    "severity",
+    "subject",
+    "remediation",
+    "condition",
+];
+
+impl RuleInput {
+    /// Checks the input as a tenant's custom rule and returns its definition (version 1; the
+    /// policy numbers versions). Every problem is reported, each naming its field, in field order:
+    /// an unknown framework, severity or subject level, a malformed or reserved id, a bad title,
+    /// control or remediation, and the condition's syntax or type error with its position.
+    pub fn check(&self) -> Result<RuleDefinition, ValidationError> {
+        let mut errors = Vec::new();
+        let framework = FrameworkId::parse(&self.framework)
+            .map_err(|message| field_error(&mut errors, "framework", message))
+            .ok();
+        let severity = Severity::parse(&self.severity)
+            .map_err(|message| field_error(&mut errors, "severity", message))
+            .ok();
+        let subject = SubjectLevel::parse(&self.subject)
+            .map_err(|message| field_error(&mut errors, "subject", message))
+            .ok();
+        let id = self.id.trim();
+        if valid_rule_id(id) && super::policy::is_reserved_rule_id(id) {
+            field_error(
+                &mut errors,
+                "id",
+                "is reserved for built-in rules (ids starting with gdpr-, pci-dss-, hipaa- or soc2-); choose another id".into(),
+            );
+        }
+        let definition = RuleDefinition {
+            id: id.to_owned(),
+            version: 1,
+            title: self.title.trim().to_owned(),
+            // Stand-ins for fields already reported, so that the others are still checked: a
+            // column binding knows every fact a source or asset rule does, so an unknown subject
+            // level adds no second problem to the condition.
+            framework: framework.unwrap_or(FrameworkId::Gdpr),
+            control: self.control.trim().to_owned(),
+            severity: severity.unwrap_or(Severity::Low),
+            remediation: self.remediation.trim().to_owned(),
+            subject: subject.unwrap_or(SubjectLevel::Column),
+            condition: self.condition.clone(),
+        };
+        if let Err(e) = definition.check() {
+            errors.extend(e.errors);
+        }
+        if errors.is_empty() {
+            return Ok(definition);
+        }
+        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
+        Err(ValidationError { errors })
+    }
+}
+
+fn field_error(errors: &mut Vec<FieldError>, field: &str, message: String) {
+    errors.push(FieldError {
+        field: field.to_owned(),
+        message,
+    });
 }

@@ -254,3 +254,30 @@ fn policy_events_round_trip_through_their_stored_form() {
     assert_eq!(data["rule"]["framework"], "soc2");
     assert_eq!(data["rule"]["subject"], "asset");
 }
+
+#[test]
+fn a_policy_state_survives_a_snapshot() {
+    use CompliancePolicyCommand as C;
+    let mut state = CompliancePolicyState::default();
+    for command in [
+        C::DisableFramework {
+            framework: FrameworkId::Hipaa,
+        },
+        C::TuneRule {
+            rule_id: "pci-dss-sad-stored".into(),
+            severity: Some(Severity::High),
+            enabled: false,
+        },
+        C::DefineCustomRule {
+            definition: custom("not exists(asset.owner)"),
+        },
+    ] {
+        for event in CompliancePolicy::decide(&state, &command).unwrap() {
+            state = CompliancePolicy::evolve(state, &event);
+        }
+    }
+    let stored = serde_json::to_value(&state).unwrap();
+    let back: CompliancePolicyState = serde_json::from_value(stored).unwrap();
+    assert_eq!(back, state);
+    assert_eq!(back.version, 3);
+}

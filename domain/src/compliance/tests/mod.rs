@@ -6,3 +6,4 @@ mod condition;
 mod engine;
 pub(crate) mod fixtures;
 mod pack_rules;
+mod rule_input;
