@@ -141,6 +141,19 @@ pub struct ClassificationRevoked {
     pub reason: String,
 }
 
+/// A person changed the asset's own owner, tags or description. Carries the asset's complete
+/// own metadata after the change (a field not set is inherited from the source).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetMetadataChanged {
+    pub asset_id: AggregateId,
+    /// The asset's own owner; none: its source's owner applies.
+    pub owner: Option<String>,
+    /// The asset's own `key:value` tags, sorted; empty: its source's tags apply.
+    pub tags: Vec<String>,
+    /// The asset's own description; none: its source's description applies.
+    pub description: Option<String>,
+}
+
 /// Every event of the asset aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssetEvent {
@@ -156,6 +169,7 @@ pub enum AssetEvent {
     ClassificationConfirmed(ClassificationConfirmed),
     ClassificationRejected(ClassificationRejected),
     ClassificationRevoked(ClassificationRevoked),
+    AssetMetadataChanged(AssetMetadataChanged),
 }
 
 impl AssetEvent {
@@ -174,6 +188,7 @@ impl AssetEvent {
         ("ClassificationConfirmed", 1),
         ("ClassificationRejected", 1),
         ("ClassificationRevoked", 1),
+        ("AssetMetadataChanged", 1),
     ];
 }
 
@@ -192,6 +207,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationConfirmed(_) => "ClassificationConfirmed",
             AssetEvent::ClassificationRejected(_) => "ClassificationRejected",
             AssetEvent::ClassificationRevoked(_) => "ClassificationRevoked",
+            AssetEvent::AssetMetadataChanged(_) => "AssetMetadataChanged",
         }
     }
 
@@ -213,6 +229,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationConfirmed(e) => e.serialize(serializer),
             AssetEvent::ClassificationRejected(e) => e.serialize(serializer),
             AssetEvent::ClassificationRevoked(e) => e.serialize(serializer),
+            AssetEvent::AssetMetadataChanged(e) => e.serialize(serializer),
         }
     }
 
@@ -240,6 +257,7 @@ impl DomainEvent for AssetEvent {
             ("ClassificationRevoked", 1) => {
                 E::ClassificationRevoked(decode_data(t, version, data)?)
             }
+            ("AssetMetadataChanged", 1) => E::AssetMetadataChanged(decode_data(t, version, data)?),
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),
