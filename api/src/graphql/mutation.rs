@@ -148,7 +148,7 @@ async fn execute_on(
     execute(ctx, id, command, command_id, wait).await
 }
 
-fn parse_command_id(id: Option<&ID>) -> Result<Uuid> {
+pub(super) fn parse_command_id(id: Option<&ID>) -> Result<Uuid> {
     match id {
         None => Ok(Uuid::now_v7()),
         Some(id) => Uuid::parse_str(id.as_str())
@@ -180,7 +180,7 @@ async fn execute(
     Ok(result(outcome, projected))
 }
 
-fn result(outcome: CommandOutcome, projected: bool) -> CommandResult {
+pub(super) fn result(outcome: CommandOutcome, projected: bool) -> CommandResult {
     CommandResult {
         aggregate_id: ID(outcome.aggregate_id.to_string()),
         version: outcome.version as i64,
