@@ -962,7 +962,12 @@ mod tests {
         (asset, vec![(discovered, ev(2))])
     }
 
-    fn labelled(asset: AggregateId, column: &str, t: ClassificationType, n: u64) -> (AssetEvent, Evidence) {
+    fn labelled(
+        asset: AggregateId,
+        column: &str,
+        t: ClassificationType,
+        n: u64,
+    ) -> (AssetEvent, Evidence) {
         (
             AssetEvent::AssetClassified(AssetClassified {
                 asset_id: asset,
@@ -989,7 +994,9 @@ mod tests {
             },
         };
         // Nothing of its own: the source's metadata, resting on its configuration event.
-        let facts = asset_facts(asset, &events, &source(), &metadata).facts.unwrap();
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
         assert_eq!(facts.owner.as_deref(), Some("platform-dba"));
         assert!(facts.tags.contains("residency:eu"));
         assert_eq!(facts.metadata_evidence, ev(1));
@@ -1003,7 +1010,9 @@ mod tests {
             }),
             ev(6),
         ));
-        let facts = asset_facts(asset, &events, &source(), &metadata).facts.unwrap();
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
         assert_eq!(facts.owner.as_deref(), Some("billing-team"));
         assert_eq!(
             facts.tags.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -1025,21 +1034,32 @@ mod tests {
                 .unwrap()
                 .labels
                 .iter()
-                .any(|l| l.frameworks.contains(&domain::classification::Framework::HipaaPhi))
+                .any(|l| {
+                    l.frameworks
+                        .contains(&domain::classification::Framework::HipaaPhi)
+                })
         };
         let (asset, mut events) = table(["reels", "store", "memberships"], &["holder", "notes"]);
         events.push(labelled(asset, "holder", ClassificationType::PersonName, 3));
         let facts = asset_facts(asset, &events, &source(), &Metadata::default())
             .facts
             .unwrap();
-        assert!(!hipaa(&facts, "holder"), "a member of a film club is no patient");
+        assert!(
+            !hipaa(&facts, "holder"),
+            "a member of a film club is no patient"
+        );
         assert_eq!(
             facts.columns[0].labels[0].frameworks,
             [domain::classification::Framework::GdprPersonal]
         );
 
         // A diagnosis beside it makes the name PHI.
-        events.push(labelled(asset, "notes", ClassificationType::HealthDiagnosis, 4));
+        events.push(labelled(
+            asset,
+            "notes",
+            ClassificationType::HealthDiagnosis,
+            4,
+        ));
         let facts = asset_facts(asset, &events, &source(), &Metadata::default())
             .facts
             .unwrap();

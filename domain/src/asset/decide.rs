@@ -127,12 +127,14 @@ pub(super) fn decide(
             if metadata == state.metadata {
                 return Ok(Vec::new());
             }
-            Ok(vec![AssetEvent::AssetMetadataChanged(AssetMetadataChanged {
-                asset_id,
-                owner: metadata.owner,
-                tags: metadata.tags,
-                description: metadata.description,
-            })])
+            Ok(vec![AssetEvent::AssetMetadataChanged(
+                AssetMetadataChanged {
+                    asset_id,
+                    owner: metadata.owner,
+                    tags: metadata.tags,
+                    description: metadata.description,
+                },
+            )])
         }
     }
 }

@@ -90,7 +90,10 @@ pub fn evidence_key(signals: &[Signal]) -> String {
         .iter()
         // Where a label matters (the HIPAA context) is not evidence that it is right.
         .filter(|s| {
-            s.tier != Tier::Feedback && !s.detail.starts_with(crate::classification::phi::HIPAA_SIGNAL)
+            s.tier != Tier::Feedback
+                && !s
+                    .detail
+                    .starts_with(crate::classification::phi::HIPAA_SIGNAL)
         })
         .map(|s| {
             let detail: String = s

@@ -199,7 +199,10 @@ pub fn classify_table(
     for (i, col) in columns.iter_mut().enumerate() {
         for (label, ev, support) in &mut col.per_label {
             context::apply(*label, i, &ctx, col.profile, &col.name, *support, ev);
-            if let Some(reason) = health.as_deref().filter(|_| phi::is_hipaa_identifier(*label)) {
+            if let Some(reason) = health
+                .as_deref()
+                .filter(|_| phi::is_hipaa_identifier(*label))
+            {
                 ev.signals.push(phi::hipaa_signal(reason));
             }
             feedback.evidence(

@@ -209,7 +209,11 @@ mod tests {
         );
 
         let clinic = health_context(
-            &[("source", "Hillcrest Podiatry"), ("schema", "intake"), ("table", "visitors")],
+            &[
+                ("source", "Hillcrest Podiatry"),
+                ("schema", "intake"),
+                ("table", "visitors"),
+            ],
             &[("given_name", Some(T::PersonName)), ("icd_code", None)],
         );
         assert_eq!(
@@ -259,7 +263,10 @@ mod tests {
         assert_eq!(
             health_context(
                 &[("source", "Game Night Rentals"), ("table", "subscribers")],
-                &[("display_name", Some(T::PersonName)), ("ip", Some(T::IpAddress))]
+                &[
+                    ("display_name", Some(T::PersonName)),
+                    ("ip", Some(T::IpAddress))
+                ]
             ),
             None
         );

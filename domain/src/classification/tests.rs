@@ -855,26 +855,23 @@ fn a_name_is_phi_in_a_clinic_table_and_only_personal_data_in_a_rental_shop() {
         ],
         &[],
     );
-    rentals.places = TableProfile::places_of(&[
-        "corner_video".into(),
-        "shop".into(),
-        "tape_loans".into(),
-    ]);
+    rentals.places =
+        TableProfile::places_of(&["corner_video".into(), "shop".into(), "tape_loans".into()]);
     let v = run(&rentals, &settings, &FeedbackModel::default());
     assert_eq!(
         applied(&v, "borrower_full_name", &settings).as_deref(),
         Some("PERSON_NAME")
     );
-    assert_eq!(hipaa_reason_of(&v, "borrower_full_name", "PERSON_NAME"), None);
+    assert_eq!(
+        hipaa_reason_of(&v, "borrower_full_name", "PERSON_NAME"),
+        None
+    );
 
     // The same column in a schema named after a clinic: HIPAA applies, and the signal says why
     // without moving the confidence.
     let mut ward = rentals.clone();
-    ward.places = TableProfile::places_of(&[
-        "riverbend".into(),
-        "clinic".into(),
-        "tape_loans".into(),
-    ]);
+    ward.places =
+        TableProfile::places_of(&["riverbend".into(), "clinic".into(), "tape_loans".into()]);
     let w = run(&ward, &settings, &FeedbackModel::default());
     assert_eq!(
         hipaa_reason_of(&w, "borrower_full_name", "PERSON_NAME").as_deref(),
@@ -890,7 +887,11 @@ fn a_name_is_phi_in_a_clinic_table_and_only_personal_data_in_a_rental_shop() {
         "visits",
         &[
             ("borrower_full_name", "text", gen(40, names)),
-            ("diagnosis_text", "text", gen(40, |i| ["asthma", "migraine", "diabetes"][i % 3].to_owned())),
+            (
+                "diagnosis_text",
+                "text",
+                gen(40, |i| ["asthma", "migraine", "diabetes"][i % 3].to_owned()),
+            ),
         ],
         &[],
     );

@@ -37,7 +37,11 @@ fn setting_an_owner_and_tags_records_the_whole_own_metadata_with_tags_sorted_and
 
 #[test]
 fn fields_left_out_keep_their_value_and_blank_ones_clear_it() {
-    let before = changed_metadata(Some("ledger-team"), &["purpose:invoicing"], Some("Invoices"));
+    let before = changed_metadata(
+        Some("ledger-team"),
+        &["purpose:invoicing"],
+        Some("Invoices"),
+    );
     given(vec![discovered(), before.clone()])
         .when(patch(None, None, Some("Issued invoices, one row per line")))
         .then(vec![changed_metadata(
@@ -57,7 +61,11 @@ fn the_same_metadata_again_records_nothing() {
         discovered(),
         changed_metadata(Some("ledger-team"), &["purpose:invoicing"], None),
     ])
-    .when(patch(Some("ledger-team"), Some(&["PURPOSE:invoicing"]), None))
+    .when(patch(
+        Some("ledger-team"),
+        Some(&["PURPOSE:invoicing"]),
+        None,
+    ))
     .then_nothing();
 }
 
@@ -87,7 +95,15 @@ fn bad_input_is_refused_with_one_message_per_problem() {
     let fields: Vec<&str> = error.fields().collect();
     assert_eq!(
         fields,
-        ["owner", "description", "tags[1]", "tags[2]", "tags[3]", "tags[4]", "tags[5]"]
+        [
+            "owner",
+            "description",
+            "tags[1]",
+            "tags[2]",
+            "tags[3]",
+            "tags[4]",
+            "tags[5]"
+        ]
     );
     assert!(error
         .message_for("tags[1]")
@@ -96,15 +112,11 @@ fn bad_input_is_refused_with_one_message_per_problem() {
     let too_many: Vec<String> = (0..=MAX_ASSET_TAGS).map(|i| format!("k:{i}")).collect();
     let error = MetadataPatch::parse(None, Some(&too_many), None).unwrap_err();
     assert_eq!(error.to_string(), "tags: must be at most 50 tags (got 51)");
-    let error = MetadataPatch::parse(Some(&"o".repeat(Name::MAX_CHARS + 1)), None, None)
-        .unwrap_err();
+    let error =
+        MetadataPatch::parse(Some(&"o".repeat(Name::MAX_CHARS + 1)), None, None).unwrap_err();
     assert!(error.message_for("owner").unwrap().contains("at most 256"));
-    let error = MetadataPatch::parse(
-        None,
-        None,
-        Some(&"d".repeat(Description::MAX_CHARS + 1)),
-    )
-    .unwrap_err();
+    let error = MetadataPatch::parse(None, None, Some(&"d".repeat(Description::MAX_CHARS + 1)))
+        .unwrap_err();
     assert!(error.message_for("description").is_some());
     let error = MetadataPatch::parse(None, None, None).unwrap_err();
     assert_eq!(
