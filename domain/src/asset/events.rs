@@ -147,10 +147,16 @@ pub struct ClassificationRevoked {
 pub struct AssetMetadataChanged {
     pub asset_id: AggregateId,
     /// The asset's own owner; none: its source's owner applies.
+    #[schemars(length(min = 1, max = 256))]
     pub owner: Option<String>,
     /// The asset's own `key:value` tags, sorted; empty: its source's tags apply.
+    #[schemars(
+        length(max = 50),
+        inner(regex(pattern = r"^[a-z0-9_.-]+:[a-z0-9_.:-]+$"), length(max = 64))
+    )]
     pub tags: Vec<String>,
     /// The asset's own description; none: its source's description applies.
+    #[schemars(length(min = 1, max = 16384))]
     pub description: Option<String>,
 }
 
