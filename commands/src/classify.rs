@@ -523,6 +523,7 @@ impl SourceWorkflows {
         let table = TableProfile {
             table: schema.path.name().to_owned(),
             columns: profiles.clone(),
+            places: TableProfile::places_of(schema.path.segments()),
         };
         let mut outcomes = Vec::new();
         for verdict in classify_table(&table, settings, feedback) {

@@ -9,9 +9,12 @@
 //! already resolved violation, and each command id is derived from the violation, its version
 //! and the finding's evidence, so a retried pass (or two passes racing) records a change once.
 //!
+//! An asset's owner, tags and description are its own (`AssetMetadataChanged`), each field it
+//! leaves unset inherited from its source's configuration. A label carries `hipaa_phi` only for
+//! health data itself or in a health context (`domain::classification::phi`: the source, schema
+//! or table names, or the columns beside it).
+//!
 //! Known gaps of this first increment, on purpose:
-//! - Assets have no owner or tags of their own yet: the source's owner and tags stand for every
-//!   asset's, resting on the source's configuration event.
 //! - Readers are the built-in roles that may read the catalog (`domain::access`), resting on the
 //!   source's configuration event (no grant events exist). No built-in role holds `read_phi`, so
 //!   the HIPAA readers rule fires on every PHI column beside health data until roles can be
@@ -23,7 +26,8 @@
 use crate::workflows::KnownAssets;
 use crate::{CommandContext, CommandError, CommandHandler};
 use domain::access::{role_allows, roles_allow, Permission, Role};
-use domain::asset::{Asset, AssetEvent, AssetState};
+use domain::asset::{Asset, AssetEvent, AssetMetadata, AssetState, EffectiveMetadata};
+use domain::classification::phi;
 use domain::compliance::engine::{changed_facts, evaluate_source, framework_score, recheck};
 use domain::compliance::{
     policy_id, violation_id, ActiveRule, AssetFacts, ColumnFacts, CompliancePolicy,
@@ -96,22 +100,45 @@ pub struct ComplianceWorkflow {
     handler: CommandHandler,
 }
 
-/// The catalog metadata every asset of the source carries for now: the source's own (assets have
-/// no owner, tags or description of their own yet).
+/// The source's catalog metadata: what each of its assets inherits for every field (owner, tags,
+/// description) it has not set itself.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Metadata {
-    tags: BTreeSet<String>,
-    owner: Option<String>,
-    description: Option<String>,
+    source: AssetMetadata,
 }
 
 impl Metadata {
     fn of(config: &DataSourceConfig) -> Self {
+        let mut tags: Vec<String> = config.tags.iter().map(|t| t.as_str().to_owned()).collect();
+        tags.sort();
+        tags.dedup();
         Self {
-            tags: config.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            owner: config.owner.clone(),
-            description: config.description.clone(),
+            source: AssetMetadata {
+                owner: config.owner.clone(),
+                tags,
+                description: config.description.clone(),
+            },
         }
+    }
+
+    /// The asset's effective metadata and the event it rests on: the asset's metadata event when
+    /// every field is its own, the source's configuration event when it never set any, else the
+    /// later of the two (either may be what last changed a fact).
+    fn effective(
+        &self,
+        own: &AssetMetadata,
+        own_evidence: Option<&Evidence>,
+        source_evidence: &Evidence,
+    ) -> (EffectiveMetadata, Evidence) {
+        let shown = EffectiveMetadata::of(own, &self.source);
+        let all_own = own.owner.is_some() && !own.tags.is_empty() && own.description.is_some();
+        let evidence = match own_evidence {
+            None => source_evidence,
+            Some(own) if all_own => own,
+            Some(own) if own.sequence > source_evidence.sequence => own,
+            Some(_) => source_evidence,
+        };
+        (shown, evidence.clone())
     }
 }
 
@@ -529,8 +556,10 @@ fn asset_facts(
     let mut schema_evidence = None;
     let mut removal = None;
     let mut label_evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
+    let mut metadata_evidence = None;
     for (event, evidence) in events {
         match event {
+            AssetEvent::AssetMetadataChanged(_) => metadata_evidence = Some(evidence.clone()),
             AssetEvent::SchemaDiscovered(_)
             | AssetEvent::SchemaChanged(_)
             | AssetEvent::AssetRestored(_) => {
@@ -566,6 +595,30 @@ fn asset_facts(
             removal,
         };
     };
+    // Whether HIPAA applies to the asset's identifiers: its source, schema and table names and
+    // its columns (with the labels not rejected) decide; a classifier's own finding counts too.
+    let mut places = vec![("source".to_owned(), source.name.clone())];
+    places.extend(domain::classification::TableProfile::places_of(
+        schema.path.segments(),
+    ));
+    places.push(("table".to_owned(), schema.path.name().to_owned()));
+    let places: Vec<(&str, &str)> = places
+        .iter()
+        .map(|(what, name)| (what.as_str(), name.as_str()))
+        .collect();
+    let mut siblings: Vec<(&str, Option<domain::classification::ClassificationType>)> = schema
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), None))
+        .collect();
+    siblings.extend(
+        state
+            .labels
+            .iter()
+            .filter(|l| l.status != domain::asset::LabelStatus::Rejected)
+            .filter_map(|l| Some((l.column.as_str(), Some(l.label.built_in()?)))),
+    );
+    let health = phi::health_context(&places, &siblings).is_some();
     let mut columns: Vec<ColumnFacts> = schema
         .columns
         .iter()
@@ -585,7 +638,10 @@ fn asset_facts(
                             .map_or(domain::classification::Sensitivity::Low, |t| {
                                 t.sensitivity()
                             }),
-                        frameworks: built_in.map_or_else(Vec::new, |t| t.frameworks().to_vec()),
+                        frameworks: built_in.map_or_else(Vec::new, |t| {
+                            let context = health || phi::hipaa_reason(&l.signals).is_some();
+                            phi::frameworks_in_context(t, context)
+                        }),
                         confidence: l.confidence,
                         evidence: label_evidence
                             .get(&(l.column.clone(), l.label.to_string()))
@@ -608,6 +664,11 @@ fn asset_facts(
             evidence: source.config_evidence.clone(),
         })
         .collect();
+    let (shown, metadata_evidence) = metadata.effective(
+        &state.metadata,
+        metadata_evidence.as_ref(),
+        &source.config_evidence,
+    );
     let facts = AssetFacts {
         asset_id: id.as_uuid(),
         path: schema.path.to_string(),
@@ -617,11 +678,10 @@ fn asset_facts(
             .and_then(|rows| u64::try_from(rows).ok())
             .map(|rows| (rows, schema_evidence.clone())),
         schema_evidence,
-        // Assets have no owner, tags or description of their own yet: the source's stand in.
-        tags: metadata.tags.clone(),
-        owner: metadata.owner.clone(),
-        description: metadata.description.clone(),
-        metadata_evidence: source.config_evidence.clone(),
+        tags: shown.tags.into_iter().collect(),
+        owner: shown.owner,
+        description: shown.description,
+        metadata_evidence,
         columns,
         readers,
     };
@@ -832,8 +892,10 @@ mod tests {
             ),
         ];
         let metadata = Metadata {
-            owner: Some("payments".into()),
-            ..Default::default()
+            source: AssetMetadata {
+                owner: Some("payments".into()),
+                ..Default::default()
+            },
         };
         let facts = asset_facts(asset, &events, &source(), &metadata)
             .facts
@@ -882,5 +944,138 @@ mod tests {
         let removed = asset_facts(asset, &events, &source(), &metadata);
         assert!(removed.facts.is_none());
         assert_eq!(removed.removal, Some(ev(5)));
+    }
+
+    fn table(path: [&str; 3], columns: &[&str]) -> (AggregateId, Vec<(AssetEvent, Evidence)>) {
+        let asset = AggregateId::from_uuid(Uuid::from_u128(70));
+        let mut schema = AssetSchema::new(AssetKind::Table, AssetPath::new(path).unwrap());
+        for (i, name) in columns.iter().enumerate() {
+            schema
+                .columns
+                .push(ColumnSchema::new(*name, "text", i as u32 + 1));
+        }
+        let discovered = AssetEvent::SchemaDiscovered(SchemaDiscovered {
+            asset_id: asset,
+            source_id: AggregateId::from_uuid(Uuid::from_u128(100)),
+            scan_id: AggregateId::from_uuid(Uuid::from_u128(8)),
+            fingerprint: Fingerprint::of(&schema),
+            schema,
+        });
+        (asset, vec![(discovered, ev(2))])
+    }
+
+    fn labelled(
+        asset: AggregateId,
+        column: &str,
+        t: ClassificationType,
+        n: u64,
+    ) -> (AssetEvent, Evidence) {
+        (
+            AssetEvent::AssetClassified(AssetClassified {
+                asset_id: asset,
+                column: column.into(),
+                label: Label::BuiltIn(t),
+                confidence: 0.9,
+                signals: Vec::new(),
+                evidence_key: "k".into(),
+                origin: LabelOrigin::Classifier,
+                rule_set: None,
+            }),
+            ev(n),
+        )
+    }
+
+    #[test]
+    fn an_asset_shows_its_own_metadata_and_inherits_each_unset_field_from_its_source() {
+        let (asset, mut events) = table(["ledger", "public", "invoices"], &["payer"]);
+        let metadata = Metadata {
+            source: AssetMetadata {
+                owner: Some("platform-dba".into()),
+                tags: vec!["residency:eu".into()],
+                description: Some("Finance".into()),
+            },
+        };
+        // Nothing of its own: the source's metadata, resting on its configuration event.
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
+        assert_eq!(facts.owner.as_deref(), Some("platform-dba"));
+        assert!(facts.tags.contains("residency:eu"));
+        assert_eq!(facts.metadata_evidence, ev(1));
+
+        events.push((
+            AssetEvent::AssetMetadataChanged(domain::asset::AssetMetadataChanged {
+                asset_id: asset,
+                owner: Some("billing-team".into()),
+                tags: vec!["purpose:invoicing".into(), "retention:7y".into()],
+                description: None,
+            }),
+            ev(6),
+        ));
+        let facts = asset_facts(asset, &events, &source(), &metadata)
+            .facts
+            .unwrap();
+        assert_eq!(facts.owner.as_deref(), Some("billing-team"));
+        assert_eq!(
+            facts.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["purpose:invoicing", "retention:7y"],
+            "its own tags replace the source's"
+        );
+        assert_eq!(facts.description.as_deref(), Some("Finance"), "inherited");
+        // The metadata event is the later of the two it rests on.
+        assert_eq!(facts.metadata_evidence, ev(6));
+    }
+
+    #[test]
+    fn hipaa_applies_to_a_name_only_in_a_health_context() {
+        let hipaa = |facts: &AssetFacts, column: &str| {
+            facts
+                .columns
+                .iter()
+                .find(|c| c.name == column)
+                .unwrap()
+                .labels
+                .iter()
+                .any(|l| {
+                    l.frameworks
+                        .contains(&domain::classification::Framework::HipaaPhi)
+                })
+        };
+        let (asset, mut events) = table(["reels", "store", "memberships"], &["holder", "notes"]);
+        events.push(labelled(asset, "holder", ClassificationType::PersonName, 3));
+        let facts = asset_facts(asset, &events, &source(), &Metadata::default())
+            .facts
+            .unwrap();
+        assert!(
+            !hipaa(&facts, "holder"),
+            "a member of a film club is no patient"
+        );
+        assert_eq!(
+            facts.columns[0].labels[0].frameworks,
+            [domain::classification::Framework::GdprPersonal]
+        );
+
+        // A diagnosis beside it makes the name PHI.
+        events.push(labelled(
+            asset,
+            "notes",
+            ClassificationType::HealthDiagnosis,
+            4,
+        ));
+        let facts = asset_facts(asset, &events, &source(), &Metadata::default())
+            .facts
+            .unwrap();
+        assert!(hipaa(&facts, "holder"));
+        assert!(hipaa(&facts, "notes"));
+
+        // So does a source named after a hospital.
+        let (asset, mut events) = table(["reels", "store", "memberships"], &["holder"]);
+        events.push(labelled(asset, "holder", ClassificationType::PersonName, 3));
+        let mut hospital = source();
+        hospital.name = "Northgate Hospital".into();
+        let facts = asset_facts(asset, &events, &hospital, &Metadata::default())
+            .facts
+            .unwrap();
+        assert!(hipaa(&facts, "holder"));
     }
 }

@@ -158,6 +158,7 @@ fn main() {
         let table = TableProfile {
             table: format!("table_{t}"),
             columns: chunk.to_vec(),
+            places: Vec::new(),
         };
         for verdict in classify_table(&table, &settings, &feedback) {
             if verdict

@@ -91,6 +91,7 @@ fn main() {
         let profile = TableProfile {
             table: table_name,
             columns,
+            places: Vec::new(),
         };
         let verdicts = classify_table(&profile, &settings, &feedback);
         for ((c, p), v) in t.columns.iter().zip(&profile.columns).zip(verdicts) {

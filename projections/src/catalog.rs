@@ -101,6 +101,23 @@ async fn apply_asset(
             set_removed(conn, stored, id, false, r.scan_id.as_uuid()).await?;
             ("restored", Some(r.scan_id.as_uuid()), None, None)
         }
+        AssetEvent::AssetMetadataChanged(m) => {
+            sqlx::query(
+                "UPDATE assets SET owner = $3, tags = $4, description = $5, version = $6, updated_at = $7
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&e.tenant)
+            .bind(id)
+            .bind(m.owner.as_deref())
+            .bind(json(&m.tags))
+            .bind(m.description.as_deref())
+            .bind(version)
+            .bind(e.time)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            return Ok(());
+        }
         // Lineage has its own read model; the asset's version still moves.
         AssetEvent::LineageRecorded(_) | AssetEvent::LineageRetracted(_) => {
             return set_version(conn, stored, id).await;
@@ -456,11 +473,28 @@ pub struct AssetRow {
     pub version: i64,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The asset's own owner, tags and description (unset: none, `[]`).
+    pub owner: Option<String>,
+    pub tags: serde_json::Value,
+    pub description: Option<String>,
+    /// Its source's owner, tags and description (from the `data_sources` read model), which the
+    /// asset inherits where it has none of its own; none when that read model has no row.
+    pub source_owner: Option<String>,
+    pub source_tags: Option<serde_json::Value>,
+    pub source_description: Option<String>,
 }
 
+/// The asset's columns and its source's metadata, read beside it from the `data_sources` read
+/// model (`s`).
 const ASSET_COLUMNS: &str =
-    "id, source_id, path, kind, name, schema, column_count, fingerprint, row_estimate,
-    removed, version, first_seen_at, updated_at";
+    "a.id, a.source_id, a.path, a.kind, a.name, a.schema, a.column_count, a.fingerprint, a.row_estimate,
+    a.removed, a.version, a.first_seen_at, a.updated_at, a.owner, a.tags, a.description,
+    s.config->>'owner' AS source_owner, s.config->'tags' AS source_tags,
+    s.config->>'description' AS source_description";
+
+/// The assets table with each asset's source beside it.
+const ASSETS_WITH_SOURCE: &str = "rm_catalog.assets a LEFT JOIN rm_data_sources.data_sources s
+    ON s.tenant_id = a.tenant_id AND s.id = a.source_id";
 
 /// Filters for [`assets`].
 #[derive(Debug, Clone, Default)]
@@ -481,13 +515,13 @@ pub async fn assets(
     filter: &AssetFilter,
 ) -> Result<Vec<AssetRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ASSET_COLUMNS} FROM rm_{NAME}.assets
-         WHERE tenant_id = $1
-           AND ($2::uuid IS NULL OR source_id = $2)
-           AND ($3::text IS NULL OR path ILIKE '%' || $3 || '%')
-           AND ($4 OR NOT removed)
-           AND ($5::text IS NULL OR path > $5)
-         ORDER BY path LIMIT $6"
+        "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE}
+         WHERE a.tenant_id = $1
+           AND ($2::uuid IS NULL OR a.source_id = $2)
+           AND ($3::text IS NULL OR a.path ILIKE '%' || $3 || '%')
+           AND ($4 OR NOT a.removed)
+           AND ($5::text IS NULL OR a.path > $5)
+         ORDER BY a.path LIMIT $6"
     ))
     .bind(tenant)
     .bind(filter.source_id)
@@ -506,7 +540,7 @@ pub async fn asset(
     id: uuid::Uuid,
 ) -> Result<Option<AssetRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ASSET_COLUMNS} FROM rm_{NAME}.assets WHERE tenant_id = $1 AND id = $2"
+        "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE} WHERE a.tenant_id = $1 AND a.id = $2"
     ))
     .bind(tenant)
     .bind(id)

@@ -20,6 +20,11 @@ CREATE TABLE IF NOT EXISTS assets (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS assets_tenant_source_path ON assets (tenant_id, source_id, path);
+-- The asset's own metadata (AssetMetadataChanged); unset fields are inherited from the source when
+-- shown. ALTER so that existing read models gain them without a rebuild.
+ALTER TABLE assets ADD COLUMN IF NOT EXISTS owner TEXT;
+ALTER TABLE assets ADD COLUMN IF NOT EXISTS tags JSONB NOT NULL DEFAULT '[]';
+ALTER TABLE assets ADD COLUMN IF NOT EXISTS description TEXT;
 CREATE INDEX IF NOT EXISTS assets_tenant_name ON assets (tenant_id, lower(name));
 
 CREATE TABLE IF NOT EXISTS asset_changes (

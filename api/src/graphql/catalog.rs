@@ -10,6 +10,7 @@ use commands::classify::FeedbackSource;
 use commands::workflows::{AssetList, KnownAssets, ScanReport, ValidationReport};
 use commands::CommandContext;
 use domain::access::Permission;
+use domain::asset::{AssetMetadata, EffectiveMetadata};
 use domain::classification::FeedbackModel;
 use domain::datasource::DataSourceCommand;
 use domain::discovery::AssetPath;
@@ -360,6 +361,30 @@ impl AssetGql {
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
+    /// Who answers for the asset: its own owner (`updateAssetMetadata`), else its source's.
+    async fn owner(&self) -> Option<String> {
+        self.metadata().owner
+    }
+    /// Whether `owner` is the source's (the asset has none of its own).
+    async fn owner_inherited(&self) -> bool {
+        self.metadata().owner_inherited
+    }
+    /// Its `key:value` tags (e.g. `purpose:billing`, `retention:7y`): its own, else its source's.
+    async fn tags(&self) -> Vec<String> {
+        self.metadata().tags
+    }
+    /// Whether `tags` are the source's (the asset has none of its own).
+    async fn tags_inherited(&self) -> bool {
+        self.metadata().tags_inherited
+    }
+    /// What it holds and why: its own description, else its source's.
+    async fn description(&self) -> Option<String> {
+        self.metadata().description
+    }
+    /// Whether `description` is the source's (the asset has none of its own).
+    async fn description_inherited(&self) -> bool {
+        self.metadata().description_inherited
+    }
     /// Every change of the schema, oldest first: discovered, changed (with the diff), removed,
     /// restored.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
@@ -381,6 +406,23 @@ impl AssetGql {
                 at: r.at,
             })
             .collect())
+    }
+}
+
+impl AssetGql {
+    /// The effective metadata: each field the asset's own, else its source's.
+    fn metadata(&self) -> EffectiveMetadata {
+        let own = AssetMetadata {
+            owner: self.0.owner.clone(),
+            tags: strings(&self.0.tags),
+            description: self.0.description.clone(),
+        };
+        let source = AssetMetadata {
+            owner: self.0.source_owner.clone(),
+            tags: self.0.source_tags.as_ref().map(strings).unwrap_or_default(),
+            description: self.0.source_description.clone(),
+        };
+        EffectiveMetadata::of(&own, &source)
     }
 }
 

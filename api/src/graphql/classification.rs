@@ -11,7 +11,7 @@ use commands::classify::{ClassificationOptions, ClassificationReport, LabelOutco
 use commands::CommandContext;
 use domain::access::Permission;
 use domain::asset::{Asset, AssetCommand};
-use domain::classification::{explanation, ClassificationType, CustomRule, Label, Signal};
+use domain::classification::{explanation, phi, ClassificationType, CustomRule, Label, Signal};
 use domain::datasource::{DataSource, DataSourceCommand};
 use domain::rule_set::{RuleSetDefinition, ScanRuleSet, ScanRuleSetCommand};
 use domain::scan::ScanScope;
@@ -59,15 +59,27 @@ pub(super) fn sensitivity_of(label: &str) -> &'static str {
         .as_str()
 }
 
-fn frameworks_of(label: &str) -> Vec<String> {
-    ClassificationType::parse(label)
-        .map(|t| {
-            t.frameworks()
+/// The frameworks of a label on a column of the asset at `asset_path`: `hipaa_phi` only for
+/// health data or in a health context, which the classifier's signal names or the asset's
+/// database, schema or table name shows (see `domain::classification::phi`).
+fn frameworks_of(label: &str, signals: &[Signal], asset_path: &str) -> Vec<String> {
+    let Some(t) = ClassificationType::parse(label) else {
+        return Vec::new();
+    };
+    let health = phi::hipaa_reason(signals).is_some()
+        || domain::discovery::AssetPath::parse(asset_path).is_ok_and(|path| {
+            let mut places = domain::classification::TableProfile::places_of(path.segments());
+            places.push(("table".to_owned(), path.name().to_owned()));
+            let places: Vec<(&str, &str)> = places
                 .iter()
-                .map(|f| f.as_str().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+                .map(|(what, name)| (what.as_str(), name.as_str()))
+                .collect();
+            phi::health_context(&places, &[]).is_some()
+        });
+    phi::frameworks_in_context(t, health)
+        .iter()
+        .map(|f| f.as_str().to_owned())
+        .collect()
 }
 
 /// A label on a column, with its status and the evidence behind it.
@@ -100,9 +112,15 @@ impl ColumnLabelGql {
         sensitivity_of(&self.0.label)
     }
     /// Frameworks the label matters to: gdpr_personal, gdpr_special_category, hipaa_phi,
-    /// pci_cardholder, soc2_credentials.
+    /// pci_cardholder, soc2_credentials. `hipaa_phi` only for health data (a medical record
+    /// number, a diagnosis) or for an identifier in a health context (a signal `HIPAA applies:`
+    /// says why, or the asset's database, schema or table is named after health care).
     async fn frameworks(&self) -> Vec<String> {
-        frameworks_of(&self.0.label)
+        frameworks_of(
+            &self.0.label,
+            &stored_signals(&self.0.signals),
+            &self.0.asset_path,
+        )
     }
     /// applied (at or above the threshold), suggested (awaiting review), confirmed or rejected.
     async fn status(&self) -> &str {

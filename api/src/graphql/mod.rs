@@ -5,6 +5,7 @@
 //! TIMEOUT, INTERNAL) and never internal details or secrets. Every request is bounded first
 //! ([`limits`]): text nesting and fragment expansion, then depth and complexity, then time.
 
+mod asset_metadata;
 pub mod catalog;
 mod classification;
 mod compliance_mutation;
@@ -48,6 +49,7 @@ pub struct Mutation(
     classification::ClassificationMutation,
     health::HealthMutation,
     compliance_mutation::ComplianceMutation,
+    asset_metadata::AssetMetadataMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

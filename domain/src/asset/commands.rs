@@ -2,6 +2,7 @@
 //! decided in `decide.rs`.
 
 use super::labels::{ClassifierOutcome, LabelOrigin, RuleSetRef};
+use super::metadata::MetadataPatch;
 use crate::classification::{Candidate, ColumnProfile, Label};
 use crate::discovery::{AssetSchema, LineageEdge};
 use crate::ids::AggregateId;
@@ -61,6 +62,9 @@ pub enum AssetCommand {
         label: Label,
         reason: String,
     },
+    /// Changes the asset's own owner, tags or description (parsed input: bounded, tags
+    /// `key:value`).
+    UpdateMetadata { patch: MetadataPatch },
 }
 
 impl AssetCommand {
@@ -77,6 +81,7 @@ impl AssetCommand {
             AssetCommand::ClassifyManually { .. } => "ClassifyManually",
             AssetCommand::PropagateClassification { .. } => "PropagateClassification",
             AssetCommand::RevokeClassification { .. } => "RevokeClassification",
+            AssetCommand::UpdateMetadata { .. } => "UpdateMetadata",
         }
     }
 }

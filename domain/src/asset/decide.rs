@@ -10,11 +10,13 @@
 //! | RecordRemoval | removed | nothing |
 //! | RecordLineage | present | `LineageRecorded` with the new edges, nothing if none is new |
 //! | ReplaceLineage | present | `LineageRetracted` (stale edges), `LineageRecorded` (new edges) |
+//! | UpdateMetadata | present, metadata differs | `AssetMetadataChanged` with the whole own metadata |
+//! | UpdateMetadata | present, same metadata | nothing |
 //!
 //! Label commands (profiles, classification, review, propagation) are decided in `labels.rs`.
 //!
 //! Anything but `RecordDiscovery` on an asset never discovered is [`AssetError::NotFound`];
-//! lineage on a removed asset is [`AssetError::Removed`].
+//! lineage or metadata on a removed asset is [`AssetError::Removed`].
 
 use super::commands::AssetCommand;
 use super::error::AssetError;
@@ -119,6 +121,21 @@ pub(super) fn decide(
             label,
             reason,
         } => labels::revoke(state, existing(state)?.0, column, label, reason),
+        AssetCommand::UpdateMetadata { patch } => {
+            let (asset_id, _) = present(state)?;
+            let metadata = patch.apply(&state.metadata);
+            if metadata == state.metadata {
+                return Ok(Vec::new());
+            }
+            Ok(vec![AssetEvent::AssetMetadataChanged(
+                AssetMetadataChanged {
+                    asset_id,
+                    owner: metadata.owner,
+                    tags: metadata.tags,
+                    description: metadata.description,
+                },
+            )])
+        }
     }
 }
 

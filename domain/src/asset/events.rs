@@ -141,6 +141,25 @@ pub struct ClassificationRevoked {
     pub reason: String,
 }
 
+/// A person changed the asset's own owner, tags or description. Carries the asset's complete
+/// own metadata after the change (a field not set is inherited from the source).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetMetadataChanged {
+    pub asset_id: AggregateId,
+    /// The asset's own owner; none: its source's owner applies.
+    #[schemars(length(min = 1, max = 256))]
+    pub owner: Option<String>,
+    /// The asset's own `key:value` tags, sorted; empty: its source's tags apply.
+    #[schemars(
+        length(max = 50),
+        inner(regex(pattern = r"^[a-z0-9_.-]+:[a-z0-9_.:-]+$"), length(max = 64))
+    )]
+    pub tags: Vec<String>,
+    /// The asset's own description; none: its source's description applies.
+    #[schemars(length(min = 1, max = 16384))]
+    pub description: Option<String>,
+}
+
 /// Every event of the asset aggregate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssetEvent {
@@ -156,6 +175,7 @@ pub enum AssetEvent {
     ClassificationConfirmed(ClassificationConfirmed),
     ClassificationRejected(ClassificationRejected),
     ClassificationRevoked(ClassificationRevoked),
+    AssetMetadataChanged(AssetMetadataChanged),
 }
 
 impl AssetEvent {
@@ -174,6 +194,7 @@ impl AssetEvent {
         ("ClassificationConfirmed", 1),
         ("ClassificationRejected", 1),
         ("ClassificationRevoked", 1),
+        ("AssetMetadataChanged", 1),
     ];
 }
 
@@ -192,6 +213,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationConfirmed(_) => "ClassificationConfirmed",
             AssetEvent::ClassificationRejected(_) => "ClassificationRejected",
             AssetEvent::ClassificationRevoked(_) => "ClassificationRevoked",
+            AssetEvent::AssetMetadataChanged(_) => "AssetMetadataChanged",
         }
     }
 
@@ -213,6 +235,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationConfirmed(e) => e.serialize(serializer),
             AssetEvent::ClassificationRejected(e) => e.serialize(serializer),
             AssetEvent::ClassificationRevoked(e) => e.serialize(serializer),
+            AssetEvent::AssetMetadataChanged(e) => e.serialize(serializer),
         }
     }
 
@@ -240,6 +263,7 @@ impl DomainEvent for AssetEvent {
             ("ClassificationRevoked", 1) => {
                 E::ClassificationRevoked(decode_data(t, version, data)?)
             }
+            ("AssetMetadataChanged", 1) => E::AssetMetadataChanged(decode_data(t, version, data)?),
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),

@@ -88,7 +88,13 @@ pub struct ClassifierOutcome {
 pub fn evidence_key(signals: &[Signal]) -> String {
     let mut kinds: Vec<String> = signals
         .iter()
-        .filter(|s| s.tier != Tier::Feedback)
+        // Where a label matters (the HIPAA context) is not evidence that it is right.
+        .filter(|s| {
+            s.tier != Tier::Feedback
+                && !s
+                    .detail
+                    .starts_with(crate::classification::phi::HIPAA_SIGNAL)
+        })
         .map(|s| {
             let detail: String = s
                 .detail

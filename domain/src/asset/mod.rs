@@ -10,6 +10,8 @@
 //!
 //! - `commands.rs`, `decide.rs`, `events.rs`, `error.rs`, `state.rs`: the decider and what it
 //!   speaks; the value types are in [`discovery`](crate::discovery).
+//! - `metadata.rs`: the asset's own owner, `key:value` tags and description, and how unset
+//!   fields are inherited from the source.
 //!
 //! ```
 //! use domain::asset::*;
@@ -38,6 +40,7 @@ mod decide;
 mod error;
 mod events;
 mod labels;
+mod metadata;
 mod state;
 
 #[cfg(test)]
@@ -50,6 +53,7 @@ pub use labels::{
     evidence_key, is_classifier_suggestion, ClassifierOutcome, ColumnLabel, LabelOrigin,
     LabelStatus, RuleSetRef,
 };
+pub use metadata::{AssetMetadata, AssetTag, EffectiveMetadata, MetadataPatch, MAX_ASSET_TAGS};
 pub use state::AssetState;
 
 use crate::aggregate::Aggregate;

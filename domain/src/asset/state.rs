@@ -3,6 +3,7 @@
 
 use super::events::AssetEvent;
 use super::labels::{ColumnLabel, LabelStatus};
+use super::metadata::AssetMetadata;
 use crate::classification::{ColumnProfile, Label};
 use crate::discovery::{AssetKind, AssetPath, AssetSchema, Fingerprint, LineageEdge};
 use crate::ids::AggregateId;
@@ -33,6 +34,9 @@ pub struct AssetState {
     /// labels are dropped.
     #[serde(default)]
     pub labels: Vec<ColumnLabel>,
+    /// Its own owner, tags and description (unset fields are inherited from the source).
+    #[serde(default)]
+    pub metadata: AssetMetadata,
     /// Number of events applied.
     pub version: u64,
 }
@@ -139,6 +143,13 @@ impl AssetState {
             AssetEvent::ClassificationRevoked(e) => self
                 .labels
                 .retain(|l| !(l.column == e.column && l.label == e.label)),
+            AssetEvent::AssetMetadataChanged(e) => {
+                self.metadata = AssetMetadata {
+                    owner: e.owner.clone(),
+                    tags: e.tags.clone(),
+                    description: e.description.clone(),
+                }
+            }
         }
         self
     }

@@ -5,6 +5,7 @@ use super::context::{self, ColumnSummary, TableContext};
 use super::feedback::FeedbackModel;
 use super::model::{Prediction, MODEL};
 use super::names::{self, NameHit, NameTokens};
+use super::phi;
 use super::profile::{compiled_name, ColumnProfile, CustomRule, DEFAULT_MIN_MATCH_RATIO};
 use super::rules::{self, Evidence, NameSupport};
 use super::types::{ClassificationType, Label};
@@ -18,6 +19,30 @@ pub struct TableProfile {
     /// The asset's own name, e.g. `customers` (not the full path).
     pub table: String,
     pub columns: Vec<ColumnProfile>,
+    /// The names around the table, each with what it is (`("database", "clinic")`,
+    /// `("schema", "intake")`): they decide, with the table and its columns, whether HIPAA
+    /// applies to its identifiers ([`phi`](super::phi)).
+    pub places: Vec<(String, String)>,
+}
+
+impl TableProfile {
+    /// The places of an asset at `segments` (its path): `database` and `schema` for a
+    /// three-part path, `database` for two parts, `namespace` beyond.
+    pub fn places_of(segments: &[String]) -> Vec<(String, String)> {
+        let parents = &segments[..segments.len().saturating_sub(1)];
+        parents
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let what = match (parents.len(), i) {
+                    (1 | 2, 0) => "database",
+                    (2, 1) => "schema",
+                    _ => "namespace",
+                };
+                (what.to_owned(), name.clone())
+            })
+            .collect()
+    }
 }
 
 /// What a scan rule set asks of the classifier.
@@ -161,9 +186,25 @@ pub fn classify_table(
             })
             .collect(),
     };
+    // Where HIPAA applies to identifiers: decided once for the table, said on each label.
+    let mut places: Vec<(&str, &str)> = table
+        .places
+        .iter()
+        .map(|(what, name)| (what.as_str(), name.as_str()))
+        .collect();
+    places.push(("table", &table.table));
+    let siblings: Vec<(&str, Option<ClassificationType>)> =
+        ctx.columns.iter().map(|c| (c.name, c.best)).collect();
+    let health = phi::health_context(&places, &siblings);
     for (i, col) in columns.iter_mut().enumerate() {
         for (label, ev, support) in &mut col.per_label {
             context::apply(*label, i, &ctx, col.profile, &col.name, *support, ev);
+            if let Some(reason) = health
+                .as_deref()
+                .filter(|_| phi::is_hipaa_identifier(*label))
+            {
+                ev.signals.push(phi::hipaa_signal(reason));
+            }
             feedback.evidence(
                 &table.table,
                 col.profile,

@@ -12,6 +12,8 @@
 //! 3. context — the table and neighbouring columns, and hard negatives.
 //!
 //! Every candidate carries the [`Signal`]s that produced it, so a person can check the label.
+//! Which frameworks a label matters to follows its context: HIPAA only for health data or in a
+//! health context ([`phi`]).
 
 pub mod context;
 pub mod detectors;
@@ -19,6 +21,7 @@ pub mod engine;
 pub mod feedback;
 pub mod model;
 pub mod names;
+pub mod phi;
 pub mod profile;
 pub mod rules;
 pub mod types;

@@ -19,6 +19,7 @@ fn table(name: &str, cols: &[Col<'_>], rules: &[CustomRule]) -> TableProfile {
             .iter()
             .map(|(n, t, v)| profile(n, t, v, rules))
             .collect(),
+        places: Vec::new(),
     }
 }
 
@@ -807,6 +808,7 @@ fn all_null_columns_rely_on_the_name_alone() {
             &[None, None, None],
             &[],
         )],
+        places: Vec::new(),
     };
     let v = run(&t, &settings, &FeedbackModel::default());
     let c = confidence(&v, "email", "EMAIL_ADDRESS");
@@ -830,4 +832,70 @@ fn an_explanation_is_the_supporting_evidence_in_one_line() {
         "20 of 20 sampled values pass Luhn; column name matches `pan`"
     );
     assert_eq!(explanation(&[]), "");
+}
+
+/// The HIPAA context signal of a column's label, if any.
+fn hipaa_reason_of(verdicts: &[ColumnVerdict], column: &str, label: &str) -> Option<String> {
+    verdict(verdicts, column)
+        .candidates
+        .iter()
+        .find(|c| c.label.as_str() == label)
+        .and_then(|c| phi::hipaa_reason(&c.signals).map(str::to_owned))
+}
+
+#[test]
+fn a_name_is_phi_in_a_clinic_table_and_only_personal_data_in_a_rental_shop() {
+    let settings = ClassifierSettings::default();
+    let names = |i: usize| format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 5) % LAST.len()]);
+    let mut rentals = table(
+        "tape_loans",
+        &[
+            ("borrower_full_name", "text", gen(40, names)),
+            ("cassette_title", "text", gen(40, |i| format!("Tape {i}"))),
+        ],
+        &[],
+    );
+    rentals.places =
+        TableProfile::places_of(&["corner_video".into(), "shop".into(), "tape_loans".into()]);
+    let v = run(&rentals, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "borrower_full_name", &settings).as_deref(),
+        Some("PERSON_NAME")
+    );
+    assert_eq!(
+        hipaa_reason_of(&v, "borrower_full_name", "PERSON_NAME"),
+        None
+    );
+
+    // The same column in a schema named after a clinic: HIPAA applies, and the signal says why
+    // without moving the confidence.
+    let mut ward = rentals.clone();
+    ward.places =
+        TableProfile::places_of(&["riverbend".into(), "clinic".into(), "tape_loans".into()]);
+    let w = run(&ward, &settings, &FeedbackModel::default());
+    assert_eq!(
+        hipaa_reason_of(&w, "borrower_full_name", "PERSON_NAME").as_deref(),
+        Some("schema `clinic` names health care (clinic)")
+    );
+    assert_eq!(
+        confidence(&w, "borrower_full_name", "PERSON_NAME"),
+        confidence(&v, "borrower_full_name", "PERSON_NAME")
+    );
+
+    // A diagnosis column beside it is a health context too.
+    let visits = table(
+        "visits",
+        &[
+            ("borrower_full_name", "text", gen(40, names)),
+            (
+                "diagnosis_text",
+                "text",
+                gen(40, |i| ["asthma", "migraine", "diabetes"][i % 3].to_owned()),
+            ),
+        ],
+        &[],
+    );
+    let h = run(&visits, &settings, &FeedbackModel::default());
+    let reason = hipaa_reason_of(&h, "borrower_full_name", "PERSON_NAME").unwrap();
+    assert!(reason.contains("diagnosis_text"), "{reason}");
 }

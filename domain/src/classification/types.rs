@@ -104,6 +104,9 @@ macro_rules! classification_types {
                 match self { $(ClassificationType::$variant => Sensitivity::$sensitivity,)* }
             }
 
+            /// The frameworks the type may matter to. `HipaaPhi` here marks HIPAA's identifiers
+            /// and health data: an identifier is PHI only in a health context, so a label's
+            /// frameworks come from [`phi::frameworks_in_context`](super::phi::frameworks_in_context).
             pub fn frameworks(self) -> &'static [Framework] {
                 match self { $(ClassificationType::$variant => &[$(Framework::$framework),*],)* }
             }

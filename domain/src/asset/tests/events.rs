@@ -44,6 +44,12 @@ fn one_of_each() -> Vec<AssetEvent> {
             label: Label::BuiltIn(ClassificationType::PhoneNumber),
             reason: "origin rejected".into(),
         }),
+        AssetEvent::AssetMetadataChanged(AssetMetadataChanged {
+            asset_id: asset_id(),
+            owner: Some("billing-team".into()),
+            tags: vec!["purpose:invoicing".into()],
+            description: None,
+        }),
     ]
 }
 

@@ -6,11 +6,13 @@
 //! - `lineage.rs`: recording and replacing lineage edges.
 //! - `labels.rs`: classification labels, review, propagation.
 //! - `events.rs`: stored form and decoding of events.
+//! - `metadata.rs`: the asset's own owner, tags and description.
 
 mod discovery;
 mod events;
 mod labels;
 mod lineage;
+mod metadata;
 mod removal;
 
 use super::*;
