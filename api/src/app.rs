@@ -13,7 +13,8 @@ use domain::datasource::SourcePolicy;
 use eventlog::{EventStore, EventStoreConfig};
 use projections::projection::schema_of;
 use projections::{
-    audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, health::Health,
+    audit_log::AuditLog, catalog::Catalog, compliance::Compliance, data_sources::DataSources,
+    health::Health,
     lineage::Lineage, ProjectionRunner, StatusBoard,
 };
 use sqlx::PgPool;
@@ -149,6 +150,7 @@ impl Application {
             projections.start(Catalog).await?,
             projections.start(Lineage).await?,
             projections.start(Health).await?,
+            projections.start(Compliance).await?,
         ];
         let secrets = connectors::secrets::SecretResolver::new(
             connectors::secrets::SecretResolverConfig::from_env()
