@@ -7,6 +7,7 @@
 
 pub mod catalog;
 mod classification;
+pub(crate) mod compliance;
 mod errors;
 mod health;
 mod inputs;
@@ -28,13 +29,14 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog and health.
+/// All queries: data sources, audit, history, consistency, the catalog, health and compliance.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
     catalog::CatalogQuery,
     classification::ClassificationQuery,
     health::HealthQuery,
+    compliance::ComplianceQuery,
 );
 
 /// All mutations: data-source commands, catalog workflows and health checks.
