@@ -14,8 +14,7 @@ use eventlog::{EventStore, EventStoreConfig};
 use projections::projection::schema_of;
 use projections::{
     audit_log::AuditLog, catalog::Catalog, compliance::Compliance, data_sources::DataSources,
-    health::Health,
-    lineage::Lineage, ProjectionRunner, StatusBoard,
+    health::Health, lineage::Lineage, ProjectionRunner, StatusBoard,
 };
 use sqlx::PgPool;
 use std::net::SocketAddr;

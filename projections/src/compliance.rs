@@ -211,8 +211,8 @@ async fn apply_violation(
                 Some(b) if b.status != "resolved" => b.detected_at,
                 _ => e.time,
             };
-            let (title, remediation) = rule_texts(conn, &e.tenant, &d.rule_id, d.rule_version)
-                .await?;
+            let (title, remediation) =
+                rule_texts(conn, &e.tenant, &d.rule_id, d.rule_version).await?;
             let (asset_id, asset_path, column) = match &d.subject {
                 Subject::Source { .. } => (None, None, None),
                 Subject::Asset { asset_id, path, .. } => (Some(*asset_id), Some(path), None),
@@ -228,8 +228,9 @@ async fn apply_violation(
                 Subject::Asset { .. } => "asset",
                 Subject::Column { .. } => "column",
             };
-            let facts = serde_json::to_value(d.facts.iter().map(FactJson::from).collect::<Vec<_>>())
-                .unwrap_or_default();
+            let facts =
+                serde_json::to_value(d.facts.iter().map(FactJson::from).collect::<Vec<_>>())
+                    .unwrap_or_default();
             let evidence = evidence_json(&d.evidence);
             sqlx::query(
                 "INSERT INTO violations (tenant_id, id, rule_id, rule_version, framework, control,
@@ -904,7 +905,12 @@ pub async fn trend(
 }
 
 /// One entry per day `from..=to`, carrying the last known figures forward.
-pub fn fill_days(framework: &str, rows: &[DailyRow], from: NaiveDate, to: NaiveDate) -> Vec<DailyRow> {
+pub fn fill_days(
+    framework: &str,
+    rows: &[DailyRow],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<DailyRow> {
     let mut current = DailyRow {
         framework: framework.to_owned(),
         day: from,
@@ -963,7 +969,14 @@ mod tests {
 
     #[test]
     fn the_score_from_counts_is_the_engines_score() {
-        for counts in [[0, 0, 0, 0], [1, 0, 0, 0], [3, 2, 1, 0], [0, 0, 0, 1], [5, 5, 5, 5], [0, 0, 11, 0]] {
+        for counts in [
+            [0, 0, 0, 0],
+            [1, 0, 0, 0],
+            [3, 2, 1, 0],
+            [0, 0, 0, 1],
+            [5, 5, 5, 5],
+            [0, 0, 11, 0],
+        ] {
             let open: Vec<Severity> = Severity::ALL
                 .iter()
                 .zip(counts)

@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS violation_history (
 
 -- The open and accepted violations per framework, by severity, as they stand now: per source,
 -- and for the whole tenant under source_id 00000000-0000-0000-0000-000000000000. Moved by each
--- event by exactly the change of its violation's row.
+-- event by exactly the change of its violation's row. The score is computed from the open
+-- counts when read (one formula, domain::compliance::framework_score).
 CREATE TABLE IF NOT EXISTS scores (
     tenant_id         TEXT NOT NULL,
     source_id         UUID NOT NULL,
@@ -94,8 +95,6 @@ CREATE TABLE IF NOT EXISTS scores (
     accepted_medium   BIGINT NOT NULL DEFAULT 0,
     accepted_high     BIGINT NOT NULL DEFAULT 0,
     accepted_critical BIGINT NOT NULL DEFAULT 0,
-    -- max(0, 100 − Σ severity weight of the open violations).
-    score             SMALLINT NOT NULL,
     updated_at        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, source_id, framework)
 );

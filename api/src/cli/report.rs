@@ -205,9 +205,10 @@ async fn compliance(
     let source = match source {
         Some(id) => Some(ReportSource {
             id,
-            name: names.get(&id).cloned().ok_or_else(|| {
-                anyhow::anyhow!("no data source {id} in tenant {}", ctx.tenant)
-            })?,
+            name: names
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no data source {id} in tenant {}", ctx.tenant))?,
         }),
         None => None,
     };

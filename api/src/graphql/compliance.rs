@@ -256,11 +256,16 @@ impl FrameworkScore {
 
     /// The last `days` days (1 to 366), oldest first, today (UTC) included: each day's figures
     /// at its end; a day without a change keeps the day before's.
-    #[graphql(complexity = "crate::graphql::limits::list_cost(days, MAX_TREND_DAYS, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(days, MAX_TREND_DAYS, child_complexity)"
+    )]
     async fn trend(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 30, desc = "How many days, 1 to 366; more is a VALIDATION error.")]
+        #[graphql(
+            default = 30,
+            desc = "How many days, 1 to 366; more is a VALIDATION error."
+        )]
         days: i32,
     ) -> Result<Vec<ComplianceDay>> {
         authorize(ctx, Permission::ReadCatalog)?;
@@ -584,11 +589,19 @@ impl ViolationGql {
     }
     /// The facts the rule read to fire, each with the event it rests on.
     async fn facts(&self) -> Vec<ViolationFact> {
-        self.0.facts().into_iter().map(ViolationFact::from).collect()
+        self.0
+            .facts()
+            .into_iter()
+            .map(ViolationFact::from)
+            .collect()
     }
     /// The events the facts rest on, by stream sequence.
     async fn evidence(&self) -> Vec<EvidenceRef> {
-        self.0.evidence().into_iter().map(EvidenceRef::from).collect()
+        self.0
+            .evidence()
+            .into_iter()
+            .map(EvidenceRef::from)
+            .collect()
     }
     /// When the violation was (last) opened.
     async fn detected_at(&self) -> DateTime<Utc> {
@@ -649,11 +662,16 @@ impl ViolationGql {
         self.0.sequence
     }
     /// The last `last` events of the violation (1 to 500), oldest first.
-    #[graphql(complexity = "crate::graphql::limits::list_cost(last, MAX_HISTORY, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(last, MAX_HISTORY, child_complexity)"
+    )]
     async fn history(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100, desc = "How many, 1 to 500; more is a VALIDATION error.")]
+        #[graphql(
+            default = 100,
+            desc = "How many, 1 to 500; more is a VALIDATION error."
+        )]
         last: i32,
     ) -> Result<Vec<ViolationHistoryEntry>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
@@ -783,12 +801,17 @@ impl ComplianceQuery {
 
     /// Your tenant's violations, most severe first (then by id), optionally filtered. `after` is
     /// the `endCursor` of the previous page.
-    #[graphql(complexity = "crate::graphql::limits::list_cost(first, MAX_VIOLATIONS_PAGE, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(first, MAX_VIOLATIONS_PAGE, child_complexity)"
+    )]
     async fn violations(
         &self,
         ctx: &Context<'_>,
         filter: Option<ViolationFilterInput>,
-        #[graphql(default = 50, desc = "Page size, 1 to 500; more is a VALIDATION error.")]
+        #[graphql(
+            default = 50,
+            desc = "Page size, 1 to 500; more is a VALIDATION error."
+        )]
         first: i32,
         #[graphql(desc = "`pageInfo.endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<ViolationConnection> {
