@@ -265,7 +265,7 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
     assert_eq!(card["framework"], "pci-dss");
     assert_eq!(card["subjectLevel"], "column");
     assert_eq!(
-        card["assetPath"].as_str().unwrap().split('.').last(),
+        card["assetPath"].as_str().unwrap().split('.').next_back(),
         Some("customers")
     );
     assert_eq!(card["title"], pci_rule["title"]);

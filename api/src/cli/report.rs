@@ -498,9 +498,9 @@ fn html(doc: &ComplianceReportDoc) -> String {
         score = s.score,
         formula = e(s.formula),
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<h2>Open and accepted violations ({})</h2>\n",
+        "<h2>Open and accepted violations ({})</h2>",
         doc.violations.len()
     );
     if doc.violations.is_empty() {
@@ -529,9 +529,9 @@ fn html(doc: &ComplianceReportDoc) -> String {
             remediation = e(&v.remediation),
         );
         if let Some(a) = &v.acceptance {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<dt>Accepted</dt><dd>by {by} until {until}: {reason}</dd>\n",
+                "<dt>Accepted</dt><dd>by {by} until {until}: {reason}</dd>",
                 by = e(&a.by),
                 until = time(a.expires_at),
                 reason = e(&a.reason),
