@@ -781,7 +781,8 @@ impl ComplianceQuery {
 
     /// Each framework's score with its open and accepted violations by severity and its daily
     /// trend: of one source, or of your whole tenant when `sourceId` is omitted. Lists the
-    /// enabled frameworks (and disabled ones whose violations are still open or accepted).
+    /// enabled frameworks (and disabled ones whose violations are still open or accepted). A
+    /// source of another tenant is NOT_FOUND.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity * 4")]
     async fn compliance_scores(
         &self,
@@ -796,6 +797,13 @@ impl ComplianceQuery {
             .map(parse_id)
             .transpose()?
             .map(|id| id.as_uuid());
+        if let Some(source) = source {
+            // Another tenant's source is as unknown as one that never existed.
+            projections::data_sources::get(&services.pool, caller.tenant.as_str(), source)
+                .await
+                .map_err(|err| internal(&err))?
+                .ok_or_else(|| api_error("NOT_FOUND", format!("no data source {source}")))?;
+        }
         framework_scores(services, &caller.tenant, source).await
     }
 
