@@ -596,6 +596,89 @@ mod tests {
         );
     }
 
+    /// A report whose every tenant-controlled text is `text`.
+    fn hostile(text: &str) -> ComplianceReportDoc {
+        let evidence = EvidenceJson {
+            event_id: uuid::Uuid::from_u128(1),
+            sequence: 7,
+            hash: "ab".repeat(32),
+        };
+        ComplianceReportDoc {
+            report: "compliance",
+            format_version: 1,
+            tenant: "acme".into(),
+            framework: ReportFramework {
+                id: "gdpr",
+                title: "GDPR".into(),
+                version: "sha256:000000000000".into(),
+                enabled: true,
+            },
+            source: Some(ReportSource {
+                id: uuid::Uuid::from_u128(2),
+                name: text.into(),
+            }),
+            generated_at: Utc::now(),
+            as_of_sequence: 9,
+            score: ReportScore {
+                score: 90,
+                formula: FORMULA,
+                open: Counts::new(0, 0, 1, 0),
+                accepted: Counts::new(0, 0, 0, 0),
+            },
+            violations: vec![ReportViolation {
+                id: uuid::Uuid::from_u128(3),
+                rule: "acme-custom".into(),
+                rule_version: 1,
+                title: text.into(),
+                control: text.into(),
+                severity: "high".into(),
+                status: "accepted".into(),
+                source_id: uuid::Uuid::from_u128(2),
+                source_name: Some(text.into()),
+                subject_level: "column".into(),
+                asset_path: Some(text.into()),
+                column: Some(text.into()),
+                remediation: text.into(),
+                detected_at: Utc::now(),
+                acceptance: Some(ReportAcceptance {
+                    by: text.into(),
+                    reason: text.into(),
+                    accepted_at: Some(Utc::now()),
+                    expires_at: Utc::now(),
+                }),
+                facts: vec![FactJson {
+                    fact: "asset.owner".into(),
+                    column: Some(text.into()),
+                    label: None,
+                    role: None,
+                    value: text.into(),
+                    evidence: evidence.clone(),
+                }],
+                evidence: vec![evidence],
+            }],
+        }
+    }
+
+    #[test]
+    fn tenant_text_never_becomes_markup_or_a_formula() {
+        let text = "=HYPERLINK(\"x\") <img src=x onerror=alert(1)> & \"quoted\"";
+        let doc = hostile(text);
+        let page = html(&doc);
+        assert!(!page.contains("<img"), "{page}");
+        // Title, control, subject, source, remediation, acceptance (2), fact value and the
+        // header's source name: each escaped.
+        assert!(
+            page.matches("&lt;img src=x onerror=alert(1)&gt;").count() >= 9,
+            "{page}"
+        );
+        let bytes = csv(&doc).unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let record = reader.records().next().unwrap().unwrap();
+        let formulas: Vec<&str> = record.iter().filter(|c| c.starts_with('=')).collect();
+        assert!(formulas.is_empty(), "{formulas:?}");
+        assert!(record.iter().filter(|c| *c == format!("'{text}")).count() >= 7);
+    }
+
     #[test]
     fn csv_cells_that_a_spreadsheet_would_run_get_a_leading_quote() {
         for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
