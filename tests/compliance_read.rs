@@ -361,6 +361,49 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
             (Some(100), Some(0))
         );
     }
+    // Bad filters and cursors are refused with one clear message each; no token, no answer.
+    for (filter, after, needle) in [
+        (
+            json!({ "framework": "iso27001" }),
+            Value::Null,
+            "unknown framework",
+        ),
+        (
+            json!({ "severity": "urgent" }),
+            Value::Null,
+            "unknown severity",
+        ),
+        (json!({ "status": "closed" }), Value::Null, "unknown status"),
+        (Value::Null, json!("not-a-cursor"), "not a cursor"),
+    ] {
+        let refused = app
+            .gql(
+                Some(&viewer),
+                VIOLATIONS,
+                json!({ "f": filter, "first": 10, "after": after }),
+            )
+            .await;
+        assert_eq!(error_code(&refused), Some("VALIDATION"), "{refused}");
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{refused}"
+        );
+    }
+    let anonymous = app
+        .gql(
+            None,
+            VIOLATIONS,
+            json!({ "f": null, "first": 10, "after": null }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
     // A page larger than the cap is refused.
     let too_many = app
         .gql(
