@@ -13,8 +13,8 @@ use domain::datasource::SourcePolicy;
 use eventlog::{EventStore, EventStoreConfig};
 use projections::projection::schema_of;
 use projections::{
-    audit_log::AuditLog, catalog::Catalog, data_sources::DataSources, health::Health,
-    lineage::Lineage, ProjectionRunner, StatusBoard,
+    audit_log::AuditLog, catalog::Catalog, compliance::Compliance, data_sources::DataSources,
+    health::Health, lineage::Lineage, ProjectionRunner, StatusBoard,
 };
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -153,6 +153,7 @@ impl Application {
             projections.start(Catalog).await?,
             projections.start(Lineage).await?,
             projections.start(Health).await?,
+            projections.start(Compliance).await?,
         ];
         let secrets = connectors::secrets::SecretResolver::new(
             connectors::secrets::SecretResolverConfig::from_env()

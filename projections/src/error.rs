@@ -15,7 +15,7 @@ pub enum ProjectionError {
         source: sqlx::Error,
     },
     #[error(
-        "unknown projection {0:?}; known projections: data_sources, audit_log, catalog, lineage, health"
+        "unknown projection {0:?}; known projections: data_sources, audit_log, catalog, lineage, health, compliance"
     )]
     Unknown(String),
     #[error(transparent)]

@@ -9,13 +9,15 @@
 //! Read models: [`data_sources`] (current configuration without secrets, lifecycle state,
 //! version), [`audit_log`] (every event: who, what, when, from which command), [`catalog`]
 //! (discovered assets with their schemas and change history, scans), [`lineage`] (edges
-//! between assets, walked up- or downstream) and [`health`] (each source's latest recorded
-//! health and the history of its changes). Events a projection cannot apply are [`parked`].
+//! between assets, walked up- or downstream), [`health`] (each source's latest recorded
+//! health and the history of its changes) and [`compliance`] (violations with their evidence
+//! and history, open counts and scores per framework, a daily trend). Events a projection cannot apply are [`parked`].
 #![forbid(unsafe_code)]
 
 pub mod audit_log;
 pub mod catalog;
 pub mod checkpoint;
+pub mod compliance;
 pub mod data_sources;
 pub mod database;
 mod error;
@@ -34,10 +36,11 @@ pub use runner::{ProjectionRunner, RunnerOptions};
 pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
 
 /// Names of every projection, for `pursight rebuild` and `/readyz`.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 6] = [
     data_sources::NAME,
     audit_log::NAME,
     catalog::NAME,
     lineage::NAME,
     health::NAME,
+    compliance::NAME,
 ];

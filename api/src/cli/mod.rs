@@ -1,4 +1,4 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `token`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `report`, `token`, `replay`,
 //! `rebuild`, `projections`, `verify`, `export`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
@@ -8,6 +8,7 @@ mod compliance;
 mod demo;
 mod history;
 mod projection;
+mod report;
 mod serve;
 mod source;
 
@@ -89,6 +90,13 @@ pub enum Command {
         #[command(subcommand)]
         command: compliance::ComplianceCommand,
     },
+    /// Write reports from the read models (compliance: HTML, JSON or CSV).
+    Report {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
     /// Performance benchmarks against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -150,6 +158,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Compliance { actor, command } => {
             compliance::run(&cli.store, &cli.database, &actor, command).await
+        }
+        Command::Report { actor, command } => {
+            report::run(&cli.store, &cli.database, &actor, command).await
         }
         Command::Bench(command) => bench::run(&cli.store, &cli.database, command).await,
     }

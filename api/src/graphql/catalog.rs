@@ -475,6 +475,7 @@ pub struct LineageEdgeGql {
 
 /// Asset figures of one source.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct DataSourceStats {
     /// The data source.
     pub source_id: ID,

@@ -8,6 +8,7 @@
 mod asset_metadata;
 pub mod catalog;
 mod classification;
+pub(crate) mod compliance;
 mod compliance_mutation;
 mod errors;
 mod health;
@@ -30,13 +31,14 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog and health.
+/// All queries: data sources, audit, history, consistency, the catalog, health and compliance.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
     catalog::CatalogQuery,
     classification::ClassificationQuery,
     health::HealthQuery,
+    compliance::ComplianceQuery,
     compliance_mutation::CompliancePolicyQuery,
 );
 
