@@ -19,6 +19,7 @@ pub mod engine;
 pub mod feedback;
 pub mod model;
 pub mod names;
+pub mod national_ids;
 pub mod profile;
 pub mod rules;
 pub mod types;
