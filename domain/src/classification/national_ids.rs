@@ -108,7 +108,11 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: false,
         base_rate: 0.041,
         digits: Some(9),
-        cues: &["itin", "individual taxpayer identification number", "taxpayer id"],
+        cues: &[
+            "itin",
+            "individual taxpayer identification number",
+            "taxpayer id",
+        ],
         scan: true,
     },
     NationalId {
@@ -343,7 +347,13 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: true,
         base_rate: 0.038,
         digits: None,
-        cues: &["codice fiscale", "codicefiscale", "~codicefiscale", "cod fisc", "?cf"],
+        cues: &[
+            "codice fiscale",
+            "codicefiscale",
+            "~codicefiscale",
+            "cod fisc",
+            "?cf",
+        ],
         scan: true,
     },
     NationalId {
@@ -460,12 +470,7 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: true,
         base_rate: 0.0005,
         digits: Some(11),
-        cues: &[
-            "fodselsnummer",
-            "~fodselsnummer",
-            "?fnr",
-            "d nummer",
-        ],
+        cues: &["fodselsnummer", "~fodselsnummer", "?fnr", "d nummer"],
         scan: true,
     },
     NationalId {
@@ -499,7 +504,13 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: true,
         base_rate: 0.043,
         digits: None,
-        cues: &["?pps", "ppsn", "pps number", "pps no", "personal public service"],
+        cues: &[
+            "?pps",
+            "ppsn",
+            "pps number",
+            "pps no",
+            "personal public service",
+        ],
         scan: true,
     },
     NationalId {
@@ -550,7 +561,14 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: true,
         base_rate: 0.08,
         digits: Some(12),
-        cues: &["aadhaar", "aadhar", "~aadhaar", "~aadhar", "uid aadhaar", "uidai"],
+        cues: &[
+            "aadhaar",
+            "aadhar",
+            "~aadhaar",
+            "~aadhar",
+            "uid aadhaar",
+            "uidai",
+        ],
         scan: true,
     },
     NationalId {
@@ -619,7 +637,8 @@ pub const REGISTRY: &[NationalId] = &[
         id: "kr_rrn",
         country: "KR",
         name: "Korean resident registration number",
-        check: "birth date, sex/century digit and mod-11 check digit (numbers issued before Oct 2020)",
+        check:
+            "birth date, sex/century digit and mod-11 check digit (numbers issued before Oct 2020)",
         label: T::NationalId,
         validate: kr_rrn,
         shape: shape((13, 14), (13, 13), (0, 0)),
@@ -674,7 +693,12 @@ pub const REGISTRY: &[NationalId] = &[
         checksum: true,
         base_rate: 0.045,
         digits: Some(10),
-        cues: &["medicare", "medicare number", "medicare no", "medicare card"],
+        cues: &[
+            "medicare",
+            "medicare number",
+            "medicare no",
+            "medicare card",
+        ],
         scan: true,
     },
     NationalId {
@@ -762,7 +786,9 @@ fn shaped_share(p: &ColumnProfile, entry: &NationalId) -> f64 {
         .filter(|s| {
             let digits = s.shape.bytes().filter(|&c| c == b'9').count();
             digits == usize::from(len)
-                && s.shape.bytes().all(|c| matches!(c, b'9' | b' ' | b'-' | b'.' | b'/'))
+                && s.shape
+                    .bytes()
+                    .all(|c| matches!(c, b'9' | b' ' | b'-' | b'.' | b'/'))
         })
         .map(|s| s.count)
         .sum();
@@ -942,7 +968,12 @@ fn compact<'b>(s: &str, separators: &[u8], buf: &'b mut [u8; 24]) -> Option<&'b 
 }
 
 /// The compact digits of an all-digit number of exactly `len` digits.
-fn digits_of<'b>(s: &str, len: usize, separators: &[u8], buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+fn digits_of<'b>(
+    s: &str,
+    len: usize,
+    separators: &[u8],
+    buf: &'b mut [u8; 24],
+) -> Option<&'b [u8]> {
     let c = compact(s, separators, buf)?;
     if c.len() != len || !c.iter().all(u8::is_ascii_digit) {
         return None;
@@ -1226,7 +1257,10 @@ pub fn ar_cuit(s: &str) -> bool {
     let Some(d) = digits_of(s, 11, b"- ", &mut buf) else {
         return false;
     };
-    if !matches!(num(&d[..2]), 20 | 23 | 24 | 27 | 30 | 33 | 34 | 50 | 51 | 55) {
+    if !matches!(
+        num(&d[..2]),
+        20 | 23 | 24 | 27 | 30 | 33 | 34 | 50 | 51 | 55
+    ) {
         return false;
     }
     let r = weighted(&d[..10], &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) % 11;
@@ -1725,7 +1759,7 @@ pub fn at_svnr(s: &str) -> bool {
     if !(1..=31).contains(&day) || !(1..=15).contains(&month) {
         return false;
     }
-    let r = weighted(&d, &[3, 7, 9, 0, 5, 8, 4, 2, 1, 6]) % 11;
+    let r = weighted(d, &[3, 7, 9, 0, 5, 8, 4, 2, 1, 6]) % 11;
     r != 10 && u32::from(d[3]) == r
 }
 

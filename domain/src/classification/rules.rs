@@ -467,11 +467,13 @@ fn value_evidence(
         T::NationalId => {
             // Identity numbers of many countries by their check algorithms (UK NINO, Dutch BSN,
             // French NIR, PESEL, …), judged against the chance pass rate.
-            if national_ids::evidence(label, p, named, ev) != Verdict::Silent {
-            } else if v.r("document_number") + v.r("integer") >= 0.7 {
-                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
-            } else {
-                contradict(ev, "not identifier codes");
+            let registry = national_ids::evidence(label, p, named, ev);
+            if registry == Verdict::Silent {
+                if v.r("document_number") + v.r("integer") >= 0.7 {
+                    ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+                } else {
+                    contradict(ev, "not identifier codes");
+                }
             }
         }
         T::TaxId => {
@@ -482,22 +484,23 @@ fn value_evidence(
             } else {
                 Verdict::Silent
             };
-            if registry != Verdict::Silent {
-            } else if vat + ein >= 0.8 {
-                ev.add(Tier::Rule, 6.0, format!("{} sampled non-null values are EU VAT numbers and {} US EINs with valid prefixes", v.of("eu_vat"), v.k("ein")));
-            } else if vat + ein >= 0.4 {
-                ev.add(
-                    Tier::Rule,
-                    3.0,
-                    format!(
-                        "{} values are EU VAT numbers or US EINs",
-                        v.k("eu_vat") + v.k("ein")
-                    ),
-                );
-            } else if v.r("document_number") + v.r("integer") >= 0.7 {
-                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
-            } else {
-                contradict(ev, "not tax-number codes");
+            if registry == Verdict::Silent {
+                if vat + ein >= 0.8 {
+                    ev.add(Tier::Rule, 6.0, format!("{} sampled non-null values are EU VAT numbers and {} US EINs with valid prefixes", v.of("eu_vat"), v.k("ein")));
+                } else if vat + ein >= 0.4 {
+                    ev.add(
+                        Tier::Rule,
+                        3.0,
+                        format!(
+                            "{} values are EU VAT numbers or US EINs",
+                            v.k("eu_vat") + v.k("ein")
+                        ),
+                    );
+                } else if v.r("document_number") + v.r("integer") >= 0.7 {
+                    ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+                } else {
+                    contradict(ev, "not tax-number codes");
+                }
             }
         }
         T::PassportNumber | T::DriversLicense | T::MedicalRecordNumber => {
@@ -508,20 +511,21 @@ fn value_evidence(
             } else {
                 Verdict::Silent
             };
-            if registry != Verdict::Silent {
-            } else if label == T::DriversLicense && dl >= 0.2 {
-                ev.add(
-                    Tier::Rule,
-                    if dl >= 0.5 { 4.0 } else { 2.0 },
-                    format!(
+            if registry == Verdict::Silent {
+                if label == T::DriversLicense && dl >= 0.2 {
+                    ev.add(
+                        Tier::Rule,
+                        if dl >= 0.5 { 4.0 } else { 2.0 },
+                        format!(
                         "{} values are GB driving-licence numbers (name and birth date encoded)",
                         v.of("uk_driving_licence")
                     ),
-                );
-            } else if v.r("document_number") + v.r("integer") >= 0.6 || id_like(p) >= 0.7 {
-                ev.add(Tier::Rule, 1.5, "values are document-number-like codes");
-            } else {
-                contradict(ev, "not document-number codes");
+                    );
+                } else if v.r("document_number") + v.r("integer") >= 0.6 || id_like(p) >= 0.7 {
+                    ev.add(Tier::Rule, 1.5, "values are document-number-like codes");
+                } else {
+                    contradict(ev, "not document-number codes");
+                }
             }
         }
         T::PhoneNumber => {

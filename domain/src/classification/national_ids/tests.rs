@@ -46,7 +46,13 @@ fn luhn_digit(body: &str) -> u32 {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { (d * 2) % 10 + d * 2 / 10 } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                (d * 2) % 10 + d * 2 / 10
+            } else {
+                d
+            }
+        })
         .sum();
     (10 - sum % 10) % 10
 }
@@ -128,7 +134,10 @@ fn specimens_pass_and_every_other_check_character_fails() {
             let mut broken = valid.as_bytes().to_vec();
             broken[at] = c;
             let broken = String::from_utf8(broken).unwrap();
-            assert!(!validate(&broken), "{id}: {broken} has a wrong check character");
+            assert!(
+                !validate(&broken),
+                "{id}: {broken} has a wrong check character"
+            );
         }
     }
 }
@@ -136,13 +145,16 @@ fn specimens_pass_and_every_other_check_character_fails() {
 #[test]
 fn wrong_lengths_and_foreign_characters_fail() {
     for &(id, validate, valid, _) in SPECIMENS {
-        let compact: String = valid
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
+        let compact: String = valid.chars().filter(char::is_ascii_alphanumeric).collect();
         assert!(!validate(&compact[1..]), "{id}: {valid} shortened");
-        assert!(!validate(&format!("{compact}0")), "{id}: {valid} lengthened");
-        assert!(!validate(&format!("{valid}@")), "{id}: {valid} with a stray @");
+        assert!(
+            !validate(&format!("{compact}0")),
+            "{id}: {valid} lengthened"
+        );
+        assert!(
+            !validate(&format!("{valid}@")),
+            "{id}: {valid} with a stray @"
+        );
         assert!(!validate(""), "{id}: empty");
     }
 }
@@ -167,7 +179,10 @@ fn embedded_dates_must_exist() {
     assert!(!se_personnummer(&se("811318987")), "month 13");
     // Danish CPR: the date only (no mod-11 since 2007).
     assert!(dk_cpr("211062-5629"));
-    assert!(dk_cpr("290200-4020"), "29 Feb 2000 (seventh digit 4, year ≤ 36)");
+    assert!(
+        dk_cpr("290200-4020"),
+        "29 Feb 2000 (seventh digit 4, year ≤ 36)"
+    );
     assert!(!dk_cpr("290200-1020"), "29 Feb 1900 did not exist");
     assert!(!dk_cpr("320162-5629"));
     // Finnish: 30 February, individual number 000–001.
@@ -178,7 +193,10 @@ fn embedded_dates_must_exist() {
     };
     assert!(fi_hetu(&hetu("010203", 'A', "123")));
     assert!(!fi_hetu(&hetu("300203", 'A', "123")), "30 February");
-    assert!(!fi_hetu(&hetu("010203", 'A', "001")), "individual number 001");
+    assert!(
+        !fi_hetu(&hetu("010203", 'A', "001")),
+        "individual number 001"
+    );
     assert!(!fi_hetu(&hetu("010203", 'Q', "123")), "century sign Q");
     // Korean: 31 April.
     let rrn = |body: &str| {
@@ -223,7 +241,11 @@ fn format_and_range_rules() {
     assert!(!ar_cuit("21-12345678-6"));
     // NIR: Corsica's departments and an unknown month; sex digit 5 does not exist.
     let nir = |body: &str| {
-        let n: u64 = body.replace("2A", "19").replace("2B", "18").parse().unwrap();
+        let n: u64 = body
+            .replace("2A", "19")
+            .replace("2B", "18")
+            .parse()
+            .unwrap();
         format!("{body}{:02}", 97 - n % 97)
     };
     assert!(fr_nir(&nir("185052A006084")), "Corse-du-Sud");
@@ -246,7 +268,10 @@ fn format_and_range_rules() {
     assert!(!in_pan("ACUZA7085R"));
     assert!(!in_pan("ACUPA0000R"));
     // Aadhaar: never a leading 0 or 1 (Verhoeff alone would pass some).
-    assert!(verhoeff(&to_digits("2363")), "the textbook Verhoeff example");
+    assert!(
+        verhoeff(&to_digits("2363")),
+        "the textbook Verhoeff example"
+    );
     assert!(!in_aadhaar("1341 2341 2346"));
     // SIN: 0 and 8 never lead.
     let sin = |body: &str| format!("{body}{}", luhn_digit(body));
@@ -267,7 +292,9 @@ fn format_and_range_rules() {
     // Norway: a D-number (day + 40) is valid; day 72 is not.
     let fnr = |body: &str| {
         let d = digits(body);
-        let k = |w: &[u32], d: &[u32]| (11 - d.iter().zip(w).map(|(a, b)| a * b).sum::<u32>() % 11) % 11;
+        let k = |w: &[u32], d: &[u32]| {
+            (11 - d.iter().zip(w).map(|(a, b)| a * b).sum::<u32>() % 11) % 11
+        };
         let k1 = k(&[3, 7, 6, 1, 8, 9, 4, 5, 2], &d);
         let mut d2 = d.clone();
         d2.push(k1);
@@ -333,11 +360,18 @@ fn registry_is_consistent() {
             "{} twice",
             e.id
         );
-        assert!(detectors::DETECTORS.contains(&e.id), "{} has no counter", e.id);
+        assert!(
+            detectors::DETECTORS.contains(&e.id),
+            "{} has no counter",
+            e.id
+        );
         assert!(e.base_rate > 0.0 && e.base_rate < 1.0, "{}", e.id);
         assert!(!e.cues.is_empty(), "{} has no name cue", e.id);
         assert!(
-            matches!(e.label, T::NationalId | T::TaxId | T::MedicalRecordNumber | T::UsSsn),
+            matches!(
+                e.label,
+                T::NationalId | T::TaxId | T::MedicalRecordNumber | T::UsSsn
+            ),
             "{}",
             e.id
         );
@@ -361,7 +395,13 @@ fn detectors_count_each_identifier_behind_the_shape_filter() {
         assert_eq!(hits[i], 1, "{id}: {valid}");
     }
     // Ordinary values reach no validator.
-    for value in ["Anna Jansen", "2024-01-15", "anna@example.org", "12", "order 12345678"] {
+    for value in [
+        "Anna Jansen",
+        "2024-01-15",
+        "anna@example.org",
+        "12",
+        "order 12345678",
+    ] {
         let mut count = 0;
         detect(&Facts::of(value), |_| count += 1);
         assert_eq!(count, 0, "{value}");
@@ -375,7 +415,8 @@ fn name_cues_name_their_type_in_every_language() {
             let text = cue.trim_start_matches(['?', '~']).replace(' ', "_");
             let hits = match_name(&NameTokens::new(&text));
             assert!(
-                hits.iter().any(|h| h.label == e.label && h.modifier.is_none()),
+                hits.iter()
+                    .any(|h| h.label == e.label && h.modifier.is_none()),
                 "{}: cue `{cue}` → {hits:?}",
                 e.id
             );
@@ -414,19 +455,22 @@ fn profile(name: &str, values: &[String]) -> ColumnProfile {
     ColumnProfile::build(name, "character varying", &values, &[])
 }
 
-fn classify(table: &str, cols: &[(&str, Vec<String>)]) -> Vec<crate::classification::ColumnVerdict> {
+fn classify(
+    table: &str,
+    cols: &[(&str, Vec<String>)],
+) -> Vec<crate::classification::ColumnVerdict> {
     let table = TableProfile {
         table: table.to_owned(),
         columns: cols.iter().map(|(n, v)| profile(n, v)).collect(),
     };
-    classify_table(&table, &ClassifierSettings::default(), &FeedbackModel::default())
+    classify_table(
+        &table,
+        &ClassifierSettings::default(),
+        &FeedbackModel::default(),
+    )
 }
 
-fn confidence(
-    verdicts: &[crate::classification::ColumnVerdict],
-    column: &str,
-    label: &str,
-) -> f64 {
+fn confidence(verdicts: &[crate::classification::ColumnVerdict], column: &str, label: &str) -> f64 {
     verdicts
         .iter()
         .find(|v| v.column == column)
@@ -468,7 +512,11 @@ fn pesel(rng: &mut Rng, yy: u64) -> String {
         rng.below(10_000)
     );
     let d = digits(&body);
-    let s: u32 = d.iter().zip([1, 3, 7, 9, 1, 3, 7, 9, 1, 3]).map(|(a, b)| a * b).sum();
+    let s: u32 = d
+        .iter()
+        .zip([1, 3, 7, 9, 1, 3, 7, 9, 1, 3])
+        .map(|(a, b)| a * b)
+        .sum();
     format!("{body}{}", (10 - s % 10) % 10)
 }
 
@@ -491,13 +539,19 @@ fn an_id_column_written_like_phone_numbers_is_decided_by_its_checksum() {
     let mut rng = Rng(7);
     let values = personnummer(&mut rng, 40);
     let phone_like = profile("x", &values).hit_ratio("phone");
-    assert!(phone_like >= 0.9, "the values also read as phones ({phone_like})");
+    assert!(
+        phone_like >= 0.9,
+        "the values also read as phones ({phone_like})"
+    );
 
     let verdicts = classify(
         "anstallda",
         &[("personnummer", values.clone()), ("col_4", values)],
     );
-    assert_eq!(applied(&verdicts, "personnummer").as_deref(), Some("NATIONAL_ID"));
+    assert_eq!(
+        applied(&verdicts, "personnummer").as_deref(),
+        Some("NATIONAL_ID")
+    );
     assert!(confidence(&verdicts, "personnummer", "PHONE_NUMBER") < 0.5);
     // Without a name, the checksum alone still makes it a national id and never a phone.
     assert!(confidence(&verdicts, "col_4", "NATIONAL_ID") >= 0.5);
@@ -509,9 +563,9 @@ fn an_id_column_written_like_phone_numbers_is_decided_by_its_checksum() {
         .candidates[0]
         .signals;
     assert!(
-        signals
-            .iter()
-            .any(|s| s.weight > 0.0 && s.detail.contains("40 of 40") && s.detail.contains("Swedish personnummer")),
+        signals.iter().any(|s| s.weight > 0.0
+            && s.detail.contains("40 of 40")
+            && s.detail.contains("Swedish personnummer")),
         "{signals:?}"
     );
 }
@@ -523,7 +577,11 @@ fn nhs_and_aadhaar_numbers_grouped_like_phones_are_not_phones() {
         .map(|_| loop {
             let body = rng.digits(9);
             let d = digits(&body);
-            let s: u32 = d.iter().zip([10, 9, 8, 7, 6, 5, 4, 3, 2]).map(|(a, b)| a * b).sum();
+            let s: u32 = d
+                .iter()
+                .zip([10, 9, 8, 7, 6, 5, 4, 3, 2])
+                .map(|(a, b)| a * b)
+                .sum();
             let check = (11 - s % 11) % 11;
             if check < 10 {
                 break format!("{} {} {}{check}", &body[..3], &body[3..6], &body[6..]);
@@ -543,12 +601,15 @@ fn nhs_and_aadhaar_numbers_grouped_like_phones_are_not_phones() {
         .collect();
     assert!(profile("x", &nhs).hit_ratio("phone") >= 0.9);
     assert!(profile("x", &aadhaar).hit_ratio("phone") >= 0.9);
-    let verdicts = classify(
-        "patients",
-        &[("nhs_number", nhs), ("aadhaar_no", aadhaar)],
+    let verdicts = classify("patients", &[("nhs_number", nhs), ("aadhaar_no", aadhaar)]);
+    assert_eq!(
+        applied(&verdicts, "nhs_number").as_deref(),
+        Some("MEDICAL_RECORD_NUMBER")
     );
-    assert_eq!(applied(&verdicts, "nhs_number").as_deref(), Some("MEDICAL_RECORD_NUMBER"));
-    assert_eq!(applied(&verdicts, "aadhaar_no").as_deref(), Some("NATIONAL_ID"));
+    assert_eq!(
+        applied(&verdicts, "aadhaar_no").as_deref(),
+        Some("NATIONAL_ID")
+    );
     assert!(confidence(&verdicts, "nhs_number", "PHONE_NUMBER") < 0.5);
     assert!(confidence(&verdicts, "aadhaar_no", "PHONE_NUMBER") < 0.5);
 }
@@ -566,11 +627,17 @@ fn a_phone_column_whose_numbers_partly_pass_a_checksum_stays_phones() {
         "contacts",
         &[("mobile", mobiles.clone()), ("field7", mobiles)],
     );
-    assert_eq!(applied(&verdicts, "mobile").as_deref(), Some("PHONE_NUMBER"));
+    assert_eq!(
+        applied(&verdicts, "mobile").as_deref(),
+        Some("PHONE_NUMBER")
+    );
     for column in ["mobile", "field7"] {
         let phone = confidence(&verdicts, column, "PHONE_NUMBER");
         assert!(phone >= 0.5, "{column}: {phone}");
-        assert!(confidence(&verdicts, column, "NATIONAL_ID") < 0.5, "{column}");
+        assert!(
+            confidence(&verdicts, column, "NATIONAL_ID") < 0.5,
+            "{column}"
+        );
         assert!(confidence(&verdicts, column, "TAX_ID") < 0.5, "{column}");
     }
 }
@@ -592,7 +659,12 @@ fn a_nameless_column_passing_no_more_than_chance_is_held_against_the_type() {
     // A column named for the type is not held against: its numbers may be of another country.
     let mut named = Evidence::default();
     assert_eq!(
-        evidence(T::NationalId, &profile("national_id", &values), true, &mut named),
+        evidence(
+            T::NationalId,
+            &profile("national_id", &values),
+            true,
+            &mut named
+        ),
         Verdict::Silent
     );
     assert!(named.signals.is_empty());
@@ -615,7 +687,11 @@ fn the_order_of_values_and_of_the_registry_does_not_decide() {
         evidence(T::NationalId, &profile("c", &values), false, &mut ev),
         Verdict::Pass
     );
-    assert!(ev.logit > 0.0 && ev.logit <= 3.0, "few values weigh little: {}", ev.logit);
+    assert!(
+        ev.logit > 0.0 && ev.logit <= 3.0,
+        "few values weigh little: {}",
+        ev.logit
+    );
 }
 
 #[test]
@@ -645,6 +721,9 @@ fn tax_and_social_numbers_get_their_own_types() {
     // Bare SIN digits are not SSNs: they pass a Luhn check SSNs do not have.
     let bare: Vec<String> = sin.iter().map(|s| s.replace(' ', "")).collect();
     let verdicts = classify("employees", &[("sin_number", bare)]);
-    assert_eq!(applied(&verdicts, "sin_number").as_deref(), Some("NATIONAL_ID"));
+    assert_eq!(
+        applied(&verdicts, "sin_number").as_deref(),
+        Some("NATIONAL_ID")
+    );
     assert!(confidence(&verdicts, "sin_number", "US_SSN") < 0.8);
 }
