@@ -22,6 +22,8 @@ use super::profile::ColumnProfile;
 use super::rules::{describe, Evidence};
 use super::types::ClassificationType as T;
 use super::validators::{self, Validator};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// The shape pre-filter of an identifier: ranges of characters, digits and letters a written
 /// value (separators included) may have. Checked on [`Facts`] before the validator runs.
@@ -733,15 +735,42 @@ pub fn detect(f: &Facts<'_>, mut hit: impl FnMut(usize)) {
     if !f.ascii || f.digits < 4 || !(8..=21).contains(&f.chars) || f.spaces > 6 {
         return;
     }
-    if f.at + f.colons + f.dollars + f.underscores + f.parens + f.commas > 0 {
+    // `+` only inside a number (Swedish centenarians, Finnish 1800s); a leading `+` is a phone.
+    if f.at + f.colons + f.dollars + f.underscores + f.parens + f.commas > 0 || f.s.starts_with('+')
+    {
         return;
     }
-    for (i, entry) in REGISTRY.iter().enumerate() {
-        if entry.scan && entry.shape.fits(f) && (entry.validate)(f.s) {
-            hit(i);
+    let Some(candidates) = BY_DIGITS.get(f.digits) else {
+        return;
+    };
+    for &i in candidates {
+        let entry = &REGISTRY[usize::from(i)];
+        if entry.shape.fits(f) && (entry.validate)(f.s) {
+            hit(usize::from(i));
         }
     }
 }
+
+/// Per count of digits in a value, the scanned entries whose shape allows that many: most
+/// values then try two or three validators' shapes rather than all of them.
+static BY_DIGITS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    let mut by = vec![Vec::new(); 25];
+    for (i, e) in REGISTRY.iter().enumerate().filter(|(_, e)| e.scan) {
+        for n in e.shape.digits.0..=e.shape.digits.1 {
+            by[usize::from(n)].push(i as u8);
+        }
+    }
+    by
+});
+
+/// Registry index by detector id, for reading a profile's counters.
+static INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    REGISTRY
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id, i))
+        .collect()
+});
 
 // ---------------------------------------------------------------------------------------------
 // Evidence.
@@ -754,15 +783,19 @@ pub struct Passing {
 }
 
 fn best_passing(p: &ColumnProfile, keep: impl Fn(&NationalId) -> bool) -> Option<Passing> {
-    REGISTRY
+    let n = p.non_null();
+    // A profile keeps only the counters that accepted something: read those, not the registry.
+    p.detector_hits
         .iter()
-        .filter(|e| keep(e))
-        .map(|e| Passing {
-            entry: e,
-            hits: p.hits(e.id),
-            ratio: p.hit_ratio(e.id),
+        .filter(|(_, &hits)| hits > 0 && n > 0)
+        .filter_map(|(id, &hits)| {
+            let entry = &REGISTRY[*INDEX.get(id.as_str())?];
+            keep(entry).then(|| Passing {
+                entry,
+                hits,
+                ratio: f64::from(hits) / f64::from(n),
+            })
         })
-        .filter(|b| b.hits > 0)
         .max_by(|a, b| {
             a.hits
                 .cmp(&b.hits)
@@ -772,27 +805,25 @@ fn best_passing(p: &ColumnProfile, keep: impl Fn(&NationalId) -> bool) -> Option
 
 /// Share of sampled values whose masked shape is written like the all-digit identifier (its
 /// digits, with at most separators): computed from the profile's most common shapes.
-fn shaped_share(p: &ColumnProfile, entry: &NationalId) -> f64 {
+/// Per number of digits, the share of sampled values whose masked shape holds only that many
+/// digits and separators (read from the profile's most common shapes).
+fn digit_shapes(p: &ColumnProfile) -> [f64; 25] {
+    let mut out = [0.0; 25];
     let n = p.non_null();
-    let Some(len) = entry.digits else {
-        return 0.0;
-    };
     if n == 0 {
-        return 0.0;
+        return out;
     }
-    let shaped: u32 = p
-        .shapes
-        .iter()
-        .filter(|s| {
-            let digits = s.shape.bytes().filter(|&c| c == b'9').count();
-            digits == usize::from(len)
-                && s.shape
-                    .bytes()
-                    .all(|c| matches!(c, b'9' | b' ' | b'-' | b'.' | b'/'))
-        })
-        .map(|s| s.count)
-        .sum();
-    f64::from(shaped) / f64::from(n)
+    for s in &p.shapes {
+        let only_digits = s
+            .shape
+            .bytes()
+            .all(|c| matches!(c, b'9' | b' ' | b'-' | b'.' | b'/'));
+        let digits = s.shape.bytes().filter(|&c| c == b'9').count();
+        if only_digits && digits < out.len() {
+            out[digits] += f64::from(s.count) / f64::from(n);
+        }
+    }
+    out
 }
 
 /// "1 in 11": how often random values of the shape pass.
@@ -866,10 +897,14 @@ pub fn evidence(label: T, p: &ColumnProfile, named: bool, ev: &mut Evidence) -> 
         return Verdict::Silent;
     }
     // Written like one of the type's check-digit numbers, passing no more often than chance.
+    let shares = digit_shapes(p);
     let chance = REGISTRY
         .iter()
-        .filter(|e| e.label == label && e.checksum && e.digits.is_some())
-        .map(|e| (e, shaped_share(p, e), p.hit_ratio(e.id), p.hits(e.id)))
+        .filter(|e| e.label == label && e.checksum)
+        .filter_map(|e| {
+            let share = shares[usize::from(e.digits?)];
+            Some((e, share, p.hit_ratio(e.id), p.hits(e.id)))
+        })
         .filter(|(e, share, ratio, _)| *share >= 0.8 && *ratio <= (2.5 * e.base_rate).max(0.25))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(a.3.cmp(&b.3)));
     if let Some((e, _, _, k)) = chance {
