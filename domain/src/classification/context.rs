@@ -223,8 +223,10 @@ pub fn apply(
             ),
         );
     }
+    // Swiss AHV numbers carry an EAN-13 check digit; their 756 prefix sets them apart.
     if n >= 5
         && ratio("ean13") >= 0.8
+        && ratio("ch_ahv") < 0.8
         && matches!(
             label,
             T::CreditCardNumber
@@ -316,7 +318,13 @@ pub fn apply(
                 );
             }
         }
-        T::Gender | T::DateOfBirth | T::Username | T::PhoneNumber | T::EmailAddress
+        T::Gender
+        | T::DateOfBirth
+        | T::Username
+        | T::PhoneNumber
+        | T::EmailAddress
+        | T::NationalId
+        | T::TaxId
             if person_context =>
         {
             let w = match label {

@@ -6,6 +6,7 @@
 //! first counts its character classes ([`Facts`]) so that each detector can refuse most values
 //! without parsing them: the engine has to profile millions of values per scan.
 
+use super::national_ids;
 use super::validators;
 use super::vocab;
 
@@ -66,6 +67,40 @@ pub const DETECTORS: &[&str] = &[
     "free_text",
     "url",
     "card_expiry",
+    // National and tax identifiers of [`national_ids::REGISTRY`] that have no detector above.
+    "us_itin",
+    "ca_sin",
+    "br_cpf",
+    "br_cnpj",
+    "mx_curp",
+    "mx_rfc",
+    "cl_rut",
+    "ar_cuit",
+    "gb_nhs",
+    "de_tax_id",
+    "de_pension",
+    "fr_nir",
+    "es_dni",
+    "it_cf",
+    "be_nn",
+    "pl_pesel",
+    "se_pnr",
+    "dk_cpr",
+    "fi_hetu",
+    "no_fnr",
+    "pt_nif",
+    "ie_pps",
+    "ch_ahv",
+    "at_svnr",
+    "in_aadhaar",
+    "in_pan",
+    "cn_ric",
+    "jp_my_number",
+    "kr_rrn",
+    "sg_nric",
+    "au_tfn",
+    "au_medicare",
+    "za_id",
 ];
 
 /// Number of detectors.
@@ -120,6 +155,18 @@ ids! {
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
     CARD_EXPIRY = "card_expiry";
 }
+
+/// For each entry of [`national_ids::REGISTRY`], the index of its counter (checked at compile
+/// time: an id missing from [`DETECTORS`] does not build).
+const NATIONAL_ID_COUNTERS: [usize; national_ids::REGISTRY.len()] = {
+    let mut out = [0; national_ids::REGISTRY.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = index(national_ids::REGISTRY[i].id);
+        i += 1;
+    }
+    out
+};
 
 /// Character-class counts of one (trimmed) value, computed in one pass.
 #[derive(Debug, Default, Clone, Copy)]
@@ -280,6 +327,9 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     if f.chars == 13 && f.digits == 13 && validators::ean13(s) {
         hit(EAN13);
     }
+
+    // National and tax identifiers by their check algorithms (shape pre-filter inside).
+    national_ids::detect(f, |i| hit(NATIONAL_ID_COUNTERS[i]));
 
     let (phone, bare) = phone(f);
     if phone {

@@ -21,6 +21,7 @@ pub mod engine;
 pub mod feedback;
 pub mod model;
 pub mod names;
+pub mod national_ids;
 pub mod phi;
 pub mod profile;
 pub mod rules;

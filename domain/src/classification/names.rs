@@ -7,6 +7,7 @@
 //! match into metadata *about* the thing (`phone_verified`, `email_count`, `card_brand`), which is
 //! evidence against it rather than for it.
 
+use super::national_ids;
 use super::types::ClassificationType;
 use super::vocab;
 use std::collections::HashMap;
@@ -671,23 +672,43 @@ static PATTERNS: LazyLock<Vec<NamePattern>> = LazyLock::new(|| {
             _ => WEAK,
         };
         for text in body.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let matcher = if let Some(stem) = text.strip_prefix('~') {
-                Matcher::Stem(stem)
-            } else if let Some(prefix) = text.strip_suffix('*') {
-                Matcher::Prefix(prefix)
-            } else {
-                Matcher::Tokens(text.split(' ').collect())
-            };
             out.push(NamePattern {
                 label,
                 weight,
                 text,
-                matcher,
+                matcher: matcher(text),
+            });
+        }
+    }
+    // The cues of the national and tax identifiers, each for its identifier's type: strong, or
+    // medium when marked ambiguous with `?`.
+    for entry in national_ids::REGISTRY {
+        for cue in entry.cues {
+            let (text, weight) = match cue.strip_prefix('?') {
+                Some(text) => (text, MEDIUM),
+                None => (*cue, STRONG),
+            };
+            out.push(NamePattern {
+                label: entry.label,
+                weight,
+                text,
+                matcher: matcher(text),
             });
         }
     }
     out
 });
+
+/// How a dictionary entry matches: `~stem`, `prefix*` or space-separated tokens.
+fn matcher(text: &'static str) -> Matcher {
+    if let Some(stem) = text.strip_prefix('~') {
+        Matcher::Stem(stem)
+    } else if let Some(prefix) = text.strip_suffix('*') {
+        Matcher::Prefix(prefix)
+    } else {
+        Matcher::Tokens(text.split(' ').collect())
+    }
+}
 
 /// Single-token patterns by token, so most names are matched with a few lookups.
 static BY_TOKEN: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {

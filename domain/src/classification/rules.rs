@@ -8,6 +8,7 @@
 
 use super::engine::{Signal, Tier};
 use super::names::{NameHit, NameTokens, NON_PERSON_QUALIFIERS, STRONG};
+use super::national_ids::{self, Verdict};
 use super::profile::ColumnProfile;
 use super::types::ClassificationType as T;
 
@@ -454,6 +455,7 @@ fn value_evidence(
                     ),
                 );
             }
+            national_ids::not_ssn(p, ev);
             if r >= 0.8 && rf >= 0.3 {
                 ev.add(Tier::Rule, 5.0, format!("{} sampled non-null values follow the SSA rules for SSNs, {} written `999-99-9999`", v.of("us_ssn"), v.k("us_ssn_formatted")));
             } else if r >= 0.9 {
@@ -463,70 +465,72 @@ fn value_evidence(
             }
         }
         T::NationalId => {
-            let nino = v.r("nino");
-            let bsn = v.r("bsn");
-            if nino >= 0.8 {
-                ev.add(
-                    Tier::Rule,
-                    6.0,
-                    format!(
-                        "{} sampled non-null values are UK National Insurance numbers",
-                        v.of("nino")
-                    ),
-                );
-            } else if bsn >= 0.9 && v.enough() {
-                ev.add(
-                    Tier::Rule,
-                    5.5,
-                    format!(
-                        "{} sampled non-null values pass the Dutch BSN 11-check",
-                        v.of("bsn")
-                    ),
-                );
-            } else if v.r("document_number") + v.r("integer") >= 0.7 {
-                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
-            } else {
-                contradict(ev, "not identifier codes");
+            // Identity numbers of many countries by their check algorithms (UK NINO, Dutch BSN,
+            // French NIR, PESEL, …), judged against the chance pass rate.
+            let registry = national_ids::evidence(label, p, named, ev);
+            if registry == Verdict::Silent {
+                if v.r("document_number") + v.r("integer") >= 0.7 {
+                    ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+                } else {
+                    contradict(ev, "not identifier codes");
+                }
             }
         }
         T::TaxId => {
             let vat = v.r("eu_vat");
             let ein = v.r("ein");
-            if vat + ein >= 0.8 {
-                ev.add(Tier::Rule, 6.0, format!("{} sampled non-null values are EU VAT numbers and {} US EINs with valid prefixes", v.of("eu_vat"), v.k("ein")));
-            } else if vat + ein >= 0.4 {
-                ev.add(
-                    Tier::Rule,
-                    3.0,
-                    format!(
-                        "{} values are EU VAT numbers or US EINs",
-                        v.k("eu_vat") + v.k("ein")
-                    ),
-                );
-            } else if v.r("document_number") + v.r("integer") >= 0.7 {
-                ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+            let registry = if vat + ein < 0.4 {
+                national_ids::evidence(label, p, named, ev)
             } else {
-                contradict(ev, "not tax-number codes");
+                Verdict::Silent
+            };
+            if registry == Verdict::Silent {
+                if vat + ein >= 0.8 {
+                    ev.add(Tier::Rule, 6.0, format!("{} sampled non-null values are EU VAT numbers and {} US EINs with valid prefixes", v.of("eu_vat"), v.k("ein")));
+                } else if vat + ein >= 0.4 {
+                    ev.add(
+                        Tier::Rule,
+                        3.0,
+                        format!(
+                            "{} values are EU VAT numbers or US EINs",
+                            v.k("eu_vat") + v.k("ein")
+                        ),
+                    );
+                } else if v.r("document_number") + v.r("integer") >= 0.7 {
+                    ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+                } else {
+                    contradict(ev, "not tax-number codes");
+                }
             }
         }
         T::PassportNumber | T::DriversLicense | T::MedicalRecordNumber => {
             let dl = v.r("uk_driving_licence");
-            if label == T::DriversLicense && dl >= 0.2 {
-                ev.add(
-                    Tier::Rule,
-                    if dl >= 0.5 { 4.0 } else { 2.0 },
-                    format!(
+            // Health-service numbers with check digits (NHS, Medicare).
+            let registry = if label == T::MedicalRecordNumber {
+                national_ids::evidence(label, p, named, ev)
+            } else {
+                Verdict::Silent
+            };
+            if registry == Verdict::Silent {
+                if label == T::DriversLicense && dl >= 0.2 {
+                    ev.add(
+                        Tier::Rule,
+                        if dl >= 0.5 { 4.0 } else { 2.0 },
+                        format!(
                         "{} values are GB driving-licence numbers (name and birth date encoded)",
                         v.of("uk_driving_licence")
                     ),
-                );
-            } else if v.r("document_number") + v.r("integer") >= 0.6 || id_like(p) >= 0.7 {
-                ev.add(Tier::Rule, 1.5, "values are document-number-like codes");
-            } else {
-                contradict(ev, "not document-number codes");
+                    );
+                } else if v.r("document_number") + v.r("integer") >= 0.6 || id_like(p) >= 0.7 {
+                    ev.add(Tier::Rule, 1.5, "values are document-number-like codes");
+                } else {
+                    contradict(ev, "not document-number codes");
+                }
             }
         }
         T::PhoneNumber => {
+            // A checksum that most values pass outweighs their phone-like notation.
+            national_ids::phone_conflict(p, ev);
             let r = v.r("phone");
             let rs = r + v.r("phone_bare");
             if r >= 0.7 {

@@ -35,12 +35,19 @@ pub const VALIDATORS: &[(&str, Validator)] = &[
     ("uk_driving_licence", uk_driving_licence),
 ];
 
-/// Looks a validator up by id.
+/// Looks a validator up by id: one of [`VALIDATORS`] or a national or tax identifier of
+/// [`super::national_ids::REGISTRY`] by its detector id (`pl_pesel`, `de_tax_id`, …).
 pub fn by_id(id: &str) -> Option<Validator> {
     VALIDATORS
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(id))
         .map(|(_, f)| *f)
+        .or_else(|| {
+            super::national_ids::REGISTRY
+                .iter()
+                .find(|e| e.id.eq_ignore_ascii_case(id))
+                .map(|e| e.validate)
+        })
 }
 
 /// Collects the digits of `s` into `buf` when `s` holds only digits and the given separators;
@@ -1108,6 +1115,9 @@ mod tests {
         );
         assert!(by_id("IBAN").is_some());
         assert!(by_id("nope").is_none());
+        // National and tax identifiers are named by their registry id.
+        assert!(by_id("pl_pesel").is_some_and(|f| f("44051401359") && !f("44051401358")));
+        assert!(by_id("DE_TAX_ID").is_some());
         for (id, _) in VALIDATORS {
             assert!(by_id(id).is_some());
         }
