@@ -462,6 +462,7 @@ fn classify(
     let table = TableProfile {
         table: table.to_owned(),
         columns: cols.iter().map(|(n, v)| profile(n, v)).collect(),
+        places: Vec::new(),
     };
     classify_table(
         &table,
