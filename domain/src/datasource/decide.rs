@@ -130,8 +130,10 @@ pub(super) fn decide(
         (C::StartComplianceCheck, S::Classified) => {
             E::ComplianceCheckStarted(ComplianceCheckStarted {})
         }
-        (C::CompleteComplianceCheck, S::Validating) => {
-            E::ComplianceCheckCompleted(ComplianceCheckCompleted {})
+        (C::CompleteComplianceCheck { counts }, S::Validating) => {
+            E::ComplianceCheckCompleted(ComplianceCheckCompleted {
+                counts: Some(*counts),
+            })
         }
         (C::AddToCatalog, S::Validated) => E::SourceCataloged(SourceCataloged {}),
         (C::StartMonitoring, S::Cataloged) => E::MonitoringStarted(MonitoringStarted {}),

@@ -104,7 +104,13 @@ fn classification_compliance_catalog_and_monitoring() {
         ),
         (
             S::Validating,
-            C::CompleteComplianceCheck,
+            C::CompleteComplianceCheck {
+                counts: ComplianceCounts {
+                    subjects: 3,
+                    open_high: 1,
+                    ..ComplianceCounts::default()
+                },
+            },
             compliance_check_completed(),
             S::Validated,
         ),
@@ -339,7 +345,9 @@ fn sample_commands() -> Vec<DataSourceCommand> {
             rule_set_id: Some(scan_2()),
         },
         C::StartComplianceCheck,
-        C::CompleteComplianceCheck,
+        C::CompleteComplianceCheck {
+            counts: ComplianceCounts::default(),
+        },
         C::AddToCatalog,
         C::StartMonitoring,
         C::Archive { reason: None },
