@@ -45,6 +45,9 @@ pub struct AppConfig {
     pub jwt_audience: Option<String>,
     /// What the HTTP server accepts and exposes.
     pub http: HttpSettings,
+    /// Runs the compliance process manager (violations follow the facts, acceptances expire);
+    /// `None` turns it off (one-off CLI commands).
+    pub compliance: Option<crate::compliance_worker::ComplianceWorkerSettings>,
 }
 
 /// What the HTTP server accepts and exposes.
@@ -168,6 +171,15 @@ impl Application {
                 interval,
                 shutdown_rx.clone(),
             ));
+        }
+        if let Some(settings) = &config.compliance {
+            let (task, _stats) = crate::compliance_worker::spawn(
+                handler.clone(),
+                pool.clone(),
+                settings,
+                shutdown_rx.clone(),
+            );
+            runners.push(task);
         }
         let schema = build_schema(
             store.clone(),

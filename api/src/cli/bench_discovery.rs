@@ -362,6 +362,7 @@ pub(super) async fn scratch_app(
         jwt_issuer: None,
         jwt_audience: None,
         http: crate::app::HttpSettings::default(),
+        compliance: None,
     })
     .await
     .context("cannot start the in-process service")
