@@ -467,3 +467,37 @@ async fn the_worker_records_violations_resolves_them_when_a_label_is_rejected_an
     db.remove().await;
     app.stop().await;
 }
+
+/// A small run of `pursight bench compliance`: it needs no service, and one label change is
+/// evaluated on one column.
+#[test]
+fn the_compliance_bench_evaluates_one_column_for_one_label_change() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pursight"))
+        .args(["bench", "compliance", "--columns", "600"])
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let value = |key: &str| -> f64 {
+        out.lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| panic!("no {key} in {out}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("columns_per_s") > 0.0, "{out}");
+    assert_eq!(value("incremental_subjects"), 1.0, "{out}");
+    assert!(value("incremental_ms") >= 0.0, "{out}");
+    // The incremental evaluation resolves what the full pass resolves.
+    let change = out
+        .lines()
+        .find(|l| l.starts_with("one label change"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let resolved_after = |marker: &str| -> u64 {
+        let rest = &change[change.find(marker).unwrap_or_else(|| panic!("{change}")) + marker.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let incremental = resolved_after("incremental ");
+    assert!(incremental >= 1, "{change}");
+    assert_eq!(incremental, resolved_after("full pass "), "{change}");
+}

@@ -1,6 +1,6 @@
-//! `pursight compliance evaluate SOURCE`: a full compliance pass over one source, recorded as
-//! Violation events (a second run over unchanged facts records nothing), with a summary per
-//! framework.
+//! `pursight compliance evaluate [SOURCE]`: a full compliance pass over one source (or every
+//! source of the tenant), recorded as Violation events (a second run over unchanged facts
+//! records nothing), with a summary per framework.
 
 use super::source::{context, resolve, service, Actor};
 use crate::graphql::catalog::CatalogAssets;
@@ -8,6 +8,8 @@ use crate::settings::{DatabaseArgs, StoreArgs};
 use clap::Subcommand;
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, ContentArrangement, Table};
 use commands::compliance::{subject_text, ComplianceReport, ComplianceWorkflow};
+use commands::compliance_pm::tenant_sources;
+use commands::CommandError;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -19,9 +21,12 @@ pub enum ComplianceCommand {
     /// changed finding and a ViolationResolved for every open violation that no longer fires,
     /// then prints each framework's score and open violations. A classified source moves through
     /// validating to validated. Idempotent: a second run over unchanged facts records nothing.
+    /// Without SOURCE, every source of the tenant that is not archived is evaluated. (`pursight
+    /// serve` runs the compliance worker, which keeps violations up to date on its own; this is
+    /// the manual full pass.)
     Evaluate {
-        /// Source id or exact name.
-        source: String,
+        /// Source id or exact name (default: every source of the tenant).
+        source: Option<String>,
     },
 }
 
@@ -35,10 +40,32 @@ pub async fn run(
         ComplianceCommand::Evaluate { source } => {
             let app = service(store, database).await?;
             let ctx = context(actor)?;
-            let id = resolve(&app, &ctx.tenant, &source).await?;
             let state = app.state();
             let known = CatalogAssets::new(&state.store, &state.pool);
             let workflow = ComplianceWorkflow::new(state.handler.clone());
+            let Some(source) = source else {
+                let sources = tenant_sources(&state.handler, &ctx.tenant).await?;
+                let mut evaluated = 0;
+                for id in sources {
+                    match workflow.evaluate_source(&ctx, id, &known).await {
+                        Ok(report) => {
+                            if evaluated > 0 {
+                                println!("\n{}", "─".repeat(60));
+                            }
+                            print_report(&report);
+                            evaluated += 1;
+                        }
+                        // Archived sources are no longer evaluated.
+                        Err(CommandError::Rejected(_)) => {}
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                if evaluated == 0 {
+                    println!("tenant {} has no source to evaluate", ctx.tenant);
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
+            let id = resolve(&app, &ctx.tenant, &source).await?;
             let report = workflow.evaluate_source(&ctx, id, &known).await?;
             print_report(&report);
             Ok(ExitCode::SUCCESS)
