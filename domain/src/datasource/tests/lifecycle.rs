@@ -278,6 +278,10 @@ const DIAGRAM: &[(&str, LifecycleState, LifecycleState)] = &[
     ("StartScan", S::Classified, S::Scanning),             // Rescan (our addition)
     ("StartClassification", S::Classified, S::Classifying), // Reclassify (our addition)
     ("FailClassification", S::Classifying, S::Scanned),    // Classification error (our addition)
+    ("StartScan", S::Validating, S::Scanning),             // Rescan (our addition)
+    ("StartScan", S::Validated, S::Scanning),              // Rescan (our addition)
+    ("StartClassification", S::Validating, S::Classifying), // Reclassify (our addition)
+    ("StartClassification", S::Validated, S::Classifying), // Reclassify (our addition)
     ("Archive", S::Cataloged, S::Archived),                // Archive Source
 ];
 
