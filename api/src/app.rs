@@ -104,6 +104,8 @@ pub struct AppState {
     pub workflows: SourceWorkflows,
     pub health: HealthMonitor,
     pub http: Arc<HttpSettings>,
+    /// The compliance worker's counters, when it runs in this process.
+    pub compliance: Option<Arc<commands::compliance_pm::ProcessStats>>,
 }
 
 /// A built, not yet serving, service.
@@ -172,14 +174,16 @@ impl Application {
                 shutdown_rx.clone(),
             ));
         }
+        let mut compliance = None;
         if let Some(settings) = &config.compliance {
-            let (task, _stats) = crate::compliance_worker::spawn(
+            let (task, stats) = crate::compliance_worker::spawn(
                 handler.clone(),
                 pool.clone(),
                 settings,
                 shutdown_rx.clone(),
             );
             runners.push(task);
+            compliance = Some(stats);
         }
         let schema = build_schema(
             store.clone(),
@@ -212,6 +216,7 @@ impl Application {
                 workflows,
                 health,
                 http: Arc::new(config.http.clone()),
+                compliance,
             },
             shutdown,
             runners,

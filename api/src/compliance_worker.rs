@@ -88,3 +88,26 @@ pub fn spawn(
     );
     (process.spawn(shutdown), stats)
 }
+
+/// The worker's lines of `/metrics`: how far behind the stream it is, whether it is failing, and
+/// what it recorded and parked since the process started.
+pub fn render_metrics(stats: &ProcessStats, stream_sequence: Option<u64>) -> String {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    let handled = stats.sequence.load(Relaxed);
+    if let Some(stream) = stream_sequence {
+        let _ = writeln!(out, "# HELP pursight_compliance_lag Events the compliance worker has not acknowledged yet.\n# TYPE pursight_compliance_lag gauge\npursight_compliance_lag {}", stream.saturating_sub(handled));
+    }
+    let _ = writeln!(out, "# HELP pursight_compliance_failing Failures in a row of the trigger in progress (0 when healthy).\n# TYPE pursight_compliance_failing gauge\npursight_compliance_failing {}", stats.failing.load(Relaxed));
+    for (name, help, value) in [
+        ("triggers", "Commits that touched compliance facts and were evaluated.", &stats.triggers),
+        ("detected", "ViolationDetected events the worker recorded.", &stats.detected),
+        ("resolved", "ViolationResolved events the worker recorded.", &stats.resolved),
+        ("expired", "AcceptanceExpired events the worker recorded.", &stats.expired),
+        ("parked", "Triggers the worker could not handle and parked.", &stats.parked),
+    ] {
+        let _ = writeln!(out, "# HELP pursight_compliance_{name}_total {help}\n# TYPE pursight_compliance_{name}_total counter\npursight_compliance_{name}_total {}", value.load(Relaxed));
+    }
+    out
+}

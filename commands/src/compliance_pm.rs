@@ -658,6 +658,9 @@ impl ComplianceProcess {
             )
             .await
             .map_err(unavailable)?;
+        // Where it resumes: what the lag is measured from until the next acknowledgement.
+        let floor = consumer.cached_info().ack_floor.stream_sequence;
+        self.inner.stats.sequence.fetch_max(floor, Ordering::Relaxed);
         consumer
             .stream()
             .max_messages_per_batch(16)
