@@ -278,10 +278,16 @@ async fn classified_shop(app: &TestApp, db: &SourceDb, token: &str) -> (String, 
     (source, asset)
 }
 
-fn typed<'a>(events: &'a [eventlog::CloudEvent], event_type: &str) -> Vec<&'a eventlog::CloudEvent> {
+fn typed<'a>(
+    events: &'a [eventlog::CloudEvent],
+    event_type: &str,
+) -> Vec<&'a eventlog::CloudEvent> {
     events
         .iter()
-        .filter(|e| e.name_and_version().is_some_and(|(name, _)| name == event_type))
+        .filter(|e| {
+            e.name_and_version()
+                .is_some_and(|(name, _)| name == event_type)
+        })
         .collect()
 }
 
@@ -323,7 +329,10 @@ async fn the_worker_records_violations_resolves_them_when_a_label_is_rejected_an
     let violation = domain::AggregateId::from_uuid(detected[0].aggregateid.parse().unwrap());
     let completed = typed(&events, "ComplianceCheckCompleted");
     assert_eq!(completed.len(), 1);
-    assert_eq!(completed[0].event_type, "io.pursight.ComplianceCheckCompleted.v2");
+    assert_eq!(
+        completed[0].event_type,
+        "io.pursight.ComplianceCheckCompleted.v2"
+    );
     let counts = &completed[0].data["counts"];
     assert!(counts["open_critical"].as_u64().unwrap() >= 1, "{counts}");
     // The source, the table and its five columns at least.
@@ -336,7 +345,10 @@ async fn the_worker_records_violations_resolves_them_when_a_label_is_rejected_an
             json!({ "id": source }),
         )
         .await;
-    assert_eq!(read["data"]["dataSource"]["lifecycleState"], "validated", "{read}");
+    assert_eq!(
+        read["data"]["dataSource"]["lifecycleState"], "validated",
+        "{read}"
+    );
 
     // A compliance officer accepts the risk for a day (through the command handler: the
     // mutation is not this test's subject). It stays accepted while the clock is before expiry.
@@ -494,10 +506,38 @@ fn the_compliance_bench_evaluates_one_column_for_one_label_change() {
         .find(|l| l.starts_with("one label change"))
         .unwrap_or_else(|| panic!("{out}"));
     let resolved_after = |marker: &str| -> u64 {
-        let rest = &change[change.find(marker).unwrap_or_else(|| panic!("{change}")) + marker.len()..];
+        let rest =
+            &change[change.find(marker).unwrap_or_else(|| panic!("{change}")) + marker.len()..];
         rest.split_whitespace().next().unwrap().parse().unwrap()
     };
     let incremental = resolved_after("incremental ");
     assert!(incremental >= 1, "{change}");
     assert_eq!(incremental, resolved_after("full pass "), "{change}");
+}
+
+/// A commit the worker cannot read is parked where `pursight projections parked` shows it, and
+/// the worker goes on past it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_trigger_is_parked_and_the_worker_goes_on() {
+    let app = TestApp::spawn().await;
+    let client = async_nats::connect(&app.nats_url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let subject = format!("{}.events.acme.asset.{}", app.prefix, uuid::Uuid::new_v4());
+    js.publish(subject, "not a commit".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // Acknowledged: the worker is past it.
+    app.wait_compliance().await;
+    let output = pursight(
+        &app,
+        &["projections", "parked", "--projection", "compliance_pm"],
+    );
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("compliance_pm"), "{out}");
+    assert!(out.contains("acme"), "{out}");
+    assert!(out.contains("not a CloudEvents batch"), "{out}");
+    app.stop().await;
 }

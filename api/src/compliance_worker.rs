@@ -101,11 +101,31 @@ pub fn render_metrics(stats: &ProcessStats, stream_sequence: Option<u64>) -> Str
     }
     let _ = writeln!(out, "# HELP pursight_compliance_failing Failures in a row of the trigger in progress (0 when healthy).\n# TYPE pursight_compliance_failing gauge\npursight_compliance_failing {}", stats.failing.load(Relaxed));
     for (name, help, value) in [
-        ("triggers", "Commits that touched compliance facts and were evaluated.", &stats.triggers),
-        ("detected", "ViolationDetected events the worker recorded.", &stats.detected),
-        ("resolved", "ViolationResolved events the worker recorded.", &stats.resolved),
-        ("expired", "AcceptanceExpired events the worker recorded.", &stats.expired),
-        ("parked", "Triggers the worker could not handle and parked.", &stats.parked),
+        (
+            "triggers",
+            "Commits that touched compliance facts and were evaluated.",
+            &stats.triggers,
+        ),
+        (
+            "detected",
+            "ViolationDetected events the worker recorded.",
+            &stats.detected,
+        ),
+        (
+            "resolved",
+            "ViolationResolved events the worker recorded.",
+            &stats.resolved,
+        ),
+        (
+            "expired",
+            "AcceptanceExpired events the worker recorded.",
+            &stats.expired,
+        ),
+        (
+            "parked",
+            "Triggers the worker could not handle and parked.",
+            &stats.parked,
+        ),
     ] {
         let _ = writeln!(out, "# HELP pursight_compliance_{name}_total {help}\n# TYPE pursight_compliance_{name}_total counter\npursight_compliance_{name}_total {}", value.load(Relaxed));
     }

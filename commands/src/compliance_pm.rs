@@ -324,7 +324,11 @@ pub fn plan(
         ColumnScope::All(ever) => ever
             .iter()
             .map(String::as_str)
-            .chain(asset.into_iter().flat_map(|a| a.columns.iter().map(|c| c.name.as_str())))
+            .chain(
+                asset
+                    .into_iter()
+                    .flat_map(|a| a.columns.iter().map(|c| c.name.as_str())),
+            )
             .collect(),
     };
     let findings = asset.map_or_else(Vec::new, |asset| {
@@ -384,7 +388,7 @@ pub enum Action {
     /// A new or changed finding.
     Detect {
         violation_id: AggregateId,
-        finding: Finding,
+        finding: Box<Finding>,
     },
     /// An open (or accepted) violation that no longer fires.
     Resolve {
@@ -431,7 +435,7 @@ pub fn decide<'s>(
         }
         actions.push(Action::Detect {
             violation_id: id,
-            finding: finding.clone(),
+            finding: Box::new(finding.clone()),
         });
     }
     for candidate in &plan.candidates {
@@ -660,7 +664,10 @@ impl ComplianceProcess {
             .map_err(unavailable)?;
         // Where it resumes: what the lag is measured from until the next acknowledgement.
         let floor = consumer.cached_info().ack_floor.stream_sequence;
-        self.inner.stats.sequence.fetch_max(floor, Ordering::Relaxed);
+        self.inner
+            .stats
+            .sequence
+            .fetch_max(floor, Ordering::Relaxed);
         consumer
             .stream()
             .max_messages_per_batch(16)
@@ -825,7 +832,10 @@ impl ComplianceProcess {
             tenant = %first.tenant, event_type = %first.event_type, aggregate = %first.aggregateid);
         self.inner.stats.triggers.fetch_add(1, Ordering::Relaxed);
         let trigger = Trigger { commit, first };
-        let outcome = self.handle_touched(&trigger, touched).instrument(span).await?;
+        let outcome = self
+            .handle_touched(&trigger, touched)
+            .instrument(span)
+            .await?;
         self.inner
             .stats
             .detected
@@ -892,9 +902,10 @@ impl ComplianceProcess {
         matches!(
             scope.lifecycle,
             LifecycleState::Scanning | LifecycleState::Classifying
-        ) || scope.events.iter().any(|(event, evidence)| {
-            evidence.sequence > sequence && source_wide(event)
-        })
+        ) || scope
+            .events
+            .iter()
+            .any(|(event, evidence)| evidence.sequence > sequence && source_wide(event))
     }
 
     async fn full_pass(
@@ -1037,7 +1048,7 @@ impl ComplianceProcess {
                     violation_id,
                     ViolationCommand::Detect {
                         tenant: ctx.tenant.clone(),
-                        finding,
+                        finding: *finding,
                     },
                 )),
                 Action::Resolve {
@@ -1172,11 +1183,7 @@ impl ComplianceProcess {
     /// Fills the index of accepted violations from the stream (once per start).
     async fn index_acceptances(&self) -> Result<(), CommandError> {
         let store = self.handler().store();
-        let filter = format!(
-            "{}.events.*.{}.*",
-            store.names().prefix(),
-            Violation::NAME
-        );
+        let filter = format!("{}.events.*.{}.*", store.names().prefix(), Violation::NAME);
         let mut commits = store.read_to_end(&filter, DeliverFrom::Start).await?;
         while let Some(commit) = commits.try_next().await? {
             self.observe(&commit);
@@ -1340,15 +1347,15 @@ fn evidence_of(sequence: u64, event: &CloudEvent) -> Evidence {
 
 /// Failures of NATS or a dependency: retried for as long as they last, never parked.
 fn transient(err: &CommandError) -> bool {
-    match err {
-        CommandError::Store(_) | CommandError::Unavailable(_) | CommandError::Conflict { .. } => {
-            true
-        }
-        CommandError::Append(
-            eventlog::AppendError::Conflict { .. } | eventlog::AppendError::Store(_),
-        ) => true,
-        _ => false,
-    }
+    matches!(
+        err,
+        CommandError::Store(_)
+            | CommandError::Unavailable(_)
+            | CommandError::Conflict { .. }
+            | CommandError::Append(
+                eventlog::AppendError::Conflict { .. } | eventlog::AppendError::Store(_)
+            )
+    )
 }
 
 fn unavailable(err: impl std::fmt::Display) -> CommandError {

@@ -254,8 +254,8 @@ impl TestApp {
             None,
             self.clock.clone(),
         ))
-            .await
-            .expect("the sibling service starts")
+        .await
+        .expect("the sibling service starts")
     }
 }
 

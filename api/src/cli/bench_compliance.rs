@@ -141,7 +141,7 @@ fn record(
         };
         let events = Violation::decide(&state, &command).unwrap_or_default();
         recorded += events.len() as u64;
-        let state = events.iter().fold(state, |s, e| Violation::evolve(s, e));
+        let state = events.iter().fold(state, Violation::evolve);
         states.insert(id, state);
     }
     recorded
@@ -232,10 +232,7 @@ pub fn run(args: ComplianceArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let mut baseline_states = states.clone();
     let baseline_detects = record(&tenant, &again, &mut baseline_states);
-    let baseline_resolves = states
-        .keys()
-        .filter(|id| !firing.contains(id))
-        .count();
+    let baseline_resolves = states.keys().filter(|id| !firing.contains(id)).count();
     let baseline = started.elapsed();
 
     println!(
@@ -252,6 +249,9 @@ pub fn run(args: ComplianceArgs) -> anyhow::Result<ExitCode> {
         args.columns as f64 / full.as_secs_f64().max(1e-9)
     );
     println!("incremental_subjects: {}", incremental.columns_evaluated);
-    println!("incremental_ms: {:.3}", incremental_time.as_secs_f64() * 1e3);
+    println!(
+        "incremental_ms: {:.3}",
+        incremental_time.as_secs_f64() * 1e3
+    );
     Ok(ExitCode::SUCCESS)
 }

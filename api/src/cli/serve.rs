@@ -38,7 +38,11 @@ pub struct ComplianceArgs {
     #[arg(long, env = "PURSIGHT_COMPLIANCE_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub compliance_worker: bool,
     /// Seconds between two checks for risk acceptances whose expiry has passed.
-    #[arg(long, env = "PURSIGHT_COMPLIANCE_EXPIRY_INTERVAL_SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "PURSIGHT_COMPLIANCE_EXPIRY_INTERVAL_SECS",
+        default_value_t = 60
+    )]
     pub compliance_expiry_interval_secs: u64,
     /// How often a trigger that fails for what it holds (an unreadable history, a refused
     /// command) is tried before it is parked (`pursight projections parked` lists it).

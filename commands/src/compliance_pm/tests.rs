@@ -243,7 +243,11 @@ fn one_rejected_label_evaluates_its_column_alone_and_resolves_only_its_violation
     let still = evaluate_source(&rules, &source(), std::slice::from_ref(&after));
     let expected: BTreeSet<String> = findings
         .iter()
-        .filter(|f| !still.iter().any(|s| s.rule_id == f.rule_id && s.subject == f.subject))
+        .filter(|f| {
+            !still
+                .iter()
+                .any(|s| s.rule_id == f.rule_id && s.subject == f.subject)
+        })
         .map(|f| f.rule_id.clone())
         .collect();
     assert!(expected.contains("pci-dss-pan-without-verified-tls"));

@@ -270,7 +270,9 @@ impl DomainEvent for DataSourceEvent {
 
     fn version(&self) -> u32 {
         match self {
-            DataSourceEvent::SourceRegistered(_) | DataSourceEvent::ComplianceCheckCompleted(_) => 2,
+            DataSourceEvent::SourceRegistered(_) | DataSourceEvent::ComplianceCheckCompleted(_) => {
+                2
+            }
             _ => 1,
         }
     }
