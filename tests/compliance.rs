@@ -224,6 +224,14 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
         "{resolution}"
     );
 
+    // Without a source, every source of the tenant is evaluated; nothing is left to record.
+    app.wait_compliance().await;
+    let output = pursight(&app, &["compliance", "evaluate", "--tenant", "acme"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("compliance of Shop database"), "{out}");
+    assert!(out.contains("0 violations detected, 0 resolved"), "{out}");
+
     db.remove().await;
     app.stop().await;
 }
