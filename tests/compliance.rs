@@ -484,6 +484,19 @@ async fn the_worker_records_violations_resolves_them_when_a_label_is_rejected_an
     assert_eq!(app.stream_sequence().await, before);
     pool.close().await;
 
+    // The worker's own consumer deleted: it is created again and redelivers the whole stream to
+    // the running worker, which records nothing.
+    let client = async_nats::connect(&app.nats_url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.get_stream(store.names().stream())
+        .await
+        .unwrap()
+        .delete_consumer(commands::compliance_pm::NAME)
+        .await
+        .unwrap();
+    app.wait_compliance().await;
+    assert_eq!(app.stream_sequence().await, before);
+
     db.remove().await;
     app.stop().await;
 }
