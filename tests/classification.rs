@@ -205,11 +205,14 @@ async fn a_scan_labels_sensitive_columns_with_reasons_and_leaves_look_alikes_alo
     .unwrap_or_else(|| panic!("the view's reach_at has no e-mail label: {labels:#?}"));
     assert_ne!(reach["status"], "rejected");
 
-    // The catalog shows labels per column, and the stats count them.
+    // The catalog shows labels per column, and the stats count them; the compliance worker has
+    // validated the classified source.
+    app.wait_compliance().await;
+    wait_projected(&app, &admin).await;
     let stats = app
         .gql(Some(&admin), "query($id: ID!) { dataSourceStats(id: $id) { classification { label sensitivity applied suggested } sensitivity { sensitivity columns } } dataSource(id: $id) { lifecycleState } }", json!({ "id": source }))
         .await;
-    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "classified");
+    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "validated");
     let counts = stats["data"]["dataSourceStats"]["classification"]
         .as_array()
         .unwrap();
@@ -467,6 +470,7 @@ async fn rule_sets_preview_without_writing_and_reevaluate_attached_sources() {
     assert!(invalid.to_string().contains("floor"), "{invalid}");
 
     // A preview writes nothing.
+    app.wait_compliance().await;
     let before = app.stream_sequence().await;
     let preview = app
         .gql(Some(&admin), "query($s: ID!, $r: ScanRuleSetInput!) { previewScanRuleSet(sourceId: $s, ruleSet: $r) { assetPath column label state confidence explanation } }", json!({ "s": source, "r": staff_rule }))

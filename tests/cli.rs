@@ -496,11 +496,13 @@ async fn source_add_list_validate_and_scan_from_the_command_line() {
         classified.contains("people.email") && classified.contains("EMAIL_ADDRESS"),
         "{classified}"
     );
+    // The compliance worker validates the classified source.
+    app.wait_compliance().await;
     let output = pursight(&app, &["source", "list", "--tenant", "cli-test"]);
     let listing = text(&output);
     assert!(
         listing.contains("People db")
-            && listing.contains("classified")
+            && listing.contains("validated")
             && listing.contains("1 data sources"),
         "{listing}"
     );

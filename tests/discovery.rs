@@ -123,6 +123,9 @@ async fn register_validate_scan_and_an_unchanged_rescan_appends_no_schema_events
         "{downstream}"
     );
 
+    // The compliance worker validates the classified source.
+    app.wait_compliance().await;
+    wait_projected(&app, &admin).await;
     let stats = app
         .gql(Some(&admin), "query($id: ID!) { dataSourceStats(id: $id) { tables views columns lastScan { status } } dataSource(id: $id) { lifecycleState } }", json!({ "id": id }))
         .await;
@@ -132,7 +135,7 @@ async fn register_validate_scan_and_an_unchanged_rescan_appends_no_schema_events
         stats["data"]["dataSourceStats"]["lastScan"]["status"],
         "completed"
     );
-    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "classified");
+    assert_eq!(stats["data"]["dataSource"]["lifecycleState"], "validated");
 
     // Rescan with nothing changed.
     let before = schema_events(&app, &admin).await;

@@ -47,6 +47,9 @@ pub struct AppConfig {
     pub oidc: crate::auth::OidcSettings,
     /// What the HTTP server accepts and exposes.
     pub http: HttpSettings,
+    /// Runs the compliance process manager (violations follow the facts, acceptances expire);
+    /// `None` turns it off (one-off CLI commands).
+    pub compliance: Option<crate::compliance_worker::ComplianceWorkerSettings>,
 }
 
 /// What the HTTP server accepts and exposes.
@@ -103,6 +106,8 @@ pub struct AppState {
     pub workflows: SourceWorkflows,
     pub health: HealthMonitor,
     pub http: Arc<HttpSettings>,
+    /// The compliance worker's counters, when it runs in this process.
+    pub compliance: Option<Arc<commands::compliance_pm::ProcessStats>>,
 }
 
 /// A built, not yet serving, service.
@@ -174,6 +179,17 @@ impl Application {
                 shutdown_rx.clone(),
             ));
         }
+        let mut compliance = None;
+        if let Some(settings) = &config.compliance {
+            let (task, stats) = crate::compliance_worker::spawn(
+                handler.clone(),
+                pool.clone(),
+                settings,
+                shutdown_rx.clone(),
+            );
+            runners.push(task);
+            compliance = Some(stats);
+        }
         let schema = build_schema(
             store.clone(),
             pool.clone(),
@@ -205,6 +221,7 @@ impl Application {
                 workflows,
                 health,
                 http: Arc::new(config.http.clone()),
+                compliance,
             },
             shutdown,
             runners,

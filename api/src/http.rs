@@ -287,6 +287,11 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
     let stream = state.store.last_sequence().await.ok();
     let parked = crate::metrics::parked_counts(&state.pool).await;
-    let body = crate::metrics::render(&state.handler.stats(), &state.status, stream, parked);
+    let mut body = crate::metrics::render(&state.handler.stats(), &state.status, stream, parked);
+    if let Some(compliance) = &state.compliance {
+        body.push_str(&crate::compliance_worker::render_metrics(
+            compliance, stream,
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -35,8 +35,8 @@ use domain::compliance::{
     Subject, Violation, ViolationCommand, ViolationState, ViolationStatus,
 };
 use domain::datasource::{
-    DataSource, DataSourceCommand, DataSourceConfig, DataSourceEvent, DataSourceState,
-    LifecycleState, SslMode,
+    ComplianceCounts, DataSource, DataSourceCommand, DataSourceConfig, DataSourceEvent,
+    DataSourceState, LifecycleState, SslMode,
 };
 use domain::{Aggregate, AggregateId, DomainEvent};
 use eventlog::{DeliverFrom, History};
@@ -143,7 +143,7 @@ impl Metadata {
 }
 
 /// An asset as the pass sees it: its facts (when it is present) and the events that cite it.
-struct LoadedAsset {
+pub(crate) struct LoadedAsset {
     id: AggregateId,
     /// `None` when removed or never discovered.
     facts: Option<AssetFacts>,
@@ -194,15 +194,22 @@ impl ComplianceWorkflow {
         }
         let mut lifecycle = state.lifecycle;
         if lifecycle == LifecycleState::Classified {
-            self.handler
+            lifecycle = match self
+                .handler
                 .execute::<DataSource>(
                     &ctx.keyed_follow_up("compliance:start"),
                     permission,
                     source,
                     DataSourceCommand::StartComplianceCheck,
                 )
-                .await?;
-            lifecycle = LifecycleState::Validating;
+                .await
+            {
+                Ok(_) => LifecycleState::Validating,
+                // Another pass (the process manager's, or a user's) moved it first: go on with
+                // the lifecycle it is in now.
+                Err(CommandError::Rejected(_)) => self.lifecycle_of(ctx, source).await?,
+                Err(err) => return Err(err),
+            };
         }
 
         let policy_history = store
@@ -341,15 +348,22 @@ impl ComplianceWorkflow {
         report.frameworks = summarise(&violations, &rules, &policy);
 
         if lifecycle == LifecycleState::Validating {
-            self.handler
+            lifecycle = match self
+                .handler
                 .execute::<DataSource>(
                     &ctx.keyed_follow_up("compliance:complete"),
                     permission,
                     source,
-                    DataSourceCommand::CompleteComplianceCheck,
+                    DataSourceCommand::CompleteComplianceCheck {
+                        counts: report.counts(),
+                    },
                 )
-                .await?;
-            lifecycle = LifecycleState::Validated;
+                .await
+            {
+                Ok(_) => LifecycleState::Validated,
+                Err(CommandError::Rejected(_)) => self.lifecycle_of(ctx, source).await?,
+                Err(err) => return Err(err),
+            };
         }
         report.lifecycle = Some(lifecycle);
         tracing::info!(
@@ -816,6 +830,162 @@ pub fn subject_text(subject: &Subject) -> String {
         Subject::Asset { path, .. } => path.clone(),
         Subject::Column { path, column, .. } => format!("{path}.{column}"),
     }
+}
+
+impl ComplianceReport {
+    /// What `ComplianceCheckCompleted` records: the subjects looked at and the source's
+    /// violations open (by severity) and accepted after the pass.
+    pub fn counts(&self) -> ComplianceCounts {
+        let mut counts = ComplianceCounts {
+            subjects: self.subjects,
+            ..ComplianceCounts::default()
+        };
+        for violation in self.frameworks.iter().flat_map(|f| &f.violations) {
+            let slot = match (violation.accepted, violation.severity) {
+                (true, _) => &mut counts.accepted,
+                (false, Severity::Critical) => &mut counts.open_critical,
+                (false, Severity::High) => &mut counts.open_high,
+                (false, Severity::Medium) => &mut counts.open_medium,
+                (false, Severity::Low) => &mut counts.open_low,
+            };
+            *slot += 1;
+        }
+        counts
+    }
+}
+
+/// A source's facts and the tenant's active rules, as the compliance process manager
+/// (`crate::compliance_pm`) evaluates a few subjects of it.
+pub(crate) struct SourceScope {
+    pub(crate) id: AggregateId,
+    pub(crate) facts: SourceFacts,
+    pub(crate) lifecycle: LifecycleState,
+    /// The source's events, each with the evidence (and stream sequence) that cites it.
+    pub(crate) events: Vec<(DataSourceEvent, Evidence)>,
+    pub(crate) rules: Vec<ActiveRule>,
+    /// The latest policy event (the evidence of a resolution by a disabled rule).
+    pub(crate) policy_evidence: Option<Evidence>,
+    metadata: Metadata,
+}
+
+/// The pieces of the pass the process manager reuses, so that an incremental evaluation builds
+/// facts and resolutions exactly as the full pass does.
+impl ComplianceWorkflow {
+    pub(crate) fn handler(&self) -> &CommandHandler {
+        &self.handler
+    }
+
+    /// The source's lifecycle state now.
+    async fn lifecycle_of(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<LifecycleState, CommandError> {
+        Ok(self
+            .handler
+            .state::<DataSource>(ctx, Permission::ReadCatalog, source)
+            .await?
+            .lifecycle)
+    }
+
+    /// The source's facts and the tenant's rules; `None` when the source does not exist.
+    pub(crate) async fn source_scope(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<Option<SourceScope>, CommandError> {
+        let store = self.handler.store();
+        let history = store.load(&ctx.tenant, DataSource::NAME, &source).await?;
+        let events = decode::<DataSource>(&history, source)?;
+        let Some((facts, config, state)) = source_facts(source, &events) else {
+            return Ok(None);
+        };
+        let policy_history = store
+            .load(&ctx.tenant, CompliancePolicy::NAME, &policy_id(&ctx.tenant))
+            .await?;
+        let policy_events = decode::<CompliancePolicy>(&policy_history, policy_id(&ctx.tenant))?;
+        let policy_evidence = policy_events.last().map(|(_, e)| e.clone());
+        let policy = policy_events
+            .into_iter()
+            .fold(CompliancePolicyState::default(), |s, (e, _)| {
+                CompliancePolicy::evolve(s, &e)
+            });
+        let (rules, _broken) = policy.active_rules();
+        Ok(Some(SourceScope {
+            id: source,
+            facts,
+            lifecycle: state.lifecycle,
+            events,
+            rules,
+            policy_evidence,
+            metadata: Metadata::of(&config),
+        }))
+    }
+
+    /// One asset of `scope` from its decoded history.
+    pub(crate) fn asset_in_scope(
+        id: AggregateId,
+        events: &[(AssetEvent, Evidence)],
+        scope: &SourceScope,
+    ) -> LoadedAsset {
+        asset_facts(id, events, &scope.facts, &scope.metadata)
+    }
+
+    /// Every asset the catalog knows for the source of `scope`, loaded.
+    pub(crate) async fn assets_in_scope(
+        &self,
+        ctx: &CommandContext,
+        scope: &SourceScope,
+        known: &dyn KnownAssets,
+    ) -> Result<Vec<LoadedAsset>, CommandError> {
+        let list = known
+            .known_assets(&ctx.tenant, scope.id)
+            .await
+            .map_err(|e| CommandError::Unavailable(format!("cannot list known assets: {e}")))?;
+        futures::stream::iter(list.into_iter().map(|(id, _)| id))
+            .map(|id| self.load_asset(ctx, id, &scope.facts, &scope.metadata))
+            .buffer_unordered(LOADING_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Why `detected` no longer fires, as the full pass says it.
+    pub(crate) fn resolution_in_scope(
+        detected: &domain::compliance::violation::ViolationDetected,
+        scope: &SourceScope,
+        assets: &[LoadedAsset],
+    ) -> (String, Vec<Evidence>) {
+        resolution(
+            detected,
+            &scope.rules,
+            &scope.facts,
+            assets,
+            scope.policy_evidence.as_ref(),
+        )
+    }
+
+    /// Every violation of the tenant on a subject of `source`.
+    pub(crate) async fn violations_of_source(
+        &self,
+        ctx: &CommandContext,
+        source: AggregateId,
+    ) -> Result<BTreeMap<AggregateId, ViolationState>, CommandError> {
+        self.source_violations(ctx, source).await
+    }
+}
+
+impl LoadedAsset {
+    pub(crate) fn present(&self) -> Option<&AssetFacts> {
+        self.facts.as_ref()
+    }
+}
+
+/// Decodes a full history, each event with the evidence that cites it.
+pub(crate) fn decode_with_evidence<A: Aggregate>(
+    history: &History,
+    id: AggregateId,
+) -> Result<Vec<(A::Event, Evidence)>, CommandError> {
+    decode::<A>(history, id)
 }
 
 #[cfg(test)]

@@ -14,12 +14,14 @@
 //! [`compliance_policy`] changes a tenant's compliance policy and accepts violations' risk.
 //!
 //! Process managers built on it: [`workflows`] (connection validation, scans), [`compliance`]
-//! (compliance passes over a source) and [`health`]
+//! (compliance passes over a source), [`compliance_pm`] (the evaluation loop that re-evaluates
+//! what each fact event touches, and expires risk acceptances) and [`health`]
 //! (health checks with a rolling window of probe outcomes per source).
 #![forbid(unsafe_code)]
 
 pub mod classify;
 pub mod compliance;
+pub mod compliance_pm;
 pub mod compliance_policy;
 mod context;
 mod error;

@@ -115,6 +115,34 @@ pub(crate) async fn park(
     Ok(())
 }
 
+/// Parks a trigger that a process manager (not a projection) could not handle, under its name
+/// `process` (e.g. `compliance_pm`), in a statement of its own: `pursight projections parked`
+/// and `/metrics` show it beside the projections' parked events. `event` is the commit's first
+/// event, or `None` when the commit could not be decoded (then `tenant`, `aggregate_type` and
+/// `aggregate_id` come from its subject). Parking the same trigger again counts an attempt.
+#[allow(clippy::too_many_arguments)]
+pub async fn park_trigger(
+    pool: &PgPool,
+    process: &str,
+    sequence: u64,
+    event: Option<&CloudEvent>,
+    tenant: &str,
+    aggregate_type: Option<&str>,
+    aggregate_id: Option<&str>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let origin = match event {
+        Some(event) => Origin::Event { index: 0, event },
+        None => Origin::Commit {
+            tenant,
+            aggregate_type,
+            aggregate_id,
+        },
+    };
+    park(&mut conn, process, sequence, origin, error).await
+}
+
 /// Parked events, oldest first: of one projection or all, of one tenant or all.
 pub async fn list(
     pool: &PgPool,

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use api::auth::issue_token;
+use api::compliance_worker::ComplianceWorkerSettings;
 use api::{AppConfig, Application, ShutdownHandle};
+use commands::compliance_pm::ManualClock;
 use domain::access::Role;
 use domain::datasource::{HostPolicy, SecretPolicy, SourcePolicy};
 use domain::TenantId;
@@ -25,6 +27,8 @@ pub struct TestApp {
     shutdown: ShutdownHandle,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stream: String,
+    /// The compliance worker's clock (acceptance expiry); tests move it.
+    pub clock: ManualClock,
     /// Set once `stop` removed everything; otherwise `Drop` does it (a test that panics still
     /// leaves nothing behind).
     cleaned: bool,
@@ -76,7 +80,14 @@ impl TestApp {
         let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
         let names = StreamNames::new(&prefix, None).unwrap();
         let stream = names.stream().to_owned();
-        let mut config = config(names, &database_url, command_attempts, health_interval);
+        let clock = ManualClock::new(chrono::Utc::now());
+        let mut config = config(
+            names,
+            &database_url,
+            command_attempts,
+            health_interval,
+            clock.clone(),
+        );
         adjust(&mut config);
         let app = Application::build(config)
             .await
@@ -94,6 +105,7 @@ impl TestApp {
             shutdown,
             task: Some(task),
             stream,
+            clock,
             cleaned: false,
         }
     }
@@ -171,12 +183,13 @@ async fn remove_resources(nats_url: String, prefix: String, database: String) {
 }
 
 /// The service configuration of a test: port 0, the test secret, periodic health checks only
-/// when asked.
+/// when asked, the compliance worker on with `clock` and an expiry round every 100 ms.
 fn config(
     names: StreamNames,
     database_url: &str,
     command_attempts: u32,
     health_interval: Option<std::time::Duration>,
+    clock: ManualClock,
 ) -> AppConfig {
     AppConfig {
         store: EventStoreConfig {
@@ -194,6 +207,11 @@ fn config(
         jwt_audience: None,
         oidc: Default::default(),
         http: api::HttpSettings::default(),
+        compliance: Some(ComplianceWorkerSettings {
+            expiry_interval: std::time::Duration::from_millis(100),
+            clock: std::sync::Arc::new(clock),
+            ..ComplianceWorkerSettings::default()
+        }),
     }
 }
 
@@ -230,9 +248,15 @@ impl TestApp {
     /// process would be).
     pub async fn sibling(&self) -> Application {
         let names = StreamNames::new(&self.prefix, None).unwrap();
-        Application::build(config(names, &self.database_url, 5, None))
-            .await
-            .expect("the sibling service starts")
+        Application::build(config(
+            names,
+            &self.database_url,
+            5,
+            None,
+            self.clock.clone(),
+        ))
+        .await
+        .expect("the sibling service starts")
     }
 }
 
@@ -387,4 +411,65 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+impl TestApp {
+    /// The test's event store (same stream and prefix as the service).
+    pub async fn event_store(&self) -> eventlog::EventStore {
+        eventlog::EventStore::connect(&EventStoreConfig {
+            nats_url: self.nats_url.clone(),
+            names: StreamNames::new(&self.prefix, None).unwrap(),
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Every event of the stream, in order.
+    pub async fn events(&self) -> Vec<eventlog::CloudEvent> {
+        use futures::TryStreamExt;
+        let store = self.event_store().await;
+        let commits: Vec<eventlog::StoredCommit> = store
+            .read_to_end(&store.names().all_events(), eventlog::DeliverFrom::Start)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        commits.into_iter().flat_map(|c| c.events).collect()
+    }
+
+    /// Waits until the compliance worker has handled (acknowledged) every event of the stream,
+    /// its own included.
+    pub async fn wait_compliance(&self) {
+        let client = async_nats::connect(&self.nats_url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut settled = 0;
+        for _ in 0..2400 {
+            if let Ok(stream) = js.get_stream(&self.stream).await {
+                let last = stream.cached_info().state.last_sequence;
+                if let Ok(mut consumer) = stream
+                    .get_consumer::<async_nats::jetstream::consumer::pull::Config>(
+                        commands::compliance_pm::NAME,
+                    )
+                    .await
+                {
+                    let info = consumer.info().await.unwrap();
+                    if info.ack_floor.stream_sequence >= last
+                        && info.num_ack_pending == 0
+                        && info.num_pending == 0
+                    {
+                        // Twice in a row: nothing was appended in between.
+                        settled += 1;
+                        if settled == 2 {
+                            return;
+                        }
+                    } else {
+                        settled = 0;
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the compliance worker did not catch up");
+    }
 }

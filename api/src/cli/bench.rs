@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 #[path = "bench_classify.rs"]
 mod classify;
+#[path = "bench_compliance.rs"]
+mod compliance;
 #[path = "bench_discovery.rs"]
 mod discovery;
 #[path = "bench_project.rs"]
@@ -43,6 +45,12 @@ pub enum BenchCommand {
     /// per type, for applied labels and for applied + suggested, and speed; the last lines are
     /// `applied_precision: X`, `applied_recall: X`, `suggested_recall: X`, `columns_per_s: X`.
     Classify(classify::ClassifyArgs),
+    /// The compliance engine over N synthetic classified columns (tables of 50) in memory,
+    /// through the compliance worker's path: a full pass across the four packs, then one label
+    /// change evaluated incrementally, and the same change by a full pass as the baseline;
+    /// prints `baseline_full_ms`, then `columns_per_s: X` (full pass), `incremental_subjects: N`
+    /// (columns evaluated for the change) and last `incremental_ms: X`.
+    Compliance(compliance::ComplianceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +77,7 @@ pub async fn run(
         BenchCommand::Project(args) => project::run(store, database, args).await,
         BenchCommand::Discovery(args) => discovery::run(store, database, args).await,
         BenchCommand::Classify(args) => classify::run(store, database, args).await,
+        BenchCommand::Compliance(args) => compliance::run(args),
     }
 }
 

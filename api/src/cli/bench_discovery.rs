@@ -363,6 +363,7 @@ pub(super) async fn scratch_app(
         jwt_audience: None,
         oidc: Default::default(),
         http: crate::app::HttpSettings::default(),
+        compliance: None,
     })
     .await
     .context("cannot start the in-process service")

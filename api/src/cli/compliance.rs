@@ -1,7 +1,8 @@
-//! `pursight compliance`: `evaluate SOURCE` runs a full compliance pass over one source, recorded
-//! as Violation events (a second run over unchanged facts records nothing), with a summary per
-//! framework; `rules`, `enable`, `disable`, `tune`, `define`, `retire` show and change the
-//! tenant's compliance policy; `accept` records a compliance officer's risk acceptance.
+//! `pursight compliance`: `evaluate [SOURCE]` runs a full compliance pass over one source (or
+//! every source of the tenant), recorded as Violation events (a second run over unchanged facts
+//! records nothing), with a summary per framework; `rules`, `enable`, `disable`, `tune`,
+//! `define`, `retire` show and change the tenant's compliance policy; `accept` records a
+//! compliance officer's risk acceptance.
 
 use super::source::{context, resolve, service, Actor};
 use crate::graphql::catalog::CatalogAssets;
@@ -11,8 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, ContentArrangement, Table};
 use commands::compliance::{subject_text, ComplianceReport, ComplianceWorkflow};
+use commands::compliance_pm::tenant_sources;
 use commands::compliance_policy::{CompliancePolicyCommands, RuleListing, SeverityChange};
-use commands::CommandOutcome;
+use commands::{CommandError, CommandOutcome};
 use domain::compliance::packs::MAX_RULE_FILE_BYTES;
 use domain::compliance::violation::MAX_ACCEPTANCE_DAYS;
 use domain::compliance::{load_rule_file, FrameworkId};
@@ -31,9 +33,12 @@ pub enum ComplianceCommand {
     /// changed finding and a ViolationResolved for every open violation that no longer fires,
     /// then prints each framework's score and open violations. A classified source moves through
     /// validating to validated. Idempotent: a second run over unchanged facts records nothing.
+    /// Without SOURCE, every source of the tenant that is not archived is evaluated. (`pursight
+    /// serve` runs the compliance worker, which keeps violations up to date on its own; this is
+    /// the manual full pass.)
     Evaluate {
-        /// Source id or exact name.
-        source: String,
+        /// Source id or exact name (default: every source of the tenant).
+        source: Option<String>,
     },
     /// List the compliance rules — built-in packs' and the tenant's custom ones — with the
     /// severity and enablement the next evaluation uses.
@@ -105,10 +110,32 @@ pub async fn run(
         ComplianceCommand::Evaluate { source } => {
             let app = service(store, database).await?;
             let ctx = context(actor)?;
-            let id = resolve(&app, &ctx.tenant, &source).await?;
             let state = app.state();
             let known = CatalogAssets::new(&state.store, &state.pool);
             let workflow = ComplianceWorkflow::new(state.handler.clone());
+            let Some(source) = source else {
+                let sources = tenant_sources(&state.handler, &ctx.tenant).await?;
+                let mut evaluated = 0;
+                for id in sources {
+                    match workflow.evaluate_source(&ctx, id, &known).await {
+                        Ok(report) => {
+                            if evaluated > 0 {
+                                println!("\n{}", "─".repeat(60));
+                            }
+                            print_report(&report);
+                            evaluated += 1;
+                        }
+                        // Archived sources are no longer evaluated.
+                        Err(CommandError::Rejected(_)) => {}
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                if evaluated == 0 {
+                    println!("tenant {} has no source to evaluate", ctx.tenant);
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
+            let id = resolve(&app, &ctx.tenant, &source).await?;
             let report = workflow.evaluate_source(&ctx, id, &known).await?;
             print_report(&report);
             Ok(ExitCode::SUCCESS)

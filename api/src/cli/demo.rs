@@ -249,6 +249,7 @@ pub async fn demo(
     };
     let config = args.http.apply(AppConfig {
         health_interval: health_interval(args.health_interval_secs),
+        compliance: Some(Default::default()),
         ..app_config(store, database, &args.listen, secret.clone(), None)?
     })?;
     let app = Application::build(config).await?;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub enum ProjectionsCommand {
     /// List parked events (projection, sequence, tenant, aggregate, type, error, attempts,
-    /// when), oldest first.
+    /// when), oldest first, and the triggers the compliance worker parked (`compliance_pm`).
     Parked(ParkedArgs),
     /// Read parked events again from the stream and apply them: a row goes when its event
     /// applies, stays with the new error otherwise. A retried event is applied after later
@@ -22,7 +22,7 @@ pub enum ProjectionsCommand {
 
 #[derive(Debug, Args)]
 pub struct ParkedArgs {
-    /// Only this projection.
+    /// Only this projection (or `compliance_pm`, the compliance worker).
     #[arg(long)]
     pub projection: Option<String>,
 }
@@ -51,10 +51,16 @@ pub async fn run(
             _ => Ok(()),
         }
     };
+    // The compliance worker parks the triggers it cannot handle beside the projections' events;
+    // they are listed, not retried (the repair is `pursight compliance evaluate SOURCE`).
+    let listable = |name: &Option<String>| match name {
+        Some(name) if name == commands::compliance_pm::NAME => Ok(()),
+        _ => known(name),
+    };
     let pool = projections::database::connect(&database.database_url).await?;
     match command {
         ProjectionsCommand::Parked(args) => {
-            known(&args.projection)?;
+            listable(&args.projection)?;
             let rows = projections::parked::list(&pool, args.projection.as_deref(), None).await?;
             if rows.is_empty() {
                 println!("no parked events");

@@ -25,7 +25,52 @@ pub struct ServeArgs {
     #[arg(long, env = "PURSIGHT_HEALTH_INTERVAL_SECS", default_value_t = 60)]
     pub health_interval_secs: u64,
     #[command(flatten)]
+    pub compliance: ComplianceArgs,
+    #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// The compliance worker: violations follow the facts, risk acceptances expire.
+#[derive(Debug, Clone, Args)]
+pub struct ComplianceArgs {
+    /// Run the compliance process manager (re-evaluates what each label, schema, configuration,
+    /// health or policy event touches, and expires risk acceptances); `false` turns it off.
+    #[arg(long, env = "PURSIGHT_COMPLIANCE_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub compliance_worker: bool,
+    /// Seconds between two checks for risk acceptances whose expiry has passed.
+    #[arg(
+        long,
+        env = "PURSIGHT_COMPLIANCE_EXPIRY_INTERVAL_SECS",
+        default_value_t = 60
+    )]
+    pub compliance_expiry_interval_secs: u64,
+    /// How often a trigger that fails for what it holds (an unreadable history, a refused
+    /// command) is tried before it is parked (`pursight projections parked` lists it).
+    #[arg(long, env = "PURSIGHT_COMPLIANCE_POISON_ATTEMPTS", default_value_t = 3)]
+    pub compliance_poison_attempts: u32,
+}
+
+impl ComplianceArgs {
+    /// The worker's settings, `None` when it is turned off.
+    pub(crate) fn settings(
+        &self,
+    ) -> anyhow::Result<Option<crate::compliance_worker::ComplianceWorkerSettings>> {
+        anyhow::ensure!(
+            self.compliance_expiry_interval_secs > 0,
+            "PURSIGHT_COMPLIANCE_EXPIRY_INTERVAL_SECS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.compliance_poison_attempts > 0,
+            "PURSIGHT_COMPLIANCE_POISON_ATTEMPTS must be at least 1"
+        );
+        Ok(self
+            .compliance_worker
+            .then(|| crate::compliance_worker::ComplianceWorkerSettings {
+                poison_attempts: self.compliance_poison_attempts,
+                expiry_interval: Duration::from_secs(self.compliance_expiry_interval_secs),
+                ..Default::default()
+            }))
+    }
 }
 
 /// Token checks, request limits and what the HTTP server exposes.
@@ -159,6 +204,8 @@ pub(crate) fn app_config(
         jwt_audience: None,
         oidc: Default::default(),
         http: HttpSettings::default(),
+        // Off unless the command turns it on, like the health checks.
+        compliance: None,
     })
 }
 
@@ -174,6 +221,7 @@ pub async fn serve(
     crate::auth::check_secret(&secret)?;
     let config = args.http.apply(AppConfig {
         health_interval: health_interval(args.health_interval_secs),
+        compliance: args.compliance.settings()?,
         ..app_config(
             store,
             database,

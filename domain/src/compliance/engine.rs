@@ -42,6 +42,19 @@ pub struct Finding {
 
 /// Evaluates `rules` over one asset of `source`.
 pub fn evaluate(rules: &[ActiveRule], source: &SourceFacts, asset: &AssetFacts) -> Vec<Finding> {
+    evaluate_columns(rules, source, asset, |_| true)
+}
+
+/// [`evaluate`] with column rules run only on the columns `include` accepts (source and asset
+/// rules run as in `evaluate`): the incremental evaluation after a change to some columns'
+/// labels. A column rule still sees the whole asset (its quantifiers over other columns), so a
+/// finding on an accepted column is exactly the one `evaluate` gives for it.
+pub fn evaluate_columns(
+    rules: &[ActiveRule],
+    source: &SourceFacts,
+    asset: &AssetFacts,
+    include: impl Fn(&str) -> bool,
+) -> Vec<Finding> {
     let env = Env::asset(source, asset);
     let mut findings = Vec::new();
     for active in rules {
@@ -66,7 +79,7 @@ pub fn evaluate(rules: &[ActiveRule], source: &SourceFacts, asset: &AssetFacts) 
             SubjectLevel::Column => {
                 let memo = vec![Cell::new(0u8); rule.condition.memo_slots()];
                 let env = env.with_memo(&memo);
-                for column in &asset.columns {
+                for column in asset.columns.iter().filter(|c| include(&c.name)) {
                     let env = env.with_column(column);
                     if rule.condition.evaluate(&env) {
                         let subject = Subject::Column {

@@ -27,7 +27,8 @@ pub mod violation;
 
 pub use condition::{Binding, CitedFact, Condition, ConditionError, Env};
 pub use engine::{
-    changed_facts, evaluate, evaluate_source, framework_score, recheck, ActiveRule, Finding,
+    changed_facts, evaluate, evaluate_columns, evaluate_source, framework_score, recheck,
+    ActiveRule, Finding,
 };
 pub use facts::{
     AssetFacts, ColumnFacts, Evidence, LabelFacts, RoleFacts, SourceFacts, PHI_PERMISSION,

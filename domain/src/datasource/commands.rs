@@ -60,7 +60,10 @@ pub enum DataSourceCommand {
         rule_set_id: Option<AggregateId>,
     },
     StartComplianceCheck,
-    CompleteComplianceCheck,
+    /// The check finished with these counts.
+    CompleteComplianceCheck {
+        counts: super::ComplianceCounts,
+    },
     AddToCatalog,
     StartMonitoring,
     /// Why, in the archiver's words (parsed text; at most 2000 characters are recorded).
@@ -92,7 +95,7 @@ impl DataSourceCommand {
             DataSourceCommand::FailClassification { .. } => "FailClassification",
             DataSourceCommand::AttachScanRuleSet { .. } => "AttachScanRuleSet",
             DataSourceCommand::StartComplianceCheck => "StartComplianceCheck",
-            DataSourceCommand::CompleteComplianceCheck => "CompleteComplianceCheck",
+            DataSourceCommand::CompleteComplianceCheck { .. } => "CompleteComplianceCheck",
             DataSourceCommand::AddToCatalog => "AddToCatalog",
             DataSourceCommand::StartMonitoring => "StartMonitoring",
             DataSourceCommand::Archive { .. } => "Archive",

@@ -7,9 +7,9 @@
 //! | BeginConfiguration | Registered, Failed | Configuring |
 //! | RecordConnectionSucceeded | Configuring | Connected |
 //! | RecordConnectionFailed | Configuring | Failed |
-//! | StartScan | Connected, Monitoring, ScanFailed, Scanned, Classified | Scanning |
+//! | StartScan | Connected, Monitoring, ScanFailed, Scanned, Classified, Validating, Validated | Scanning |
 //! | CompleteScan / FailScan | Scanning | Scanned / ScanFailed |
-//! | StartClassification / CompleteClassification | Scanned, Classified / Classifying | Classifying / Classified |
+//! | StartClassification / CompleteClassification | Scanned, Classified, Validating, Validated / Classifying | Classifying / Classified |
 //! | FailClassification | Classifying | Scanned |
 //! | AttachScanRuleSet | any registered state but Archived | (unchanged) |
 //! | StartComplianceCheck / CompleteComplianceCheck | Classified / Validating | Validating / Validated |
@@ -18,7 +18,11 @@
 //! | Archive | any resting state (see `archive_allowed`) | Archived |
 //!
 //! `StartScan` and `StartClassification` from Classified (rescan / reclassify after a rule set
-//! changed) and `FailClassification` are our additions too.
+//! changed) and `FailClassification` are our additions too, and so are both from Validating and
+//! Validated: the compliance worker validates every classified source on its own, and a user's
+//! rescan or reclassification must not be refused because its check ran first (or is running:
+//! a check interrupted this way does not complete, and the pass after the new classification
+//! validates again).
 //! `StartScan` from Scanned (a rescan before classification) is our addition: the diagram only
 //! rescans from Monitoring, which leaves a freshly scanned source no way to pick up schema
 //! changes until classification and cataloguing exist.
@@ -103,7 +107,13 @@ pub(super) fn decide(
         }
         (
             C::StartScan { scan_id },
-            S::Connected | S::Monitoring | S::ScanFailed | S::Scanned | S::Classified,
+            S::Connected
+            | S::Monitoring
+            | S::ScanFailed
+            | S::Scanned
+            | S::Classified
+            | S::Validating
+            | S::Validated,
         ) => E::SourceScanStarted(SourceScanStarted { scan_id: *scan_id }),
         (C::CompleteScan { scan_id }, S::Scanning) => {
             check_running_scan(state, *scan_id)?;
@@ -116,7 +126,7 @@ pub(super) fn decide(
                 reason: truncate(reason, MAX_DIAGNOSTIC_CHARS),
             })
         }
-        (C::StartClassification, S::Scanned | S::Classified) => {
+        (C::StartClassification, S::Scanned | S::Classified | S::Validating | S::Validated) => {
             E::ClassificationStarted(ClassificationStarted {})
         }
         (C::FailClassification { reason }, S::Classifying) => {
@@ -130,8 +140,10 @@ pub(super) fn decide(
         (C::StartComplianceCheck, S::Classified) => {
             E::ComplianceCheckStarted(ComplianceCheckStarted {})
         }
-        (C::CompleteComplianceCheck, S::Validating) => {
-            E::ComplianceCheckCompleted(ComplianceCheckCompleted {})
+        (C::CompleteComplianceCheck { counts }, S::Validating) => {
+            E::ComplianceCheckCompleted(ComplianceCheckCompleted {
+                counts: Some(*counts),
+            })
         }
         (C::AddToCatalog, S::Validated) => E::SourceCataloged(SourceCataloged {}),
         (C::StartMonitoring, S::Cataloged) => E::MonitoringStarted(MonitoringStarted {}),

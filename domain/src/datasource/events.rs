@@ -6,7 +6,9 @@
 //! no timestamps or actors: the envelope does.
 //!
 //! Versions: `SourceRegistered` is at v2. Its v1 ([`v1::SourceRegisteredV1`]) is frozen here and
-//! upcast on read; every other event is at v1.
+//! upcast on read. `ComplianceCheckCompleted` is at v2 (with the check's counts); its v1
+//! ([`v1::ComplianceCheckCompletedV1`], no fields) reads as v2 without counts. Every other event
+//! is at v1.
 
 use super::config::DataSourceConfig;
 use super::health::HealthAssessment;
@@ -123,9 +125,27 @@ pub struct ScanRuleSetAttached {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ComplianceCheckStarted {}
 
-/// The compliance check finished.
+/// The compliance check finished, with what it found (v2; a v1 event has no counts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ComplianceCheckCompleted {}
+pub struct ComplianceCheckCompleted {
+    /// `None` when read from a v1 event, which was recorded without counts.
+    #[serde(default)]
+    pub counts: Option<ComplianceCounts>,
+}
+
+/// The outcome of a compliance check: the violations of the source that are open (by severity)
+/// and accepted after it, and how many subjects the rules looked at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ComplianceCounts {
+    /// The source, its assets and their columns.
+    pub subjects: u64,
+    pub open_critical: u64,
+    pub open_high: u64,
+    pub open_medium: u64,
+    pub open_low: u64,
+    /// Accepted by a compliance officer (not counted as open).
+    pub accepted: u64,
+}
 
 /// The source's assets were published to the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -190,6 +210,7 @@ impl DataSourceEvent {
         ("ScanRuleSetAttached", 1),
         ("ComplianceCheckStarted", 1),
         ("ComplianceCheckCompleted", 1),
+        ("ComplianceCheckCompleted", 2),
         ("SourceCataloged", 1),
         ("MonitoringStarted", 1),
         ("SourceArchived", 1),
@@ -249,7 +270,9 @@ impl DomainEvent for DataSourceEvent {
 
     fn version(&self) -> u32 {
         match self {
-            DataSourceEvent::SourceRegistered(_) => 2,
+            DataSourceEvent::SourceRegistered(_) | DataSourceEvent::ComplianceCheckCompleted(_) => {
+                2
+            }
             _ => 1,
         }
     }
@@ -282,7 +305,11 @@ impl DomainEvent for DataSourceEvent {
             ("ClassificationFailed", 1) => E::ClassificationFailed(decode.with()?),
             ("ScanRuleSetAttached", 1) => E::ScanRuleSetAttached(decode.with()?),
             ("ComplianceCheckStarted", 1) => E::ComplianceCheckStarted(decode.with()?),
-            ("ComplianceCheckCompleted", 1) => E::ComplianceCheckCompleted(decode.with()?),
+            ("ComplianceCheckCompleted", 1) => {
+                decode.with::<v1::ComplianceCheckCompletedV1>()?;
+                E::ComplianceCheckCompleted(ComplianceCheckCompleted { counts: None })
+            }
+            ("ComplianceCheckCompleted", 2) => E::ComplianceCheckCompleted(decode.with()?),
             ("SourceCataloged", 1) => E::SourceCataloged(decode.with()?),
             ("MonitoringStarted", 1) => E::MonitoringStarted(decode.with()?),
             ("SourceArchived", 1) => E::SourceArchived(decode.with()?),
@@ -321,6 +348,10 @@ fn malformed(event_type: &str, version: u32, reason: impl fmt::Display) -> Event
 /// Frozen shapes of older event versions. Never edit these: they describe data already stored.
 pub mod v1 {
     use super::*;
+
+    /// `ComplianceCheckCompleted` v1, recorded before the check carried its counts.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+    pub struct ComplianceCheckCompletedV1 {}
 
     /// `SourceRegistered` v1, written before cloud, replica, TLS and pool settings existed:
     /// a flat configuration whose `tags` were one comma-separated string and whose pool was a

@@ -54,9 +54,12 @@ fn every_event_round_trips_through_its_stored_form() {
 }
 
 #[test]
-fn source_registered_is_at_version_two_and_the_rest_at_one() {
+fn source_registered_and_compliance_check_completed_are_at_version_two_and_the_rest_at_one() {
     for event in one_of_each() {
-        let expected = if event.event_type() == "SourceRegistered" {
+        let expected = if matches!(
+            event.event_type(),
+            "SourceRegistered" | "ComplianceCheckCompleted"
+        ) {
             2
         } else {
             1
@@ -66,6 +69,33 @@ fn source_registered_is_at_version_two_and_the_rest_at_one() {
     assert_eq!(
         wire_type(registered().event_type(), registered().version()),
         "io.pursight.SourceRegistered.v2"
+    );
+}
+
+#[test]
+fn a_version_one_compliance_check_completed_reads_as_version_two_without_counts() {
+    let v1 = DataSourceEvent::from_stored("ComplianceCheckCompleted", 1, &serde_json::json!({}))
+        .unwrap();
+    assert_eq!(
+        v1,
+        DataSourceEvent::ComplianceCheckCompleted(ComplianceCheckCompleted { counts: None })
+    );
+    let counts = ComplianceCounts {
+        subjects: 12,
+        open_critical: 1,
+        open_high: 2,
+        open_medium: 0,
+        open_low: 3,
+        accepted: 1,
+    };
+    let v2 = DataSourceEvent::ComplianceCheckCompleted(ComplianceCheckCompleted {
+        counts: Some(counts),
+    });
+    let data = v2.to_data();
+    assert_eq!(data["counts"]["open_critical"], 1);
+    assert_eq!(
+        DataSourceEvent::from_stored("ComplianceCheckCompleted", 2, &data).unwrap(),
+        v2
     );
 }
 

@@ -104,7 +104,13 @@ fn classification_compliance_catalog_and_monitoring() {
         ),
         (
             S::Validating,
-            C::CompleteComplianceCheck,
+            C::CompleteComplianceCheck {
+                counts: ComplianceCounts {
+                    subjects: 3,
+                    open_high: 1,
+                    ..ComplianceCounts::default()
+                },
+            },
             compliance_check_completed(),
             S::Validated,
         ),
@@ -272,6 +278,10 @@ const DIAGRAM: &[(&str, LifecycleState, LifecycleState)] = &[
     ("StartScan", S::Classified, S::Scanning),             // Rescan (our addition)
     ("StartClassification", S::Classified, S::Classifying), // Reclassify (our addition)
     ("FailClassification", S::Classifying, S::Scanned),    // Classification error (our addition)
+    ("StartScan", S::Validating, S::Scanning),             // Rescan (our addition)
+    ("StartScan", S::Validated, S::Scanning),              // Rescan (our addition)
+    ("StartClassification", S::Validating, S::Classifying), // Reclassify (our addition)
+    ("StartClassification", S::Validated, S::Classifying), // Reclassify (our addition)
     ("Archive", S::Cataloged, S::Archived),                // Archive Source
 ];
 
@@ -339,7 +349,9 @@ fn sample_commands() -> Vec<DataSourceCommand> {
             rule_set_id: Some(scan_2()),
         },
         C::StartComplianceCheck,
-        C::CompleteComplianceCheck,
+        C::CompleteComplianceCheck {
+            counts: ComplianceCounts::default(),
+        },
         C::AddToCatalog,
         C::StartMonitoring,
         C::Archive { reason: None },

@@ -184,7 +184,13 @@ pub(super) fn compliance_check_started() -> DataSourceEvent {
 }
 
 pub(super) fn compliance_check_completed() -> DataSourceEvent {
-    DataSourceEvent::ComplianceCheckCompleted(ComplianceCheckCompleted {})
+    DataSourceEvent::ComplianceCheckCompleted(ComplianceCheckCompleted {
+        counts: Some(ComplianceCounts {
+            subjects: 3,
+            open_high: 1,
+            ..ComplianceCounts::default()
+        }),
+    })
 }
 
 pub(super) fn cataloged() -> DataSourceEvent {
