@@ -7,96 +7,22 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{pursight, text, wait_projected, SourceDb, TestApp, REGISTER};
+use support::{
+    compliance_evaluate, of_type, pursight, register_and_scan, replayed, text, wait_projected,
+    SourceDb, TestApp, CARD_SHOP,
+};
 
 const SECRET_VALUE: &str = "compliance-secret-7c2e";
 
-/// Customers with names, e-mails and card numbers that pass Luhn.
-const SHOP: &str = r#"
-CREATE SCHEMA billing;
-CREATE TABLE billing.customers (
-    id           serial PRIMARY KEY,
-    first_name   text NOT NULL,
-    last_name    text NOT NULL,
-    email        text,
-    card_number  text
-);
-INSERT INTO billing.customers (first_name, last_name, email, card_number)
-SELECT f.name, l.name,
-       lower(f.name) || '.' || lower(l.name) || g || '@example.org',
-       (ARRAY['4111111111111111', '5500005555555559', '4012888888881881', '378282246310005', '6011111111111117'])[1 + g % 5]
-FROM generate_series(1, 60) AS g
-JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Amelia','Oliver','Isla','Noah','Ava','Leo','Mia','Arthur','Freya','Jack']) AS name) f ON f.i = 1 + g % 10
-JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Hughes','Patel','Khan','Murphy','Walsh','Evans','Byrne','Novak','Silva','Jensen','Moreau','Rossi']) AS name) l ON l.i = 1 + g % 12;
-"#;
-
 const RULE: &str = "pci-dss-pan-without-verified-tls";
-
-/// Every event of tenant `acme`, as `pursight replay` prints them.
-fn history(app: &TestApp) -> Vec<Value> {
-    let output = pursight(app, &["replay", "--tenant", "acme", "--format", "ndjson"]);
-    assert!(output.status.success(), "{}", text(&output));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-fn evaluate(app: &TestApp, source: &str) -> String {
-    let output = pursight(app, &["compliance", "evaluate", source, "--tenant", "acme"]);
-    let out = text(&output);
-    assert!(output.status.success(), "{out}");
-    // Shown with --nocapture: what a user sees.
-    println!("{out}");
-    out
-}
-
-/// The events of `event_type`, whatever their version.
-fn of_type<'a>(events: &'a [Value], event_type: &str) -> Vec<&'a Value> {
-    let wire = format!("io.pursight.{event_type}.v");
-    events
-        .iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with(&wire)))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_rejected() {
     let app = TestApp::spawn().await;
-    let db = SourceDb::create(SHOP, SECRET_VALUE).await;
+    let db = SourceDb::create(CARD_SHOP, SECRET_VALUE).await;
     let token = TestApp::token("acme", &[Role::Admin]);
     // The source is registered without ssl_config: TLS mode `disable`.
-    let registered = app
-        .gql(
-            Some(&token),
-            REGISTER,
-            json!({ "input": db.input(), "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(&token),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app
-        .gql(
-            Some(&token),
-            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
-    assert!(
-        scan["data"]["startScan"]["classificationFailure"].is_null(),
-        "{scan}"
-    );
+    let source = register_and_scan(&app, &token, db.input()).await;
     wait_projected(&app, &token).await;
     let labels = app
         .gql(
@@ -117,12 +43,12 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
 
     // First pass: the PCI DSS rule fires on the card column, citing real events of the stream.
     // By name, as a user types it.
-    let out = evaluate(&app, "Shop database");
+    let out = compliance_evaluate(&app, "Shop database");
     assert!(out.contains(RULE), "{out}");
     assert!(out.contains("PCI DSS v4.0 4.2.1"), "{out}");
     assert!(out.contains("billing.customers.card_number"), "{out}");
     assert!(out.contains("source validated"), "{out}");
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let detected: Vec<&Value> = of_type(&events, "ViolationDetected")
         .into_iter()
         .filter(|e| e["data"]["rule_id"] == RULE)
@@ -177,7 +103,7 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
     // Second pass over unchanged facts: nothing is appended (the worker done as well).
     app.wait_compliance().await;
     let before = app.stream_sequence().await;
-    let out = evaluate(&app, &source);
+    let out = compliance_evaluate(&app, &source);
     assert!(out.contains("0 violations detected, 0 resolved"), "{out}");
     assert!(out.contains(RULE), "{out}");
     assert_eq!(app.stream_sequence().await, before);
@@ -194,9 +120,9 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
         rejected["data"]["rejectClassification"]["recorded"], true,
         "{rejected}"
     );
-    let out = evaluate(&app, &source);
+    let out = compliance_evaluate(&app, &source);
     assert!(!out.contains(RULE), "{out}");
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let rejection = of_type(&events, "ClassificationRejected")
         .into_iter()
         .find(|e| e["data"]["column"] == "card_number")
@@ -239,33 +165,7 @@ async fn card_numbers_without_verified_tls_are_a_violation_until_the_label_is_re
 /// Registers, validates, scans and classifies the shop database; returns the source id and the
 /// id of the asset holding `card_number`.
 async fn classified_shop(app: &TestApp, db: &SourceDb, token: &str) -> (String, String) {
-    let registered = app
-        .gql(
-            Some(token),
-            REGISTER,
-            json!({ "input": db.input(), "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(token),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app
-        .gql(
-            Some(token),
-            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    let source = register_and_scan(app, token, db.input()).await;
     wait_projected(app, token).await;
     let labels = app
         .gql(
@@ -319,7 +219,7 @@ async fn the_worker_records_violations_resolves_them_when_a_label_is_rejected_an
     use futures::TryStreamExt;
 
     let app = TestApp::spawn().await;
-    let db = SourceDb::create(SHOP, SECRET_VALUE).await;
+    let db = SourceDb::create(CARD_SHOP, SECRET_VALUE).await;
     let token = TestApp::token("acme", &[Role::Admin]);
     let (source, asset) = classified_shop(&app, &db, &token).await;
 

@@ -9,7 +9,10 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, pursight, text, wait_projected, SourceDb, TestApp, REGISTER};
+use support::{
+    error_code, of_type, pursight, register_and_scan, replayed, text, wait_projected, SourceDb,
+    TestApp, REGISTER,
+};
 
 const SECRET_VALUE: &str = "policy-secret-51d0";
 
@@ -42,21 +45,6 @@ mutation($input: ComplianceRuleInput!) {
   defineComplianceRule(input: $input) { aggregateId version eventIds }
 }"#;
 
-/// Every event of tenant `acme`, as `pursight replay` prints them.
-fn history(app: &TestApp) -> Vec<Value> {
-    let output = pursight(app, &["replay", "--tenant", "acme", "--format", "ndjson"]);
-    assert!(output.status.success(), "{}", text(&output));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-fn of_type<'a>(events: &'a [Value], event_type: &str) -> Vec<&'a Value> {
-    let wire = format!("io.pursight.{event_type}.v1");
-    events.iter().filter(|e| e["type"] == wire).collect()
-}
-
 /// `pursight compliance ARGS --tenant acme`, which must succeed; its output.
 fn compliance(app: &TestApp, args: &[&str]) -> String {
     let output = compliance_output(app, args);
@@ -84,33 +72,7 @@ fn line_of<'a>(out: &'a str, needle: &str) -> &'a str {
 /// Registers the sales database (no TLS), validates, scans and classifies it; returns its id.
 async fn scanned_source(app: &TestApp, db: &SourceDb) -> String {
     let admin = TestApp::token("acme", &[Role::Admin]);
-    let registered = app
-        .gql(
-            Some(&admin),
-            REGISTER,
-            json!({ "input": db.input(), "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(&admin),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app
-        .gql(
-            Some(&admin),
-            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    let source = register_and_scan(app, &admin, db.input()).await;
     wait_projected(app, &admin).await;
     source
 }
@@ -135,7 +97,7 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
     let source = scanned_source(&app, &db).await;
     let out = compliance(&app, &["evaluate", &source]);
     assert!(line_of(&out, RULE).contains("open"), "{out}");
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let found = detected(&events, RULE);
     assert_eq!(found.len(), 1, "{found:?}");
     let violation = found[0]["violation_id"].as_str().unwrap().to_owned();
@@ -217,7 +179,7 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
         retried["data"]["acceptViolation"]["eventIds"],
         result["eventIds"]
     );
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let acceptances = of_type(&events, "ViolationAccepted");
     assert_eq!(acceptances.len(), 1, "{acceptances:?}");
     let acceptance = &acceptances[0]["data"];
@@ -250,7 +212,7 @@ async fn a_compliance_officer_accepts_a_violation_and_a_data_steward_may_not() {
         out.contains(&format!("violation {violation} accepted by cli:")),
         "{out}"
     );
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     assert_eq!(of_type(&events, "ViolationAccepted").len(), 2);
     let refused = compliance_output(
         &app,
@@ -397,7 +359,7 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         line_of(&out, "acme-card-columns").contains("medium"),
         "{out}"
     );
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let custom = detected(&events, "acme-card-columns");
     assert_eq!(custom.len(), 1, "{custom:?}");
     assert_eq!(custom[0]["rule_version"], 1);
@@ -454,7 +416,7 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
     assert_eq!(mine["version"], 1);
     let out = compliance(&app, &["evaluate", &source]);
     assert!(line_of(&out, RULE).contains("low"), "{out}");
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let findings = detected(&events, RULE);
     assert_eq!(findings.len(), 2, "{findings:?}");
     assert_eq!(findings[1]["severity"], "low");
@@ -497,7 +459,7 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
     assert!(!out.contains(RULE), "{out}");
     assert!(!out.contains("acme-card-columns"), "{out}");
     assert!(!out.contains("pci-dss: score"), "{out}");
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     for id in [&findings[0]["violation_id"], &custom[0]["violation_id"]] {
         assert_eq!(
             of_type(&events, "ViolationResolved")

@@ -8,28 +8,12 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{error_code, pursight, text, wait_projected, SourceDb, TestApp, REGISTER};
+use support::{
+    compliance_evaluate, error_code, pursight, register_and_scan, replayed, text, wait_projected,
+    SourceDb, TestApp, CARD_SHOP,
+};
 
 const SECRET_VALUE: &str = "compliance-read-secret-41d9";
-
-/// Customers with names, e-mails and card numbers that pass Luhn.
-const SHOP: &str = r#"
-CREATE SCHEMA billing;
-CREATE TABLE billing.customers (
-    id           serial PRIMARY KEY,
-    first_name   text NOT NULL,
-    last_name    text NOT NULL,
-    email        text,
-    card_number  text
-);
-INSERT INTO billing.customers (first_name, last_name, email, card_number)
-SELECT f.name, l.name,
-       lower(f.name) || '.' || lower(l.name) || g || '@example.org',
-       (ARRAY['4111111111111111', '5500005555555559', '4012888888881881', '378282246310005', '6011111111111117'])[1 + g % 5]
-FROM generate_series(1, 60) AS g
-JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Amelia','Oliver','Isla','Noah','Ava','Leo','Mia','Arthur','Freya','Jack']) AS name) f ON f.i = 1 + g % 10
-JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Hughes','Patel','Khan','Murphy','Walsh','Evans','Byrne','Novak','Silva','Jensen','Moreau','Rossi']) AS name) l ON l.i = 1 + g % 12;
-"#;
 
 const RULE: &str = "pci-dss-pan-without-verified-tls";
 
@@ -61,21 +45,6 @@ query($s: ID) {
     trend(days: 3) { day score open { total } accepted }
   }
 }"#;
-
-/// Every event of tenant `acme`, as `pursight replay` prints them.
-fn history(app: &TestApp) -> Vec<Value> {
-    let output = pursight(app, &["replay", "--tenant", "acme", "--format", "ndjson"]);
-    assert!(output.status.success(), "{}", text(&output));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-fn evaluate(app: &TestApp, source: &str) {
-    let output = pursight(app, &["compliance", "evaluate", source, "--tenant", "acme"]);
-    assert!(output.status.success(), "{}", text(&output));
-}
 
 /// Asserts that each cited `{eventId, sequence, hash}` is an event of the stream with that id,
 /// stream sequence and hash.
@@ -171,41 +140,15 @@ async fn dump(database_url: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
     let app = TestApp::spawn().await;
-    let db = SourceDb::create(SHOP, SECRET_VALUE).await;
+    let db = SourceDb::create(CARD_SHOP, SECRET_VALUE).await;
     let token = TestApp::token("acme", &[Role::Admin]);
     let viewer = TestApp::token("acme", &[Role::Viewer]);
     let other = TestApp::token("globex", &[Role::Admin]);
     // The source is registered without ssl_config (TLS mode `disable`) under a hostile name.
     let mut input = db.input();
     input["name"] = json!(HOSTILE_NAME);
-    let registered = app
-        .gql(
-            Some(&token),
-            REGISTER,
-            json!({ "input": input, "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(&token),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app
-        .gql(
-            Some(&token),
-            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
-    evaluate(&app, &source);
+    let source = register_and_scan(&app, &token, input).await;
+    compliance_evaluate(&app, &source);
     wait_projected(&app, &token).await;
 
     // The packs as the tenant runs them (nothing tuned: the packs' own severities).
@@ -246,7 +189,7 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
         .contains("CREDIT_CARD_NUMBER"));
 
     // The violation, listed with evidence that is exactly the stream's events.
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let pci = all_violations(
         &app,
         &viewer,
@@ -518,9 +461,9 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
         rejected["data"]["rejectClassification"]["recorded"], true,
         "{rejected}"
     );
-    evaluate(&app, &source);
+    compliance_evaluate(&app, &source);
     wait_projected(&app, &token).await;
-    let events = history(&app);
+    let events = replayed(&app, "acme");
     let rejection = events
         .iter()
         .find(|e| {

@@ -473,3 +473,90 @@ impl TestApp {
         panic!("the compliance worker did not catch up");
     }
 }
+
+/// Customers with names, e-mails and card numbers that pass Luhn, in schema `billing`: a source
+/// the compliance tests scan, classify and evaluate.
+pub const CARD_SHOP: &str = r#"
+CREATE SCHEMA billing;
+CREATE TABLE billing.customers (
+    id           serial PRIMARY KEY,
+    first_name   text NOT NULL,
+    last_name    text NOT NULL,
+    email        text,
+    card_number  text
+);
+INSERT INTO billing.customers (first_name, last_name, email, card_number)
+SELECT f.name, l.name,
+       lower(f.name) || '.' || lower(l.name) || g || '@example.org',
+       (ARRAY['4111111111111111', '5500005555555559', '4012888888881881', '378282246310005', '6011111111111117'])[1 + g % 5]
+FROM generate_series(1, 60) AS g
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Amelia','Oliver','Isla','Noah','Ava','Leo','Mia','Arthur','Freya','Jack']) AS name) f ON f.i = 1 + g % 10
+JOIN (SELECT row_number() OVER () AS i, name FROM unnest(ARRAY['Hughes','Patel','Khan','Murphy','Walsh','Evans','Byrne','Novak','Silva','Jensen','Moreau','Rossi']) AS name) l ON l.i = 1 + g % 12;
+"#;
+
+/// Every event of `tenant`, as `pursight replay --format ndjson` prints them.
+pub fn replayed(app: &TestApp, tenant: &str) -> Vec<Value> {
+    let output = pursight(app, &["replay", "--tenant", tenant, "--format", "ndjson"]);
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The replayed events of `event_type`, whatever their version.
+pub fn of_type<'a>(events: &'a [Value], event_type: &str) -> Vec<&'a Value> {
+    let wire = format!("io.pursight.{event_type}.v");
+    events
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with(&wire)))
+        .collect()
+}
+
+/// `pursight compliance evaluate SOURCE --tenant acme`, which must succeed; its output (printed,
+/// so `--nocapture` shows what a user sees).
+pub fn compliance_evaluate(app: &TestApp, source: &str) -> String {
+    let output = pursight(app, &["compliance", "evaluate", source, "--tenant", "acme"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    println!("{out}");
+    out
+}
+
+/// Registers a source from `input` (waiting for the read models), validates its connection and
+/// scans it to completion, classification included and without failure, through GraphQL;
+/// returns its id.
+pub async fn register_and_scan(app: &TestApp, token: &str, input: Value) -> String {
+    let registered = app
+        .gql(
+            Some(token),
+            REGISTER,
+            json!({ "input": input, "wait": true }),
+        )
+        .await;
+    let source = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let check = app
+        .gql(
+            Some(token),
+            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
+    let scan = app
+        .gql(
+            Some(token),
+            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed classificationFailure } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    assert!(
+        scan["data"]["startScan"]["classificationFailure"].is_null(),
+        "{scan}"
+    );
+    source
+}
