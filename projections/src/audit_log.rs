@@ -191,7 +191,10 @@ pub struct AuditFilter {
 }
 
 /// Audit entries — events and refused commands — newest first (or oldest first).
-pub async fn trail(pool: &sqlx::PgPool, filter: &AuditFilter) -> Result<Vec<TrailRow>, sqlx::Error> {
+pub async fn trail(
+    pool: &sqlx::PgPool,
+    filter: &AuditFilter,
+) -> Result<Vec<TrailRow>, sqlx::Error> {
     let (at, seq, version, id) = match filter.before {
         Some((at, seq, version, id)) => (Some(at), Some(seq), Some(version), Some(id)),
         None => (None, None, None, None),

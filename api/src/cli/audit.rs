@@ -182,7 +182,11 @@ async fn export(database: &DatabaseArgs, args: ExportArgs) -> anyhow::Result<Exi
         }
         // Each batch leaves the CSV buffer, so memory stays bounded by one batch.
         if let Some(writer) = csv.take() {
-            out.write_all(&writer.into_inner().map_err(|err| anyhow::anyhow!("{err}"))?)?;
+            out.write_all(
+                &writer
+                    .into_inner()
+                    .map_err(|err| anyhow::anyhow!("{err}"))?,
+            )?;
             csv = Some(
                 csv::WriterBuilder::new()
                     .has_headers(false)
@@ -191,7 +195,12 @@ async fn export(database: &DatabaseArgs, args: ExportArgs) -> anyhow::Result<Exi
         }
         match rows.last() {
             Some(last) if rows.len() as i64 == BATCH => {
-                filter.before = Some((last.occurred_at, last.sequence, last.aggregate_version, last.id));
+                filter.before = Some((
+                    last.occurred_at,
+                    last.sequence,
+                    last.aggregate_version,
+                    last.id,
+                ));
             }
             _ => break,
         }

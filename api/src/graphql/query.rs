@@ -257,7 +257,12 @@ fn parse_audit_cursor(cursor: &str) -> Result<audit_log::TrailCursor> {
         let sequence = parts.next()?.parse().ok()?;
         let version = parts.next()?.parse().ok()?;
         let id = uuid::Uuid::parse_str(parts.next()?).ok()?;
-        Some((chrono::DateTime::from_timestamp_micros(micros)?, sequence, version, id))
+        Some((
+            chrono::DateTime::from_timestamp_micros(micros)?,
+            sequence,
+            version,
+            id,
+        ))
     })();
     parsed.ok_or_else(|| api_error("VALIDATION", "after is not a cursor returned by auditTrail"))
 }

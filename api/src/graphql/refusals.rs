@@ -122,11 +122,7 @@ impl Extension for RefusalRecorder {
 impl RefusalRecorder {
     /// The field's arguments with variables substituted.
     fn arguments(&self, info: &ResolveInfo<'_>) -> Vec<(String, Value)> {
-        let variables = self
-            .variables
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
+        let variables = self.variables.lock().map(|v| v.clone()).unwrap_or_default();
         info.field
             .arguments
             .iter()
@@ -202,12 +198,18 @@ pub fn resource_of(action: &str) -> &'static str {
         | "rotateCredentials"
         | "startClassification" => "data_source",
         "startScan" => "scan",
-        "review" | "confirmClassification" | "rejectClassification" | "classifyManually"
+        "review"
+        | "confirmClassification"
+        | "rejectClassification"
+        | "classifyManually"
         | "updateAssetMetadata" => "asset",
         "createScanRuleSet" | "updateScanRuleSet" | "attachScanRuleSet" => "scan_rule_set",
         "acceptViolation" => "violation",
-        "enableFramework" | "disableFramework" | "tuneComplianceRule"
-        | "defineComplianceRule" | "retireComplianceRule" => "compliance_policy",
+        "enableFramework"
+        | "disableFramework"
+        | "tuneComplianceRule"
+        | "defineComplianceRule"
+        | "retireComplianceRule" => "compliance_policy",
         _ => "",
     }
 }
@@ -237,6 +239,9 @@ mod tests {
             .collect();
         assert!(names.contains(&"archiveDataSource"), "{names:?}");
         let unlisted: Vec<&&str> = names.iter().filter(|n| resource_of(n).is_empty()).collect();
-        assert!(unlisted.is_empty(), "mutations without a resource: {unlisted:?}");
+        assert!(
+            unlisted.is_empty(),
+            "mutations without a resource: {unlisted:?}"
+        );
     }
 }
