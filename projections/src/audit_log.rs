@@ -1,5 +1,8 @@
 //! The `audit_log` read model: one row per event — when, which tenant, who, what type, which
 //! aggregate, from which command — for auditors' queries without replaying the stream.
+//!
+//! [`trail`] reads it together with the refused commands of [`crate::refusals`] (kept outside
+//! this projection's schema, so a rebuild from the stream keeps them), newest first.
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{aggregate_uuid, Projection};
@@ -127,64 +130,130 @@ impl<'e> AuditColumns<'e> {
     }
 }
 
-/// One audit entry.
+/// One audit-trail entry: an event (outcome `accepted`) or a refused command (see
+/// [`crate::refusals`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub event_id: uuid::Uuid,
+pub struct TrailRow {
+    /// The event's id, or the refusal's.
+    pub id: uuid::Uuid,
+    pub tenant_id: String,
+    /// Stream sequence of the event's commit; 0 for a refusal (nothing was appended).
     pub sequence: i64,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     pub actor: String,
+    /// The caller's roles, comma-separated (refusals only; empty for events).
+    pub roles: String,
+    /// CloudEvents type of an event; empty for a refusal.
     pub event_type: String,
+    /// The event type, or the refused mutation's name.
+    pub action: String,
+    /// The aggregate (resource) type; empty when a refusal's is unknown.
     pub aggregate_type: String,
-    pub aggregate_id: uuid::Uuid,
+    /// The aggregate's id, or the id a refused command addressed (empty when none).
+    pub target_id: String,
+    /// The event's position in its aggregate's history; 0 for a refusal.
     pub aggregate_version: i64,
     pub command_id: String,
     pub correlation_id: String,
+    /// `accepted` for an event; `forbidden`, `invalid`, `rejected`, `conflict` or `not_found`
+    /// for a refusal.
+    pub outcome: String,
+    /// Why a command was refused; none for events.
+    pub reason: Option<String>,
 }
 
-/// Filters for [`page`]; all optional, combined with AND.
+/// Keyset position in the trail's order (time, sequence, version, id).
+pub type TrailCursor = (chrono::DateTime<chrono::Utc>, i64, i64, uuid::Uuid);
+
+/// Filters for [`trail`]; all optional, combined with AND.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub aggregate_id: Option<uuid::Uuid>,
+    /// Only this tenant; `None` (exports only) reads every tenant.
+    pub tenant: Option<String>,
+    /// Only this aggregate (an event's aggregate id, a refusal's target id).
+    pub aggregate_id: Option<String>,
     pub actor: Option<String>,
     /// Short name (`SourceRegistered`) or full CloudEvents type.
     pub event_type: Option<String>,
+    /// An event type (short or full) or a refused mutation's name.
+    pub action: Option<String>,
+    /// The aggregate (resource) type, e.g. `data_source`.
+    pub resource: Option<String>,
+    /// `accepted` (events only) or one refusal outcome (refusals only).
+    pub outcome: Option<String>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
-    /// Keyset cursor: entries strictly older than (sequence, aggregate_version).
-    pub before: Option<(i64, i64)>,
+    /// Keyset cursor: entries strictly past this position in the chosen order.
+    pub before: Option<TrailCursor>,
+    /// Oldest first (exports) instead of newest first.
+    pub oldest_first: bool,
     pub limit: i64,
 }
 
-/// A tenant's audit entries, newest first.
-pub async fn page(
+/// Audit entries — events and refused commands — newest first (or oldest first).
+pub async fn trail(
     pool: &sqlx::PgPool,
-    tenant: &str,
     filter: &AuditFilter,
-) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let (before_seq, before_version) = filter.before.unzip();
+) -> Result<Vec<TrailRow>, sqlx::Error> {
+    let (at, seq, version, id) = match filter.before {
+        Some((at, seq, version, id)) => (Some(at), Some(seq), Some(version), Some(id)),
+        None => (None, None, None, None),
+    };
+    let (past, order) = if filter.oldest_first {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    // One filter set over both sources; `$8` (outcome) picks events (`accepted`), refusals
+    // (their outcome) or both (null).
     sqlx::query_as(&format!(
-        "SELECT event_id, sequence, occurred_at, actor, event_type, aggregate_type, aggregate_id,
-                aggregate_version, command_id, correlation_id
-         FROM rm_{NAME}.audit_log
-         WHERE tenant_id = $1
-           AND ($2::uuid IS NULL OR aggregate_id = $2)
-           AND ($3::text IS NULL OR actor = $3)
-           AND ($4::text IS NULL OR event_type = $4 OR event_type LIKE 'io.pursight.' || $4 || '.v%')
-           AND ($5::timestamptz IS NULL OR occurred_at >= $5)
-           AND ($6::timestamptz IS NULL OR occurred_at < $6)
-           AND ($7::bigint IS NULL OR (sequence, aggregate_version) < ($7, $8))
-         ORDER BY sequence DESC, aggregate_version DESC
-         LIMIT $9"
+        "SELECT * FROM (
+            SELECT event_id AS id, tenant_id, sequence, occurred_at, actor, ''::text AS roles,
+                   event_type, event_type AS action, aggregate_type,
+                   aggregate_id::text AS target_id, aggregate_version, command_id,
+                   correlation_id, 'accepted'::text AS outcome, NULL::text AS reason
+            FROM rm_{NAME}.audit_log
+            WHERE ($1::text IS NULL OR tenant_id = $1)
+              AND ($2::text IS NULL OR aggregate_id::text = $2)
+              AND ($3::text IS NULL OR actor = $3)
+              AND ($4::text IS NULL OR event_type = $4 OR event_type LIKE 'io.pursight.' || $4 || '.v%')
+              AND ($5::text IS NULL OR event_type = $5 OR event_type LIKE 'io.pursight.' || $5 || '.v%')
+              AND ($6::text IS NULL OR aggregate_type = $6)
+              AND ($7::timestamptz IS NULL OR occurred_at >= $7)
+              AND ($8::timestamptz IS NULL OR occurred_at < $8)
+              AND ($9::text IS NULL OR $9 = 'accepted')
+            UNION ALL
+            SELECT refusal_id, tenant_id, 0::int8, occurred_at, actor, roles, ''::text, action,
+                   resource_type, target_id, 0::int8, command_id, command_id, outcome, reason
+            FROM audit_refusals
+            WHERE ($1::text IS NULL OR tenant_id = $1)
+              AND ($2::text IS NULL OR target_id = $2)
+              AND ($3::text IS NULL OR actor = $3)
+              AND $4::text IS NULL
+              AND ($5::text IS NULL OR action = $5)
+              AND ($6::text IS NULL OR resource_type = $6)
+              AND ($7::timestamptz IS NULL OR occurred_at >= $7)
+              AND ($8::timestamptz IS NULL OR occurred_at < $8)
+              AND ($9::text IS NULL OR outcome = $9)
+         ) entries
+         WHERE ($10::timestamptz IS NULL
+                OR (occurred_at, sequence, aggregate_version, id) {past} ($10, $11, $12, $13))
+         ORDER BY occurred_at {order}, sequence {order}, aggregate_version {order}, id {order}
+         LIMIT $14"
     ))
-    .bind(tenant)
-    .bind(filter.aggregate_id)
+    .bind(filter.tenant.as_deref())
+    .bind(filter.aggregate_id.as_deref())
     .bind(filter.actor.as_deref())
     .bind(filter.event_type.as_deref())
+    .bind(filter.action.as_deref())
+    .bind(filter.resource.as_deref())
     .bind(filter.since)
     .bind(filter.until)
-    .bind(before_seq)
-    .bind(before_version)
+    .bind(filter.outcome.as_deref())
+    .bind(at)
+    .bind(seq)
+    .bind(version)
+    .bind(id)
     .bind(filter.limit)
     .fetch_all(pool)
     .await

@@ -15,3 +15,4 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_tenant_sequence ON audit_log (tenant_id, sequence, event_id);
 CREATE INDEX IF NOT EXISTS audit_log_tenant_aggregate ON audit_log (tenant_id, aggregate_id, sequence);
 CREATE INDEX IF NOT EXISTS audit_log_tenant_actor ON audit_log (tenant_id, actor, sequence);
+CREATE INDEX IF NOT EXISTS audit_log_tenant_time ON audit_log (tenant_id, occurred_at);

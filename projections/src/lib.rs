@@ -11,7 +11,8 @@
 //! (discovered assets with their schemas and change history, scans), [`lineage`] (edges
 //! between assets, walked up- or downstream), [`health`] (each source's latest recorded
 //! health and the history of its changes) and [`compliance`] (violations with their evidence
-//! and history, open counts and scores per framework, a daily trend). Events a projection cannot apply are [`parked`].
+//! and history, open counts and scores per framework, a daily trend). Events a projection cannot apply are [`parked`];
+//! commands the API refused are recorded apart from the stream in [`refusals`].
 #![forbid(unsafe_code)]
 
 pub mod audit_log;
@@ -27,6 +28,7 @@ pub mod lineage;
 pub mod parked;
 pub mod projection;
 pub mod rebuild;
+pub mod refusals;
 pub mod runner;
 pub mod status;
 

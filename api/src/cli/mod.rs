@@ -1,7 +1,8 @@
 //! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `report`, `token`, `replay`,
-//! `rebuild`, `projections`, `verify`, `export`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
+mod audit;
 mod bench;
 mod classify;
 mod compliance;
@@ -55,6 +56,9 @@ pub enum Command {
     /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines;
     /// with `--sign KEY`, also a detached Ed25519 signature over that trailer (OUTPUT.sig).
     Export(history::ExportArgs),
+    /// The audit trail (events and refused commands): `pursight audit export --format csv|ndjson`.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Write a new Ed25519 key pair for signing exports: FILE (private, PKCS#8 PEM, mode 0600)
     /// and FILE.pub (public, SubjectPublicKeyInfo PEM). Never overwrites a file.
     Keygen(history::KeygenArgs),
@@ -110,6 +114,7 @@ pub fn init_tracing(cli: &Cli) {
             | Command::Replay(_)
             | Command::Export(_)
             | Command::Keygen(_)
+            | Command::Audit(_)
     );
     let default = if quiet {
         "warn"
@@ -135,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => history::verify(&cli.store, args).await,
         Command::Export(args) => history::export(&cli.store, args).await,
         Command::Keygen(args) => history::keygen(args),
+        Command::Audit(command) => audit::run(&cli.database, command).await,
         Command::Migrate => {
             projections::database::connect(&cli.database.database_url).await?;
             println!(

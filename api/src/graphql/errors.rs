@@ -55,9 +55,15 @@ pub(crate) fn validation_problems(err: &ValidationError) -> Error {
 
 /// Maps a command failure; internal failures are logged and reported without detail.
 pub(crate) fn command_error(err: CommandError) -> Error {
-    match err.code() {
-        "INTERNAL" => internal(&err),
-        code => api_error(code, err.to_string()),
+    match (err.code(), &err) {
+        ("INTERNAL", _) => internal(&err),
+        // Marked so that the audit records a lost race as `conflict`, not as the domain's
+        // `rejected` (both are `CONFLICT` to the client).
+        (code, CommandError::Conflict { .. }) => {
+            Error::new_with_source(super::refusals::ConcurrencyConflict(err.to_string()))
+                .extend_with(|_, ext| ext.set("code", code))
+        }
+        (code, _) => api_error(code, err.to_string()),
     }
 }
 

@@ -211,4 +211,54 @@ pub struct AuditFilterInput {
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     /// Exclusive upper bound of the event time.
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only this action: an event type (short name or full CloudEvents type) or a refused
+    /// mutation's name (e.g. `archiveDataSource`).
+    pub action: Option<String>,
+    /// Only this resource (aggregate) type, e.g. `data_source`, `asset`, `compliance_policy`.
+    pub resource: Option<String>,
+    /// Only events (`ACCEPTED`) or only the refusals of one kind; omitted: both.
+    pub outcome: Option<AuditOutcome>,
+}
+
+/// Whether an audit entry is an event or a refused command, and why it was refused.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AuditOutcome {
+    /// An event: the command was carried out.
+    Accepted,
+    /// Refused: the caller's roles do not allow it.
+    Forbidden,
+    /// Refused: the input was invalid.
+    Invalid,
+    /// Refused by the domain in the aggregate's current state.
+    Rejected,
+    /// Refused: concurrent changes kept winning; nothing was written.
+    Conflict,
+    /// Refused: what it addressed does not exist.
+    NotFound,
+}
+
+impl AuditOutcome {
+    /// The read model's name of the outcome.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Accepted => "accepted",
+            AuditOutcome::Forbidden => "forbidden",
+            AuditOutcome::Invalid => "invalid",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Conflict => "conflict",
+            AuditOutcome::NotFound => "not_found",
+        }
+    }
+
+    /// From the read model's name (unknown names read as `ACCEPTED`'s opposite, `REJECTED`).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "accepted" => AuditOutcome::Accepted,
+            "forbidden" => AuditOutcome::Forbidden,
+            "invalid" => AuditOutcome::Invalid,
+            "conflict" => AuditOutcome::Conflict,
+            "not_found" => AuditOutcome::NotFound,
+            _ => AuditOutcome::Rejected,
+        }
+    }
 }

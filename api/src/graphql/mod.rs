@@ -16,6 +16,7 @@ mod inputs;
 pub mod limits;
 mod mutation;
 mod query;
+pub mod refusals;
 mod subscription;
 mod types;
 
@@ -119,6 +120,7 @@ pub fn build_schema(
         shutdown,
     })
     .extension(limits::RequestLimits::new(limits.timeout))
+    .extension(refusals::RecordRefusals)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(8);

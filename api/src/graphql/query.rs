@@ -1,7 +1,7 @@
 //! Queries.
 
 use super::errors::internal;
-use super::inputs::AuditFilterInput;
+use super::inputs::{AuditFilterInput, AuditOutcome};
 use super::types::{
     AuditEntry, AuditPage, Consistency, DataSource, Event, ParkedEvent, ProjectionProgress,
 };
@@ -72,7 +72,8 @@ impl QueryRoot {
             .ok_or_else(|| api_error("NOT_FOUND", format!("no data source {id}")))
     }
 
-    /// Who did what, when, from which command — newest first. Auditors and admins only.
+    /// Who did what, when, from which command — and which commands were refused, by whom and
+    /// why — newest first (by time). Auditors and admins only.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn audit_trail(
         &self,
@@ -88,32 +89,36 @@ impl QueryRoot {
         let caller = authorize(ctx, Permission::ReadAudit)?;
         let services = ctx.data_unchecked::<Services>();
         let filter = filter.unwrap_or_default();
-        let before = after
-            .map(|cursor| {
-                cursor
-                    .split_once(':')
-                    .and_then(|(s, v)| Some((s.parse().ok()?, v.parse().ok()?)))
-                    .ok_or_else(|| {
-                        api_error("VALIDATION", "after is not a cursor returned by auditTrail")
-                    })
-            })
-            .transpose()?;
+        let before = after.as_deref().map(parse_audit_cursor).transpose()?;
         let limit = page_size(first)?;
-        let mut rows = audit_log::page(
+        let bounded = |name: &str, text: Option<String>| -> Result<Option<String>> {
+            match text {
+                Some(text) if text.chars().count() > 200 => Err(api_error(
+                    "VALIDATION",
+                    format!("filter.{name} is longer than 200 characters"),
+                )),
+                other => Ok(other),
+            }
+        };
+        let mut rows = audit_log::trail(
             &services.pool,
-            caller.tenant.as_str(),
             &audit_log::AuditFilter {
+                tenant: Some(caller.tenant.as_str().to_owned()),
                 aggregate_id: filter
                     .aggregate_id
-                    .as_ref()
-                    .map(parse_id)
+                    .map(|id| id.0)
+                    .map(|id| bounded("aggregateId", Some(id)))
                     .transpose()?
-                    .map(|id| id.as_uuid()),
-                actor: filter.actor,
-                event_type: filter.event_type,
+                    .flatten(),
+                actor: bounded("actor", filter.actor)?,
+                event_type: bounded("eventType", filter.event_type)?,
+                action: bounded("action", filter.action)?,
+                resource: bounded("resource", filter.resource)?,
+                outcome: filter.outcome.map(|o| o.as_str().to_owned()),
                 since: filter.since,
                 until: filter.until,
                 before,
+                oldest_first: false,
                 limit: limit + 1,
             },
         )
@@ -123,24 +128,40 @@ impl QueryRoot {
         rows.truncate(limit as usize);
         let end_cursor = has_next_page
             .then(|| {
-                rows.last()
-                    .map(|r| format!("{}:{}", r.sequence, r.aggregate_version))
+                rows.last().map(|r| {
+                    format!(
+                        "{}:{}:{}:{}",
+                        r.occurred_at.timestamp_micros(),
+                        r.sequence,
+                        r.aggregate_version,
+                        r.id
+                    )
+                })
             })
             .flatten();
         Ok(AuditPage {
             entries: rows
                 .into_iter()
                 .map(|r| AuditEntry {
-                    event_id: ID(r.event_id.to_string()),
+                    event_id: ID(r.id.to_string()),
                     sequence: r.sequence,
                     time: r.occurred_at,
                     actor: r.actor,
                     event_type: r.event_type,
                     aggregate_type: r.aggregate_type,
-                    aggregate_id: ID(r.aggregate_id.to_string()),
+                    aggregate_id: ID(r.target_id),
                     aggregate_version: r.aggregate_version,
                     command_id: r.command_id,
                     correlation_id: r.correlation_id,
+                    outcome: AuditOutcome::parse(&r.outcome),
+                    action: r.action,
+                    reason: r.reason,
+                    roles: r
+                        .roles
+                        .split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                 })
                 .collect(),
             end_cursor,
@@ -226,4 +247,22 @@ impl QueryRoot {
                 .collect(),
         })
     }
+}
+
+/// Reads an `auditTrail` cursor: `micros:sequence:version:id`.
+fn parse_audit_cursor(cursor: &str) -> Result<audit_log::TrailCursor> {
+    let mut parts = cursor.splitn(4, ':');
+    let parsed = (|| {
+        let micros: i64 = parts.next()?.parse().ok()?;
+        let sequence = parts.next()?.parse().ok()?;
+        let version = parts.next()?.parse().ok()?;
+        let id = uuid::Uuid::parse_str(parts.next()?).ok()?;
+        Some((
+            chrono::DateTime::from_timestamp_micros(micros)?,
+            sequence,
+            version,
+            id,
+        ))
+    })();
+    parsed.ok_or_else(|| api_error("VALIDATION", "after is not a cursor returned by auditTrail"))
 }

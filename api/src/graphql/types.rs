@@ -243,29 +243,42 @@ pub struct CommandResult {
     pub projected: bool,
 }
 
-/// One audit-trail entry.
+/// One audit-trail entry: an event (`outcome: ACCEPTED`) or a refused command (any other
+/// outcome, with its `reason`; refusals are recorded apart from the stream and have no sequence,
+/// event type, version or correlation of their own).
 #[derive(SimpleObject)]
 pub struct AuditEntry {
-    /// The event's id.
+    /// The event's id, or the refusal's.
     pub event_id: ID,
-    /// Stream sequence of its commit.
+    /// Stream sequence of its commit; 0 for a refusal.
     pub sequence: i64,
     /// When it was recorded.
     pub time: DateTime<Utc>,
     /// Who issued the command (`sub` of the token).
     pub actor: String,
-    /// CloudEvents type.
+    /// CloudEvents type; empty for a refusal.
     pub event_type: String,
-    /// e.g. `data_source`, `scan`, `asset`.
+    /// e.g. `data_source`, `scan`, `asset`; for a refusal the resource the mutation acts on
+    /// (empty when unknown).
     pub aggregate_type: String,
-    /// The aggregate it belongs to.
+    /// The aggregate it belongs to; for a refusal the id the mutation addressed, as given
+    /// (empty when none, e.g. a registration).
     pub aggregate_id: ID,
-    /// Its position in the aggregate's history.
+    /// Its position in the aggregate's history; 0 for a refusal.
     pub aggregate_version: i64,
-    /// The command that decided it.
+    /// The command that decided it; for a refusal the `commandId` given, if any.
     pub command_id: String,
-    /// Ties together everything one user action caused.
+    /// Ties together everything one user action caused; for a refusal its command id.
     pub correlation_id: String,
+    /// `ACCEPTED` for an event, else why the command was refused.
+    pub outcome: super::inputs::AuditOutcome,
+    /// What was done or tried: the event type, or the refused mutation's name.
+    pub action: String,
+    /// Why the command was refused: the error message the caller got (bounded, control
+    /// characters escaped); null for events.
+    pub reason: Option<String>,
+    /// The caller's roles when refused; empty for events (the event's actor is in `actor`).
+    pub roles: Vec<String>,
 }
 
 /// A page of the audit trail, newest first.
