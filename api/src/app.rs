@@ -108,6 +108,8 @@ pub struct AppState {
     pub http: Arc<HttpSettings>,
     /// The compliance worker's counters, when it runs in this process.
     pub compliance: Option<Arc<commands::compliance_pm::ProcessStats>>,
+    /// Which tenants are suspended, kept current from the stream (see [`crate::tenants`]).
+    pub tenants: crate::tenants::TenantRegistry,
 }
 
 /// A built, not yet serving, service.
@@ -179,6 +181,10 @@ impl Application {
                 shutdown_rx.clone(),
             ));
         }
+        // Loaded before the listener exists, so no request of a suspended tenant is served
+        // from a registry that has not read the stream yet.
+        let (tenants, tenants_read) = crate::tenants::TenantRegistry::load(&store).await?;
+        runners.push(tenants.follow(store.clone(), tenants_read, shutdown_rx.clone()));
         let mut compliance = None;
         if let Some(settings) = &config.compliance {
             let (task, stats) = crate::compliance_worker::spawn(
@@ -222,6 +228,7 @@ impl Application {
                 health,
                 http: Arc::new(config.http.clone()),
                 compliance,
+                tenants,
             },
             shutdown,
             runners,
