@@ -294,3 +294,27 @@ async fn no_token_can_suspend_or_reactivate_a_tenant() {
     assert_eq!(app.stream_sequence().await, 0);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tenants_required_a_tenant_never_created_is_refused() {
+    let app = TestApp::spawn_configured(|config| config.http.require_tenants = true).await;
+    let acme = TestApp::token("acme", &[Role::Admin]);
+    let refused = app.gql(Some(&acme), QUERY, json!({})).await;
+    assert_eq!(error_code(&refused), Some("TENANT_UNKNOWN"), "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("tenant acme was never created"),
+        "{message}"
+    );
+    let (_socket, reply) = connect(&app, &acme).await;
+    assert!(
+        reply
+            .unwrap_or(Value::Null)
+            .to_string()
+            .contains("TENANT_UNKNOWN"),
+        "a socket of an unknown tenant is refused at connection_init"
+    );
+    assert!(tenant(&app, &["create", "acme"]).0);
+    until_code(&app, &acme, None).await;
+    app.stop().await;
+}

@@ -64,6 +64,9 @@ pub struct HttpSettings {
     pub graphiql: bool,
     /// When set, `/metrics` and the detailed `/readyz` body need `Authorization: Bearer` with it.
     pub metrics_token: Option<String>,
+    /// Refuse tokens of tenants never created with `pursight tenant create` (off: such tenants
+    /// work as before tenants were recorded).
+    pub require_tenants: bool,
 }
 
 impl Default for HttpSettings {
@@ -73,6 +76,7 @@ impl Default for HttpSettings {
             limits: SchemaLimits::default(),
             graphiql: true,
             metrics_token: None,
+            require_tenants: false,
         }
     }
 }

@@ -94,7 +94,10 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     let request = match state.auth.authenticate(authorization).await {
         Ok(caller) => {
             // Checked after the token is verified: an unverified token names no tenant.
-            if let Err(err) = state.tenants.check(&caller.tenant) {
+            if let Err(err) = state
+                .tenants
+                .check(&caller.tenant, state.http.require_tenants)
+            {
                 let error = crate::tenants::refusal(&err).into_server_error(Default::default());
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))
                     .into_response();
@@ -135,6 +138,7 @@ async fn graphql_ws(
     let auth = state.auth.clone();
     let tenants = state.tenants.clone();
     let tenants_init = state.tenants.clone();
+    let require_tenants = state.http.require_tenants;
     let leeway = state.auth.leeway_secs();
     upgrade
         .max_message_size(state.http.max_body_bytes)
@@ -168,9 +172,11 @@ async fn graphql_ws(
                         .authenticate(from_payload.or(header_auth).as_deref())
                         .await
                         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
-                    tenants_init.check(&caller.tenant).map_err(|err| {
-                        async_graphql::Error::new(format!("TENANT_SUSPENDED: {err}"))
-                    })?;
+                    tenants_init
+                        .check(&caller.tenant, require_tenants)
+                        .map_err(|err| {
+                            async_graphql::Error::new(format!("{}: {err}", err.code()))
+                        })?;
                     let _ = expiry_tx.send(Some(caller.expires_at.saturating_add(leeway)));
                     let _ = tenant_tx.send(Some(caller.tenant.clone()));
                     let mut data = Data::default();
@@ -234,7 +240,7 @@ async fn graphql_ws(
                             code: 4403,
                             reason: "TENANT_SUSPENDED".into(),
                         }));
-                        tracing::info!(tenant = %err.tenant, "closing a suspended tenant's subscription socket");
+                        tracing::info!(tenant = %err.tenant(), "closing a suspended tenant's subscription socket");
                         let _ = sink.send(close).await;
                         break;
                     }

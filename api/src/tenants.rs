@@ -47,11 +47,32 @@ pub struct TenantRecord {
 
 /// Why a request of a tenant is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tenant {tenant} is suspended since {since}: {reason}")]
-pub struct TenantSuspendedError {
-    pub tenant: String,
-    pub since: String,
-    pub reason: String,
+pub enum TenantRefusal {
+    #[error("tenant {tenant} is suspended since {since}: {reason}")]
+    Suspended {
+        tenant: String,
+        since: String,
+        reason: String,
+    },
+    /// Only with `PURSIGHT_REQUIRE_TENANTS=true`.
+    #[error("tenant {0} was never created; the platform operator creates tenants with `pursight tenant create`")]
+    Unknown(String),
+}
+
+impl TenantRefusal {
+    /// The `extensions.code` of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TenantRefusal::Suspended { .. } => "TENANT_SUSPENDED",
+            TenantRefusal::Unknown(_) => "TENANT_UNKNOWN",
+        }
+    }
+
+    pub fn tenant(&self) -> &str {
+        match self {
+            TenantRefusal::Suspended { tenant, .. } | TenantRefusal::Unknown(tenant) => tenant,
+        }
+    }
 }
 
 /// The recorded tenants, kept current by [`TenantRegistry::follow`]. Cheap to clone.
@@ -79,10 +100,10 @@ impl TenantRegistry {
 
     /// Resolves once `tenant` is suspended (never, while it is not); for ending an open
     /// connection of a tenant that gets suspended.
-    pub async fn suspended(&self, tenant: &TenantId) -> TenantSuspendedError {
+    pub async fn suspended(&self, tenant: &TenantId) -> TenantRefusal {
         let mut changes = self.changes();
         loop {
-            if let Err(err) = self.check(tenant) {
+            if let Err(err @ TenantRefusal::Suspended { .. }) = self.check(tenant, false) {
                 return err;
             }
             if changes.changed().await.is_err() {
@@ -181,20 +202,26 @@ impl TenantRegistry {
             .send_modify(|version| *version = commit.sequence);
     }
 
-    /// Refuses a suspended tenant; active and never-created tenants pass.
-    pub fn check(&self, tenant: &TenantId) -> Result<(), TenantSuspendedError> {
+    /// Refuses a suspended tenant, and with `require_created` one never created; active
+    /// tenants (and, without it, never-created ones) pass.
+    pub fn check(&self, tenant: &TenantId, require_created: bool) -> Result<(), TenantRefusal> {
         let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
-        match tenants.get(tenant.as_str()) {
-            Some(record) if record.state.status == TenantStatus::Suspended => {
-                Err(TenantSuspendedError {
-                    tenant: tenant.to_string(),
-                    since: record
-                        .since
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    reason: record.state.suspension_reason.clone().unwrap_or_default(),
-                })
+        match tenants
+            .get(tenant.as_str())
+            .map(|record| (record, record.state.status))
+        {
+            Some((record, TenantStatus::Suspended)) => Err(TenantRefusal::Suspended {
+                tenant: tenant.to_string(),
+                since: record
+                    .since
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                reason: record.state.suspension_reason.clone().unwrap_or_default(),
+            }),
+            Some((_, TenantStatus::Active)) => Ok(()),
+            Some((_, TenantStatus::Unknown)) | None if require_created => {
+                Err(TenantRefusal::Unknown(tenant.to_string()))
             }
-            _ => Ok(()),
+            Some((_, TenantStatus::Unknown)) | None => Ok(()),
         }
     }
 
@@ -211,9 +238,10 @@ impl TenantRegistry {
     }
 }
 
-/// The error a refused request carries (`extensions.code` `TENANT_SUSPENDED`).
-pub(crate) fn refusal(err: &TenantSuspendedError) -> async_graphql::Error {
-    crate::graphql::api_error("TENANT_SUSPENDED", err.to_string())
+/// The error a refused request carries (`extensions.code` `TENANT_SUSPENDED` or
+/// `TENANT_UNKNOWN`).
+pub(crate) fn refusal(err: &TenantRefusal) -> async_graphql::Error {
+    crate::graphql::api_error(err.code(), err.to_string())
 }
 
 #[cfg(test)]
