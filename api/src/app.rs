@@ -64,6 +64,9 @@ pub struct HttpSettings {
     pub graphiql: bool,
     /// When set, `/metrics` and the detailed `/readyz` body need `Authorization: Bearer` with it.
     pub metrics_token: Option<String>,
+    /// Refuse tokens of tenants never created with `pursight tenant create` (off: such tenants
+    /// work as before tenants were recorded).
+    pub require_tenants: bool,
 }
 
 impl Default for HttpSettings {
@@ -73,6 +76,7 @@ impl Default for HttpSettings {
             limits: SchemaLimits::default(),
             graphiql: true,
             metrics_token: None,
+            require_tenants: false,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct AppState {
     pub http: Arc<HttpSettings>,
     /// The compliance worker's counters, when it runs in this process.
     pub compliance: Option<Arc<commands::compliance_pm::ProcessStats>>,
+    /// Which tenants are suspended, kept current from the stream (see [`crate::tenants`]).
+    pub tenants: crate::tenants::TenantRegistry,
 }
 
 /// A built, not yet serving, service.
@@ -179,6 +185,10 @@ impl Application {
                 shutdown_rx.clone(),
             ));
         }
+        // Loaded before the listener exists, so no request of a suspended tenant is served
+        // from a registry that has not read the stream yet.
+        let (tenants, tenants_read) = crate::tenants::TenantRegistry::load(&store).await?;
+        runners.push(tenants.follow(store.clone(), tenants_read, shutdown_rx.clone()));
         let mut compliance = None;
         if let Some(settings) = &config.compliance {
             let (task, stats) = crate::compliance_worker::spawn(
@@ -222,6 +232,7 @@ impl Application {
                 health,
                 http: Arc::new(config.http.clone()),
                 compliance,
+                tenants,
             },
             shutdown,
             runners,

@@ -92,7 +92,18 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let request = match state.auth.authenticate(authorization).await {
-        Ok(caller) => request.data(caller),
+        Ok(caller) => {
+            // Checked after the token is verified: an unverified token names no tenant.
+            if let Err(err) = state
+                .tenants
+                .check(&caller.tenant, state.http.require_tenants)
+            {
+                let error = crate::tenants::refusal(&err).into_server_error(Default::default());
+                return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))
+                    .into_response();
+            }
+            request.data(caller)
+        }
         Err(err) => request.data(AuthFailure(err)),
     };
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
@@ -125,6 +136,9 @@ async fn graphql_ws(
         .map(str::to_owned);
     let schema = state.schema.clone();
     let auth = state.auth.clone();
+    let tenants = state.tenants.clone();
+    let tenants_init = state.tenants.clone();
+    let require_tenants = state.http.require_tenants;
     let leeway = state.auth.leeway_secs();
     upgrade
         .max_message_size(state.http.max_body_bytes)
@@ -137,6 +151,7 @@ async fn graphql_ws(
             // token expires, then closes the socket itself.
             let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
             let (expiry_tx, mut expiry) = tokio::sync::watch::channel(None::<u64>);
+            let (tenant_tx, mut tenant) = tokio::sync::watch::channel(None::<domain::TenantId>);
             let serve = GraphQLWebSocket::new_with_pair(tx, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let from_payload = ["Authorization", "authorization"]
@@ -157,7 +172,13 @@ async fn graphql_ws(
                         .authenticate(from_payload.or(header_auth).as_deref())
                         .await
                         .map_err(|err| async_graphql::Error::new(err.to_string()))?;
+                    tenants_init
+                        .check(&caller.tenant, require_tenants)
+                        .map_err(|err| {
+                            async_graphql::Error::new(format!("{}: {err}", err.code()))
+                        })?;
                     let _ = expiry_tx.send(Some(caller.expires_at.saturating_add(leeway)));
+                    let _ = tenant_tx.send(Some(caller.tenant.clone()));
                     let mut data = Data::default();
                     data.insert(caller);
                     Ok(data)
@@ -180,6 +201,18 @@ async fn graphql_ws(
                 tokio::time::sleep(std::time::Duration::from_secs(at.saturating_sub(now))).await;
             };
             tokio::pin!(expired);
+            // A tenant suspended while its socket is open loses it within the registry's delay.
+            let suspended = async move {
+                let Ok(caller_tenant) = tenant
+                    .wait_for(Option::is_some)
+                    .await
+                    .map(|t| t.clone().expect("waited for Some"))
+                else {
+                    return std::future::pending().await;
+                };
+                tenants.suspended(&caller_tenant).await
+            };
+            tokio::pin!(suspended);
             let mut serving = true;
             loop {
                 tokio::select! {
@@ -198,6 +231,16 @@ async fn graphql_ws(
                             code: 4401,
                             reason: "token expired".into(),
                         }));
+                        let _ = sink.send(close).await;
+                        break;
+                    }
+                    err = &mut suspended => {
+                        // Close reasons are at most 123 bytes; the message holds the reason.
+                        let close = Message::Close(Some(CloseFrame {
+                            code: 4403,
+                            reason: "TENANT_SUSPENDED".into(),
+                        }));
+                        tracing::info!(tenant = %err.tenant(), "closing a suspended tenant's subscription socket");
                         let _ = sink.send(close).await;
                         break;
                     }

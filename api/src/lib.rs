@@ -13,5 +13,6 @@ pub mod logging;
 pub mod metrics;
 pub mod monitor;
 pub mod settings;
+pub mod tenants;
 
 pub use app::{AppConfig, Application, HttpSettings, ShutdownHandle};

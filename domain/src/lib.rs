@@ -15,6 +15,7 @@ pub mod ids;
 pub mod rule_set;
 pub mod scan;
 pub mod schema;
+pub mod tenant;
 pub mod text;
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use crate::aggregate::wire_type;
 use crate::compliance::{policy, violation};
 use crate::datasource::{self, v1};
-use crate::{asset, rule_set, scan};
+use crate::{asset, rule_set, scan, tenant};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -88,6 +88,9 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<violation::ViolationResolved>("ViolationResolved", 1),
         of::<violation::ViolationAccepted>("ViolationAccepted", 1),
         of::<violation::AcceptanceExpired>("AcceptanceExpired", 1),
+        of::<tenant::TenantCreated>("TenantCreated", 1),
+        of::<tenant::TenantSuspended>("TenantSuspended", 1),
+        of::<tenant::TenantReactivated>("TenantReactivated", 1),
     ]
 }
 
@@ -140,6 +143,7 @@ mod tests {
             crate::rule_set::ScanRuleSetEvent::READABLE,
             crate::compliance::CompliancePolicyEvent::READABLE,
             crate::compliance::ViolationEvent::READABLE,
+            crate::tenant::TenantEvent::READABLE,
         ]
         .concat()
     }
@@ -166,6 +170,7 @@ mod tests {
                 crate::compliance::CompliancePolicyEvent::READABLE,
             ),
             ("violation", crate::compliance::ViolationEvent::READABLE),
+            ("tenant", crate::tenant::TenantEvent::READABLE),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -192,6 +197,7 @@ mod tests {
             crate::compliance::CompliancePolicyEvent::READABLE,
         );
         check::<crate::compliance::ViolationEvent>(crate::compliance::ViolationEvent::READABLE);
+        check::<crate::tenant::TenantEvent>(crate::tenant::TenantEvent::READABLE);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `report`, `token`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `report`, `token`, `tenant`, `replay`,
 //! `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
@@ -12,6 +12,7 @@ mod projection;
 mod report;
 mod serve;
 mod source;
+mod tenant;
 
 use crate::settings::{DatabaseArgs, StoreArgs};
 use clap::{Parser, Subcommand};
@@ -41,6 +42,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Print a signed token for local use.
     Token(serve::TokenArgs),
+    /// Create, suspend, reactivate and list tenants (platform operator; talks to NATS directly).
+    /// A suspended tenant's tokens are refused with TENANT_SUSPENDED.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommandArgs),
     /// Print the event history (all, one tenant, one aggregate, up to a sequence or a time).
     Replay(history::ReplayArgs),
     /// Rebuild a read model from the stream into fresh tables and swap it in.
@@ -134,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.store, &cli.database, args).await,
         Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
         Command::Token(args) => serve::token(args),
+        Command::Tenant(command) => tenant::run(&cli.store, command).await,
         Command::Replay(args) => history::replay(&cli.store, args).await,
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,

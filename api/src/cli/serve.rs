@@ -112,6 +112,10 @@ pub struct HttpArgs {
     /// Serve GraphiQL on GET /graphql and answer introspection queries; `false` turns off both.
     #[arg(long, env = "PURSIGHT_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+    /// Refuse tokens of tenants never created with `pursight tenant create` (code
+    /// TENANT_UNKNOWN); off, such tenants work as before tenants were recorded.
+    #[arg(long, env = "PURSIGHT_REQUIRE_TENANTS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_tenants: bool,
     /// When set, /metrics and the detailed /readyz body need `Authorization: Bearer <token>`.
     #[arg(long, env = "PURSIGHT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -147,6 +151,7 @@ impl HttpArgs {
                 },
                 graphiql: self.graphiql,
                 metrics_token: self.metrics_token.clone().filter(|v| !v.is_empty()),
+                require_tenants: self.require_tenants,
             },
             ..config
         })
