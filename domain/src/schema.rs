@@ -8,7 +8,7 @@
 use crate::aggregate::wire_type;
 use crate::compliance::{policy, violation};
 use crate::datasource::{self, v1};
-use crate::{asset, rule_set, scan};
+use crate::{access_policy, asset, rule_set, scan};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -88,6 +88,11 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<violation::ViolationResolved>("ViolationResolved", 1),
         of::<violation::ViolationAccepted>("ViolationAccepted", 1),
         of::<violation::AcceptanceExpired>("AcceptanceExpired", 1),
+        of::<access_policy::RoleDefined>("RoleDefined", 1),
+        of::<access_policy::RoleChanged>("RoleChanged", 1),
+        of::<access_policy::RoleRetired>("RoleRetired", 1),
+        of::<access_policy::RoleGranted>("RoleGranted", 1),
+        of::<access_policy::RoleRevoked>("RoleRevoked", 1),
     ]
 }
 
@@ -140,6 +145,7 @@ mod tests {
             crate::rule_set::ScanRuleSetEvent::READABLE,
             crate::compliance::CompliancePolicyEvent::READABLE,
             crate::compliance::ViolationEvent::READABLE,
+            crate::access_policy::AccessPolicyEvent::READABLE,
         ]
         .concat()
     }
@@ -166,6 +172,10 @@ mod tests {
                 crate::compliance::CompliancePolicyEvent::READABLE,
             ),
             ("violation", crate::compliance::ViolationEvent::READABLE),
+            (
+                "access_policy",
+                crate::access_policy::AccessPolicyEvent::READABLE,
+            ),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -192,6 +202,9 @@ mod tests {
             crate::compliance::CompliancePolicyEvent::READABLE,
         );
         check::<crate::compliance::ViolationEvent>(crate::compliance::ViolationEvent::READABLE);
+        check::<crate::access_policy::AccessPolicyEvent>(
+            crate::access_policy::AccessPolicyEvent::READABLE,
+        );
     }
 
     #[test]
