@@ -11,7 +11,7 @@
 //! | `SchemaDiscovered`, `SchemaChanged`, `AssetRemoved`, `AssetRestored`, `AssetMetadataChanged` | the whole asset | incremental |
 //! | `SourceConfigured`, `MonitoringStarted`, `MonitoringStopped`, `HealthAssessed`, scan and classification completed or failed | the source | full pass (lifecycle) |
 //! | `SourceArchived` | the source | its open violations resolved |
-//! | `CompliancePolicy` events | every source of the tenant | full pass each |
+//! | `CompliancePolicy` events, `AccessPolicy` events (roles, grants) | every source of the tenant | full pass each |
 //!
 //! **Incremental evaluation** ([`plan`], [`decide`]): for one column's label, the column rules run
 //! on that column only (they still see the whole asset), the asset rules on its asset and the
@@ -54,6 +54,7 @@
 //! `expires_at` has passed on its [`Clock`] (which tests set). The command id derives from the
 //! violation and the expiry, so two workers record one `AcceptanceExpired`.
 
+use domain::access_policy::AccessPolicy;
 use crate::compliance::{decode_with_evidence, ComplianceWorkflow, LoadedAsset, SourceScope};
 use crate::workflows::KnownAssets;
 use crate::{CommandContext, CommandError, CommandHandler};
@@ -253,7 +254,8 @@ pub fn touched(
             .contains(&event_name)
             .then_some(Touched::Source { source: aggregate });
     }
-    if aggregate_type == CompliancePolicy::NAME {
+    // Roles and grants change who reads every asset of the tenant.
+    if aggregate_type == CompliancePolicy::NAME || aggregate_type == AccessPolicy::NAME {
         return Some(Touched::Tenant);
     }
     None
