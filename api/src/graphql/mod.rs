@@ -5,6 +5,7 @@
 //! TIMEOUT, INTERNAL) and never internal details or secrets. Every request is bounded first
 //! ([`limits`]): text nesting and fragment expansion, then depth and complexity, then time.
 
+mod access;
 mod asset_metadata;
 pub mod catalog;
 mod classification;
@@ -31,7 +32,8 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog, health and compliance.
+/// All queries: data sources, audit, history, consistency, the catalog, health, compliance and
+/// roles.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
@@ -40,10 +42,11 @@ pub struct Query(
     health::HealthQuery,
     compliance::ComplianceQuery,
     compliance_mutation::CompliancePolicyQuery,
+    access::AccessQuery,
 );
 
-/// All mutations: data-source commands, catalog workflows, health checks and the compliance
-/// policy.
+/// All mutations: data-source commands, catalog workflows, health checks, the compliance
+/// policy and roles and grants.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     mutation::MutationRoot,
@@ -52,6 +55,7 @@ pub struct Mutation(
     health::HealthMutation,
     compliance_mutation::ComplianceMutation,
     asset_metadata::AssetMetadataMutation,
+    access::AccessMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
