@@ -101,7 +101,13 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     let steward = TestApp::token("acme", &[Role::DataSteward]);
     let mut input = db.input();
     input["name"] = json!("Clinic");
-    let registered = gql_ok(&app, &admin, REGISTER, json!({ "input": input, "wait": true })).await;
+    let registered = gql_ok(
+        &app,
+        &admin,
+        REGISTER,
+        json!({ "input": input, "wait": true }),
+    )
+    .await;
     let source = registered["registerDataSource"]["aggregateId"]
         .as_str()
         .unwrap()
@@ -137,7 +143,10 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
             .iter()
             .any(|l| l["column"] == "diagnosis_code"
                 && l["label"] == "HEALTH_DIAGNOSIS"
-                && l["frameworks"].as_array().unwrap().contains(&json!("hipaa_phi"))),
+                && l["frameworks"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("hipaa_phi"))),
         "{labels}"
     );
     app.wait_compliance().await;
@@ -164,7 +173,10 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     assert_eq!(error_code(&invalid), Some("VALIDATION"), "{invalid}");
     let message = invalid["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("role \"Clinic Analyst\""), "{message}");
-    assert!(message.contains("\"asset:peek\" is not a permission"), "{message}");
+    assert!(
+        message.contains("\"asset:peek\" is not a permission"),
+        "{message}"
+    );
     assert!(message.contains("asset:read is listed twice"), "{message}");
     let builtin = app
         .gql(
@@ -198,7 +210,11 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     .await;
     app.wait_compliance().await;
     let events = history(&app);
-    assert_eq!(access_events(&events), before + 2, "RoleDefined, RoleGranted");
+    assert_eq!(
+        access_events(&events),
+        before + 2,
+        "RoleDefined, RoleGranted"
+    );
     let state = rule_state(&events);
     let detected = state
         .get("diagnosis_code")
@@ -229,7 +245,13 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     assert!(cites(&events, resolved, "RoleChanged"), "{resolved}");
 
     // Without it again the rule fires again; retiring the role resolves it, citing the retirement.
-    gql_ok(&app, &admin, CHANGE, json!({ "r": "clinic-analyst", "p": ["asset:read"] })).await;
+    gql_ok(
+        &app,
+        &admin,
+        CHANGE,
+        json!({ "r": "clinic-analyst", "p": ["asset:read"] }),
+    )
+    .await;
     app.wait_compliance().await;
     let events = history(&app);
     let again = &rule_state(&events)["diagnosis_code"];
@@ -264,9 +286,17 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
         .collect();
     assert_eq!(
         names,
-        ["admin", "data_steward", "viewer", "auditor", "compliance_officer"]
+        [
+            "admin",
+            "data_steward",
+            "viewer",
+            "auditor",
+            "compliance_officer"
+        ]
     );
-    let forbidden = app.gql(Some(&steward), "{ roles { name } }", json!({})).await;
+    let forbidden = app
+        .gql(Some(&steward), "{ roles { name } }", json!({}))
+        .await;
     assert_eq!(error_code(&forbidden), Some("FORBIDDEN"), "{forbidden}");
 
     db.remove().await;

@@ -191,11 +191,15 @@ impl Readers {
             evidence: source.config_evidence.clone(),
         };
         std::iter::once(admin)
-            .chain(self.roles.iter().map(|(role, permissions, evidence)| RoleFacts {
-                role: role.clone(),
-                permissions: permissions.clone(),
-                evidence: evidence.clone(),
-            }))
+            .chain(
+                self.roles
+                    .iter()
+                    .map(|(role, permissions, evidence)| RoleFacts {
+                        role: role.clone(),
+                        permissions: permissions.clone(),
+                        evidence: evidence.clone(),
+                    }),
+            )
             .collect()
     }
 }
@@ -419,15 +423,14 @@ impl ComplianceWorkflow {
             let Some(detected) = &state.detected else {
                 continue;
             };
-            let (change, evidence) =
-                resolution(
-                    detected,
-                    &rules,
-                    &facts,
-                    &loaded,
-                    policy_evidence.as_ref(),
-                    &metadata.readers,
-                );
+            let (change, evidence) = resolution(
+                detected,
+                &rules,
+                &facts,
+                &loaded,
+                policy_evidence.as_ref(),
+                &metadata.readers,
+            );
             let step = format!("compliance:resolve:{}", state.version);
             let outcome = self
                 .handler

@@ -54,7 +54,6 @@
 //! `expires_at` has passed on its [`Clock`] (which tests set). The command id derives from the
 //! violation and the expiry, so two workers record one `AcceptanceExpired`.
 
-use domain::access_policy::AccessPolicy;
 use crate::compliance::{decode_with_evidence, ComplianceWorkflow, LoadedAsset, SourceScope};
 use crate::workflows::KnownAssets;
 use crate::{CommandContext, CommandError, CommandHandler};
@@ -62,6 +61,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::AckKind;
 use chrono::{DateTime, Utc};
 use domain::access::{Permission, Role};
+use domain::access_policy::AccessPolicy;
 use domain::asset::{Asset, AssetEvent};
 use domain::compliance::engine::{evaluate_columns, evaluate_source};
 use domain::compliance::violation::ViolationDetected;

@@ -96,9 +96,11 @@ pub fn all_permissions() -> BTreeSet<String> {
 /// Whether `permission` is in the vocabulary.
 pub fn is_permission(permission: &str) -> bool {
     permission == READ_PHI
-        || permission.split_once(':').is_some_and(|(resource, action)| {
-            RESOURCES.contains(&resource) && ACTIONS.contains(&action)
-        })
+        || permission
+            .split_once(':')
+            .is_some_and(|(resource, action)| {
+                RESOURCES.contains(&resource) && ACTIONS.contains(&action)
+            })
 }
 
 /// What each built-in role may do, in the vocabulary of custom roles.
@@ -337,7 +339,9 @@ pub enum AccessPolicyError {
     /// Every problem with the input, one message each.
     #[error("invalid role command: {}", .0.join("; "))]
     Invalid(Vec<String>),
-    #[error("{0} is a built-in role: its permissions are fixed; define a custom role with another name")]
+    #[error(
+        "{0} is a built-in role: its permissions are fixed; define a custom role with another name"
+    )]
     BuiltInRole(String),
     #[error("role {0} is already defined; change it with changeRole")]
     RoleExists(String),
@@ -522,7 +526,8 @@ impl Aggregate for AccessPolicy {
                 })]
             }
             C::RetireRole { role } => {
-                let role = check_role_name(role).map_err(|e| AccessPolicyError::Invalid(vec![e]))?;
+                let role =
+                    check_role_name(role).map_err(|e| AccessPolicyError::Invalid(vec![e]))?;
                 if role.parse::<Role>().is_ok() {
                     return Err(AccessPolicyError::BuiltInRole(role));
                 }
@@ -536,14 +541,22 @@ impl Aggregate for AccessPolicy {
                 if state.permissions_of(&role).is_none() {
                     return Err(AccessPolicyError::UnknownRole(role));
                 }
-                if state.grants.get(&role).is_some_and(|s| s.contains(&subject)) {
+                if state
+                    .grants
+                    .get(&role)
+                    .is_some_and(|s| s.contains(&subject))
+                {
                     return Ok(Vec::new());
                 }
                 vec![E::RoleGranted(RoleGranted { subject, role })]
             }
             C::RevokeRole { subject, role } => {
                 let (subject, role) = Self::grant(subject, role)?;
-                if !state.grants.get(&role).is_some_and(|s| s.contains(&subject)) {
+                if !state
+                    .grants
+                    .get(&role)
+                    .is_some_and(|s| s.contains(&subject))
+                {
                     return Err(AccessPolicyError::NotGranted {
                         subject: clip(&subject),
                         role,

@@ -40,7 +40,10 @@ fn granted(subject: &str, role: &str) -> AccessPolicyEvent {
 fn a_custom_role_is_defined_with_sorted_distinct_permissions() {
     let state = given(vec![])
         .when(define("analyst", &["classification:read", " asset:read "]))
-        .then(vec![defined("analyst", &["asset:read", "classification:read"])]);
+        .then(vec![defined(
+            "analyst",
+            &["asset:read", "classification:read"],
+        )]);
     assert_eq!(
         state.permissions_of("analyst").unwrap(),
         BTreeSet::from(["asset:read".to_owned(), "classification:read".to_owned()])
@@ -216,7 +219,11 @@ fn built_in_roles_speak_the_same_vocabulary_and_only_admins_read_phi() {
         let permissions = builtin_permissions(role);
         assert!(permissions.iter().all(|p| is_permission(p)), "{role}");
         assert!(permissions.contains(ASSET_READ), "{role} reads the catalog");
-        assert_eq!(permissions.contains(READ_PHI), role == Role::Admin, "{role}");
+        assert_eq!(
+            permissions.contains(READ_PHI),
+            role == Role::Admin,
+            "{role}"
+        );
     }
     assert_eq!(all_permissions().len(), 50);
     assert!(builtin_permissions(Role::ComplianceOfficer).contains("compliance:accept_risk"));
@@ -226,7 +233,12 @@ fn built_in_roles_speak_the_same_vocabulary_and_only_admins_read_phi() {
 
 #[test]
 fn readers_see_read_and_read_phi_only_for_roles_that_read_assets() {
-    let set = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    let set = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
     assert_eq!(reader_permission_names(&set(&["audit:read"])), None);
     assert_eq!(
         reader_permission_names(&set(&["asset:read"])),
