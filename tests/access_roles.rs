@@ -270,6 +270,27 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     assert!(is(resolved, "ViolationResolved"), "{resolved}");
     assert!(cites(&events, resolved, "RoleRetired"), "{resolved}");
 
+    // A built-in viewer reads assets but not PHI: granted, it fires; revoked, it resolves.
+    let grant =
+        "mutation($s: String!, $r: String!) { grantRole(subject: $s, role: $r) { eventIds } }";
+    let revoke =
+        "mutation($s: String!, $r: String!) { revokeRole(subject: $s, role: $r) { eventIds } }";
+    let lee = json!({ "s": "lee@clinic.test", "r": "viewer" });
+    gql_ok(&app, &admin, grant, lee.clone()).await;
+    app.wait_compliance().await;
+    let events = history(&app);
+    let viewer = &rule_state(&events)["diagnosis_code"];
+    assert!(is(viewer, "ViolationDetected"), "{viewer}");
+    assert!(cites(&events, viewer, "RoleGranted"), "{viewer}");
+    gql_ok(&app, &admin, revoke, lee.clone()).await;
+    app.wait_compliance().await;
+    let events = history(&app);
+    let resolved = &rule_state(&events)["diagnosis_code"];
+    assert!(is(resolved, "ViolationResolved"), "{resolved}");
+    assert!(cites(&events, resolved, "RoleRevoked"), "{resolved}");
+    let again = app.gql(Some(&admin), revoke, lee).await;
+    assert_eq!(error_code(&again), Some("NOT_FOUND"), "{again}");
+
     // The roles query lists the built-in roles and the grants; data stewards may not read it.
     let roles = gql_ok(
         &app,

@@ -12,7 +12,6 @@ use domain::access::{Permission, Role};
 use domain::access_policy::{
     access_policy_id, builtin_permissions, AccessPolicy, AccessPolicyCommand, AccessPolicyState,
 };
-use std::collections::BTreeSet;
 
 /// One role as the tenant's policy has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,13 +175,7 @@ pub fn listing(state: &AccessPolicyState) -> Vec<RoleListing> {
         name: name.clone(),
         built_in: false,
         description: role.description.clone(),
-        permissions: role
-            .permissions
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
+        permissions: role.permissions.iter().cloned().collect(),
         subjects: subjects(name),
     });
     builtin.chain(custom).collect()
