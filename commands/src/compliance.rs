@@ -14,23 +14,38 @@
 //! health data itself or in a health context (`domain::classification::phi`: the source, schema
 //! or table names, or the columns beside it).
 //!
-//! Known gaps of this first increment, on purpose:
-//! - Readers are the built-in roles that may read the catalog (`domain::access`), resting on the
-//!   source's configuration event (no grant events exist). No built-in role holds `read_phi`, so
-//!   the HIPAA readers rule fires on every PHI column beside health data until roles can be
-//!   granted it.
+//! **Readers** (`any role (...)` in a rule) come from the tenant's `AccessPolicy`
+//! (`domain::access_policy`): a role reads every asset of the tenant when its permissions include
+//! `asset:read` *and* it is held — granted to at least one subject. A role nobody holds reads
+//! nothing, so a tenant resolves the HIPAA readers rule by giving its roles `asset:read_phi`,
+//! retiring them, or revoking their grants. `admin` is always a reader (somebody administers
+//! every tenant; it holds `asset:read_phi`) and keeps citing the source's configuration event;
+//! every other role, built-in or custom, cites the later of the event that defined its current
+//! permissions (`RoleDefined`/`RoleChanged`, custom roles only) and the `RoleGranted` that made it
+//! held. Each reader's `role.permissions` are `read`, plus `read_phi` when it holds
+//! `asset:read_phi`. A violation resolved because a role stopped reading (retired, revoked,
+//! changed without `asset:read`) cites the AccessPolicy event that ended it.
+//!
+//! Known gaps of this increment, on purpose:
+//! - Roles carried only in tokens are not recorded anywhere, so the facts cannot see them: a
+//!   built-in role other than `admin` counts as a reader only once it is granted.
+//! - Permissions have no conditions on assets yet: a role reads all of the tenant's assets.
 //! - Custom labels (from a scan rule set) carry no sensitivity or framework: `low`, none.
 //! - The open violations of a source are found by reading the tenant's Violation events from the
 //!   stream (there is no compliance read model yet).
 
 use crate::workflows::KnownAssets;
 use crate::{CommandContext, CommandError, CommandHandler};
-use domain::access::{role_allows, roles_allow, Permission, Role};
+use domain::access::{roles_allow, Permission, Role};
+use domain::access_policy::{
+    access_policy_id, builtin_permissions, reader_permission_names, AccessPolicy,
+    AccessPolicyEvent, AccessPolicyState,
+};
 use domain::asset::{Asset, AssetEvent, AssetMetadata, AssetState, EffectiveMetadata};
 use domain::classification::phi;
 use domain::compliance::engine::{changed_facts, evaluate_source, framework_score, recheck};
 use domain::compliance::{
-    policy_id, violation_id, ActiveRule, AssetFacts, ColumnFacts, CompliancePolicy,
+    policy_id, violation_id, ActiveRule, AssetFacts, CitedFact, ColumnFacts, CompliancePolicy,
     CompliancePolicyState, Evidence, FrameworkId, LabelFacts, RoleFacts, Severity, SourceFacts,
     Subject, Violation, ViolationCommand, ViolationState, ViolationStatus,
 };
@@ -105,10 +120,92 @@ pub struct ComplianceWorkflow {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Metadata {
     source: AssetMetadata,
+    /// Who reads every asset of the tenant (the same for all of them).
+    readers: Readers,
+}
+
+/// The roles that read the tenant's assets, from its AccessPolicy (see the module
+/// documentation), besides `admin`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Readers {
+    /// Held roles with `asset:read`: name, permission names for rules, evidence.
+    roles: Vec<(String, BTreeSet<String>, Evidence)>,
+    /// The last AccessPolicy event about each role ever named (what ended a former reader).
+    last_event: BTreeMap<String, Evidence>,
+}
+
+impl Readers {
+    /// Folds the tenant's AccessPolicy history.
+    fn of(events: &[(AccessPolicyEvent, Evidence)]) -> Self {
+        let mut state = AccessPolicyState::default();
+        let mut defined: BTreeMap<String, Evidence> = BTreeMap::new();
+        let mut held_since: BTreeMap<String, Evidence> = BTreeMap::new();
+        let mut last_event = BTreeMap::new();
+        for (event, evidence) in events {
+            let role = event.role().to_owned();
+            let was_held = state.held(&role);
+            state = AccessPolicy::evolve(state, event);
+            match event {
+                AccessPolicyEvent::RoleDefined(_) | AccessPolicyEvent::RoleChanged(_) => {
+                    defined.insert(role.clone(), evidence.clone());
+                }
+                AccessPolicyEvent::RoleRetired(_) => {
+                    defined.remove(&role);
+                }
+                _ => {}
+            }
+            match (was_held, state.held(&role)) {
+                (false, true) => {
+                    held_since.insert(role.clone(), evidence.clone());
+                }
+                (true, false) => {
+                    held_since.remove(&role);
+                }
+                _ => {}
+            }
+            last_event.insert(role, evidence.clone());
+        }
+        let roles = held_since
+            .into_iter()
+            .filter(|(role, _)| role != Role::Admin.as_str())
+            .filter_map(|(role, granted)| {
+                let names = reader_permission_names(&state.permissions_of(&role)?)?;
+                let evidence = match defined.get(&role) {
+                    Some(d) if d.sequence > granted.sequence => d.clone(),
+                    _ => granted,
+                };
+                Some((role, names, evidence))
+            })
+            .collect();
+        Self { roles, last_event }
+    }
+
+    /// Every reader of an asset of `source`: `admin` first, then the held roles by name.
+    fn facts(&self, source: &SourceFacts) -> Vec<RoleFacts> {
+        let admin = RoleFacts {
+            role: Role::Admin.as_str().to_owned(),
+            permissions: reader_permission_names(&builtin_permissions(Role::Admin))
+                .unwrap_or_default(),
+            // There is no grant event for the bootstrap role: the source's configuration stands
+            // for it, as before roles were recorded.
+            evidence: source.config_evidence.clone(),
+        };
+        std::iter::once(admin)
+            .chain(
+                self.roles
+                    .iter()
+                    .map(|(role, permissions, evidence)| RoleFacts {
+                        role: role.clone(),
+                        permissions: permissions.clone(),
+                        evidence: evidence.clone(),
+                    }),
+            )
+            .collect()
+    }
 }
 
 impl Metadata {
-    fn of(config: &DataSourceConfig) -> Self {
+    fn of(config: &DataSourceConfig, readers: Readers) -> Self {
         let mut tags: Vec<String> = config.tags.iter().map(|t| t.as_str().to_owned()).collect();
         tags.sort();
         tags.dedup();
@@ -118,6 +215,7 @@ impl Metadata {
                 tags,
                 description: config.description.clone(),
             },
+            readers,
         }
     }
 
@@ -224,7 +322,7 @@ impl ComplianceWorkflow {
             });
         let (rules, broken) = policy.active_rules();
 
-        let metadata = Metadata::of(&config);
+        let metadata = Metadata::of(&config, self.readers(ctx).await?);
         let list = known
             .known_assets(&ctx.tenant, source)
             .await
@@ -325,8 +423,14 @@ impl ComplianceWorkflow {
             let Some(detected) = &state.detected else {
                 continue;
             };
-            let (change, evidence) =
-                resolution(detected, &rules, &facts, &loaded, policy_evidence.as_ref());
+            let (change, evidence) = resolution(
+                detected,
+                &rules,
+                &facts,
+                &loaded,
+                policy_evidence.as_ref(),
+                &metadata.readers,
+            );
             let step = format!("compliance:resolve:{}", state.version);
             let outcome = self
                 .handler
@@ -374,6 +478,17 @@ impl ComplianceWorkflow {
             "compliance pass finished"
         );
         Ok(report)
+    }
+
+    /// The readers of the tenant's assets, from its AccessPolicy history.
+    async fn readers(&self, ctx: &CommandContext) -> Result<Readers, CommandError> {
+        let id = access_policy_id(&ctx.tenant);
+        let history = self
+            .handler
+            .store()
+            .load(&ctx.tenant, AccessPolicy::NAME, &id)
+            .await?;
+        Ok(Readers::of(&decode::<AccessPolicy>(&history, id)?))
     }
 
     /// The asset's facts from its full history.
@@ -542,23 +657,6 @@ fn source_facts(
     Some((facts, config, state))
 }
 
-/// The permission names a rule's `role.permissions` sees for a built-in role. `read_phi` is not
-/// among them: no built-in role may read PHI yet (see the module documentation).
-fn permission_names(role: Role) -> BTreeSet<String> {
-    [
-        (Permission::ReadCatalog, "read"),
-        (Permission::ManageDataSources, "manage_data_sources"),
-        (Permission::ReadAudit, "read_audit"),
-        (Permission::SubscribeEvents, "subscribe_events"),
-        (Permission::ManageCompliance, "manage_compliance"),
-        (Permission::AcceptRisk, "accept_risk"),
-    ]
-    .into_iter()
-    .filter(|(permission, _)| role_allows(role, *permission))
-    .map(|(_, name)| name.to_owned())
-    .collect()
-}
-
 /// One asset's facts from its history; `facts` is `None` for a removed asset.
 fn asset_facts(
     id: AggregateId,
@@ -667,17 +765,7 @@ fn asset_facts(
         })
         .collect();
     columns.sort_by(|a, b| a.name.cmp(&b.name));
-    // Built-in roles apply to every asset from the source's registration on: there is no grant
-    // event to cite, so the configuration event stands for it.
-    let readers = Role::ALL
-        .into_iter()
-        .filter(|role| role_allows(*role, Permission::ReadCatalog))
-        .map(|role| RoleFacts {
-            role: role.as_str().to_owned(),
-            permissions: permission_names(role),
-            evidence: source.config_evidence.clone(),
-        })
-        .collect();
+    let readers = metadata.readers.facts(source);
     let (shown, metadata_evidence) = metadata.effective(
         &state.metadata,
         metadata_evidence.as_ref(),
@@ -713,6 +801,7 @@ fn resolution(
     source: &SourceFacts,
     assets: &[LoadedAsset],
     policy_evidence: Option<&Evidence>,
+    readers: &Readers,
 ) -> (String, Vec<Evidence>) {
     let Some(rule) = rules
         .iter()
@@ -751,8 +840,26 @@ fn resolution(
         None => ("column.removed".into(), vec![asset.schema_evidence.clone()]),
         Some((_, facts)) => {
             let changed = changed_facts(&detected.facts, &facts);
-            let cited = if changed.is_empty() { &facts } else { &changed };
+            // A role the finding cited that reads the asset no longer (retired, revoked,
+            // changed without `asset:read`) has no fact left to show it: the AccessPolicy event
+            // that ended it is the proof.
+            let now: BTreeSet<&str> = asset.readers.iter().map(|r| r.role.as_str()).collect();
+            let gone: Vec<Evidence> = detected
+                .facts
+                .iter()
+                .filter_map(|f| f.role.as_deref())
+                .filter(|role| !now.contains(role))
+                .filter_map(|role| readers.last_event.get(role).cloned())
+                .collect();
+            let cited: &[CitedFact] = match (changed.is_empty(), gone.is_empty()) {
+                (true, false) => &[],
+                (true, true) => &facts,
+                (false, _) => &changed,
+            };
             let mut paths: Vec<String> = cited.iter().map(|f| f.fact.to_string()).collect();
+            if !gone.is_empty() {
+                paths.push("asset.readers".into());
+            }
             paths.sort();
             paths.dedup();
             let mut change = paths.join(", ");
@@ -767,6 +874,7 @@ fn resolution(
                     + "…";
             }
             let mut evidence: Vec<Evidence> = cited.iter().map(|f| f.evidence.clone()).collect();
+            evidence.extend(gone);
             evidence.sort_by_key(|e| (e.sequence, e.event_id));
             evidence.dedup();
             (change, evidence)
@@ -918,7 +1026,7 @@ impl ComplianceWorkflow {
             events,
             rules,
             policy_evidence,
-            metadata: Metadata::of(&config),
+            metadata: Metadata::of(&config, self.readers(ctx).await?),
         }))
     }
 
@@ -961,6 +1069,7 @@ impl ComplianceWorkflow {
             &scope.facts,
             assets,
             scope.policy_evidence.as_ref(),
+            &scope.metadata.readers,
         )
     }
 
@@ -998,6 +1107,65 @@ mod tests {
     use domain::classification::{ClassificationType, Label};
     use domain::datasource::{DataSourceKind, Location};
     use domain::discovery::{AssetKind, AssetPath, AssetSchema, ColumnSchema, Fingerprint};
+
+    #[test]
+    fn readers_are_held_roles_that_read_assets_citing_what_made_them_readers() {
+        use domain::access_policy::{RoleChanged, RoleDefined, RoleGranted, RoleRetired};
+        let defined = AccessPolicyEvent::RoleDefined(RoleDefined {
+            role: "analyst".into(),
+            permissions: vec!["asset:read".into()],
+            description: String::new(),
+        });
+        let granted = |role: &str| {
+            AccessPolicyEvent::RoleGranted(RoleGranted {
+                subject: "kim@clinic.test".into(),
+                role: role.into(),
+            })
+        };
+        // Defined but held by nobody: reads nothing.
+        let readers = Readers::of(&[(defined.clone(), ev(10))]);
+        assert!(readers.roles.is_empty());
+        let mut history = vec![
+            (defined, ev(10)),
+            (granted("analyst"), ev(11)),
+            (granted("viewer"), ev(12)),
+        ];
+        let readers = Readers::of(&history);
+        let read = BTreeSet::from(["read".to_owned()]);
+        assert_eq!(
+            readers.roles,
+            vec![
+                ("analyst".to_owned(), read.clone(), ev(11)),
+                ("viewer".to_owned(), read, ev(12)),
+            ]
+        );
+        history.push((
+            AccessPolicyEvent::RoleChanged(RoleChanged {
+                role: "analyst".into(),
+                permissions: vec!["asset:read".into(), "asset:read_phi".into()],
+                description: String::new(),
+            }),
+            ev(13),
+        ));
+        let readers = Readers::of(&history);
+        assert_eq!(
+            readers.roles[0],
+            (
+                "analyst".to_owned(),
+                BTreeSet::from(["read".to_owned(), "read_phi".to_owned()]),
+                ev(13)
+            )
+        );
+        history.push((
+            AccessPolicyEvent::RoleRetired(RoleRetired {
+                role: "analyst".into(),
+            }),
+            ev(14),
+        ));
+        let readers = Readers::of(&history);
+        assert_eq!(readers.roles.len(), 1);
+        assert_eq!(readers.last_event["analyst"], ev(14));
+    }
 
     fn ev(n: u64) -> Evidence {
         Evidence {
@@ -1066,6 +1234,7 @@ mod tests {
                 owner: Some("payments".into()),
                 ..Default::default()
             },
+            ..Default::default()
         };
         let facts = asset_facts(asset, &events, &source(), &metadata)
             .facts
@@ -1078,12 +1247,12 @@ mod tests {
             (label.status, &label.evidence),
             (LabelStatus::Applied, &ev(3))
         );
-        // No built-in role may read PHI yet.
-        assert!(!facts.readers.is_empty());
-        assert!(facts
-            .readers
-            .iter()
-            .all(|r| !r.permissions.contains(domain::compliance::PHI_PERMISSION)));
+        // Without grants only admin reads, and admin may read PHI.
+        assert_eq!(facts.readers.len(), 1);
+        assert_eq!(facts.readers[0].role, "admin");
+        assert!(facts.readers[0]
+            .permissions
+            .contains(domain::compliance::PHI_PERMISSION));
 
         events.push((
             AssetEvent::ClassificationRejected(ClassificationRejected {
@@ -1164,6 +1333,7 @@ mod tests {
                 tags: vec!["residency:eu".into()],
                 description: Some("Finance".into()),
             },
+            ..Default::default()
         };
         // Nothing of its own: the source's metadata, resting on its configuration event.
         let facts = asset_facts(asset, &events, &source(), &metadata)

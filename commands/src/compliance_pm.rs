@@ -11,7 +11,7 @@
 //! | `SchemaDiscovered`, `SchemaChanged`, `AssetRemoved`, `AssetRestored`, `AssetMetadataChanged` | the whole asset | incremental |
 //! | `SourceConfigured`, `MonitoringStarted`, `MonitoringStopped`, `HealthAssessed`, scan and classification completed or failed | the source | full pass (lifecycle) |
 //! | `SourceArchived` | the source | its open violations resolved |
-//! | `CompliancePolicy` events | every source of the tenant | full pass each |
+//! | `CompliancePolicy` events, `AccessPolicy` events (roles, grants) | every source of the tenant | full pass each |
 //!
 //! **Incremental evaluation** ([`plan`], [`decide`]): for one column's label, the column rules run
 //! on that column only (they still see the whole asset), the asset rules on its asset and the
@@ -61,6 +61,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::AckKind;
 use chrono::{DateTime, Utc};
 use domain::access::{Permission, Role};
+use domain::access_policy::AccessPolicy;
 use domain::asset::{Asset, AssetEvent};
 use domain::compliance::engine::{evaluate_columns, evaluate_source};
 use domain::compliance::violation::ViolationDetected;
@@ -253,7 +254,8 @@ pub fn touched(
             .contains(&event_name)
             .then_some(Touched::Source { source: aggregate });
     }
-    if aggregate_type == CompliancePolicy::NAME {
+    // Roles and grants change who reads every asset of the tenant.
+    if aggregate_type == CompliancePolicy::NAME || aggregate_type == AccessPolicy::NAME {
         return Some(Touched::Tenant);
     }
     None

@@ -11,6 +11,8 @@
 //! Long histories load from a snapshot (state + position, verified against the stream) plus the
 //! events after it; a snapshot is saved every `snapshot_every` events (default 100).
 //!
+//! [`access_policy`] defines custom roles and grants roles (the tenant's `AccessPolicy`).
+//!
 //! [`compliance_policy`] changes a tenant's compliance policy and accepts violations' risk.
 //!
 //! Process managers built on it: [`workflows`] (connection validation, scans), [`compliance`]
@@ -19,6 +21,7 @@
 //! (health checks with a rolling window of probe outcomes per source).
 #![forbid(unsafe_code)]
 
+pub mod access_policy;
 pub mod classify;
 pub mod compliance;
 pub mod compliance_pm;

@@ -80,6 +80,9 @@ pub enum Permission {
     ManageCompliance,
     /// Accept the risk of a compliance violation until a date (a risk acceptance).
     AcceptRisk,
+    /// Define, change and retire the tenant's custom roles and grant or revoke roles
+    /// (the `AccessPolicy` aggregate). Admins only.
+    ManageRoles,
 }
 
 impl Permission {
@@ -91,6 +94,7 @@ impl Permission {
             Permission::SubscribeEvents => "subscribe to events",
             Permission::ManageCompliance => "manage the compliance policy",
             Permission::AcceptRisk => "accept compliance risk",
+            Permission::ManageRoles => "manage roles and grants",
         }
     }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod access_policy;
 pub mod aggregate;
 pub mod asset;
 pub mod classification;

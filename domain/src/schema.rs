@@ -8,7 +8,7 @@
 use crate::aggregate::wire_type;
 use crate::compliance::{policy, violation};
 use crate::datasource::{self, v1};
-use crate::{asset, rule_set, scan, tenant};
+use crate::{access_policy, asset, rule_set, scan, tenant};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -91,6 +91,11 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<tenant::TenantCreated>("TenantCreated", 1),
         of::<tenant::TenantSuspended>("TenantSuspended", 1),
         of::<tenant::TenantReactivated>("TenantReactivated", 1),
+        of::<access_policy::RoleDefined>("RoleDefined", 1),
+        of::<access_policy::RoleChanged>("RoleChanged", 1),
+        of::<access_policy::RoleRetired>("RoleRetired", 1),
+        of::<access_policy::RoleGranted>("RoleGranted", 1),
+        of::<access_policy::RoleRevoked>("RoleRevoked", 1),
     ]
 }
 
@@ -144,6 +149,7 @@ mod tests {
             crate::compliance::CompliancePolicyEvent::READABLE,
             crate::compliance::ViolationEvent::READABLE,
             crate::tenant::TenantEvent::READABLE,
+            crate::access_policy::AccessPolicyEvent::READABLE,
         ]
         .concat()
     }
@@ -171,6 +177,10 @@ mod tests {
             ),
             ("violation", crate::compliance::ViolationEvent::READABLE),
             ("tenant", crate::tenant::TenantEvent::READABLE),
+            (
+                "access_policy",
+                crate::access_policy::AccessPolicyEvent::READABLE,
+            ),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -198,6 +208,9 @@ mod tests {
         );
         check::<crate::compliance::ViolationEvent>(crate::compliance::ViolationEvent::READABLE);
         check::<crate::tenant::TenantEvent>(crate::tenant::TenantEvent::READABLE);
+        check::<crate::access_policy::AccessPolicyEvent>(
+            crate::access_policy::AccessPolicyEvent::READABLE,
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! TIMEOUT, INTERNAL) and never internal details or secrets. Every request is bounded first
 //! ([`limits`]): text nesting and fragment expansion, then depth and complexity, then time.
 
+mod access;
 mod asset_metadata;
 pub mod catalog;
 mod classification;
@@ -32,7 +33,8 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog, health and compliance.
+/// All queries: data sources, audit, history, consistency, the catalog, health, compliance and
+/// roles.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
@@ -41,10 +43,11 @@ pub struct Query(
     health::HealthQuery,
     compliance::ComplianceQuery,
     compliance_mutation::CompliancePolicyQuery,
+    access::AccessQuery,
 );
 
-/// All mutations: data-source commands, catalog workflows, health checks and the compliance
-/// policy.
+/// All mutations: data-source commands, catalog workflows, health checks, the compliance
+/// policy and roles and grants.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     mutation::MutationRoot,
@@ -53,6 +56,7 @@ pub struct Mutation(
     health::HealthMutation,
     compliance_mutation::ComplianceMutation,
     asset_metadata::AssetMetadataMutation,
+    access::AccessMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -161,6 +161,20 @@ fn each_fact_event_touches_what_it_changes_and_nothing_else_triggers() {
         touched("compliance_policy", a, "RuleTuned", &json!({})),
         Some(Touched::Tenant)
     );
+    // Roles and grants change who reads every asset of the tenant.
+    for name in [
+        "RoleDefined",
+        "RoleChanged",
+        "RoleRetired",
+        "RoleGranted",
+        "RoleRevoked",
+    ] {
+        assert_eq!(
+            touched("access_policy", a, name, &json!({})),
+            Some(Touched::Tenant),
+            "{name}"
+        );
+    }
     // The worker's own output and events that change no fact trigger nothing.
     for (kind, name) in [
         ("violation", "ViolationDetected"),

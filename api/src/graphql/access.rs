@@ -1,0 +1,228 @@
+//! Custom roles and grants (the tenant's `AccessPolicy`): the mutations `defineRole`,
+//! `changeRole`, `retireRole`, `grantRole` and `revokeRole`, and the `roles` query. All need the
+//! `ManageRoles` permission (admins only); the query too, because grants name people.
+//!
+//! Like every mutation they take an optional `commandId` (idempotency key) and
+//! `waitForProjection`, and return the aggregate's id and version, the commit's sequence and the
+//! event ids. Invalid input is refused whole (VALIDATION, one part of the message per problem)
+//! before anything is recorded. Grants are read by the compliance facts (who reads an asset);
+//! requests are still authorised by the token's roles alone.
+
+use super::errors::command_error;
+use super::mutation::{parse_command_id, result, wait_for_projection};
+use super::types::CommandResult;
+use super::{authorize, Services};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use commands::access_policy::{AccessPolicyCommands, RoleListing};
+use commands::{CommandContext, CommandError, CommandOutcome};
+use domain::access::Permission;
+
+/// A role of your tenant: built-in or custom, with its permissions and who holds it.
+#[derive(SimpleObject)]
+pub struct AccessRole {
+    /// The role's name (a built-in name, or a custom role's).
+    pub name: String,
+    /// Whether it is built in: its permissions are fixed; it can be granted, not redefined.
+    pub built_in: bool,
+    /// What the role is for.
+    pub description: String,
+    /// Its permissions as `resource:action` strings (e.g. `asset:read`, `asset:read_phi`),
+    /// sorted.
+    pub permissions: Vec<String>,
+    /// The subjects (tokens' `sub`) it is granted to, sorted.
+    pub subjects: Vec<String>,
+}
+
+impl From<RoleListing> for AccessRole {
+    fn from(role: RoleListing) -> Self {
+        AccessRole {
+            name: role.name,
+            built_in: role.built_in,
+            description: role.description,
+            permissions: role.permissions,
+            subjects: role.subjects,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AccessQuery;
+
+#[Object]
+impl AccessQuery {
+    /// Every role of your tenant — the built-in roles first, then your custom roles by name —
+    /// with its permissions and the subjects it is granted to. Admins only.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<AccessRole>> {
+        let context = context(ctx, None)?;
+        let roles = commands(ctx).roles(&context).await.map_err(command_error)?;
+        Ok(roles.into_iter().map(AccessRole::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct AccessMutation;
+
+/// The caller as a command's context, if they may manage roles.
+fn context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
+    let caller = authorize(ctx, Permission::ManageRoles)?;
+    Ok(CommandContext::new(
+        caller.tenant.clone(),
+        caller.subject.clone(),
+        caller.roles.clone(),
+        Some(parse_command_id(command_id)?),
+    ))
+}
+
+fn commands(ctx: &Context<'_>) -> AccessPolicyCommands {
+    AccessPolicyCommands::new(ctx.data_unchecked::<Services>().handler.clone())
+}
+
+/// Maps the outcome like every other mutation, waiting for the read models when asked.
+async fn finish(
+    ctx: &Context<'_>,
+    outcome: std::result::Result<CommandOutcome, CommandError>,
+    wait: bool,
+) -> Result<CommandResult> {
+    let outcome = outcome.map_err(command_error)?;
+    let services = ctx.data_unchecked::<Services>();
+    let projected = wait && wait_for_projection(services, outcome.sequence).await;
+    Ok(result(outcome, projected))
+}
+
+#[Object]
+impl AccessMutation {
+    /// Defines a custom role for your tenant. Records `RoleDefined`. A built-in role's name, an
+    /// already defined role (use `changeRole`), a malformed name, an unknown or repeated
+    /// permission or a bad description are refused and nothing is recorded. A role reads assets
+    /// (for the compliance facts) only once it is granted to someone.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn define_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The role's name: 3 to 40 characters of a-z, 0-9, `_` or `-`, starting with a letter; not a built-in role's name."
+        )]
+        role: String,
+        #[graphql(
+            desc = "1 to 64 distinct permissions `resource:action`: resources data_source, asset, classification, rule_set, compliance, audit, role; actions read, create, update, delete, review, accept_risk, export; or `asset:read_phi` (may read protected health information)."
+        )]
+        permissions: Vec<String>,
+        #[graphql(
+            default,
+            desc = "What the role is for: at most 500 characters; line breaks and tabs are the only control characters allowed."
+        )]
+        description: String,
+        #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
+        command_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
+        wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let context = context(ctx, command_id.as_ref())?;
+        let outcome = commands(ctx)
+            .define_role(&context, &role, permissions, &description)
+            .await;
+        finish(ctx, outcome, wait_for_projection).await
+    }
+
+    /// Replaces a custom role's permissions and description. Records `RoleChanged`, or nothing
+    /// when both are unchanged; an unknown role is NOT_FOUND, a built-in one VALIDATION. The
+    /// compliance worker re-evaluates the tenant's sources.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn change_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The custom role's name.")] role: String,
+        #[graphql(
+            desc = "The new permissions, replacing the old ones (same vocabulary as `defineRole`)."
+        )]
+        permissions: Vec<String>,
+        #[graphql(
+            default,
+            desc = "The new description: at most 500 characters (empty clears it)."
+        )]
+        description: String,
+        #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
+        command_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
+        wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let context = context(ctx, command_id.as_ref())?;
+        let outcome = commands(ctx)
+            .change_role(&context, &role, permissions, &description)
+            .await;
+        finish(ctx, outcome, wait_for_projection).await
+    }
+
+    /// Retires a custom role: its grants end with it and its name may be defined again.
+    /// Records `RoleRetired`; an unknown role is NOT_FOUND, a built-in one VALIDATION.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn retire_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The custom role's name.")] role: String,
+        #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
+        command_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
+        wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let context = context(ctx, command_id.as_ref())?;
+        let outcome = commands(ctx).retire_role(&context, &role).await;
+        finish(ctx, outcome, wait_for_projection).await
+    }
+
+    /// Grants a built-in or custom role to a subject. Records `RoleGranted`, or nothing when the
+    /// subject already holds it; an unknown role is NOT_FOUND. Grants do not yet change what the
+    /// subject's requests may do (their token's roles decide); the compliance facts use them.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn grant_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Who receives the role: a token's `sub`, 1 to 254 characters without whitespace or control characters."
+        )]
+        subject: String,
+        #[graphql(desc = "The role's name (built-in or custom).")] role: String,
+        #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
+        command_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
+        wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let context = context(ctx, command_id.as_ref())?;
+        let outcome = commands(ctx).grant_role(&context, &subject, &role).await;
+        finish(ctx, outcome, wait_for_projection).await
+    }
+
+    /// Revokes a subject's grant of a role. Records `RoleRevoked`; a grant the subject does not
+    /// hold is NOT_FOUND.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn revoke_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The subject (a token's `sub`).")] subject: String,
+        #[graphql(desc = "The role's name.")] role: String,
+        #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
+        command_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
+        wait_for_projection: bool,
+    ) -> Result<CommandResult> {
+        let context = context(ctx, command_id.as_ref())?;
+        let outcome = commands(ctx).revoke_role(&context, &subject, &role).await;
+        finish(ctx, outcome, wait_for_projection).await
+    }
+}

@@ -1,0 +1,262 @@
+//! AccessPolicy: custom roles defined, changed, refused and retired; grants and revocations.
+
+use super::*;
+use crate::testing::{self, Given};
+
+fn given(events: Vec<AccessPolicyEvent>) -> Given<AccessPolicy> {
+    testing::given(events)
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn define(role: &str, permissions: &[&str]) -> AccessPolicyCommand {
+    AccessPolicyCommand::DefineRole {
+        role: role.into(),
+        permissions: strings(permissions),
+        description: "Clinic analysts".into(),
+    }
+}
+
+fn defined(role: &str, permissions: &[&str]) -> AccessPolicyEvent {
+    let mut permissions = strings(permissions);
+    permissions.sort();
+    AccessPolicyEvent::RoleDefined(RoleDefined {
+        role: role.into(),
+        permissions,
+        description: "Clinic analysts".into(),
+    })
+}
+
+fn granted(subject: &str, role: &str) -> AccessPolicyEvent {
+    AccessPolicyEvent::RoleGranted(RoleGranted {
+        subject: subject.into(),
+        role: role.into(),
+    })
+}
+
+#[test]
+fn a_custom_role_is_defined_with_sorted_distinct_permissions() {
+    let state = given(vec![])
+        .when(define("analyst", &["classification:read", " asset:read "]))
+        .then(vec![defined(
+            "analyst",
+            &["asset:read", "classification:read"],
+        )]);
+    assert_eq!(
+        state.permissions_of("analyst").unwrap(),
+        BTreeSet::from(["asset:read".to_owned(), "classification:read".to_owned()])
+    );
+    given(vec![defined("analyst", &["asset:read"])])
+        .when(define("analyst", &["asset:read"]))
+        .then_error(AccessPolicyError::RoleExists("analyst".into()));
+}
+
+#[test]
+fn bad_input_is_refused_with_one_message_per_problem() {
+    let error = AccessPolicy::decide(
+        &AccessPolicyState::default(),
+        &AccessPolicyCommand::DefineRole {
+            role: "Bad Name".into(),
+            permissions: strings(&["asset:read", "asset:fly", "asset:read", "vault:read"]),
+            description: "bell\u{7}".into(),
+        },
+    )
+    .unwrap_err();
+    let AccessPolicyError::Invalid(problems) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(problems.len(), 5, "{problems:?}");
+    assert!(problems[0].starts_with("role \"Bad Name\""), "{problems:?}");
+    assert!(problems[1].starts_with("permissions[1]: \"asset:fly\""));
+    assert!(problems[2].contains("asset:read is listed twice"));
+    assert!(problems[3].starts_with("permissions[3]: \"vault:read\""));
+    assert!(problems[4].starts_with("description"));
+    given(vec![])
+        .when(define("analyst", &[]))
+        .then_error(AccessPolicyError::Invalid(vec![
+            "permissions: a role needs at least one permission".into(),
+        ]));
+}
+
+#[test]
+fn built_in_roles_may_be_granted_but_not_redefined_changed_or_retired() {
+    given(vec![])
+        .when(define("viewer", &["asset:read"]))
+        .then_error(AccessPolicyError::BuiltInRole("viewer".into()));
+    given(vec![])
+        .when(AccessPolicyCommand::ChangeRole {
+            role: "admin".into(),
+            permissions: strings(&["asset:read"]),
+            description: String::new(),
+        })
+        .then_error(AccessPolicyError::BuiltInRole("admin".into()));
+    given(vec![])
+        .when(AccessPolicyCommand::RetireRole {
+            role: "auditor".into(),
+        })
+        .then_error(AccessPolicyError::BuiltInRole("auditor".into()));
+    let state = given(vec![])
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        })
+        .then(vec![granted("kim@clinic.test", "viewer")]);
+    assert!(state.held("viewer"));
+}
+
+#[test]
+fn a_change_replaces_permissions_and_an_identical_one_records_nothing() {
+    let history = vec![defined("analyst", &["asset:read"])];
+    let state = given(history.clone())
+        .when(AccessPolicyCommand::ChangeRole {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read_phi", "asset:read"]),
+            description: "Clinic analysts".into(),
+        })
+        .then(vec![AccessPolicyEvent::RoleChanged(RoleChanged {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read", "asset:read_phi"]),
+            description: "Clinic analysts".into(),
+        })]);
+    assert!(state.permissions_of("analyst").unwrap().contains(READ_PHI));
+    given(history)
+        .when(AccessPolicyCommand::ChangeRole {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read"]),
+            description: "Clinic analysts".into(),
+        })
+        .then_nothing();
+    given(vec![])
+        .when(AccessPolicyCommand::ChangeRole {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read"]),
+            description: String::new(),
+        })
+        .then_error(AccessPolicyError::UnknownRole("analyst".into()));
+}
+
+#[test]
+fn retiring_a_role_ends_its_grants_and_it_can_no_longer_be_granted() {
+    let history = vec![
+        defined("analyst", &["asset:read"]),
+        granted("kim@clinic.test", "analyst"),
+    ];
+    let state = given(history.clone())
+        .when(AccessPolicyCommand::RetireRole {
+            role: "analyst".into(),
+        })
+        .then(vec![AccessPolicyEvent::RoleRetired(RoleRetired {
+            role: "analyst".into(),
+        })]);
+    assert!(!state.held("analyst"));
+    assert!(state.permissions_of("analyst").is_none());
+    let mut retired = history;
+    retired.push(AccessPolicyEvent::RoleRetired(RoleRetired {
+        role: "analyst".into(),
+    }));
+    given(retired.clone())
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "kim@clinic.test".into(),
+            role: "analyst".into(),
+        })
+        .then_error(AccessPolicyError::UnknownRole("analyst".into()));
+    // The name is free again: a new definition starts without the old grants.
+    let state = given(retired)
+        .when(define("analyst", &["asset:read"]))
+        .then(vec![defined("analyst", &["asset:read"])]);
+    assert!(!state.held("analyst"));
+}
+
+#[test]
+fn grants_are_recorded_once_and_only_held_grants_are_revoked() {
+    let history = vec![granted("kim@clinic.test", "viewer")];
+    given(history.clone())
+        .when(AccessPolicyCommand::GrantRole {
+            subject: " kim@clinic.test ".into(),
+            role: "viewer".into(),
+        })
+        .then_nothing();
+    let state = given(history)
+        .when(AccessPolicyCommand::RevokeRole {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        })
+        .then(vec![AccessPolicyEvent::RoleRevoked(RoleRevoked {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        })]);
+    assert!(!state.held("viewer"));
+    given(vec![])
+        .when(AccessPolicyCommand::RevokeRole {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        })
+        .then_error(AccessPolicyError::NotGranted {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        });
+    given(vec![])
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "two words".into(),
+            role: "nobody-defined-this".into(),
+        })
+        .then_error(AccessPolicyError::Invalid(vec![format!(
+            "subject: 1 to {MAX_SUBJECT_CHARS} characters without whitespace or control characters (a token's sub)"
+        )]));
+    given(vec![])
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "kim@clinic.test".into(),
+            role: "nobody-defined-this".into(),
+        })
+        .then_error(AccessPolicyError::UnknownRole("nobody-defined-this".into()));
+}
+
+#[test]
+fn built_in_roles_speak_the_same_vocabulary_and_only_admins_read_phi() {
+    for role in Role::ALL {
+        let permissions = builtin_permissions(role);
+        assert!(permissions.iter().all(|p| is_permission(p)), "{role}");
+        assert!(permissions.contains(ASSET_READ), "{role} reads the catalog");
+        assert_eq!(
+            permissions.contains(READ_PHI),
+            role == Role::Admin,
+            "{role}"
+        );
+    }
+    assert_eq!(all_permissions().len(), 50);
+    assert!(builtin_permissions(Role::ComplianceOfficer).contains("compliance:accept_risk"));
+    assert!(!builtin_permissions(Role::DataSteward).contains("compliance:accept_risk"));
+    assert!(!builtin_permissions(Role::Viewer).contains("role:create"));
+}
+
+#[test]
+fn readers_see_read_and_read_phi_only_for_roles_that_read_assets() {
+    let set = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(reader_permission_names(&set(&["audit:read"])), None);
+    assert_eq!(
+        reader_permission_names(&set(&["asset:read"])),
+        Some(set(&["read"]))
+    );
+    assert_eq!(
+        reader_permission_names(&set(&["asset:read", "asset:read_phi"])),
+        Some(set(&["read", "read_phi"]))
+    );
+}
+
+#[test]
+fn policy_ids_are_per_tenant_and_stable() {
+    let acme = TenantId::parse("acme").unwrap();
+    assert_eq!(access_policy_id(&acme), access_policy_id(&acme));
+    assert_ne!(
+        access_policy_id(&acme),
+        access_policy_id(&TenantId::parse("globex").unwrap())
+    );
+    assert_ne!(access_policy_id(&acme), crate::compliance::policy_id(&acme));
+}
