@@ -210,6 +210,7 @@ pub fn resource_of(action: &str) -> &'static str {
         | "tuneComplianceRule"
         | "defineComplianceRule"
         | "retireComplianceRule" => "compliance_policy",
+        "defineRole" | "changeRole" | "retireRole" | "grantRole" | "revokeRole" => "access_policy",
         _ => "",
     }
 }
