@@ -473,6 +473,14 @@ pub fn check_secret(secret: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Seconds since the Unix epoch, the unit of `exp`, `nbf` and `iat`.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 /// Issues an HS256 token (for `pursight token`, the demo and tests).
 pub fn issue_token(
     secret: &str,
@@ -481,10 +489,7 @@ pub fn issue_token(
     roles: &[Role],
     ttl_secs: u64,
 ) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let now = unix_now();
     let claims = Claims {
         sub: subject.to_owned(),
         tenant: tenant.to_string(),

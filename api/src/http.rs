@@ -194,11 +194,8 @@ async fn graphql_ws(
                     // The connection ended before it was initialised.
                     return std::future::pending().await;
                 };
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or_default();
-                tokio::time::sleep(std::time::Duration::from_secs(at.saturating_sub(now))).await;
+                let wait = at.saturating_sub(crate::auth::unix_now());
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
             };
             tokio::pin!(expired);
             // A tenant suspended while its socket is open loses it within the registry's delay.
