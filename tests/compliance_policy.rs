@@ -271,7 +271,9 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
     // Every problem of an invalid rule is reported, with the condition's position; nothing is
     // recorded.
     let before = app.stream_sequence().await;
-    let mut invalid = rule(r#"any label (label.kind == "CREDIT_CARD_NUMBER")"#);
+    let mut invalid = rule(
+        r#"any label (label.kind == "CREDIT_CARD_NUMBER") and source.environment == "prod""#,
+    );
     invalid["framework"] = json!("iso27001");
     invalid["severity"] = json!("urgent");
     let refused = app
@@ -285,11 +287,21 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
         .iter()
         .map(|p| p["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["framework", "severity", "condition"], "{refused}");
+    // Each problem of the condition is a message of its own, so all are fixed in one round.
+    assert_eq!(
+        fields,
+        ["framework", "severity", "condition", "condition"],
+        "{refused}"
+    );
     let condition = problems[2]["message"].as_str().unwrap();
     assert!(
         condition.starts_with("at character 12: unknown fact `label.kind`"),
         "{condition}"
+    );
+    let environment = problems[3]["message"].as_str().unwrap();
+    assert!(
+        environment.contains("`source.environment` is never \"prod\""),
+        "{environment}"
     );
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert!(

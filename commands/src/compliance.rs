@@ -353,30 +353,33 @@ impl ComplianceWorkflow {
         let mut violations = self.source_violations(ctx, source).await?;
         let mut firing = BTreeSet::new();
         let mut to_record = Vec::new();
-        for finding in &findings {
+        for finding in findings {
             let id = violation_id(&ctx.tenant, &finding.rule_id, &finding.subject);
             firing.insert(id);
-            let before = violations.get(&id).cloned().unwrap_or_default();
-            let command = ViolationCommand::Detect {
-                tenant: ctx.tenant.clone(),
-                finding: finding.clone(),
-            };
-            // Decided here first only to skip a load and a request for the common case, an
-            // unchanged finding; the handler decides again on the stored history.
-            if Violation::decide(&before, &command).is_ok_and(|events| events.is_empty()) {
-                continue;
-            }
+            let before = violations.get(&id);
+            let version = before.map_or(0, |v| v.version);
             // The violation's version and the finding's evidence: a retried pass over the same
             // facts reuses the id (one commit), a later change of the facts gets a new one.
             let mut step = format!(
-                "compliance:detect:{}:{}:{}",
-                before.version,
+                "compliance:detect:{version}:{}:{}",
                 finding.rule_version,
                 finding.severity.as_str()
             );
             for evidence in &finding.evidence {
                 step.push(':');
                 step.push_str(&evidence.event_id.to_string());
+            }
+            let command = ViolationCommand::Detect {
+                tenant: ctx.tenant.clone(),
+                finding,
+            };
+            // Decided here first only to skip a load and a request for the common case, an
+            // unchanged finding; the handler decides again on the stored history.
+            let unchanged = before.is_some_and(|before| {
+                Violation::decide(before, &command).is_ok_and(|events| events.is_empty())
+            });
+            if unchanged {
+                continue;
             }
             to_record.push((id, derived(ctx, id, &step), command));
         }

@@ -128,16 +128,17 @@ fn catalogue(columns: u64, per_table: u64) -> Vec<AssetFacts> {
 /// The violations the findings leave open, as their aggregates fold them.
 fn record(
     tenant: &TenantId,
-    findings: &[Finding],
+    findings: Vec<Finding>,
     states: &mut HashMap<AggregateId, ViolationState>,
 ) -> u64 {
     let mut recorded = 0;
     for finding in findings {
         let id = violation_id(tenant, &finding.rule_id, &finding.subject);
         let state = states.remove(&id).unwrap_or_default();
+        // Moved, as the worker does (`ComplianceEvaluator::evaluate`).
         let command = ViolationCommand::Detect {
             tenant: tenant.clone(),
-            finding: finding.clone(),
+            finding,
         };
         let events = Violation::decide(&state, &command).unwrap_or_default();
         recorded += events.len() as u64;
@@ -164,13 +165,14 @@ pub fn run(args: ComplianceArgs) -> anyhow::Result<ExitCode> {
     let findings = evaluate_source(&rules, &source, &assets);
     let evaluated = started.elapsed();
     let mut states = HashMap::new();
-    let recorded = record(&tenant, &findings, &mut states);
+    let found = findings.len();
+    let recorded = record(&tenant, findings, &mut states);
     let full = started.elapsed();
     println!(
         "full pass: {:.0} ms ({:.0} ms evaluating), {} findings, {} ViolationDetected",
         full.as_secs_f64() * 1e3,
         evaluated.as_secs_f64() * 1e3,
-        findings.len(),
+        found,
         recorded
     );
 
@@ -231,7 +233,7 @@ pub fn run(args: ComplianceArgs) -> anyhow::Result<ExitCode> {
         .map(|f| violation_id(&tenant, &f.rule_id, &f.subject))
         .collect();
     let mut baseline_states = states.clone();
-    let baseline_detects = record(&tenant, &again, &mut baseline_states);
+    let baseline_detects = record(&tenant, again, &mut baseline_states);
     let baseline_resolves = states.keys().filter(|id| !firing.contains(id)).count();
     let baseline = started.elapsed();
 

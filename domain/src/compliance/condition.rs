@@ -3,10 +3,12 @@
 //!
 //! Contracts:
 //! - [`Condition::parse`] reads the text, resolves every fact path against a fixed schema
-//!   ([`FACTS`]) and type-checks the whole expression. A syntax error, an unknown fact, a fact used
-//!   outside its scope, a wrong type or an unknown keyword value each give **one**
-//!   [`ConditionError`] with the 1-based character position it refers to. A condition that
-//!   parses cannot fail at evaluation.
+//!   ([`FACTS`]) and type-checks the whole expression. An unknown fact, a fact used outside its
+//!   scope, a wrong type or an unknown keyword value each give **one** [`ConditionError`] with the
+//!   1-based character position it refers to, and every such problem in the text is reported, so
+//!   a rule author fixes them in one round. A syntax error ends the reading (what follows it
+//!   cannot be read reliably) and is reported after the problems found before it. A condition
+//!   that parses cannot fail at evaluation.
 //! - [`Condition::evaluate`] is pure and allocation-free: no strings are built per column.
 //!   [`Condition::explain`] evaluates again and records the facts the result rests on (only
 //!   called for a rule that fired).
@@ -493,15 +495,16 @@ pub enum Binding {
 }
 
 impl Condition {
-    /// Parses and type-checks `text` for rules evaluated with `binding`.
-    pub fn parse(text: &str, binding: Binding) -> Result<Self, ConditionError> {
+    /// Parses and type-checks `text` for rules evaluated with `binding`; on refusal, every
+    /// problem found, in the order of the text (never empty).
+    pub fn parse(text: &str, binding: Binding) -> Result<Self, Vec<ConditionError>> {
         if text.chars().count() > MAX_CONDITION_CHARS {
-            return Err(ConditionError {
+            return Err(vec![ConditionError {
                 position: MAX_CONDITION_CHARS + 1,
                 message: format!("a condition is at most {MAX_CONDITION_CHARS} characters"),
-            });
+            }]);
         }
-        let tokens = lex(text)?;
+        let tokens = lex(text).map_err(|e| vec![e])?;
         let mut parser = Parser {
             text,
             tokens,
@@ -514,21 +517,30 @@ impl Condition {
             },
             column_rule: binding == Binding::Column,
             memo_slots: 0,
+            problems: Vec::new(),
         };
-        let expr = parser.expr()?;
-        if let Some(token) = parser.peek() {
-            return Err(parser.error_at(
+        let parsed = parser.expr().and_then(|expr| match parser.peek() {
+            Some(token) => Err(parser.error_at(
                 token.start,
                 format!(
                     "unexpected {} after a complete condition",
                     token.kind.describe()
                 ),
-            ));
+            )),
+            None => Ok(expr),
+        });
+        let mut problems = std::mem::take(&mut parser.problems);
+        match parsed {
+            Ok(expr) if problems.is_empty() => Ok(Self {
+                expr,
+                memo_slots: parser.memo_slots,
+            }),
+            Ok(_) => Err(problems),
+            Err(syntax) => {
+                problems.push(syntax);
+                Err(problems)
+            }
         }
-        Ok(Self {
-            expr,
-            memo_slots: parser.memo_slots,
-        })
     }
 
     /// How many memo slots [`Env::with_memo`] needs for this condition (0 for most).
@@ -553,12 +565,15 @@ impl Condition {
     pub fn explain(&self, env: &Env<'_>) -> (bool, Vec<CitedFact>) {
         let mut record = Record(Vec::new(), MAX_WITNESSES);
         let result = eval(&self.expr, env, &mut record);
+        // Reads are kept as references while evaluating (most are dropped with the elements of
+        // a quantifier that decide nothing); only the cited ones are rendered into text.
         let mut seen = BTreeSet::new();
         let cited = record
             .0
-            .into_iter()
-            .filter(|fact| seen.insert(fact.key()))
+            .iter()
+            .filter(|read| seen.insert(read.key()))
             .take(MAX_CITED_FACTS)
+            .map(FactRead::cite)
             .collect();
         (result, cited)
     }
@@ -637,14 +652,35 @@ pub struct CitedFact {
     pub evidence: Evidence,
 }
 
-impl CitedFact {
-    fn key(&self) -> (String, Option<String>, Option<String>, Option<String>) {
+/// One fact read while explaining, as references into the facts until it is known to be cited.
+#[derive(Clone, Copy)]
+struct FactRead<'a> {
+    fact: Fact,
+    env: Env<'a>,
+}
+
+impl<'a> FactRead<'a> {
+    /// What makes two reads the same citation: the fact, and the column, label and role it was
+    /// read for.
+    fn key(&self) -> (Fact, Option<&'a str>, Option<&'a str>, Option<&'a str>) {
         (
-            self.fact.clone(),
-            self.column.clone(),
-            self.label.clone(),
-            self.role.clone(),
+            self.fact,
+            self.env.column.map(|c| c.name.as_str()),
+            self.env.label.map(|l| l.label.as_str()),
+            self.env.role.map(|r| r.role.as_str()),
         )
+    }
+
+    fn cite(&self) -> CitedFact {
+        let env = &self.env;
+        CitedFact {
+            fact: self.fact.path().to_owned(),
+            column: env.column.map(|c| c.name.clone()),
+            label: env.label.map(|l| l.label.as_str().to_owned()),
+            role: env.role.map(|r| r.role.clone()),
+            value: render(read(self.fact, env)),
+            evidence: evidence_of(self.fact, env).clone(),
+        }
     }
 }
 
@@ -749,15 +785,15 @@ fn clip_value(text: &str) -> String {
 }
 
 /// Receives every fact read during an evaluation. `NoRecord` compiles to nothing.
-trait Recorder {
+trait Recorder<'a> {
     /// Whether quantifiers visit every element (to cite all witnesses) instead of stopping early.
     const EXHAUSTIVE: bool;
-    fn read(&mut self, fact: Fact, env: &Env<'_>);
+    fn read(&mut self, fact: Fact, env: &Env<'a>);
     fn mark(&self) -> usize;
     fn truncate(&mut self, to: usize);
     /// Moves the reads after `from` into a side buffer (to keep or drop per element).
-    fn split_off(&mut self, from: usize) -> Vec<CitedFact>;
-    fn extend(&mut self, facts: Vec<CitedFact>);
+    fn split_off(&mut self, from: usize) -> Vec<FactRead<'a>>;
+    fn extend(&mut self, facts: Vec<FactRead<'a>>);
     /// How many deciding elements a quantifier cites now.
     fn witness_cap(&self) -> usize;
     fn set_witness_cap(&mut self, cap: usize);
@@ -765,36 +801,29 @@ trait Recorder {
 
 struct NoRecord;
 
-impl Recorder for NoRecord {
+impl<'a> Recorder<'a> for NoRecord {
     const EXHAUSTIVE: bool = false;
-    fn read(&mut self, _: Fact, _: &Env<'_>) {}
+    fn read(&mut self, _: Fact, _: &Env<'a>) {}
     fn mark(&self) -> usize {
         0
     }
     fn truncate(&mut self, _: usize) {}
-    fn split_off(&mut self, _: usize) -> Vec<CitedFact> {
+    fn split_off(&mut self, _: usize) -> Vec<FactRead<'a>> {
         Vec::new()
     }
-    fn extend(&mut self, _: Vec<CitedFact>) {}
+    fn extend(&mut self, _: Vec<FactRead<'a>>) {}
     fn witness_cap(&self) -> usize {
         1
     }
     fn set_witness_cap(&mut self, _: usize) {}
 }
 
-struct Record(Vec<CitedFact>, usize);
+struct Record<'a>(Vec<FactRead<'a>>, usize);
 
-impl Recorder for Record {
+impl<'a> Recorder<'a> for Record<'a> {
     const EXHAUSTIVE: bool = true;
-    fn read(&mut self, fact: Fact, env: &Env<'_>) {
-        self.0.push(CitedFact {
-            fact: fact.path().to_owned(),
-            column: env.column.map(|c| c.name.clone()),
-            label: env.label.map(|l| l.label.as_str().to_owned()),
-            role: env.role.map(|r| r.role.clone()),
-            value: render(read(fact, env)),
-            evidence: evidence_of(fact, env).clone(),
-        });
+    fn read(&mut self, fact: Fact, env: &Env<'a>) {
+        self.0.push(FactRead { fact, env: *env });
     }
     fn mark(&self) -> usize {
         self.0.len()
@@ -802,10 +831,10 @@ impl Recorder for Record {
     fn truncate(&mut self, to: usize) {
         self.0.truncate(to);
     }
-    fn split_off(&mut self, from: usize) -> Vec<CitedFact> {
+    fn split_off(&mut self, from: usize) -> Vec<FactRead<'a>> {
         self.0.split_off(from)
     }
-    fn extend(&mut self, facts: Vec<CitedFact>) {
+    fn extend(&mut self, facts: Vec<FactRead<'a>>) {
         self.0.extend(facts);
     }
     fn witness_cap(&self) -> usize {
@@ -816,7 +845,7 @@ impl Recorder for Record {
     }
 }
 
-fn eval<R: Recorder>(expr: &Expr, env: &Env<'_>, rec: &mut R) -> bool {
+fn eval<'a, R: Recorder<'a>>(expr: &Expr, env: &Env<'a>, rec: &mut R) -> bool {
     match expr {
         Expr::Const(b) => *b,
         Expr::Flag(fact) => {
@@ -886,18 +915,18 @@ fn eval<R: Recorder>(expr: &Expr, env: &Env<'_>, rec: &mut R) -> bool {
 /// `any` (`existential`) or `all` over a range. With a recorder that cites, every element is
 /// visited and only the deciding ones keep their reads: the witnesses of a true `any`, the
 /// counterexamples of a false `all`, and every element otherwise.
-fn quantify<R: Recorder>(
+fn quantify<'a, R: Recorder<'a>>(
     range: Range,
     body: &Expr,
-    env: &Env<'_>,
+    env: &Env<'a>,
     rec: &mut R,
     existential: bool,
 ) -> bool {
     let start = rec.mark();
-    let mut deciding: Vec<CitedFact> = Vec::new();
+    let mut deciding: Vec<FactRead<'a>> = Vec::new();
     let mut witnesses = 0;
     let cap = rec.witness_cap();
-    let mut visit = |inner: Env<'_>, rec: &mut R| -> bool {
+    let mut visit = |inner: Env<'a>, rec: &mut R| -> bool {
         let mark = rec.mark();
         let holds = eval(body, &inner, rec);
         let decides = holds == existential;
@@ -1175,6 +1204,9 @@ struct Parser<'t> {
     scope: Scope,
     column_rule: bool,
     memo_slots: usize,
+    /// Problems of meaning (unknown facts, scopes, types, values) found so far. Reading goes on
+    /// after one, with a stand-in that adds no problem of its own; only syntax errors stop it.
+    problems: Vec<ConditionError>,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -1194,6 +1226,9 @@ const KEYWORDS: &[&str] = &[
 enum Operand {
     Fact(&'static FactSpec),
     Lit(Literal),
+    /// A fact already reported as unknown or out of scope: whatever it is used with adds no
+    /// second problem.
+    Reported,
 }
 
 impl<'t> Parser<'t> {
@@ -1206,6 +1241,12 @@ impl<'t> Parser<'t> {
             position: position(self.text, byte),
             message,
         }
+    }
+
+    /// Records a problem of meaning and goes on reading.
+    fn problem(&mut self, byte: usize, message: String) {
+        let problem = self.error_at(byte, message);
+        self.problems.push(problem);
     }
 
     /// Where the next token starts (the end of the text when there is none).
@@ -1309,22 +1350,24 @@ impl<'t> Parser<'t> {
                 self.expect(TokenKind::LParen, "`(` after exists")?;
                 let start = self.here();
                 let spec = match self.operand()? {
-                    Operand::Fact(spec) => spec,
+                    Operand::Fact(spec) => Some(spec),
                     Operand::Lit(_) => {
-                        return Err(self.error_at(start, "exists(...) takes a fact".into()))
+                        self.problem(start, "exists(...) takes a fact".into());
+                        None
                     }
+                    Operand::Reported => None,
                 };
-                if !spec.optional {
-                    return Err(self.error_at(
+                if let Some(spec) = spec.filter(|spec| !spec.optional) {
+                    self.problem(
                         start,
                         format!(
                             "`{}` is always present; exists(...) takes an optional fact",
                             spec.path
                         ),
-                    ));
+                    );
                 }
                 self.expect(TokenKind::RParen, "`)`")?;
-                Ok(Expr::Exists(spec.fact))
+                Ok(spec.map_or(Expr::Const(false), |spec| Expr::Exists(spec.fact)))
             }
             TokenKind::Ident(word) if word == "has_tag_prefix" => {
                 self.at += 1;
@@ -1372,27 +1415,22 @@ impl<'t> Parser<'t> {
         };
         self.at += 1;
         let outer = self.scope;
-        match range {
+        let misplaced = match range {
             // In a column rule `any column (...)` looks at the asset's other columns too (e.g.
             // "a health label anywhere in this table"); inside a label it would be ambiguous.
             Range::Columns if outer.label => {
-                return Err(self.error_at(
-                    start,
-                    "any column (...) cannot be used inside a label's scope".into(),
-                ))
+                Some("any column (...) cannot be used inside a label's scope")
             }
-            Range::Labels if !outer.column => return Err(self.error_at(
-                start,
-                "labels belong to a column: use this in a column rule or inside any column (...)"
-                    .into(),
-            )),
-            Range::Labels if outer.label => {
-                return Err(self.error_at(start, "a label is already in scope here".into()))
-            }
-            Range::Roles if outer.role => {
-                return Err(self.error_at(start, "a role is already in scope here".into()))
-            }
-            _ => {}
+            Range::Labels if !outer.column => Some(
+                "labels belong to a column: use this in a column rule or inside any column (...)",
+            ),
+            Range::Labels if outer.label => Some("a label is already in scope here"),
+            Range::Roles if outer.role => Some("a role is already in scope here"),
+            _ => None,
+        };
+        // The body is still read (in the scope it asked for) so that its own problems are found.
+        if let Some(message) = misplaced {
+            self.problem(start, message.into());
         }
         self.expect(TokenKind::LParen, "`(`")?;
         self.scope = match range {
@@ -1447,7 +1485,13 @@ impl<'t> Parser<'t> {
                     format!("expected a fact or a value, found the keyword `{word}`"),
                 ))
             }
-            TokenKind::Ident(path) => Operand::Fact(self.resolve(&path, token.start)?),
+            TokenKind::Ident(path) => match self.resolve(&path, token.start) {
+                Ok(spec) => Operand::Fact(spec),
+                Err(problem) => {
+                    self.problems.push(problem);
+                    Operand::Reported
+                }
+            },
             other => {
                 return Err(self.error_at(
                     token.start,
@@ -1492,18 +1536,15 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn check_value(
-        &self,
-        spec: &FactSpec,
-        value: &Literal,
-        start: usize,
-    ) -> Result<(), ConditionError> {
+    /// Whether `value` is of `spec`'s type and, for a keyword fact, one of its values; records
+    /// the problem when not.
+    fn check_value(&mut self, spec: &FactSpec, value: &Literal, start: usize) -> bool {
         let expected = match spec.ty {
             FactType::TextSet => FactType::Text,
             ty => ty,
         };
         if value.ty() != expected {
-            return Err(self.error_at(
+            self.problem(
                 start,
                 format!(
                     "`{}` is {}, compared with {}",
@@ -1511,7 +1552,8 @@ impl<'t> Parser<'t> {
                     spec.ty.describe(),
                     value.ty().describe()
                 ),
-            ));
+            );
+            return false;
         }
         if let (Fact::LabelType, Literal::Text(text)) = (spec.fact, value) {
             // Custom label names are free, so label types are not a closed set; but a built-in
@@ -1520,15 +1562,16 @@ impl<'t> Parser<'t> {
                 .iter()
                 .find(|t| t.as_str() != text && t.as_str().eq_ignore_ascii_case(text));
             if let Some(near) = near {
-                return Err(self.error_at(
+                self.problem(
                     start,
                     format!("label types are written as {near}, not {:?}", clip(text)),
-                ));
+                );
+                return false;
             }
         }
         if let (Some(values), Literal::Text(text)) = (spec.values, value) {
             if !values.contains(&text.as_str()) {
-                return Err(self.error_at(
+                self.problem(
                     start,
                     format!(
                         "`{}` is never {:?}; its values are {}",
@@ -1536,13 +1579,17 @@ impl<'t> Parser<'t> {
                         clip(text),
                         values.join(", ")
                     ),
-                ));
+                );
+                return false;
             }
         }
-        Ok(())
+        true
     }
 
+    /// A comparison, a list or set membership, or a lone boolean. A problem of meaning yields
+    /// `Expr::Const(false)` as a stand-in once it is recorded: the condition is refused anyway.
     fn comparison(&mut self) -> Result<Expr, ConditionError> {
+        const REFUSED: Expr = Expr::Const(false);
         let left_start = self.here();
         let left = self.operand()?;
         let op_token = self.peek().cloned();
@@ -1556,25 +1603,31 @@ impl<'t> Parser<'t> {
                     (Operand::Lit(value), Operand::Fact(spec)) => {
                         (spec, op.flipped(), value, left_start)
                     }
+                    (Operand::Reported, _) | (_, Operand::Reported) => return Ok(REFUSED),
                     _ => {
-                        return Err(self.error_at(
+                        self.problem(
                             op_start,
                             "a comparison is between one fact and one value".into(),
-                        ))
+                        );
+                        return Ok(REFUSED);
                     }
                 };
                 if spec.ty == FactType::TextSet {
-                    return Err(self.error_at(
+                    self.problem(
                         op_start,
                         format!("`{}` is a set; test it with \"value\" in {}", spec.path, spec.path),
-                    ));
+                    );
+                    return Ok(REFUSED);
                 }
-                self.check_value(spec, &value, value_start)?;
+                if !self.check_value(spec, &value, value_start) {
+                    return Ok(REFUSED);
+                }
                 if op.ordering() && spec.ty != FactType::Number {
-                    return Err(self.error_at(
+                    self.problem(
                         op_start,
                         format!("`{}` is {}; <, <=, > and >= need numbers", spec.path, spec.ty.describe()),
-                    ));
+                    );
+                    return Ok(REFUSED);
                 }
                 Ok(Expr::Compare {
                     fact: spec.fact,
@@ -1586,35 +1639,41 @@ impl<'t> Parser<'t> {
                 self.at += 1;
                 if matches!(self.peek(), Some(Token { kind: TokenKind::LBracket, .. })) {
                     let spec = match left {
-                        Operand::Fact(spec) if spec.ty != FactType::TextSet => spec,
+                        Operand::Fact(spec) if spec.ty != FactType::TextSet => Some(spec),
                         Operand::Fact(spec) => {
-                            return Err(self.error_at(
+                            self.problem(
                                 left_start,
                                 format!("`{}` is a set; test one value with \"value\" in {}", spec.path, spec.path),
-                            ))
+                            );
+                            None
                         }
                         Operand::Lit(_) => {
-                            return Err(self.error_at(
-                                left_start,
-                                "the left of `in [...]` is a fact".into(),
-                            ))
+                            self.problem(left_start, "the left of `in [...]` is a fact".into());
+                            None
                         }
+                        Operand::Reported => None,
                     };
                     self.at += 1;
                     let mut values = Vec::new();
+                    let mut valid = spec.is_some();
                     loop {
                         let start = self.here();
                         match self.operand()? {
                             Operand::Lit(value) => {
-                                self.check_value(spec, &value, start)?;
+                                if let Some(spec) = spec {
+                                    valid &= self.check_value(spec, &value, start);
+                                }
                                 values.push(value);
                             }
                             Operand::Fact(_) => {
-                                return Err(self.error_at(start, "a list holds values, not facts".into()))
+                                self.problem(start, "a list holds values, not facts".into());
+                                valid = false;
                             }
+                            Operand::Reported => valid = false,
                         }
-                        if values.len() > MAX_LIST {
-                            return Err(self.error_at(start, format!("a list holds at most {MAX_LIST} values")));
+                        if values.len() == MAX_LIST + 1 {
+                            self.problem(start, format!("a list holds at most {MAX_LIST} values"));
+                            valid = false;
                         }
                         if matches!(self.peek(), Some(Token { kind: TokenKind::Comma, .. })) {
                             self.at += 1;
@@ -1623,33 +1682,43 @@ impl<'t> Parser<'t> {
                         self.expect(TokenKind::RBracket, "`,` or `]`")?;
                         break;
                     }
-                    return Ok(Expr::InList {
-                        fact: spec.fact,
-                        values,
+                    return Ok(match spec {
+                        Some(spec) if valid => Expr::InList {
+                            fact: spec.fact,
+                            values,
+                        },
+                        _ => REFUSED,
                     });
                 }
                 let set_start = self.here();
                 let set = match self.operand()? {
                     Operand::Fact(spec) if spec.ty == FactType::TextSet => spec,
+                    Operand::Reported => return Ok(REFUSED),
                     _ => {
-                        return Err(self.error_at(
+                        self.problem(
                             set_start,
                             "`in` is followed by a [list] or a set fact such as asset.tags".into(),
-                        ))
+                        );
+                        return Ok(REFUSED);
                     }
                 };
                 let value = match left {
                     Operand::Lit(value) => value,
+                    Operand::Reported => return Ok(REFUSED),
                     Operand::Fact(_) => {
-                        return Err(self.error_at(
+                        self.problem(
                             in_start,
                             format!("the left of `in {}` is a string value", set.path),
-                        ))
+                        );
+                        return Ok(REFUSED);
                     }
                 };
-                self.check_value(set, &value, left_start)?;
+                if !self.check_value(set, &value, left_start) {
+                    return Ok(REFUSED);
+                }
                 let Literal::Text(value) = value else {
-                    return Err(self.error_at(left_start, format!("`{}` holds text values", set.path)));
+                    self.problem(left_start, format!("`{}` holds text values", set.path));
+                    return Ok(REFUSED);
                 };
                 Ok(Expr::Contains {
                     fact: set.fact,
@@ -1659,15 +1728,22 @@ impl<'t> Parser<'t> {
             _ => match left {
                 Operand::Fact(spec) if spec.ty == FactType::Boolean => Ok(Expr::Flag(spec.fact)),
                 Operand::Lit(Literal::Boolean(b)) => Ok(Expr::Const(b)),
-                Operand::Fact(spec) => Err(self.error_at(
-                    left_start,
-                    format!(
-                        "`{}` is {}, not a condition; compare it (==, in [...]) or test exists(...)",
-                        spec.path,
-                        spec.ty.describe()
-                    ),
-                )),
-                Operand::Lit(_) => Err(self.error_at(left_start, "a value alone is not a condition".into())),
+                Operand::Reported => Ok(REFUSED),
+                Operand::Fact(spec) => {
+                    self.problem(
+                        left_start,
+                        format!(
+                            "`{}` is {}, not a condition; compare it (==, in [...]) or test exists(...)",
+                            spec.path,
+                            spec.ty.describe()
+                        ),
+                    );
+                    Ok(REFUSED)
+                }
+                Operand::Lit(_) => {
+                    self.problem(left_start, "a value alone is not a condition".into());
+                    Ok(REFUSED)
+                }
             },
         }
     }

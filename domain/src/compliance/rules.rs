@@ -230,8 +230,10 @@ impl RuleDefinition {
             }
             None => match Condition::parse(&self.condition, self.subject.binding()) {
                 Ok(condition) => Some(condition),
-                Err(e) => {
-                    error("condition", e.to_string());
+                Err(problems) => {
+                    for problem in problems {
+                        error("condition", problem.to_string());
+                    }
                     None
                 }
             },

@@ -246,6 +246,21 @@ impl DomainEvent for ViolationEvent {
     }
 }
 
+impl ViolationDetected {
+    /// Whether this detection records exactly `finding` (the violation id follows from the
+    /// finding's rule and subject, so it is not compared).
+    fn states(&self, finding: &Finding) -> bool {
+        self.rule_id == finding.rule_id
+            && self.rule_version == finding.rule_version
+            && self.framework == finding.framework
+            && self.control == finding.control
+            && self.severity == finding.severity
+            && self.subject == finding.subject
+            && self.facts == finding.facts
+            && self.evidence == finding.evidence
+    }
+}
+
 /// Where a violation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -328,7 +343,15 @@ impl Aggregate for Violation {
                         });
                     }
                 }
-                let detected = ViolationDetected {
+                let still_open = matches!(
+                    state.status,
+                    Some(ViolationStatus::Open | ViolationStatus::Accepted { .. })
+                );
+                // Compared before anything is copied: most re-evaluations find what is recorded.
+                if still_open && state.detected.as_ref().is_some_and(|d| d.states(finding)) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![E::ViolationDetected(ViolationDetected {
                     violation_id: id,
                     rule_id: finding.rule_id.clone(),
                     rule_version: finding.rule_version,
@@ -338,15 +361,7 @@ impl Aggregate for Violation {
                     subject: finding.subject.clone(),
                     facts: finding.facts.clone(),
                     evidence: finding.evidence.clone(),
-                };
-                let still_open = matches!(
-                    state.status,
-                    Some(ViolationStatus::Open | ViolationStatus::Accepted { .. })
-                );
-                if still_open && state.detected.as_ref() == Some(&detected) {
-                    return Ok(Vec::new());
-                }
-                Ok(vec![E::ViolationDetected(detected)])
+                })])
             }
             ViolationCommand::Resolve { change, evidence } => {
                 let id = state.id.ok_or(ViolationError::NotFound)?;

@@ -8,7 +8,9 @@ use crate::compliance::condition::{Binding, Condition, Env};
 use crate::datasource::SslMode;
 
 fn refused(text: &str, binding: Binding) -> (usize, String) {
-    let e = Condition::parse(text, binding).expect_err(text);
+    let mut problems = Condition::parse(text, binding).expect_err(text);
+    assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+    let e = problems.remove(0);
     (e.position, e.message)
 }
 
@@ -106,6 +108,59 @@ fn every_kind_of_mistake_is_one_error_at_its_position() {
     // Positions count characters, not bytes.
     let (at, _) = refused("asset.owner == \"é\" and ?", Binding::Asset);
     assert_eq!(at, 24);
+}
+
+#[test]
+fn every_problem_of_meaning_in_a_condition_is_reported_in_one_round() {
+    let text = r#"source.tls == "x" and source.monitoring == "yes"
+        and asset.path > "a" and any label (label.status == "approved")
+        and asset.owner in ["a", 3] and missing.thing"#;
+    let problems = Condition::parse(text, Binding::Column).unwrap_err();
+    let found: Vec<(usize, &str)> = problems
+        .iter()
+        .map(|p| (p.position, p.message.as_str()))
+        .collect();
+    let expected = [
+        "unknown fact `source.tls`",
+        "is a boolean, compared with text",
+        "need numbers",
+        "`label.status` is never \"approved\"",
+        "is text, compared with a number",
+        "unknown fact `missing.thing`",
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for ((_, message), wanted) in found.iter().zip(expected) {
+        assert!(message.contains(wanted), "{message} should say {wanted}");
+    }
+    // In the order of the text, each at its own character.
+    assert!(found.windows(2).all(|w| w[0].0 < w[1].0), "{found:?}");
+    assert_eq!(found[0].0, 1);
+}
+
+#[test]
+fn a_fact_already_reported_adds_no_second_problem_where_it_is_used() {
+    for text in [
+        r#"source.nope == "a""#,
+        r#"source.nope in ["a", "b"]"#,
+        r#""x" in source.nope"#,
+        "exists(source.nope)",
+        "source.nope",
+        "not source.nope > 3",
+    ] {
+        let problems = Condition::parse(text, Binding::Asset).unwrap_err();
+        assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+        assert!(problems[0].message.contains("unknown fact"), "{text}");
+    }
+}
+
+#[test]
+fn a_syntax_error_ends_the_reading_after_the_problems_found_before_it() {
+    let problems =
+        Condition::parse(r#"source.tls == "x" and (source.kind == "postgresql""#, Binding::Asset)
+            .unwrap_err();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].message.contains("unknown fact `source.tls`"));
+    assert!(problems[1].message.contains("expected `)`"), "{problems:?}");
 }
 
 #[test]

@@ -78,6 +78,26 @@ fn a_syntax_error_and_a_wrong_type_are_named_with_their_position() {
 }
 
 #[test]
+fn each_problem_of_a_condition_is_its_own_message() {
+    let err = input(
+        r#"any label (label.kind == "CREDIT_CARD_NUMBER") and source.environment == "prod"
+           and column.name > 3"#,
+    )
+    .check()
+    .unwrap_err();
+    let messages: Vec<&str> = err
+        .errors
+        .iter()
+        .filter(|e| e.field == "condition")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(messages.len(), 3, "{err}");
+    assert!(messages[0].contains("unknown fact `label.kind`"), "{err}");
+    assert!(messages[1].contains("is never \"prod\""), "{err}");
+    assert!(messages[2].contains("compared with a number"), "{err}");
+}
+
+#[test]
 fn reserved_ids_and_bad_text_fields_are_reported_together() {
     let err = RuleInput {
         id: "gdpr-my-rule".into(),
