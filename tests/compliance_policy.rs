@@ -271,9 +271,8 @@ async fn custom_rules_tuning_and_frameworks_change_what_the_next_evaluation_find
     // Every problem of an invalid rule is reported, with the condition's position; nothing is
     // recorded.
     let before = app.stream_sequence().await;
-    let mut invalid = rule(
-        r#"any label (label.kind == "CREDIT_CARD_NUMBER") and source.environment == "prod""#,
-    );
+    let mut invalid =
+        rule(r#"any label (label.kind == "CREDIT_CARD_NUMBER") and source.environment == "prod""#);
     invalid["framework"] = json!("iso27001");
     invalid["severity"] = json!("urgent");
     let refused = app

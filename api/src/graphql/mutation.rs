@@ -31,6 +31,8 @@ impl MutationRoot {
         command_id: Option<ID>,
         #[graphql(default = false)] wait_for_projection: bool,
     ) -> Result<CommandResult> {
+        // A caller without the permission learns nothing, not even what is wrong with the input.
+        authorize(ctx, Permission::ManageDataSources)?;
         let command_id = parse_command_id(command_id.as_ref())?;
         let config = DataSourceConfigInput::from(input)
             .parse()

@@ -1615,7 +1615,10 @@ impl<'t> Parser<'t> {
                 if spec.ty == FactType::TextSet {
                     self.problem(
                         op_start,
-                        format!("`{}` is a set; test it with \"value\" in {}", spec.path, spec.path),
+                        format!(
+                            "`{}` is a set; test it with \"value\" in {}",
+                            spec.path, spec.path
+                        ),
                     );
                     return Ok(REFUSED);
                 }
@@ -1625,7 +1628,11 @@ impl<'t> Parser<'t> {
                 if op.ordering() && spec.ty != FactType::Number {
                     self.problem(
                         op_start,
-                        format!("`{}` is {}; <, <=, > and >= need numbers", spec.path, spec.ty.describe()),
+                        format!(
+                            "`{}` is {}; <, <=, > and >= need numbers",
+                            spec.path,
+                            spec.ty.describe()
+                        ),
                     );
                     return Ok(REFUSED);
                 }
@@ -1637,13 +1644,22 @@ impl<'t> Parser<'t> {
             }
             Some((TokenKind::Ident(word), in_start)) if word == "in" => {
                 self.at += 1;
-                if matches!(self.peek(), Some(Token { kind: TokenKind::LBracket, .. })) {
+                if matches!(
+                    self.peek(),
+                    Some(Token {
+                        kind: TokenKind::LBracket,
+                        ..
+                    })
+                ) {
                     let spec = match left {
                         Operand::Fact(spec) if spec.ty != FactType::TextSet => Some(spec),
                         Operand::Fact(spec) => {
                             self.problem(
                                 left_start,
-                                format!("`{}` is a set; test one value with \"value\" in {}", spec.path, spec.path),
+                                format!(
+                                    "`{}` is a set; test one value with \"value\" in {}",
+                                    spec.path, spec.path
+                                ),
                             );
                             None
                         }
@@ -1675,7 +1691,13 @@ impl<'t> Parser<'t> {
                             self.problem(start, format!("a list holds at most {MAX_LIST} values"));
                             valid = false;
                         }
-                        if matches!(self.peek(), Some(Token { kind: TokenKind::Comma, .. })) {
+                        if matches!(
+                            self.peek(),
+                            Some(Token {
+                                kind: TokenKind::Comma,
+                                ..
+                            })
+                        ) {
                             self.at += 1;
                             continue;
                         }

@@ -155,9 +155,11 @@ fn a_fact_already_reported_adds_no_second_problem_where_it_is_used() {
 
 #[test]
 fn a_syntax_error_ends_the_reading_after_the_problems_found_before_it() {
-    let problems =
-        Condition::parse(r#"source.tls == "x" and (source.kind == "postgresql""#, Binding::Asset)
-            .unwrap_err();
+    let problems = Condition::parse(
+        r#"source.tls == "x" and (source.kind == "postgresql""#,
+        Binding::Asset,
+    )
+    .unwrap_err();
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].message.contains("unknown fact `source.tls`"));
     assert!(problems[1].message.contains("expected `)`"), "{problems:?}");
