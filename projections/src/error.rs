@@ -29,6 +29,9 @@ pub enum ProjectionError {
         expected: u64,
         received: u64,
     },
+    /// A request the projections refuse before doing anything (e.g. a replay's target schema).
+    #[error("{0}")]
+    Refused(String),
     #[error("JetStream consumer of projection {projection}: {reason}")]
     Consumer {
         projection: &'static str,

@@ -15,6 +15,7 @@
 //! commands the API refused are recorded apart from the stream in [`refusals`].
 #![forbid(unsafe_code)]
 
+pub mod as_of;
 pub mod audit_log;
 pub mod catalog;
 pub mod checkpoint;

@@ -46,7 +46,8 @@ pub enum Command {
     /// A suspended tenant's tokens are refused with TENANT_SUSPENDED.
     #[command(subcommand)]
     Tenant(tenant::TenantCommandArgs),
-    /// Print the event history (all, one tenant, one aggregate, up to a sequence or a time).
+    /// Print the event history (all, one tenant, one aggregate, up to a sequence or a time), or
+    /// materialise every read model as it stood at a time into a schema (`--as-of T --into S`).
     Replay(history::ReplayArgs),
     /// Rebuild a read model from the stream into fresh tables and swap it in.
     Rebuild(history::RebuildArgs),
@@ -140,7 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
         Command::Token(args) => serve::token(args),
         Command::Tenant(command) => tenant::run(&cli.store, command).await,
-        Command::Replay(args) => history::replay(&cli.store, args).await,
+        Command::Replay(args) => history::replay(&cli.store, &cli.database, args).await,
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
         Command::Verify(args) => history::verify(&cli.store, args).await,
