@@ -18,14 +18,11 @@
 mod support;
 
 use domain::access::Role;
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+use support::ws::{self, Socket};
 use support::*;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Every name `acme` gives contains this, so a leak of any of them is found by one substring.
 const MARK: &str = "acmemark";
@@ -536,7 +533,7 @@ async fn no_query_mutation_or_subscription_of_another_tenant_reaches_acme() {
         for field in schema.fields(root) {
             for id in &probes {
                 let (query, variables) = schema.document("subscription", &field, id.as_deref(), 2);
-                let mut socket = subscribe(&app, &globex, &query, &variables).await;
+                let mut socket = ws::subscribe(&app, &globex, &query, variables.clone()).await;
                 let touched = app
                     .gql(
                         Some(&admin),
@@ -626,50 +623,7 @@ async fn roles_without_a_permission_are_refused_every_mutation_and_write_nothing
     db.remove().await;
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn subscribe(app: &TestApp, token: &str, query: &str, variables: &Value) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    let ack = next_message(&mut socket).await.expect("connection_ack");
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .unwrap();
-    socket
-}
-
-/// The next protocol message, or None after 5 s of silence or a close.
+/// The next protocol message, or None after 5 s of silence or at a close.
 async fn next_message(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .ok()??
-            .ok()?;
-        match message {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                if value["type"] == "ping" {
-                    continue;
-                }
-                return Some(value);
-            }
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
+    ws::next_json(socket, Duration::from_secs(5)).await
 }

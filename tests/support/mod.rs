@@ -2,6 +2,8 @@
 //! against the machine's NATS and PostgreSQL. `TestApp::stop` removes both.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use api::auth::issue_token;
 use api::compliance_worker::ComplianceWorkerSettings;
 use api::{AppConfig, Application, ShutdownHandle};
