@@ -24,6 +24,7 @@ pub mod data_sources;
 pub mod database;
 mod error;
 pub mod health;
+pub mod impact;
 pub mod labels;
 pub mod lineage;
 pub mod parked;

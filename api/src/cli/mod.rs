@@ -8,6 +8,7 @@ mod classify;
 mod compliance;
 mod demo;
 mod history;
+mod lineage;
 mod projection;
 mod report;
 mod serve;
@@ -65,6 +66,9 @@ pub enum Command {
     /// The audit trail (events and refused commands): `pursight audit export --format csv|ndjson`.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Impact analysis: everything downstream of an asset or one of its columns, with the
+    /// columns reached, owners, classifications and open violations.
+    Lineage(lineage::LineageArgs),
     /// Write a new Ed25519 key pair for signing exports: FILE (private, PKCS#8 PEM, mode 0600)
     /// and FILE.pub (public, SubjectPublicKeyInfo PEM). Never overwrites a file.
     Keygen(history::KeygenArgs),
@@ -121,6 +125,7 @@ pub fn init_tracing(cli: &Cli) {
             | Command::Export(_)
             | Command::Keygen(_)
             | Command::Audit(_)
+            | Command::Lineage(_)
     );
     let default = if quiet {
         "warn"
@@ -148,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => history::export(&cli.store, args).await,
         Command::Keygen(args) => history::keygen(args),
         Command::Audit(command) => audit::run(&cli.database, command).await,
+        Command::Lineage(args) => lineage::run(&cli.database, args).await,
         Command::Migrate => {
             projections::database::connect(&cli.database.database_url).await?;
             println!(

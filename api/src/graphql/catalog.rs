@@ -473,6 +473,20 @@ pub struct LineageEdgeGql {
     pub kind: String,
 }
 
+impl From<lineage::EdgeRow> for LineageEdgeGql {
+    fn from(r: lineage::EdgeRow) -> Self {
+        Self {
+            from_asset_id: ID(r.from_asset.to_string()),
+            from_path: r.from_path,
+            from_columns: strings(&r.from_columns),
+            to_asset_id: ID(r.to_asset.to_string()),
+            to_path: r.to_path,
+            to_columns: strings(&r.to_columns),
+            kind: r.kind,
+        }
+    }
+}
+
 /// Asset figures of one source.
 #[derive(SimpleObject)]
 #[graphql(complex)]

@@ -13,6 +13,7 @@ pub(crate) mod compliance;
 mod compliance_mutation;
 mod errors;
 mod health;
+mod impact;
 mod inputs;
 pub mod limits;
 mod mutation;
@@ -44,6 +45,7 @@ pub struct Query(
     compliance::ComplianceQuery,
     compliance_mutation::CompliancePolicyQuery,
     access::AccessQuery,
+    impact::ImpactQuery,
 );
 
 /// All mutations: data-source commands, catalog workflows, health checks, the compliance
