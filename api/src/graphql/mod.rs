@@ -20,6 +20,7 @@ mod query;
 pub mod refusals;
 mod subscription;
 mod types;
+mod visibility;
 
 pub use errors::AuthFailure;
 pub(crate) use errors::{api_error, authorize};
