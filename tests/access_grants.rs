@@ -409,6 +409,106 @@ async fn a_role_that_reads_everything_but_critical_data_sees_exactly_that_everyw
     assert!(!kims["history"].as_array().unwrap().is_empty());
     assert_eq!(kims, admins);
 
+    // dataSourceStats counts what kim may read.
+    let stats = "query($s: ID!) { dataSourceStats(id: $s) { tables classification { label } } }";
+    let admins = gql_ok(&app, &admin, stats, json!({ "s": source })).await;
+    let kims = gql_ok(&app, &kim, stats, json!({ "s": source })).await;
+    assert_eq!(admins["dataSourceStats"]["tables"], 3, "{admins}");
+    assert_eq!(kims["dataSourceStats"]["tables"], 2, "{kims}");
+    assert!(
+        !kims["dataSourceStats"]["classification"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "label": "CREDIT_CARD_NUMBER" })),
+        "{kims}"
+    );
+
+    // violations: the card numbers' finding is the admin's to see, not kim's.
+    app.wait_compliance().await;
+    let violations = "{ violations(first: 500) { totalCount edges { node { id assetId } } } }";
+    let admins = gql_ok(&app, &admin, violations, json!({})).await;
+    let on_customers: Vec<&Value> = admins["violations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["assetId"] == customers.as_str())
+        .collect();
+    assert!(!on_customers.is_empty(), "{admins}");
+    let kims = gql_ok(&app, &kim, violations, json!({})).await;
+    assert!(
+        kims["violations"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["assetId"] != customers.as_str()),
+        "{kims}"
+    );
+    assert_eq!(
+        kims["violations"]["totalCount"].as_i64().unwrap(),
+        admins["violations"]["totalCount"].as_i64().unwrap() - on_customers.len() as i64
+    );
+    let one = app
+        .gql(
+            Some(&kim),
+            "query($v: ID!) { violation(id: $v) { id } }",
+            json!({ "v": on_customers[0]["node"]["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&one), Some("NOT_FOUND"), "{one}");
+    let history_of_violation = gql_ok(
+        &app,
+        &kim,
+        history,
+        json!({ "a": on_customers[0]["node"]["id"] }),
+    )
+    .await;
+    assert_eq!(history_of_violation["history"], json!([]));
+
+    // auditTrail: the same entries as the admin's, without those about the customers.
+    let trail = "query($f: AuditFilterInput) { auditTrail(filter: $f, first: 500) { entries { aggregateId eventId } } }";
+    let ids = |page: &Value| -> Vec<String> {
+        page["auditTrail"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["aggregateId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let admins = gql_ok(&app, &admin, trail, json!({ "f": null })).await;
+    let kims = gql_ok(&app, &kim, trail, json!({ "f": null })).await;
+    // Every violation about the customers, whatever its status now.
+    let mut about_customers = BTreeSet::from([customers.clone()]);
+    for id in ids(&admins).into_iter().collect::<BTreeSet<_>>() {
+        let violation = app
+            .gql(
+                Some(&admin),
+                "query($v: ID!) { violation(id: $v) { assetId } }",
+                json!({ "v": id }),
+            )
+            .await;
+        if violation["data"]["violation"]["assetId"] == customers.as_str() {
+            about_customers.insert(id);
+        }
+    }
+    assert!(
+        about_customers.len() > 1,
+        "no violation about the customers"
+    );
+    let expected: Vec<String> = ids(&admins)
+        .into_iter()
+        .filter(|id| !about_customers.contains(id))
+        .collect();
+    assert!(expected.len() < ids(&admins).len());
+    assert_eq!(ids(&kims), expected);
+    let kims = gql_ok(
+        &app,
+        &kim,
+        trail,
+        json!({ "f": { "aggregateId": customers } }),
+    )
+    .await;
+    assert_eq!(kims["auditTrail"]["entries"], json!([]));
+
     // The subscription: events of the orders, none of the customers.
     grant(&app, &admin, "marker-1@acme.test", "viewer").await;
     let delivered = events_until(&mut socket, "marker-1@acme.test").await;
@@ -419,6 +519,12 @@ async fn a_role_that_reads_everything_but_critical_data_sees_exactly_that_everyw
     assert!(about.contains(orders.as_str()), "{delivered:?}");
     assert!(about.contains(lines.as_str()), "{delivered:?}");
     assert!(!about.contains(customers.as_str()), "{delivered:?}");
+    for violation in &on_customers {
+        assert!(
+            !about.contains(violation["node"]["id"].as_str().unwrap()),
+            "{delivered:?}"
+        );
+    }
     assert!(
         delivered
             .iter()
@@ -489,6 +595,107 @@ async fn a_role_that_reads_everything_but_critical_data_sees_exactly_that_everyw
         message["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{message}"
     );
+
+    db.remove().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conditions_on_tags_and_sources_admit_exactly_their_assets() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(&format!("{CARD_SHOP}{ORDERS}"), "shop-secret-8c0e").await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let kim = token_of("acme", KIM, &[]);
+    let source = register_and_scan(&app, &admin, db.input()).await;
+    wait_projected(&app, &admin).await;
+    let everything = asset_pages(&app, &admin, &source, 1000).await;
+    let orders = id_ending(&everything, "billing.orders");
+    let tagged = gql_ok(
+        &app,
+        &admin,
+        "mutation($a: ID!) { updateAssetMetadata(assetId: $a, tags: [\"team:sales\"], waitForProjection: true) { projected } }",
+        json!({ "a": orders }),
+    )
+    .await;
+    assert_eq!(tagged["updateAssetMetadata"]["projected"], true, "{tagged}");
+    let other_source = gql_ok(
+        &app,
+        &admin,
+        REGISTER,
+        json!({ "input": postgres_source("Elsewhere"), "wait": true }),
+    )
+    .await["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    gql_ok(
+        &app,
+        &admin,
+        DEFINE,
+        json!({ "r": "sales", "p": ["asset:read"], "c": { "tagsAny": ["team:sales"] } }),
+    )
+    .await;
+    grant(&app, &admin, KIM, "sales").await;
+    let change = "mutation($c: AssetConditionInput) { changeRole(role: \"sales\", permissions: [\"asset:read\"], condition: $c, waitForProjection: true) { projected } }";
+    let ids = |assets: Vec<(String, String)>| -> Vec<String> {
+        assets.into_iter().map(|(id, _)| id).collect()
+    };
+    let all_ids = ids(everything.clone());
+
+    assert_eq!(
+        ids(asset_pages(&app, &kim, &source, 1000).await),
+        [orders.clone()]
+    );
+    gql_ok(
+        &app,
+        &admin,
+        change,
+        json!({ "c": { "tagsNone": ["team:sales"] } }),
+    )
+    .await;
+    let expected: Vec<String> = all_ids
+        .iter()
+        .filter(|id| **id != orders)
+        .cloned()
+        .collect();
+    assert_eq!(ids(asset_pages(&app, &kim, &source, 1000).await), expected);
+    gql_ok(
+        &app,
+        &admin,
+        change,
+        json!({ "c": { "sources": [other_source] } }),
+    )
+    .await;
+    assert!(asset_pages(&app, &kim, &source, 1000).await.is_empty());
+    gql_ok(
+        &app,
+        &admin,
+        change,
+        json!({ "c": { "sources": [source] } }),
+    )
+    .await;
+    assert_eq!(ids(asset_pages(&app, &kim, &source, 1000).await), all_ids);
+    // Parts combine with AND: this source, and not the sales team's.
+    gql_ok(
+        &app,
+        &admin,
+        change,
+        json!({ "c": { "sources": [source], "tagsNone": ["team:sales"] } }),
+    )
+    .await;
+    assert_eq!(ids(asset_pages(&app, &kim, &source, 1000).await), expected);
+    // A condition naming nothing, or an id that is no id, is refused.
+    let refused = app.gql(Some(&admin), change, json!({ "c": {} })).await;
+    assert_eq!(error_code(&refused), Some("VALIDATION"), "{refused}");
+    let refused = app
+        .gql(
+            Some(&admin),
+            change,
+            json!({ "c": { "sources": ["nope"] } }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), Some("VALIDATION"), "{refused}");
 
     db.remove().await;
     app.stop().await;

@@ -142,21 +142,24 @@ pub async fn review_queue(
     .await
 }
 
-/// Label counts of one source: `(label, status, columns)`.
+/// Label counts of one source's assets in `scope`: `(label, status, columns)`.
 pub async fn label_counts(
     pool: &sqlx::PgPool,
     tenant: &str,
     source_id: uuid::Uuid,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT l.label, l.status, count(*)
          FROM rm_{NAME}.column_labels l
          JOIN rm_{NAME}.assets a ON a.tenant_id = l.tenant_id AND a.id = l.asset_id
-         WHERE l.tenant_id = $1 AND a.source_id = $2 AND NOT a.removed
-         GROUP BY l.label, l.status ORDER BY l.label, l.status"
+         WHERE l.tenant_id = $1 AND a.source_id = $2 AND NOT a.removed AND {visible}
+         GROUP BY l.label, l.status ORDER BY l.label, l.status",
+        visible = crate::visibility::asset_visible("a", 3)
     ))
     .bind(tenant)
     .bind(source_id)
+    .bind(scope)
     .fetch_all(pool)
     .await
 }

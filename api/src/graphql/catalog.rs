@@ -693,14 +693,16 @@ impl CatalogQuery {
             .collect())
     }
 
-    /// Asset counts and sizes of a source.
+    /// Asset counts and sizes of a source, over the assets your roles reach.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn data_source_stats(&self, ctx: &Context<'_>, id: ID) -> Result<DataSourceStats> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let source = parse_id(&id)?.as_uuid();
         let tenant = caller.tenant.as_str();
-        let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        // Counted over the assets the caller's roles reach, like every list.
+        let scope = super::visibility::scope(caller);
+        let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(&format!(
             "SELECT count(*) FILTER (WHERE NOT removed),
                     count(*) FILTER (WHERE NOT removed AND kind = 'table'),
                     count(*) FILTER (WHERE NOT removed AND kind = 'view'),
@@ -708,10 +710,12 @@ impl CatalogQuery {
                     coalesce(sum(column_count) FILTER (WHERE NOT removed), 0),
                     count(*) FILTER (WHERE removed),
                     coalesce(sum(greatest(row_estimate, 0)) FILTER (WHERE NOT removed), 0)::bigint
-             FROM rm_catalog.assets WHERE tenant_id = $1 AND source_id = $2",
-        )
+             FROM rm_catalog.assets a WHERE a.tenant_id = $1 AND a.source_id = $2 AND {}",
+            super::visibility::asset_visible_sql("a", 3)
+        ))
         .bind(tenant)
         .bind(source)
+        .bind(scope.as_ref())
         .fetch_one(&services.pool)
         .await
         .map_err(|err| internal(&err))?;
@@ -723,7 +727,7 @@ impl CatalogQuery {
             .map(ScanInfo);
         let mut classification: Vec<LabelCount> = Vec::new();
         for (label, status, count) in
-            projections::labels::label_counts(&services.pool, tenant, source)
+            projections::labels::label_counts(&services.pool, tenant, source, scope.as_ref())
                 .await
                 .map_err(|err| internal(&err))?
         {

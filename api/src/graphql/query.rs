@@ -73,7 +73,9 @@ impl QueryRoot {
     }
 
     /// Who did what, when, from which command — and which commands were refused, by whom and
-    /// why — newest first (by time). Auditors and admins only.
+    /// why — newest first (by time). Auditors and admins only (and custom roles with
+    /// `audit:read`). Entries about an asset your roles do not reach — its events, a violation
+    /// about it, a refused command naming it — are absent.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn audit_trail(
         &self,
@@ -120,6 +122,7 @@ impl QueryRoot {
                 before,
                 oldest_first: false,
                 limit: limit + 1,
+                scope: super::visibility::scope(caller),
             },
         )
         .await
