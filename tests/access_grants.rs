@@ -645,7 +645,7 @@ async fn conditions_on_tags_and_sources_admit_exactly_their_assets() {
 
     assert_eq!(
         ids(asset_pages(&app, &kim, &source, 1000).await),
-        [orders.clone()]
+        vec![orders.clone()]
     );
     gql_ok(
         &app,
