@@ -195,7 +195,11 @@ pub struct AuditFilter {
 
 /// SQL: whether an entry about `kind` (an aggregate or resource type) `id` (text) of `tenant`
 /// is about an asset — itself or through a violation — in the scope held by `$15`.
-fn in_scope(tenant: &str, kind: &str, id: &str) -> String {
+fn in_scope(scope: Option<&serde_json::Value>, tenant: &str, kind: &str, id: &str) -> String {
+    crate::visibility::when_scoped(15, scope, || about_assets_in_scope(tenant, kind, id))
+}
+
+fn about_assets_in_scope(tenant: &str, kind: &str, id: &str) -> String {
     let asset = |alias: &str, asset_id: &str| {
         format!(
             "EXISTS (SELECT 1 FROM rm_catalog.assets {alias}
@@ -204,8 +208,7 @@ fn in_scope(tenant: &str, kind: &str, id: &str) -> String {
         )
     };
     format!(
-        "($15::jsonb IS NULL
-          OR ({kind} NOT IN ('asset', 'violation'))
+        "(({kind} NOT IN ('asset', 'violation'))
           OR ({kind} = 'asset' AND {on_asset})
           OR ({kind} = 'violation' AND EXISTS (
                 SELECT 1 FROM rm_compliance.violations vv
@@ -268,8 +271,8 @@ pub async fn trail(
                 OR (occurred_at, sequence, aggregate_version, id) {past} ($10, $11, $12, $13))
          ORDER BY occurred_at {order}, sequence {order}, aggregate_version {order}, id {order}
          LIMIT $14",
-        events_in_scope = in_scope("audit_log.tenant_id", "audit_log.aggregate_type", "audit_log.aggregate_id::text"),
-        refusals_in_scope = in_scope("audit_refusals.tenant_id", "audit_refusals.resource_type", "audit_refusals.target_id"),
+        events_in_scope = in_scope(filter.scope.as_ref(), "audit_log.tenant_id", "audit_log.aggregate_type", "audit_log.aggregate_id::text"),
+        refusals_in_scope = in_scope(filter.scope.as_ref(), "audit_refusals.tenant_id", "audit_refusals.resource_type", "audit_refusals.target_id"),
     ))
     .bind(filter.tenant.as_deref())
     .bind(filter.aggregate_id.as_deref())

@@ -525,7 +525,9 @@ pub async fn assets(
            AND ($5::text IS NULL OR a.path > $5)
            AND {visible}
          ORDER BY a.path LIMIT $6",
-        visible = crate::visibility::asset_visible("a", 7)
+        visible = crate::visibility::when_scoped(7, filter.scope.as_ref(), || {
+            crate::visibility::asset_visible("a", 7)
+        })
     ))
     .bind(tenant)
     .bind(filter.source_id)
@@ -548,7 +550,8 @@ pub async fn asset(
     sqlx::query_as(&format!(
         "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE} WHERE a.tenant_id = $1 AND a.id = $2
            AND {visible}",
-        visible = crate::visibility::asset_visible("a", 3)
+        visible =
+            crate::visibility::when_scoped(3, scope, || crate::visibility::asset_visible("a", 3))
     ))
     .bind(tenant)
     .bind(id)

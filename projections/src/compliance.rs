@@ -738,17 +738,22 @@ pub struct ViolationFilter {
 }
 
 /// The filter's condition; the scope is parameter `$6`.
-fn filter_sql() -> String {
+fn filter_sql(scope: Option<&serde_json::Value>) -> String {
+    let in_scope = crate::visibility::when_scoped(6, scope, || {
+        format!(
+            "(asset_id IS NULL OR EXISTS (
+                SELECT 1 FROM rm_catalog.assets av
+                WHERE av.tenant_id = violations.tenant_id AND av.id = violations.asset_id AND {}))",
+            crate::visibility::asset_visible("av", 6)
+        )
+    });
     format!(
         "tenant_id = $1
     AND ($2::text IS NULL OR framework = $2)
     AND ($3::text IS NULL OR severity = $3)
     AND (cardinality($4::text[]) = 0 OR status = ANY($4))
     AND ($5::uuid IS NULL OR source_id = $5)
-    AND ($6::jsonb IS NULL OR asset_id IS NULL OR EXISTS (
-        SELECT 1 FROM rm_catalog.assets av
-        WHERE av.tenant_id = violations.tenant_id AND av.id = violations.asset_id AND {}))",
-        crate::visibility::asset_visible("av", 6)
+    AND {in_scope}"
     )
 }
 
@@ -765,7 +770,7 @@ pub async fn violations(
            AND ($7::smallint IS NULL OR severity_rank < $7
                 OR (severity_rank = $7 AND id > $8::uuid))
          ORDER BY severity_rank DESC, id LIMIT $9",
-        filter = filter_sql()
+        filter = filter_sql(filter.scope.as_ref())
     ))
     .bind(tenant)
     .bind(filter.framework.as_deref())
@@ -788,7 +793,7 @@ pub async fn count_violations(
 ) -> Result<i64, sqlx::Error> {
     let (count,): (i64,) = sqlx::query_as(&format!(
         "SELECT count(*) FROM rm_{NAME}.violations WHERE {filter}",
-        filter = filter_sql()
+        filter = filter_sql(filter.scope.as_ref())
     ))
     .bind(tenant)
     .bind(filter.framework.as_deref())

@@ -63,7 +63,9 @@ pub async fn labels(
            AND {visible}
          ORDER BY a.path, l.column_name, l.confidence DESC, l.label
          LIMIT $5",
-        visible = crate::visibility::asset_visible("a", 6)
+        visible = crate::visibility::when_scoped(6, filter.scope.as_ref(), || {
+            crate::visibility::asset_visible("a", 6)
+        })
     ))
     .bind(tenant)
     .bind(filter.source_id)
@@ -132,7 +134,8 @@ pub async fn review_queue(
            AND {visible}
          ORDER BY l.confidence DESC, a.path, l.column_name
          LIMIT $3",
-        visible = crate::visibility::asset_visible("a", 4)
+        visible =
+            crate::visibility::when_scoped(4, scope, || crate::visibility::asset_visible("a", 4))
     ))
     .bind(tenant)
     .bind(source_id)
@@ -155,7 +158,8 @@ pub async fn label_counts(
          JOIN rm_{NAME}.assets a ON a.tenant_id = l.tenant_id AND a.id = l.asset_id
          WHERE l.tenant_id = $1 AND a.source_id = $2 AND NOT a.removed AND {visible}
          GROUP BY l.label, l.status ORDER BY l.label, l.status",
-        visible = crate::visibility::asset_visible("a", 3)
+        visible =
+            crate::visibility::when_scoped(3, scope, || crate::visibility::asset_visible("a", 3))
     ))
     .bind(tenant)
     .bind(source_id)

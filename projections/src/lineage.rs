@@ -182,13 +182,15 @@ pub async fn walk(
              FROM rm_{NAME}.edges e
              WHERE e.tenant_id = $1
                AND (($2 AND e.to_asset = ANY($4)) OR ($3 AND e.from_asset = ANY($4)))
-               AND ($5::jsonb IS NULL OR (
-                   EXISTS (SELECT 1 FROM rm_catalog.assets fa
-                           WHERE fa.tenant_id = e.tenant_id AND fa.id = e.from_asset AND {from})
-                   AND EXISTS (SELECT 1 FROM rm_catalog.assets ta
-                               WHERE ta.tenant_id = e.tenant_id AND ta.id = e.to_asset AND {to})))",
-            from = crate::visibility::asset_visible("fa", 5),
-            to = crate::visibility::asset_visible("ta", 5),
+               AND {visible}",
+            visible = crate::visibility::when_scoped(5, scope, || format!(
+                "(EXISTS (SELECT 1 FROM rm_catalog.assets fa
+                          WHERE fa.tenant_id = e.tenant_id AND fa.id = e.from_asset AND {from})
+                  AND EXISTS (SELECT 1 FROM rm_catalog.assets ta
+                              WHERE ta.tenant_id = e.tenant_id AND ta.id = e.to_asset AND {to}))",
+                from = crate::visibility::asset_visible("fa", 5),
+                to = crate::visibility::asset_visible("ta", 5),
+            )),
         ))
         .bind(tenant)
         .bind(matches!(direction, Direction::Upstream | Direction::Both))

@@ -79,6 +79,20 @@ pub fn asset_visible(alias: &str, param: usize) -> String {
     )
 }
 
+/// `condition` (SQL that reads the scope in `$param`) when there is a scope, else SQL that is
+/// true and only names the parameter — so a caller who reads every asset costs the query
+/// nothing, and it runs also where the read models it would look at do not exist.
+pub fn when_scoped(
+    param: usize,
+    scope: Option<&Value>,
+    condition: impl FnOnce() -> String,
+) -> String {
+    match scope {
+        None => format!("(${param}::jsonb IS NULL)"),
+        Some(_) => condition(),
+    }
+}
+
 /// Which of `ids` are assets of `tenant` within the scope `param` (all of those that exist when
 /// `param` is `None`).
 pub async fn visible_assets(
@@ -90,7 +104,7 @@ pub async fn visible_assets(
     let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(&format!(
         "SELECT a.id FROM rm_catalog.assets a
          WHERE a.tenant_id = $1 AND a.id = ANY($2) AND {}",
-        asset_visible("a", 3)
+        when_scoped(3, param, || asset_visible("a", 3))
     ))
     .bind(tenant)
     .bind(ids)

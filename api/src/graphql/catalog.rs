@@ -711,7 +711,9 @@ impl CatalogQuery {
                     count(*) FILTER (WHERE removed),
                     coalesce(sum(greatest(row_estimate, 0)) FILTER (WHERE NOT removed), 0)::bigint
              FROM rm_catalog.assets a WHERE a.tenant_id = $1 AND a.source_id = $2 AND {}",
-            super::visibility::asset_visible_sql("a", 3)
+            projections::visibility::when_scoped(3, scope.as_ref(), || {
+                projections::visibility::asset_visible("a", 3)
+            })
         ))
         .bind(tenant)
         .bind(source)

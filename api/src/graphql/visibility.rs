@@ -9,7 +9,6 @@
 
 use crate::auth::Caller;
 use eventlog::StoredEvent;
-pub(crate) use projections::visibility::asset_visible as asset_visible_sql;
 use projections::visibility::{scope_param, violation_assets, visible_assets};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
