@@ -75,6 +75,13 @@ async fn a_grant_authorises_requests_until_it_is_revoked_and_only_in_its_tenant(
     // A granted built-in role: kim reads, but may not register.
     grant(&app, &admin, KIM, "viewer").await;
     gql_ok(&app, &kim, list, json!({})).await;
+    // Also over a WebSocket opened now, whose later operations must see the revocation below.
+    let mut socket = subscribe(&app, &kim, list).await;
+    let first = next_json(&mut socket).await.expect("an answer");
+    assert!(
+        first["payload"]["data"]["dataSources"].is_array(),
+        "{first}"
+    );
     let refused = app.gql(Some(&kim), REGISTER, register("Kim's")).await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
 
@@ -104,6 +111,21 @@ async fn a_grant_authorises_requests_until_it_is_revoked_and_only_in_its_tenant(
     revoke(&app, &admin, KIM, "viewer").await;
     let refused = app.gql(Some(&kim), list, json!({})).await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
+    let again = json!({ "id": "2", "type": "subscribe", "payload": { "query": list } });
+    socket
+        .send(Message::Text(again.to_string().into()))
+        .await
+        .unwrap();
+    let refused = loop {
+        let message = next_json(&mut socket).await.expect("an answer");
+        if message["id"] == "2" && message["type"] == "next" {
+            break message;
+        }
+    };
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
 
     // Token roles keep working without any grant (bootstrap).
     let viewer = token_of("acme", KIM, &[Role::Viewer]);

@@ -129,3 +129,69 @@ pub async fn violation_assets(
     .fetch_all(pool)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::access_policy::AssetCondition;
+
+    fn names(value: &Value, field: &str) -> Vec<String> {
+        serde_json::from_value(value[field].clone()).unwrap()
+    }
+
+    #[test]
+    fn readers_of_every_asset_pass_no_scope_and_readers_of_none_an_empty_one() {
+        assert_eq!(scope_param(&AssetScope::All), None);
+        assert_eq!(
+            scope_param(&AssetScope::Only(Vec::new())),
+            Some(Value::Array(Vec::new()))
+        );
+    }
+
+    #[test]
+    fn a_maximum_sensitivity_spells_out_the_labels_above_it() {
+        let up_to = |max: Sensitivity| {
+            scope_param(&AssetScope::Only(vec![AssetCondition {
+                max_sensitivity: Some(max),
+                ..Default::default()
+            }]))
+            .unwrap()[0]
+                .clone()
+        };
+        let high = up_to(Sensitivity::High);
+        let above = names(&high, "above");
+        assert!(above.contains(&"CREDIT_CARD_NUMBER".to_owned()));
+        assert!(above.contains(&"HEALTH_DIAGNOSIS".to_owned()));
+        assert!(
+            !above.contains(&"DATE_OF_BIRTH".to_owned()),
+            "high itself is in reach"
+        );
+        assert!(!above.contains(&"EMAIL_ADDRESS".to_owned()));
+        assert_eq!(high["custom_above"], false);
+        // Custom labels count as medium: out of reach below it.
+        let low = up_to(Sensitivity::Low);
+        assert!(names(&low, "above").contains(&"EMAIL_ADDRESS".to_owned()));
+        assert_eq!(low["custom_above"], true);
+        let critical = up_to(Sensitivity::Critical);
+        assert!(names(&critical, "above").is_empty());
+        // Without a maximum, nothing is too sensitive.
+        let tags_only = scope_param(&AssetScope::Only(vec![AssetCondition {
+            tags_any: vec!["team:sales".into()],
+            ..Default::default()
+        }]))
+        .unwrap();
+        assert!(names(&tags_only[0], "above").is_empty());
+        assert_eq!(names(&tags_only[0], "tags_any"), ["team:sales"]);
+    }
+
+    #[test]
+    fn the_fragment_reads_only_its_parameter_and_alias() {
+        let sql = asset_visible("a", 7);
+        assert!(sql.contains("$7::jsonb"));
+        assert!(!sql.contains("$1") && !sql.contains("$6"));
+        assert_eq!(
+            when_scoped(7, None, || unreachable!()),
+            "($7::jsonb IS NULL)"
+        );
+    }
+}
