@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use support::{
-    error_code, postgres_source, register_and_scan, wait_projected, SourceDb, TestApp, CARD_SHOP,
-    REGISTER, SECRET,
+    error_code, postgres_source, pursight, register_and_scan, text, wait_projected, SourceDb,
+    TestApp, CARD_SHOP, REGISTER, SECRET,
 };
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -126,6 +126,14 @@ async fn a_grant_authorises_requests_until_it_is_revoked_and_only_in_its_tenant(
         refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{refused}"
     );
+
+    // The read model rebuilds from the stream to the same grants: viewer again, no keeper.
+    grant(&app, &admin, KIM, "viewer").await;
+    let rebuilt = pursight(&app, &["rebuild", "access"]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt));
+    gql_ok(&app, &kim, list, json!({})).await;
+    let refused = app.gql(Some(&kim), REGISTER, register("Kim's again")).await;
+    assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
 
     // Token roles keep working without any grant (bootstrap).
     let viewer = token_of("acme", KIM, &[Role::Viewer]);
