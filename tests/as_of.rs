@@ -103,6 +103,7 @@ async fn an_asset_changed_three_times_is_read_back_as_it_stood_at_each_time() {
             "violations",
             "source_health",
             "column_labels",
+            "grants",
         ] {
             sqlx::query(&format!("SELECT count(*) FROM {schema}.{table}"))
                 .fetch_one(&pool)

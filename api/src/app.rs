@@ -165,6 +165,7 @@ impl Application {
             projections.start(Lineage).await?,
             projections.start(Health).await?,
             projections.start(Compliance).await?,
+            projections.start(projections::access::Access).await?,
         ];
         let secrets = connectors::secrets::SecretResolver::new(
             connectors::secrets::SecretResolverConfig::from_env()

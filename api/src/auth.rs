@@ -17,7 +17,7 @@
 //!   roles PurSight does not know (`offline_access`…): those are ignored; a locally issued HS256
 //!   token with an unknown role is refused, since PurSight wrote it.
 
-use domain::access::Role;
+use domain::access::{roles_allow, AssetScope, Permission, Role};
 use domain::TenantId;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -52,9 +52,57 @@ const MAX_JWKS_BYTES: usize = 1024 * 1024;
 pub struct Caller {
     pub subject: String,
     pub tenant: TenantId,
+    /// The built-in roles of the token, then those granted to the subject in the tenant
+    /// ([`crate::grants`]).
     pub roles: Vec<Role>,
+    /// The built-in roles of the token alone (grants can only add to them).
+    pub token_roles: Vec<Role>,
+    /// The custom roles granted to the subject in the tenant, by name.
+    pub custom_roles: Vec<String>,
+    /// What the custom roles allow (see [`domain::access::permissions_given_by`]).
+    pub granted: Vec<Permission>,
+    /// Which assets the caller's reads reach.
+    pub assets: AssetScope,
     /// The token's `exp` (seconds since the epoch): a subscription ends then.
     pub expires_at: u64,
+}
+
+impl Caller {
+    /// The caller as their token alone makes them: no granted role.
+    pub fn token_only(&self) -> Caller {
+        Caller {
+            roles: self.token_roles.clone(),
+            custom_roles: Vec::new(),
+            granted: Vec::new(),
+            assets: token_scope(&self.token_roles),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the caller's roles (token and granted) or custom roles allow `permission`.
+    pub fn allows(&self, permission: Permission) -> bool {
+        roles_allow(&self.roles, permission) || self.granted.contains(&permission)
+    }
+
+    /// The caller as the context of a command.
+    pub fn command_context(&self, command_id: Option<uuid::Uuid>) -> commands::CommandContext {
+        commands::CommandContext::new(
+            self.tenant.clone(),
+            self.subject.clone(),
+            self.roles.clone(),
+            command_id,
+        )
+        .with_granted(self.granted.clone())
+    }
+
+    /// Every role the caller holds, by name: built-in ones, then custom ones.
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .chain(self.custom_roles.iter().cloned())
+            .collect()
+    }
 }
 
 /// Why a token was refused. Messages never echo the token.
@@ -452,9 +500,22 @@ impl Authenticator {
         Ok(Caller {
             subject: sub.to_owned(),
             tenant,
+            assets: token_scope(&roles),
+            token_roles: roles.clone(),
             roles,
+            custom_roles: Vec::new(),
+            granted: Vec::new(),
             expires_at,
         })
+    }
+}
+
+/// The assets a token's built-in roles reach: every built-in role reads every asset.
+fn token_scope(roles: &[Role]) -> AssetScope {
+    if roles.is_empty() {
+        AssetScope::Only(Vec::new())
+    } else {
+        AssetScope::All
     }
 }
 

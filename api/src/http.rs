@@ -102,7 +102,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
                 return GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))
                     .into_response();
             }
-            request.data(caller)
+            request.data(crate::grants::with_grants(&state.pool, caller).await)
         }
         Err(err) => request.data(AuthFailure(err)),
     };
@@ -138,6 +138,7 @@ async fn graphql_ws(
     let auth = state.auth.clone();
     let tenants = state.tenants.clone();
     let tenants_init = state.tenants.clone();
+    let pool = state.pool.clone();
     let require_tenants = state.http.require_tenants;
     let leeway = state.auth.leeway_secs();
     upgrade
@@ -179,6 +180,7 @@ async fn graphql_ws(
                         })?;
                     let _ = expiry_tx.send(Some(caller.expires_at.saturating_add(leeway)));
                     let _ = tenant_tx.send(Some(caller.tenant.clone()));
+                    let caller = crate::grants::with_grants(&pool, caller).await;
                     let mut data = Data::default();
                     data.insert(caller);
                     Ok(data)

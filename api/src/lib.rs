@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod compliance_worker;
+pub mod grants;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;

@@ -3,14 +3,15 @@
 //!
 //! Every change goes through the one command handler and needs [`Permission::ManageRoles`]
 //! (admins only). The domain (`domain::access_policy`) validates names, permissions,
-//! descriptions and subjects and refuses before anything is written. Grants are recorded, and
-//! the compliance facts read them (who reads an asset); requests are still authorised by the
-//! token's roles alone.
+//! descriptions, conditions and subjects and refuses before anything is written. Grants are
+//! recorded; the compliance facts read them (who reads an asset) and the API authorises requests
+//! by them through the `access` read model.
 
 use crate::{CommandContext, CommandError, CommandHandler, CommandOutcome};
 use domain::access::{Permission, Role};
 use domain::access_policy::{
     access_policy_id, builtin_permissions, AccessPolicy, AccessPolicyCommand, AccessPolicyState,
+    AssetCondition,
 };
 
 /// One role as the tenant's policy has it.
@@ -24,6 +25,8 @@ pub struct RoleListing {
     pub permissions: Vec<String>,
     /// The subjects it is granted to, sorted.
     pub subjects: Vec<String>,
+    /// The assets a custom role reaches; `None`: every asset.
+    pub condition: Option<AssetCondition>,
 }
 
 /// Defines, changes and retires custom roles; grants and revokes roles.
@@ -55,6 +58,7 @@ impl AccessPolicyCommands {
         role: &str,
         permissions: Vec<String>,
         description: &str,
+        condition: Option<AssetCondition>,
     ) -> Result<CommandOutcome, CommandError> {
         self.change(
             ctx,
@@ -62,12 +66,13 @@ impl AccessPolicyCommands {
                 role: role.to_owned(),
                 permissions,
                 description: description.to_owned(),
+                condition,
             },
         )
         .await
     }
 
-    /// Replaces a custom role's permissions and description.
+    /// Replaces a custom role's permissions, description and condition.
     #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant))]
     pub async fn change_role(
         &self,
@@ -75,6 +80,7 @@ impl AccessPolicyCommands {
         role: &str,
         permissions: Vec<String>,
         description: &str,
+        condition: Option<AssetCondition>,
     ) -> Result<CommandOutcome, CommandError> {
         self.change(
             ctx,
@@ -82,6 +88,7 @@ impl AccessPolicyCommands {
                 role: role.to_owned(),
                 permissions,
                 description: description.to_owned(),
+                condition,
             },
         )
         .await
@@ -170,6 +177,7 @@ pub fn listing(state: &AccessPolicyState) -> Vec<RoleListing> {
         description: builtin_description(role).to_owned(),
         permissions: builtin_permissions(role).into_iter().collect(),
         subjects: subjects(role.as_str()),
+        condition: None,
     });
     let custom = state.roles.iter().map(|(name, role)| RoleListing {
         name: name.clone(),
@@ -177,6 +185,7 @@ pub fn listing(state: &AccessPolicyState) -> Vec<RoleListing> {
         description: role.description.clone(),
         permissions: role.permissions.iter().cloned().collect(),
         subjects: subjects(name),
+        condition: role.condition.clone(),
     });
     builtin.chain(custom).collect()
 }
@@ -206,6 +215,7 @@ mod tests {
                 role: "analyst".into(),
                 permissions: vec!["asset:read".into()],
                 description: "Analysts".into(),
+                condition: None,
             }),
             AccessPolicyEvent::RoleGranted(RoleGranted {
                 subject: "kim@clinic.test".into(),

@@ -29,14 +29,15 @@
 //! Known gaps of this increment, on purpose:
 //! - Roles carried only in tokens are not recorded anywhere, so the facts cannot see them: a
 //!   built-in role other than `admin` counts as a reader only once it is granted.
-//! - Permissions have no conditions on assets yet: a role reads all of the tenant's assets.
+//! - A role's condition on assets is not looked at: a role with `asset:read` counts as a reader
+//!   of every asset, whatever its condition (the rules then err on the side of firing).
 //! - Custom labels (from a scan rule set) carry no sensitivity or framework: `low`, none.
 //! - The open violations of a source are found by reading the tenant's Violation events from the
 //!   stream (there is no compliance read model yet).
 
 use crate::workflows::KnownAssets;
 use crate::{CommandContext, CommandError, CommandHandler};
-use domain::access::{roles_allow, Permission, Role};
+use domain::access::{Permission, Role};
 use domain::access_policy::{
     access_policy_id, builtin_permissions, reader_permission_names, AccessPolicy,
     AccessPolicyEvent, AccessPolicyState,
@@ -277,7 +278,7 @@ impl ComplianceWorkflow {
         // The pass reads histories directly (for their event ids and hashes), so it checks the
         // permission itself; recording violations and moving the lifecycle need this one.
         let permission = Permission::ManageDataSources;
-        if !roles_allow(&ctx.roles, permission) {
+        if !ctx.allows(permission) {
             return Err(CommandError::Forbidden(permission));
         }
         let store = self.handler.store();
@@ -1118,6 +1119,7 @@ mod tests {
             role: "analyst".into(),
             permissions: vec!["asset:read".into()],
             description: String::new(),
+            condition: None,
         });
         let granted = |role: &str| {
             AccessPolicyEvent::RoleGranted(RoleGranted {
@@ -1147,6 +1149,7 @@ mod tests {
                 role: "analyst".into(),
                 permissions: vec!["asset:read".into(), "asset:read_phi".into()],
                 description: String::new(),
+                condition: None,
             }),
             ev(13),
         ));

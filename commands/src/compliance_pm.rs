@@ -887,6 +887,7 @@ impl ComplianceProcess {
             tenant,
             actor: ACTOR.to_owned(),
             roles: vec![Role::Admin],
+            granted: Vec::new(),
             command_id,
             correlation_id: trigger
                 .first

@@ -1,6 +1,6 @@
 //! Who issues a command and how it relates to others.
 
-use domain::access::Role;
+use domain::access::{roles_allow, Permission, Role};
 use domain::{AggregateId, TenantId};
 use uuid::Uuid;
 
@@ -11,6 +11,9 @@ pub struct CommandContext {
     /// The authenticated subject (`sub` claim).
     pub actor: String,
     pub roles: Vec<Role>,
+    /// What custom roles granted to the caller add to `roles` (see
+    /// [`domain::access::permissions_given_by`]); empty for workers and the CLI.
+    pub granted: Vec<Permission>,
     /// Idempotency key: the same id twice yields one commit.
     pub command_id: Uuid,
     /// Ties together everything one user action caused.
@@ -33,11 +36,23 @@ impl CommandContext {
             tenant,
             actor: actor.into(),
             roles,
+            granted: Vec::new(),
             command_id,
             correlation_id: command_id,
             causation_id: command_id,
             traceparent: None,
         }
+    }
+
+    /// The same caller with what their custom roles give added.
+    pub fn with_granted(mut self, granted: Vec<Permission>) -> Self {
+        self.granted = granted;
+        self
+    }
+
+    /// Whether the caller's built-in roles or custom grants allow `permission`.
+    pub fn allows(&self, permission: Permission) -> bool {
+        roles_allow(&self.roles, permission) || self.granted.contains(&permission)
     }
 
     /// A command this one caused (a workflow step): same caller and correlation, a new command

@@ -1,7 +1,7 @@
 //! The generic command handler.
 
 use crate::{CommandContext, CommandError};
-use domain::access::{roles_allow, Permission};
+use domain::access::Permission;
 use domain::datasource::SourcePolicy;
 use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
 use eventlog::{
@@ -159,7 +159,7 @@ impl CommandHandler {
         A::Error: Rejection,
         A::State: Serialize + DeserializeOwned,
     {
-        if !roles_allow(&ctx.roles, permission) {
+        if !ctx.allows(permission) {
             self.stats.rejected.fetch_add(1, Ordering::Relaxed);
             return Err(CommandError::Forbidden(permission));
         }
@@ -317,7 +317,7 @@ impl CommandHandler {
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
     {
-        if !roles_allow(&ctx.roles, permission) {
+        if !ctx.allows(permission) {
             return Err(CommandError::Forbidden(permission));
         }
         let (state, history) = self.load::<A>(ctx, id).await?;

@@ -86,6 +86,35 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 7] = [
+        Permission::ManageDataSources,
+        Permission::ReadCatalog,
+        Permission::ReadAudit,
+        Permission::SubscribeEvents,
+        Permission::ManageCompliance,
+        Permission::AcceptRisk,
+        Permission::ManageRoles,
+    ];
+
+    /// The `resource:action` permissions (the vocabulary of custom roles, see
+    /// [`crate::access_policy`]) any one of which gives this permission to a custom role. Chosen
+    /// so that each built-in role's own `resource:action` set gives exactly what the table above
+    /// gives it (a unit test holds them together). Empty for [`Permission::ManageRoles`]: no
+    /// custom role may hand out roles, since whoever grants roles can grant `admin`.
+    pub fn granted_by(self) -> &'static [&'static str] {
+        match self {
+            Permission::ManageDataSources => &["data_source:update"],
+            Permission::ReadCatalog => &["asset:read"],
+            Permission::ReadAudit => &["audit:read"],
+            // The live events are the audit trail as it happens, and what a steward watches.
+            Permission::SubscribeEvents => &["audit:read", "data_source:update"],
+            Permission::ManageCompliance => &["compliance:update"],
+            Permission::AcceptRisk => &["compliance:accept_risk"],
+            Permission::ManageRoles => &[],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ManageDataSources => "manage data sources",
@@ -119,6 +148,39 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
     }
 }
 
+/// The permissions a custom role holding the `resource:action` set `permissions` has.
+pub fn permissions_given_by<'a>(
+    permissions: impl IntoIterator<Item = &'a String> + Clone,
+) -> Vec<Permission> {
+    Permission::ALL
+        .into_iter()
+        .filter(|p| {
+            permissions
+                .clone()
+                .into_iter()
+                .any(|held| p.granted_by().contains(&held.as_str()))
+        })
+        .collect()
+}
+
+/// Which assets a caller's reads reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssetScope {
+    /// Every asset of the tenant: a built-in role, or a custom role reading assets without a
+    /// condition.
+    All,
+    /// Only the assets one of these conditions admits (none: no asset). The conditions of the
+    /// custom roles the caller holds that read assets (`asset:read`).
+    Only(Vec<crate::access_policy::AssetCondition>),
+}
+
+impl AssetScope {
+    /// Whether every asset is in reach.
+    pub fn is_all(&self) -> bool {
+        matches!(self, AssetScope::All)
+    }
+}
+
 /// Whether any of the roles allows the permission.
 pub fn roles_allow(roles: &[Role], permission: Permission) -> bool {
     roles.iter().any(|role| role_allows(*role, permission))
@@ -127,6 +189,24 @@ pub fn roles_allow(roles: &[Role], permission: Permission) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_builtin_roles_resource_action_set_gives_what_the_table_gives_it() {
+        for role in Role::ALL {
+            let given = permissions_given_by(&crate::access_policy::builtin_permissions(role));
+            let table: Vec<Permission> = Permission::ALL
+                .into_iter()
+                .filter(|p| role_allows(role, *p) && *p != Permission::ManageRoles)
+                .collect();
+            assert_eq!(given, table, "{role}");
+        }
+    }
+
+    #[test]
+    fn no_custom_role_manages_roles() {
+        let everything = crate::access_policy::all_permissions();
+        assert!(!permissions_given_by(&everything).contains(&Permission::ManageRoles));
+    }
 
     #[test]
     fn viewers_and_auditors_cannot_mutate() {

@@ -21,11 +21,17 @@
 //!
 //! Permissions are a closed vocabulary ([`RESOURCES`] × [`ACTIONS`], plus [`READ_PHI`]); the
 //! built-in roles' permissions are expressed in it by [`builtin_permissions`] and cannot be
-//! redefined, only granted. Conditions on assets (tags, sensitivity, source) are not part of this
-//! increment: a permission applies to every asset of the tenant.
+//! redefined, only granted.
+//!
+//! A custom role may carry an [`AssetCondition`] (sensitivity, tags, sources): then its
+//! permissions reach only the assets the condition admits — "may read assets except those
+//! holding critical data" is `{max_sensitivity: high}`. Conditions narrow reading, so a role with
+//! one may hold only reading permissions (`…:read`, `…:export`, [`READ_PHI`]); a condition on a
+//! write would leave the write's reach to each mutation, which no mutation checks.
 
 use crate::access::Role;
 use crate::aggregate::{decode_data, Aggregate, DomainEvent, EventDecodeError};
+use crate::classification::Sensitivity;
 use crate::ids::{AggregateId, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -68,6 +74,95 @@ pub const MAX_PERMISSIONS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 /// The longest subject (a token's `sub`: an e-mail or a provider's id).
 pub const MAX_SUBJECT_CHARS: usize = 254;
+
+/// The most tags or sources one condition names.
+pub const MAX_CONDITION_ITEMS: usize = 32;
+/// The longest tag a condition names.
+pub const MAX_CONDITION_TAG_CHARS: usize = 128;
+
+/// Which assets a custom role's permissions reach. Every part that is set must hold (AND); at
+/// least one part is set. An asset's sensitivity is that of its most sensitive column label
+/// that is not rejected (suggested labels count: a condition errs on the side of hiding); its
+/// tags are its own tags, or its source's when it has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetCondition {
+    /// Assets holding data more sensitive than this are out of reach (`high`: everything but
+    /// critical data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sensitivity: Option<Sensitivity>,
+    /// Only assets carrying at least one of these tags; sorted, distinct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_any: Vec<String>,
+    /// No asset carrying any of these tags; sorted, distinct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_none: Vec<String>,
+    /// Only assets of these data sources (their ids); sorted, distinct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
+}
+
+impl AssetCondition {
+    /// The condition with its lists trimmed, sorted and deduplicated, or one message per problem.
+    pub fn checked(&self) -> Result<AssetCondition, Vec<String>> {
+        let mut problems = Vec::new();
+        let tags = |raw: &[String], field: &str, problems: &mut Vec<String>| -> Vec<String> {
+            if raw.len() > MAX_CONDITION_ITEMS {
+                problems.push(format!(
+                    "condition.{field}: at most {MAX_CONDITION_ITEMS} tags"
+                ));
+            }
+            let mut tags: Vec<String> = Vec::new();
+            for (i, tag) in raw.iter().take(MAX_CONDITION_ITEMS).enumerate() {
+                let tag = tag.trim();
+                if tag.is_empty()
+                    || tag.chars().count() > MAX_CONDITION_TAG_CHARS
+                    || tag.chars().any(char::is_control)
+                {
+                    problems.push(format!(
+                        "condition.{field}[{i}]: a tag is 1 to {MAX_CONDITION_TAG_CHARS} characters without control characters"
+                    ));
+                } else {
+                    tags.push(tag.to_owned());
+                }
+            }
+            tags.sort();
+            tags.dedup();
+            tags
+        };
+        let tags_any = tags(&self.tags_any, "tagsAny", &mut problems);
+        let tags_none = tags(&self.tags_none, "tagsNone", &mut problems);
+        if self.sources.len() > MAX_CONDITION_ITEMS {
+            problems.push(format!(
+                "condition.sources: at most {MAX_CONDITION_ITEMS} sources"
+            ));
+        }
+        let mut sources = self.sources.clone();
+        sources.sort();
+        sources.dedup();
+        let condition = AssetCondition {
+            max_sensitivity: self.max_sensitivity,
+            tags_any,
+            tags_none,
+            sources,
+        };
+        if condition == AssetCondition::default() && problems.is_empty() {
+            problems.push(
+                "condition: name at least one of maxSensitivity, tagsAny, tagsNone or sources (leave the condition out for every asset)"
+                    .into(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(condition)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// Whether a role with a condition may hold `permission`: only reading ones.
+fn reads_only(permission: &str) -> bool {
+    permission == READ_PHI || permission.ends_with(":read") || permission.ends_with(":export")
+}
 
 /// The aggregate id of `tenant`'s access policy: `SHA-256("pursight.access-policy-id.v1\n" ‖
 /// tenant)`, first 16 bytes as a UUIDv8 (as `policy_id`). Never change this.
@@ -165,12 +260,15 @@ pub enum AccessPolicyCommand {
         role: String,
         permissions: Vec<String>,
         description: String,
+        /// The assets the role reaches; `None`: every asset of the tenant.
+        condition: Option<AssetCondition>,
     },
-    /// Replaces the role's permissions and description.
+    /// Replaces the role's permissions, description and condition.
     ChangeRole {
         role: String,
         permissions: Vec<String>,
         description: String,
+        condition: Option<AssetCondition>,
     },
     RetireRole {
         role: String,
@@ -193,6 +291,9 @@ pub struct RoleDefined {
     /// `resource:action` strings, sorted, distinct.
     pub permissions: Vec<String>,
     pub description: String,
+    /// The assets the role's permissions reach; absent: every asset of the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<AssetCondition>,
 }
 
 /// A custom role's permissions or description were replaced.
@@ -202,6 +303,9 @@ pub struct RoleChanged {
     /// The new permissions, sorted, distinct.
     pub permissions: Vec<String>,
     pub description: String,
+    /// The new condition; absent: every asset of the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<AssetCondition>,
 }
 
 /// A custom role was retired; its grants end with it.
@@ -305,6 +409,9 @@ impl DomainEvent for AccessPolicyEvent {
 pub struct CustomRole {
     pub permissions: BTreeSet<String>,
     pub description: String,
+    /// The assets its permissions reach; `None`: every asset.
+    #[serde(default)]
+    pub condition: Option<AssetCondition>,
 }
 
 /// The folded history of one tenant's access policy. `Default`: no custom role, no grant.
@@ -440,6 +547,14 @@ fn check_definition(
     (seen.into_iter().collect(), description.to_owned())
 }
 
+/// A checked role definition.
+struct Definition {
+    role: String,
+    permissions: Vec<String>,
+    description: String,
+    condition: Option<AssetCondition>,
+}
+
 /// The AccessPolicy aggregate (a decider; all data is in [`AccessPolicyState`]).
 pub struct AccessPolicy;
 
@@ -448,7 +563,8 @@ impl AccessPolicy {
         role: &str,
         permissions: &[String],
         description: &str,
-    ) -> Result<(String, Vec<String>, String), AccessPolicyError> {
+        condition: Option<&AssetCondition>,
+    ) -> Result<Definition, AccessPolicyError> {
         let mut problems = Vec::new();
         let name = check_role_name(role).map_err(|e| problems.push(e)).ok();
         if let Some(name) = &name {
@@ -457,8 +573,27 @@ impl AccessPolicy {
             }
         }
         let (permissions, description) = check_definition(permissions, description, &mut problems);
+        let condition = match condition.map(AssetCondition::checked).transpose() {
+            Ok(condition) => condition,
+            Err(condition_problems) => {
+                problems.extend(condition_problems);
+                None
+            }
+        };
+        if condition.is_some() {
+            for permission in permissions.iter().filter(|p| !reads_only(p)) {
+                problems.push(format!(
+                    "permissions: {permission} is not a reading permission; a role with a condition may only read (…:read, …:export, {READ_PHI})"
+                ));
+            }
+        }
         match name {
-            Some(name) if problems.is_empty() => Ok((name, permissions, description)),
+            Some(name) if problems.is_empty() => Ok(Definition {
+                role: name,
+                permissions,
+                description,
+                condition,
+            }),
             _ => Err(AccessPolicyError::Invalid(problems)),
         }
     }
@@ -492,9 +627,14 @@ impl Aggregate for AccessPolicy {
                 role,
                 permissions,
                 description,
+                condition,
             } => {
-                let (role, permissions, description) =
-                    Self::definition(role, permissions, description)?;
+                let Definition {
+                    role,
+                    permissions,
+                    description,
+                    condition,
+                } = Self::definition(role, permissions, description, condition.as_ref())?;
                 if state.roles.contains_key(&role) {
                     return Err(AccessPolicyError::RoleExists(role));
                 }
@@ -502,19 +642,26 @@ impl Aggregate for AccessPolicy {
                     role,
                     permissions,
                     description,
+                    condition,
                 })]
             }
             C::ChangeRole {
                 role,
                 permissions,
                 description,
+                condition,
             } => {
-                let (role, permissions, description) =
-                    Self::definition(role, permissions, description)?;
+                let Definition {
+                    role,
+                    permissions,
+                    description,
+                    condition,
+                } = Self::definition(role, permissions, description, condition.as_ref())?;
                 let Some(current) = state.roles.get(&role) else {
                     return Err(AccessPolicyError::UnknownRole(role));
                 };
                 let same = current.description == description
+                    && current.condition == condition
                     && current.permissions.iter().eq(permissions.iter());
                 if same {
                     return Ok(Vec::new());
@@ -523,6 +670,7 @@ impl Aggregate for AccessPolicy {
                     role,
                     permissions,
                     description,
+                    condition,
                 })]
             }
             C::RetireRole { role } => {
@@ -574,17 +722,20 @@ impl Aggregate for AccessPolicy {
                 role,
                 permissions,
                 description,
+                condition,
             })
             | AccessPolicyEvent::RoleChanged(RoleChanged {
                 role,
                 permissions,
                 description,
+                condition,
             }) => {
                 state.roles.insert(
                     role.clone(),
                     CustomRole {
                         permissions: permissions.iter().cloned().collect(),
                         description: description.clone(),
+                        condition: condition.clone(),
                     },
                 );
             }

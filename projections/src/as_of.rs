@@ -20,7 +20,7 @@
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::Projection;
 use crate::runner::{apply_commits, apply_parking, prepare_schema, read_all};
-use crate::{audit_log, catalog, compliance, data_sources, health, lineage};
+use crate::{access, audit_log, catalog, compliance, data_sources, health, lineage};
 use chrono::{DateTime, Utc};
 use eventlog::{EventStore, StoredCommit};
 use futures::StreamExt;
@@ -168,6 +168,7 @@ impl Targets {
             one(lineage::Lineage, into),
             one(health::Health, into),
             one(compliance::Compliance, into),
+            one(access::Access, into),
         ])
     }
 }

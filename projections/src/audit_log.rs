@@ -188,6 +188,35 @@ pub struct AuditFilter {
     /// Oldest first (exports) instead of newest first.
     pub oldest_first: bool,
     pub limit: i64,
+    /// Only entries about assets in this scope, or about no asset
+    /// ([`crate::visibility::scope_param`]); `None`: all.
+    pub scope: Option<serde_json::Value>,
+}
+
+/// SQL: whether an entry about `kind` (an aggregate or resource type) `id` (text) of `tenant`
+/// is about an asset — itself or through a violation — in the scope held by `$15`.
+fn in_scope(scope: Option<&serde_json::Value>, tenant: &str, kind: &str, id: &str) -> String {
+    crate::visibility::when_scoped(15, scope, || about_assets_in_scope(tenant, kind, id))
+}
+
+fn about_assets_in_scope(tenant: &str, kind: &str, id: &str) -> String {
+    let asset = |alias: &str, asset_id: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM rm_catalog.assets {alias}
+                     WHERE {alias}.tenant_id = {tenant} AND {alias}.id::text = {asset_id} AND {})",
+            crate::visibility::asset_visible(alias, 15)
+        )
+    };
+    format!(
+        "(({kind} NOT IN ('asset', 'violation'))
+          OR ({kind} = 'asset' AND {on_asset})
+          OR ({kind} = 'violation' AND EXISTS (
+                SELECT 1 FROM rm_compliance.violations vv
+                WHERE vv.tenant_id = {tenant} AND vv.id::text = {id}
+                  AND (vv.asset_id IS NULL OR {on_violation}))))",
+        on_asset = asset("av", id),
+        on_violation = asset("aw", "vv.asset_id::text"),
+    )
 }
 
 /// Audit entries — events and refused commands — newest first (or oldest first).
@@ -222,6 +251,7 @@ pub async fn trail(
               AND ($7::timestamptz IS NULL OR occurred_at >= $7)
               AND ($8::timestamptz IS NULL OR occurred_at < $8)
               AND ($9::text IS NULL OR $9 = 'accepted')
+              AND {events_in_scope}
             UNION ALL
             SELECT refusal_id, tenant_id, 0::int8, occurred_at, actor, roles, ''::text, action,
                    resource_type, target_id, 0::int8, command_id, command_id, outcome, reason
@@ -235,11 +265,14 @@ pub async fn trail(
               AND ($7::timestamptz IS NULL OR occurred_at >= $7)
               AND ($8::timestamptz IS NULL OR occurred_at < $8)
               AND ($9::text IS NULL OR outcome = $9)
+              AND {refusals_in_scope}
          ) entries
          WHERE ($10::timestamptz IS NULL
                 OR (occurred_at, sequence, aggregate_version, id) {past} ($10, $11, $12, $13))
          ORDER BY occurred_at {order}, sequence {order}, aggregate_version {order}, id {order}
-         LIMIT $14"
+         LIMIT $14",
+        events_in_scope = in_scope(filter.scope.as_ref(), "audit_log.tenant_id", "audit_log.aggregate_type", "audit_log.aggregate_id::text"),
+        refusals_in_scope = in_scope(filter.scope.as_ref(), "audit_refusals.tenant_id", "audit_refusals.resource_type", "audit_refusals.target_id"),
     ))
     .bind(filter.tenant.as_deref())
     .bind(filter.aggregate_id.as_deref())
@@ -255,6 +288,7 @@ pub async fn trail(
     .bind(version)
     .bind(id)
     .bind(filter.limit)
+    .bind(filter.scope.as_ref())
     .fetch_all(pool)
     .await
 }

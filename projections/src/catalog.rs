@@ -506,6 +506,8 @@ pub struct AssetFilter {
     /// Keyset cursor: the path of the last asset of the previous page.
     pub after: Option<String>,
     pub limit: i64,
+    /// Only assets in this scope ([`crate::visibility::scope_param`]); `None`: every asset.
+    pub scope: Option<serde_json::Value>,
 }
 
 /// A tenant's assets ordered by path.
@@ -521,7 +523,11 @@ pub async fn assets(
            AND ($3::text IS NULL OR a.path ILIKE '%' || $3 || '%')
            AND ($4 OR NOT a.removed)
            AND ($5::text IS NULL OR a.path > $5)
-         ORDER BY a.path LIMIT $6"
+           AND {visible}
+         ORDER BY a.path LIMIT $6",
+        visible = crate::visibility::when_scoped(7, filter.scope.as_ref(), || {
+            crate::visibility::asset_visible("a", 7)
+        })
     ))
     .bind(tenant)
     .bind(filter.source_id)
@@ -529,21 +535,27 @@ pub async fn assets(
     .bind(filter.include_removed)
     .bind(filter.after.as_deref())
     .bind(filter.limit)
+    .bind(filter.scope.as_ref())
     .fetch_all(pool)
     .await
 }
 
-/// One asset.
+/// One asset, if it is in `scope` ([`crate::visibility::scope_param`]; `None`: every asset).
 pub async fn asset(
     pool: &sqlx::PgPool,
     tenant: &str,
     id: uuid::Uuid,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Option<AssetRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE} WHERE a.tenant_id = $1 AND a.id = $2"
+        "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE} WHERE a.tenant_id = $1 AND a.id = $2
+           AND {visible}",
+        visible =
+            crate::visibility::when_scoped(3, scope, || crate::visibility::asset_visible("a", 3))
     ))
     .bind(tenant)
     .bind(id)
+    .bind(scope)
     .fetch_optional(pool)
     .await
 }

@@ -732,13 +732,30 @@ pub struct ViolationFilter {
     /// Keyset cursor: (severity rank, id) of the last violation of the previous page.
     pub after: Option<(i16, Uuid)>,
     pub limit: i64,
+    /// Only violations about a whole source or an asset in this scope
+    /// ([`crate::visibility::scope_param`]); `None`: all.
+    pub scope: Option<serde_json::Value>,
 }
 
-const FILTER: &str = "tenant_id = $1
+/// The filter's condition; the scope is parameter `$6`.
+fn filter_sql(scope: Option<&serde_json::Value>) -> String {
+    let in_scope = crate::visibility::when_scoped(6, scope, || {
+        format!(
+            "(asset_id IS NULL OR EXISTS (
+                SELECT 1 FROM rm_catalog.assets av
+                WHERE av.tenant_id = violations.tenant_id AND av.id = violations.asset_id AND {}))",
+            crate::visibility::asset_visible("av", 6)
+        )
+    });
+    format!(
+        "tenant_id = $1
     AND ($2::text IS NULL OR framework = $2)
     AND ($3::text IS NULL OR severity = $3)
     AND (cardinality($4::text[]) = 0 OR status = ANY($4))
-    AND ($5::uuid IS NULL OR source_id = $5)";
+    AND ($5::uuid IS NULL OR source_id = $5)
+    AND {in_scope}"
+    )
+}
 
 /// A tenant's violations, most severe first, then by id.
 pub async fn violations(
@@ -749,16 +766,18 @@ pub async fn violations(
     let (rank, after) = filter.after.unzip();
     sqlx::query_as(&format!(
         "SELECT {VIOLATION_COLUMNS} FROM rm_{NAME}.violations
-         WHERE {FILTER}
-           AND ($6::smallint IS NULL OR severity_rank < $6
-                OR (severity_rank = $6 AND id > $7::uuid))
-         ORDER BY severity_rank DESC, id LIMIT $8"
+         WHERE {filter}
+           AND ($7::smallint IS NULL OR severity_rank < $7
+                OR (severity_rank = $7 AND id > $8::uuid))
+         ORDER BY severity_rank DESC, id LIMIT $9",
+        filter = filter_sql(filter.scope.as_ref())
     ))
     .bind(tenant)
     .bind(filter.framework.as_deref())
     .bind(filter.severity.as_deref())
     .bind(&filter.statuses)
     .bind(filter.source_id)
+    .bind(filter.scope.as_ref())
     .bind(rank)
     .bind(after)
     .bind(filter.limit)
@@ -773,13 +792,15 @@ pub async fn count_violations(
     filter: &ViolationFilter,
 ) -> Result<i64, sqlx::Error> {
     let (count,): (i64,) = sqlx::query_as(&format!(
-        "SELECT count(*) FROM rm_{NAME}.violations WHERE {FILTER}"
+        "SELECT count(*) FROM rm_{NAME}.violations WHERE {filter}",
+        filter = filter_sql(filter.scope.as_ref())
     ))
     .bind(tenant)
     .bind(filter.framework.as_deref())
     .bind(filter.severity.as_deref())
     .bind(&filter.statuses)
     .bind(filter.source_id)
+    .bind(filter.scope.as_ref())
     .fetch_one(pool)
     .await?;
     Ok(count)

@@ -15,7 +15,7 @@ pub enum ProjectionError {
         source: sqlx::Error,
     },
     #[error(
-        "unknown projection {0:?}; known projections: data_sources, audit_log, catalog, lineage, health, compliance"
+        "unknown projection {0:?}; known projections: data_sources, audit_log, catalog, lineage, health, compliance, access"
     )]
     Unknown(String),
     #[error(transparent)]

@@ -41,6 +41,8 @@ pub struct LabelFilter {
     /// Only labels with one of these statuses; empty means all.
     pub statuses: Vec<String>,
     pub limit: i64,
+    /// Only labels of assets in this scope ([`crate::visibility::scope_param`]); `None`: all.
+    pub scope: Option<serde_json::Value>,
 }
 
 /// Labels of a tenant's columns, most confident first within each asset and column order.
@@ -58,14 +60,19 @@ pub async fn labels(
            AND ($3::uuid IS NULL OR l.asset_id = $3)
            AND (cardinality($4::text[]) = 0 OR l.status = ANY($4))
            AND NOT a.removed
+           AND {visible}
          ORDER BY a.path, l.column_name, l.confidence DESC, l.label
-         LIMIT $5"
+         LIMIT $5",
+        visible = crate::visibility::when_scoped(6, filter.scope.as_ref(), || {
+            crate::visibility::asset_visible("a", 6)
+        })
     ))
     .bind(tenant)
     .bind(filter.source_id)
     .bind(filter.asset_id)
     .bind(&filter.statuses)
     .bind(filter.limit)
+    .bind(filter.scope.as_ref())
     .fetch_all(pool)
     .await
 }
@@ -110,12 +117,13 @@ pub async fn labels_of_assets(
     Ok(by_asset)
 }
 
-/// The review queue: suggested labels, most confident first.
+/// The review queue: suggested labels of assets in `scope`, most confident first.
 pub async fn review_queue(
     pool: &sqlx::PgPool,
     tenant: &str,
     source_id: Option<uuid::Uuid>,
     limit: i64,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Vec<LabelRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {LABEL_COLUMNS}
@@ -123,31 +131,39 @@ pub async fn review_queue(
          JOIN rm_{NAME}.assets a ON a.tenant_id = l.tenant_id AND a.id = l.asset_id
          WHERE l.tenant_id = $1 AND l.status = 'suggested' AND NOT a.removed
            AND ($2::uuid IS NULL OR a.source_id = $2)
+           AND {visible}
          ORDER BY l.confidence DESC, a.path, l.column_name
-         LIMIT $3"
+         LIMIT $3",
+        visible =
+            crate::visibility::when_scoped(4, scope, || crate::visibility::asset_visible("a", 4))
     ))
     .bind(tenant)
     .bind(source_id)
     .bind(limit)
+    .bind(scope)
     .fetch_all(pool)
     .await
 }
 
-/// Label counts of one source: `(label, status, columns)`.
+/// Label counts of one source's assets in `scope`: `(label, status, columns)`.
 pub async fn label_counts(
     pool: &sqlx::PgPool,
     tenant: &str,
     source_id: uuid::Uuid,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT l.label, l.status, count(*)
          FROM rm_{NAME}.column_labels l
          JOIN rm_{NAME}.assets a ON a.tenant_id = l.tenant_id AND a.id = l.asset_id
-         WHERE l.tenant_id = $1 AND a.source_id = $2 AND NOT a.removed
-         GROUP BY l.label, l.status ORDER BY l.label, l.status"
+         WHERE l.tenant_id = $1 AND a.source_id = $2 AND NOT a.removed AND {visible}
+         GROUP BY l.label, l.status ORDER BY l.label, l.status",
+        visible =
+            crate::visibility::when_scoped(3, scope, || crate::visibility::asset_visible("a", 3))
     ))
     .bind(tenant)
     .bind(source_id)
+    .bind(scope)
     .fetch_all(pool)
     .await
 }

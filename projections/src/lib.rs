@@ -11,10 +11,12 @@
 //! (discovered assets with their schemas and change history, scans), [`lineage`] (edges
 //! between assets, walked up- or downstream), [`health`] (each source's latest recorded
 //! health and the history of its changes) and [`compliance`] (violations with their evidence
-//! and history, open counts and scores per framework, a daily trend). Events a projection cannot apply are [`parked`];
+//! and history, open counts and scores per framework, a daily trend) and [`access`] (custom roles
+//! and who holds which role, read on every request). Events a projection cannot apply are [`parked`];
 //! commands the API refused are recorded apart from the stream in [`refusals`].
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod as_of;
 pub mod audit_log;
 pub mod catalog;
@@ -33,6 +35,7 @@ pub mod rebuild;
 pub mod refusals;
 pub mod runner;
 pub mod status;
+pub mod visibility;
 
 pub use error::ProjectionError;
 pub use projection::Projection;
@@ -40,11 +43,12 @@ pub use runner::{ProjectionRunner, RunnerOptions};
 pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
 
 /// Names of every projection, for `pursight rebuild` and `/readyz`.
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 7] = [
     data_sources::NAME,
     audit_log::NAME,
     catalog::NAME,
     lineage::NAME,
     health::NAME,
     compliance::NAME,
+    access::NAME,
 ];

@@ -157,13 +157,16 @@ pub struct EdgeRow {
     pub kind: String,
 }
 
-/// The edges reachable from `asset` within `depth` hops.
+/// The edges reachable from `asset` within `depth` hops, walking only through assets in
+/// `scope` ([`crate::visibility::scope_param`]; `None`: every asset): an edge with an end out of
+/// scope is neither shown nor walked.
 pub async fn walk(
     pool: &sqlx::PgPool,
     tenant: &str,
     asset: uuid::Uuid,
     direction: Direction,
     depth: u32,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Vec<EdgeRow>, sqlx::Error> {
     let mut seen_assets: HashSet<uuid::Uuid> = HashSet::from([asset]);
     let mut frontier = vec![asset];
@@ -174,15 +177,26 @@ pub async fn walk(
             break;
         }
         let rows: Vec<EdgeRow> = sqlx::query_as(&format!(
-            "SELECT DISTINCT from_asset, from_path, from_columns, to_asset, to_path, to_columns, kind
-             FROM rm_{NAME}.edges
-             WHERE tenant_id = $1
-               AND (($2 AND to_asset = ANY($4)) OR ($3 AND from_asset = ANY($4)))"
+            "SELECT DISTINCT e.from_asset, e.from_path, e.from_columns, e.to_asset, e.to_path,
+                    e.to_columns, e.kind
+             FROM rm_{NAME}.edges e
+             WHERE e.tenant_id = $1
+               AND (($2 AND e.to_asset = ANY($4)) OR ($3 AND e.from_asset = ANY($4)))
+               AND {visible}",
+            visible = crate::visibility::when_scoped(5, scope, || format!(
+                "(EXISTS (SELECT 1 FROM rm_catalog.assets fa
+                          WHERE fa.tenant_id = e.tenant_id AND fa.id = e.from_asset AND {from})
+                  AND EXISTS (SELECT 1 FROM rm_catalog.assets ta
+                              WHERE ta.tenant_id = e.tenant_id AND ta.id = e.to_asset AND {to}))",
+                from = crate::visibility::asset_visible("fa", 5),
+                to = crate::visibility::asset_visible("ta", 5),
+            )),
         ))
         .bind(tenant)
         .bind(matches!(direction, Direction::Upstream | Direction::Both))
         .bind(matches!(direction, Direction::Downstream | Direction::Both))
         .bind(&frontier)
+        .bind(scope)
         .fetch_all(pool)
         .await?;
         let mut next = Vec::new();

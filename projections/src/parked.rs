@@ -21,7 +21,7 @@
 use crate::checkpoint;
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{schema_of, Projection};
-use crate::{audit_log, catalog, compliance, data_sources, health, lineage};
+use crate::{access, audit_log, catalog, compliance, data_sources, health, lineage};
 use chrono::{DateTime, Utc};
 use eventlog::{CloudEvent, EventStore, StoredEvent};
 use sqlx::{PgConnection, PgPool};
@@ -215,6 +215,7 @@ pub async fn retry_by_name(
         lineage::NAME => retry(&lineage::Lineage, store, pool, sequence).await,
         health::NAME => retry(&health::Health, store, pool, sequence).await,
         compliance::NAME => retry(&compliance::Compliance, store, pool, sequence).await,
+        access::NAME => retry(&access::Access, store, pool, sequence).await,
         other => Err(ProjectionError::Unknown(other.to_owned())),
     }
 }

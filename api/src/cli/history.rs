@@ -85,7 +85,7 @@ pub struct KeygenArgs {
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
-    /// data_sources, audit_log, catalog, lineage, health or compliance.
+    /// data_sources, audit_log, catalog, lineage, health, compliance or access.
     pub name: String,
 }
 

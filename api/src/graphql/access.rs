@@ -5,17 +5,104 @@
 //! Like every mutation they take an optional `commandId` (idempotency key) and
 //! `waitForProjection`, and return the aggregate's id and version, the commit's sequence and the
 //! event ids. Invalid input is refused whole (VALIDATION, one part of the message per problem)
-//! before anything is recorded. Grants are read by the compliance facts (who reads an asset);
-//! requests are still authorised by the token's roles alone.
+//! before anything is recorded. Grants authorise requests (see [`crate::grants`]: a request may
+//! do what its token's roles and the roles granted to its subject allow) and feed the
+//! compliance facts (who reads an asset).
 
 use super::errors::command_error;
 use super::mutation::{parse_command_id, result, wait_for_projection};
 use super::types::CommandResult;
 use super::{authorize, Services};
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use commands::access_policy::{AccessPolicyCommands, RoleListing};
 use commands::{CommandContext, CommandError, CommandOutcome};
 use domain::access::Permission;
+use domain::access_policy::AssetCondition;
+use domain::classification::Sensitivity;
+
+/// Which assets a custom role reaches: every part given must hold. At least one part.
+#[derive(InputObject, Default)]
+pub struct AssetConditionInput {
+    /// Assets holding data more sensitive than this are out of reach: `low`, `medium`, `high`
+    /// or `critical` (`high`: everything but critical data). An asset's sensitivity is that of
+    /// its most sensitive column label that is not rejected.
+    pub max_sensitivity: Option<String>,
+    /// Only assets carrying at least one of these tags (the asset's own tags, else its
+    /// source's); at most 32.
+    #[graphql(default)]
+    pub tags_any: Vec<String>,
+    /// No asset carrying any of these tags; at most 32.
+    #[graphql(default)]
+    pub tags_none: Vec<String>,
+    /// Only assets of these data sources; at most 32.
+    #[graphql(default)]
+    pub sources: Vec<ID>,
+}
+
+impl AssetConditionInput {
+    /// The domain's condition; malformed sensitivities and ids are VALIDATION errors (the
+    /// domain checks the rest).
+    fn parse(self) -> Result<AssetCondition> {
+        let mut problems = Vec::new();
+        let max_sensitivity = self.max_sensitivity.and_then(|raw| {
+            let found = Sensitivity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == raw.trim());
+            if found.is_none() {
+                problems.push(
+                    "condition.maxSensitivity: expected low, medium, high or critical".to_owned(),
+                );
+            }
+            found
+        });
+        let sources = self
+            .sources
+            .iter()
+            .take(domain::access_policy::MAX_CONDITION_ITEMS + 1)
+            .enumerate()
+            .filter_map(|(i, id)| match uuid::Uuid::parse_str(id.trim()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems.push(format!("condition.sources[{i}]: not a data source id"));
+                    None
+                }
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(crate::graphql::api_error("VALIDATION", problems.join("; ")));
+        }
+        Ok(AssetCondition {
+            max_sensitivity,
+            tags_any: self.tags_any,
+            tags_none: self.tags_none,
+            sources,
+        })
+    }
+}
+
+/// Which assets a custom role reaches.
+#[derive(SimpleObject)]
+pub struct AssetConditionView {
+    /// The most sensitive data an asset in reach may hold (`low` … `critical`); null: any.
+    pub max_sensitivity: Option<String>,
+    /// An asset in reach carries one of these tags (empty: any tags).
+    pub tags_any: Vec<String>,
+    /// An asset in reach carries none of these tags.
+    pub tags_none: Vec<String>,
+    /// The data sources whose assets are in reach (empty: every source).
+    pub sources: Vec<ID>,
+}
+
+impl From<AssetCondition> for AssetConditionView {
+    fn from(c: AssetCondition) -> Self {
+        AssetConditionView {
+            max_sensitivity: c.max_sensitivity.map(|s| s.as_str().to_owned()),
+            tags_any: c.tags_any,
+            tags_none: c.tags_none,
+            sources: c.sources.iter().map(|s| ID(s.to_string())).collect(),
+        }
+    }
+}
 
 /// A role of your tenant: built-in or custom, with its permissions and who holds it.
 #[derive(SimpleObject)]
@@ -31,6 +118,8 @@ pub struct AccessRole {
     pub permissions: Vec<String>,
     /// The subjects (tokens' `sub`) it is granted to, sorted.
     pub subjects: Vec<String>,
+    /// The assets a custom role's permissions reach; null: every asset of your tenant.
+    pub condition: Option<AssetConditionView>,
 }
 
 impl From<RoleListing> for AccessRole {
@@ -41,6 +130,7 @@ impl From<RoleListing> for AccessRole {
             description: role.description,
             permissions: role.permissions,
             subjects: role.subjects,
+            condition: role.condition.map(AssetConditionView::from),
         }
     }
 }
@@ -66,12 +156,7 @@ pub struct AccessMutation;
 /// The caller as a command's context, if they may manage roles.
 fn context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
     let caller = authorize(ctx, Permission::ManageRoles)?;
-    Ok(CommandContext::new(
-        caller.tenant.clone(),
-        caller.subject.clone(),
-        caller.roles.clone(),
-        Some(parse_command_id(command_id)?),
-    ))
+    Ok(caller.command_context(Some(parse_command_id(command_id)?)))
 }
 
 fn commands(ctx: &Context<'_>) -> AccessPolicyCommands {
@@ -96,6 +181,8 @@ impl AccessMutation {
     /// already defined role (use `changeRole`), a malformed name, an unknown or repeated
     /// permission or a bad description are refused and nothing is recorded. A role reads assets
     /// (for the compliance facts) only once it is granted to someone.
+    // GraphQL arguments, one per input of the mutation.
+    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn define_role(
         &self,
@@ -113,6 +200,10 @@ impl AccessMutation {
             desc = "What the role is for: at most 500 characters; line breaks and tabs are the only control characters allowed."
         )]
         description: String,
+        #[graphql(
+            desc = "The assets the role's permissions reach (omit for every asset). A role with a condition may hold only reading permissions (`…:read`, `…:export`, `asset:read_phi`)."
+        )]
+        condition: Option<AssetConditionInput>,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
         #[graphql(
@@ -122,15 +213,18 @@ impl AccessMutation {
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
         let context = context(ctx, command_id.as_ref())?;
+        let condition = condition.map(AssetConditionInput::parse).transpose()?;
         let outcome = commands(ctx)
-            .define_role(&context, &role, permissions, &description)
+            .define_role(&context, &role, permissions, &description, condition)
             .await;
         finish(ctx, outcome, wait_for_projection).await
     }
 
-    /// Replaces a custom role's permissions and description. Records `RoleChanged`, or nothing
-    /// when both are unchanged; an unknown role is NOT_FOUND, a built-in one VALIDATION. The
+    /// Replaces a custom role's permissions, description and condition. Records `RoleChanged`,
+    /// or nothing when all are unchanged; an unknown role is NOT_FOUND, a built-in one VALIDATION. The
     /// compliance worker re-evaluates the tenant's sources.
+    // GraphQL arguments, one per input of the mutation.
+    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn change_role(
         &self,
@@ -145,6 +239,8 @@ impl AccessMutation {
             desc = "The new description: at most 500 characters (empty clears it)."
         )]
         description: String,
+        #[graphql(desc = "The new condition, replacing the old one (omit: every asset).")]
+        condition: Option<AssetConditionInput>,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
         #[graphql(
@@ -154,8 +250,9 @@ impl AccessMutation {
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
         let context = context(ctx, command_id.as_ref())?;
+        let condition = condition.map(AssetConditionInput::parse).transpose()?;
         let outcome = commands(ctx)
-            .change_role(&context, &role, permissions, &description)
+            .change_role(&context, &role, permissions, &description, condition)
             .await;
         finish(ctx, outcome, wait_for_projection).await
     }
@@ -181,8 +278,9 @@ impl AccessMutation {
     }
 
     /// Grants a built-in or custom role to a subject. Records `RoleGranted`, or nothing when the
-    /// subject already holds it; an unknown role is NOT_FOUND. Grants do not yet change what the
-    /// subject's requests may do (their token's roles decide); the compliance facts use them.
+    /// subject already holds it; an unknown role is NOT_FOUND. From the moment the `access` read
+    /// model has the grant (at once with `waitForProjection`), the subject's requests may do
+    /// what the role allows, in addition to their token's roles.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn grant_role(
         &self,
@@ -206,7 +304,8 @@ impl AccessMutation {
     }
 
     /// Revokes a subject's grant of a role. Records `RoleRevoked`; a grant the subject does not
-    /// hold is NOT_FOUND.
+    /// hold is NOT_FOUND. Requests that start once the `access` read model has the revocation
+    /// (at once with `waitForProjection`) no longer have the role.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn revoke_role(
         &self,

@@ -8,7 +8,6 @@ use super::query::parse_id;
 use super::types::CommandResult;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Object, Result, ID};
-use commands::CommandContext;
 use domain::access::Permission;
 use domain::asset::{Asset, AssetCommand, MetadataPatch};
 
@@ -49,12 +48,7 @@ impl AssetMetadataMutation {
         let patch = MetadataPatch::parse(owner.as_deref(), tags.as_deref(), description.as_deref())
             .map_err(|err| api_error("VALIDATION", err.to_string()))?;
         let services = ctx.data_unchecked::<Services>();
-        let context = CommandContext::new(
-            caller.tenant.clone(),
-            caller.subject.clone(),
-            caller.roles.clone(),
-            Some(command_id),
-        );
+        let context = caller.command_context(Some(command_id));
         let outcome = services
             .handler
             .execute::<Asset>(

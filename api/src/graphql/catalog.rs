@@ -559,7 +559,8 @@ fn strings(value: &Value) -> Vec<String> {
 #[Object]
 impl CatalogQuery {
     /// Discovered assets of your tenant (optionally of one source), ordered by path. `after` is
-    /// the path of the last asset of the previous page.
+    /// the path of the last asset of the previous page. Only assets your roles reach (a custom
+    /// role's condition) are listed; pages are filled from those.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn assets(
         &self,
@@ -587,6 +588,7 @@ impl CatalogQuery {
             include_removed,
             after,
             limit,
+            scope: super::visibility::scope(caller),
         };
         let rows = catalog::assets(&services.pool, caller.tenant.as_str(), &filter)
             .await
@@ -594,17 +596,23 @@ impl CatalogQuery {
         Ok(rows.into_iter().map(AssetGql).collect())
     }
 
-    /// One asset, with its schema history.
+    /// One asset, with its schema history; null when your tenant has no such asset or your
+    /// roles do not reach it (the two are not told apart).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
-    async fn asset(&self, ctx: &Context<'_>, id: ID) -> Result<AssetGql> {
+    async fn asset(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AssetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let id = parse_id(&id)?;
-        catalog::asset(&services.pool, caller.tenant.as_str(), id.as_uuid())
-            .await
-            .map_err(|err| internal(&err))?
-            .map(AssetGql)
-            .ok_or_else(|| api_error("NOT_FOUND", format!("no asset {id}")))
+        let scope = super::visibility::scope(caller);
+        Ok(catalog::asset(
+            &services.pool,
+            caller.tenant.as_str(),
+            id.as_uuid(),
+            scope.as_ref(),
+        )
+        .await
+        .map_err(|err| internal(&err))?
+        .map(AssetGql))
     }
 
     /// Scans, newest first (of one source, or all).
@@ -635,6 +643,8 @@ impl CatalogQuery {
     }
 
     /// Lineage around an asset: edges from foreign keys and view definitions, up to `depth` hops.
+    /// Only assets your roles reach appear, and the walk does not pass through others (empty
+    /// around an asset out of reach).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn lineage(
         &self,
@@ -656,13 +666,30 @@ impl CatalogQuery {
             LineageDirection::Downstream => Direction::Downstream,
             LineageDirection::Both => Direction::Both,
         };
-        let asset = parse_id(&asset_id)?;
+        let asset = parse_id(&asset_id)?.as_uuid();
+        let tenant = caller.tenant.as_str();
+        let scope = super::visibility::scope(caller);
+        // Around an asset out of reach there is nothing to show; past one, nothing to walk to.
+        if let Some(param) = &scope {
+            let visible = projections::visibility::visible_assets(
+                &services.pool,
+                tenant,
+                &[asset],
+                Some(param),
+            )
+            .await
+            .map_err(|err| internal(&err))?;
+            if visible.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
         let rows = lineage::walk(
             &services.pool,
-            caller.tenant.as_str(),
-            asset.as_uuid(),
+            tenant,
+            asset,
             direction,
             depth as u32,
+            scope.as_ref(),
         )
         .await
         .map_err(|err| internal(&err))?;
@@ -680,14 +707,16 @@ impl CatalogQuery {
             .collect())
     }
 
-    /// Asset counts and sizes of a source.
+    /// Asset counts and sizes of a source, over the assets your roles reach.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn data_source_stats(&self, ctx: &Context<'_>, id: ID) -> Result<DataSourceStats> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let source = parse_id(&id)?.as_uuid();
         let tenant = caller.tenant.as_str();
-        let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        // Counted over the assets the caller's roles reach, like every list.
+        let scope = super::visibility::scope(caller);
+        let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(&format!(
             "SELECT count(*) FILTER (WHERE NOT removed),
                     count(*) FILTER (WHERE NOT removed AND kind = 'table'),
                     count(*) FILTER (WHERE NOT removed AND kind = 'view'),
@@ -695,10 +724,14 @@ impl CatalogQuery {
                     coalesce(sum(column_count) FILTER (WHERE NOT removed), 0),
                     count(*) FILTER (WHERE removed),
                     coalesce(sum(greatest(row_estimate, 0)) FILTER (WHERE NOT removed), 0)::bigint
-             FROM rm_catalog.assets WHERE tenant_id = $1 AND source_id = $2",
-        )
+             FROM rm_catalog.assets a WHERE a.tenant_id = $1 AND a.source_id = $2 AND {}",
+            projections::visibility::when_scoped(3, scope.as_ref(), || {
+                projections::visibility::asset_visible("a", 3)
+            })
+        ))
         .bind(tenant)
         .bind(source)
+        .bind(scope.as_ref())
         .fetch_one(&services.pool)
         .await
         .map_err(|err| internal(&err))?;
@@ -710,7 +743,7 @@ impl CatalogQuery {
             .map(ScanInfo);
         let mut classification: Vec<LabelCount> = Vec::new();
         for (label, status, count) in
-            projections::labels::label_counts(&services.pool, tenant, source)
+            projections::labels::label_counts(&services.pool, tenant, source, scope.as_ref())
                 .await
                 .map_err(|err| internal(&err))?
         {
@@ -776,12 +809,7 @@ pub(super) fn caller_context(ctx: &Context<'_>, command_id: Option<&ID>) -> Resu
                 .map_err(|_| api_error("VALIDATION", "commandId must be a UUID"))
         })
         .transpose()?;
-    Ok(CommandContext::new(
-        caller.tenant.clone(),
-        caller.subject.clone(),
-        caller.roles.clone(),
-        command_id,
-    ))
+    Ok(caller.command_context(command_id))
 }
 
 #[Object]

@@ -454,7 +454,7 @@ pub struct ClassificationQuery;
 
 #[Object]
 impl ClassificationQuery {
-    /// Suggested labels awaiting review, most confident first.
+    /// Suggested labels awaiting review, most confident first (of assets your roles reach).
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn review_queue(
         &self,
@@ -474,6 +474,7 @@ impl ClassificationQuery {
             caller.tenant.as_str(),
             source.map(|s| s.as_uuid()),
             crate::graphql::limits::page_size("first", first, 1000)?,
+            super::visibility::scope(caller).as_ref(),
         )
         .await
         .map_err(|e| internal(&e))?;
@@ -481,7 +482,7 @@ impl ClassificationQuery {
     }
 
     /// Labels of columns, by source and/or asset, optionally only some statuses (applied,
-    /// suggested, confirmed, rejected).
+    /// suggested, confirmed, rejected). Only labels of assets your roles reach.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
     async fn column_labels(
         &self,
@@ -518,6 +519,7 @@ impl ClassificationQuery {
                 .map(|s| s.as_uuid()),
             statuses,
             limit: crate::graphql::limits::page_size("first", first, 1000)?,
+            scope: super::visibility::scope(caller),
         };
         let rows = labels::labels(&services.pool, caller.tenant.as_str(), &filter)
             .await

@@ -858,6 +858,7 @@ impl ComplianceQuery {
                 .map(|id| id.as_uuid()),
             after: None,
             limit: limit + 1,
+            scope: super::visibility::scope(caller),
         };
         let tenant = caller.tenant.as_str();
         let total_count = rm::count_violations(&services.pool, tenant, &query)
@@ -892,10 +893,28 @@ impl ComplianceQuery {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let id = parse_id(&id)?;
-        rm::violation(&services.pool, caller.tenant.as_str(), id.as_uuid())
+        let tenant = caller.tenant.as_str();
+        let mut row = rm::violation(&services.pool, tenant, id.as_uuid())
             .await
-            .map_err(|err| internal(&err))?
-            .map(ViolationGql)
+            .map_err(|err| internal(&err))?;
+        // About an asset out of the caller's reach: as if there were none.
+        if let (Some(param), Some(asset)) = (
+            super::visibility::scope(caller),
+            row.as_ref().and_then(|r| r.asset_id),
+        ) {
+            let visible = projections::visibility::visible_assets(
+                &services.pool,
+                tenant,
+                &[asset],
+                Some(&param),
+            )
+            .await
+            .map_err(|err| internal(&err))?;
+            if visible.is_empty() {
+                row = None;
+            }
+        }
+        row.map(ViolationGql)
             .ok_or_else(|| api_error("NOT_FOUND", format!("no violation {id}")))
     }
 }

@@ -150,12 +150,7 @@ impl CompliancePolicyQuery {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let framework = framework.as_deref().map(framework_of).transpose()?;
         let services = ctx.data_unchecked::<Services>();
-        let context = CommandContext::new(
-            caller.tenant.clone(),
-            caller.subject.clone(),
-            caller.roles.clone(),
-            None,
-        );
+        let context = caller.command_context(None);
         let rules = CompliancePolicyCommands::new(services.handler.clone())
             .rules(&context, framework)
             .await
@@ -174,12 +169,7 @@ fn context(
     command_id: Option<&ID>,
 ) -> Result<CommandContext> {
     let caller = authorize(ctx, permission)?;
-    Ok(CommandContext::new(
-        caller.tenant.clone(),
-        caller.subject.clone(),
-        caller.roles.clone(),
-        Some(parse_command_id(command_id)?),
-    ))
+    Ok(caller.command_context(Some(parse_command_id(command_id)?)))
 }
 
 /// Maps the outcome like every other mutation, waiting for the read models when asked.

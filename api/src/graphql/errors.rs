@@ -3,7 +3,7 @@
 use crate::auth::{AuthError, Caller};
 use async_graphql::{Context, Error, ErrorExtensions};
 use commands::CommandError;
-use domain::access::{roles_allow, Permission};
+use domain::access::Permission;
 use domain::datasource::ValidationError;
 
 /// Put into the request data when the bearer token was missing or invalid, so resolvers that
@@ -27,7 +27,7 @@ pub(crate) fn authorize<'a>(
             .unwrap_or_else(|| AuthError::Missing.to_string());
         return Err(api_error("UNAUTHENTICATED", message));
     };
-    if !roles_allow(&caller.roles, permission) {
+    if !caller.allows(permission) {
         return Err(api_error(
             "FORBIDDEN",
             format!("your roles do not allow you to {}", permission.as_str()),

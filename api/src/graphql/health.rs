@@ -8,7 +8,6 @@ use super::{api_error, authorize, Services};
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use commands::health::HealthReport;
-use commands::CommandContext;
 use domain::access::Permission;
 use domain::datasource::HealthAssessment;
 use projections::data_sources;
@@ -303,12 +302,7 @@ impl HealthMutation {
                     .map_err(|_| api_error("VALIDATION", "commandId must be a UUID"))
             })
             .transpose()?;
-        let context = CommandContext::new(
-            caller.tenant.clone(),
-            caller.subject.clone(),
-            caller.roles.clone(),
-            command_id,
-        );
+        let context = caller.command_context(command_id);
         let report: HealthReport = services
             .health
             .check_health(&context, source, samples)

@@ -12,6 +12,7 @@ mod classification;
 pub(crate) mod compliance;
 mod compliance_mutation;
 mod errors;
+mod fresh_grants;
 mod health;
 mod impact;
 mod inputs;
@@ -21,6 +22,7 @@ mod query;
 pub mod refusals;
 mod subscription;
 mod types;
+mod visibility;
 
 pub use errors::AuthFailure;
 pub(crate) use errors::{api_error, authorize};
@@ -127,6 +129,8 @@ pub fn build_schema(
     })
     .extension(limits::RequestLimits::new(limits.timeout))
     .extension(refusals::RecordRefusals)
+    // After the limits: an operation refused for its size reads no grants.
+    .extension(fresh_grants::FreshGrants)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(8);

@@ -8,7 +8,7 @@ use super::query::parse_id;
 use super::types::CommandResult;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Object, Result, ID};
-use commands::{CommandContext, CommandOutcome};
+use commands::CommandOutcome;
 use domain::access::Permission;
 use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::AggregateId;
@@ -167,12 +167,7 @@ async fn execute(
 ) -> Result<CommandResult> {
     let caller = authorize(ctx, Permission::ManageDataSources)?;
     let services = ctx.data_unchecked::<Services>();
-    let context = CommandContext::new(
-        caller.tenant.clone(),
-        caller.subject.clone(),
-        caller.roles.clone(),
-        Some(command_id),
-    );
+    let context = caller.command_context(Some(command_id));
     let outcome = services
         .handler
         .execute::<DataSource>(&context, Permission::ManageDataSources, id, command)

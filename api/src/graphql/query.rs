@@ -73,7 +73,9 @@ impl QueryRoot {
     }
 
     /// Who did what, when, from which command — and which commands were refused, by whom and
-    /// why — newest first (by time). Auditors and admins only.
+    /// why — newest first (by time). Auditors and admins only (and custom roles with
+    /// `audit:read`). Entries about an asset your roles do not reach — its events, a violation
+    /// about it, a refused command naming it — are absent.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn audit_trail(
         &self,
@@ -120,6 +122,7 @@ impl QueryRoot {
                 before,
                 oldest_first: false,
                 limit: limit + 1,
+                scope: super::visibility::scope(caller),
             },
         )
         .await
@@ -170,7 +173,8 @@ impl QueryRoot {
     }
 
     /// An aggregate's full history, read straight from the event store (not a read model), in
-    /// order. Auditors and admins only.
+    /// order. Auditors and admins only (and custom roles with `audit:read`); empty for an asset
+    /// (or a violation about one) your roles do not reach.
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn history(&self, ctx: &Context<'_>, aggregate_id: ID) -> Result<Vec<Event>> {
         let caller = authorize(ctx, Permission::ReadAudit)?;
@@ -185,11 +189,18 @@ impl QueryRoot {
             .try_collect()
             .await
             .map_err(|err| internal(&err))?;
-        Ok(commits
+        let events: Vec<_> = commits
             .into_iter()
             .flat_map(|commit| commit.into_stored_events())
-            .map(Event::new)
-            .collect())
+            .collect();
+        Ok(
+            super::visibility::visible_events(&services.pool, caller, events)
+                .await
+                .map_err(|err| internal(&err))?
+                .into_iter()
+                .map(Event::new)
+                .collect(),
+        )
     }
 
     /// How far the read models are behind the event store, and which of your tenant's events

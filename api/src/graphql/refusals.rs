@@ -91,7 +91,7 @@ impl Extension for RefusalRecorder {
                 let refusal = Refusal {
                     tenant: caller.tenant.as_str().to_owned(),
                     actor: caller.subject.clone(),
-                    roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                    roles: caller.role_names(),
                     resource_type: resource_of(&action).to_owned(),
                     target_id: target_of(&arguments),
                     command_id: argument_text(&arguments, "commandId").unwrap_or_default(),

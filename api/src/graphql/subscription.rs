@@ -1,12 +1,18 @@
 //! Subscriptions: live CloudEvents of the caller's tenant, optionally filtered by type and
 //! aggregate, resumable from a stream sequence.
+//!
+//! What the caller may see is decided again for every commit: unless their token's roles alone
+//! allow subscribing (grants can only add to those), their grants are read again from the
+//! `access` read model, and the subscription ends once they no longer allow it (a revoked
+//! grant). Events about assets the caller may not read are not delivered
+//! ([`super::visibility`]).
 
 use super::errors::internal;
 use super::query::parse_id;
 use super::types::Event;
 use super::{authorize, Services};
 use async_graphql::{Context, Result, Subscription, ID};
-use domain::access::Permission;
+use domain::access::{roles_allow, Permission};
 use eventlog::DeliverFrom;
 use futures::{Stream, StreamExt};
 
@@ -44,18 +50,42 @@ impl SubscriptionRoot {
         let stopped = async move {
             let _ = shutdown.wait_for(|stopped| *stopped).await;
         };
+        // Grants only add to the token's roles: a token that allows subscribing by itself, and
+        // so reaches every asset, needs no second look.
+        let settled = roles_allow(&caller.token_roles, Permission::SubscribeEvents);
+        let caller = caller.clone();
+        let pool = services.pool.clone();
         Ok(commits
             .take_until(stopped)
-            .flat_map(|commit| {
+            .then(move |commit| {
+                let caller = caller.clone();
+                let pool = pool.clone();
+                async move {
+                    let caller = if settled {
+                        caller
+                    } else {
+                        crate::grants::with_grants(&pool, caller).await
+                    };
+                    (commit, caller, pool)
+                }
+            })
+            .take_while(|(_, caller, _)| {
+                futures::future::ready(caller.allows(Permission::SubscribeEvents))
+            })
+            .then(|(commit, caller, pool)| async move {
                 let items: Vec<Result<Event>> = match commit {
-                    Ok(commit) => commit
-                        .into_stored_events()
-                        .map(|e| Ok(Event::new(e)))
-                        .collect(),
+                    Ok(commit) => {
+                        let events: Vec<_> = commit.into_stored_events().collect();
+                        match super::visibility::visible_events(&pool, &caller, events).await {
+                            Ok(events) => events.into_iter().map(|e| Ok(Event::new(e))).collect(),
+                            Err(err) => vec![Err(internal(&err))],
+                        }
+                    }
                     Err(err) => vec![Err(internal(&err))],
                 };
                 futures::stream::iter(items)
             })
+            .flatten()
             .filter(move |item| {
                 let keep = match (item, &types) {
                     (Ok(event), Some(types)) => types.iter().any(|wanted| {

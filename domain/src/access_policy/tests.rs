@@ -1,6 +1,7 @@
 //! AccessPolicy: custom roles defined, changed, refused and retired; grants and revocations.
 
 use super::*;
+use crate::classification::Sensitivity;
 use crate::testing::{self, Given};
 
 fn given(events: Vec<AccessPolicyEvent>) -> Given<AccessPolicy> {
@@ -16,6 +17,7 @@ fn define(role: &str, permissions: &[&str]) -> AccessPolicyCommand {
         role: role.into(),
         permissions: strings(permissions),
         description: "Clinic analysts".into(),
+        condition: None,
     }
 }
 
@@ -26,6 +28,7 @@ fn defined(role: &str, permissions: &[&str]) -> AccessPolicyEvent {
         role: role.into(),
         permissions,
         description: "Clinic analysts".into(),
+        condition: None,
     })
 }
 
@@ -61,6 +64,7 @@ fn bad_input_is_refused_with_one_message_per_problem() {
             role: "Bad Name".into(),
             permissions: strings(&["asset:read", "asset:fly", "asset:read", "vault:read"]),
             description: "bell\u{7}".into(),
+            condition: None,
         },
     )
     .unwrap_err();
@@ -90,6 +94,7 @@ fn built_in_roles_may_be_granted_but_not_redefined_changed_or_retired() {
             role: "admin".into(),
             permissions: strings(&["asset:read"]),
             description: String::new(),
+            condition: None,
         })
         .then_error(AccessPolicyError::BuiltInRole("admin".into()));
     given(vec![])
@@ -114,11 +119,13 @@ fn a_change_replaces_permissions_and_an_identical_one_records_nothing() {
             role: "analyst".into(),
             permissions: strings(&["asset:read_phi", "asset:read"]),
             description: "Clinic analysts".into(),
+            condition: None,
         })
         .then(vec![AccessPolicyEvent::RoleChanged(RoleChanged {
             role: "analyst".into(),
             permissions: strings(&["asset:read", "asset:read_phi"]),
             description: "Clinic analysts".into(),
+            condition: None,
         })]);
     assert!(state.permissions_of("analyst").unwrap().contains(READ_PHI));
     given(history)
@@ -126,6 +133,7 @@ fn a_change_replaces_permissions_and_an_identical_one_records_nothing() {
             role: "analyst".into(),
             permissions: strings(&["asset:read"]),
             description: "Clinic analysts".into(),
+            condition: None,
         })
         .then_nothing();
     given(vec![])
@@ -133,6 +141,7 @@ fn a_change_replaces_permissions_and_an_identical_one_records_nothing() {
             role: "analyst".into(),
             permissions: strings(&["asset:read"]),
             description: String::new(),
+            condition: None,
         })
         .then_error(AccessPolicyError::UnknownRole("analyst".into()));
 }
@@ -259,4 +268,122 @@ fn policy_ids_are_per_tenant_and_stable() {
         access_policy_id(&TenantId::parse("globex").unwrap())
     );
     assert_ne!(access_policy_id(&acme), crate::compliance::policy_id(&acme));
+}
+
+fn not_critical() -> AssetCondition {
+    AssetCondition {
+        max_sensitivity: Some(Sensitivity::High),
+        ..Default::default()
+    }
+}
+
+fn define_with(permissions: &[&str], condition: AssetCondition) -> AccessPolicyCommand {
+    AccessPolicyCommand::DefineRole {
+        role: "analyst".into(),
+        permissions: strings(permissions),
+        description: "Clinic analysts".into(),
+        condition: Some(condition),
+    }
+}
+
+#[test]
+fn a_condition_is_recorded_with_its_lists_sorted_and_distinct() {
+    let source = Uuid::from_u128(7);
+    let state = given(vec![])
+        .when(define_with(
+            &["asset:read"],
+            AssetCondition {
+                max_sensitivity: Some(Sensitivity::High),
+                tags_none: strings(&[" team:hr ", "legal", "team:hr"]),
+                sources: vec![source, source],
+                ..Default::default()
+            },
+        ))
+        .then(vec![AccessPolicyEvent::RoleDefined(RoleDefined {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read"]),
+            description: "Clinic analysts".into(),
+            condition: Some(AssetCondition {
+                max_sensitivity: Some(Sensitivity::High),
+                tags_any: Vec::new(),
+                tags_none: strings(&["legal", "team:hr"]),
+                sources: vec![source],
+            }),
+        })]);
+    assert_eq!(
+        state.roles["analyst"].condition.as_ref().unwrap().tags_none,
+        ["legal", "team:hr"]
+    );
+}
+
+#[test]
+fn a_condition_names_something_and_goes_only_with_reading_permissions() {
+    let refused = |command: AccessPolicyCommand| match AccessPolicy::decide(
+        &AccessPolicyState::default(),
+        &command,
+    )
+    .unwrap_err()
+    {
+        AccessPolicyError::Invalid(problems) => problems.join("; "),
+        other => panic!("{other:?}"),
+    };
+    let empty = refused(define_with(&["asset:read"], AssetCondition::default()));
+    assert!(empty.contains("name at least one of"), "{empty}");
+    let write = refused(define_with(
+        &["asset:read", "data_source:update", "audit:export", READ_PHI],
+        not_critical(),
+    ));
+    assert!(
+        write.contains("data_source:update is not a reading permission"),
+        "{write}"
+    );
+    assert!(!write.contains("audit:export is not"), "{write}");
+    assert!(!write.contains("asset:read_phi is not"), "{write}");
+    let bad_tag = refused(define_with(
+        &["asset:read"],
+        AssetCondition {
+            tags_any: strings(&["", "a\u{7}b"]),
+            ..Default::default()
+        },
+    ));
+    assert!(bad_tag.contains("condition.tagsAny[0]"), "{bad_tag}");
+    assert!(bad_tag.contains("condition.tagsAny[1]"), "{bad_tag}");
+}
+
+#[test]
+fn changing_only_the_condition_is_a_change() {
+    let defined = AccessPolicyEvent::RoleDefined(RoleDefined {
+        role: "analyst".into(),
+        permissions: strings(&["asset:read"]),
+        description: "Clinic analysts".into(),
+        condition: None,
+    });
+    let change = |condition: Option<AssetCondition>| AccessPolicyCommand::ChangeRole {
+        role: "analyst".into(),
+        permissions: strings(&["asset:read"]),
+        description: "Clinic analysts".into(),
+        condition,
+    };
+    given(vec![defined.clone()])
+        .when(change(Some(not_critical())))
+        .then(vec![AccessPolicyEvent::RoleChanged(RoleChanged {
+            role: "analyst".into(),
+            permissions: strings(&["asset:read"]),
+            description: "Clinic analysts".into(),
+            condition: Some(not_critical()),
+        })]);
+    given(vec![defined]).when(change(None)).then(vec![]);
+}
+
+#[test]
+fn events_recorded_before_conditions_existed_still_read_and_write_the_same() {
+    let stored =
+        serde_json::json!({"role": "analyst", "permissions": ["asset:read"], "description": ""});
+    let event = AccessPolicyEvent::from_stored("RoleDefined", 1, &stored).unwrap();
+    let AccessPolicyEvent::RoleDefined(defined) = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(defined.condition, None);
+    // Without a condition the data is written as before, so hashes over old events still hold.
+    assert_eq!(serde_json::to_value(defined).unwrap(), stored);
 }

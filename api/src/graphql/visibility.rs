@@ -1,0 +1,113 @@
+//! Rows a caller may not read are absent: the caller's asset scope as the query parameter the
+//! read models filter by ([`scope`]), and the events about assets out of reach taken out of
+//! `history` and the `events` subscription ([`visible_events`]).
+//!
+//! An event is about an asset when it is an `asset` aggregate's, or a `violation`'s whose
+//! subject is an asset or one of its columns (the `ViolationDetected` names it; later events of
+//! the violation are matched through the compliance read model). Other events (sources, scans,
+//! rule sets, policies) name no asset's data and are shown to whoever may see events at all.
+
+use crate::auth::Caller;
+use eventlog::StoredEvent;
+use projections::visibility::{scope_param, violation_assets, visible_assets};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The longest a caller with a condition waits for the catalog and compliance read models to
+/// reach an event before it is judged (then it is judged on what they have, which hides the
+/// assets they do not know yet).
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// The caller's scope as the read models' query parameter (`None`: every asset).
+pub(crate) fn scope(caller: &Caller) -> Option<Value> {
+    scope_param(&caller.assets)
+}
+
+/// What an event is about, as far as reading goes.
+enum About {
+    Nothing,
+    Asset(Uuid),
+    Violation(Uuid),
+}
+
+fn about(stored: &StoredEvent) -> About {
+    let event = &stored.event;
+    // An id that is no UUID names no asset the caller may read.
+    let id = || Uuid::parse_str(&event.aggregateid).unwrap_or(Uuid::nil());
+    match event.aggregatetype.as_str() {
+        "asset" => About::Asset(id()),
+        "violation" => match event.data.get("subject") {
+            Some(subject) => match subject.get("asset_id").and_then(Value::as_str) {
+                Some(asset) => About::Asset(Uuid::parse_str(asset).unwrap_or(Uuid::nil())),
+                None => About::Nothing,
+            },
+            None => About::Violation(id()),
+        },
+        _ => About::Nothing,
+    }
+}
+
+/// `events` without those about assets the caller may not read.
+pub(crate) async fn visible_events(
+    pool: &sqlx::PgPool,
+    caller: &Caller,
+    events: Vec<StoredEvent>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let Some(param) = scope(caller) else {
+        return Ok(events);
+    };
+    let about: Vec<About> = events.iter().map(about).collect();
+    if about.iter().all(|a| matches!(a, About::Nothing)) {
+        return Ok(events);
+    }
+    let last = events.iter().map(|e| e.sequence).max().unwrap_or(0);
+    // The subscription may run ahead of the read models that say what an asset holds.
+    projections::checkpoint::wait_for(
+        pool,
+        &[projections::catalog::NAME, projections::compliance::NAME],
+        last,
+        CATCH_UP,
+    )
+    .await?;
+    let tenant = caller.tenant.as_str();
+    let violations: Vec<Uuid> = about
+        .iter()
+        .filter_map(|a| match a {
+            About::Violation(v) => Some(*v),
+            _ => None,
+        })
+        .collect();
+    let violation_asset: HashMap<Uuid, Option<Uuid>> = if violations.is_empty() {
+        HashMap::new()
+    } else {
+        violation_assets(pool, tenant, &violations)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut assets: Vec<Uuid> = about
+        .iter()
+        .filter_map(|a| match a {
+            About::Asset(asset) => Some(*asset),
+            _ => None,
+        })
+        .collect();
+    assets.extend(violation_asset.values().flatten());
+    let visible: HashSet<Uuid> = visible_assets(pool, tenant, &assets, Some(&param)).await?;
+    Ok(events
+        .into_iter()
+        .zip(about)
+        .filter(|(_, about)| match about {
+            About::Nothing => true,
+            About::Asset(asset) => visible.contains(asset),
+            About::Violation(v) => match violation_asset.get(v) {
+                Some(None) => true,
+                Some(Some(asset)) => visible.contains(asset),
+                None => false,
+            },
+        })
+        .map(|(event, _)| event)
+        .collect())
+}
