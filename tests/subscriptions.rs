@@ -159,3 +159,45 @@ async fn a_subscription_ends_when_its_token_expires() {
     assert_eq!(close.reason.as_str(), "token expired");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grants_which_name_people_reach_only_subscribers_who_manage_roles() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let steward = TestApp::token("acme", &[Role::DataSteward]);
+    let granted = app
+        .gql(
+            Some(&admin),
+            r#"mutation { grantRole(subject: "dana@acme.example", role: "auditor") { version } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(granted["errors"].is_null(), "{granted}");
+    let fence = register(&app, &admin, "Fence").await;
+    let query = "subscription { events(fromSequence: 1) { type aggregateId data } }";
+    for (token, sees_grant) in [(&admin, true), (&steward, false)] {
+        let mut socket = subscribe(&app, token, query).await;
+        let mut seen = Vec::new();
+        while let Some(event) = next_event(&mut socket).await {
+            let done = event["aggregateId"] == fence.as_str();
+            seen.push(event);
+            if done {
+                break;
+            }
+        }
+        assert!(
+            seen.iter().any(|e| e["aggregateId"] == fence.as_str()),
+            "the replay reached the fence: {seen:?}"
+        );
+        let grant = seen
+            .iter()
+            .any(|e| e["type"].as_str().unwrap().contains("RoleGranted"));
+        assert_eq!(grant, sees_grant, "{seen:?}");
+        assert_eq!(
+            seen.iter()
+                .any(|e| e.to_string().contains("dana@acme.example")),
+            sees_grant
+        );
+    }
+    app.stop().await;
+}

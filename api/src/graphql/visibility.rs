@@ -53,8 +53,14 @@ fn about(stored: &StoredEvent) -> About {
 pub(crate) async fn visible_events(
     pool: &sqlx::PgPool,
     caller: &Caller,
-    events: Vec<StoredEvent>,
+    mut events: Vec<StoredEvent>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    // Grants name people (subjects): like the `roles` query, they are for those who manage
+    // roles, not for every subscriber.
+    if !caller.allows(domain::access::Permission::ManageRoles) {
+        use domain::Aggregate;
+        events.retain(|e| e.event.aggregatetype != domain::access_policy::AccessPolicy::NAME);
+    }
     let Some(param) = scope(caller) else {
         return Ok(events);
     };
