@@ -358,3 +358,76 @@ async fn the_export_carries_events_and_refusals_and_defuses_formulas() {
     std::fs::remove_dir_all(&dir).unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_the_cli_runs_and_the_domain_refuses_are_recorded_too() {
+    let app = TestApp::spawn().await;
+    let before = app.stream_sequence().await;
+    // An unknown violation: refused (not found), nothing on the stream.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let output = pursight(
+        &app,
+        &[
+            "compliance",
+            "accept",
+            &unknown,
+            "--reason",
+            "known risk",
+            "--expires",
+            "30d",
+            "--tenant",
+            "acme",
+        ],
+    );
+    assert!(!output.status.success(), "{}", text(&output));
+    // A custom rule that does not parse: refused (invalid).
+    let dir = std::env::temp_dir().join(format!("pursight-cli-refusal-{unknown}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"acme-x\"\ntitle = \"X\"\nframework = \"gdpr\"\ncontrol = \"Art. 5\"\nseverity = \"low\"\nsubject = \"asset\"\nremediation = \"Fix.\"\ncondition = \"asset.nope == 1\"\n",
+    )
+    .unwrap();
+    let output = pursight(
+        &app,
+        &[
+            "compliance",
+            "define",
+            "--file",
+            rules.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
+    );
+    assert!(!output.status.success(), "{}", text(&output));
+    assert_eq!(app.stream_sequence().await, before, "nothing was written");
+
+    let output = pursight(&app, &["audit", "export", "--tenant", "acme"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let accept = lines
+        .iter()
+        .find(|l| l["action"] == "cli compliance accept")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(accept["outcome"], "not_found", "{accept}");
+    assert!(
+        accept["actor"].as_str().unwrap().starts_with("cli:"),
+        "{accept}"
+    );
+    let define = lines
+        .iter()
+        .find(|l| l["action"] == "cli compliance define")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(define["outcome"], "invalid", "{define}");
+    assert!(
+        define["reason"].as_str().unwrap().contains("asset.nope"),
+        "{define}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    app.stop().await;
+}

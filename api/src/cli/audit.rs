@@ -238,3 +238,57 @@ mod tests {
         assert_eq!(cells[13], "'@SUM(A1)");
     }
 }
+
+/// The outcome a refused command is recorded with, or `None` when `err` is not a refusal (a
+/// failure of NATS, of the database, of the governed system: nothing to audit as a refusal).
+fn refusal_outcome(err: &anyhow::Error) -> Option<projections::refusals::RefusalOutcome> {
+    use commands::CommandError as E;
+    use projections::refusals::RefusalOutcome as O;
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<commands::CommandError>())
+        .and_then(|e| match e {
+            E::Forbidden(_) => Some(O::Forbidden),
+            E::Validation(_) => Some(O::Invalid),
+            E::NotFound(_) => Some(O::NotFound),
+            E::Rejected(_) => Some(O::Rejected),
+            E::Conflict { .. } => Some(O::Conflict),
+            _ => None,
+        })
+}
+
+/// Records a command the CLI ran and the domain refused in the audit trail's refusals, as the
+/// API records refused mutations (actor `cli:<user>`, action `cli <command> <subcommand>`).
+/// Best effort: the command's own error is what the user sees either way.
+pub async fn record_cli_refusal(
+    database: &DatabaseArgs,
+    tenant: &str,
+    action: &str,
+    err: &anyhow::Error,
+) {
+    let Some(outcome) = refusal_outcome(err) else {
+        return;
+    };
+    let Ok(tenant) = domain::TenantId::parse(tenant) else {
+        return;
+    };
+    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+    let refusal = projections::refusals::Refusal {
+        tenant: tenant.as_str().to_owned(),
+        actor: format!("cli:{user}"),
+        roles: vec!["admin".into()],
+        action: action.to_owned(),
+        resource_type: String::new(),
+        target_id: String::new(),
+        outcome,
+        reason: format!("{err:#}"),
+        command_id: String::new(),
+    };
+    let recorded = async {
+        let pool = projections::database::connect(&database.database_url).await?;
+        projections::refusals::record(&pool, &refusal).await?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, action, "refusal not recorded");
+    }
+}

@@ -223,6 +223,15 @@ pub async fn run(
                     for problem in &e.errors {
                         eprintln!("  {}", escape_controls(&problem.to_string()));
                     }
+                    let refused =
+                        anyhow::Error::new(commands::CommandError::Validation(e.to_string()));
+                    super::audit::record_cli_refusal(
+                        database,
+                        &actor.tenant,
+                        "cli compliance define",
+                        &refused,
+                    )
+                    .await;
                     return Ok(ExitCode::FAILURE);
                 }
             };

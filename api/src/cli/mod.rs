@@ -141,6 +141,37 @@ pub fn init_tracing(cli: &Cli) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that change a tenant's history: a refusal is recorded in the audit trail.
+    let audited = match &cli.command {
+        Command::Source { actor, command } => {
+            Some((actor.tenant.clone(), action("source", command)))
+        }
+        Command::Scan { actor, .. } => Some((actor.tenant.clone(), "cli scan".to_owned())),
+        Command::Classify { actor, .. } => Some((actor.tenant.clone(), "cli classify".to_owned())),
+        Command::Compliance { actor, command } => {
+            Some((actor.tenant.clone(), action("compliance", command)))
+        }
+        _ => None,
+    };
+    let database = cli.database.clone();
+    let result = dispatch(cli).await;
+    if let (Err(err), Some((tenant, action))) = (&result, audited) {
+        audit::record_cli_refusal(&database, &tenant, &action, err).await;
+    }
+    result
+}
+
+/// `cli <command> <subcommand>` from a subcommand's variant name (`Accept { .. }` → `accept`).
+fn action(command: &str, subcommand: &impl std::fmt::Debug) -> String {
+    let debug = format!("{subcommand:?}");
+    let name: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("cli {command} {}", name.to_ascii_lowercase())
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::serve(&cli.store, &cli.database, args).await,
         Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
