@@ -210,35 +210,6 @@ async fn export(database: &DatabaseArgs, args: ExportArgs) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_defused() {
-        let row = TrailRow {
-            id: uuid::Uuid::nil(),
-            tenant_id: "acme".into(),
-            sequence: 0,
-            occurred_at: Utc::now(),
-            actor: "=HYPERLINK(\"http://x\")".into(),
-            roles: "viewer".into(),
-            event_type: String::new(),
-            action: "archiveDataSource".into(),
-            aggregate_type: "data_source".into(),
-            target_id: String::new(),
-            aggregate_version: 0,
-            command_id: String::new(),
-            correlation_id: String::new(),
-            outcome: "forbidden".into(),
-            reason: Some("@SUM(A1)".into()),
-        };
-        let cells = ExportedEntry::new(&row).cells();
-        assert_eq!(cells[3], "'=HYPERLINK(\"http://x\")");
-        assert_eq!(cells[13], "'@SUM(A1)");
-    }
-}
-
 /// The outcome a refused command is recorded with, or `None` when `err` is not a refusal (a
 /// failure of NATS, of the database, of the governed system: nothing to audit as a refusal).
 fn refusal_outcome(err: &anyhow::Error) -> Option<projections::refusals::RefusalOutcome> {
@@ -290,5 +261,34 @@ pub async fn record_cli_refusal(
     };
     if let Err(e) = recorded.await {
         tracing::warn!(error = %e, action, "refusal not recorded");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        let row = TrailRow {
+            id: uuid::Uuid::nil(),
+            tenant_id: "acme".into(),
+            sequence: 0,
+            occurred_at: Utc::now(),
+            actor: "=HYPERLINK(\"http://x\")".into(),
+            roles: "viewer".into(),
+            event_type: String::new(),
+            action: "archiveDataSource".into(),
+            aggregate_type: "data_source".into(),
+            target_id: String::new(),
+            aggregate_version: 0,
+            command_id: String::new(),
+            correlation_id: String::new(),
+            outcome: "forbidden".into(),
+            reason: Some("@SUM(A1)".into()),
+        };
+        let cells = ExportedEntry::new(&row).cells();
+        assert_eq!(cells[3], "'=HYPERLINK(\"http://x\")");
+        assert_eq!(cells[13], "'@SUM(A1)");
     }
 }
