@@ -163,6 +163,7 @@ mod tests {
             primary_key: false,
             ordinal: 1,
             comment: Some("first line\nsecond\u{7}".into()),
+            type_ref: None,
         }
     }
 
