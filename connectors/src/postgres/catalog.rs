@@ -385,7 +385,7 @@ struct Details {
     indexes: Vec<IndexSchema>,
     view_definition: Option<String>,
     partitions: Vec<Partition>,
-    /// Sums over the leaf partitions: `(rows, any estimate)`, size, latest analysis.
+    /// Over the leaf partitions: rows (none until one is analyzed), size, latest analysis.
     partition_rows: Option<i64>,
     partition_size: Option<i64>,
     partition_analyzed: Option<DateTime<Utc>>,
