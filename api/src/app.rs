@@ -50,6 +50,9 @@ pub struct AppConfig {
     /// Runs the compliance process manager (violations follow the facts, acceptances expire);
     /// `None` turns it off (one-off CLI commands).
     pub compliance: Option<crate::compliance_worker::ComplianceWorkerSettings>,
+    /// How far an asset's row estimate or size must move before a scan records it again
+    /// (`PURSIGHT_STATISTICS_CHANGE_PERCENT`, default 10 %).
+    pub statistics_threshold: domain::discovery::StatisticsThreshold,
 }
 
 /// What the HTTP server accepts and exposes.
@@ -172,7 +175,8 @@ impl Application {
                 .with_policy(config.source_policy.secrets.clone()),
         )
         .map_err(|err| StartError::Secrets(err.to_string()))?;
-        let workflows = SourceWorkflows::new(handler.clone(), Arc::new(secrets));
+        let workflows = SourceWorkflows::new(handler.clone(), Arc::new(secrets))
+            .with_statistics_threshold(config.statistics_threshold);
         let health = HealthMonitor::new(workflows.clone());
         if let Some(interval) = config.health_interval.filter(|i| !i.is_zero()) {
             tracing::info!(

@@ -58,6 +58,23 @@ pub struct DatabaseArgs {
 /// | `PURSIGHT_SOURCE_HOSTS_DENY` | empty (cloud metadata endpoints are always denied) |
 ///
 /// An invalid setting stops the service with a message naming the variable.
+/// `PURSIGHT_STATISTICS_CHANGE_PERCENT` (default 10): how many percent an asset's row estimate
+/// or size must move since last recorded before a scan records it again (0: every change).
+pub fn statistics_threshold_from_env() -> Result<domain::discovery::StatisticsThreshold, String> {
+    match std::env::var("PURSIGHT_STATISTICS_CHANGE_PERCENT") {
+        Ok(raw) if !raw.trim().is_empty() => {
+            let percent: f64 = raw.trim().parse().map_err(|_| {
+                format!(
+                    "PURSIGHT_STATISTICS_CHANGE_PERCENT must be a number of percent (got {raw:?})"
+                )
+            })?;
+            domain::discovery::StatisticsThreshold::from_percent(percent)
+                .map_err(|error| format!("PURSIGHT_STATISTICS_CHANGE_PERCENT: {error}"))
+        }
+        _ => Ok(Default::default()),
+    }
+}
+
 pub fn source_policy_from_env() -> Result<domain::datasource::SourcePolicy, String> {
     use domain::datasource::{HostPolicy, SecretPolicy, SourcePolicy};
     let var = |name: &str| {

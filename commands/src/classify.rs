@@ -417,8 +417,14 @@ impl SourceWorkflows {
                 .handler
                 .state::<Asset>(ctx, Permission::ManageDataSources, asset_id)
                 .await?;
+            // Types, routines and sequences hold no rows; a materialized view never refreshed
+            // has none to read (sampling it is an error on the server, not a failure of the
+            // source): it is classified once a refresh shows up in a scan.
             let classifiable = state.schema.as_ref().is_some_and(|schema| {
-                !state.removed && !schema.kind.is_container() && !schema.columns.is_empty()
+                !state.removed
+                    && schema.kind.holds_data()
+                    && !schema.columns.is_empty()
+                    && schema.populated != Some(false)
             });
             if classifiable {
                 // Stored profiles only hold the custom rules that existed when they were taken:

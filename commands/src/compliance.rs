@@ -670,6 +670,8 @@ fn asset_facts(
 ) -> LoadedAsset {
     let mut state = AssetState::default();
     let mut schema_evidence = None;
+    // The row estimate is also refreshed on its own (`StatisticsChanged`).
+    let mut statistics_evidence = None;
     let mut removal = None;
     let mut label_evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
     let mut metadata_evidence = None;
@@ -680,8 +682,10 @@ fn asset_facts(
             | AssetEvent::SchemaChanged(_)
             | AssetEvent::AssetRestored(_) => {
                 schema_evidence = Some(evidence.clone());
+                statistics_evidence = Some(evidence.clone());
                 removal = None;
             }
+            AssetEvent::StatisticsChanged(_) => statistics_evidence = Some(evidence.clone()),
             AssetEvent::AssetRemoved(_) => removal = Some(evidence.clone()),
             AssetEvent::AssetClassified(e) => {
                 label_evidence.insert((e.column.clone(), e.label.to_string()), evidence.clone());
@@ -782,7 +786,10 @@ fn asset_facts(
         row_estimate: schema
             .row_estimate
             .and_then(|rows| u64::try_from(rows).ok())
-            .map(|rows| (rows, schema_evidence.clone())),
+            .map(|rows| {
+                let evidence = statistics_evidence.unwrap_or_else(|| schema_evidence.clone());
+                (rows, evidence)
+            }),
         schema_evidence,
         tags: shown.tags.into_iter().collect(),
         owner: shown.owner,

@@ -8,7 +8,7 @@
 //! | events | touched | evaluation |
 //! |---|---|---|
 //! | label events (`AssetClassified`, `ClassificationSuggested/Confirmed/Rejected/Revoked`) | those columns of the asset | incremental |
-//! | `SchemaDiscovered`, `SchemaChanged`, `AssetRemoved`, `AssetRestored`, `AssetMetadataChanged` | the whole asset | incremental |
+//! | `SchemaDiscovered`, `SchemaChanged`, `AssetRemoved`, `AssetRestored`, `AssetMetadataChanged`, `StatisticsChanged` | the whole asset | incremental |
 //! | `SourceConfigured`, `MonitoringStarted`, `MonitoringStopped`, `HealthAssessed`, scan and classification completed or failed | the source | full pass (lifecycle) |
 //! | `SourceArchived` | the source | its open violations resolved |
 //! | `CompliancePolicy` events, `AccessPolicy` events (roles, grants) | every source of the tenant | full pass each |
@@ -210,6 +210,8 @@ const ASSET_EVENTS: &[&str] = &[
     "AssetRemoved",
     "AssetRestored",
     "AssetMetadataChanged",
+    // The row estimate (`asset.row_estimate`).
+    "StatisticsChanged",
 ];
 
 /// Data source events after which the whole source is evaluated again. `SourceRegistered` is

@@ -18,7 +18,7 @@ use domain::asset::{Asset, AssetCommand};
 use domain::datasource::{
     DataSource, DataSourceCommand, DataSourceConfig, FailureCategory, LifecycleState,
 };
-use domain::discovery::{AssetId, AssetPath, LineageEdge};
+use domain::discovery::{AssetId, AssetPath, LineageEdge, StatisticsThreshold};
 use domain::scan::{Scan, ScanCommand, ScanMetrics, ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
 use futures::StreamExt;
@@ -81,7 +81,9 @@ enum Recorded {
     New,
     /// Events were appended to an existing aggregate (changed or restored).
     Changed,
-    /// Nothing was appended (same fingerprint).
+    /// Only the statistics moved (`StatisticsChanged`): the schema, and so its lineage, did not.
+    Statistics,
+    /// Nothing was appended (same fingerprint, statistics within the threshold).
     Unchanged,
 }
 
@@ -89,6 +91,11 @@ impl Recorded {
     fn of(outcome: &crate::CommandOutcome) -> Self {
         if outcome.events.is_empty() {
             Self::Unchanged
+        } else if outcome.events.cloud_events().is_ok_and(|events| {
+            let statistics = domain::aggregate::wire_type("StatisticsChanged", 1);
+            events.iter().all(|event| event.event_type == statistics)
+        }) {
+            Self::Statistics
         } else if !outcome.duplicate && outcome.version == outcome.events.len() as u64 {
             Self::New
         } else {
@@ -103,6 +110,8 @@ pub struct SourceWorkflows {
     pub(crate) handler: CommandHandler,
     secrets: Arc<SecretResolver>,
     pub(crate) connect_timeout: Duration,
+    /// How far an asset's statistics must move before a scan records them again.
+    statistics_threshold: StatisticsThreshold,
 }
 
 impl SourceWorkflows {
@@ -111,7 +120,15 @@ impl SourceWorkflows {
             handler,
             secrets,
             connect_timeout: Duration::from_secs(10),
+            statistics_threshold: StatisticsThreshold::DEFAULT,
         }
+    }
+
+    /// The same workflows, recording an asset's statistics (row estimate, size) only when they
+    /// moved by more than `threshold` since last recorded (default 10 %).
+    pub fn with_statistics_threshold(mut self, threshold: StatisticsThreshold) -> Self {
+        self.statistics_threshold = threshold;
+        self
     }
 
     pub fn handler(&self) -> &CommandHandler {
@@ -457,6 +474,7 @@ impl SourceWorkflows {
                         source_id: source,
                         scan_id,
                         schema,
+                        statistics_threshold: self.statistics_threshold,
                     };
                     // Owned handler and context: futures borrowing them cannot be proven `Send`
                     // across the stream combinator.
@@ -494,7 +512,8 @@ impl SourceWorkflows {
                         fresh.insert(asset_id);
                     }
                 }
-                Ok((_, Recorded::Unchanged)) => metrics.cache_hits += 1,
+                // The schema is unchanged (a cache hit); its statistics were refreshed.
+                Ok((_, Recorded::Statistics | Recorded::Unchanged)) => metrics.cache_hits += 1,
                 Err(err) => {
                     metrics.errors += 1;
                     return Err((

@@ -1,6 +1,7 @@
 //! Discovered names made harmless: the one place control characters in what a governed system
 //! reports (schema, table, column, collection, key-pattern and object names, comments, view
-//! definitions) are neutralised before anything is recorded.
+//! definitions, and the parts of partitions, triggers, types, routines and sequences) are
+//! neutralised before anything is recorded.
 //!
 //! A source's owner chooses its names, and PostgreSQL, MySQL, MongoDB, Redis and S3 all allow
 //! control characters in some of them (PostgreSQL identifiers anything but NUL; MongoDB field
@@ -18,7 +19,7 @@
 //! safe everywhere.
 
 use crate::probe::Discovery;
-use domain::discovery::{AssetPath, AssetSchema, ForeignKey, LineageEdge};
+use domain::discovery::{AssetPath, AssetSchema, ColumnSchema, ForeignKey, LineageEdge};
 use domain::text::escape_controls;
 use std::borrow::Cow;
 
@@ -77,28 +78,75 @@ pub fn neutralise_discovery(discovery: &mut Discovery) {
 
 fn neutralise_asset(asset: &mut AssetSchema) {
     path(&mut asset.path);
-    for column in &mut asset.columns {
-        name(&mut column.name);
-        name(&mut column.data_type);
-        if let Some(default) = &mut column.default {
-            prose(default);
-        }
-        if let Some(comment) = &mut column.comment {
-            prose(comment);
-        }
-    }
+    asset.columns.iter_mut().for_each(neutralise_column);
     for key in &mut asset.foreign_keys {
         foreign_key(key);
     }
     for index in &mut asset.indexes {
         name(&mut index.name);
         index.columns.iter_mut().for_each(name);
+        index.method.iter_mut().for_each(name);
     }
     if let Some(comment) = &mut asset.comment {
         prose(comment);
     }
     if let Some(definition) = &mut asset.view_definition {
         prose(definition);
+    }
+    neutralise_objects(asset);
+}
+
+fn neutralise_column(column: &mut ColumnSchema) {
+    name(&mut column.name);
+    name(&mut column.data_type);
+    if let Some(default) = &mut column.default {
+        prose(default);
+    }
+    if let Some(comment) = &mut column.comment {
+        prose(comment);
+    }
+    column.type_ref.iter_mut().for_each(path);
+}
+
+/// The parts of partitioned tables, triggers, types, routines and sequences: their names (enum
+/// labels are names a source's owner chose too) and their SQL as prose.
+fn neutralise_objects(asset: &mut AssetSchema) {
+    if let Some(partitioning) = &mut asset.partitioning {
+        name(&mut partitioning.strategy);
+        prose(&mut partitioning.key);
+        for partition in &mut partitioning.partitions {
+            path(&mut partition.path);
+            prose(&mut partition.bound);
+            partition.parent.iter_mut().for_each(path);
+        }
+    }
+    for trigger in &mut asset.triggers {
+        name(&mut trigger.name);
+        name(&mut trigger.timing);
+        name(&mut trigger.level);
+        trigger.events.iter_mut().for_each(name);
+        trigger.function.iter_mut().for_each(path);
+        prose(&mut trigger.definition);
+    }
+    if let Some(user_type) = &mut asset.user_type {
+        user_type.values.iter_mut().for_each(name);
+        user_type.base_type.iter_mut().for_each(name);
+        user_type.default.iter_mut().for_each(prose);
+        user_type.checks.iter_mut().for_each(prose);
+        user_type.attributes.iter_mut().for_each(neutralise_column);
+    }
+    if let Some(routine) = &mut asset.routine {
+        name(&mut routine.kind);
+        name(&mut routine.name);
+        prose(&mut routine.arguments);
+        routine.return_type.iter_mut().for_each(prose);
+        name(&mut routine.language);
+        routine.definition.iter_mut().for_each(prose);
+    }
+    if let Some(sequence) = &mut asset.sequence {
+        name(&mut sequence.data_type);
+        sequence.owned_by_table.iter_mut().for_each(path);
+        sequence.owned_by_column.iter_mut().for_each(name);
     }
 }
 
@@ -163,6 +211,7 @@ mod tests {
             primary_key: false,
             ordinal: 1,
             comment: Some("first line\nsecond\u{7}".into()),
+            type_ref: None,
         }
     }
 
@@ -203,5 +252,85 @@ mod tests {
         );
         assert_eq!(discovery.lineage[0].from, asset.path);
         assert_eq!(discovery.lineage[0].from_columns, ["e\\u{a}mail"]);
+    }
+
+    #[test]
+    fn enum_labels_routine_bodies_triggers_and_partitions_are_neutralised_too() {
+        use domain::discovery::{
+            Partition, Partitioning, Routine, TriggerSchema, UserType, UserTypeKind,
+        };
+        let mut mood = AssetSchema::new(
+            AssetKind::Type,
+            AssetPath::new(["shop", "public", "mood"]).unwrap(),
+        );
+        let mut definition = UserType::new(UserTypeKind::Enum);
+        definition.values = vec!["ok\u{1b}]0;pwned\u{7}".into()];
+        definition.attributes = vec![column("a\rb")];
+        mood.user_type = Some(Box::new(definition));
+        let mut routine = AssetSchema::new(
+            AssetKind::Routine,
+            AssetPath::new(["shop", "public", "f\n()"]).unwrap(),
+        );
+        routine.routine = Some(Box::new(Routine {
+            kind: "function".into(),
+            name: "f\n".into(),
+            arguments: String::new(),
+            return_type: Some("integer".into()),
+            language: "sql".into(),
+            definition: Some("SELECT 1\n\u{0}".into()),
+        }));
+        let mut table = AssetSchema::new(
+            AssetKind::PartitionedTable,
+            AssetPath::new(["shop", "public", "t"]).unwrap(),
+        );
+        table.columns = vec![ColumnSchema {
+            type_ref: Some(AssetPath::new(["shop", "public", "m\u{8}ood"]).unwrap()),
+            ..column("c")
+        }];
+        table.partitioning = Some(Box::new(Partitioning {
+            strategy: "list".into(),
+            key: "(c)".into(),
+            partitions: vec![Partition {
+                path: AssetPath::new(["shop", "public", "t\u{0}1"]).unwrap(),
+                bound: "FOR VALUES IN ('\u{1b}')".into(),
+                parent: None,
+            }],
+        }));
+        table.triggers = vec![TriggerSchema {
+            name: "tr\u{0}".into(),
+            timing: "BEFORE".into(),
+            events: vec!["INSERT".into()],
+            level: "ROW".into(),
+            function: Some(routine.path.clone()),
+            enabled: true,
+            definition: "CREATE TRIGGER …\u{7}".into(),
+        }];
+        let mut discovery = Discovery {
+            assets: vec![mood, routine, table],
+            lineage: Vec::new(),
+            metrics: Default::default(),
+        };
+        neutralise_discovery(&mut discovery);
+        let text = serde_json::to_string(&discovery.assets).unwrap();
+        for control in ["\\u001b", "\\u0007", "\\u0000", "\\u0008", "\\r"] {
+            assert!(!text.contains(control), "{control} left in {text}");
+        }
+        let user_type = discovery.assets[0].user_type.as_ref().unwrap();
+        assert_eq!(user_type.values, ["ok\\u{1b}]0;pwned\\u{7}"]);
+        assert_eq!(discovery.assets[1].path.name(), "f\\u{a}()");
+        assert_eq!(
+            discovery.assets[2].triggers[0].function,
+            Some(discovery.assets[1].path.clone())
+        );
+        assert_eq!(
+            discovery.assets[1]
+                .routine
+                .as_ref()
+                .unwrap()
+                .definition
+                .as_deref(),
+            Some("SELECT 1\n\\u{0}"),
+            "SQL keeps its newlines"
+        );
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn sample_query(
     let mut sql = format!("SELECT {} FROM {}", columns.join(", "), from.join("."));
     let mut page_sampled = false;
     if let (Some(tablesample), Some(estimate)) = (dialect.tablesample, asset.row_estimate) {
-        if asset.kind == AssetKind::Table
+        if matches!(asset.kind, AssetKind::Table | AssetKind::MaterializedView)
             && estimate > i64::from(rows) * TABLESAMPLE_MIN_ESTIMATE_FACTOR
         {
             // Ask for ~4x the rows wanted: page sampling returns an uneven number of rows.

@@ -1,4 +1,5 @@
-//! Lineage from view definitions, for every SQL engine: the view's SQL (`pg_get_viewdef`,
+//! Lineage from view definitions (and, table level, from SQL routine bodies:
+//! [`routine_lineage`]), for every SQL engine: the view's SQL (`pg_get_viewdef`,
 //! `information_schema.VIEWS`) is parsed with `sqlparser` in the engine's dialect and every
 //! relation it reads becomes a [`LineageEdge`] of kind [`LineageKind::View`] into the view.
 //!
@@ -184,6 +185,39 @@ pub(crate) fn view_lineage(
                 view.clone(),
                 LineageKind::View,
             ));
+        }
+    }
+    Ok(edges)
+}
+
+/// The table-level edges into the SQL-language routine at `routine` (in schema `schema`) from
+/// every known relation its body names in a `FROM`/`JOIN` (also of `UPDATE`/`DELETE`), over all
+/// its statements, as kind [`LineageKind::Routine`]. A body that does not parse is an error the
+/// caller treats as "no lineage".
+pub(crate) fn routine_lineage(
+    routine: &AssetPath,
+    schema: &str,
+    body: &str,
+    index: &RelationIndex,
+    dialect: &dyn Dialect,
+) -> Result<Vec<LineageEdge>, ViewSqlError> {
+    let statements =
+        Parser::parse_sql(dialect, body).map_err(|error| ViewSqlError::Parse(error.to_string()))?;
+    let mut names = RelationNames {
+        case: index.case,
+        ..RelationNames::default()
+    };
+    for statement in &statements {
+        let _ = statement.visit(&mut names);
+    }
+    let mut edges: Vec<LineageEdge> = Vec::new();
+    for name in &names.relations {
+        if let Some(known) = index.resolve(name, schema, &names.ctes) {
+            let edge =
+                LineageEdge::table_level(known.path.clone(), routine.clone(), LineageKind::Routine);
+            if !edges.contains(&edge) {
+                edges.push(edge);
+            }
         }
     }
     Ok(edges)
@@ -663,5 +697,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(error, ViewSqlError::Parse(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_sql_routine_body_is_lineage_from_every_relation_it_names() {
+        let routine = path("shop.sales.\"refresh_totals(bigint)\"");
+        let body = "UPDATE sales.orders o SET total = 0 FROM customers c WHERE c.id = o.customer_id AND c.id = $1;
+                    SELECT count(*) FROM regions;
+                    WITH recent AS (SELECT * FROM sales.orders) SELECT * FROM recent";
+        let edges = routine_lineage(
+            &routine,
+            "sales",
+            body,
+            &index(),
+            &sqlparser::dialect::PostgreSqlDialect {},
+        )
+        .unwrap();
+        let from: Vec<String> = edges.iter().map(|e| e.from.to_string()).collect();
+        assert_eq!(
+            from,
+            [
+                "shop.sales.orders",
+                "shop.sales.customers",
+                "shop.public.regions"
+            ]
+        );
+        assert!(edges
+            .iter()
+            .all(|e| e.to == routine && e.kind == LineageKind::Routine && !e.is_column_level()));
+        // A body the parser cannot read is an error the caller turns into "no lineage".
+        assert!(routine_lineage(
+            &routine,
+            "sales",
+            "BEGIN ATOMIC; SELEKT",
+            &index(),
+            &sqlparser::dialect::PostgreSqlDialect {},
+        )
+        .is_err());
     }
 }

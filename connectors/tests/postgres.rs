@@ -904,7 +904,9 @@ async fn queries_grow_with_batches_not_tables() {
                 .count(),
             449
         );
-        // Per unit of work: the session settings, then one query per kind of detail.
+        // Per unit of work: the session settings, then one query per kind of detail (columns,
+        // keys, indexes, triggers; no views or partitioned tables here). The overview: settings,
+        // database, relations, types, routines, sequences.
         let batches = 450u64.div_ceil(match strategy {
             ScanStrategy::Conservative => 50,
             ScanStrategy::Balanced => 200,
@@ -912,7 +914,7 @@ async fn queries_grow_with_batches_not_tables() {
         });
         assert_eq!(
             discovery.metrics.queries_executed,
-            3 + batches * 4,
+            6 + batches * 5,
             "{strategy}"
         );
         assert!(progress
@@ -1091,4 +1093,52 @@ async fn control_characters_in_discovered_names_are_neutralised_and_those_column
         .await
         .unwrap();
     assert!(sample.columns.is_empty());
+}
+
+#[tokio::test]
+async fn an_unpopulated_materialized_view_is_reported_as_such_not_as_a_connection_failure() {
+    let db = TestDb::create().await;
+    db.execute(
+        "CREATE SCHEMA ops;
+         CREATE TABLE ops.jobs (id INT PRIMARY KEY, state TEXT);
+         INSERT INTO ops.jobs VALUES (1, 'done');
+         CREATE MATERIALIZED VIEW ops.job_states AS SELECT state, count(*) AS n FROM ops.jobs GROUP BY state WITH NO DATA;",
+    )
+    .await;
+    let discovery = discover(&db.target(), &DiscoveryOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let view = discovery
+        .assets
+        .iter()
+        .find(|a| a.path == db.path(&["ops", "job_states"]))
+        .cloned()
+        .unwrap();
+    assert_eq!(view.kind, AssetKind::MaterializedView);
+    assert_eq!(view.populated, Some(false));
+    // Known unpopulated: not even asked.
+    let known = connectors::postgres::sample(&db.target(), &view, 10, Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&known, DiscoveryError::Unsupported(m) if m.contains("is not populated")),
+        "{known:?}"
+    );
+    // Emptied after the scan saw it populated: the server's refusal says the same.
+    let stale = AssetSchema {
+        populated: Some(true),
+        ..view
+    };
+    let samples = connectors::live::sample_many(
+        &connectors::options::ConnectionTarget::Postgres(db.target()),
+        &[&stale],
+        10,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        matches!(&samples[0], Err(DiscoveryError::Unsupported(m)) if m.contains("is not populated")),
+        "{:?}",
+        samples[0]
+    );
 }

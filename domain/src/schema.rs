@@ -76,6 +76,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<asset::ClassificationRejected>("ClassificationRejected", 1),
         of::<asset::ClassificationRevoked>("ClassificationRevoked", 1),
         of::<asset::AssetMetadataChanged>("AssetMetadataChanged", 1),
+        of::<asset::StatisticsChanged>("StatisticsChanged", 1),
         of::<rule_set::ScanRuleSetCreated>("ScanRuleSetCreated", 1),
         of::<rule_set::ScanRuleSetUpdated>("ScanRuleSetUpdated", 1),
         of::<rule_set::ScanRuleSetArchived>("ScanRuleSetArchived", 1),

@@ -93,6 +93,36 @@ async fn apply_asset(
                 Some(diff),
             )
         }
+        AssetEvent::StatisticsChanged(st) => {
+            // The schema document keeps the figures too, as a discovery leaves them there.
+            let figures = serde_json::json!({
+                "row_estimate": st.row_estimate,
+                "size_bytes": st.size_bytes,
+                "last_analyzed": st.last_analyzed,
+            });
+            sqlx::query(
+                "UPDATE assets SET row_estimate = $3,
+                     schema = (schema - 'row_estimate' - 'size_bytes' - 'last_analyzed') || jsonb_strip_nulls($4),
+                     version = $5, updated_at = $6, last_scan_id = $7
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&e.tenant)
+            .bind(id)
+            .bind(st.row_estimate)
+            .bind(&figures)
+            .bind(version)
+            .bind(e.time)
+            .bind(st.scan_id.as_uuid())
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            (
+                "statistics",
+                Some(st.scan_id.as_uuid()),
+                None,
+                Some(figures),
+            )
+        }
         AssetEvent::AssetRemoved(r) => {
             set_removed(conn, stored, id, true, r.scan_id.as_uuid()).await?;
             ("removed", Some(r.scan_id.as_uuid()), None, None)

@@ -214,6 +214,7 @@ fn config(
             clock: std::sync::Arc::new(clock),
             ..ComplianceWorkerSettings::default()
         }),
+        statistics_threshold: Default::default(),
     }
 }
 

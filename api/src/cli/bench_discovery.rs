@@ -364,6 +364,7 @@ pub(super) async fn scratch_app(
         oidc: Default::default(),
         http: crate::app::HttpSettings::default(),
         compliance: None,
+        statistics_threshold: Default::default(),
     })
     .await
     .context("cannot start the in-process service")

@@ -543,7 +543,13 @@ async fn wait_for_catalog(app: &Application, tenant: &TenantId) -> anyhow::Resul
     for asset in assets.iter().filter(|a| {
         matches!(
             a.kind.as_str(),
-            "table" | "view" | "collection" | "redis_key_pattern" | "s3_prefix"
+            "table"
+                | "partitioned_table"
+                | "view"
+                | "materialized_view"
+                | "collection"
+                | "redis_key_pattern"
+                | "s3_prefix"
         )
     }) {
         catalog.add_row([

@@ -211,6 +211,8 @@ pub(crate) fn app_config(
         http: HttpSettings::default(),
         // Off unless the command turns it on, like the health checks.
         compliance: None,
+        statistics_threshold: crate::settings::statistics_threshold_from_env()
+            .map_err(anyhow::Error::msg)?,
     })
 }
 

@@ -13,7 +13,9 @@ use domain::access::Permission;
 use domain::asset::{AssetMetadata, EffectiveMetadata};
 use domain::classification::FeedbackModel;
 use domain::datasource::DataSourceCommand;
-use domain::discovery::AssetPath;
+use domain::discovery::{
+    AssetPath, Partitioning, Routine, SequenceSchema, TriggerSchema, UserType,
+};
 use domain::scan::{ScanScope, ScanStrategy};
 use domain::{AggregateId, TenantId};
 use projections::catalog::{self, AssetRow, ScanRow};
@@ -225,6 +227,11 @@ pub struct Column {
     pub ordinal: i64,
     /// The column's comment in the source.
     pub comment: Option<String>,
+    /// The user-defined type (enum, domain, composite) the column is of, also through an array
+    /// of it: the path of that `type` asset.
+    pub type_ref: Option<String>,
+    /// Id of that `type` asset (`asset(id)` shows its values, base type and checks).
+    pub type_asset_id: Option<ID>,
 }
 
 /// Loads the column labels of the assets whose `columns` are resolved at about the same time (a
@@ -270,7 +277,9 @@ impl AssetGql {
     async fn path(&self) -> &str {
         &self.0.path
     }
-    /// database, schema, table, view, collection, redis_key_pattern or s3_prefix.
+    /// database, schema, table, partitioned_table, view, materialized_view, collection,
+    /// redis_key_pattern, s3_prefix, type (user-defined: enum, domain, composite), routine
+    /// (function or procedure) or sequence.
     async fn kind(&self) -> &str {
         &self.0.kind
     }
@@ -302,7 +311,13 @@ impl AssetGql {
                     .iter()
                     .map(|c| {
                         let name = c["name"].as_str().unwrap_or_default();
+                        let type_ref: Option<AssetPath> =
+                            serde_json::from_value(c["type_ref"].clone()).ok();
                         Column {
+                            type_asset_id: type_ref
+                                .as_ref()
+                                .map(|p| super::asset_details::asset_id(self.0.source_id, p)),
+                            type_ref: type_ref.map(|p| p.to_string()),
                             labels: by_column.remove(name).unwrap_or_default(),
                             name: name.to_owned(),
                             data_type: c["data_type"].as_str().unwrap_or_default().to_owned(),
@@ -325,9 +340,54 @@ impl AssetGql {
     async fn foreign_keys(&self) -> Json<Value> {
         Json(self.0.schema["foreign_keys"].clone())
     }
-    /// Indexes: name, columns, unique, primary.
+    /// Indexes: name, columns (key order), unique, primary, and method (`btree`, `hash`,
+    /// `gist`, `gin`, `brin`, `spgist` on PostgreSQL; `BTREE`, `HASH`, `FULLTEXT`, `SPATIAL` on
+    /// MySQL; absent where the engine does not say).
     async fn indexes(&self) -> Json<Value> {
         Json(self.0.schema["indexes"].clone())
+    }
+    /// Size on disk in bytes as the engine last counted it: PostgreSQL the pages of the table,
+    /// its TOAST table and indexes at the last `VACUUM`/`ANALYZE` (of a partitioned table: of all
+    /// its partitions), MySQL `DATA_LENGTH + INDEX_LENGTH`. Refreshed by every scan; recorded
+    /// when it moved by more than the statistics threshold (10 % by default).
+    async fn size_bytes(&self) -> Option<i64> {
+        self.0.schema["size_bytes"].as_i64()
+    }
+    /// When the engine last analyzed the table (`ANALYZE`, autovacuum); refreshed with the other
+    /// statistics.
+    async fn last_analyzed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        serde_json::from_value(self.0.schema["last_analyzed"].clone()).ok()
+    }
+    /// Of a materialized view: whether it holds data. An unpopulated one (created `WITH NO
+    /// DATA`, never refreshed) is not sampled for classification until a scan sees it populated.
+    async fn populated(&self) -> Option<bool> {
+        self.0.schema["populated"].as_bool()
+    }
+    /// Of a partitioned table: strategy, key and every partition with its bound.
+    async fn partitioning(&self) -> Option<super::asset_details::PartitioningGql> {
+        super::asset_details::part::<Partitioning>(&self.0.schema, "partitioning").map(Into::into)
+    }
+    /// The triggers on a table or view, by name.
+    async fn triggers(&self) -> Vec<super::asset_details::TriggerGql> {
+        super::asset_details::part::<Vec<TriggerSchema>>(&self.0.schema, "triggers")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| super::asset_details::TriggerGql::of(self.0.source_id, t))
+            .collect()
+    }
+    /// Of a `type` asset: enum values, a domain's base type and checks, a composite type's
+    /// attributes.
+    async fn user_type(&self) -> Option<super::asset_details::UserTypeGql> {
+        super::asset_details::part::<UserType>(&self.0.schema, "user_type").map(Into::into)
+    }
+    /// Of a `routine` asset: kind, arguments, return type, language and (SQL) body.
+    async fn routine(&self) -> Option<super::asset_details::RoutineGql> {
+        super::asset_details::part::<Routine>(&self.0.schema, "routine").map(Into::into)
+    }
+    /// Of a `sequence` asset: data type, start, increment, bounds, cycle and owning column.
+    async fn sequence(&self) -> Option<super::asset_details::SequenceGql> {
+        super::asset_details::part::<SequenceSchema>(&self.0.schema, "sequence")
+            .map(|s| super::asset_details::SequenceGql::of(self.0.source_id, s))
     }
     /// The asset's comment in the source.
     async fn comment(&self) -> Option<String> {
@@ -337,7 +397,9 @@ impl AssetGql {
     async fn view_definition(&self) -> Option<String> {
         self.0.schema["view_definition"].as_str().map(str::to_owned)
     }
-    /// The engine's estimate of the number of rows.
+    /// The engine's estimate of the number of rows (PostgreSQL `reltuples`, known after the
+    /// first `ANALYZE` or `VACUUM`; of a partitioned table, the sum over its partitions).
+    /// Refreshed by every scan; recorded when it moved by more than the statistics threshold.
     async fn row_estimate(&self) -> Option<i64> {
         self.0.row_estimate
     }
@@ -435,11 +497,14 @@ pub struct AssetChange {
     pub sequence: i64,
     /// The scan that saw it.
     pub scan_id: Option<ID>,
-    /// discovered, changed, removed or restored.
+    /// discovered, changed, statistics (row estimate, size or analysis time moved beyond the
+    /// threshold), removed or restored.
     pub change: String,
     /// The schema's fingerprint after the change.
     pub fingerprint: Option<String>,
-    /// For `changed`: added/removed/changed columns, keys and indexes.
+    /// For `changed`: added/removed/changed columns, keys, indexes and partitions, and flags for
+    /// the comment, view definition, kind and the kind's own details; for `statistics`:
+    /// `row_estimate`, `size_bytes`, `last_analyzed`.
     pub diff: Option<Json<Value>>,
     /// When it was recorded.
     pub at: chrono::DateTime<chrono::Utc>,
@@ -469,7 +534,7 @@ pub struct LineageEdgeGql {
     pub to_path: String,
     /// Downstream columns; empty for a table-level edge.
     pub to_columns: Vec<String>,
-    /// foreign_key or view.
+    /// foreign_key, view or routine (a SQL routine's body reads `from`).
     pub kind: String,
 }
 
@@ -495,9 +560,9 @@ pub struct DataSourceStats {
     pub source_id: ID,
     /// Assets present (not removed).
     pub assets: i64,
-    /// Tables present.
+    /// Tables present (partitioned tables included).
     pub tables: i64,
-    /// Views present.
+    /// Views present (materialized views included).
     pub views: i64,
     /// Collections and key patterns present.
     pub collections: i64,
@@ -718,8 +783,8 @@ impl CatalogQuery {
         let scope = super::visibility::scope(caller);
         let counts: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(&format!(
             "SELECT count(*) FILTER (WHERE NOT removed),
-                    count(*) FILTER (WHERE NOT removed AND kind = 'table'),
-                    count(*) FILTER (WHERE NOT removed AND kind = 'view'),
+                    count(*) FILTER (WHERE NOT removed AND kind IN ('table', 'partitioned_table')),
+                    count(*) FILTER (WHERE NOT removed AND kind IN ('view', 'materialized_view')),
                     count(*) FILTER (WHERE NOT removed AND kind = 'collection'),
                     coalesce(sum(column_count) FILTER (WHERE NOT removed), 0),
                     count(*) FILTER (WHERE removed),

@@ -134,6 +134,7 @@ fn each_fact_event_touches_what_it_changes_and_nothing_else_triggers() {
         "SchemaChanged",
         "AssetRemoved",
         "AssetMetadataChanged",
+        "StatisticsChanged",
     ] {
         assert_eq!(
             touched("asset", a, name, &json!({})),

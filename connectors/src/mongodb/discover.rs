@@ -600,6 +600,7 @@ fn index(document: &Document) -> Option<IndexSchema> {
         primary,
         name,
         columns,
+        method: None,
     })
 }
 

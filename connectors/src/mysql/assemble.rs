@@ -37,6 +37,7 @@ pub(super) fn assets(schema: &str, entries: Vec<TableEntry>, rows: BatchRows) ->
         let mut asset = AssetSchema::new(entry.kind, path);
         asset.comment = entry.comment;
         asset.row_estimate = entry.row_estimate;
+        asset.size_bytes = entry.size_bytes;
         by_name.insert(entry.name, asset);
     }
 
@@ -95,6 +96,7 @@ pub(super) fn assets(schema: &str, entries: Vec<TableEntry>, rows: BatchRows) ->
                 name: row.index,
                 columns: Vec::new(),
                 unique: row.unique,
+                method: row.method.clone(),
             })
             .columns
             .push(row.column);
@@ -127,6 +129,7 @@ mod tests {
             kind,
             comment: None,
             row_estimate: Some(3),
+            size_bytes: Some(16_384),
         }
     }
 
@@ -165,12 +168,14 @@ mod tests {
                     index: "PRIMARY".into(),
                     unique: true,
                     column: "order_id".into(),
+                    method: Some("BTREE".into()),
                 },
                 IndexRow {
                     table: "lines".into(),
                     index: "PRIMARY".into(),
                     unique: true,
                     column: "line_no".into(),
+                    method: Some("BTREE".into()),
                 },
             ],
             views: vec![("v".into(), Some("select 1".into()))],

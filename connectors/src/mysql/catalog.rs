@@ -25,6 +25,8 @@ pub(super) struct TableEntry {
     pub kind: AssetKind,
     pub comment: Option<String>,
     pub row_estimate: Option<i64>,
+    /// `DATA_LENGTH + INDEX_LENGTH` of a table.
+    pub size_bytes: Option<i64>,
 }
 
 /// One column of a table in a batch.
@@ -52,6 +54,8 @@ pub(super) struct IndexRow {
     pub index: String,
     pub unique: bool,
     pub column: String,
+    /// `INDEX_TYPE`: `BTREE`, `HASH`, `FULLTEXT`, `SPATIAL`.
+    pub method: Option<String>,
 }
 
 /// The schemas to discover: every non-system schema, or only `database` when the source names
@@ -90,7 +94,8 @@ pub(super) async fn list_tables(
     schemas: &[String],
 ) -> Result<Vec<TableEntry>, sqlx::Error> {
     let sql = format!(
-        "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_ROWS \
+        "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_ROWS, \
+         CAST(DATA_LENGTH + INDEX_LENGTH AS UNSIGNED) \
          FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({}) \
          ORDER BY TABLE_SCHEMA, TABLE_NAME",
         placeholders(schemas.len())
@@ -121,6 +126,11 @@ pub(super) async fn list_tables(
                 None
             } else {
                 unsigned(&row, 4)?.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+            },
+            size_bytes: if is_view {
+                None
+            } else {
+                unsigned(&row, 5)?.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
             },
         });
     }
@@ -155,6 +165,7 @@ pub(super) async fn columns(
                 primary_key: false,
                 ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
                 comment: non_empty(text(&row, 6)?),
+                type_ref: None,
             },
         });
     }
@@ -200,7 +211,7 @@ pub(super) async fn index_columns(
     names: &[String],
 ) -> Result<Vec<IndexRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME \
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, INDEX_TYPE \
          FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ({}) \
          ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
         placeholders(names.len())
@@ -213,6 +224,7 @@ pub(super) async fn index_columns(
             unique: unsigned(&row, 2)? == Some(0),
             // MySQL 8 functional index parts have no column; they are shown as such.
             column: text(&row, 3)?.unwrap_or_else(|| "(expression)".to_owned()),
+            method: non_empty(text(&row, 4)?),
         });
     }
     Ok(rows)

@@ -448,6 +448,7 @@ mod tests {
             kind: AssetKind::Table,
             comment: None,
             row_estimate: None,
+            size_bytes: None,
         }
     }
 

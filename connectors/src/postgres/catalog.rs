@@ -5,7 +5,8 @@
 //! [`RELATIONS`]: every table, partitioned table, view and materialized view with its comment and
 //! row estimate). Everything else is asked for a whole batch of relations at a time
 //! (`WHERE … = ANY($1)` over their OIDs): [`COLUMNS`], [`CONSTRAINTS`] (primary and foreign keys),
-//! [`INDEXES`] and [`VIEW_DEFINITIONS`]. The number of queries grows with the number of batches,
+//! [`INDEXES`] (with their access method), [`TRIGGERS`], [`VIEW_DEFINITIONS`] and, for
+//! partitioned tables, [`PARTITIONS`] and [`PARTITION_FOREIGN_KEYS`]. The number of queries grows with the number of batches,
 //! never with the number of tables.
 //!
 //! Every query runs after [`SESSION_SETTINGS`], which pins `search_path` to `pg_catalog` for the
@@ -19,10 +20,17 @@
 //! of `pg_description`, often stale right after the DDL being discovered).
 //!
 //! Partitions (`relispartition`) are not assets of their own: the partitioned table is the asset
-//! users govern, and listing thousands of partitions would drown the catalog.
+//! users govern, and listing thousands of partitions would drown the catalog. They are listed on
+//! it ([`PARTITIONS`], with their bounds), their statistics add up to its own, and the foreign
+//! keys declared on them are its foreign keys ([`PARTITION_FOREIGN_KEYS`]).
+//!
+//! User-defined types, routines and sequences are read once per discovery, like the relations;
+//! their queries and assembly are in `objects.rs`.
 
+use chrono::{DateTime, Utc};
 use domain::discovery::{
     AssetKind, AssetPath, AssetPathError, AssetSchema, ColumnSchema, ForeignKey, IndexSchema,
+    Partition, Partitioning, TriggerSchema,
 };
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::PgRow;
@@ -37,6 +45,26 @@ macro_rules! user_schemas {
             ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
             $alias,
             ".nspname !~ '^pg_(toast|temp_)'"
+        )
+    };
+}
+
+/// The size of the relation aliased `$alias` with its TOAST table and indexes, from the pages the
+/// catalog counted at the last `VACUUM`, `ANALYZE` or index build (`relpages`). Not
+/// `pg_total_relation_size`: that opens every relation, so one table locked by a long
+/// `ALTER TABLE` would hold up the whole discovery; and like the row estimate, this figure
+/// moves only when the engine refreshes its statistics.
+macro_rules! size_of {
+    ($alias:literal) => {
+        concat!(
+            "(",
+            $alias,
+            ".relpages::int8 + coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = ",
+            $alias,
+            ".reltoastrelid), 0) + coalesce((SELECT sum(ic.relpages) FROM pg_index i ",
+            "JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = ",
+            $alias,
+            ".oid), 0))::int8 * current_setting('block_size')::int8"
         )
     };
 }
@@ -60,11 +88,21 @@ pub(crate) const OVERVIEW: &str = concat!(
     " ORDER BY n.nspname) AS schema_comments"
 );
 
+/// Every relation with its statistics: `reltuples` (-1 until the first `ANALYZE` or `VACUUM`;
+/// the collector's live-row counts are not used: they arrive asynchronously, so two scans of an
+/// unchanged table could disagree), the size with indexes and TOAST (`size_of!`), the later of the last manual and automatic analysis; and, for materialized views,
+/// whether they are populated, for partitioned tables, their key (`RANGE (sold_on)`).
 pub(crate) const RELATIONS: &str = concat!(
     "SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind, ",
     "(SELECT d.description FROM pg_description d ",
     "WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0) AS comment, ",
-    "c.reltuples::float8 AS reltuples ",
+    "c.reltuples::float8 AS reltuples, ",
+    "CASE WHEN c.relkind IN ('r', 'm') THEN ",
+    size_of!("c"),
+    " END AS size_bytes, ",
+    "greatest(pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid)) AS last_analyzed, ",
+    "c.relispopulated AS populated, ",
+    "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key ",
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
     "WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND ",
     user_schemas!("n"),
@@ -84,14 +122,26 @@ SELECT a.attrelid AS oid, a.attname::text AS name, \
        a.attnum::int4 AS ordinal, \
        (SELECT ds.description FROM pg_description ds \
          WHERE ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass \
-           AND ds.objsubid = a.attnum) AS comment \
+           AND ds.objsubid = a.attnum) AS comment, \
+       udt.schema AS type_schema, udt.name AS type_name \
 FROM pg_attribute a \
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+LEFT JOIN LATERAL ( \
+  SELECT un.nspname::text AS schema, ut.typname::text AS name \
+  FROM pg_type ct \
+  JOIN pg_type ut ON ut.oid = CASE WHEN ct.typcategory = 'A' AND ct.typelem <> 0 THEN ct.typelem ELSE ct.oid END \
+  JOIN pg_namespace un ON un.oid = ut.typnamespace \
+  LEFT JOIN pg_class uc ON uc.oid = ut.typrelid \
+  WHERE ct.oid = a.atttypid \
+    AND (ut.typtype IN ('e', 'd') OR (ut.typtype = 'c' AND uc.relkind = 'c')) \
+    AND un.nspname NOT IN ('pg_catalog', 'information_schema') \
+) udt ON true \
 WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
 ORDER BY a.attrelid, a.attnum";
 
 /// Primary and foreign keys. `conparentid = 0` leaves out the clones PostgreSQL adds for each
-/// partition of a referenced partitioned table: the key as declared is the one users know.
+/// partition of a referenced partitioned table: the key as declared is the one users know. A key
+/// referencing a partition names the partitioned table it belongs to (partitions are not assets).
 pub(crate) const CONSTRAINTS: &str = "\
 SELECT con.conrelid AS oid, con.conname::text AS name, con.contype::text AS kind, \
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
@@ -102,16 +152,76 @@ SELECT con.conrelid AS oid, con.conname::text AS name, con.contype::text AS kind
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum \
              ORDER BY k.ord) AS referenced_columns \
 FROM pg_constraint con \
-LEFT JOIN pg_class rc ON rc.oid = con.confrelid \
+LEFT JOIN pg_class rc ON rc.oid = coalesce(pg_partition_root(con.confrelid)::oid, con.confrelid) \
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
 WHERE con.conrelid = ANY($1) AND con.contype IN ('p', 'f') AND con.conparentid = 0 \
 ORDER BY con.conrelid, con.conname";
+
+/// The foreign keys declared on the partitions (at any depth) of the partitioned tables in `$1`,
+/// as if declared on the partitioned table (`oid` is the partitioned table's): partitions are
+/// not assets, and without this a fact table partitioned by month loses every link to its
+/// dimensions. Same columns as [`CONSTRAINTS`]; the same key on several partitions is merged.
+pub(crate) const PARTITION_FOREIGN_KEYS: &str = "\
+SELECT t.root AS oid, con.conname::text AS name, con.contype::text AS kind, \
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+             ORDER BY k.ord) AS columns, \
+       rn.nspname::text AS referenced_schema, rc.relname::text AS referenced_table, \
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum \
+             ORDER BY k.ord) AS referenced_columns \
+FROM unnest($1::oid[]) AS t(root) \
+CROSS JOIN LATERAL pg_partition_tree(t.root) pt \
+JOIN pg_constraint con ON con.conrelid = pt.relid AND con.contype = 'f' AND con.conparentid = 0 \
+LEFT JOIN pg_class rc ON rc.oid = coalesce(pg_partition_root(con.confrelid)::oid, con.confrelid) \
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
+WHERE pt.level > 0 \
+ORDER BY t.root, con.conname";
+
+/// Every partition (at any depth) of the partitioned tables in `$1`, with its bound, the
+/// partition it sits in (when not directly under the table) and its statistics, which add up to
+/// the partitioned table's (its own `pg_class` row holds none).
+pub(crate) const PARTITIONS: &str = "\
+SELECT t.root AS oid, pn.nspname::text AS schema, pc.relname::text AS name, \
+       coalesce(pg_get_expr(pc.relpartbound, pc.oid), '') AS bound, \
+       CASE WHEN pt.parentrelid <> t.root THEN ppn.nspname::text END AS parent_schema, \
+       CASE WHEN pt.parentrelid <> t.root THEN ppc.relname::text END AS parent_name, \
+       pt.isleaf AS is_leaf, \
+       pc.reltuples::float8 AS reltuples, \
+       CASE WHEN pt.isleaf THEN (pc.relpages::int8 \
+         + coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = pc.reltoastrelid), 0) \
+         + coalesce((SELECT sum(ic.relpages) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+                     WHERE i.indrelid = pc.oid), 0))::int8 * current_setting('block_size')::int8 \
+       END AS size_bytes, \
+       greatest(pg_stat_get_last_analyze_time(pc.oid), pg_stat_get_last_autoanalyze_time(pc.oid)) AS last_analyzed \
+FROM unnest($1::oid[]) AS t(root) \
+CROSS JOIN LATERAL pg_partition_tree(t.root) pt \
+JOIN pg_class pc ON pc.oid = pt.relid \
+JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+LEFT JOIN pg_class ppc ON ppc.oid = pt.parentrelid \
+LEFT JOIN pg_namespace ppn ON ppn.oid = ppc.relnamespace \
+WHERE pt.level > 0 \
+ORDER BY t.root, pn.nspname, pc.relname";
+
+/// User triggers of the tables and views in `$1` (not the internal ones that enforce foreign
+/// keys); `tgtype` bits: 1 row, 2 before, 4 insert, 8 delete, 16 update, 32 truncate, 64
+/// instead of.
+pub(crate) const TRIGGERS: &str = "\
+SELECT t.tgrelid AS oid, t.tgname::text AS name, pg_get_triggerdef(t.oid) AS definition, \
+       t.tgenabled <> 'D' AS enabled, t.tgtype::int4 AS tgtype, \
+       fn.nspname::text AS function_schema, p.proname::text AS function_name, \
+       pg_get_function_identity_arguments(p.oid) AS function_arguments \
+FROM pg_trigger t \
+JOIN pg_proc p ON p.oid = t.tgfoid \
+JOIN pg_namespace fn ON fn.oid = p.pronamespace \
+WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal \
+ORDER BY t.tgrelid, t.tgname";
 
 /// Indexes with their key columns in key order (`INCLUDE` columns are not keys); an expression
 /// key is shown as its expression.
 pub(crate) const INDEXES: &str = "\
 SELECT i.indrelid AS oid, ic.relname::text AS name, i.indisunique AS is_unique, \
-       i.indisprimary AS is_primary, \
+       i.indisprimary AS is_primary, am.amname::text AS method, \
        ARRAY(SELECT CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int4, true) \
                          ELSE a.attname::text END \
              FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
@@ -119,6 +229,7 @@ SELECT i.indrelid AS oid, ic.relname::text AS name, i.indisunique AS is_unique, 
              WHERE k.ord <= i.indnkeyatts \
              ORDER BY k.ord) AS columns \
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+LEFT JOIN pg_am am ON am.oid = ic.relam \
 WHERE i.indrelid = ANY($1) \
 ORDER BY i.indrelid, ic.relname";
 
@@ -174,8 +285,10 @@ impl RelationKind {
 
     pub(crate) fn asset_kind(self) -> AssetKind {
         match self {
-            Self::Table | Self::PartitionedTable => AssetKind::Table,
-            Self::View | Self::MaterializedView => AssetKind::View,
+            Self::Table => AssetKind::Table,
+            Self::PartitionedTable => AssetKind::PartitionedTable,
+            Self::View => AssetKind::View,
+            Self::MaterializedView => AssetKind::MaterializedView,
         }
     }
 
@@ -192,8 +305,15 @@ pub(crate) struct Relation {
     pub name: String,
     pub kind: RelationKind,
     pub comment: Option<String>,
-    /// `reltuples`; `None` for plain views and for tables never analyzed or vacuumed (-1).
+    /// `reltuples`; `None` for plain views and for tables never analyzed or vacuumed (-1). Of a
+    /// partitioned table: the sum over its partitions.
     pub row_estimate: Option<i64>,
+    pub size_bytes: Option<i64>,
+    pub last_analyzed: Option<DateTime<Utc>>,
+    /// Of a materialized view: whether it was refreshed at least once.
+    pub populated: Option<bool>,
+    /// Of a partitioned table: `(strategy, key)`, e.g. `("range", "(sold_on)")`.
+    pub partition_key: Option<(String, String)>,
 }
 
 impl Relation {
@@ -204,13 +324,12 @@ impl Relation {
         let Some(kind) = RelationKind::parse(&kind) else {
             return Ok(None);
         };
-        let reltuples: f64 = row.try_get("reltuples")?;
         let row_estimate = match kind {
-            RelationKind::View => None,
-            // Catalog estimates are far below i64::MAX; `as` saturates anyway.
-            _ if reltuples >= 0.0 => Some(reltuples.round() as i64),
-            _ => None,
+            RelationKind::View | RelationKind::PartitionedTable => None,
+            _ => estimate(row.try_get("reltuples")?),
         };
+        let populated: bool = row.try_get("populated")?;
+        let partition_key: Option<String> = row.try_get("partition_key")?;
         Ok(Some(Self {
             oid: row.try_get("oid")?,
             schema: row.try_get("schema")?,
@@ -218,11 +337,29 @@ impl Relation {
             kind,
             comment: row.try_get("comment")?,
             row_estimate,
+            size_bytes: row.try_get("size_bytes")?,
+            last_analyzed: row.try_get("last_analyzed")?,
+            populated: (kind == RelationKind::MaterializedView).then_some(populated),
+            partition_key: partition_key.as_deref().map(split_partition_key),
         }))
     }
 
     pub(crate) fn path(&self, database: &str) -> Result<AssetPath, AssetPathError> {
         AssetPath::new([database, self.schema.as_str(), self.name.as_str()])
+    }
+}
+
+/// A `reltuples` as an estimate: `None` for -1 (never analyzed). Catalog estimates are far below
+/// i64::MAX; `as` saturates anyway.
+fn estimate(reltuples: f64) -> Option<i64> {
+    (reltuples >= 0.0).then(|| reltuples.round() as i64)
+}
+
+/// `RANGE (sold_on)` → `("range", "(sold_on)")`.
+fn split_partition_key(definition: &str) -> (String, String) {
+    match definition.split_once(' ') {
+        Some((strategy, key)) => (strategy.to_ascii_lowercase(), key.trim().to_owned()),
+        None => (definition.to_ascii_lowercase(), String::new()),
     }
 }
 
@@ -233,6 +370,10 @@ pub(crate) struct BatchRows {
     pub constraints: Vec<PgRow>,
     pub indexes: Vec<PgRow>,
     pub view_definitions: Vec<PgRow>,
+    /// [`PARTITIONS`] and [`PARTITION_FOREIGN_KEYS`] of the batch's partitioned tables.
+    pub partitions: Vec<PgRow>,
+    pub partition_foreign_keys: Vec<PgRow>,
+    pub triggers: Vec<PgRow>,
 }
 
 /// The per-relation details of one batch, keyed by OID.
@@ -243,6 +384,12 @@ struct Details {
     foreign_keys: Vec<ForeignKey>,
     indexes: Vec<IndexSchema>,
     view_definition: Option<String>,
+    partitions: Vec<Partition>,
+    /// Over the leaf partitions: rows (none until one is analyzed), size, latest analysis.
+    partition_rows: Option<i64>,
+    partition_size: Option<i64>,
+    partition_analyzed: Option<DateTime<Utc>>,
+    triggers: Vec<TriggerSchema>,
 }
 
 /// Builds the schemas of `relations` (one batch) from the batch's rows, normalized.
@@ -253,22 +400,13 @@ pub(crate) fn assemble(
 ) -> Result<Vec<AssetSchema>, AssembleError> {
     let mut details: HashMap<Oid, Details> = HashMap::new();
     for row in &rows.columns {
-        let ordinal: i32 = row.try_get("ordinal")?;
         details
             .entry(row.try_get("oid")?)
             .or_default()
             .columns
-            .push(ColumnSchema {
-                name: row.try_get("name")?,
-                data_type: row.try_get("data_type")?,
-                nullable: row.try_get("nullable")?,
-                default: row.try_get("default_expr")?,
-                primary_key: false,
-                ordinal: u32::try_from(ordinal).unwrap_or(0),
-                comment: row.try_get("comment")?,
-            });
+            .push(column(database, row)?);
     }
-    for row in &rows.constraints {
+    for row in rows.constraints.iter().chain(&rows.partition_foreign_keys) {
         let entry = details.entry(row.try_get("oid")?).or_default();
         let kind: String = row.try_get("kind")?;
         let columns: Vec<String> = row.try_get("columns")?;
@@ -281,12 +419,61 @@ pub(crate) fn assemble(
         let (Some(schema), Some(table)) = (schema, table) else {
             continue;
         };
-        entry.foreign_keys.push(ForeignKey {
+        let key = ForeignKey {
             name: row.try_get("name")?,
             columns,
             referenced: AssetPath::new([database, schema.as_str(), table.as_str()])?,
             referenced_columns: row.try_get("referenced_columns")?,
+        };
+        // The same key declared on every partition is one key of the partitioned table (under
+        // the first of its names).
+        let same = entry.foreign_keys.iter_mut().find(|known| {
+            known.columns == key.columns
+                && known.referenced == key.referenced
+                && known.referenced_columns == key.referenced_columns
         });
+        match same {
+            Some(known) if key.name < known.name => known.name = key.name,
+            Some(_) => {}
+            None => entry.foreign_keys.push(key),
+        }
+    }
+    for row in &rows.partitions {
+        let entry = details.entry(row.try_get("oid")?).or_default();
+        let schema: String = row.try_get("schema")?;
+        let name: String = row.try_get("name")?;
+        let parent_schema: Option<String> = row.try_get("parent_schema")?;
+        let parent_name: Option<String> = row.try_get("parent_name")?;
+        let parent = match (parent_schema, parent_name) {
+            (Some(schema), Some(name)) => {
+                Some(AssetPath::new([database, schema.as_str(), name.as_str()])?)
+            }
+            _ => None,
+        };
+        entry.partitions.push(Partition {
+            path: AssetPath::new([database, schema.as_str(), name.as_str()])?,
+            bound: row.try_get("bound")?,
+            parent,
+        });
+        let is_leaf: bool = row.try_get("is_leaf")?;
+        if is_leaf {
+            if let Some(rows) = estimate(row.try_get("reltuples")?) {
+                entry.partition_rows = Some(entry.partition_rows.unwrap_or(0).saturating_add(rows));
+            }
+            if let Some(size) = row.try_get::<Option<i64>, _>("size_bytes")? {
+                entry.partition_size = Some(entry.partition_size.unwrap_or(0).saturating_add(size));
+            }
+            let analyzed: Option<DateTime<Utc>> = row.try_get("last_analyzed")?;
+            entry.partition_analyzed = entry.partition_analyzed.max(analyzed);
+        }
+    }
+    for row in &rows.triggers {
+        let trigger = trigger(database, row)?;
+        details
+            .entry(row.try_get("oid")?)
+            .or_default()
+            .triggers
+            .push(trigger);
     }
     for row in &rows.indexes {
         details
@@ -298,6 +485,7 @@ pub(crate) fn assemble(
                 columns: row.try_get("columns")?,
                 unique: row.try_get("is_unique")?,
                 primary: row.try_get("is_primary")?,
+                method: row.try_get("method")?,
             });
     }
     for row in &rows.view_definitions {
@@ -319,10 +507,85 @@ pub(crate) fn assemble(
         schema.indexes = found.indexes;
         schema.comment = relation.comment.clone();
         schema.row_estimate = relation.row_estimate;
+        schema.size_bytes = relation.size_bytes;
+        schema.last_analyzed = relation.last_analyzed;
         schema.view_definition = found.view_definition;
+        schema.populated = relation.populated;
+        schema.triggers = found.triggers;
+        if let Some((strategy, key)) = &relation.partition_key {
+            schema.partitioning = Some(Box::new(Partitioning {
+                strategy: strategy.clone(),
+                key: key.clone(),
+                partitions: found.partitions,
+            }));
+            schema.row_estimate = found.partition_rows;
+            schema.size_bytes = found.partition_size;
+            schema.last_analyzed = found.partition_analyzed;
+        }
         assets.push(schema.normalized());
     }
     Ok(assets)
+}
+
+/// One row of [`COLUMNS`] (also the attributes of composite types).
+pub(crate) fn column(database: &str, row: &PgRow) -> Result<ColumnSchema, AssembleError> {
+    let ordinal: i32 = row.try_get("ordinal")?;
+    let type_schema: Option<String> = row.try_get("type_schema")?;
+    let type_name: Option<String> = row.try_get("type_name")?;
+    let type_ref = match (type_schema, type_name) {
+        (Some(schema), Some(name)) => Some(AssetPath::new([database, &schema, &name])?),
+        _ => None,
+    };
+    Ok(ColumnSchema {
+        name: row.try_get("name")?,
+        data_type: row.try_get("data_type")?,
+        nullable: row.try_get("nullable")?,
+        default: row.try_get("default_expr")?,
+        primary_key: false,
+        ordinal: u32::try_from(ordinal).unwrap_or(0),
+        comment: row.try_get("comment")?,
+        type_ref,
+    })
+}
+
+/// One row of [`TRIGGERS`].
+fn trigger(database: &str, row: &PgRow) -> Result<TriggerSchema, AssembleError> {
+    let tgtype: i32 = row.try_get("tgtype")?;
+    let timing = if tgtype & 64 != 0 {
+        "INSTEAD OF"
+    } else if tgtype & 2 != 0 {
+        "BEFORE"
+    } else {
+        "AFTER"
+    };
+    let events = [
+        (4, "INSERT"),
+        (16, "UPDATE"),
+        (8, "DELETE"),
+        (32, "TRUNCATE"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| tgtype & bit != 0)
+    .map(|(_, event)| event.to_owned())
+    .collect();
+    let function_schema: String = row.try_get("function_schema")?;
+    let function_name: String = row.try_get("function_name")?;
+    let arguments: String = row.try_get("function_arguments")?;
+    Ok(TriggerSchema {
+        name: row.try_get("name")?,
+        timing: timing.to_owned(),
+        events,
+        level: if tgtype & 1 != 0 { "ROW" } else { "STATEMENT" }.to_owned(),
+        function: super::objects::routine_path(
+            database,
+            &function_schema,
+            &function_name,
+            &arguments,
+        )
+        .ok(),
+        enabled: row.try_get("enabled")?,
+        definition: row.try_get("definition")?,
+    })
 }
 
 /// A catalog answer that does not fit the model.
@@ -332,4 +595,28 @@ pub(crate) enum AssembleError {
     Decode(#[from] sqlx::Error),
     #[error("catalog name is not a valid asset path: {0}")]
     Path(#[from] AssetPathError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_key_splits_into_strategy_and_key() {
+        assert_eq!(
+            split_partition_key("RANGE (sold_on)"),
+            ("range".to_owned(), "(sold_on)".to_owned())
+        );
+        assert_eq!(
+            split_partition_key("LIST (lower(region), kind)"),
+            ("list".to_owned(), "(lower(region), kind)".to_owned())
+        );
+    }
+
+    #[test]
+    fn estimates_are_unknown_until_analyzed() {
+        assert_eq!(estimate(-1.0), None);
+        assert_eq!(estimate(0.0), Some(0));
+        assert_eq!(estimate(5_000.4), Some(5_000));
+    }
 }

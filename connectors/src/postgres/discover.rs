@@ -1,6 +1,7 @@
 //! [`discover`]: DDL discovery of one PostgreSQL database — the database, its schemas, and every
-//! table, partitioned table, view and materialized view in scope, each with columns, keys,
-//! indexes, comments, row estimate and view SQL — plus the lineage those schemas declare.
+//! table, partitioned table (with its partitions), view and materialized view in scope, each
+//! with columns, keys, indexes, triggers, comments, statistics and view SQL; the user-defined
+//! types, routines and sequences in scope — plus the lineage those schemas declare.
 //!
 //! How it runs:
 //!
@@ -13,22 +14,24 @@
 //!    that fails is retried up to [`MAX_RETRIES`] times with exponential backoff. Every query
 //!    is bounded by the server's `statement_timeout` (the query timeout) and, should the server
 //!    stop answering altogether, by the client a little later.
-//! 3. Lineage: the foreign keys of every discovered table, and the parsed SQL of every discovered
-//!    view (`crate::view_sql`).
+//! 3. Lineage: the foreign keys of every discovered table (those declared on partitions
+//!    included), the parsed SQL of every discovered view and the relations named in the body of
+//!    every SQL-language routine (`crate::view_sql`).
 //! 4. The pool is closed — whatever happened — before `discover` returns, so the server's
 //!    connection count is back where it was.
 //!
 //! DDL discovery reads the primary only: a replica may lag behind a migration that just ran.
 
-use super::catalog::{self, BatchRows, Overview, Relation};
+use super::catalog::{self, BatchRows, Overview, Relation, RelationKind};
 use super::connect::{connect_options, failure, secret_of, timed_out};
+use super::objects::{self, Object};
 use super::options::PostgresTarget;
 use super::pace::{Knobs, Pace};
 use crate::options::ReadRouting;
 use crate::probe::{
     ConnectionFailure, Discovery, DiscoveryError, DiscoveryOptions, DiscoveryProgress,
 };
-use crate::view_sql::{view_lineage, RelationIndex};
+use crate::view_sql::{routine_lineage, view_lineage, RelationIndex};
 use domain::discovery::{AssetKind, AssetPath, AssetSchema, LineageEdge};
 use domain::scan::{ScanMetrics, ScanStrategy};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -225,7 +228,7 @@ struct Scan<'a> {
 impl Scan<'_> {
     async fn run(&self) -> Result<Discovery, DiscoveryError> {
         let mut attempt = 0;
-        let (overview, relations) = loop {
+        let (overview, relations, objects) = loop {
             match self.fetch_overview().await {
                 Ok(found) => break found,
                 Err(failed) => {
@@ -255,6 +258,13 @@ impl Scan<'_> {
                 schema.comment = comment.clone();
                 assets.push(schema);
                 schemas_in_scope.insert(name.as_str());
+            }
+        }
+        for object in objects {
+            if schemas_in_scope.contains(object.schema.as_str())
+                && scope.matches(&object.asset.path)
+            {
+                assets.push(object.asset);
             }
         }
         let mut leaves: VecDeque<&Relation> = VecDeque::new();
@@ -322,8 +332,8 @@ impl Scan<'_> {
         for asset in &assets {
             match asset.kind {
                 AssetKind::Schema => metrics.schemas += 1,
-                AssetKind::Table => metrics.tables += 1,
-                AssetKind::View => metrics.views += 1,
+                AssetKind::Table | AssetKind::PartitionedTable => metrics.tables += 1,
+                AssetKind::View | AssetKind::MaterializedView => metrics.views += 1,
                 _ => {}
             }
             metrics.columns += asset.columns.len() as u64;
@@ -352,7 +362,7 @@ impl Scan<'_> {
         let leaves = || {
             assets
                 .iter()
-                .filter(|a| matches!(a.kind, AssetKind::Table | AssetKind::View))
+                .filter(|a| a.kind.is_relation())
                 .filter(|a| a.path.depth() == 3)
         };
         for asset in leaves() {
@@ -367,6 +377,25 @@ impl Scan<'_> {
         }
 
         let mut edges: Vec<LineageEdge> = Vec::new();
+        for asset in assets.iter().filter(|a| a.kind == AssetKind::Routine) {
+            let Some(body) = asset.routine.as_ref().and_then(|r| r.definition.as_ref()) else {
+                continue;
+            };
+            // Best effort: a body the parser cannot read (or that names no known relation) is
+            // simply no lineage, and not an error of the scan.
+            match routine_lineage(
+                &asset.path,
+                &asset.path.segments()[1],
+                body,
+                &index,
+                &sqlparser::dialect::PostgreSqlDialect {},
+            ) {
+                Ok(found) => edges.extend(found),
+                Err(error) => {
+                    tracing::debug!(routine = %asset.path, %error, "no lineage for this routine")
+                }
+            }
+        }
         for asset in leaves() {
             edges.extend(asset.foreign_key_lineage());
             let Some(sql) = &asset.view_definition else {
@@ -420,9 +449,14 @@ impl Scan<'_> {
             .filter(|r| r.kind.has_definition())
             .map(|r| r.oid)
             .collect();
+        let partitioned: Vec<Oid> = relations
+            .iter()
+            .filter(|r| r.kind == RelationKind::PartitionedTable)
+            .map(|r| r.oid)
+            .collect();
         let mut attempt = 0;
         let rows = loop {
-            match self.fetch_batch(&oids, &views).await {
+            match self.fetch_batch(&oids, &views, &partitioned).await {
                 Ok(rows) => break rows,
                 Err(failed) => {
                     let backoff = self.after_failure("batch", attempt, failed)?;
@@ -440,11 +474,11 @@ impl Scan<'_> {
         })
     }
 
-    async fn fetch_overview(&self) -> Result<(Overview, Vec<Relation>), Failed> {
+    async fn fetch_overview(&self) -> Result<(Overview, Vec<Relation>, Vec<Object>), Failed> {
         let mut connection = self.acquire().await?;
         let fetched = self.overview_queries(&mut connection).await;
         Self::release(&mut connection, &fetched);
-        let (overview, relations) = fetched?;
+        let (overview, relations, found) = fetched?;
         let overview = match overview.first() {
             Some(row) => Overview::decode(row)?,
             None => {
@@ -459,23 +493,52 @@ impl Scan<'_> {
         for row in &relations {
             decoded.extend(Relation::decode(row)?);
         }
-        Ok((overview, decoded))
+        let objects = decode_objects(&overview.database, &found).map_err(|error| Failed {
+            message: error.to_string(),
+            retryable: false,
+            poisoned: false,
+        })?;
+        Ok((overview, decoded, objects))
     }
 
     async fn overview_queries(
         &self,
         connection: &mut PgConnection,
-    ) -> Result<(Vec<PgRow>, Vec<PgRow>), Failed> {
+    ) -> Result<(Vec<PgRow>, Vec<PgRow>, ObjectRows), Failed> {
         let mut tx = self.begin(connection).await?;
         let overview = self.fetch(&mut tx, catalog::OVERVIEW, None).await?;
         let relations = self.fetch(&mut tx, catalog::RELATIONS, None).await?;
+        let types = self.fetch(&mut tx, objects::TYPES, None).await?;
+        let mut composite: Vec<Oid> = Vec::new();
+        for row in &types {
+            composite.extend(sqlx::Row::try_get::<Option<Oid>, _>(row, "relid")?);
+        }
+        let attributes = if composite.is_empty() {
+            Vec::new()
+        } else {
+            self.fetch(&mut tx, catalog::COLUMNS, Some(&composite))
+                .await?
+        };
+        let found = ObjectRows {
+            types,
+            attributes,
+            routines: self.fetch(&mut tx, objects::ROUTINES, None).await?,
+            sequences: self.fetch(&mut tx, objects::SEQUENCES, None).await?,
+        };
         self.bounded(tx.commit()).await?;
-        Ok((overview, relations))
+        Ok((overview, relations, found))
     }
 
-    async fn fetch_batch(&self, oids: &[Oid], views: &[Oid]) -> Result<BatchRows, Failed> {
+    async fn fetch_batch(
+        &self,
+        oids: &[Oid],
+        views: &[Oid],
+        partitioned: &[Oid],
+    ) -> Result<BatchRows, Failed> {
         let mut connection = self.acquire().await?;
-        let fetched = self.batch_queries(&mut connection, oids, views).await;
+        let fetched = self
+            .batch_queries(&mut connection, oids, views, partitioned)
+            .await;
         Self::release(&mut connection, &fetched);
         fetched
     }
@@ -485,6 +548,7 @@ impl Scan<'_> {
         connection: &mut PgConnection,
         oids: &[Oid],
         views: &[Oid],
+        partitioned: &[Oid],
     ) -> Result<BatchRows, Failed> {
         let mut tx = self.begin(connection).await?;
         let mut rows = BatchRows {
@@ -493,11 +557,20 @@ impl Scan<'_> {
                 .fetch(&mut tx, catalog::CONSTRAINTS, Some(oids))
                 .await?,
             indexes: self.fetch(&mut tx, catalog::INDEXES, Some(oids)).await?,
-            view_definitions: Vec::new(),
+            triggers: self.fetch(&mut tx, catalog::TRIGGERS, Some(oids)).await?,
+            ..BatchRows::default()
         };
         if !views.is_empty() {
             rows.view_definitions = self
                 .fetch(&mut tx, catalog::VIEW_DEFINITIONS, Some(views))
+                .await?;
+        }
+        if !partitioned.is_empty() {
+            rows.partitions = self
+                .fetch(&mut tx, catalog::PARTITIONS, Some(partitioned))
+                .await?;
+            rows.partition_foreign_keys = self
+                .fetch(&mut tx, catalog::PARTITION_FOREIGN_KEYS, Some(partitioned))
                 .await?;
         }
         self.bounded(tx.commit()).await?;
@@ -650,6 +723,39 @@ impl Scan<'_> {
             current_strategy: self.strategy(),
         });
     }
+}
+
+/// The rows of the per-discovery object queries (types, their attributes, routines, sequences).
+struct ObjectRows {
+    types: Vec<PgRow>,
+    attributes: Vec<PgRow>,
+    routines: Vec<PgRow>,
+    sequences: Vec<PgRow>,
+}
+
+fn decode_objects(
+    database: &str,
+    rows: &ObjectRows,
+) -> Result<Vec<Object>, catalog::AssembleError> {
+    let mut found = Vec::new();
+    for row in &rows.types {
+        found.extend(objects::decode_type(database, row)?);
+    }
+    objects::attach_attributes(database, &mut found, &rows.attributes)?;
+    for row in &rows.routines {
+        match objects::decode_routine(database, row) {
+            Ok(routine) => found.push(routine),
+            // A signature longer than a path segment may be: left out, the scan goes on.
+            Err(catalog::AssembleError::Path(error)) => {
+                tracing::warn!(%error, "a routine was left out")
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    for row in &rows.sequences {
+        found.push(objects::decode_sequence(database, row)?);
+    }
+    Ok(found)
 }
 
 fn path<const N: usize>(segments: [&str; N]) -> Result<AssetPath, DiscoveryError> {

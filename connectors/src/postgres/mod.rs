@@ -6,7 +6,8 @@
 //! - `health.rs`: [`probe_health`], a connection test plus the server's connections, limit,
 //!   database size and uptime;
 //! - `discover.rs`: [`discover`], batched DDL discovery of one database on the primary;
-//! - `catalog.rs`: the catalog queries and how their rows become asset schemas;
+//! - `catalog.rs`: the catalog queries of relations and how their rows become asset schemas;
+//! - `objects.rs`: user-defined types, routines and sequences;
 //! - `pace.rs`: strategies (connections, batch size) and how `auto` moves during a scan;
 //! - `sample.rs`: [`sample`], rows of one table or view for classification, and
 //!   [`sample_many`], several over one connection;
@@ -18,6 +19,7 @@ mod catalog;
 mod connect;
 mod discover;
 mod health;
+mod objects;
 mod options;
 mod pace;
 mod reads;

@@ -13,7 +13,7 @@ use super::options::PostgresTarget;
 use super::reads::replica_eligible;
 use crate::probe::{AssetSample, DiscoveryError};
 use crate::sampling::{assemble, sample_query, SampleDialect};
-use domain::discovery::AssetSchema;
+use domain::discovery::{AssetKind, AssetSchema};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor, Row};
 use std::time::Duration;
@@ -37,6 +37,21 @@ const PLAIN: SampleDialect = SampleDialect {
     ..DIALECT
 };
 
+/// A materialized view that was never refreshed (or was emptied with `WITH NO DATA`) cannot be
+/// read: that is its state, not a failure of the connection.
+fn not_populated(asset: &AssetSchema) -> DiscoveryError {
+    DiscoveryError::Unsupported(format!(
+        "materialized view {} is not populated (REFRESH MATERIALIZED VIEW fills it); nothing to sample",
+        asset.path
+    ))
+}
+
+/// `object_not_in_prerequisite_state` on a materialized view: "has not been populated".
+fn is_not_populated(asset: &AssetSchema, error: &sqlx::Error) -> bool {
+    asset.kind == AssetKind::MaterializedView
+        && matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("55000"))
+}
+
 /// Reads up to `rows` rows of `asset` (path `database.schema.table`) as text, from the primary
 /// or, when the primary is over its latency or error thresholds, from the replica.
 #[tracing::instrument(name = "postgres.sample", skip_all, fields(asset = %asset.path, rows))]
@@ -48,6 +63,9 @@ pub async fn sample(
 ) -> Result<AssetSample, DiscoveryError> {
     if asset.columns.is_empty() {
         return Ok(AssetSample::default());
+    }
+    if asset.populated == Some(false) {
+        return Err(not_populated(asset));
     }
     let [_, schema, table] = asset.path.segments() else {
         return Err(DiscoveryError::Unsupported(format!(
@@ -80,6 +98,7 @@ async fn sample_from(
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(rows)) => Ok(assemble(asset, rows)),
+        Ok(Err(error)) if is_not_populated(asset, &error) => Err(not_populated(asset)),
         Ok(Err(error)) => Err(DiscoveryError::Connection(failure(&error, secret))),
         Err(_) => Err(DiscoveryError::Connection(timed_out(timeout, secret))),
     }
@@ -153,6 +172,7 @@ async fn sample_batch_from(
     for asset in assets {
         let sample = match asset.path.segments() {
             _ if asset.columns.is_empty() => Ok(AssetSample::default()),
+            _ if asset.populated == Some(false) => Err(not_populated(asset)),
             [_, schema, table] => {
                 match tokio::time::timeout(
                     timeout,
@@ -161,6 +181,7 @@ async fn sample_batch_from(
                 .await
                 {
                     Ok(Ok(rows)) => Ok(assemble(asset, rows)),
+                    Ok(Err(error)) if is_not_populated(asset, &error) => Err(not_populated(asset)),
                     // The server answered: this asset only.
                     Ok(Err(error @ sqlx::Error::Database(_))) => {
                         Err(DiscoveryError::Connection(failure(&error, secret)))

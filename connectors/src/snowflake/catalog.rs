@@ -365,6 +365,7 @@ pub(crate) fn decode_columns(
                 .and_then(|o| o.parse().ok())
                 .unwrap_or(0),
             comment: optional(row, comment),
+            type_ref: None,
         };
         columns
             .entry(required(row, table, "TABLE_NAME")?)

@@ -4,7 +4,7 @@
 use super::labels::{ClassifierOutcome, LabelOrigin, RuleSetRef};
 use super::metadata::MetadataPatch;
 use crate::classification::{Candidate, ColumnProfile, Label};
-use crate::discovery::{AssetSchema, LineageEdge};
+use crate::discovery::{AssetSchema, LineageEdge, StatisticsThreshold};
 use crate::ids::AggregateId;
 use crate::text::FreeText;
 
@@ -13,11 +13,13 @@ use crate::text::FreeText;
 pub enum AssetCommand {
     /// A scan found the asset with this schema. `asset_id` must be
     /// [`AssetId::for_path`](crate::discovery::AssetId::for_path)`(source_id, &schema.path)`.
+    /// The schema's statistics are recorded when they moved by more than `statistics_threshold`.
     RecordDiscovery {
         asset_id: AggregateId,
         source_id: AggregateId,
         scan_id: AggregateId,
         schema: AssetSchema,
+        statistics_threshold: StatisticsThreshold,
     },
     /// A scan whose scope covers the asset did not find it.
     RecordRemoval { scan_id: AggregateId },

@@ -3,7 +3,8 @@
 //! | command | state | records |
 //! |---|---|---|
 //! | RecordDiscovery | never discovered | `SchemaDiscovered` |
-//! | RecordDiscovery | present, same fingerprint | nothing (a no-change rescan is silent) |
+//! | RecordDiscovery | present, same fingerprint, statistics within the threshold | nothing (a no-change rescan is silent) |
+//! | RecordDiscovery | present, same fingerprint, statistics moved beyond the threshold | `StatisticsChanged` |
 //! | RecordDiscovery | present, other fingerprint | `SchemaChanged` with the diff |
 //! | RecordDiscovery | removed | `AssetRestored`, then `SchemaChanged` if the schema differs |
 //! | RecordRemoval | present | `AssetRemoved` |
@@ -24,7 +25,9 @@ use super::events::*;
 use super::labels;
 use super::state::AssetState;
 use crate::datasource::{FieldError, ValidationError};
-use crate::discovery::{AssetId, AssetPath, AssetSchema, LineageEdge, SchemaDiff};
+use crate::discovery::{
+    AssetId, AssetPath, AssetSchema, LineageEdge, SchemaDiff, StatisticsThreshold,
+};
 use crate::ids::AggregateId;
 
 pub(super) fn decide(
@@ -37,7 +40,15 @@ pub(super) fn decide(
             source_id,
             scan_id,
             schema,
-        } => record_discovery(state, *asset_id, *source_id, *scan_id, schema),
+            statistics_threshold,
+        } => record_discovery(
+            state,
+            *asset_id,
+            *source_id,
+            *scan_id,
+            schema,
+            *statistics_threshold,
+        ),
         AssetCommand::RecordRemoval { scan_id } => {
             let (asset_id, _) = existing(state)?;
             if state.removed {
@@ -150,6 +161,7 @@ fn record_discovery(
     source_id: AggregateId,
     scan_id: AggregateId,
     schema: &AssetSchema,
+    statistics_threshold: StatisticsThreshold,
 ) -> Result<Vec<AssetEvent>, AssetError> {
     schema.validate()?;
     let expected = AssetId::for_path(source_id, &schema.path);
@@ -199,8 +211,25 @@ fn record_discovery(
             scan_id,
             schema,
             fingerprint,
-            diff,
+            diff: Box::new(diff),
         }));
+    } else {
+        // The schema carries its statistics; only an unchanged schema needs them on their own.
+        let statistics = schema.statistics();
+        let recorded = state
+            .schema
+            .as_ref()
+            .map(AssetSchema::statistics)
+            .unwrap_or_default();
+        if statistics.moved_from(&recorded, statistics_threshold) {
+            events.push(AssetEvent::StatisticsChanged(StatisticsChanged {
+                asset_id,
+                scan_id,
+                row_estimate: statistics.row_estimate,
+                size_bytes: statistics.size_bytes,
+                last_analyzed: statistics.last_analyzed,
+            }));
+        }
     }
     Ok(events)
 }

@@ -8,7 +8,7 @@
 use super::labels::{LabelOrigin, RuleSetRef};
 use crate::aggregate::{decode_data, DomainEvent, EventDecodeError};
 use crate::classification::{ColumnProfile, Label, Signal};
-use crate::discovery::{AssetSchema, Fingerprint, LineageEdge, SchemaDiff};
+use crate::discovery::{AssetSchema, AssetStatistics, Fingerprint, LineageEdge, SchemaDiff};
 use crate::ids::AggregateId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -32,8 +32,31 @@ pub struct SchemaChanged {
     /// The complete new schema.
     pub schema: AssetSchema,
     pub fingerprint: Fingerprint,
-    /// What changed from the previous schema.
-    pub diff: SchemaDiff,
+    /// What changed from the previous schema (boxed: it is as large as a schema, and events
+    /// travel by value).
+    pub diff: Box<SchemaDiff>,
+}
+
+/// A scan found the asset's statistics (row estimate, size) moved by more than the threshold
+/// since they were last recorded, its schema unchanged. Carries the new figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatisticsChanged {
+    pub asset_id: AggregateId,
+    pub scan_id: AggregateId,
+    pub row_estimate: Option<i64>,
+    pub size_bytes: Option<i64>,
+    pub last_analyzed: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl StatisticsChanged {
+    /// The figures it carries.
+    pub fn statistics(&self) -> AssetStatistics {
+        AssetStatistics {
+            row_estimate: self.row_estimate,
+            size_bytes: self.size_bytes,
+            last_analyzed: self.last_analyzed,
+        }
+    }
 }
 
 /// A removed asset was found again (followed by `SchemaChanged` if its schema differs from the
@@ -165,6 +188,7 @@ pub struct AssetMetadataChanged {
 pub enum AssetEvent {
     SchemaDiscovered(SchemaDiscovered),
     SchemaChanged(SchemaChanged),
+    StatisticsChanged(StatisticsChanged),
     AssetRestored(AssetRestored),
     AssetRemoved(AssetRemoved),
     LineageRecorded(LineageRecorded),
@@ -195,6 +219,7 @@ impl AssetEvent {
         ("ClassificationRejected", 1),
         ("ClassificationRevoked", 1),
         ("AssetMetadataChanged", 1),
+        ("StatisticsChanged", 1),
     ];
 }
 
@@ -214,6 +239,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationRejected(_) => "ClassificationRejected",
             AssetEvent::ClassificationRevoked(_) => "ClassificationRevoked",
             AssetEvent::AssetMetadataChanged(_) => "AssetMetadataChanged",
+            AssetEvent::StatisticsChanged(_) => "StatisticsChanged",
         }
     }
 
@@ -236,6 +262,7 @@ impl DomainEvent for AssetEvent {
             AssetEvent::ClassificationRejected(e) => e.serialize(serializer),
             AssetEvent::ClassificationRevoked(e) => e.serialize(serializer),
             AssetEvent::AssetMetadataChanged(e) => e.serialize(serializer),
+            AssetEvent::StatisticsChanged(e) => e.serialize(serializer),
         }
     }
 
@@ -264,6 +291,7 @@ impl DomainEvent for AssetEvent {
                 E::ClassificationRevoked(decode_data(t, version, data)?)
             }
             ("AssetMetadataChanged", 1) => E::AssetMetadataChanged(decode_data(t, version, data)?),
+            ("StatisticsChanged", 1) => E::StatisticsChanged(decode_data(t, version, data)?),
             _ => {
                 return Err(EventDecodeError::Unknown {
                     event_type: event_type.to_owned(),

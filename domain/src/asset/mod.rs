@@ -1,11 +1,14 @@
-//! The Asset aggregate: one discovered asset of a data source (a database, schema, table, view,
-//! collection, Redis key pattern or S3 prefix) with its current schema, fingerprint and lineage.
+//! The Asset aggregate: one discovered asset of a data source (a database, schema, table,
+//! partitioned table, view, materialized view, collection, Redis key pattern, S3 prefix,
+//! user-defined type, routine or sequence) with its current schema, statistics, fingerprint and
+//! lineage.
 //! One aggregate per asset keeps every commit small (SPEC §2), and its id is derived from the
 //! source and path ([`AssetId::for_path`](crate::discovery::AssetId::for_path)), so every scan
 //! finds the same aggregate for the same asset.
 //!
 //! Discovery is incremental: recording the same schema again records nothing, a different one
-//! records `SchemaChanged` with its diff, an asset missing from a scan that covers it is
+//! records `SchemaChanged` with its diff, statistics that moved beyond the threshold (schema
+//! unchanged) `StatisticsChanged`, an asset missing from a scan that covers it is
 //! `AssetRemoved` and restored when it reappears.
 //!
 //! - `commands.rs`, `decide.rs`, `events.rs`, `error.rs`, `state.rs`: the decider and what it
@@ -27,6 +30,7 @@
 //!     source_id,
 //!     scan_id,
 //!     schema,
+//!     statistics_threshold: StatisticsThreshold::DEFAULT,
 //! };
 //! let events = Asset::decide(&AssetState::default(), &discover).unwrap();
 //! assert!(matches!(events[..], [AssetEvent::SchemaDiscovered(_)]));

@@ -90,6 +90,12 @@ impl AssetState {
                 self.set_schema(&e.schema, &e.fingerprint);
                 self.last_scan = Some(e.scan_id);
             }
+            AssetEvent::StatisticsChanged(e) => {
+                if let Some(schema) = &mut self.schema {
+                    schema.set_statistics(&e.statistics());
+                }
+                self.last_scan = Some(e.scan_id);
+            }
             AssetEvent::AssetRestored(e) => {
                 self.removed = false;
                 self.last_scan = Some(e.scan_id);

@@ -185,10 +185,15 @@ pub(crate) const ASSET_KINDS: &[&str] = &[
     "database",
     "schema",
     "table",
+    "partitioned_table",
     "view",
+    "materialized_view",
     "collection",
     "redis_key_pattern",
     "s3_prefix",
+    "type",
+    "routine",
+    "sequence",
 ];
 pub(crate) const STATUSES: &[&str] = &["applied", "suggested", "confirmed", "rejected"];
 pub(crate) const SENSITIVITIES: &[&str] = &["low", "medium", "high", "critical"];

@@ -5,9 +5,11 @@
 //! [normalized](AssetSchema::normalized) and compares them by [`Fingerprint`].
 
 use super::fingerprint::Fingerprint;
+use super::objects::{Partitioning, Routine, SequenceSchema, TriggerSchema, UserType};
 use super::path::AssetPath;
 use crate::datasource::values::keyword_enum;
 use crate::datasource::ValidationError;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -19,13 +21,22 @@ keyword_enum! {
         Database = "database",
         Schema = "schema",
         Table = "table",
+        /// A table whose rows live in partitions (listed on it, not assets of their own).
+        PartitionedTable = "partitioned_table",
         View = "view",
+        /// A view whose result is stored; it may be unpopulated (never refreshed).
+        MaterializedView = "materialized_view",
         /// A MongoDB collection (fields inferred by sampling documents).
         Collection = "collection",
         /// A family of Redis keys sharing a pattern, e.g. `session:*`.
         RedisKeyPattern = "redis_key_pattern",
         /// An S3 prefix holding CSV/JSON/Parquet objects (record schema inferred by sampling).
         S3Prefix = "s3_prefix",
+        /// A user-defined type: enum, domain or composite type.
+        Type = "type",
+        /// A function or procedure.
+        Routine = "routine",
+        Sequence = "sequence",
     }
 }
 
@@ -33,6 +44,27 @@ impl AssetKind {
     /// Containers hold other assets and have no columns of their own.
     pub fn is_container(&self) -> bool {
         matches!(self, AssetKind::Database | AssetKind::Schema)
+    }
+
+    /// Whether the asset holds rows (or documents, keys, objects) that can be sampled:
+    /// containers, types, routines and sequences do not.
+    pub fn holds_data(&self) -> bool {
+        !self.is_container()
+            && !matches!(
+                self,
+                AssetKind::Type | AssetKind::Routine | AssetKind::Sequence
+            )
+    }
+
+    /// Tables and views of any flavour (what SQL lineage and foreign keys connect).
+    pub fn is_relation(&self) -> bool {
+        matches!(
+            self,
+            AssetKind::Table
+                | AssetKind::PartitionedTable
+                | AssetKind::View
+                | AssetKind::MaterializedView
+        )
     }
 }
 
@@ -53,6 +85,10 @@ pub struct ColumnSchema {
     /// 1-based position in the table (for inferred fields, the order first seen).
     pub ordinal: u32,
     pub comment: Option<String>,
+    /// The user-defined type (enum, domain, composite; path of its `type` asset) the column is
+    /// of, also through an array of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_ref: Option<AssetPath>,
 }
 
 impl ColumnSchema {
@@ -66,6 +102,7 @@ impl ColumnSchema {
             primary_key: false,
             ordinal,
             comment: None,
+            type_ref: None,
         }
     }
 }
@@ -94,6 +131,10 @@ pub struct IndexSchema {
     pub unique: bool,
     /// Whether this index backs the primary key.
     pub primary: bool,
+    /// The access method: `btree`, `hash`, `gist`, `gin`, `brin`, `spgist` (PostgreSQL),
+    /// `BTREE`, `HASH`, `FULLTEXT`, `SPATIAL` (MySQL); none where the engine does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// Everything discovery records about one asset.
@@ -112,6 +153,32 @@ pub struct AssetSchema {
     pub row_estimate: Option<i64>,
     /// The SQL of a view, as the engine returns it.
     pub view_definition: Option<String>,
+    /// The size on disk in bytes, indexes and TOAST included, as the engine last counted it.
+    /// Not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
+    /// When the engine last gathered the statistics (`ANALYZE`). Not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_analyzed: Option<DateTime<Utc>>,
+    /// Of a materialized view: whether it holds data (false until first refreshed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub populated: Option<bool>,
+    /// Of a partitioned table: its strategy, key and partitions. (This and the other kind-specific
+    /// parts are boxed: most assets have none, and commands and events carry schemas by value.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Box<Partitioning>>,
+    /// The triggers on a table or view, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<TriggerSchema>,
+    /// Of a `type` asset: what the type is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<Box<UserType>>,
+    /// Of a `routine` asset: its signature, language and (SQL) body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routine: Option<Box<Routine>>,
+    /// Of a `sequence` asset: its type, range, step and owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Box<SequenceSchema>>,
 }
 
 impl AssetSchema {
@@ -126,6 +193,14 @@ impl AssetSchema {
             comment: None,
             row_estimate: None,
             view_definition: None,
+            size_bytes: None,
+            last_analyzed: None,
+            populated: None,
+            partitioning: None,
+            triggers: Vec::new(),
+            user_type: None,
+            routine: None,
+            sequence: None,
         }
     }
 
@@ -153,6 +228,10 @@ impl AssetSchema {
             .sort_by(|a, b| a.ordinal.cmp(&b.ordinal).then_with(|| a.cmp(b)));
         self.foreign_keys.sort();
         self.indexes.sort();
+        self.triggers.sort();
+        if let Some(partitioning) = &mut self.partitioning {
+            partitioning.partitions.sort();
+        }
         self
     }
 
@@ -167,6 +246,11 @@ impl AssetSchema {
                 .is_le()
         }) && self.foreign_keys.is_sorted()
             && self.indexes.is_sorted()
+            && self.triggers.is_sorted()
+            && self
+                .partitioning
+                .as_ref()
+                .is_none_or(|p| p.partitions.is_sorted())
     }
 
     /// The column called `name`.

@@ -3,6 +3,7 @@
 //! and indexes by their whole content (a changed index is one removed and one added).
 
 use super::asset_schema::{AssetSchema, ColumnSchema, ForeignKey, IndexSchema};
+use super::path::AssetPath;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +37,17 @@ pub struct SchemaDiff {
     pub view_definition_changed: bool,
     /// The asset's kind changed (e.g. a table was replaced by a view of the same name).
     pub kind_changed: bool,
+    /// Partitions a partitioned table gained (paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_partitions: Vec<AssetPath>,
+    /// Partitions it lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_partitions: Vec<AssetPath>,
+    /// Anything else of the kind's own details changed: the partition key or a partition's
+    /// bound, a materialized view's populated state, the triggers, a type's definition, a
+    /// routine's signature or body, a sequence's settings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub details_changed: bool,
 }
 
 impl SchemaDiff {
@@ -89,12 +101,43 @@ impl SchemaDiff {
         diff.comment_changed = old.comment != new.comment;
         diff.view_definition_changed = old.view_definition != new.view_definition;
         diff.kind_changed = old.kind != new.kind;
+        let partitions = |schema: &AssetSchema| -> Vec<AssetPath> {
+            schema
+                .partitioning
+                .iter()
+                .flat_map(|p| p.partitions.iter().map(|p| p.path.clone()))
+                .collect()
+        };
+        diff.added_partitions = only_in(&partitions(&new), &partitions(&old));
+        diff.removed_partitions = only_in(&partitions(&old), &partitions(&new));
+        diff.details_changed = old.populated != new.populated
+            || old.triggers != new.triggers
+            || old.user_type != new.user_type
+            || old.routine != new.routine
+            || old.sequence != new.sequence
+            || partitioning_changed(&old, &new);
         diff
     }
 
     /// Nothing changed.
     pub fn is_empty(&self) -> bool {
         self == &SchemaDiff::default()
+    }
+}
+
+/// The partition key or strategy changed, partitioning began or ended, or a partition present
+/// before and after has another bound or parent (gained and lost partitions are listed apart).
+fn partitioning_changed(old: &AssetSchema, new: &AssetSchema) -> bool {
+    match (&old.partitioning, &new.partitioning) {
+        (Some(before), Some(after)) => {
+            before.strategy != after.strategy
+                || before.key != after.key
+                || before
+                    .partitions
+                    .iter()
+                    .any(|p| after.partitions.iter().any(|q| q.path == p.path && q != p))
+        }
+        (before, after) => before.is_some() != after.is_some(),
     }
 }
 

@@ -4,14 +4,20 @@
 //! # Definition (version 1)
 //!
 //! `fingerprint = lowercase hex of SHA-256( "pursight.asset-schema.v1\n" ‖ canonical JSON )`, where
-//! the canonical JSON is the [normalized](AssetSchema::normalized) schema without `row_estimate`,
+//! the canonical JSON is the [normalized](AssetSchema::normalized) schema without its statistics
+//! (`row_estimate`, `size_bytes`, `last_analyzed`),
 //! serialized with object keys sorted by code point, no insignificant whitespace, strings escaped
 //! as `serde_json` escapes them and `null` for absent optional values.
 //!
 //! So: the order in which a connector lists columns, foreign keys or indexes does not matter (the
-//! columns' `ordinal`s do: moving a column changes the fingerprint); the row estimate does not
+//! columns' `ordinal`s do: moving a column changes the fingerprint); the statistics do not
 //! matter; any change of kind, path, a column's name, type, nullability, default, key flag,
 //! ordinal or comment, of a foreign key, an index, the comment or the view definition does.
+//!
+//! Optional parts added later (index method, partitioning, triggers, a column's type reference,
+//! a materialized view's populated state, types, routines, sequences) are left out of the JSON
+//! when absent, so assets without them keep the fingerprint they had; an asset that gains one
+//! (a PostgreSQL index now shows its method) records one `SchemaChanged` naming it.
 //!
 //! Changing this definition changes every fingerprint, so the first scan after such a change
 //! records every asset as changed (`SchemaChanged` with an empty diff where nothing real changed).
@@ -113,7 +119,9 @@ fn write_canonical_schema(schema: &AssetSchema, out: &mut impl io::Write) {
     };
     let mut value = serde_json::to_value(schema).expect("an asset schema always serializes");
     if let Some(object) = value.as_object_mut() {
-        object.remove("row_estimate");
+        for statistic in ["row_estimate", "size_bytes", "last_analyzed"] {
+            object.remove(statistic);
+        }
     }
     write_canonical(&value, out);
 }

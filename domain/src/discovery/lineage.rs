@@ -7,6 +7,7 @@
 //!   `customers.id → orders.customer_id`. [`AssetSchema::foreign_key_lineage`] derives these.
 //! - A view reading `orders` is the edge `orders → view`; column level where the view's SQL says
 //!   which source columns feed which view columns (parsing SQL is the connectors' job).
+//! - A SQL-language routine whose body reads `orders` is the edge `orders → routine`.
 
 use super::asset_schema::{AssetSchema, ForeignKey};
 use super::path::AssetPath;
@@ -20,6 +21,8 @@ keyword_enum! {
     pub enum LineageKind ("lineage kind") {
         ForeignKey = "foreign_key",
         View = "view",
+        /// A SQL-language routine reads `from` (the edge ends at the routine).
+        Routine = "routine",
     }
 }
 

@@ -9,7 +9,11 @@
 //!   nothing.
 //! - `diff.rs`: [`SchemaDiff`], what changed between two schemas of one asset.
 //! - `asset_id.rs`: [`AssetId::for_path`], the deterministic aggregate id of an asset.
-//! - `lineage.rs`: [`LineageEdge`], lineage learned from foreign keys and view definitions.
+//! - `lineage.rs`: [`LineageEdge`], lineage learned from foreign keys, view definitions and
+//!   SQL routine bodies.
+//! - `objects.rs`: partitioning, user-defined types, routines, sequences and triggers.
+//! - `statistics.rs`: [`AssetStatistics`] (row estimate, size, last analysis) and the
+//!   [`StatisticsThreshold`] below which a rescan records no move.
 //!
 //! ```
 //! use domain::discovery::*;
@@ -32,7 +36,9 @@ mod asset_schema;
 mod diff;
 mod fingerprint;
 mod lineage;
+mod objects;
 mod path;
+mod statistics;
 
 #[cfg(test)]
 mod tests;
@@ -42,6 +48,10 @@ pub use asset_schema::{AssetKind, AssetSchema, ColumnSchema, ForeignKey, IndexSc
 pub use diff::{ColumnChange, SchemaDiff};
 pub use fingerprint::Fingerprint;
 pub use lineage::{LineageEdge, LineageKind};
+pub use objects::{
+    Partition, Partitioning, Routine, SequenceSchema, TriggerSchema, UserType, UserTypeKind,
+};
 pub use path::{AssetPath, AssetPathError};
+pub use statistics::{AssetStatistics, StatisticsThreshold};
 
 pub(crate) use path::{check_segments, split_dotted, write_segment};

@@ -46,17 +46,20 @@ fn orders() -> AssetSchema {
                 columns: vec!["id".into()],
                 unique: true,
                 primary: true,
+                method: None,
             },
             IndexSchema {
                 name: "orders_customer_idx".into(),
                 columns: vec!["customer_id".into(), "total".into()],
                 unique: false,
                 primary: false,
+                method: None,
             },
         ],
         comment: Some("one row per order".into()),
         row_estimate: Some(120_000),
         view_definition: None,
+        ..AssetSchema::new(AssetKind::Table, path("shop.public.orders"))
     }
 }
 
@@ -528,12 +531,146 @@ fn asset_kinds_are_snake_case() {
             "database",
             "schema",
             "table",
+            "partitioned_table",
             "view",
+            "materialized_view",
             "collection",
             "redis_key_pattern",
-            "s3_prefix"
+            "s3_prefix",
+            "type",
+            "routine",
+            "sequence",
         ]
     );
     assert_eq!(AssetKind::parse("S3-Prefix"), Ok(AssetKind::S3Prefix));
     assert!(AssetKind::Schema.is_container() && !AssetKind::Table.is_container());
+}
+
+// ---- objects beyond tables ------------------------------------------------------------------
+
+fn partitioned(partitions: &[&str]) -> AssetSchema {
+    let mut schema = orders();
+    schema.kind = AssetKind::PartitionedTable;
+    schema.partitioning = Some(Box::new(Partitioning {
+        strategy: "range".into(),
+        key: "(sold_on)".into(),
+        partitions: partitions
+            .iter()
+            .map(|name| Partition {
+                path: path(&format!("shop.public.{name}")),
+                bound: format!("FOR VALUES IN ('{name}')"),
+                parent: None,
+            })
+            .collect(),
+    }));
+    schema
+}
+
+#[test]
+fn statistics_are_not_part_of_the_fingerprint() {
+    let mut moved = orders();
+    moved.row_estimate = Some(1);
+    moved.size_bytes = Some(1 << 30);
+    moved.last_analyzed = Some(chrono::Utc::now());
+    assert_eq!(moved.fingerprint(), orders().fingerprint());
+    let canonical = canonical_json_for_tests(&moved);
+    assert!(!canonical.contains("size_bytes") && !canonical.contains("last_analyzed"));
+}
+
+#[test]
+fn a_new_partition_is_a_change_listed_in_the_diff() {
+    let old = partitioned(&["orders_2024", "orders_2025"]);
+    let new = partitioned(&["orders_2026", "orders_2024", "orders_2025"]);
+    assert_ne!(old.fingerprint(), new.fingerprint());
+    // Listing order does not matter.
+    assert_eq!(
+        new.fingerprint(),
+        partitioned(&["orders_2024", "orders_2025", "orders_2026"]).fingerprint()
+    );
+    let diff = SchemaDiff::between(&old, &new);
+    assert_eq!(diff.added_partitions, vec![path("shop.public.orders_2026")]);
+    assert!(diff.removed_partitions.is_empty());
+    assert!(!diff.details_changed);
+
+    let mut rekeyed = old.clone();
+    rekeyed.partitioning.as_mut().unwrap().key = "(region)".into();
+    assert!(SchemaDiff::between(&old, &rekeyed).details_changed);
+}
+
+#[test]
+fn details_of_types_routines_sequences_and_triggers_are_changes() {
+    let mut with_trigger = orders();
+    with_trigger.triggers.push(TriggerSchema {
+        name: "orders_touch".into(),
+        timing: "BEFORE".into(),
+        events: vec!["UPDATE".into()],
+        level: "ROW".into(),
+        function: Some(path("shop.public.touch()")),
+        enabled: true,
+        definition: "CREATE TRIGGER orders_touch BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.touch()".into(),
+    });
+    let diff = SchemaDiff::between(&orders(), &with_trigger);
+    assert!(diff.details_changed && !diff.is_empty());
+
+    let mut mood = AssetSchema::new(AssetKind::Type, path("shop.public.mood"));
+    let mut definition = UserType::new(UserTypeKind::Enum);
+    definition.values = vec!["sad".into(), "ok".into()];
+    mood.user_type = Some(Box::new(definition));
+    let mut happier = mood.clone();
+    happier
+        .user_type
+        .as_mut()
+        .unwrap()
+        .values
+        .push("happy".into());
+    assert_ne!(mood.fingerprint(), happier.fingerprint());
+    assert!(SchemaDiff::between(&mood, &happier).details_changed);
+
+    let mut indexed = orders();
+    indexed.indexes[0].method = Some("btree".into());
+    let diff = SchemaDiff::between(&orders(), &indexed);
+    assert_eq!(diff.added_indexes.len(), 1);
+    assert_eq!(diff.added_indexes[0].method.as_deref(), Some("btree"));
+}
+
+#[test]
+fn parts_left_out_are_not_in_the_stored_form() {
+    // Schemas recorded before these parts existed read and fingerprint as they did.
+    let value = serde_json::to_value(orders()).unwrap();
+    for absent in [
+        "size_bytes",
+        "last_analyzed",
+        "populated",
+        "partitioning",
+        "triggers",
+        "user_type",
+        "routine",
+        "sequence",
+    ] {
+        assert!(value.get(absent).is_none(), "{absent}");
+    }
+    assert!(value["indexes"][0].get("method").is_none());
+    assert!(value["columns"][0].get("type_ref").is_none());
+    let read: AssetSchema = serde_json::from_value(value).unwrap();
+    assert_eq!(read, orders());
+}
+
+#[test]
+fn kinds_that_hold_data() {
+    for kind in [
+        AssetKind::Table,
+        AssetKind::PartitionedTable,
+        AssetKind::MaterializedView,
+        AssetKind::Collection,
+    ] {
+        assert!(kind.holds_data(), "{kind}");
+    }
+    for kind in [
+        AssetKind::Schema,
+        AssetKind::Type,
+        AssetKind::Routine,
+        AssetKind::Sequence,
+    ] {
+        assert!(!kind.holds_data(), "{kind}");
+    }
 }

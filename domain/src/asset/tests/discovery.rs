@@ -35,9 +35,9 @@ fn a_rescan_without_change_records_nothing() {
     given(vec![discovered()])
         .when(discover(scan_2(), orders()))
         .then_nothing();
-    // Neither a new row estimate nor another listing order is a change.
+    // Neither a row estimate within the threshold nor another listing order is a change.
     let mut same = orders();
-    same.row_estimate = Some(1_234_567);
+    same.row_estimate = Some(1_090);
     same.columns.reverse();
     same.indexes.reverse();
     given(vec![discovered()])
@@ -119,6 +119,7 @@ fn the_asset_id_must_be_derived_from_source_and_path() {
             source_id: source_id(),
             scan_id: scan_1(),
             schema: orders(),
+            statistics_threshold: StatisticsThreshold::DEFAULT,
         });
         assert_eq!(
             when.result().as_ref().unwrap_err().kind(),
@@ -139,6 +140,7 @@ fn another_source_or_path_on_an_existing_asset_is_refused() {
         source_id: other_source,
         scan_id: scan_2(),
         schema: orders(),
+        statistics_threshold: StatisticsThreshold::DEFAULT,
     });
     assert_eq!(
         when.result().as_ref().unwrap_err().kind(),
@@ -155,6 +157,7 @@ fn another_source_or_path_on_an_existing_asset_is_refused() {
         source_id: source_id(),
         scan_id: scan_2(),
         schema: customers,
+        statistics_threshold: StatisticsThreshold::DEFAULT,
     });
     assert_eq!(
         when.result().as_ref().unwrap_err().kind(),
@@ -194,4 +197,128 @@ fn discovered_asset_ids_are_stable_across_scans() {
     );
     assert_eq!(first, second);
     assert_eq!(first, asset_id());
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+fn with_statistics(row_estimate: Option<i64>, size_bytes: Option<i64>) -> AssetSchema {
+    let mut schema = orders();
+    schema.row_estimate = row_estimate;
+    schema.size_bytes = size_bytes;
+    schema
+}
+
+fn statistics_changed(row_estimate: Option<i64>, size_bytes: Option<i64>) -> AssetEvent {
+    AssetEvent::StatisticsChanged(StatisticsChanged {
+        asset_id: asset_id(),
+        scan_id: scan_2(),
+        row_estimate,
+        size_bytes,
+        last_analyzed: None,
+    })
+}
+
+#[test]
+fn statistics_that_moved_beyond_the_threshold_are_recorded_alone() {
+    // orders() was recorded with 1 000 rows; 1 200 is 20 % more.
+    let state = given(vec![discovered()])
+        .when(discover(scan_2(), with_statistics(Some(1_200), None)))
+        .then(vec![statistics_changed(Some(1_200), None)]);
+    assert_eq!(state.schema.as_ref().unwrap().row_estimate, Some(1_200));
+    assert_eq!(state.fingerprint, Some(orders().fingerprint()));
+    // The new figures are the baseline: 1 250 is within 10 % of 1 200.
+    given(vec![discovered(), statistics_changed(Some(1_200), None)])
+        .when(discover(scan_2(), with_statistics(Some(1_250), None)))
+        .then_nothing();
+}
+
+#[test]
+fn a_first_estimate_after_analyze_is_recorded() {
+    let mut never_analyzed = orders();
+    never_analyzed.row_estimate = None;
+    let first = AssetEvent::SchemaDiscovered(SchemaDiscovered {
+        asset_id: asset_id(),
+        source_id: source_id(),
+        scan_id: scan_1(),
+        fingerprint: never_analyzed.fingerprint(),
+        schema: never_analyzed,
+    });
+    let analyzed = chrono::DateTime::parse_from_rfc3339("2026-12-06T17:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut schema = with_statistics(Some(40), Some(8_192));
+    schema.last_analyzed = Some(analyzed);
+    let state = given(vec![first])
+        .when(discover(scan_2(), schema))
+        .then(vec![AssetEvent::StatisticsChanged(StatisticsChanged {
+            asset_id: asset_id(),
+            scan_id: scan_2(),
+            row_estimate: Some(40),
+            size_bytes: Some(8_192),
+            last_analyzed: Some(analyzed),
+        })]);
+    assert_eq!(state.schema.unwrap().last_analyzed, Some(analyzed));
+}
+
+#[test]
+fn a_new_analysis_time_or_a_small_move_alone_records_nothing() {
+    let mut schema = with_statistics(Some(1_050), None);
+    schema.last_analyzed = Some(chrono::Utc::now());
+    given(vec![discovered()])
+        .when(discover(scan_2(), schema))
+        .then_nothing();
+}
+
+#[test]
+fn the_threshold_is_the_commands() {
+    let every_change = AssetCommand::RecordDiscovery {
+        asset_id: asset_id(),
+        source_id: source_id(),
+        scan_id: scan_2(),
+        schema: with_statistics(Some(1_001), None),
+        statistics_threshold: StatisticsThreshold::from_percent(0.0).unwrap(),
+    };
+    given(vec![discovered()])
+        .when(every_change)
+        .then(vec![statistics_changed(Some(1_001), None)]);
+    assert!(StatisticsThreshold::from_percent(-1.0).is_err());
+    assert!(StatisticsThreshold::from_percent(f64::NAN).is_err());
+}
+
+#[test]
+fn a_size_that_doubled_is_a_statistics_change() {
+    let before = with_statistics(Some(1_000), Some(16_384));
+    let first = AssetEvent::SchemaDiscovered(SchemaDiscovered {
+        asset_id: asset_id(),
+        source_id: source_id(),
+        scan_id: scan_1(),
+        fingerprint: before.fingerprint(),
+        schema: before,
+    });
+    given(vec![first])
+        .when(discover(
+            scan_2(),
+            with_statistics(Some(1_000), Some(32_768)),
+        ))
+        .then(vec![statistics_changed(Some(1_000), Some(32_768))]);
+}
+
+#[test]
+fn a_refreshed_materialized_view_is_a_change_of_details() {
+    let mut unpopulated = orders();
+    unpopulated.kind = AssetKind::MaterializedView;
+    unpopulated.populated = Some(false);
+    let mut populated = unpopulated.clone();
+    populated.populated = Some(true);
+    let first = AssetEvent::SchemaDiscovered(SchemaDiscovered {
+        asset_id: asset_id(),
+        source_id: source_id(),
+        scan_id: scan_1(),
+        fingerprint: unpopulated.fingerprint(),
+        schema: unpopulated.clone(),
+    });
+    let state = given(vec![first])
+        .when(discover(scan_2(), populated.clone()))
+        .then(vec![changed(scan_2(), unpopulated, populated)]);
+    assert_eq!(state.schema.unwrap().populated, Some(true));
 }

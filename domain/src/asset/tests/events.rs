@@ -50,6 +50,17 @@ fn one_of_each() -> Vec<AssetEvent> {
             tags: vec!["purpose:invoicing".into()],
             description: None,
         }),
+        AssetEvent::StatisticsChanged(StatisticsChanged {
+            asset_id: asset_id(),
+            scan_id: scan_2(),
+            row_estimate: Some(52_000),
+            size_bytes: Some(7_340_032),
+            last_analyzed: Some(
+                chrono::DateTime::parse_from_rfc3339("2026-12-06T17:00:00Z")
+                    .unwrap()
+                    .to_utc(),
+            ),
+        }),
     ]
 }
 

@@ -73,6 +73,7 @@ pub(super) fn orders() -> AssetSchema {
             columns: vec!["id".into()],
             unique: true,
             primary: true,
+            method: None,
         }],
         row_estimate: Some(1_000),
         ..AssetSchema::new(AssetKind::Table, orders_path())
@@ -93,6 +94,7 @@ pub(super) fn discover(scan_id: AggregateId, schema: AssetSchema) -> AssetComman
         source_id: source_id(),
         scan_id,
         schema,
+        statistics_threshold: StatisticsThreshold::DEFAULT,
     }
 }
 
@@ -110,7 +112,7 @@ pub(super) fn changed(scan_id: AggregateId, from: AssetSchema, to: AssetSchema) 
     AssetEvent::SchemaChanged(SchemaChanged {
         asset_id: asset_id(),
         scan_id,
-        diff: SchemaDiff::between(&from, &to),
+        diff: Box::new(SchemaDiff::between(&from, &to)),
         fingerprint: to.fingerprint(),
         schema: to,
     })
