@@ -17,6 +17,10 @@ use uuid::Uuid;
 mod classify;
 #[path = "bench_compliance.rs"]
 mod compliance;
+#[path = "bench_corpus.rs"]
+mod corpus;
+#[path = "bench_corpus_values.rs"]
+mod corpus_values;
 #[path = "bench_discovery.rs"]
 mod discovery;
 #[path = "bench_project.rs"]

@@ -15,11 +15,17 @@ use std::sync::LazyLock;
 
 /// The corpora shipped in the repository, by name.
 const SOURCES: &[(&str, &str)] = &[
-    ("adventureworks", include_str!("corpora/adventureworks/columns.csv")),
+    (
+        "adventureworks",
+        include_str!("corpora/adventureworks/columns.csv"),
+    ),
     ("brp_nl", include_str!("corpora/brp_nl/columns.csv")),
     ("chinook", include_str!("corpora/chinook/columns.csv")),
     ("dolibarr", include_str!("corpora/dolibarr/columns.csv")),
-    ("facturascripts_es", include_str!("corpora/facturascripts_es/columns.csv")),
+    (
+        "facturascripts_es",
+        include_str!("corpora/facturascripts_es/columns.csv"),
+    ),
     ("hr_samples", include_str!("corpora/hr_samples/columns.csv")),
     ("khentgg_de", include_str!("corpora/khentgg_de/columns.csv")),
     ("northwind", include_str!("corpora/northwind/columns.csv")),
@@ -30,7 +36,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("salud_mx", include_str!("corpora/salud_mx/columns.csv")),
     ("sap_hr", include_str!("corpora/sap_hr/columns.csv")),
     ("sinan_br", include_str!("corpora/sinan_br/columns.csv")),
-    ("wordpress_drupal", include_str!("corpora/wordpress_drupal/columns.csv")),
+    (
+        "wordpress_drupal",
+        include_str!("corpora/wordpress_drupal/columns.csv"),
+    ),
 ];
 
 /// One labeled column of a corpus.
@@ -138,9 +147,17 @@ pub fn parse(name: &str, text: &str) -> Result<Corpus, CorpusError> {
             .into_iter()
             .flat_map(|a| a.split('|'))
             .map(str::trim)
-            .filter(|a| !a.is_empty() && *a != "NONE")
+            .filter(|a| !a.is_empty())
         {
-            alternates.push(parse_label(a).map_err(fail)?.expect("NONE was filtered"));
+            // A column that may or may not count as sensitive is written `NONE` with the type
+            // as an alternate: recall does not ask for it, precision does not punish it.
+            let Some(alternate) = parse_label(a).map_err(fail)? else {
+                return Err(fail(
+                    "NONE is not an alternate: write NONE as the label and the type as its alternate"
+                        .into(),
+                ));
+            };
+            alternates.push(alternate);
         }
         if columns
             .iter()
@@ -238,7 +255,10 @@ mod tests {
 
     #[test]
     fn unknown_labels_types_and_duplicates_are_refused_with_the_line() {
-        let bad_label = parse("x", "table,column,data_type,kind,label,alternates\nt,c,int,seq,SHOE_SIZE,\n");
+        let bad_label = parse(
+            "x",
+            "table,column,data_type,kind,label,alternates\nt,c,int,seq,SHOE_SIZE,\n",
+        );
         assert_eq!(bad_label.unwrap_err().line, 2);
         let bad_type = parse("x", "t,c,money,seq,NONE,\n").unwrap_err();
         assert!(bad_type.problem.contains("money"), "{bad_type}");
@@ -247,7 +267,8 @@ mod tests {
         let twice = parse("x", "t,c,int,seq,NONE,\nt,c,int,seq,NONE,\n").unwrap_err();
         assert!(twice.problem.contains("twice"));
         assert!(parse("x", "# nothing\n").is_err());
-        let ok = parse("x", "t,c,varchar,email,EMAIL_ADDRESS,USERNAME|NONE\n").unwrap();
+        assert!(parse("x", "t,c,varchar,email,EMAIL_ADDRESS,NONE\n").is_err());
+        let ok = parse("x", "t,c,varchar,email,EMAIL_ADDRESS,USERNAME\n").unwrap();
         assert_eq!(ok.columns[0].data_type, "character varying");
         assert_eq!(ok.columns[0].alternates, vec![ClassificationType::Username]);
     }
@@ -257,7 +278,12 @@ mod tests {
         let all = training_examples(None).count();
         for corpus in corpora() {
             let held_out: Vec<_> = training_examples(Some(&corpus.name)).collect();
-            assert_eq!(held_out.len() + corpus.columns.len(), all, "{}", corpus.name);
+            assert_eq!(
+                held_out.len() + corpus.columns.len(),
+                all,
+                "{}",
+                corpus.name
+            );
             assert!(held_out.iter().all(|e| e.corpus != corpus.name));
         }
     }

@@ -34,8 +34,8 @@ pub mod vocab;
 mod tests;
 
 pub use engine::{
-    classify_table, classify_table_with, explanation, Candidate, ClassifierSettings, ColumnVerdict, Signal,
-    TableProfile, Tier,
+    classify_table, classify_table_with, explanation, Candidate, ClassifierSettings, ColumnVerdict,
+    Signal, TableProfile, Tier,
 };
 pub use feedback::{FeedbackExample, FeedbackModel, FeedbackVerdict};
 pub use profile::{ColumnProfile, CustomRule};

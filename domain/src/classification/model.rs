@@ -100,6 +100,11 @@ impl NameModel {
         Self::train_with(csv, std::iter::empty())
     }
 
+    /// The model of `training.csv` alone, without any corpus.
+    pub fn base() -> Self {
+        Self::train(TRAINING)
+    }
+
     /// The shipped model: `training.csv` and every corpus.
     pub fn shipped() -> Self {
         Self::train_with(TRAINING, corpus::training_examples(None))

@@ -1,0 +1,297 @@
+//! Leave-one-corpus-out scores for `pursight bench classify`: the engine measured on each labeled
+//! corpus (`domain/src/classification/corpora`) with a model that learned from every source
+//! except that corpus, so each figure is one for a schema the engine has not learned from.
+//!
+//! Values come from our own generator ([`super::corpus_values`]), are profiled with
+//! [`ColumnProfile::build`] exactly as sampled values are, and the tables are classified
+//! in-process by the engine (no database: the rules, model and context tiers are the same; the
+//! workflow only adds propagation to views, which these corpora do not have). A label at or
+//! above the threshold is applied, one between floor and threshold suggested.
+
+use super::classify::{score, Expected, Predicted, Score};
+use super::corpus_values;
+use domain::classification::corpus::{self, Corpus};
+use domain::classification::model::NameModel;
+use domain::classification::{
+    classify_table_with, ClassifierSettings, ColumnProfile, FeedbackModel, TableProfile,
+};
+use std::collections::BTreeMap;
+
+/// Rows generated per table.
+const ROWS: u64 = 120;
+
+/// One corpus's scores.
+#[derive(Debug, Clone)]
+pub struct CorpusScore {
+    pub name: String,
+    pub columns: usize,
+    pub applied: Score,
+    pub suggested: Score,
+    /// Wrong applied labels and missed sensitive columns, for `--errors`.
+    pub errors: Vec<String>,
+}
+
+/// The model the engine uses when measured on `corpus`: trained without it.
+pub fn model_for(corpus: &Corpus) -> NameModel {
+    NameModel::without_corpus(&corpus.name)
+}
+
+/// The expected labels of a corpus in the bench's form.
+fn expected(corpus: &Corpus) -> BTreeMap<(String, String), Expected> {
+    corpus
+        .columns
+        .iter()
+        .map(|c| {
+            (
+                (c.table.clone(), c.column.clone()),
+                Expected {
+                    label: c.label_name().to_owned(),
+                    alternates: c.alternates.iter().map(|a| a.as_str().to_owned()).collect(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Classifies a corpus with `model` and returns every applied or suggested label.
+pub fn predict(corpus: &Corpus, model: &NameModel) -> Vec<Predicted> {
+    predict_with(
+        corpus,
+        model,
+        &ClassifierSettings::default(),
+        &mut |_, _| {},
+    )
+}
+
+/// Prints the candidates (down to confidence 0.05) and their signals of one corpus column,
+/// `table.column`, as the held-out model sees it. The lowered floor also lets weak verdicts of
+/// the neighbouring columns into the table context, so a signal may differ from the real run's.
+pub fn explain(corpus: &Corpus, column: &str) {
+    let settings = ClassifierSettings {
+        floor: 0.05,
+        ..ClassifierSettings::default()
+    };
+    predict_with(
+        corpus,
+        &model_for(corpus),
+        &settings,
+        &mut |table, verdict| {
+            if format!("{table}.{}", verdict.column) != column {
+                return;
+            }
+            println!("{}: {column}", corpus.name);
+            for c in &verdict.candidates {
+                println!("  {} {:.3}", c.label, c.confidence);
+                for s in &c.signals {
+                    println!("    {:+.2} {:?} {}", s.weight, s.tier, s.detail);
+                }
+            }
+        },
+    );
+}
+
+fn predict_with(
+    corpus: &Corpus,
+    model: &NameModel,
+    settings: &ClassifierSettings,
+    on_verdict: &mut dyn FnMut(&str, &domain::classification::ColumnVerdict),
+) -> Vec<Predicted> {
+    let threshold = ClassifierSettings::default().threshold;
+    let feedback = FeedbackModel::default();
+    let mut tables: BTreeMap<&str, Vec<ColumnProfile>> = BTreeMap::new();
+    for c in &corpus.columns {
+        let seed = format!("{}.{}.{}", corpus.name, c.table, c.column);
+        let values = corpus_values::column_values(&c.kind, &seed, ROWS)
+            .unwrap_or_else(|| panic!("no generator for kind `{}`", c.kind));
+        let values: Vec<Option<&str>> = values.iter().map(Option::as_deref).collect();
+        tables
+            .entry(&c.table)
+            .or_default()
+            .push(ColumnProfile::build(&c.column, &c.data_type, &values, &[]));
+    }
+    let mut predictions = Vec::new();
+    for (table, columns) in tables {
+        let profile = TableProfile {
+            table: table.to_owned(),
+            columns,
+            places: vec![("database".to_owned(), corpus.name.clone())],
+        };
+        for verdict in classify_table_with(&profile, settings, &feedback, model) {
+            on_verdict(table, &verdict);
+            for candidate in verdict.candidates {
+                predictions.push(Predicted {
+                    table: table.to_owned(),
+                    column: verdict.column.clone(),
+                    label: candidate.label.as_str().to_owned(),
+                    applied: candidate.confidence >= threshold,
+                    confidence: candidate.confidence,
+                });
+            }
+        }
+    }
+    predictions
+}
+
+/// Scores one corpus with the model trained without it.
+pub fn evaluate(corpus: &Corpus) -> CorpusScore {
+    let model = model_for(corpus);
+    let predictions = predict(corpus, &model);
+    let expected = expected(corpus);
+    let (applied, _) = score(&expected, &predictions, false);
+    let (suggested, _) = score(&expected, &predictions, true);
+    let mut errors = Vec::new();
+    for ((table, column), e) in &expected {
+        let mine: Vec<&Predicted> = predictions
+            .iter()
+            .filter(|p| &p.table == table && &p.column == column)
+            .collect();
+        let applied_label = mine.iter().find(|p| p.applied);
+        match applied_label {
+            Some(p) if !e.accepts(&p.label) => errors.push(format!(
+                "{}: {table}.{column} applied {} ({:.2}), expected {}",
+                corpus.name, p.label, p.confidence, e.label
+            )),
+            None if e.sensitive() => {
+                let suggested: Vec<String> = mine
+                    .iter()
+                    .map(|p| format!("{} {:.2}", p.label, p.confidence))
+                    .collect();
+                errors.push(format!(
+                    "{}: {table}.{column} missed {} (suggested: {})",
+                    corpus.name,
+                    e.label,
+                    if suggested.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        suggested.join(", ")
+                    }
+                ));
+            }
+            _ => {}
+        }
+    }
+    CorpusScore {
+        name: corpus.name.clone(),
+        columns: corpus.columns.len(),
+        applied,
+        suggested,
+        errors,
+    }
+}
+
+fn add(a: Score, b: Score) -> Score {
+    Score {
+        true_positives: a.true_positives + b.true_positives,
+        predicted: a.predicted + b.predicted,
+        expected: a.expected + b.expected,
+        recalled: a.recalled + b.recalled,
+    }
+}
+
+/// Runs leave-one-out over every corpus (or those named in `only`), prints the table and the
+/// totals, and returns the totals (applied, applied + suggested).
+pub fn run(only: &[String], show_errors: bool) -> (Score, Score) {
+    let selected: Vec<&Corpus> = corpus::corpora()
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.name))
+        .collect();
+    println!(
+        "leave-one-corpus-out ({} corpora; each measured with a model trained without it):",
+        selected.len()
+    );
+    println!(
+        "{:<20} {:>5} {:>5} | {:>6} {:>6} | {:>6} {:>6}",
+        "corpus", "cols", "sens", "P", "R", "P+s", "R+s"
+    );
+    let (mut applied, mut suggested) = (Score::default(), Score::default());
+    for c in selected {
+        let s = evaluate(c);
+        println!(
+            "{:<20} {:>5} {:>5} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3}",
+            s.name,
+            s.columns,
+            s.applied.expected,
+            s.applied.precision(),
+            s.applied.recall(),
+            s.suggested.precision(),
+            s.suggested.recall()
+        );
+        if show_errors {
+            for e in &s.errors {
+                println!("    {e}");
+            }
+        }
+        applied = add(applied, s.applied);
+        suggested = add(suggested, s.suggested);
+    }
+    println!(
+        "{:<20} {:>5} {:>5} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3}",
+        "total",
+        "",
+        applied.expected,
+        applied.precision(),
+        applied.recall(),
+        suggested.precision(),
+        suggested.recall()
+    );
+    (applied, suggested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::classification::names::NameTokens;
+
+    #[test]
+    fn the_measured_corpus_is_never_in_the_model_it_is_measured_with() {
+        let shipped = NameModel::shipped();
+        let base = NameModel::base();
+        for held in corpus::corpora() {
+            let model = model_for(held);
+            // A word only this corpus's column names use (if any) must be unknown to the model;
+            // and the model holds exactly the other corpora's examples.
+            let others: std::collections::BTreeSet<String> = corpus::corpora()
+                .iter()
+                .filter(|c| c.name != held.name)
+                .flat_map(|c| c.columns.iter())
+                .flat_map(|c| {
+                    NameTokens::new(&c.column)
+                        .words()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(model.examples + held.columns.len(), shipped.examples);
+            let mut own = 0;
+            for col in &held.columns {
+                for w in NameTokens::new(&col.column).words() {
+                    let feature = format!("t:{w}");
+                    if !others.contains(w) && !base.knows(&feature) {
+                        assert!(shipped.knows(&feature), "{feature}");
+                        assert!(!model.knows(&feature), "{} leaked {feature}", held.name);
+                        own += 1;
+                    }
+                }
+            }
+            assert!(own > 0, "{} has no word of its own to check", held.name);
+        }
+    }
+
+    #[test]
+    fn a_corpus_is_scored_against_its_own_labels() {
+        let c = corpus::corpora()
+            .iter()
+            .find(|c| c.name == "chinook")
+            .expect("chinook corpus");
+        let s = evaluate(c);
+        let sensitive = c.columns.iter().filter(|c| c.label.is_some()).count() as u64;
+        assert_eq!(s.applied.expected, sensitive);
+        assert!(s.applied.predicted > 0 && s.suggested.predicted >= s.applied.predicted);
+        // Deterministic: the same corpus scores the same twice.
+        let again = evaluate(c);
+        assert_eq!(
+            (s.applied.true_positives, s.applied.recalled),
+            (again.applied.true_positives, again.applied.recalled)
+        );
+    }
+}
