@@ -768,14 +768,35 @@ fn curp(r: &mut Rng) -> String {
 }
 
 fn rfc(r: &mut Rng) -> String {
-    format!(
+    // Person RFC: four letters, YYMMDD, two homonym characters, and the SAT mod-11 check
+    // character over weights 13..2 (digits 0–9, A–N 10–23, & 24, O–Z 25–36).
+    let body = format!(
         "{}{:02}{:02}{:02}{}",
         r.chars_of(UPPER, 4),
         r.range(40, 99),
         r.range(1, 12),
         r.range(1, 28),
-        r.chars_of("ABCDEFGHJKLMNPQRSTUVWXYZ123456789", 3)
-    )
+        r.chars_of("ABCDEFGHJKLMNPQRSTUVWXYZ123456789", 2)
+    );
+    let value = |c: char| -> u32 {
+        match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            'A'..='N' => c as u32 - 'A' as u32 + 10,
+            '&' => 24,
+            'O'..='Z' => c as u32 - 'O' as u32 + 25,
+            _ => 37,
+        }
+    };
+    let sum: u32 = body
+        .chars()
+        .enumerate()
+        .map(|(i, c)| value(c) * (13 - i as u32))
+        .sum();
+    let check = match (11 - sum % 11) % 11 {
+        10 => 'A',
+        d => char::from(b'0' + d as u8),
+    };
+    format!("{body}{check}")
 }
 
 fn nss_mx(r: &mut Rng) -> String {

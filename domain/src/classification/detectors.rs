@@ -349,10 +349,13 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     }
 
     if f.ascii && f.digits >= 4 && f.letters <= 12 {
-        if let Some((year, has_time)) = parse_date(s) {
+        if let Some((year, has_time)) = parse_date(s).or_else(|| compact_date(s)) {
             if has_time {
                 hit(TIMESTAMP);
-            } else {
+            }
+            // A timestamp at midnight is a calendar date stored in a timestamp column, as
+            // dates of birth often are.
+            if !has_time || at_midnight(s) {
                 hit(DATE);
                 if (1900..=2015).contains(&year) {
                     hit(BIRTH_DATE);
@@ -776,6 +779,34 @@ pub fn parse_date(s: &str) -> Option<(i32, bool)> {
     Some((year as i32, has_time))
 }
 
+/// A date written without separators, as legacy systems store them: `YYYYMMDD` (SAP, HL7,
+/// mainframe exports) or `DDMMYYYY`. Eight digits only; random eight-digit numbers form a valid
+/// date in well under 1 % of cases.
+fn compact_date(s: &str) -> Option<(i32, bool)> {
+    let b = s.as_bytes();
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |r: &[u8]| r.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    let valid = |y: u32, m: u32, d: u32| {
+        (1..=12).contains(&m) && (1..=31).contains(&d) && (1850..=2100).contains(&y)
+    };
+    let (y, m, d) = (n(&b[..4]), n(&b[4..6]), n(&b[6..]));
+    if valid(y, m, d) {
+        return Some((y as i32, false));
+    }
+    let (d, m, y) = (n(&b[..2]), n(&b[2..4]), n(&b[4..]));
+    valid(y, m, d).then_some((y as i32, false))
+}
+
+/// Whether a timestamp's time part is midnight (`00:00`, `00:00:00`, `00:00:00.000`).
+fn at_midnight(s: &str) -> bool {
+    s.find(['T', ' ']).is_some_and(|i| {
+        let time = s[i + 1..].trim_end_matches('Z');
+        time.len() >= 5 && time.chars().all(|c| matches!(c, '0' | ':' | '.'))
+    })
+}
+
 fn card_expiry(s: &str) -> bool {
     let b = s.as_bytes();
     let ok_month = |m: &[u8]| {
@@ -1155,6 +1186,15 @@ mod tests {
         assert!(hits("1945-08-02").contains(&"birth_date"));
         assert!(!hits("2023-08-02").contains(&"birth_date"));
         assert!(hits("2023-08-02 10:00:00").contains(&"timestamp"));
+        assert!(!hits("2023-08-02 10:00:00").contains(&"date"));
+        // Legacy spellings: midnight timestamps and eight digits without separators.
+        let midnight = hits("1961-04-17 00:00:00");
+        assert!(midnight.contains(&"timestamp") && midnight.contains(&"birth_date"));
+        assert!(hits("19610417").contains(&"birth_date"));
+        assert!(hits("17041961").contains(&"birth_date"));
+        assert!(hits("20230802").contains(&"date") && !hits("20230802").contains(&"birth_date"));
+        assert!(!hits("12345678").contains(&"date"));
+        assert!(!hits("99999999").contains(&"date"));
     }
 
     #[test]
