@@ -888,6 +888,15 @@ fn random_token(f: &Facts<'_>) -> bool {
 }
 
 fn username(f: &Facts<'_>) -> bool {
+    // A Windows domain login, `CORP\jdoe`: a domain and a handle.
+    if let Some((domain, user)) = f.s.split_once('\\') {
+        let part = |t: &str, max: usize| {
+            (2..=max).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        return part(domain, 15) && part(user, 32) && user.bytes().any(|b| b.is_ascii_alphabetic());
+    }
     (3..=32).contains(&f.chars)
         && f.ascii
         && f.spaces == 0
@@ -1195,6 +1204,8 @@ mod tests {
         assert!(hits("20230802").contains(&"date") && !hits("20230802").contains(&"birth_date"));
         assert!(!hits("12345678").contains(&"date"));
         assert!(!hits("99999999").contains(&"date"));
+        assert!(hits("CORP\\jdoe").contains(&"username"));
+        assert!(!hits("C:\\Windows\\System32").contains(&"username"));
     }
 
     #[test]

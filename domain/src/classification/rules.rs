@@ -330,6 +330,21 @@ fn identifier_named_not_phone(profile: &ColumnProfile, hits: &[NameHit], ev: &mu
     );
 }
 
+/// The share of non-null values that are runs of digits with a length in `lengths` (from the
+/// masked shapes).
+fn digit_run_share(p: &ColumnProfile, lengths: std::ops::RangeInclusive<usize>) -> f64 {
+    if p.non_null() == 0 {
+        return 0.0;
+    }
+    let n: u32 = p
+        .shapes
+        .iter()
+        .filter(|s| lengths.contains(&s.shape.len()) && s.shape.bytes().all(|b| b == b'9'))
+        .map(|s| s.count)
+        .sum();
+    f64::from(n) / f64::from(p.non_null())
+}
+
 /// Whether every sampled value is a single digit (codes such as ISO 5218 sex codes).
 fn single_digits(p: &ColumnProfile) -> bool {
     p.max_len <= 1 && !p.shapes.is_empty() && p.shapes.iter().all(|s| s.shape == "9")
@@ -676,6 +691,14 @@ fn value_evidence(
                         v.k("phone") + v.k("phone_bare")
                     ),
                 );
+            } else if named && digit_run_share(p, 8..=9) >= 0.8 {
+                // Local or national numbers without a prefix (8 digits in DK/NO, 9 in ES/PT,
+                // a Brazilian mobile without its area code) under a phone name.
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    "values are bare 8–9 digit numbers, as phone numbers without an area or country prefix are written",
+                );
             } else {
                 contradict(
                     ev,
@@ -861,7 +884,7 @@ fn value_evidence(
                     Tier::Rule,
                     1.5,
                     format!(
-                        "{} values are single lowercase handles (letters, digits, `._-`)",
+                        "{} values are single-word handles (letters, digits, `._-`, no spaces, mostly lowercase)",
                         v.of("username")
                     ),
                 );

@@ -1057,3 +1057,39 @@ fn birth_dates_stored_at_midnight_or_without_separators_are_dates_of_birth() {
         Some("DATE_OF_BIRTH")
     );
 }
+
+#[test]
+fn bare_local_phone_numbers_and_domain_logins_follow_their_names() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "contactos",
+        &[
+            (
+                "telefono",
+                "character varying",
+                cycle(&["612345870", "934417205", "688120934", "915502871"], 60),
+            ),
+            (
+                "referencia",
+                "character varying",
+                cycle(&["612345870", "934417205", "688120934", "915502871"], 60),
+            ),
+            (
+                "logon_name",
+                "character varying",
+                cycle(&["ACME\\jvogt", "ACME\\mseidel", "ACME\\abrandt"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "telefono", &settings).as_deref(),
+        Some("PHONE_NUMBER")
+    );
+    assert!(confidence(&v, "referencia", "PHONE_NUMBER") < settings.threshold);
+    assert_eq!(
+        applied(&v, "logon_name", &settings).as_deref(),
+        Some("USERNAME")
+    );
+}
