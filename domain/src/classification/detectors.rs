@@ -53,6 +53,7 @@ pub const DETECTORS: &[&str] = &[
     "full_name",
     "org_name",
     "address_line",
+    "street_name",
     "ethnicity",
     "religion",
     "health_term",
@@ -149,7 +150,7 @@ ids! {
     ICD10 = "icd10"; GENDER = "gender_code"; GEO_LAT = "geo_lat"; GEO_LON = "geo_lon";
     GEO_PAIR = "geo_pair"; NAME_SHAPE = "person_name_shape"; GIVEN_NAME = "given_name";
     FULL_NAME = "full_name"; ORG_NAME = "org_name"; ADDRESS_LINE = "address_line";
-    ETHNICITY = "ethnicity"; RELIGION = "religion"; HEALTH_TERM = "health_term";
+    STREET_NAME = "street_name"; ETHNICITY = "ethnicity"; RELIGION = "religion"; HEALTH_TERM = "health_term";
     MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
@@ -1025,6 +1026,11 @@ fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
     }
     if f.digits > 0 && f.letters >= 2 && (street || dwelling) {
         hit(ADDRESS_LINE);
+    }
+    // A street name without its number (`Lindenstraat`, `Rue des Lilas`), as schemas that keep
+    // the house number in a column of its own store it.
+    if f.digits == 0 && f.letters >= 4 && street && tokens <= 6 {
+        hit(STREET_NAME);
     }
     if tokens <= 8 && religion_words > 0 && other_words == 0 && filler_words < tokens {
         hit(RELIGION);

@@ -1117,6 +1117,15 @@ fn value_evidence(
                         v.of("address_line")
                     ),
                 );
+            } else if named && v.r("street_name") >= 0.6 {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!(
+                        "{} values are street names without a house number: the street of an address",
+                        v.of("street_name")
+                    ),
+                );
             } else if v.enough() && r < 0.1 {
                 ev.add(
                     Tier::Rule,

@@ -1093,3 +1093,43 @@ fn bare_local_phone_numbers_and_domain_logins_follow_their_names() {
         Some("USERNAME")
     );
 }
+
+#[test]
+fn a_street_column_without_house_numbers_is_part_of_an_address() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "anschriften",
+        &[
+            (
+                "strasse",
+                "character varying",
+                cycle(
+                    &[
+                        "Amselweg",
+                        "Kastanienallee",
+                        "Am Marktplatz",
+                        "Eichendorffstraße",
+                    ],
+                    60,
+                ),
+            ),
+            (
+                "hausnummer",
+                "character varying",
+                cycle(&["12", "3a", "145", "7"], 60),
+            ),
+            (
+                "produkt",
+                "character varying",
+                cycle(&["Gartenschlauch", "Rasenmäher", "Spaten"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "strasse", &settings).as_deref(),
+        Some("POSTAL_ADDRESS")
+    );
+    assert_eq!(applied(&v, "produkt", &settings), None);
+}
