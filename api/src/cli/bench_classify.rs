@@ -40,6 +40,10 @@ pub struct ClassifyArgs {
     /// Skip the leave-one-corpus-out part.
     #[arg(long)]
     pub no_corpora: bool,
+    /// Also measure the corpora with every table and column renamed (`t1.col1`), so only the
+    /// values and their neighbours speak; prints `neutral_*` lines.
+    #[arg(long)]
+    pub neutral: bool,
     /// List every wrong applied label and missed column of the corpora.
     #[arg(long)]
     pub errors: bool,
@@ -218,11 +222,12 @@ pub async fn run(
             .with_context(|| format!("--explain {target}: no corpus {name}"))?;
         super::corpus::explain(corpus, column);
     }
-    let held_out = (!args.no_corpora).then(|| super::corpus::run(&args.corpora, args.errors));
+    let held_out =
+        (!args.no_corpora).then(|| super::corpus::run(&args.corpora, args.errors, false));
+    let neutral = (!args.no_corpora && args.neutral)
+        .then(|| super::corpus::run(&args.corpora, args.errors, true));
     let (Some(sql), Some(labels)) = (args.sql.clone(), args.labels.clone()) else {
-        if let Some((applied, suggested)) = held_out {
-            print_held_out(applied, suggested);
-        }
+        print_held_out(held_out, neutral);
         return Ok(ExitCode::SUCCESS);
     };
     let expected = read_labels(&labels)?;
@@ -303,9 +308,7 @@ pub async fn run(
         "classification: {columns} columns in {:.2} s",
         elapsed.as_secs_f64()
     );
-    if let Some((applied, suggested)) = held_out {
-        print_held_out(applied, suggested);
-    }
+    print_held_out(held_out, neutral);
     println!("applied_precision: {:.4}", applied.precision());
     println!("applied_recall: {:.4}", applied.recall());
     println!("suggested_recall: {:.4}", suggested.recall());
@@ -316,11 +319,16 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The leave-one-corpus-out totals as `key: value` lines.
-fn print_held_out(applied: Score, suggested: Score) {
-    println!("heldout_applied_precision: {:.4}", applied.precision());
-    println!("heldout_applied_recall: {:.4}", applied.recall());
-    println!("heldout_suggested_recall: {:.4}", suggested.recall());
+/// The leave-one-corpus-out totals (names as they are, then neutral names) as `key: value`
+/// lines.
+fn print_held_out(held_out: Option<(Score, Score)>, neutral: Option<(Score, Score)>) {
+    for (prefix, scores) in [("heldout", held_out), ("neutral", neutral)] {
+        if let Some((applied, suggested)) = scores {
+            println!("{prefix}_applied_precision: {:.4}", applied.precision());
+            println!("{prefix}_applied_recall: {:.4}", applied.recall());
+            println!("{prefix}_suggested_recall: {:.4}", suggested.recall());
+        }
+    }
 }
 
 async fn measure(
