@@ -321,12 +321,13 @@ pub async fn run(
 
 /// The leave-one-corpus-out totals (names as they are, then neutral names) as `key: value`
 /// lines.
-fn print_held_out(held_out: Option<(Score, Score)>, neutral: Option<(Score, Score)>) {
+fn print_held_out(held_out: Option<(Score, Score, f64)>, neutral: Option<(Score, Score, f64)>) {
     for (prefix, scores) in [("heldout", held_out), ("neutral", neutral)] {
-        if let Some((applied, suggested)) = scores {
+        if let Some((applied, suggested, ece)) = scores {
             println!("{prefix}_applied_precision: {:.4}", applied.precision());
             println!("{prefix}_applied_recall: {:.4}", applied.recall());
             println!("{prefix}_suggested_recall: {:.4}", suggested.recall());
+            println!("{prefix}_ece: {ece:.4}");
         }
     }
 }
