@@ -1133,3 +1133,14 @@ fn a_street_column_without_house_numbers_is_part_of_an_address() {
     );
     assert_eq!(applied(&v, "produkt", &settings), None);
 }
+
+#[test]
+fn business_codes_shaped_like_postcodes_are_not_applied_as_postcodes() {
+    let settings = ClassifierSettings::default();
+    for name in ["pallet_code", "shelf_code", "fabric_code", "route_code"] {
+        let codes: Vec<String> = (1..=40).map(|i| format!("PX-{}", 2000 + i)).collect();
+        let t = table("inventory", &[(name, "text", codes)], &[]);
+        let v = run(&t, &settings, &FeedbackModel::default());
+        assert_eq!(applied(&v, name, &settings), None, "{name}");
+    }
+}
