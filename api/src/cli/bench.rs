@@ -17,6 +17,10 @@ use uuid::Uuid;
 mod classify;
 #[path = "bench_compliance.rs"]
 mod compliance;
+#[path = "bench_corpus.rs"]
+mod corpus;
+#[path = "bench_corpus_values.rs"]
+mod corpus_values;
 #[path = "bench_discovery.rs"]
 mod discovery;
 #[path = "bench_project.rs"]
@@ -40,10 +44,15 @@ pub enum BenchCommand {
     /// versus `pg_dump --schema-only` of the same database, then a no-change rescan; prints
     /// `ratio: X` (discovery / pg_dump), `rss_mb: X` and, last, `rescan_events: N`.
     Discovery(discovery::DiscoveryArgs),
-    /// Loads a labeled dataset (PostgreSQL script + `table,column,label,alternates` CSV) into a
-    /// scratch database, scans and classifies it, and prints precision, recall and F1 overall and
-    /// per type, for applied labels and for applied + suggested, and speed; the last lines are
-    /// `applied_precision: X`, `applied_recall: X`, `suggested_recall: X`, `columns_per_s: X`.
+    /// First scores the engine on each of the repository's labeled corpora with a model trained
+    /// without that corpus (leave-one-corpus-out, in memory; `--neutral` also with every name
+    /// replaced), printing precision and recall per corpus, the total and the calibration error
+    /// (`heldout_applied_precision`, `heldout_applied_recall`, `heldout_suggested_recall`,
+    /// `heldout_ece`). Then, given `--sql` and `--labels`, loads that dataset (PostgreSQL script +
+    /// `table,column,label,alternates` CSV) into a scratch database, scans and classifies it, and
+    /// prints precision, recall and F1 overall and per type, for applied labels and for applied +
+    /// suggested, and speed; the last lines are then `applied_precision: X`,
+    /// `applied_recall: X`, `suggested_recall: X`, `columns_per_s: X`.
     Classify(classify::ClassifyArgs),
     /// The compliance engine over N synthetic classified columns (tables of 50) in memory,
     /// through the compliance worker's path: a full pass across the four packs, then one label

@@ -1,6 +1,7 @@
 //! `pursight bench classify`: classification quality and speed on a labeled dataset (the format
 //! of `datasets/pii-dev/`: a PostgreSQL script and `labels.csv` with
-//! `table,column,label,alternates`).
+//! `table,column,label,alternates`), after the leave-one-corpus-out scores on the repository's own
+//! labeled corpora ([`super::corpus`]): the figure for schemas the engine has not learned from.
 //!
 //! The script is loaded into a scratch database, which is registered, scanned and classified
 //! through the real workflow by an in-process service on a scratch stream and read-model
@@ -19,7 +20,7 @@ use clap::Args;
 use commands::classify::ClassificationOptions;
 use domain::scan::{ScanScope, ScanStrategy};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -27,11 +28,28 @@ use uuid::Uuid;
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
     /// PostgreSQL script that creates and fills the dataset's tables (e.g. pii-dev/postgres.sql).
-    #[arg(long)]
-    pub sql: PathBuf,
+    /// Without it (and `--labels`) only the leave-one-corpus-out scores are measured, in memory.
+    #[arg(long, requires = "labels")]
+    pub sql: Option<PathBuf>,
     /// `table,column,label,alternates` CSV with the expected label of every column.
+    #[arg(long, requires = "sql")]
+    pub labels: Option<PathBuf>,
+    /// Measure only these corpora in the leave-one-corpus-out part (repeatable; default all).
+    #[arg(long = "corpus")]
+    pub corpora: Vec<String>,
+    /// Skip the leave-one-corpus-out part.
     #[arg(long)]
-    pub labels: PathBuf,
+    pub no_corpora: bool,
+    /// Also measure the corpora with every table and column renamed (`t1.col1`), so only the
+    /// values and their neighbours speak; prints `neutral_*` lines.
+    #[arg(long)]
+    pub neutral: bool,
+    /// List every wrong applied label and missed column of the corpora.
+    #[arg(long)]
+    pub errors: bool,
+    /// Print the candidates and signals of corpus columns, `corpus:table.column` (repeatable).
+    #[arg(long)]
+    pub explain: Vec<String>,
     /// Also write every column's outcome as CSV `table,column,label,state,confidence`.
     #[arg(long)]
     pub predictions: Option<PathBuf>,
@@ -39,33 +57,33 @@ pub struct ClassifyArgs {
 
 /// The expected label of one column.
 #[derive(Debug, Clone)]
-struct Expected {
-    label: String,
-    alternates: Vec<String>,
+pub(super) struct Expected {
+    pub label: String,
+    pub alternates: Vec<String>,
 }
 
 impl Expected {
-    fn accepts(&self, label: &str) -> bool {
+    pub fn accepts(&self, label: &str) -> bool {
         self.label == label || self.alternates.iter().any(|a| a == label)
     }
 
-    fn sensitive(&self) -> bool {
+    pub fn sensitive(&self) -> bool {
         self.label != "NONE"
     }
 }
 
 /// One predicted label of one column.
 #[derive(Debug, Clone)]
-struct Predicted {
-    table: String,
-    column: String,
-    label: String,
-    applied: bool,
-    confidence: f64,
+pub(super) struct Predicted {
+    pub table: String,
+    pub column: String,
+    pub label: String,
+    pub applied: bool,
+    pub confidence: f64,
 }
 
 /// Reads `labels.csv`: `(table, column) → expected`.
-fn read_labels(path: &PathBuf) -> anyhow::Result<BTreeMap<(String, String), Expected>> {
+fn read_labels(path: &Path) -> anyhow::Result<BTreeMap<(String, String), Expected>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --labels {}", path.display()))?;
     let mut labels = BTreeMap::new();
@@ -106,19 +124,19 @@ fn read_labels(path: &PathBuf) -> anyhow::Result<BTreeMap<(String, String), Expe
 
 /// Precision/recall/F1 from counts.
 #[derive(Debug, Default, Clone, Copy)]
-struct Score {
-    true_positives: u64,
-    predicted: u64,
-    expected: u64,
+pub(super) struct Score {
+    pub true_positives: u64,
+    pub predicted: u64,
+    pub expected: u64,
     /// Expected columns recalled (a column can be recalled by any accepted label).
-    recalled: u64,
+    pub recalled: u64,
 }
 
 impl Score {
-    fn precision(&self) -> f64 {
+    pub fn precision(&self) -> f64 {
         ratio(self.true_positives, self.predicted)
     }
-    fn recall(&self) -> f64 {
+    pub fn recall(&self) -> f64 {
         ratio(self.recalled, self.expected)
     }
     fn f1(&self) -> f64 {
@@ -140,7 +158,7 @@ fn ratio(n: u64, d: u64) -> f64 {
 }
 
 /// Scores predictions (applied only, or applied and suggested) overall and per expected type.
-fn score(
+pub(super) fn score(
     expected: &BTreeMap<(String, String), Expected>,
     predictions: &[Predicted],
     include_suggested: bool,
@@ -184,24 +202,52 @@ pub async fn run(
     database: &DatabaseArgs,
     args: ClassifyArgs,
 ) -> anyhow::Result<ExitCode> {
-    let expected = read_labels(&args.labels)?;
+    let known: Vec<&str> = domain::classification::corpus::corpora()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if let Some(unknown) = args.corpora.iter().find(|c| !known.contains(&c.as_str())) {
+        anyhow::bail!(
+            "--corpus {unknown}: no such corpus (known: {})",
+            known.join(", ")
+        );
+    }
+    for target in &args.explain {
+        let (name, column) = target
+            .split_once(':')
+            .with_context(|| format!("--explain {target}: expected corpus:table.column"))?;
+        let corpus = domain::classification::corpus::corpora()
+            .iter()
+            .find(|c| c.name == name)
+            .with_context(|| format!("--explain {target}: no corpus {name}"))?;
+        super::corpus::explain(corpus, column);
+    }
+    let held_out =
+        (!args.no_corpora).then(|| super::corpus::run(&args.corpora, args.errors, false));
+    let neutral = (!args.no_corpora && args.neutral)
+        .then(|| super::corpus::run(&args.corpora, args.errors, true));
+    let (Some(sql), Some(labels)) = (args.sql.clone(), args.labels.clone()) else {
+        print_held_out(held_out, neutral);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let expected = read_labels(&labels)?;
     anyhow::ensure!(
-        args.sql.is_file(),
+        sql.is_file(),
         "--sql {} is not a readable file",
-        args.sql.display()
+        sql.display()
     );
     let run_id = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let server = Server::from_url(&database.database_url)?;
     println!(
         "bench classify: {} ({} labelled columns), PostgreSQL {}:{}, NATS {}, run {run_id}",
-        args.sql.display(),
+        sql.display(),
         expected.len(),
         server.host,
         server.port,
         eventlog::nats_url::redacted(&store_args.nats_url)
     );
     let (predictions, columns, elapsed) = with_scratch(&server, async |scratch| {
-        measure(store_args, database, &args, &run_id, &server, scratch).await
+        measure(store_args, database, &sql, &run_id, &server, scratch).await
     })
     .await?;
 
@@ -262,6 +308,7 @@ pub async fn run(
         "classification: {columns} columns in {:.2} s",
         elapsed.as_secs_f64()
     );
+    print_held_out(held_out, neutral);
     println!("applied_precision: {:.4}", applied.precision());
     println!("applied_recall: {:.4}", applied.recall());
     println!("suggested_recall: {:.4}", suggested.recall());
@@ -272,10 +319,23 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The leave-one-corpus-out totals (names as they are, then neutral names) as `key: value`
+/// lines.
+fn print_held_out(held_out: Option<(Score, Score, f64)>, neutral: Option<(Score, Score, f64)>) {
+    for (prefix, scores) in [("heldout", held_out), ("neutral", neutral)] {
+        if let Some((applied, suggested, ece)) = scores {
+            println!("{prefix}_applied_precision: {:.4}", applied.precision());
+            println!("{prefix}_applied_recall: {:.4}", applied.recall());
+            println!("{prefix}_suggested_recall: {:.4}", suggested.recall());
+            println!("{prefix}_ece: {ece:.4}");
+        }
+    }
+}
+
 async fn measure(
     store_args: &StoreArgs,
     database: &DatabaseArgs,
-    args: &ClassifyArgs,
+    sql: &Path,
     run_id: &str,
     server: &Server,
     scratch: &mut Scratch,
@@ -292,7 +352,7 @@ async fn measure(
     scratch.databases.push(data_db.clone());
     scratch.databases.push(read_model_db.clone());
     sqlx::Connection::close(admin).await?;
-    load_script(server, &data_db, &args.sql).await?;
+    load_script(server, &data_db, sql).await?;
 
     let (app, ctx, source) = scratch_service(
         store_args,
@@ -400,7 +460,7 @@ async fn measure(
 }
 
 /// Loads the dataset script with `psql` (the scripts use psql's syntax and many statements).
-async fn load_script(server: &Server, database: &str, script: &PathBuf) -> anyhow::Result<()> {
+async fn load_script(server: &Server, database: &str, script: &Path) -> anyhow::Result<()> {
     let mut command = std::process::Command::new("psql");
     command
         .args([

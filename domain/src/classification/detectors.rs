@@ -53,6 +53,7 @@ pub const DETECTORS: &[&str] = &[
     "full_name",
     "org_name",
     "address_line",
+    "street_name",
     "ethnicity",
     "religion",
     "health_term",
@@ -149,7 +150,7 @@ ids! {
     ICD10 = "icd10"; GENDER = "gender_code"; GEO_LAT = "geo_lat"; GEO_LON = "geo_lon";
     GEO_PAIR = "geo_pair"; NAME_SHAPE = "person_name_shape"; GIVEN_NAME = "given_name";
     FULL_NAME = "full_name"; ORG_NAME = "org_name"; ADDRESS_LINE = "address_line";
-    ETHNICITY = "ethnicity"; RELIGION = "religion"; HEALTH_TERM = "health_term";
+    STREET_NAME = "street_name"; ETHNICITY = "ethnicity"; RELIGION = "religion"; HEALTH_TERM = "health_term";
     MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
@@ -349,10 +350,13 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     }
 
     if f.ascii && f.digits >= 4 && f.letters <= 12 {
-        if let Some((year, has_time)) = parse_date(s) {
+        if let Some((year, has_time)) = parse_date(s).or_else(|| compact_date(s)) {
             if has_time {
                 hit(TIMESTAMP);
-            } else {
+            }
+            // A timestamp at midnight is a calendar date stored in a timestamp column, as
+            // dates of birth often are.
+            if !has_time || at_midnight(s) {
                 hit(DATE);
                 if (1900..=2015).contains(&year) {
                     hit(BIRTH_DATE);
@@ -776,6 +780,34 @@ pub fn parse_date(s: &str) -> Option<(i32, bool)> {
     Some((year as i32, has_time))
 }
 
+/// A date written without separators, as legacy systems store them: `YYYYMMDD` (SAP, HL7,
+/// mainframe exports) or `DDMMYYYY`. Eight digits only; random eight-digit numbers form a valid
+/// date in well under 1 % of cases.
+fn compact_date(s: &str) -> Option<(i32, bool)> {
+    let b = s.as_bytes();
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |r: &[u8]| r.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    let valid = |y: u32, m: u32, d: u32| {
+        (1..=12).contains(&m) && (1..=31).contains(&d) && (1850..=2100).contains(&y)
+    };
+    let (y, m, d) = (n(&b[..4]), n(&b[4..6]), n(&b[6..]));
+    if valid(y, m, d) {
+        return Some((y as i32, false));
+    }
+    let (d, m, y) = (n(&b[..2]), n(&b[2..4]), n(&b[4..]));
+    valid(y, m, d).then_some((y as i32, false))
+}
+
+/// Whether a timestamp's time part is midnight (`00:00`, `00:00:00`, `00:00:00.000`).
+fn at_midnight(s: &str) -> bool {
+    s.find(['T', ' ']).is_some_and(|i| {
+        let time = s[i + 1..].trim_end_matches('Z');
+        time.len() >= 5 && time.chars().all(|c| matches!(c, '0' | ':' | '.'))
+    })
+}
+
 fn card_expiry(s: &str) -> bool {
     let b = s.as_bytes();
     let ok_month = |m: &[u8]| {
@@ -857,6 +889,15 @@ fn random_token(f: &Facts<'_>) -> bool {
 }
 
 fn username(f: &Facts<'_>) -> bool {
+    // A Windows domain login, `CORP\jdoe`: a domain and a handle.
+    if let Some((domain, user)) = f.s.split_once('\\') {
+        let part = |t: &str, max: usize| {
+            (2..=max).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        return part(domain, 15) && part(user, 32) && user.bytes().any(|b| b.is_ascii_alphabetic());
+    }
     (3..=32).contains(&f.chars)
         && f.ascii
         && f.spaces == 0
@@ -985,6 +1026,11 @@ fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
     }
     if f.digits > 0 && f.letters >= 2 && (street || dwelling) {
         hit(ADDRESS_LINE);
+    }
+    // A street name without its number (`Lindenstraat`, `Rue des Lilas`), as schemas that keep
+    // the house number in a column of its own store it.
+    if f.digits == 0 && f.letters >= 4 && street && tokens <= 6 {
+        hit(STREET_NAME);
     }
     if tokens <= 8 && religion_words > 0 && other_words == 0 && filler_words < tokens {
         hit(RELIGION);
@@ -1155,6 +1201,17 @@ mod tests {
         assert!(hits("1945-08-02").contains(&"birth_date"));
         assert!(!hits("2023-08-02").contains(&"birth_date"));
         assert!(hits("2023-08-02 10:00:00").contains(&"timestamp"));
+        assert!(!hits("2023-08-02 10:00:00").contains(&"date"));
+        // Legacy spellings: midnight timestamps and eight digits without separators.
+        let midnight = hits("1961-04-17 00:00:00");
+        assert!(midnight.contains(&"timestamp") && midnight.contains(&"birth_date"));
+        assert!(hits("19610417").contains(&"birth_date"));
+        assert!(hits("17041961").contains(&"birth_date"));
+        assert!(hits("20230802").contains(&"date") && !hits("20230802").contains(&"birth_date"));
+        assert!(!hits("12345678").contains(&"date"));
+        assert!(!hits("99999999").contains(&"date"));
+        assert!(hits("CORP\\jdoe").contains(&"username"));
+        assert!(!hits("C:\\Windows\\System32").contains(&"username"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::context::{self, ColumnSummary, TableContext};
 use super::feedback::FeedbackModel;
-use super::model::{Prediction, MODEL};
+use super::model::{NameModel, Prediction, MODEL};
 use super::names::{self, NameHit, NameTokens};
 use super::phi;
 use super::profile::{compiled_name, ColumnProfile, CustomRule, DEFAULT_MIN_MATCH_RATIO};
@@ -125,6 +125,17 @@ pub fn classify_table(
     settings: &ClassifierSettings,
     feedback: &FeedbackModel,
 ) -> Vec<ColumnVerdict> {
+    classify_table_with(table, settings, feedback, &MODEL)
+}
+
+/// [`classify_table`] with a given model tier, e.g. one trained without the corpus being
+/// measured ([`NameModel::without_corpus`]).
+pub fn classify_table_with(
+    table: &TableProfile,
+    settings: &ClassifierSettings,
+    feedback: &FeedbackModel,
+    model: &NameModel,
+) -> Vec<ColumnVerdict> {
     let labels: Vec<ClassificationType> = ClassificationType::ALL
         .iter()
         .copied()
@@ -143,7 +154,7 @@ pub fn classify_table(
         .map(|profile| {
             let name = NameTokens::new(&profile.column);
             let hits = names::match_name(&name);
-            let prediction = MODEL.predict(&name, Some(profile));
+            let prediction = model.predict(&name, Some(profile));
             let per_label = labels
                 .iter()
                 .filter_map(|&label| {

@@ -16,6 +16,7 @@
 //! health context ([`phi`]).
 
 pub mod context;
+pub mod corpus;
 pub mod detectors;
 pub mod engine;
 pub mod feedback;
@@ -33,8 +34,8 @@ pub mod vocab;
 mod tests;
 
 pub use engine::{
-    classify_table, explanation, Candidate, ClassifierSettings, ColumnVerdict, Signal,
-    TableProfile, Tier,
+    classify_table, classify_table_with, explanation, Candidate, ClassifierSettings, ColumnVerdict,
+    Signal, TableProfile, Tier,
 };
 pub use feedback::{FeedbackExample, FeedbackModel, FeedbackVerdict};
 pub use profile::{ColumnProfile, CustomRule};

@@ -7,7 +7,12 @@
 //! detectors that typical values of that column pass (`|`-separated). Training is a single counting
 //! pass, deterministic and fast; the model generalises the name dictionary to names it has no
 //! pattern for (`telefono_cellulare`, `mobilnummer_privat`).
+//!
+//! It also learns the column names of the labeled corpora ([`super::corpus`]). To measure the
+//! engine on one corpus, [`NameModel::without_corpus`] trains the same model with that corpus
+//! left out, so the figure says how the engine does on a schema it has not learned from.
 
+use super::corpus;
 use super::names::NameTokens;
 use super::profile::ColumnProfile;
 use super::types::ClassificationType;
@@ -92,11 +97,40 @@ impl NameModel {
     /// Trains from `column_name,label[,detector|detector…]` rows (a header row and `#` comments
     /// are skipped).
     pub fn train(csv: &str) -> Self {
+        Self::train_with(csv, std::iter::empty())
+    }
+
+    /// The model of `training.csv` alone, without any corpus.
+    pub fn base() -> Self {
+        Self::train(TRAINING)
+    }
+
+    /// The shipped model: `training.csv` and every corpus.
+    pub fn shipped() -> Self {
+        Self::train_with(TRAINING, corpus::training_examples(None))
+    }
+
+    /// The shipped model without one corpus: what the engine knows when that corpus is a
+    /// schema it has never seen.
+    pub fn without_corpus(held_out: &str) -> Self {
+        Self::train_with(TRAINING, corpus::training_examples(Some(held_out)))
+    }
+
+    /// Trains from `csv` rows and from corpus examples (names and labels, no value features).
+    pub fn train_with<'a>(csv: &str, examples: impl Iterator<Item = corpus::Example<'a>>) -> Self {
         let mut counts: HashMap<String, [u32; N_CLASSES]> = HashMap::new();
         let mut totals = [0u64; N_CLASSES];
         let mut docs = [0u32; N_CLASSES];
-        let mut examples = 0;
+        let mut n = 0;
         let mut feats = Vec::new();
+        let mut learn = |class: usize, feats: &[String]| {
+            for f in feats {
+                counts.entry(f.clone()).or_insert([0; N_CLASSES])[class] += 1;
+                totals[class] += 1;
+            }
+            docs[class] += 1;
+            n += 1;
+        };
         for line in csv.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') || line.starts_with("column_name,") {
                 continue;
@@ -119,13 +153,17 @@ impl NameModel {
                     feats.push(format!("d:{d}"));
                 }
             }
-            for f in &feats {
-                counts.entry(f.clone()).or_insert([0; N_CLASSES])[class] += 1;
-                totals[class] += 1;
-            }
-            docs[class] += 1;
-            examples += 1;
+            learn(class, &feats);
         }
+        for example in examples {
+            let Some(class) = class_index(example.label) else {
+                continue;
+            };
+            feats.clear();
+            name_features(&NameTokens::new(example.column), &mut feats);
+            learn(class, &feats);
+        }
+        let examples = n;
         let vocab = counts.len() as f64;
         let denom: [f64; N_CLASSES] = std::array::from_fn(|c| totals[c] as f64 + ALPHA * vocab);
         let features = counts
@@ -147,6 +185,11 @@ impl NameModel {
             log_prior,
             examples,
         }
+    }
+
+    /// Whether a feature (`t:token`, `c3:abc`, `d:detector`) was seen in training.
+    pub fn knows(&self, feature: &str) -> bool {
+        self.features.contains_key(feature)
     }
 
     /// Posterior over the types for a column.
@@ -179,8 +222,8 @@ impl NameModel {
     }
 }
 
-/// The model trained from the shipped examples, at first use.
-pub static MODEL: LazyLock<NameModel> = LazyLock::new(|| NameModel::train(TRAINING));
+/// The model trained from the shipped examples and corpora, at first use.
+pub static MODEL: LazyLock<NameModel> = LazyLock::new(NameModel::shipped);
 
 #[cfg(test)]
 mod tests {
@@ -210,5 +253,46 @@ mod tests {
         assert!(p("customer_mailaddr", T::EmailAddress) > 0.5);
         assert!(p("geburts_datum_kunde", T::DateOfBirth) > 0.5);
         assert!(p("quantity_on_hand", T::PhoneNumber) < 0.2);
+    }
+
+    #[test]
+    fn a_held_out_corpus_teaches_the_model_nothing() {
+        use std::collections::BTreeSet;
+        let shipped = NameModel::shipped();
+        let words = |text: &str| -> BTreeSet<String> {
+            NameTokens::new(text).words().map(str::to_owned).collect()
+        };
+        let base: BTreeSet<String> = TRAINING
+            .lines()
+            .filter_map(|l| l.split(',').next())
+            .flat_map(words)
+            .collect();
+        for held in corpus::corpora() {
+            let others: BTreeSet<String> = corpus::corpora()
+                .iter()
+                .filter(|c| c.name != held.name)
+                .flat_map(|c| c.columns.iter().flat_map(|col| words(&col.column)))
+                .collect();
+            // Words only this corpus uses: the shipped model knows them, the held-out one not.
+            let own: Vec<String> = held
+                .columns
+                .iter()
+                .flat_map(|c| words(&c.column))
+                .filter(|w| !others.contains(w) && !base.contains(w))
+                .collect();
+            assert!(!own.is_empty(), "{} has no word of its own", held.name);
+            let model = NameModel::without_corpus(&held.name);
+            assert_eq!(
+                model.examples + held.columns.len(),
+                shipped.examples,
+                "{}",
+                held.name
+            );
+            for w in &own {
+                let feature = format!("t:{w}");
+                assert!(shipped.knows(&feature), "{feature}");
+                assert!(!model.knows(&feature), "{} leaked {feature}", held.name);
+            }
+        }
     }
 }

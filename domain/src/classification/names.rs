@@ -173,6 +173,24 @@ RELIGION S: religion, religious, religions, faith, denomination, konfession, rel
 RELIGION M: belief, beliefs, confession, church
 VEHICLE_ID S: vin, vehicle identification, vehicle identification number, chassis, chassis number, chassis no, fahrgestellnummer, ~fahrgestell, chassisnummer, ~chassis, numero chassis, numero de bastidor, bastidor, numero telaio, telaio, chassi, ~vinnumber
 VEHICLE_ID M: vehicle id, vehicle number, frame number, fin
+DATE_OF_BIRTH S: dt nasc, dtnasc, data nasc, dt nascimento, fec nac, fecha nac, fecnac, f nac, fnac, fech nac, date naiss, dt naiss, dnaiss, gebdat, geb dat, geb datum, gebdatum, geburtsdat, ~gebdat, ~geburtsdat, birth dt, birthdt, brth dt, bdate, dt birth, ~dtnasc, ~fecnac, fodelsedatum, fodselsdato, fodselsdag, syntymaaika, syntymapaiva, data urodzenia, ~urodzeni, datum narozeni
+GENDER S: gndr, geschl, plec, kjonn, sukupuoli, sex cd, sex code, gender code, gender cd
+GENDER M: kon, kjon, sx
+ETHNICITY S: raca, raza, raca cor, racacor, cor raca, ~racacor, etnicidade, ethnicite, ethnizitat, ethnische zugehorigkeit, indigena, indigenous, aboriginal, pochodzenie etniczne
+ETHNICITY M: herkomst, afkomst, cor, color piel
+RELIGION S: confesion, confesion religiosa, confissao, confissao religiosa, confession religieuse, religionszugehoerigkeit, bekenntnis, kirchenzugehorigkeit, religionsgemeinschaft, wyznanie, uskonto, trossamfund, religionszug
+RELIGION M: creencia, credo, culto, kerk, kirche
+HEALTH_DIAGNOSIS S: diabetes, diabetic, hypertension, hipertension, hipertensao, hypertonie, hypertensie, asthma, asma, astma, copd, epoc, dpoc, bpco, obesity, obesidad, obesidade, adipositas, obesite, obesitas, cancer, hiv, aids, vih, tuberculosis, tuberculose, tuberkulose, hepatitis, hepatite, dementia, demencia, demenz, epilepsy, epilepsia, epilepsie, renal cronica, insuficiencia renal, chronic kidney, ckd, pregnant, pregnancy, embarazo, embarazada, gestante, gravidez, schwanger, schwangerschaft, zwanger, zwangerschap, enceinte, grossesse, disability, disabilities, behinderung, schwerbehinderung, discapacidad, deficiencia, handicap, invalidite, comorbilidad, comorbidade, cid10, cie10, cim10, cid 10, cie 10, cim 10, agravo, cause of death, causa basica, causa obito, causa muerte, causa de muerte, todesursache, doodsoorzaak, cause deces, hospitalisation reason, motivo consulta, motivo ingreso, ~diabet, ~hipertens, ~hypertens, ~obesi, ~tubercul
+HEALTH_DIAGNOSIS M: cid, cie, cim, cardiovascular, cardiopatia, neumonia, pneumonia, intubado, inmunosupresion, imunossupressao, immunosuppression, infection, infeccion
+MEDICAL_RECORD_NUMBER S: expediente clinico, numero expediente, num expediente, nhc, num historia, numero historia, historia clinica numero, patientennr, patienten nr, pat nr, patnr, patient nr, patientnr, dossier medical, dossier patient, numero prontuario, medical record no, cartella
+MEDICAL_RECORD_NUMBER M: expediente, patient identifier, patient ident
+NATIONAL_ID S: cartao sus, cartao nacional saude, cartao nacional de saude, cns sus, nss, numero seguridad social, numero seguro social, seguridad social, nuss, pis pasep, pispasep, pasep, registro geral, carteira identidade, numero identidad, a nummer, anummer, administratienummer, sozialversicherung, rentenversicherungsnummer, ~sozialversicherung
+NATIONAL_ID M: pis, nis, nit, rg, identidade, identidad, dui, cns
+TAX_ID S: stnr, st nr, steuer nr, steuernr, ~steuernr, numero fiscal, numero contribuinte, contribuinte, nif cif, identificacion fiscal, id fiscal, partita iva, codigo fiscal
+USERNAME S: loginid, logon name, logonname, logon id, logonid, login user id
+USERNAME M: created by, changed by, modified by, updated by, approved by, entered by, deleted by, owner login, angelegt von, geandert von, erfasst von, aangemaakt door, gewijzigd door, cree par, modifie par, creado por, modificado por, criado por, alterado por
+SECRET_KEY S: activation key, activation token, reset token, reset key, remember token, verification token, session key, service key, webservice key, webservices key, otp secret, mfa secret, 2fa secret, invite token, invitation token
+SECRET_KEY M: session id, sessionid
 ";
 
 /// Modifier tokens: a name with one of these (outside the matched pattern) describes the thing
@@ -820,6 +838,42 @@ mod tests {
             .into_iter()
             .map(|h| (h.label, h.modifier.is_some()))
             .collect()
+    }
+
+    #[test]
+    fn shorthand_and_other_languages_name_special_and_identity_columns() {
+        for (name, label) in [
+            ("dt_nasc", T::DateOfBirth),
+            ("fec_nac", T::DateOfBirth),
+            ("gebdat", T::DateOfBirth),
+            ("raca_cor", T::Ethnicity),
+            ("raza", T::Ethnicity),
+            ("plec", T::Gender),
+            ("sex_cd", T::Gender),
+            ("wyznanie", T::Religion),
+            ("confesion_religiosa", T::Religion),
+            ("hipertension", T::HealthDiagnosis),
+            ("schwangerschaft", T::HealthDiagnosis),
+            ("cie10_principal", T::HealthDiagnosis),
+            ("num_expediente", T::MedicalRecordNumber),
+            ("cartao_sus", T::NationalId),
+            ("numero_seguridad_social", T::NationalId),
+            ("stnr", T::TaxId),
+            ("logon_name", T::Username),
+            ("activation_key", T::SecretKey),
+            ("reset_token", T::SecretKey),
+        ] {
+            assert!(
+                labels(name).contains(&(label, false)),
+                "{name}: {:?}",
+                labels(name)
+            );
+        }
+        // Audit columns name a person only as a medium cue: the values decide.
+        let by = match_name(&NameTokens::new("created_by"));
+        assert!(by
+            .iter()
+            .any(|h| h.label == T::Username && h.weight < STRONG));
     }
 
     #[test]

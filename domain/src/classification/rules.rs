@@ -114,6 +114,8 @@ fn type_compat(label: T, family: TypeFamily) -> Option<f64> {
             // Integers lose leading zeros, and quantities look like ZIP codes.
             T::PostalCode => Some(-1.5),
             T::Gender | T::Ethnicity | T::Religion => Some(-0.5),
+            // Condition flags coded 1/2/9 (`diabetes`, `asma`): see the value rule.
+            T::HealthDiagnosis => Some(-1.0),
             T::PassportNumber | T::DriversLicense | T::DateOfBirth | T::Password => Some(-1.0),
             T::IpAddress => Some(-2.0),
             _ => None,
@@ -247,7 +249,122 @@ pub fn evaluate(
     }
     let support = name_evidence(label, profile, name, hits, ev);
     value_evidence(label, profile, family, support, ev);
+    if label == T::PhoneNumber && support == NameSupport::None {
+        identifier_named_not_phone(profile, hits, ev);
+    }
+    if SURROGATE_SENSITIVE.contains(&label) {
+        surrogate_key(label, profile, family, name, ev);
+    }
     support
+}
+
+/// Identifier types a row-numbering key can be mistaken for.
+const SURROGATE_SENSITIVE: &[T] = &[
+    T::MedicalRecordNumber,
+    T::NationalId,
+    T::TaxId,
+    T::PassportNumber,
+    T::DriversLicense,
+    T::BankAccountNumber,
+    T::UsSsn,
+];
+
+/// Keys are not people: distinct small integers in a column whose name ends in `id`/`pk`
+/// (`patient_identifier_id`) number rows; a person's identifier has more digits or letters.
+fn surrogate_key(
+    label: T,
+    p: &ColumnProfile,
+    family: TypeFamily,
+    name: &NameTokens,
+    ev: &mut Evidence,
+) {
+    let keyed = name.tokens.last().is_some_and(|t| t == "id" || t == "pk");
+    let integers = family == TypeFamily::Integer || p.hit_ratio("integer") >= 0.95;
+    if keyed && integers && p.non_null() >= 10 && p.distinct == p.non_null() && p.max_len <= 7 {
+        ev.add(
+            Tier::Rule,
+            -3.0,
+            format!(
+                "{} distinct integers of at most {} digits under an `…{}` name: a key numbering rows, not {}",
+                p.distinct,
+                p.max_len,
+                name.tokens.last().map_or("", String::as_str),
+                describe(label)
+            ),
+        );
+    }
+}
+
+/// Identifier types whose numbers are often written in digit groups that read like phone
+/// numbers.
+const GROUPED_IDENTIFIERS: &[T] = &[
+    T::TaxId,
+    T::NationalId,
+    T::UsSsn,
+    T::BankAccountNumber,
+    T::MedicalRecordNumber,
+    T::PassportNumber,
+    T::DriversLicense,
+];
+
+/// A column whose name asks for an identifier (and not a phone) holds that identifier even when
+/// its digit groups read like phone numbers: `steuernummer` with `21/815/08150`.
+fn identifier_named_not_phone(profile: &ColumnProfile, hits: &[NameHit], ev: &mut Evidence) {
+    let Some(hit) = hits.iter().find(|h| {
+        GROUPED_IDENTIFIERS.contains(&h.label) && h.weight >= STRONG && h.modifier.is_none()
+    }) else {
+        return;
+    };
+    if profile.hit_ratio("phone") + profile.hit_ratio("phone_bare") < 0.5 {
+        return;
+    }
+    ev.add(
+        Tier::Rule,
+        -3.0,
+        format!(
+            "column name `{}` asks for {} (`{}`), not phone numbers; the digit grouping alone does not make a phone number",
+            profile.column,
+            describe(hit.label),
+            hit.pattern
+        ),
+    );
+}
+
+/// The share of non-null values that are runs of digits with a length in `lengths` (from the
+/// masked shapes).
+fn digit_run_share(p: &ColumnProfile, lengths: std::ops::RangeInclusive<usize>) -> f64 {
+    if p.non_null() == 0 {
+        return 0.0;
+    }
+    let n: u32 = p
+        .shapes
+        .iter()
+        .filter(|s| lengths.contains(&s.shape.len()) && s.shape.bytes().all(|b| b == b'9'))
+        .map(|s| s.count)
+        .sum();
+    f64::from(n) / f64::from(p.non_null())
+}
+
+/// Whether every sampled value is a single digit (codes such as ISO 5218 sex codes).
+fn single_digits(p: &ColumnProfile) -> bool {
+    p.max_len <= 1 && !p.shapes.is_empty() && p.shapes.iter().all(|s| s.shape == "9")
+}
+
+/// Whether the values are short codes of one to three characters (`RK`, `EV`, `1`, `--`).
+fn short_codes(p: &ColumnProfile) -> bool {
+    p.max_len <= 3 && !p.shapes.is_empty()
+}
+
+/// Whether the values are a small set of words (at most 12 distinct among enough samples), as
+/// category columns hold.
+fn categorical_words(p: &ColumnProfile) -> bool {
+    p.non_null() >= 20
+        && p.distinct <= 12
+        && p.shapes.iter().all(|s| {
+            s.shape
+                .chars()
+                .all(|c| c == 'a' || c == 'A' || c == ' ' || c == '-')
+        })
 }
 
 fn name_evidence(
@@ -498,6 +615,17 @@ fn value_evidence(
                     );
                 } else if v.r("document_number") + v.r("integer") >= 0.7 {
                     ev.add(Tier::Rule, 1.0, "values are identifier-like codes");
+                } else if named && v.r("phone") >= 0.7 {
+                    // National tax numbers are often written in digit groups (`21/815/08150`),
+                    // which read like phone numbers; the name decides between them.
+                    ev.add(
+                        Tier::Rule,
+                        0.5,
+                        format!(
+                            "{} values are digit groups, as many national tax numbers are written",
+                            v.of("phone")
+                        ),
+                    );
                 } else {
                     contradict(ev, "not tax-number codes");
                 }
@@ -562,6 +690,14 @@ fn value_evidence(
                         "{} values look like phone numbers",
                         v.k("phone") + v.k("phone_bare")
                     ),
+                );
+            } else if named && digit_run_share(p, 8..=9) >= 0.8 {
+                // Local or national numbers without a prefix (8 digits in DK/NO, 9 in ES/PT,
+                // a Brazilian mobile without its area code) under a phone name.
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    "values are bare 8–9 digit numbers, as phone numbers without an area or country prefix are written",
                 );
             } else {
                 contradict(
@@ -653,11 +789,29 @@ fn value_evidence(
                         ),
                     );
                 }
-            } else if family == TypeFamily::Integer && p.distinct <= 4 && named {
+            } else if named && p.max_len <= 1 && p.distinct <= 4 && r >= 0.5 {
+                // `M`/`F` plus a marker for unknown (`I`, `U`, `X`), under a gender name.
+                ev.add(
+                    Tier::Rule,
+                    2.0,
+                    format!(
+                        "{} one-letter values are gender codes ({} distinct, the others markers such as unknown)",
+                        v.of("gender_code"),
+                        p.distinct
+                    ),
+                );
+            } else if (family == TypeFamily::Integer || single_digits(p))
+                && p.distinct <= 4
+                && named
+            {
+                // Numeric sex codes (ISO 5218 `1`/`2`/`9`, `0`/`1`) under a gender name.
                 ev.add(
                     Tier::Rule,
                     1.0,
-                    format!("{} distinct small integer codes", p.distinct),
+                    format!(
+                        "{} distinct one-digit codes under a gender name",
+                        p.distinct
+                    ),
                 );
             } else {
                 contradict(
@@ -730,7 +884,7 @@ fn value_evidence(
                     Tier::Rule,
                     1.5,
                     format!(
-                        "{} values are single lowercase handles (letters, digits, `._-`)",
+                        "{} values are single-word handles (letters, digits, `._-`, no spaces, mostly lowercase)",
                         v.of("username")
                     ),
                 );
@@ -854,6 +1008,25 @@ fn value_evidence(
                     2.0,
                     format!("{} values name medical conditions", v.of("health_term")),
                 );
+            } else if named && short_codes(p) && p.distinct <= 6 {
+                // `diabetes` = 1/2/9: whether the person has the condition the name names.
+                ev.add(
+                    Tier::Rule,
+                    0.5,
+                    format!(
+                        "{} distinct short codes under a health-condition name: a condition flag",
+                        p.distinct
+                    ),
+                );
+            } else if named && categorical_words(p) && family == TypeFamily::Text {
+                ev.add(
+                    Tier::Rule,
+                    0.0,
+                    format!(
+                        "{} distinct words, none a known condition term: the name decides",
+                        p.distinct
+                    ),
+                );
             } else {
                 contradict(ev, "no ICD-10 codes or condition names");
             }
@@ -882,11 +1055,28 @@ fn value_evidence(
                     2.5,
                     format!("{} values are {} categories", v.of(id), describe(label)),
                 );
-            } else if family == TypeFamily::Integer && named && p.distinct <= 20 {
+            } else if (family == TypeFamily::Integer || short_codes(p)) && named && p.distinct <= 20
+            {
                 ev.add(
                     Tier::Rule,
                     0.5,
-                    format!("{} distinct integer codes", p.distinct),
+                    format!(
+                        "{} distinct short codes under a {} name",
+                        p.distinct,
+                        describe(label)
+                    ),
+                );
+            } else if named && categorical_words(p) {
+                // A small set of words the vocabulary does not know (another language, local
+                // categories): what the name says stands, unconfirmed.
+                ev.add(
+                    Tier::Rule,
+                    0.0,
+                    format!(
+                        "{} distinct words, none a known {} category: the name decides",
+                        p.distinct,
+                        describe(label)
+                    ),
                 );
             } else {
                 contradict(
@@ -925,6 +1115,15 @@ fn value_evidence(
                     format!(
                         "{} values are street or dwelling lines",
                         v.of("address_line")
+                    ),
+                );
+            } else if named && v.r("street_name") >= 0.6 {
+                ev.add(
+                    Tier::Rule,
+                    1.0,
+                    format!(
+                        "{} values are street names without a house number: the street of an address",
+                        v.of("street_name")
                     ),
                 );
             } else if v.enough() && r < 0.1 {

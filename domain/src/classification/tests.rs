@@ -899,3 +899,248 @@ fn a_name_is_phi_in_a_clinic_table_and_only_personal_data_in_a_rental_shop() {
     let reason = hipaa_reason_of(&h, "borrower_full_name", "PERSON_NAME").unwrap();
     assert!(reason.contains("diagnosis_text"), "{reason}");
 }
+
+fn cycle(values: &[&str], n: usize) -> Vec<String> {
+    values
+        .iter()
+        .cycle()
+        .take(n)
+        .map(|v| (*v).to_owned())
+        .collect()
+}
+
+#[test]
+fn numeric_sex_codes_under_a_gender_name_are_gender_and_other_codes_are_not() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "registro",
+        &[
+            ("sexo", "character", cycle(&["1", "2", "2", "1", "9"], 60)),
+            (
+                "situacao",
+                "character",
+                cycle(&["1", "2", "2", "1", "9"], 60),
+            ),
+            ("sexe", "character", cycle(&["M", "F", "F", "M", "I"], 60)),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(applied(&v, "sexo", &settings).as_deref(), Some("GENDER"));
+    assert_eq!(applied(&v, "sexe", &settings).as_deref(), Some("GENDER"));
+    assert_eq!(applied(&v, "situacao", &settings), None);
+}
+
+#[test]
+fn a_tax_number_in_digit_groups_is_a_tax_id_and_a_phone_column_stays_phones() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "lieferanten",
+        &[
+            (
+                "steuernummer",
+                "character varying",
+                cycle(
+                    &[
+                        "13/502/41827",
+                        "27/118/30452",
+                        "93/815/07716",
+                        "21/640/55309",
+                    ],
+                    60,
+                ),
+            ),
+            (
+                "telefon",
+                "character varying",
+                cycle(
+                    &["030 5518273", "089 2210934", "0221 448120", "040 7713305"],
+                    60,
+                ),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "steuernummer", &settings).as_deref(),
+        Some("TAX_ID")
+    );
+    assert!(confidence(&v, "steuernummer", "PHONE_NUMBER") < settings.floor);
+    assert_eq!(
+        applied(&v, "telefon", &settings).as_deref(),
+        Some("PHONE_NUMBER")
+    );
+}
+
+#[test]
+fn row_numbering_keys_are_not_identifiers_of_people() {
+    let settings = ClassifierSettings::default();
+    let keys: Vec<String> = (1..=60).map(|i| i.to_string()).collect();
+    let t = table(
+        "patient_identifier",
+        &[("patient_identifier_id", "integer", keys)],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(applied(&v, "patient_identifier_id", &settings), None);
+    assert!(confidence(&v, "patient_identifier_id", "MEDICAL_RECORD_NUMBER") < settings.floor);
+}
+
+#[test]
+fn condition_flags_and_unknown_category_words_follow_the_name() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "cribado",
+        &[
+            (
+                "hipertension",
+                "integer",
+                cycle(&["1", "2", "2", "2", "9"], 60),
+            ),
+            ("cantidad", "integer", cycle(&["1", "2", "2", "2", "9"], 60)),
+            (
+                "wyznanie",
+                "character varying",
+                cycle(
+                    &["rzymskokatolickie", "prawoslawne", "brak", "ewangelickie"],
+                    60,
+                ),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert!(confidence(&v, "hipertension", "HEALTH_DIAGNOSIS") >= settings.floor);
+    assert!(confidence(&v, "cantidad", "HEALTH_DIAGNOSIS") < settings.floor);
+    assert!(confidence(&v, "wyznanie", "RELIGION") >= settings.floor);
+}
+
+#[test]
+fn birth_dates_stored_at_midnight_or_without_separators_are_dates_of_birth() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "mitarbeiter",
+        &[
+            (
+                "birth_date",
+                "timestamp without time zone",
+                cycle(
+                    &[
+                        "1961-04-17 00:00:00",
+                        "1978-11-02 00:00:00",
+                        "1990-06-30 00:00:00",
+                    ],
+                    60,
+                ),
+            ),
+            (
+                "geburtsdatum",
+                "character varying",
+                cycle(&["19610417", "19781102", "19900630", "19551209"], 60),
+            ),
+            (
+                "nachname",
+                "character varying",
+                cycle(&["Brandt", "Vogt", "Seidel"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "birth_date", &settings).as_deref(),
+        Some("DATE_OF_BIRTH")
+    );
+    assert_eq!(
+        applied(&v, "geburtsdatum", &settings).as_deref(),
+        Some("DATE_OF_BIRTH")
+    );
+}
+
+#[test]
+fn bare_local_phone_numbers_and_domain_logins_follow_their_names() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "contactos",
+        &[
+            (
+                "telefono",
+                "character varying",
+                cycle(&["612345870", "934417205", "688120934", "915502871"], 60),
+            ),
+            (
+                "referencia",
+                "character varying",
+                cycle(&["612345870", "934417205", "688120934", "915502871"], 60),
+            ),
+            (
+                "logon_name",
+                "character varying",
+                cycle(&["ACME\\jvogt", "ACME\\mseidel", "ACME\\abrandt"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "telefono", &settings).as_deref(),
+        Some("PHONE_NUMBER")
+    );
+    assert!(confidence(&v, "referencia", "PHONE_NUMBER") < settings.threshold);
+    assert_eq!(
+        applied(&v, "logon_name", &settings).as_deref(),
+        Some("USERNAME")
+    );
+}
+
+#[test]
+fn a_street_column_without_house_numbers_is_part_of_an_address() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "anschriften",
+        &[
+            (
+                "strasse",
+                "character varying",
+                cycle(
+                    &[
+                        "Amselweg",
+                        "Kastanienallee",
+                        "Am Marktplatz",
+                        "Eichendorffstraße",
+                    ],
+                    60,
+                ),
+            ),
+            (
+                "hausnummer",
+                "character varying",
+                cycle(&["12", "3a", "145", "7"], 60),
+            ),
+            (
+                "produkt",
+                "character varying",
+                cycle(&["Gartenschlauch", "Rasenmäher", "Spaten"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "strasse", &settings).as_deref(),
+        Some("POSTAL_ADDRESS")
+    );
+    assert_eq!(applied(&v, "produkt", &settings), None);
+}
+
+#[test]
+fn business_codes_shaped_like_postcodes_are_not_applied_as_postcodes() {
+    let settings = ClassifierSettings::default();
+    for name in ["pallet_code", "shelf_code", "fabric_code", "route_code"] {
+        let codes: Vec<String> = (1..=40).map(|i| format!("PX-{}", 2000 + i)).collect();
+        let t = table("inventory", &[(name, "text", codes)], &[]);
+        let v = run(&t, &settings, &FeedbackModel::default());
+        assert_eq!(applied(&v, name, &settings), None, "{name}");
+    }
+}

@@ -153,6 +153,12 @@ pub static RELIGIONS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     chretien catholique protestant musulman juif hindou bouddhiste athee
     cristiano catolico protestante musulman judio ateo
     cattolico ebreo buddista induista
+    catolica cristiana evangelica evangelico judia musulmana islamico islamica budista hinduista
+    agnostica atea ateu adventista espirita umbanda candomble jehova testigo testigos testemunha
+    ortodoxo ortodoxa anglicano luterano bautista pentecostal protestantes
+    romisch-katholisch roemisch-katholisch altkatholisch freikirchlich orthodox neuapostolisch
+    rooms-katholiek hervormd gereformeerd islamitisch hindoe
+    orthodoxe protestante israelite
     ")
 });
 
@@ -164,6 +170,9 @@ pub static ETHNICITIES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     pakistani bangladeshi caribbean irish british gypsy traveller roma sinti aboriginal torres strait
     maori inuit metis first nations indigenous korean japanese filipino vietnamese
     afro-american afro-caribbean european hispanic/latino races
+    branca branco preta preto parda pardo amarela amarelo indigena quilombola afrodescendente
+    blanca blanco negra negro mestiza mestizo mulata mulato afrodescendiente gitana gitano
+    autochtoon allochtoon westers niet-westers
     ")
 });
 
@@ -188,6 +197,13 @@ pub static HEALTH_TERMS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     doenca transtorno
     malattia disturbo dolore
     ziekte aandoening stoornis
+    hipertension hipertensao hypertonie hypertensie asma asthme astma diabetica diabetico
+    neumonia pneumonie longontsteking insuficiencia insuffisance cronica cronico chronisch chronique
+    obesidad obesidade adipositas obesite obesitas tuberculose tuberkulose depresion depressao
+    depressie cancer krebs kanker cancro tumeur tumor hanseniase lepra dengue zika chikungunya
+    sifilis syphilis hepatite infarto herzinfarkt ictus avc epoc dpoc bpco leucemia esquizofrenia
+    ansiedad ansiedade alergia allergie fractura fratura sindrome syndrom infeccion infeccao
+    infektion neoplasia neoplasie demencia demenz epilepsia epilepsie artritis artrite arthrose
     ")
 });
 
