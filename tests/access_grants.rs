@@ -9,16 +9,15 @@ mod support;
 
 use domain::access::Role;
 use domain::TenantId;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
+use support::ws::{self, Socket};
 use support::{
     error_code, postgres_source, pursight, register_and_scan, text, wait_projected, SourceDb,
     TestApp, CARD_SHOP, REGISTER, SECRET,
 };
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 const KIM: &str = "kim@acme.test";
@@ -220,52 +219,13 @@ fn lineage_assets(rows: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    let ack = next_json(&mut socket).await.expect("connection_ack");
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .unwrap();
-    socket
+    ws::subscribe(app, token, query, json!({})).await
 }
 
 /// The next protocol message, or None after 10 s of silence or a close.
 async fn next_json(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .ok()??
-            .ok()?;
-        match message {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                if value["type"] == "ping" {
-                    continue;
-                }
-                return Some(value);
-            }
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
+    ws::next_json(socket, Duration::from_secs(10)).await
 }
 
 /// The events delivered until the registration of a data source named `marker` (which every
