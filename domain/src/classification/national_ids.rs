@@ -167,6 +167,34 @@ pub const REGISTRY: &[NationalId] = &[
         scan: true,
     },
     NationalId {
+        id: "br_pis",
+        country: "BR",
+        name: "Brazilian PIS/PASEP/NIT",
+        check: "weighted mod-11 check digit",
+        label: T::NationalId,
+        validate: br_pis,
+        shape: shape((11, 14), (11, 11), (0, 0)),
+        checksum: true,
+        base_rate: 0.1,
+        digits: Some(11),
+        cues: &["numero pis", "pis nit", "?nis", "numero nis"],
+        scan: true,
+    },
+    NationalId {
+        id: "br_cns",
+        country: "BR",
+        name: "Brazilian national health card (CNS)",
+        check: "leading digit and weighted mod-11 sum",
+        label: T::NationalId,
+        validate: br_cns,
+        shape: shape((15, 18), (15, 15), (0, 0)),
+        checksum: true,
+        base_rate: 0.046,
+        digits: Some(15),
+        cues: &["numero cns", "?cns", "cartao saude"],
+        scan: true,
+    },
+    NationalId {
         id: "mx_curp",
         country: "MX",
         name: "Mexican CURP",
@@ -192,6 +220,20 @@ pub const REGISTRY: &[NationalId] = &[
         base_rate: 0.09,
         digits: None,
         cues: &["rfc", "~rfc", "registro federal contribuyentes"],
+        scan: true,
+    },
+    NationalId {
+        id: "mx_nss",
+        country: "MX",
+        name: "Mexican social security number (IMSS NSS)",
+        check: "Luhn check digit",
+        label: T::NationalId,
+        validate: mx_nss,
+        shape: shape((11, 15), (11, 11), (0, 0)),
+        checksum: true,
+        base_rate: 0.1,
+        digits: Some(11),
+        cues: &["imss", "numero imss", "nss imss"],
         scan: true,
     },
     NationalId {
@@ -1105,6 +1147,46 @@ pub fn br_cpf(s: &str) -> bool {
     let d1 = mod11_br(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
     let d2 = mod11_br(&d[..10], &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2]);
     d[9] == d1 && d[10] == d2
+}
+
+/// Brazilian PIS/PASEP/NIT (social integration number): eleven digits (`999.99999.99-9`), the
+/// last a check digit: 11 minus the sum weighted 3, 2, 9, 8, 7, 6, 5, 4, 3, 2 modulo 11, and 0 when
+/// that is 10 or 11. Repeated digits are not issued.
+pub fn br_pis(s: &str) -> bool {
+    let mut buf = [0; 24];
+    let Some(d) = digits_of(s, 11, b" .-", &mut buf) else {
+        return false;
+    };
+    if d.iter().all(|&x| x == d[0]) {
+        return false;
+    }
+    let check = 11 - weighted(&d[..10], &[3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) % 11;
+    u32::from(d[10]) == if check >= 10 { 0 } else { check }
+}
+
+/// Brazilian national health card number (Cartão Nacional de Saúde): fifteen digits starting
+/// with 1 or 2 (definitive, derived from a PIS) or 7, 8 or 9 (provisional), whose digits weighted
+/// 15 down to 1 sum to a multiple of 11.
+pub fn br_cns(s: &str) -> bool {
+    let mut buf = [0; 24];
+    let Some(d) = digits_of(s, 15, b" .-", &mut buf) else {
+        return false;
+    };
+    if !matches!(d[0], 1 | 2 | 7 | 8 | 9) {
+        return false;
+    }
+    let weights: [u32; 15] = std::array::from_fn(|i| 15 - i as u32);
+    weighted(d, &weights).is_multiple_of(11)
+}
+
+/// Mexican social security number (IMSS NSS): eleven digits (subdelegation, registration year,
+/// birth year, serial) ending in a Luhn check digit.
+pub fn mx_nss(s: &str) -> bool {
+    let mut buf = [0; 24];
+    let Some(d) = digits_of(s, 11, b" -", &mut buf) else {
+        return false;
+    };
+    !d.iter().all(|&x| x == d[0]) && luhn(d)
 }
 
 /// Brazilian CNPJ: fourteen characters (`99.999.999/9999-99`) with two mod-11 check digits. The

@@ -84,6 +84,11 @@ const SPECIMENS: &[Specimen] = &[
     ("no_fnr", no_fodselsnummer, "15108695088", 10),
     ("br_cpf", br_cpf, "111.444.777-35", 13),
     ("br_cnpj", br_cnpj, "11.222.333/0001-81", 17),
+    // Check digits computed here with the published formulas.
+    ("br_pis", br_pis, "120.34567.89-9", 13),
+    ("br_cns", br_cns, "120345678910009", 14),
+    ("br_cns", br_cns, "700123456789010", 14),
+    ("mx_nss", mx_nss, "12345678903", 10),
     // The Receita Federal's example of the alphanumeric CNPJ.
     ("br_cnpj", br_cnpj, "12.ABC.345/01DE-35", 17),
     ("mx_curp", mx_curp, "BOXW310820HNERXN09", 17),
@@ -234,6 +239,13 @@ fn format_and_range_rules() {
     assert!(de_tax_id(&idnr("1121345678")), "three, not in a row");
     assert!(!de_tax_id(&idnr("1122345678")), "two digits repeated");
     assert!(!de_tax_id(&idnr("0609574271")), "leading zero");
+    // CNS: only cards starting with 1, 2 (definitive) or 7, 8, 9 (provisional) exist; PIS and
+    // NSS: repeated digits are never issued, and lengths are exact.
+    assert!(!br_cns("320345678910009"), "leading 3");
+    assert!(!br_cns("12034567891000"), "14 digits");
+    assert!(!br_pis("11111111111"));
+    assert!(!mx_nss("00000000000"));
+    assert!(!mx_nss("1234567890"), "10 digits");
     // CPF: repeated digits pass the arithmetic but are never issued.
     assert!(!br_cpf("111.111.111-11"));
     assert!(!br_cnpj("00.000.000/0000-00"));
