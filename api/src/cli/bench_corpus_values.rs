@@ -575,7 +575,7 @@ fn email(r: &mut Rng) -> String {
         "correo.es",
         "webmail.fr",
         "provider.com.br",
-        "kpnmail.nl",
+        "postbus.example.nl",
         "outlook.example",
     ]);
     match r.below(3) {

@@ -1106,7 +1106,7 @@ fn a_street_column_without_house_numbers_is_part_of_an_address() {
                 cycle(
                     &[
                         "Amselweg",
-                        "Kastanienallee",
+                        "Lindenallee",
                         "Am Marktplatz",
                         "Eichendorffstraße",
                     ],
