@@ -10,12 +10,12 @@
 //! compliance facts (who reads an asset).
 
 use super::errors::command_error;
-use super::mutation::{parse_command_id, result, wait_for_projection};
+use super::mutation::{finish, policy_context};
 use super::types::CommandResult;
-use super::{authorize, Services};
+use super::Services;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use commands::access_policy::{AccessPolicyCommands, RoleListing};
-use commands::{CommandContext, CommandError, CommandOutcome};
+use commands::CommandContext;
 use domain::access::Permission;
 use domain::access_policy::AssetCondition;
 use domain::classification::Sensitivity;
@@ -154,25 +154,13 @@ impl AccessQuery {
 pub struct AccessMutation;
 
 /// The caller as a command's context, if they may manage roles.
+/// Roles and grants are for those who manage roles.
 fn context(ctx: &Context<'_>, command_id: Option<&ID>) -> Result<CommandContext> {
-    let caller = authorize(ctx, Permission::ManageRoles)?;
-    Ok(caller.command_context(Some(parse_command_id(command_id)?)))
+    policy_context(ctx, Permission::ManageRoles, command_id)
 }
 
 fn commands(ctx: &Context<'_>) -> AccessPolicyCommands {
     AccessPolicyCommands::new(ctx.data_unchecked::<Services>().handler.clone())
-}
-
-/// Maps the outcome like every other mutation, waiting for the read models when asked.
-async fn finish(
-    ctx: &Context<'_>,
-    outcome: std::result::Result<CommandOutcome, CommandError>,
-    wait: bool,
-) -> Result<CommandResult> {
-    let outcome = outcome.map_err(command_error)?;
-    let services = ctx.data_unchecked::<Services>();
-    let projected = wait && wait_for_projection(services, outcome.sequence).await;
-    Ok(result(outcome, projected))
 }
 
 #[Object]

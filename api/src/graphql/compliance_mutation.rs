@@ -11,14 +11,13 @@
 //! recorded.
 
 use super::errors::{command_error, validation_problems};
-use super::mutation::{parse_command_id, result, wait_for_projection};
+use super::mutation::{finish, policy_context};
 use super::query::parse_id;
 use super::types::CommandResult;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use commands::compliance_policy::{CompliancePolicyCommands, RuleListing, SeverityChange};
-use commands::{CommandContext, CommandError, CommandOutcome};
 use domain::access::Permission;
 use domain::compliance::{FrameworkId, RuleInput};
 
@@ -163,27 +162,6 @@ impl CompliancePolicyQuery {
 pub struct ComplianceMutation;
 
 /// The caller as a command's context, if they hold `permission`.
-fn context(
-    ctx: &Context<'_>,
-    permission: Permission,
-    command_id: Option<&ID>,
-) -> Result<CommandContext> {
-    let caller = authorize(ctx, permission)?;
-    Ok(caller.command_context(Some(parse_command_id(command_id)?)))
-}
-
-/// Maps the outcome like every other mutation, waiting for the read models when asked.
-async fn finish(
-    ctx: &Context<'_>,
-    outcome: std::result::Result<CommandOutcome, CommandError>,
-    wait: bool,
-) -> Result<CommandResult> {
-    let outcome = outcome.map_err(command_error)?;
-    let services = ctx.data_unchecked::<Services>();
-    let projected = wait && wait_for_projection(services, outcome.sequence).await;
-    Ok(result(outcome, projected))
-}
-
 fn commands(ctx: &Context<'_>) -> CompliancePolicyCommands {
     CompliancePolicyCommands::new(ctx.data_unchecked::<Services>().handler.clone())
 }
@@ -216,7 +194,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::AcceptRisk, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::AcceptRisk, command_id.as_ref())?;
         let violation = parse_id(&id)?;
         let outcome = commands(ctx)
             .accept_violation(&context, violation, &reason, expires_at, Utc::now())
@@ -239,7 +217,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
         let framework = framework_of(&framework)?;
         let outcome = commands(ctx).enable_framework(&context, framework).await;
         finish(ctx, outcome, wait_for_projection).await
@@ -260,7 +238,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
         let framework = framework_of(&framework)?;
         let outcome = commands(ctx).disable_framework(&context, framework).await;
         finish(ctx, outcome, wait_for_projection).await
@@ -290,7 +268,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
         let severity = match severity.as_deref() {
             None => SeverityChange::Keep,
             Some(raw) => SeverityChange::parse(raw)
@@ -321,7 +299,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
         let definition = RuleInput::from(input)
             .check()
             .map_err(|e| validation_problems(&e))?;
@@ -345,7 +323,7 @@ impl ComplianceMutation {
         )]
         wait_for_projection: bool,
     ) -> Result<CommandResult> {
-        let context = context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
+        let context = policy_context(ctx, Permission::ManageCompliance, command_id.as_ref())?;
         let outcome = commands(ctx).retire_rule(&context, &rule_id).await;
         finish(ctx, outcome, wait_for_projection).await
     }

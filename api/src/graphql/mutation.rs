@@ -8,7 +8,7 @@ use super::query::parse_id;
 use super::types::CommandResult;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Object, Result, ID};
-use commands::CommandOutcome;
+use commands::{CommandContext, CommandOutcome};
 use domain::access::Permission;
 use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::AggregateId;
@@ -171,8 +171,29 @@ async fn execute(
     let outcome = services
         .handler
         .execute::<DataSource>(&context, Permission::ManageDataSources, id, command)
-        .await
-        .map_err(command_error)?;
+        .await;
+    finish(ctx, outcome, wait).await
+}
+
+/// The command context of a policy mutation: the caller must hold `permission`; the command id
+/// is the caller's or a new one.
+pub(super) fn policy_context(
+    ctx: &Context<'_>,
+    permission: Permission,
+    command_id: Option<&ID>,
+) -> Result<CommandContext> {
+    let caller = authorize(ctx, permission)?;
+    Ok(caller.command_context(Some(parse_command_id(command_id)?)))
+}
+
+/// Maps a command's outcome like every other mutation, waiting for the read models when asked.
+pub(super) async fn finish(
+    ctx: &Context<'_>,
+    outcome: std::result::Result<CommandOutcome, commands::CommandError>,
+    wait: bool,
+) -> Result<CommandResult> {
+    let outcome = outcome.map_err(command_error)?;
+    let services = ctx.data_unchecked::<Services>();
     let projected = wait && wait_for_projection(services, outcome.sequence).await;
     Ok(result(outcome, projected))
 }
