@@ -104,7 +104,7 @@ pub async fn materialise(
     let targets = Targets::new(into);
     for target in &targets.0 {
         target.prepare(pool, into).await?;
-        target.clear(pool, into).await?;
+        target.clear(pool).await?;
     }
     let last = store.last_sequence().await?;
     let mut report = AsOfReport {
@@ -183,7 +183,6 @@ trait Target: Send + Sync {
     fn clear<'a>(
         &'a self,
         pool: &'a PgPool,
-        into: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>>;
     fn apply<'a>(
         &'a self,
@@ -218,7 +217,6 @@ impl<P: Projection + 'static> Target for Runner<P> {
     fn clear<'a>(
         &'a self,
         pool: &'a PgPool,
-        _into: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let name = self.projection.name();
@@ -294,7 +292,7 @@ impl<P: Projection + 'static> Target for Runner<P> {
             .fetch_all(pool)
             .await
             .in_projection(name)?;
-            self.clear(pool, "").await?;
+            self.clear(pool).await?;
             Ok(parked
                 .into_iter()
                 .map(|(sequence, error)| (name.to_owned(), sequence as u64, error))
