@@ -26,11 +26,13 @@
 //! `asset:read_phi`. A violation resolved because a role stopped reading (retired, revoked,
 //! changed without `asset:read`) cites the AccessPolicy event that ended it.
 //!
+//! A role with a condition on assets reads only the assets it admits, judged as reads judge it
+//! (`AssetCondition::admits`: the asset's source, effective tags and labels not rejected, custom
+//! labels counting as medium), so it is a reader of those assets only.
+//!
 //! Known gaps of this increment, on purpose:
 //! - Roles carried only in tokens are not recorded anywhere, so the facts cannot see them: a
 //!   built-in role other than `admin` counts as a reader only once it is granted.
-//! - A role's condition on assets is not looked at: a role with `asset:read` counts as a reader
-//!   of every asset, whatever its condition (the rules then err on the side of firing).
 //! - Custom labels (from a scan rule set) carry no sensitivity or framework: `low`, none.
 //! - The open violations of a source are found by reading the tenant's Violation events from the
 //!   stream (there is no compliance read model yet).
@@ -40,7 +42,7 @@ use crate::{CommandContext, CommandError, CommandHandler};
 use domain::access::{Permission, Role};
 use domain::access_policy::{
     access_policy_id, builtin_permissions, reader_permission_names, AccessPolicy,
-    AccessPolicyEvent, AccessPolicyState,
+    AccessPolicyEvent, AccessPolicyState, AssetCondition,
 };
 use domain::asset::{Asset, AssetEvent, AssetMetadata, AssetState, EffectiveMetadata};
 use domain::classification::phi;
@@ -129,8 +131,9 @@ struct Metadata {
 /// documentation), besides `admin`.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Readers {
-    /// Held roles with `asset:read`: name, permission names for rules, evidence.
-    roles: Vec<(String, BTreeSet<String>, Evidence)>,
+    /// Held roles with `asset:read`: name, permission names for rules, evidence, and the
+    /// condition that narrows the assets it reads (`None`: every asset).
+    roles: Vec<(String, BTreeSet<String>, Evidence, Option<AssetCondition>)>,
     /// The last AccessPolicy event about each role ever named (what ended a former reader).
     last_event: BTreeMap<String, Evidence>,
 }
@@ -175,14 +178,22 @@ impl Readers {
                     Some(d) if d.sequence > granted.sequence => d.clone(),
                     _ => granted,
                 };
-                Some((role, names, evidence))
+                let condition = state.roles.get(&role).and_then(|r| r.condition.clone());
+                Some((role, names, evidence, condition))
             })
             .collect();
         Self { roles, last_event }
     }
 
-    /// Every reader of an asset of `source`: `admin` first, then the held roles by name.
-    fn facts(&self, source: &SourceFacts) -> Vec<RoleFacts> {
+    /// Every reader of an asset of `source` whose effective tags are `tags` and whose labels
+    /// that are not rejected have `sensitivities`: `admin` first, then the held roles by name
+    /// whose condition (if any) admits the asset, as reads admit it.
+    fn facts(
+        &self,
+        source: &SourceFacts,
+        tags: &[String],
+        sensitivities: &[domain::classification::Sensitivity],
+    ) -> Vec<RoleFacts> {
         let admin = RoleFacts {
             role: Role::Admin.as_str().to_owned(),
             permissions: reader_permission_names(&builtin_permissions(Role::Admin))
@@ -195,7 +206,12 @@ impl Readers {
             .chain(
                 self.roles
                     .iter()
-                    .map(|(role, permissions, evidence)| RoleFacts {
+                    .filter(|(_, _, _, condition)| {
+                        condition.as_ref().is_none_or(|c| {
+                            c.admits(source.source_id, tags, sensitivities.iter().copied())
+                        })
+                    })
+                    .map(|(role, permissions, evidence, _)| RoleFacts {
                         role: role.clone(),
                         permissions: permissions.clone(),
                         evidence: evidence.clone(),
@@ -773,12 +789,25 @@ fn asset_facts(
         })
         .collect();
     columns.sort_by(|a, b| a.name.cmp(&b.name));
-    let readers = metadata.readers.facts(source);
     let (shown, metadata_evidence) = metadata.effective(
         &state.metadata,
         metadata_evidence.as_ref(),
         &source.config_evidence,
     );
+    // Sensitivity as reads judge it (`projections::visibility`): custom labels count as medium.
+    let sensitivities: Vec<domain::classification::Sensitivity> = state
+        .labels
+        .iter()
+        .filter(|l| l.status != domain::asset::LabelStatus::Rejected)
+        .map(|l| {
+            l.label
+                .built_in()
+                .map_or(domain::classification::Sensitivity::Medium, |t| {
+                    t.sensitivity()
+                })
+        })
+        .collect();
+    let readers = metadata.readers.facts(source, &shown.tags, &sensitivities);
     let facts = AssetFacts {
         asset_id: id.as_uuid(),
         path: schema.path.to_string(),
@@ -1147,8 +1176,8 @@ mod tests {
         assert_eq!(
             readers.roles,
             vec![
-                ("analyst".to_owned(), read.clone(), ev(11)),
-                ("viewer".to_owned(), read, ev(12)),
+                ("analyst".to_owned(), read.clone(), ev(11), None),
+                ("viewer".to_owned(), read, ev(12), None),
             ]
         );
         history.push((
@@ -1166,7 +1195,8 @@ mod tests {
             (
                 "analyst".to_owned(),
                 BTreeSet::from(["read".to_owned(), "read_phi".to_owned()]),
-                ev(13)
+                ev(13),
+                None
             )
         );
         history.push((
@@ -1296,6 +1326,67 @@ mod tests {
         let removed = asset_facts(asset, &events, &source(), &metadata);
         assert!(removed.facts.is_none());
         assert_eq!(removed.removal, Some(ev(5)));
+    }
+
+    #[test]
+    fn a_role_whose_condition_excludes_an_asset_is_not_one_of_its_readers() {
+        use domain::access_policy::{RoleDefined, RoleGranted};
+        let analyst = AccessPolicyEvent::RoleDefined(RoleDefined {
+            role: "analyst".into(),
+            permissions: vec!["asset:read".into()],
+            description: String::new(),
+            condition: Some(AssetCondition {
+                max_sensitivity: Some(domain::classification::Sensitivity::High),
+                ..AssetCondition::default()
+            }),
+        });
+        let granted = AccessPolicyEvent::RoleGranted(RoleGranted {
+            subject: "kim@clinic.test".into(),
+            role: "analyst".into(),
+        });
+        let metadata = Metadata {
+            readers: Readers::of(&[(analyst, ev(10)), (granted, ev(11))]),
+            ..Default::default()
+        };
+        let (asset, mut events) = table(["shop", "public", "cards"], &["pan"]);
+        let roles = |events: &[(AssetEvent, Evidence)]| -> Vec<String> {
+            asset_facts(asset, events, &source(), &metadata)
+                .facts
+                .unwrap()
+                .readers
+                .into_iter()
+                .map(|r| r.role)
+                .collect()
+        };
+        // Nothing critical yet: the analyst reads it, as `assets` would list it to them.
+        assert_eq!(roles(&events), ["admin", "analyst"]);
+        let card = Label::BuiltIn(ClassificationType::CreditCardNumber);
+        events.push((
+            AssetEvent::AssetClassified(AssetClassified {
+                asset_id: asset,
+                column: "pan".into(),
+                label: card.clone(),
+                confidence: 0.97,
+                signals: Vec::new(),
+                evidence_key: "k".into(),
+                origin: LabelOrigin::Classifier,
+                rule_set: None,
+            }),
+            ev(3),
+        ));
+        // Card numbers are critical: out of the analyst's reach, so not among its readers.
+        assert_eq!(roles(&events), ["admin"]);
+        events.push((
+            AssetEvent::ClassificationRejected(ClassificationRejected {
+                asset_id: asset,
+                column: "pan".into(),
+                label: card,
+                evidence_key: "k".into(),
+                reason: None,
+            }),
+            ev(4),
+        ));
+        assert_eq!(roles(&events), ["admin", "analyst"]);
     }
 
     fn table(path: [&str; 3], columns: &[&str]) -> (AggregateId, Vec<(AssetEvent, Evidence)>) {

@@ -159,6 +159,27 @@ impl AssetCondition {
     }
 }
 
+impl AssetCondition {
+    /// Whether the condition admits an asset of `source` whose effective tags (its own, else
+    /// its source's) are `tags` and whose labels that are not rejected have `sensitivities`.
+    /// The rule the read models apply in SQL (`projections::visibility::asset_visible`), for
+    /// callers that hold an asset in memory: compliance facts and as-of reads.
+    pub fn admits(
+        &self,
+        source: Uuid,
+        tags: &[String],
+        sensitivities: impl IntoIterator<Item = Sensitivity>,
+    ) -> bool {
+        (self.sources.is_empty() || self.sources.contains(&source))
+            && (self.tags_any.is_empty() || self.tags_any.iter().any(|t| tags.contains(t)))
+            && !self.tags_none.iter().any(|t| tags.contains(t))
+            && match self.max_sensitivity {
+                None => true,
+                Some(max) => sensitivities.into_iter().all(|s| s <= max),
+            }
+    }
+}
+
 /// Whether a role with a condition may hold `permission`: only reading ones.
 fn reads_only(permission: &str) -> bool {
     permission == READ_PHI || permission.ends_with(":read") || permission.ends_with(":export")

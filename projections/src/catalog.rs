@@ -512,6 +512,18 @@ pub struct AssetRow {
     pub source_owner: Option<String>,
     pub source_tags: Option<serde_json::Value>,
     pub source_description: Option<String>,
+    /// Set on a row folded from the stream as it stood at a past time (see
+    /// [`as_of_read`](crate::as_of_read)): that time and the labels the asset had then. Fields
+    /// that read other tables answer as of that time too.
+    #[sqlx(skip)]
+    pub as_of: Option<AsOf>,
+}
+
+/// A past state's time and the labels the asset had then.
+#[derive(Debug, Clone)]
+pub struct AsOf {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub labels: std::sync::Arc<[crate::labels::LabelRow]>,
 }
 
 /// The asset's columns and its source's metadata, read beside it from the `data_sources` read

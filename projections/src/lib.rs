@@ -18,6 +18,7 @@
 
 pub mod access;
 pub mod as_of;
+pub mod as_of_read;
 pub mod audit_log;
 pub mod catalog;
 pub mod checkpoint;

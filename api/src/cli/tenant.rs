@@ -72,8 +72,9 @@ pub async fn run(store: &StoreArgs, command: TenantCommandArgs) -> anyhow::Resul
     let handler = CommandHandler::new(store);
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     // The operator acts in the tenant's own subject space. The role check is passed with the
-    // operator's admin context; the boundary that matters is that only this command line
-    // (which holds the NATS credentials) issues tenant commands.
+    // operator's admin context, under the admin-only permission (no custom role can hold it);
+    // the boundary that matters is that only this command line (which holds the NATS
+    // credentials) issues tenant commands: no API route reaches the Tenant aggregate.
     let ctx = CommandContext::new(
         tenant.clone(),
         format!("operator:cli:{user}"),
@@ -83,7 +84,7 @@ pub async fn run(store: &StoreArgs, command: TenantCommandArgs) -> anyhow::Resul
     let outcome = handler
         .execute::<Tenant>(
             &ctx,
-            Permission::ManageDataSources,
+            Permission::ManageRoles,
             aggregate_id(&tenant),
             tenant_command.clone(),
         )

@@ -290,12 +290,15 @@ impl AssetGql {
     /// Columns (or inferred fields), in order, each with its labels.
     async fn columns(&self, ctx: &Context<'_>) -> Result<Vec<Column>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
-        let labels = ctx
-            .data_unchecked::<DataLoader<ColumnLabelsLoader>>()
-            .load_one((caller.tenant.as_str().to_owned(), self.0.id))
-            .await
-            .map_err(|err| internal(&*err))?
-            .unwrap_or_default();
+        let labels = match &self.0.as_of {
+            Some(as_of) => as_of.labels.clone(),
+            None => ctx
+                .data_unchecked::<DataLoader<ColumnLabelsLoader>>()
+                .load_one((caller.tenant.as_str().to_owned(), self.0.id))
+                .await
+                .map_err(|err| internal(&*err))?
+                .unwrap_or_default(),
+        };
         let mut by_column: HashMap<&str, Vec<super::classification::ColumnLabelGql>> =
             HashMap::new();
         for label in labels.iter() {
@@ -456,8 +459,10 @@ impl AssetGql {
         let rows = catalog::asset_changes(&services.pool, caller.tenant.as_str(), self.0.id)
             .await
             .map_err(|err| internal(&err))?;
+        let until = self.0.as_of.as_ref().map(|a| a.at);
         Ok(rows
             .into_iter()
+            .filter(|r| until.is_none_or(|at| r.at <= at))
             .map(|r| AssetChange {
                 version: r.version,
                 sequence: r.sequence,
@@ -627,6 +632,7 @@ impl CatalogQuery {
     /// the path of the last asset of the previous page. Only assets your roles reach (a custom
     /// role's condition) are listed; pages are filled from those.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn assets(
         &self,
         ctx: &Context<'_>,
@@ -639,6 +645,10 @@ impl CatalogQuery {
         )]
         first: i32,
         after: Option<String>,
+        #[graphql(
+            desc = "Answer as the catalogue stood at this time (RFC 3339): each asset as folded from its own events up to then; `includeRemoved` and role conditions are judged on that state. A page looks at no more than 2,000 assets of today's listing to fill itself."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<AssetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -655,19 +665,37 @@ impl CatalogQuery {
             limit,
             scope: super::visibility::scope(caller),
         };
-        let rows = catalog::assets(&services.pool, caller.tenant.as_str(), &filter)
-            .await
-            .map_err(|err| internal(&err))?;
+        let rows = match as_of {
+            Some(at) => super::as_of::assets_at(services, caller, filter, at).await?,
+            None => catalog::assets(&services.pool, caller.tenant.as_str(), &filter)
+                .await
+                .map_err(|err| internal(&err))?,
+        };
         Ok(rows.into_iter().map(AssetGql).collect())
     }
 
     /// One asset, with its schema history; null when your tenant has no such asset or your
     /// roles do not reach it (the two are not told apart).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
-    async fn asset(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AssetGql>> {
+    async fn asset(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(
+            desc = "Answer as the asset stood at this time (RFC 3339), folded from its own events up to then: schema, metadata, labels (in `columns`) and `history` as recorded by then; null when it had not been discovered yet."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<AssetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let id = parse_id(&id)?;
+        if let Some(at) = as_of {
+            return Ok(
+                super::as_of::asset_by_id(services, caller, id.as_uuid(), at)
+                    .await?
+                    .map(AssetGql),
+            );
+        }
         let scope = super::visibility::scope(caller);
         Ok(catalog::asset(
             &services.pool,

@@ -497,6 +497,10 @@ impl ClassificationQuery {
             desc = "How many, 1 to 1000; more is a VALIDATION error."
         )]
         first: i32,
+        #[graphql(
+            desc = "Answer as the labels stood at this time (RFC 3339), folded from the asset's own events up to then. Needs `assetId` (for a whole catalogue at a time, `pursight replay --as-of T --into SCHEMA`)."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<ColumnLabelGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -521,6 +525,28 @@ impl ClassificationQuery {
             limit: crate::graphql::limits::page_size("first", first, 1000)?,
             scope: super::visibility::scope(caller),
         };
+        if let Some(at) = as_of {
+            let Some(asset) = filter.asset_id else {
+                return Err(api_error(
+                    "VALIDATION",
+                    "asOf needs assetId: labels are folded per asset (for a whole catalogue at a time, `pursight replay --as-of T --into SCHEMA`)",
+                ));
+            };
+            let Some(row) = super::as_of::asset_by_id(services, caller, asset, at).await? else {
+                return Ok(Vec::new());
+            };
+            if filter.source_id.is_some_and(|s| s != row.source_id) {
+                return Ok(Vec::new());
+            }
+            let labels = row.as_of.map(|a| a.labels).unwrap_or_default();
+            return Ok(labels
+                .iter()
+                .filter(|l| filter.statuses.is_empty() || filter.statuses.contains(&l.status))
+                .take(filter.limit as usize)
+                .cloned()
+                .map(ColumnLabelGql)
+                .collect());
+        }
         let rows = labels::labels(&services.pool, caller.tenant.as_str(), &filter)
             .await
             .map_err(|e| internal(&e))?;

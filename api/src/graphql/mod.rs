@@ -6,6 +6,7 @@
 //! ([`limits`]): text nesting and fragment expansion, then depth and complexity, then time.
 
 mod access;
+mod as_of;
 mod asset_details;
 mod asset_metadata;
 pub mod catalog;

@@ -40,9 +40,31 @@ impl QueryRoot {
         )]
         first: i32,
         after: Option<ID>,
+        #[graphql(
+            desc = "Answer as the sources stood at this time (RFC 3339), each folded from its own events up to then; `includeArchived` and `search` are judged on that state. Sources registered later are absent."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<DataSource>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
+        if let Some(at) = as_of {
+            let after = after
+                .as_ref()
+                .map(parse_id)
+                .transpose()?
+                .map(|id| id.as_uuid());
+            let rows = super::as_of::sources_at(
+                services,
+                caller,
+                include_archived,
+                search.as_deref(),
+                after,
+                page_size(first)?,
+                at,
+            )
+            .await?;
+            return Ok(rows.into_iter().map(DataSource).collect());
+        }
         let filter = data_sources::ListFilter {
             include_archived,
             search,

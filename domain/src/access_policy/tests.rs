@@ -387,3 +387,32 @@ fn events_recorded_before_conditions_existed_still_read_and_write_the_same() {
     // Without a condition the data is written as before, so hashes over old events still hold.
     assert_eq!(serde_json::to_value(defined).unwrap(), stored);
 }
+
+#[test]
+fn a_condition_admits_an_asset_only_when_every_part_holds() {
+    let source = Uuid::from_u128(7);
+    let other = Uuid::from_u128(8);
+    let tags = |t: &[&str]| -> Vec<String> { t.iter().map(|s| s.to_string()).collect() };
+    let high = [Sensitivity::Low, Sensitivity::High];
+    let critical = [Sensitivity::Critical];
+    // Sensitivity: at most the maximum; an asset with no label passes.
+    assert!(not_critical().admits(source, &[], high));
+    assert!(not_critical().admits(source, &[], []));
+    assert!(!not_critical().admits(source, &[], critical));
+    // Tags: one of `tags_any`, none of `tags_none`.
+    let tagged = AssetCondition {
+        tags_any: tags(&["finance", "sales"]),
+        tags_none: tags(&["restricted"]),
+        ..AssetCondition::default()
+    };
+    assert!(tagged.admits(source, &tags(&["sales"]), critical));
+    assert!(!tagged.admits(source, &tags(&["hr"]), []));
+    assert!(!tagged.admits(source, &tags(&["sales", "restricted"]), []));
+    // Sources: only those named.
+    let one_source = AssetCondition {
+        sources: vec![source],
+        ..AssetCondition::default()
+    };
+    assert!(one_source.admits(source, &[], critical));
+    assert!(!one_source.admits(other, &[], []));
+}

@@ -1,0 +1,365 @@
+//! As-of reads of one asset or one data source: its row as the live read model held it at a
+//! time `T`, folded from that aggregate's own events in the stream up to `T`.
+//!
+//! Why from the stream and per aggregate: an auditor asks "what did this asset look like on the
+//! day of the incident?". The answer must come from the immutable history, not from a read model
+//! that has moved on, and it must stay fast however long the stream grows. The event store loads
+//! one aggregate's history with direct gets along its own commits (see
+//! `eventlog::EventStore::load`), so the cost follows the asset's own history, not the stream's
+//! length. Whole-catalogue questions (every read model at `T`) are `replay --as-of --into`.
+//!
+//! The folds below produce exactly the rows the catalog and data-sources projections write for
+//! the same events (the same fields from the same event parts); a test compares an as-of read at
+//! "now" with the live read model, so the two cannot drift apart unnoticed. Lifecycle states are
+//! not re-implemented: a source's row is folded with the domain's own `evolve`, like its
+//! projection does.
+
+use crate::catalog::AssetRow;
+use crate::data_sources::DataSourceRow;
+use crate::labels::LabelRow;
+use crate::projection::decode;
+use crate::ProjectionError;
+use chrono::{DateTime, SubsecRound, Utc};
+use domain::access::AssetScope;
+use domain::asset::AssetEvent;
+use domain::classification::{ClassificationType, Label, Sensitivity};
+use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
+use domain::Aggregate;
+use eventlog::StoredEvent;
+use serde_json::{json, Value};
+
+const NAME: &str = "as_of";
+
+/// An event's time as the read models hold it: PostgreSQL keeps microseconds (and the driver
+/// truncates), so a time read back from any read model (an `updatedAt`, a history entry's `at`)
+/// used as `asOf` includes the event it came from.
+fn time_of(stored: &StoredEvent) -> DateTime<Utc> {
+    stored.event.time.trunc_subsecs(6)
+}
+
+/// An asset as it stood at a time: its catalog row and its column labels (revoked ones gone,
+/// in the live read model's order: column, then confidence descending, then label).
+#[derive(Debug, Clone)]
+pub struct AssetAsOf {
+    pub at: DateTime<Utc>,
+    pub row: AssetRow,
+    pub labels: Vec<LabelRow>,
+}
+
+/// Folds an asset's events recorded at or before `at` into its row and labels; `None` when the
+/// asset had not been discovered by then. `source` is its source's row at the same time (for the
+/// metadata the asset inherits). Events after `at` are ignored even when a clock stepped back,
+/// so the answer is the history as it had been recorded by then.
+pub fn fold_asset(
+    events: &[StoredEvent],
+    source: Option<&DataSourceRow>,
+    at: DateTime<Utc>,
+) -> Result<Option<AssetAsOf>, ProjectionError> {
+    let mut row: Option<AssetRow> = None;
+    let mut labels: Vec<LabelRow> = Vec::new();
+    for stored in events.iter().filter(|s| time_of(s) <= at) {
+        let e = &stored.event;
+        let event: AssetEvent = decode(NAME, stored)?;
+        if let AssetEvent::SchemaDiscovered(d) = &event {
+            if row.is_none() {
+                let id = uuid::Uuid::parse_str(&e.aggregateid).map_err(|_| {
+                    ProjectionError::BadEvent {
+                        projection: NAME,
+                        sequence: stored.sequence,
+                        reason: format!("aggregate id {:?} is not a UUID", e.aggregateid),
+                    }
+                })?;
+                row = Some(AssetRow {
+                    id,
+                    source_id: d.source_id.as_uuid(),
+                    path: d.schema.path.to_string(),
+                    kind: String::new(),
+                    name: d.schema.path.name().to_owned(),
+                    schema: Value::Null,
+                    column_count: 0,
+                    fingerprint: String::new(),
+                    row_estimate: None,
+                    removed: false,
+                    version: 0,
+                    first_seen_at: time_of(stored),
+                    updated_at: time_of(stored),
+                    owner: None,
+                    tags: json!([]),
+                    description: None,
+                    source_owner: None,
+                    source_tags: None,
+                    source_description: None,
+                    as_of: None,
+                });
+            }
+        }
+        // Events before a discovery cannot happen; if one did, the live projection would have no
+        // row to update either.
+        let Some(asset) = row.as_mut() else {
+            continue;
+        };
+        let version = e.aggregateversion as i64;
+        match &event {
+            AssetEvent::SchemaDiscovered(d) => {
+                set_schema(asset, &d.schema, d.fingerprint.as_str());
+                asset.removed = false;
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::SchemaChanged(c) => {
+                set_schema(asset, &c.schema, c.fingerprint.as_str());
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::StatisticsChanged(st) => {
+                asset.row_estimate = st.row_estimate;
+                if let Value::Object(schema) = &mut asset.schema {
+                    for key in ["row_estimate", "size_bytes", "last_analyzed"] {
+                        schema.remove(key);
+                    }
+                    let figures = json!({
+                        "row_estimate": st.row_estimate,
+                        "size_bytes": st.size_bytes,
+                        "last_analyzed": st.last_analyzed,
+                    });
+                    if let Value::Object(figures) = figures {
+                        schema.extend(figures.into_iter().filter(|(_, v)| !v.is_null()));
+                    }
+                }
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::AssetRemoved(_) => {
+                asset.removed = true;
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::AssetRestored(_) => {
+                asset.removed = false;
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::AssetMetadataChanged(m) => {
+                asset.owner = m.owner.clone();
+                asset.tags = serde_json::to_value(&m.tags).unwrap_or_else(|_| json!([]));
+                asset.description = m.description.clone();
+                asset.updated_at = time_of(stored);
+            }
+            AssetEvent::AssetClassified(l) => upsert_label(
+                &mut labels,
+                asset,
+                stored,
+                &l.column,
+                &l.label,
+                "applied",
+                l.confidence,
+                [json_of(&l.signals), json_of(&l.origin)],
+                l.rule_set.as_ref().map(json_of),
+            ),
+            AssetEvent::ClassificationSuggested(l) => upsert_label(
+                &mut labels,
+                asset,
+                stored,
+                &l.column,
+                &l.label,
+                "suggested",
+                l.confidence,
+                [json_of(&l.signals), json_of(&l.origin)],
+                l.rule_set.as_ref().map(json_of),
+            ),
+            AssetEvent::ClassificationConfirmed(r) => review(
+                &mut labels,
+                stored,
+                &r.column,
+                &r.label,
+                "confirmed",
+                &r.note,
+            ),
+            AssetEvent::ClassificationRejected(r) => review(
+                &mut labels,
+                stored,
+                &r.column,
+                &r.label,
+                "rejected",
+                &r.reason,
+            ),
+            AssetEvent::ClassificationRevoked(r) => {
+                labels.retain(|l| !(l.column_name == r.column && l.label == r.label.as_str()))
+            }
+            AssetEvent::ColumnsProfiled(_)
+            | AssetEvent::LineageRecorded(_)
+            | AssetEvent::LineageRetracted(_) => {}
+        }
+        asset.version = version;
+    }
+    let Some(mut row) = row else {
+        return Ok(None);
+    };
+    if let Some(source) = source {
+        row.source_owner = source.config["owner"].as_str().map(str::to_owned);
+        row.source_tags = source.config.get("tags").cloned();
+        row.source_description = source.config["description"].as_str().map(str::to_owned);
+    }
+    labels.sort_by(|a, b| {
+        a.column_name
+            .cmp(&b.column_name)
+            .then(b.confidence.total_cmp(&a.confidence))
+            .then(a.label.cmp(&b.label))
+    });
+    Ok(Some(AssetAsOf { at, row, labels }))
+}
+
+fn set_schema(asset: &mut AssetRow, schema: &domain::discovery::AssetSchema, fingerprint: &str) {
+    asset.schema = json_of(schema);
+    asset.column_count = schema.columns.len() as i32;
+    asset.fingerprint = fingerprint.to_owned();
+    asset.row_estimate = schema.row_estimate;
+    asset.kind = json_of(&schema.kind)
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+}
+
+fn json_of<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// A label recorded (applied or suggested): a new row, or the row replaced with its review
+/// cleared, as the live projection's upsert does.
+#[allow(clippy::too_many_arguments)]
+fn upsert_label(
+    labels: &mut Vec<LabelRow>,
+    asset: &AssetRow,
+    stored: &StoredEvent,
+    column: &str,
+    label: &Label,
+    status: &str,
+    confidence: f64,
+    [signals, origin]: [Value; 2],
+    rule_set: Option<Value>,
+) {
+    let e = &stored.event;
+    let row = LabelRow {
+        asset_id: asset.id,
+        source_id: asset.source_id,
+        asset_path: asset.path.clone(),
+        column_name: column.to_owned(),
+        label: label.as_str().to_owned(),
+        status: status.to_owned(),
+        confidence,
+        signals,
+        origin,
+        rule_set,
+        labelled_at: time_of(stored),
+        labelled_by: e.actor.clone(),
+        reviewed_at: None,
+        reviewed_by: None,
+        review_note: None,
+    };
+    match labels
+        .iter_mut()
+        .find(|l| l.column_name == column && l.label == label.as_str())
+    {
+        Some(known) => *known = row,
+        None => labels.push(row),
+    }
+}
+
+fn review(
+    labels: &mut [LabelRow],
+    stored: &StoredEvent,
+    column: &str,
+    label: &Label,
+    status: &str,
+    note: &Option<String>,
+) {
+    if let Some(known) = labels
+        .iter_mut()
+        .find(|l| l.column_name == column && l.label == label.as_str())
+    {
+        known.status = status.to_owned();
+        known.reviewed_at = Some(time_of(stored));
+        known.reviewed_by = Some(stored.event.actor.clone());
+        known.review_note = note.clone();
+    }
+}
+
+/// Folds a data source's events recorded at or before `at` into its read-model row; `None`
+/// when it had not been registered by then.
+pub fn fold_source(
+    events: &[StoredEvent],
+    at: DateTime<Utc>,
+) -> Result<Option<DataSourceRow>, ProjectionError> {
+    let mut state = DataSourceState::default();
+    let mut first: Option<&StoredEvent> = None;
+    let mut last: Option<&StoredEvent> = None;
+    let mut archived_at = None;
+    for stored in events.iter().filter(|s| time_of(s) <= at) {
+        let event: DataSourceEvent = decode(NAME, stored)?;
+        state = DataSource::evolve(state, &event);
+        first.get_or_insert(stored);
+        last = Some(stored);
+        if state.lifecycle == LifecycleState::Archived && archived_at.is_none() {
+            archived_at = Some(time_of(stored));
+        }
+    }
+    let (Some(first), Some(last), Some(config)) = (first, last, state.config.as_ref()) else {
+        return Ok(None);
+    };
+    let config = config.redacted();
+    let text = |field: &str| config[field].as_str().unwrap_or_default().to_owned();
+    Ok(Some(DataSourceRow {
+        id: uuid::Uuid::parse_str(&first.event.aggregateid).map_err(|_| {
+            ProjectionError::BadEvent {
+                projection: NAME,
+                sequence: first.sequence,
+                reason: format!("aggregate id {:?} is not a UUID", first.event.aggregateid),
+            }
+        })?,
+        name: text("name"),
+        kind: text("kind"),
+        lifecycle_state: state.lifecycle.as_str().to_owned(),
+        version: last.event.aggregateversion as i64,
+        registered_at: time_of(first),
+        registered_by: first.event.actor.clone(),
+        updated_at: time_of(last),
+        updated_by: last.event.actor.clone(),
+        archived_at,
+        last_sequence: last.sequence as i64,
+        config,
+    }))
+}
+
+/// Whether `scope` admits the asset as it stood (the rule of
+/// [`visibility::asset_visible`](crate::visibility::asset_visible), on the folded row and labels
+/// instead of the live tables): a caller whose roles reach an asset only under conditions must
+/// not read a past state that the conditions exclude, such as labels since revoked.
+pub fn admits(scope: &AssetScope, asset: &AssetAsOf) -> bool {
+    let AssetScope::Only(conditions) = scope else {
+        return true;
+    };
+    let strings = |value: Option<&Value>| -> Vec<String> {
+        value
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let own = strings(Some(&asset.row.tags));
+    let tags = if own.is_empty() {
+        strings(asset.row.source_tags.as_ref())
+    } else {
+        own
+    };
+    // Custom labels count as medium, as `sensitivity` shows them.
+    let sensitivities: Vec<Sensitivity> = asset
+        .labels
+        .iter()
+        .filter(|l| l.status != "rejected")
+        .map(|l| {
+            ClassificationType::parse(&l.label).map_or(Sensitivity::Medium, |t| t.sensitivity())
+        })
+        .collect();
+    conditions
+        .iter()
+        .any(|c| c.admits(asset.row.source_id, &tags, sensitivities.iter().copied()))
+}
