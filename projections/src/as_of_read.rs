@@ -24,8 +24,8 @@ use domain::access::AssetScope;
 use domain::asset::AssetEvent;
 use domain::classification::{ClassificationType, Label, Sensitivity};
 use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
-use domain::Aggregate;
-use eventlog::StoredEvent;
+use domain::{Aggregate, AggregateId, TenantId};
+use eventlog::{EventStore, StoredEvent};
 use serde_json::{json, Value};
 
 const NAME: &str = "as_of";
@@ -277,6 +277,40 @@ fn review(
         known.reviewed_by = Some(stored.event.actor.clone());
         known.review_note = note.clone();
     }
+}
+
+/// A data source of `tenant` as it stood at `at`, loaded from the stream: what the `asOf:`
+/// arguments and `pursight bench as-of` call.
+pub async fn source_at(
+    store: &EventStore,
+    tenant: &TenantId,
+    id: uuid::Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<DataSourceRow>, ProjectionError> {
+    let history = store
+        .load(tenant, DataSource::NAME, &AggregateId::from_uuid(id))
+        .await?;
+    fold_source(&history.events, at)
+}
+
+/// An asset of `tenant` as it stood at `at` (with its source as it stood then), loaded from the
+/// stream; `source_id` is the asset's source (assets never move between sources).
+pub async fn asset_at(
+    store: &EventStore,
+    tenant: &TenantId,
+    id: uuid::Uuid,
+    source_id: uuid::Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<AssetAsOf>, ProjectionError> {
+    let history = store
+        .load(
+            tenant,
+            domain::asset::Asset::NAME,
+            &AggregateId::from_uuid(id),
+        )
+        .await?;
+    let source = source_at(store, tenant, source_id, at).await?;
+    fold_asset(&history.events, source.as_ref(), at)
 }
 
 /// Folds a data source's events recorded at or before `at` into its read-model row; `None`

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+#[path = "bench_as_of.rs"]
+mod as_of;
 #[path = "bench_classify.rs"]
 mod classify;
 #[path = "bench_compliance.rs"]
@@ -60,6 +62,11 @@ pub enum BenchCommand {
     /// prints `baseline_full_ms`, then `columns_per_s: X` (full pass), `incremental_subjects: N`
     /// (columns evaluated for the change) and last `incremental_ms: X`.
     Compliance(compliance::ComplianceArgs),
+    /// As-of reads of one data source (the GraphQL `asOf:` path: its own history loaded from
+    /// the stream and folded up to a time) with `--events` in the stream, against the same reads
+    /// when the stream held 1 % of them; prints the baseline, `ratio`, then `events`, `p50_ms`
+    /// and last `p95_ms`.
+    AsOf(as_of::AsOfArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +94,7 @@ pub async fn run(
         BenchCommand::Discovery(args) => discovery::run(store, database, args).await,
         BenchCommand::Classify(args) => classify::run(store, database, args).await,
         BenchCommand::Compliance(args) => compliance::run(args),
+        BenchCommand::AsOf(args) => as_of::run(store, args).await,
     }
 }
 

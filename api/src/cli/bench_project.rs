@@ -113,6 +113,7 @@ async fn measure(
     let events: Vec<u64> = futures::stream::iter(0..args.sources)
         .map(|index| seed_source(store, &tenant, index))
         .buffer_unordered(args.concurrency as usize)
+        .map_ok(|(_, events)| events)
         .try_collect()
         .await?;
     let seeded = started.elapsed();
@@ -211,7 +212,7 @@ async fn catch_up_times(
 }
 
 /// Commits per seeded source.
-const LIFECYCLE_COMMITS: u32 = 8;
+pub(super) const LIFECYCLE_COMMITS: u32 = 8;
 /// Where each seeded lifecycle ends.
 const FINAL_STATE: &str = "classified";
 
@@ -219,7 +220,11 @@ const FINAL_STATE: &str = "classified";
 /// state so far (the backlog is what the service would have written). Appends directly, with the
 /// expected sequence, version and hash the handler would use, because loading each aggregate
 /// back before every command would make seeding, which is not measured, the slow part.
-async fn seed_source(store: &EventStore, tenant: &TenantId, index: u32) -> anyhow::Result<u64> {
+pub(super) async fn seed_source(
+    store: &EventStore,
+    tenant: &TenantId,
+    index: u32,
+) -> anyhow::Result<(Uuid, u64)> {
     let id = AggregateId::from_uuid(Uuid::now_v7());
     let scan_id = AggregateId::from_uuid(Uuid::now_v7());
     let config = DataSourceConfigInput {
@@ -288,7 +293,7 @@ async fn seed_source(store: &EventStore, tenant: &TenantId, index: u32) -> anyho
             .map(|event| event.hash.clone())
             .context("an append returned no events")?;
     }
-    Ok(version)
+    Ok((id.as_uuid(), version))
 }
 
 /// Copies the projected `audit_log` and `data_sources` rows into fresh tables of the same

@@ -13,10 +13,7 @@ use super::Services;
 use crate::auth::Caller;
 use async_graphql::Result;
 use chrono::{DateTime, Utc};
-use domain::asset::Asset;
-use domain::datasource::DataSource;
-use domain::{Aggregate, AggregateId};
-use projections::as_of_read::{admits, fold_asset, fold_source};
+use projections::as_of_read;
 use projections::catalog::{self, AsOf, AssetRow};
 use projections::data_sources::{self, DataSourceRow};
 
@@ -31,16 +28,9 @@ pub(crate) async fn source_at(
     id: uuid::Uuid,
     at: DateTime<Utc>,
 ) -> Result<Option<DataSourceRow>> {
-    let history = services
-        .store
-        .load(
-            &caller.tenant,
-            DataSource::NAME,
-            &AggregateId::from_uuid(id),
-        )
+    as_of_read::source_at(&services.store, &caller.tenant, id, at)
         .await
-        .map_err(|err| internal(&err))?;
-    fold_source(&history.events, at).map_err(|err| internal(&err))
+        .map_err(|err| internal(&err))
 }
 
 /// An asset as it stood at `at`, when the caller may read it (see the module doc): its row
@@ -51,24 +41,12 @@ pub(crate) async fn asset_at(
     live: &AssetRow,
     at: DateTime<Utc>,
 ) -> Result<Option<AssetRow>> {
-    let history = services
-        .store
-        .load(
-            &caller.tenant,
-            Asset::NAME,
-            &AggregateId::from_uuid(live.id),
-        )
+    let folded = as_of_read::asset_at(&services.store, &caller.tenant, live.id, live.source_id, at)
         .await
         .map_err(|err| internal(&err))?;
-    let source = source_at(services, caller, live.source_id, at).await?;
-    let Some(folded) =
-        fold_asset(&history.events, source.as_ref(), at).map_err(|err| internal(&err))?
-    else {
+    let Some(folded) = folded.filter(|f| as_of_read::admits(&caller.assets, f)) else {
         return Ok(None);
     };
-    if !admits(&caller.assets, &folded) {
-        return Ok(None);
-    }
     let mut row = folded.row;
     row.as_of = Some(AsOf {
         at,
