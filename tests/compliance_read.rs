@@ -532,3 +532,71 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
     db.remove().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_with_a_condition_scores_only_the_violations_it_may_read() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(CARD_SHOP, SECRET_VALUE).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let source = register_and_scan(&app, &admin, db.input()).await;
+    compliance_evaluate(&app, &source);
+    wait_projected(&app, &admin).await;
+    // Kim reads everything but critical data: not the customers table, whose card numbers are
+    // critical, nor the violations about it.
+    for (query, variables) in [
+        (
+            "mutation($r: String!, $p: [String!]!, $c: AssetConditionInput) { defineRole(role: $r, permissions: $p, condition: $c, waitForProjection: true) { projected } }",
+            json!({ "r": "analyst", "p": ["asset:read", "classification:read", "data_source:read"], "c": { "maxSensitivity": "high" } }),
+        ),
+        (
+            "mutation($s: String!, $r: String!) { grantRole(subject: $s, role: $r, waitForProjection: true) { projected } }",
+            json!({ "s": "kim@acme.test", "r": "analyst" }),
+        ),
+    ] {
+        let done = app.gql(Some(&admin), query, variables).await;
+        assert!(done["errors"].is_null(), "{done}");
+    }
+    let kim = api::auth::issue_token(
+        support::SECRET,
+        "kim@acme.test",
+        &domain::TenantId::parse("acme").unwrap(),
+        &[],
+        3600,
+    );
+    let everything = all_violations(&app, &admin, json!({ "sourceId": source }), 50).await;
+    let readable = all_violations(&app, &kim, json!({ "sourceId": source }), 50).await;
+    assert!(
+        readable.len() < everything.len(),
+        "the customers' violations are out of kim's reach: {everything:?}"
+    );
+    for scope in [json!({ "s": source }), json!({ "s": null })] {
+        let theirs = app.gql(Some(&kim), SCORES, scope.clone()).await;
+        let ours = app.gql(Some(&admin), SCORES, scope).await;
+        for id in ["gdpr", "pci-dss", "hipaa", "soc2"] {
+            let of = |all: &[Value]| -> Vec<Value> {
+                all.iter()
+                    .filter(|v| v["framework"] == id)
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(
+                framework(&theirs, id)["score"],
+                expected_score(&of(&readable)),
+                "{id}: {theirs}"
+            );
+            assert_eq!(
+                framework(&ours, id)["score"],
+                expected_score(&of(&everything)),
+                "{id}: {ours}"
+            );
+            // The kept trend counts every asset: none for a caller with a condition.
+            assert_eq!(framework(&theirs, id)["trend"], json!([]), "{theirs}");
+        }
+        assert_ne!(
+            framework(&theirs, "pci-dss")["score"],
+            framework(&ours, "pci-dss")["score"],
+            "the card-number violation must not count for kim"
+        );
+    }
+    app.stop().await;
+}

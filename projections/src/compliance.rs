@@ -880,6 +880,46 @@ pub async fn scores(
     .await
 }
 
+/// The scores of one source (or the whole tenant) counted over the violations a caller with
+/// `scope` may read (see [`crate::visibility`]): what [`scores`] holds, for a caller whose roles
+/// reach assets only under conditions, counted from the violations themselves so that no
+/// violation about an asset out of reach moves a figure. `updated_at` is the latest change of a
+/// counted violation.
+pub async fn scores_in_scope(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    source: Option<Uuid>,
+    scope: &serde_json::Value,
+) -> Result<Vec<ScoreRow>, sqlx::Error> {
+    let counts: Vec<String> = COUNT_COLUMNS
+        .iter()
+        .map(|column| {
+            let (status, severity) = column.split_once('_').unwrap_or_default();
+            format!(
+                "count(*) FILTER (WHERE status = '{status}' AND severity = '{severity}') AS {column}"
+            )
+        })
+        .collect();
+    sqlx::query_as(&format!(
+        "SELECT $4::uuid AS source_id, framework, {counts}, max(updated_at) AS updated_at
+         FROM rm_{NAME}.violations
+         WHERE tenant_id = $1 AND ($2::uuid IS NULL OR source_id = $2)
+           AND (asset_id IS NULL OR EXISTS (
+                SELECT 1 FROM rm_catalog.assets av
+                WHERE av.tenant_id = violations.tenant_id AND av.id = violations.asset_id
+                  AND {visible}))
+         GROUP BY framework ORDER BY framework",
+        counts = counts.join(", "),
+        visible = crate::visibility::asset_visible("av", 3),
+    ))
+    .bind(tenant)
+    .bind(source)
+    .bind(scope)
+    .bind(source.unwrap_or(TENANT_WIDE))
+    .fetch_all(pool)
+    .await
+}
+
 /// One day of the trend.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DailyRow {

@@ -213,6 +213,8 @@ pub struct FrameworkScore {
     framework: FrameworkId,
     enabled: bool,
     row: ScoreRow,
+    /// Counted for a caller whose roles reach assets only under conditions.
+    scoped: bool,
 }
 
 #[Object]
@@ -255,7 +257,8 @@ impl FrameworkScore {
     }
 
     /// The last `days` days (1 to 366), oldest first, today (UTC) included: each day's figures
-    /// at its end; a day without a change keeps the day before's.
+    /// at its end; a day without a change keeps the day before's. Empty for a caller whose
+    /// roles reach assets only under conditions: the kept trend counts every asset.
     #[graphql(
         complexity = "crate::graphql::limits::list_cost(days, MAX_TREND_DAYS, child_complexity)"
     )]
@@ -271,6 +274,10 @@ impl FrameworkScore {
         authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let days = crate::graphql::limits::page_size("days", days, MAX_TREND_DAYS)?;
+        if self.scoped {
+            // The kept trend counts every asset's violations; nothing is kept per condition.
+            return Ok(Vec::new());
+        }
         let to = Utc::now().date_naive();
         let from = to - chrono::Duration::days(days - 1);
         let rows = rm::trend(
@@ -315,17 +322,22 @@ fn accepted_counts(row: &ScoreRow) -> SeverityCounts {
 
 /// The standing of every framework of a source (or the tenant): the enabled ones, and disabled
 /// ones that still have open or accepted violations, in framework order.
+/// For a caller whose roles reach assets only under conditions (`scope`), the figures count only
+/// the violations it may read, and no trend is kept for it (see [`FrameworkScore::trend`]).
 pub(crate) async fn framework_scores(
     services: &Services,
     tenant: &TenantId,
     source: Option<uuid::Uuid>,
+    scope: Option<&serde_json::Value>,
 ) -> Result<Vec<FrameworkScore>> {
     let policy = load_policy(&services.store, tenant)
         .await
         .map_err(|err| internal(&err))?;
-    let rows = rm::scores(&services.pool, tenant.as_str(), source)
-        .await
-        .map_err(|err| internal(&err))?;
+    let rows = match scope {
+        None => rm::scores(&services.pool, tenant.as_str(), source).await,
+        Some(scope) => rm::scores_in_scope(&services.pool, tenant.as_str(), source, scope).await,
+    }
+    .map_err(|err| internal(&err))?;
     Ok(FrameworkId::ALL
         .into_iter()
         .filter_map(|framework| {
@@ -341,6 +353,7 @@ pub(crate) async fn framework_scores(
                 framework,
                 enabled,
                 row,
+                scoped: scope.is_some(),
             })
         })
         .collect())
@@ -368,7 +381,9 @@ impl DataSourceStats {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let source = parse_id(&self.source_id)?.as_uuid();
-        let frameworks = framework_scores(services, &caller.tenant, Some(source)).await?;
+        let scope = super::visibility::scope(caller);
+        let frameworks =
+            framework_scores(services, &caller.tenant, Some(source), scope.as_ref()).await?;
         let (open, accepted) = frameworks.iter().fold(
             (SeverityCounts::default(), SeverityCounts::default()),
             |(open, accepted), f| {
@@ -804,7 +819,8 @@ impl ComplianceQuery {
                 .map_err(|err| internal(&err))?
                 .ok_or_else(|| api_error("NOT_FOUND", format!("no data source {source}")))?;
         }
-        framework_scores(services, &caller.tenant, source).await
+        let scope = super::visibility::scope(caller);
+        framework_scores(services, &caller.tenant, source, scope.as_ref()).await
     }
 
     /// Your tenant's violations, most severe first (then by id), optionally filtered. `after` is
