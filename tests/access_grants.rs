@@ -727,3 +727,72 @@ async fn fence(app: &TestApp, admin: &str, marker: &str) {
         .await;
     assert!(registered["errors"].is_null(), "{registered}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_classification_run_by_a_conditioned_reader_names_only_assets_in_its_reach() {
+    let app = TestApp::spawn().await;
+    // Subscribers' e-mail addresses: personal, but not critical.
+    const NEWSLETTER: &str = r#"
+CREATE TABLE billing.newsletter (id serial PRIMARY KEY, subscriber_email text NOT NULL);
+INSERT INTO billing.newsletter (subscriber_email)
+SELECT 'reader' || g || '@letters.example' FROM generate_series(1, 50) AS g;
+"#;
+    let db = SourceDb::create(&format!("{CARD_SHOP}{NEWSLETTER}"), "run-secret-7c21").await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let source = register_and_scan(&app, &admin, db.input()).await;
+    wait_projected(&app, &admin).await;
+    // Kim runs classifications (unconditionally) and reads everything but critical data.
+    gql_ok(
+        &app,
+        &admin,
+        DEFINE,
+        json!({ "r": "ops", "p": ["data_source:read", "data_source:update"], "c": null }),
+    )
+    .await;
+    gql_ok(
+        &app,
+        &admin,
+        DEFINE,
+        json!({ "r": "analyst", "p": ["asset:read", "classification:read"], "c": { "maxSensitivity": "high" } }),
+    )
+    .await;
+    grant(&app, &admin, KIM, "ops").await;
+    grant(&app, &admin, KIM, "analyst").await;
+    let kim = token_of("acme", KIM, &[]);
+    const RUN: &str = "mutation($s: ID!) { startClassification(sourceId: $s, fromProfiles: true) { applied suggested outcomes { assetPath column label } } }";
+    let paths = |run: &Value| -> BTreeSet<String> {
+        run["startClassification"]["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["assetPath"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everything = gql_ok(&app, &admin, RUN, json!({ "s": source })).await;
+    let theirs = gql_ok(&app, &kim, RUN, json!({ "s": source })).await;
+    assert!(
+        paths(&everything)
+            .iter()
+            .any(|p| p.ends_with("billing.customers")),
+        "{everything}"
+    );
+    assert!(
+        paths(&theirs)
+            .iter()
+            .any(|p| p.ends_with("billing.newsletter")),
+        "{theirs}"
+    );
+    assert!(
+        paths(&theirs)
+            .iter()
+            .all(|p| !p.ends_with("billing.customers")),
+        "the card holders' table is out of kim's reach: {theirs}"
+    );
+    let outcomes = theirs["startClassification"]["outcomes"]
+        .as_array()
+        .unwrap();
+    let counted = theirs["startClassification"]["applied"].as_i64().unwrap()
+        + theirs["startClassification"]["suggested"].as_i64().unwrap();
+    assert_eq!(counted, outcomes.len() as i64);
+    app.stop().await;
+}

@@ -114,6 +114,27 @@ pub async fn visible_assets(
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// The paths of `source`'s assets (of `tenant`) that the scope parameter `param` admits: what a
+/// mutation's answer (a classification's outcomes) may name to the caller.
+pub async fn visible_paths(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    source: uuid::Uuid,
+    param: &Value,
+) -> Result<HashSet<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT a.path FROM rm_catalog.assets a
+         WHERE a.tenant_id = $1 AND a.source_id = $2 AND {}",
+        asset_visible("a", 3)
+    ))
+    .bind(tenant)
+    .bind(source)
+    .bind(param)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(path,)| path).collect())
+}
+
 /// The asset each of `violations` (of `tenant`) is about; `None` for a violation about a whole
 /// source. Violations the read model does not have are left out.
 pub async fn violation_assets(

@@ -239,7 +239,8 @@ pub struct ClassificationRun {
     pub failures: Vec<String>,
     /// Wall time in milliseconds.
     pub duration_ms: i64,
-    /// Every label concluded, applied and suggested.
+    /// Every label concluded, applied and suggested (for a caller whose roles reach assets
+    /// only under conditions, those of assets in reach; `applied` and `suggested` count those).
     pub outcomes: Vec<LabelOutcomeGql>,
 }
 
@@ -577,7 +578,7 @@ impl ClassificationQuery {
         let services = ctx.data_unchecked::<Services>();
         let source = parse_id(&source_id)?;
         let definition = rule_set.into_definition()?;
-        let report = run_classification(
+        let mut report = run_classification(
             services,
             &context,
             source,
@@ -588,8 +589,36 @@ impl ClassificationQuery {
             },
         )
         .await?;
+        let caller = authorize(ctx, Permission::ManageDataSources)?;
+        answer_in_reach(services, caller, source, &mut report).await?;
         Ok(report.outcomes.iter().map(LabelOutcomeGql::from).collect())
     }
+}
+
+/// What a classification's answer may name to `caller`: for a caller whose roles reach assets
+/// only under conditions (one may hold an unconditional role that runs classifications beside a
+/// conditional reader), the outcomes and failures of assets out of its reach are left out, as
+/// every read leaves them out. Judged after the run, on the labels it recorded.
+async fn answer_in_reach(
+    services: &Services,
+    caller: &crate::auth::Caller,
+    source: AggregateId,
+    report: &mut ClassificationReport,
+) -> Result<()> {
+    let Some(scope) = super::visibility::scope(caller) else {
+        return Ok(());
+    };
+    let visible = projections::visibility::visible_paths(
+        &services.pool,
+        caller.tenant.as_str(),
+        source.as_uuid(),
+        &scope,
+    )
+    .await
+    .map_err(|err| internal(&err))?;
+    report.outcomes.retain(|o| visible.contains(&o.asset_path));
+    report.failures.retain(|(path, _)| visible.contains(path));
+    Ok(())
 }
 
 async fn run_classification(
@@ -680,7 +709,15 @@ impl ClassificationMutation {
             )
             .await
         });
-        let report = run.await.map_err(|err| internal(&err))??;
+        let mut report = run.await.map_err(|err| internal(&err))??;
+        let caller = authorize(ctx, Permission::ManageDataSources)?;
+        answer_in_reach(
+            ctx.data_unchecked::<Services>(),
+            caller,
+            source,
+            &mut report,
+        )
+        .await?;
         Ok(report.into())
     }
 
