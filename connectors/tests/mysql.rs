@@ -221,10 +221,10 @@ async fn discovers_the_pii_dev_dataset_in_a_few_batched_queries() {
             .sum::<u64>(),
         199
     );
-    // Schemas, tables, then columns, keys, indexes and views of the one balanced batch: far below
-    // one query per table.
+    // Schemas, tables, then columns, keys, indexes and views of the one balanced batch, then
+    // routines, sequences and triggers of the schema: far below one query per table.
     assert_eq!(
-        m.queries_executed, 6,
+        m.queries_executed, 9,
         "queries for 23 tables and views: {m:?}"
     );
     assert_eq!((m.retries, m.errors), (0, 0));
@@ -418,8 +418,9 @@ async fn many_tables_are_read_in_batches_not_one_query_per_table() {
     .unwrap();
     let m = discovery.metrics;
     assert_eq!((m.schemas, m.tables, m.views, m.columns), (1, 61, 0, 182));
-    // Conservative batches hold 25 tables: 3 batches × (columns, keys, indexes) + 2 listings.
-    assert_eq!(m.queries_executed, 11, "{m:?}");
+    // Conservative batches hold 25 tables: 3 batches × (columns, keys, indexes) + 2 listings
+    // + routines, sequences and triggers.
+    assert_eq!(m.queries_executed, 14, "{m:?}");
     assert_eq!(discovery.lineage.len(), 60);
 
     let assets = by_path(&discovery.assets);
@@ -631,4 +632,123 @@ async fn validate_classifies_required_tls_against_a_plain_server_as_tls() {
     let target = target_on(PORT, None, Some("root"), None, Some("require"));
     let failure = validate(&target, TIMEOUT).await.unwrap_err();
     assert_eq!(failure.category, FailureCategory::Tls, "{failure}");
+}
+
+#[tokio::test]
+async fn routines_triggers_and_sequences_are_catalogued_with_routine_lineage() {
+    let db = TestDb::empty().await;
+    db.exec(
+        "CREATE TABLE shipments (id INT PRIMARY KEY, parcel_count INT NOT NULL, changed_at DATETIME NULL);
+         CREATE TABLE shipment_archive (id INT PRIMARY KEY, parcel_count INT NOT NULL, changed_at DATETIME NULL);
+         CREATE TRIGGER stamp_shipment BEFORE UPDATE ON shipments FOR EACH ROW SET NEW.changed_at = NOW();
+         CREATE FUNCTION parcels_of(shipment INT) RETURNS INT DETERMINISTIC COMMENT 'parcels of one shipment'
+             RETURN (SELECT parcel_count FROM shipments WHERE id = shipment);
+         CREATE PROCEDURE archive_shipments(IN older_than DATETIME)
+             INSERT INTO shipment_archive SELECT * FROM shipments WHERE changed_at < older_than;
+         CREATE SEQUENCE label_numbers START WITH 1000 INCREMENT BY 5 MINVALUE 1000 MAXVALUE 999999 CYCLE;",
+    )
+    .await;
+    let found = discover(&db.target(), &options(ScanStrategy::Auto), &ignore_progress)
+        .await
+        .unwrap();
+    let assets = by_path(&found.assets);
+    let at = |name: &str| format!("{}.{name}", db.name);
+
+    let function = assets[&at("parcels_of(int(11))")];
+    assert_eq!(function.kind, AssetKind::Routine);
+    let routine = function.routine.as_ref().unwrap();
+    assert_eq!(routine.kind, "function");
+    assert_eq!(routine.arguments, "shipment int(11)");
+    assert_eq!(routine.return_type.as_deref(), Some("int(11)"));
+    assert_eq!(routine.language, "sql");
+    assert!(routine
+        .definition
+        .as_deref()
+        .unwrap()
+        .contains("parcel_count"));
+    assert_eq!(function.comment.as_deref(), Some("parcels of one shipment"));
+
+    let procedure = assets[&at("archive_shipments(datetime)")]
+        .routine
+        .as_ref()
+        .unwrap();
+    assert_eq!(procedure.kind, "procedure");
+    assert_eq!(procedure.arguments, "IN older_than datetime");
+    assert_eq!(procedure.return_type, None);
+    // The procedure's body reads shipments: lineage from the table to the routine.
+    let procedure_path = db.path("archive_shipments(datetime)");
+    assert!(
+        found.lineage.iter().any(|e| e.from == db.path("shipments")
+            && e.to == procedure_path
+            && e.kind == LineageKind::Routine),
+        "{:?}",
+        found.lineage
+    );
+
+    let shipments = assets[&at("shipments")];
+    assert_eq!(shipments.triggers.len(), 1, "{:?}", shipments.triggers);
+    let trigger = &shipments.triggers[0];
+    assert_eq!(
+        (
+            trigger.name.as_str(),
+            trigger.timing.as_str(),
+            trigger.level.as_str()
+        ),
+        ("stamp_shipment", "BEFORE", "ROW")
+    );
+    assert_eq!(trigger.events, ["UPDATE"]);
+    assert!(trigger
+        .definition
+        .starts_with("CREATE TRIGGER `stamp_shipment` BEFORE UPDATE ON"));
+    assert!(assets[&at("shipment_archive")].triggers.is_empty());
+
+    let sequence = assets[&at("label_numbers")];
+    assert_eq!(sequence.kind, AssetKind::Sequence);
+    let settings = sequence.sequence.as_ref().unwrap();
+    assert_eq!(
+        (
+            settings.start,
+            settings.increment,
+            settings.min_value,
+            settings.max_value,
+            settings.cycle
+        ),
+        (1000, 5, 1000, 999_999, true)
+    );
+    // A sequence is not also listed as a table.
+    assert_eq!(
+        found
+            .assets
+            .iter()
+            .filter(|a| a.path == db.path("label_numbers"))
+            .count(),
+        1
+    );
+
+    // Nothing moves on a rescan; the scope leaves routines out like tables.
+    let again = discover(
+        &db.target(),
+        &options(ScanStrategy::Conservative),
+        &ignore_progress,
+    )
+    .await
+    .unwrap();
+    let fingerprints = |assets: &[AssetSchema]| -> Vec<(String, String)> {
+        assets
+            .iter()
+            .map(|a| (a.path.to_string(), a.fingerprint().as_str().to_owned()))
+            .collect()
+    };
+    assert_eq!(fingerprints(&found.assets), fingerprints(&again.assets));
+    let mut scoped = options(ScanStrategy::Auto);
+    scoped.scope =
+        ScanScope::parse([format!("{}.shipments", db.name)], Vec::<String>::new()).unwrap();
+    let only = discover(&db.target(), &scoped, &ignore_progress)
+        .await
+        .unwrap();
+    assert!(only
+        .assets
+        .iter()
+        .all(|a| a.kind != AssetKind::Routine && a.kind != AssetKind::Sequence));
+    assert_eq!(by_path(&only.assets)[&at("shipments")].triggers.len(), 1);
 }

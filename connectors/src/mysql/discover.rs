@@ -10,12 +10,15 @@
 //!    [`Tuning::connections`] batches in flight. Each query is retried with exponential backoff
 //!    ([`ATTEMPTS`] tries in all) when its failure is transient, and an `auto` scan steps down to
 //!    conservative when queries get slow or fail.
-//! 4. The pool is closed — on failure too — before the result is returned, so the server's
+//! 4. The routines, triggers and sequences of the schemas in scope, a few queries in all
+//!    (`objects.rs`); triggers are listed on their tables.
+//! 5. The pool is closed — on failure too — before the result is returned, so the server's
 //!    connection count is back at its baseline when `discover` returns.
 
 use super::assemble::{self, asset_path, BatchRows};
 use super::catalog::{self, TableEntry};
 use super::connect::{classify, connect_options, is_transient, secret};
+use super::objects;
 use super::options::MysqlTarget;
 use super::tuning::{Tuner, Tuning};
 use crate::probe::{
@@ -234,6 +237,12 @@ impl Catalog {
             return Err(failure);
         }
 
+        // Routines, triggers and sequences: a few queries for every schema in scope (none when
+        // no schema is).
+        if !schemas.is_empty() {
+            self.objects(&schemas, scope, &mut assets).await?;
+        }
+
         assets.sort_by(|a, b| a.path.cmp(&b.path));
         let lineage = lineage(&assets, &self.stats.errors);
         let count = |kind: AssetKind| assets.iter().filter(|a| a.kind == kind).count() as u64;
@@ -252,6 +261,44 @@ impl Catalog {
             lineage,
             metrics,
         })
+    }
+
+    /// Adds the routines and sequences of `schemas` that `scope` admits to `assets`, and lists
+    /// each table's triggers on it.
+    async fn objects(
+        &self,
+        schemas: &[String],
+        scope: &domain::scan::ScanScope,
+        assets: &mut Vec<AssetSchema>,
+    ) -> Result<(), DiscoveryError> {
+        let pool = &self.pool;
+        let routines = self
+            .query("reading the routines", || {
+                Box::pin(objects::routines(pool, schemas))
+            })
+            .await?;
+        assets.extend(routines.into_iter().filter(|r| scope.matches(&r.path)));
+        let keep = |path: &domain::discovery::AssetPath| scope.matches(path);
+        let sequences = self
+            .query("reading the sequences", || {
+                Box::pin(objects::sequences(pool, schemas, &keep))
+            })
+            .await?;
+        assets.extend(sequences);
+        let mut triggers = self
+            .query("reading the triggers", || {
+                Box::pin(objects::triggers(pool, schemas))
+            })
+            .await?;
+        for asset in assets.iter_mut().filter(|a| a.kind == AssetKind::Table) {
+            if let [schema, table] = asset.path.segments() {
+                if let Some(found) = triggers.remove(&(schema.clone(), table.clone())) {
+                    asset.triggers = found;
+                }
+            }
+        }
+
+        Ok(())
     }
 
     /// The assets of one batch: columns of all its entries, keys and indexes of its tables, the
@@ -410,6 +457,25 @@ fn lineage(
         .iter()
         .flat_map(AssetSchema::foreign_key_lineage)
         .collect();
+    for asset in assets.iter().filter(|a| a.kind == AssetKind::Routine) {
+        let Some(body) = asset.routine.as_ref().and_then(|r| r.definition.as_ref()) else {
+            continue;
+        };
+        // Best effort, as for PostgreSQL: a body the parser cannot read (`BEGIN … END` blocks
+        // often are not) is no lineage, not an error of the scan.
+        match crate::view_sql::routine_lineage(
+            &asset.path,
+            &asset.path.segments()[0],
+            body,
+            &index,
+            &sqlparser::dialect::MySqlDialect {},
+        ) {
+            Ok(found) => edges.extend(found),
+            Err(error) => {
+                tracing::debug!(routine = %asset.path, %error, "no lineage for this routine")
+            }
+        }
+    }
     for asset in leaves() {
         let Some(sql) = &asset.view_definition else {
             continue;

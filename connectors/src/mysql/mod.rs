@@ -8,13 +8,15 @@
 //!   `max_connections`, the schema's size and `Uptime`.
 //! - `discover.rs`: [`discover`], batched schema discovery from `information_schema`, with
 //!   `catalog.rs` (the queries), `assemble.rs` (rows → asset schemas) and `tuning.rs` (what each
-//!   scan strategy means here, and how `auto` moves).
+//!   scan strategy means here, and how `auto` moves), and `objects.rs` (routines, triggers and
+//!   MariaDB sequences).
 
 mod assemble;
 mod catalog;
 mod connect;
 mod discover;
 mod health;
+mod objects;
 mod options;
 mod sample;
 mod tuning;
