@@ -203,7 +203,13 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
 
     // Links to a table and to a column; a column the asset lacks, or another tenant's asset,
     // is not found.
-    gql_ok(&app, &steward, LINK, json!({ "t": customer, "a": customers })).await;
+    gql_ok(
+        &app,
+        &steward,
+        LINK,
+        json!({ "t": customer, "a": customers }),
+    )
+    .await;
     gql_ok(
         &app,
         &steward,
@@ -227,7 +233,11 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
         .await;
     assert_eq!(error_code(&missing), Some("NOT_FOUND"), "{missing}");
     let foreign = app
-        .gql(Some(&globex), LINK, json!({ "t": customer, "a": customers }))
+        .gql(
+            Some(&globex),
+            LINK,
+            json!({ "t": customer, "a": customers }),
+        )
         .await;
     assert_eq!(error_code(&foreign), Some("NOT_FOUND"), "{foreign}");
 
@@ -262,7 +272,10 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
         .iter()
         .map(|l| {
             let path = l["assetPath"].as_str().unwrap();
-            (path[path.find(".shop.").unwrap() + 1..].to_owned(), l["column"].clone())
+            (
+                path[path.find(".shop.").unwrap() + 1..].to_owned(),
+                l["column"].clone(),
+            )
         })
         .collect();
     assert_eq!(
@@ -295,7 +308,10 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
         json!({}),
     )
     .await;
-    assert_eq!(approved["glossaryTerms"], json!([{ "name": "Customer", "relatedTerms": [] }]));
+    assert_eq!(
+        approved["glossaryTerms"],
+        json!([{ "name": "Customer", "relatedTerms": [] }])
+    );
 
     // Ownership: orders gets its own (typed) owner; the other tables inherit the source's.
     gql_ok(
@@ -315,9 +331,18 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
     assert_eq!(error_code(&refused), Some("VALIDATION"), "{refused}");
     let platform = gql_ok(&app, &viewer, OWNED_BY, json!({ "o": "data platform" })).await;
     let platform_tables = tables(&platform["ownedBy"]);
-    assert!(platform_tables.contains(&"shop.customers".to_owned()), "{platform}");
-    assert!(platform_tables.contains(&"shop.invoices".to_owned()), "{platform}");
-    assert!(!platform_tables.contains(&"shop.orders".to_owned()), "{platform}");
+    assert!(
+        platform_tables.contains(&"shop.customers".to_owned()),
+        "{platform}"
+    );
+    assert!(
+        platform_tables.contains(&"shop.invoices".to_owned()),
+        "{platform}"
+    );
+    assert!(
+        !platform_tables.contains(&"shop.orders".to_owned()),
+        "{platform}"
+    );
     assert!(platform["ownedBy"]
         .as_array()
         .unwrap()
@@ -449,8 +474,7 @@ Order,\"A purchase,\nwith its lines.\",,Customer,,draft\r\n\
 Legacy account,Replaced by Customer.,,,,deprecated\r\n";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_csv_import_with_bad_rows_records_nothing_and_a_good_file_round_trips_through_export()
-{
+async fn a_csv_import_with_bad_rows_records_nothing_and_a_good_file_round_trips_through_export() {
     let app = TestApp::spawn().await;
     let dir = std::env::temp_dir().join(format!("pursight-glossary-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -466,7 +490,13 @@ Refund,Points nowhere.,,Invoice,robot:business:X,retired\n",
     .unwrap();
     let output = pursight(
         &app,
-        &["glossary", "import", bad.to_str().unwrap(), "--tenant", "acme"],
+        &[
+            "glossary",
+            "import",
+            bad.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
     );
     let out = text(&output);
     assert!(!output.status.success(), "{out}");
@@ -490,7 +520,13 @@ Refund,Points nowhere.,,Invoice,robot:business:X,retired\n",
     .unwrap();
     let output = pursight(
         &app,
-        &["glossary", "import", ragged.to_str().unwrap(), "--tenant", "acme"],
+        &[
+            "glossary",
+            "import",
+            ragged.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
     );
     assert!(!output.status.success());
     assert!(
@@ -503,7 +539,13 @@ Refund,Points nowhere.,,Invoice,robot:business:X,retired\n",
     std::fs::write(&good, GOOD).unwrap();
     let output = pursight(
         &app,
-        &["glossary", "import", good.to_str().unwrap(), "--tenant", "acme"],
+        &[
+            "glossary",
+            "import",
+            good.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
     );
     assert!(output.status.success(), "{}", text(&output));
     let exported = dir.join("export.csv");
@@ -531,9 +573,19 @@ Order,\"A purchase,\nwith its lines.\",,Customer,,draft\r\n"
     let events = glossary_events(&app, "acme");
     let output = pursight(
         &app,
-        &["glossary", "import", exported.to_str().unwrap(), "--tenant", "acme"],
+        &[
+            "glossary",
+            "import",
+            exported.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
     );
-    assert!(text(&output).contains("nothing changed"), "{}", text(&output));
+    assert!(
+        text(&output).contains("nothing changed"),
+        "{}",
+        text(&output)
+    );
     assert_eq!(glossary_events(&app, "acme"), events);
     // The terms are in the read model for GraphQL, and only for their tenant.
     let viewer = TestApp::token("acme", &[Role::Viewer]);

@@ -249,7 +249,11 @@ mod tests {
                 .into_iter()
                 .filter(|role| role_allows(*role, permission))
                 .collect();
-            assert_eq!(holders, vec![Role::Admin, Role::DataSteward], "{permission:?}");
+            assert_eq!(
+                holders,
+                vec![Role::Admin, Role::DataSteward],
+                "{permission:?}"
+            );
         }
         assert!(role_allows(Role::Viewer, Permission::ReadCatalog));
     }

@@ -50,7 +50,11 @@ impl OwnerKind {
 }
 
 impl OwnerType {
-    pub const ALL: [OwnerType; 3] = [OwnerType::Technical, OwnerType::Business, OwnerType::Steward];
+    pub const ALL: [OwnerType; 3] = [
+        OwnerType::Technical,
+        OwnerType::Business,
+        OwnerType::Steward,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             OwnerType::Technical => "technical",
@@ -93,7 +97,9 @@ impl FromStr for OwnerType {
 }
 
 /// One owner: who, whether a person or a team, and what they answer for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Owner {
     /// One line: at most 120 characters and no `;` for glossary owners; an asset's or source's
     /// owner keeps its own, older bound.
@@ -218,7 +224,10 @@ mod tests {
     #[test]
     fn the_compact_form_round_trips_and_names_may_hold_colons() {
         let o = Owner::parse_compact("team:technical:ops:east").unwrap();
-        assert_eq!((o.kind, o.owner_type), (OwnerKind::Team, OwnerType::Technical));
+        assert_eq!(
+            (o.kind, o.owner_type),
+            (OwnerKind::Team, OwnerType::Technical)
+        );
         assert_eq!(o.name, "ops:east");
         assert_eq!(Owner::parse_compact(&o.to_compact()).unwrap(), o);
         assert!(Owner::parse_compact("robot:technical:x").is_err());

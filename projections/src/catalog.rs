@@ -535,7 +535,8 @@ pub(crate) const ASSET_COLUMNS: &str =
     s.config->>'description' AS source_description";
 
 /// The assets table with each asset's source beside it.
-pub(crate) const ASSETS_WITH_SOURCE: &str = "rm_catalog.assets a LEFT JOIN rm_data_sources.data_sources s
+pub(crate) const ASSETS_WITH_SOURCE: &str =
+    "rm_catalog.assets a LEFT JOIN rm_data_sources.data_sources s
     ON s.tenant_id = a.tenant_id AND s.id = a.source_id";
 
 /// Filters for [`assets`].

@@ -74,7 +74,12 @@ pub async fn run(
     let store = EventStore::connect(&store.config()?).await?;
     let glossary = GlossaryCommands::new(CommandHandler::new(store));
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
-    let ctx = CommandContext::new(tenant.clone(), format!("cli:{user}"), vec![Role::Admin], None);
+    let ctx = CommandContext::new(
+        tenant.clone(),
+        format!("cli:{user}"),
+        vec![Role::Admin],
+        None,
+    );
     match (command, rows) {
         (GlossaryCommand::Import { file }, Some(rows)) => {
             let count = rows.len();
@@ -82,7 +87,9 @@ pub async fn run(
                 Ok(outcome) => {
                     let events = outcome.event_ids().len();
                     if events == 0 {
-                        println!("{count} rows imported into the glossary of {tenant}: nothing changed");
+                        println!(
+                            "{count} rows imported into the glossary of {tenant}: nothing changed"
+                        );
                     } else {
                         println!(
                             "{count} rows imported into the glossary of {tenant}: {events} events recorded (sequence {})",
@@ -99,12 +106,20 @@ pub async fn run(
                     let problems: Vec<String> = message
                         .split("; line ")
                         .enumerate()
-                        .map(|(i, p)| if i == 0 { p.to_owned() } else { format!("line {p}") })
+                        .map(|(i, p)| {
+                            if i == 0 {
+                                p.to_owned()
+                            } else {
+                                format!("line {p}")
+                            }
+                        })
                         .collect();
                     let summary = refused(&file, &problems);
                     // The refusal goes back as the command's error, so the audit trail records it.
-                    Err(anyhow::Error::new(CommandError::Validation(message.to_owned()))
-                        .context(summary.to_string()))
+                    Err(
+                        anyhow::Error::new(CommandError::Validation(message.to_owned()))
+                            .context(summary.to_string()),
+                    )
                 }
                 Err(err) => Err(err.into()),
             }
@@ -196,11 +211,14 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
     for record in reader.records() {
         match record {
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line());
-                problems.push(format!("line {line}: not readable as CSV ({})", csv_reason(&err)));
+                let line = err.position().map_or(0, |p| line_at(bytes, p.byte()));
+                problems.push(format!(
+                    "line {line}: not readable as CSV ({})",
+                    csv_reason(&err)
+                ));
             }
             Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| line_at(bytes, p.byte()));
                 if record.len() != HEADER.len() {
                     problems.push(format!(
                         "line {line}: expected {} fields, found {}",
@@ -226,6 +244,19 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// The line (from 1) of the record starting at byte `offset`. Counted here rather than taken
+/// from the reader: after a `\r\n` line end the reader's record starts at the `\n`, and its line
+/// count is one short from then on.
+fn line_at(bytes: &[u8], offset: u64) -> u64 {
+    let mut start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
 }
 
 /// Why the CSV reader failed, without echoing file content.
@@ -273,6 +304,8 @@ Order,A purchase.,,,,\r\n";
         let rows = parse_csv(FILE.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
+        // The first row holds a line break, so the second starts on line 4.
+        assert_eq!(rows[1].line, 4);
         assert_eq!(rows[0].synonyms, ["Client", "Buyer"]);
         let events = Glossary::decide(&Default::default(), &G::ImportTerms { rows }).unwrap();
         let state = Glossary::replay(&events);
@@ -287,7 +320,7 @@ Order,A purchase.,,,,\r\n";
 
     #[test]
     fn shape_problems_are_reported_with_their_lines() {
-        let bad = "name,definition,synonyms,related,owners,status\nA,b,,,,\nB,only three,x\nC,d,,,,draft,extra\n";
+        let bad = "name,definition,synonyms,related,owners,status\r\nA,b,,,,\r\nB,only three,x\r\nC,d,,,,draft,extra\r\n";
         assert_eq!(
             parse_csv(bad.as_bytes()).unwrap_err(),
             [
@@ -299,8 +332,10 @@ Order,A purchase.,,,,\r\n";
             parse_csv(b"term,meaning\nA,b\n").unwrap_err(),
             ["line 1: the header must be name,definition,synonyms,related,owners,status"]
         );
-        assert!(parse_csv(b"name,definition,synonyms,related,owners,status\nA,\xff,,,,\n")
-            .unwrap_err()[0]
-            .starts_with("line 2: not readable as CSV (not UTF-8)"));
+        assert!(
+            parse_csv(b"name,definition,synonyms,related,owners,status\nA,\xff,,,,\n").unwrap_err()
+                [0]
+            .starts_with("line 2: not readable as CSV (not UTF-8)")
+        );
     }
 }

@@ -77,10 +77,10 @@ pub struct AddArgs {
     pub owner: Option<String>,
     /// person (default) or team.
     #[arg(long)]
-    pub owner_kind: Option<String>,
+    pub owner_kind: Option<domain::owner::OwnerKind>,
     /// technical (default), business or steward.
     #[arg(long)]
-    pub owner_type: Option<String>,
+    pub owner_type: Option<domain::owner::OwnerType>,
     #[arg(long)]
     pub description: Option<String>,
     /// Repeat for several tags.

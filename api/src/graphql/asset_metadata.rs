@@ -30,7 +30,9 @@ impl AssetMetadataMutation {
             desc = "Who answers for the asset (person, team or mailbox): one line, at most 256 characters, no control characters."
         )]
         owner: Option<String>,
-        #[graphql(desc = "Whether the owner is a person or a team (default PERSON); needs `owner`.")]
+        #[graphql(
+            desc = "Whether the owner is a person or a team (default PERSON); needs `owner`."
+        )]
         owner_kind: Option<super::owner_types::OwnerKindGql>,
         #[graphql(
             desc = "What the owner answers for: TECHNICAL (default), BUSINESS or STEWARD; needs `owner`."

@@ -434,11 +434,9 @@ impl AssetGql {
         use super::owner_types::owner_from_columns;
         let r = &self.0;
         match &r.owner {
-            Some(name) => owner_from_columns(
-                Some(name),
-                r.owner_kind.as_deref(),
-                r.owner_type.as_deref(),
-            ),
+            Some(name) => {
+                owner_from_columns(Some(name), r.owner_kind.as_deref(), r.owner_type.as_deref())
+            }
             None => owner_from_columns(
                 r.source_owner.as_deref(),
                 r.source_owner_kind.as_deref(),
@@ -506,7 +504,11 @@ impl AssetGql {
             description: self.0.description.clone(),
         };
         let source = AssetMetadata {
-            owner: self.0.source_owner.clone().map(domain::owner::Owner::untyped),
+            owner: self
+                .0
+                .source_owner
+                .clone()
+                .map(domain::owner::Owner::untyped),
             tags: self.0.source_tags.as_ref().map(strings).unwrap_or_default(),
             description: self.0.source_description.clone(),
         };

@@ -8,8 +8,8 @@
 //! the caller's asset scope (a custom role's condition) are absent. Invalid input is refused whole (VALIDATION) before anything is recorded.
 
 use super::errors::{command_error, internal};
-use super::owner_types::{owner_view, OwnerGql, OwnerInput};
 use super::mutation::{policy_context, wait_for_projection};
+use super::owner_types::{owner_view, OwnerGql, OwnerInput};
 use super::query::parse_id;
 use super::{api_error, authorize, Services};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
@@ -238,10 +238,15 @@ impl GlossaryQuery {
     async fn glossary_terms(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Case-insensitive text to find in a name, synonym or definition; at most 200 characters.")]
+        #[graphql(
+            desc = "Case-insensitive text to find in a name, synonym or definition; at most 200 characters."
+        )]
         search: Option<String>,
         #[graphql(desc = "Only terms of this status.")] status: Option<GlossaryTermStatus>,
-        #[graphql(default = 100, desc = "Page size, 1 to 500; more is a VALIDATION error.")]
+        #[graphql(
+            default = 100,
+            desc = "Page size, 1 to 500; more is a VALIDATION error."
+        )]
         first: i32,
         #[graphql(desc = "The name of the last term of the previous page.")] after: Option<String>,
     ) -> Result<Vec<GlossaryTerm>> {
@@ -250,12 +255,12 @@ impl GlossaryQuery {
         let limit = crate::graphql::limits::page_size("first", first, 500)?;
         let bounded = |field: &str, text: Option<String>| -> Result<Option<String>> {
             match text {
-                Some(t) if t.chars().count() > MAX_SEARCH_CHARS || t.contains('\0') => Err(
-                    api_error(
+                Some(t) if t.chars().count() > MAX_SEARCH_CHARS || t.contains('\0') => {
+                    Err(api_error(
                         "VALIDATION",
                         format!("{field}: at most {MAX_SEARCH_CHARS} characters, no NUL"),
-                    ),
-                ),
+                    ))
+                }
                 Some(t) if t.trim().is_empty() => Ok(None),
                 other => Ok(other.map(|t| t.trim().to_owned())),
             }
@@ -289,7 +294,6 @@ impl GlossaryQuery {
                 .map(GlossaryTerm),
         )
     }
-
 }
 
 #[derive(Default)]
@@ -342,7 +346,10 @@ impl GlossaryMutation {
         input: GlossaryTermInput,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ManageGlossary, command_id.as_ref())?;
@@ -362,7 +369,10 @@ impl GlossaryMutation {
         #[graphql(desc = "The new content, replacing the old.")] input: GlossaryTermInput,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ManageGlossary, command_id.as_ref())?;
@@ -380,7 +390,10 @@ impl GlossaryMutation {
         #[graphql(desc = "The term's id.")] id: ID,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ApproveGlossary, command_id.as_ref())?;
@@ -402,7 +415,10 @@ impl GlossaryMutation {
         reason: Option<String>,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ManageGlossary, command_id.as_ref())?;
@@ -424,7 +440,10 @@ impl GlossaryMutation {
         column: Option<String>,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ManageGlossary, command_id.as_ref())?;
@@ -444,11 +463,15 @@ impl GlossaryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The term's id.")] term_id: ID,
         #[graphql(desc = "The asset's id.")] asset_id: ID,
-        #[graphql(desc = "The column (omit for the link to the asset as a whole).")]
-        column: Option<String>,
+        #[graphql(desc = "The column (omit for the link to the asset as a whole).")] column: Option<
+            String,
+        >,
         #[graphql(desc = "Idempotency key (a UUID): the same id twice records once.")]
         command_id: Option<ID>,
-        #[graphql(default = false, desc = "Return only once the read models reflect the change.")]
+        #[graphql(
+            default = false,
+            desc = "Return only once the read models reflect the change."
+        )]
         wait_for_projection: bool,
     ) -> Result<GlossaryCommandResult> {
         let context = policy_context(ctx, Permission::ManageGlossary, command_id.as_ref())?;

@@ -196,12 +196,8 @@ impl From<DataSourceInput> for DataSourceConfigInput {
             }),
             use_encryption: input.use_encryption,
             owner: input.owner,
-            owner_kind: input
-                .owner_kind
-                .map(|k| domain::owner::OwnerKind::from(k).as_str().to_owned()),
-            owner_type: input
-                .owner_type
-                .map(|t| domain::owner::OwnerType::from(t).as_str().to_owned()),
+            owner_kind: input.owner_kind.map(Into::into),
+            owner_type: input.owner_type.map(Into::into),
             description: input.description,
             environment: input.environment,
             tags: input.tags,

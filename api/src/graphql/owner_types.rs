@@ -107,7 +107,6 @@ pub(crate) fn owner_view(owner: Owner) -> OwnerGql {
     }
 }
 
-
 /// An owner as a read model holds it: `{name, kind, type}`, or a plain name recorded before
 /// owners were typed (kind and type then unknown).
 pub(crate) fn owner_from_json(value: &serde_json::Value) -> Option<OwnerGql> {
@@ -121,7 +120,9 @@ pub(crate) fn owner_from_json(value: &serde_json::Value) -> Option<OwnerGql> {
             let text = |key: &str| value.get(key).and_then(|v| v.as_str());
             Some(OwnerGql {
                 name: text("name")?.to_owned(),
-                kind: text("kind").and_then(|k| k.parse::<OwnerKind>().ok()).map(Into::into),
+                kind: text("kind")
+                    .and_then(|k| k.parse::<OwnerKind>().ok())
+                    .map(Into::into),
                 owner_type: text("type")
                     .and_then(|t| t.parse::<OwnerType>().ok())
                     .map(Into::into),
@@ -139,7 +140,9 @@ pub(crate) fn owner_from_columns(
 ) -> Option<OwnerGql> {
     Some(OwnerGql {
         name: name?.to_owned(),
-        kind: kind.and_then(|k| k.parse::<OwnerKind>().ok()).map(Into::into),
+        kind: kind
+            .and_then(|k| k.parse::<OwnerKind>().ok())
+            .map(Into::into),
         owner_type: owner_type
             .and_then(|t| t.parse::<OwnerType>().ok())
             .map(Into::into),

@@ -20,6 +20,8 @@ impl OwnershipQuery {
     /// (case-insensitive, whole name), optionally of one kind and type; ordered by path. Only
     /// assets your roles reach are listed.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 1000, child_complexity)")]
+    // GraphQL arguments, one per input of the query.
+    #[allow(clippy::too_many_arguments)]
     async fn owned_by(
         &self,
         ctx: &Context<'_>,
@@ -30,11 +32,12 @@ impl OwnershipQuery {
         >,
         #[graphql(default = false, desc = "Also assets the last scan no longer found.")]
         include_removed: bool,
-        #[graphql(default = 100, desc = "Page size, 1 to 1000; more is a VALIDATION error.")]
+        #[graphql(
+            default = 100,
+            desc = "Page size, 1 to 1000; more is a VALIDATION error."
+        )]
         first: i32,
-        #[graphql(desc = "The path of the last asset of the previous page.")] after: Option<
-            String,
-        >,
+        #[graphql(desc = "The path of the last asset of the previous page.")] after: Option<String>,
     ) -> Result<Vec<AssetGql>> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();

@@ -79,9 +79,10 @@ impl DataSource {
     /// Accountable owner's name (its assets inherit the owner unless they have their own).
     async fn owner(&self) -> Option<String> {
         match self.field("owner") {
-            Some(serde_json::Value::Object(owner)) => {
-                owner.get("name").and_then(|n| n.as_str()).map(str::to_owned)
-            }
+            Some(serde_json::Value::Object(owner)) => owner
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned),
             _ => self.text("owner"),
         }
     }

@@ -36,13 +36,14 @@ pub struct DataSourceConfigInput {
     pub pool: Option<PoolSettingsInput>,
     pub use_encryption: Option<bool>,
     pub owner: Option<String>,
-    /// `person` or `team` (default person); without an `owner` it has no effect.
+    /// `person` or `team` (default person); without an `owner` it has no effect. Closed
+    /// vocabularies, so typed already (and small: a command carries this input).
     #[serde(default)]
-    pub owner_kind: Option<String>,
+    pub owner_kind: Option<OwnerKind>,
     /// `technical`, `business` or `steward` (default technical); without an `owner` it has no
     /// effect.
     #[serde(default)]
-    pub owner_type: Option<String>,
+    pub owner_type: Option<OwnerType>,
     pub description: Option<String>,
     pub environment: Option<String>,
     pub tags: Option<Vec<String>>,
@@ -160,12 +161,7 @@ impl DataSourceConfigInput {
             .and_then(|input| input.parse(kind, &mut r));
         let ssl_config = self.ssl_config.and_then(|input| input.parse(&mut r));
         let pool = self.pool.unwrap_or_default().parse(&mut r);
-        let owner_kind = r.optional("owner_kind", self.owner_kind.as_deref(), |raw| {
-            raw.parse::<OwnerKind>()
-        });
-        let owner_type = r.optional("owner_type", self.owner_type.as_deref(), |raw| {
-            raw.parse::<OwnerType>()
-        });
+        let (owner_kind, owner_type) = (self.owner_kind, self.owner_type);
         let owner = r
             .text("owner", self.owner.as_deref(), MAX_TEXT_CHARS)
             .map(|name| Owner {
@@ -316,8 +312,8 @@ impl DataSourceConfig {
             }),
             use_encryption: Some(self.use_encryption),
             owner: self.owner.as_ref().map(|o| o.name.clone()),
-            owner_kind: self.owner.as_ref().map(|o| o.kind.as_str().to_owned()),
-            owner_type: self.owner.as_ref().map(|o| o.owner_type.as_str().to_owned()),
+            owner_kind: self.owner.as_ref().map(|o| o.kind),
+            owner_type: self.owner.as_ref().map(|o| o.owner_type),
             description: text(&self.description),
             environment: self.environment.map(|e| e.as_str().to_owned()),
             tags: Some(self.tags.iter().map(Tag::to_string).collect()),

@@ -88,10 +88,7 @@ pub fn glossary_id(tenant: &TenantId) -> AggregateId {
 /// A term's id: `SHA-256("pursight.glossary-term-id.v1\n" ‖ lowercase name)` as a UUIDv8. Ids
 /// are only ever looked up within one tenant's glossary. Never change this.
 pub fn term_id(name: &str) -> Uuid {
-    derived_uuid(&[
-        b"pursight.glossary-term-id.v1\n",
-        name_key(name).as_bytes(),
-    ])
+    derived_uuid(&[b"pursight.glossary-term-id.v1\n", name_key(name).as_bytes()])
 }
 
 fn derived_uuid(parts: &[&[u8]]) -> Uuid {

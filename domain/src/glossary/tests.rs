@@ -182,7 +182,10 @@ fn hostile_input_is_refused_with_one_message_per_problem() {
         panic!("{error:?}");
     };
     assert_eq!(problems.len(), 4, "{problems:?}");
-    assert!(problems[0].starts_with("name: must not start with ="), "{problems:?}");
+    assert!(
+        problems[0].starts_with("name: must not start with ="),
+        "{problems:?}"
+    );
     assert!(problems[1].starts_with("definition: must not contain control"));
     assert!(problems[2].starts_with("synonyms[1]"));
     assert!(problems[3].starts_with("owners[0]: owner: at most 120"));
@@ -328,7 +331,10 @@ fn an_import_reports_every_bad_row_with_its_line_and_records_nothing() {
         "{problems:?}"
     );
     assert!(problems[1].contains("also on line 2"), "{problems:?}");
-    assert!(problems[3].contains("no term named \"Invoice\""), "{problems:?}");
+    assert!(
+        problems[3].contains("no term named \"Invoice\""),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -351,9 +357,11 @@ fn an_import_defines_changes_and_moves_status_and_a_second_import_records_nothin
     assert_eq!(status("customer"), TermStatus::Approved);
     assert_eq!(status("Order"), TermStatus::Draft);
     assert_eq!(status("Legacy id"), TermStatus::Deprecated);
-    assert!(Glossary::decide(&state, &GlossaryCommand::ImportTerms { rows })
-        .unwrap()
-        .is_empty());
+    assert!(
+        Glossary::decide(&state, &GlossaryCommand::ImportTerms { rows })
+            .unwrap()
+            .is_empty()
+    );
     // A term cannot go back to draft, nor a deprecated one change.
     let error = Glossary::decide(
         &state,

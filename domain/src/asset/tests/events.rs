@@ -120,7 +120,11 @@ fn every_event_round_trips_through_its_stored_form() {
     let events = one_of_each();
     for event in &events {
         let (event_type, version) = (event.event_type(), event.version());
-        let newest = if event_type == "AssetMetadataChanged" { 2 } else { 1 };
+        let newest = if event_type == "AssetMetadataChanged" {
+            2
+        } else {
+            1
+        };
         assert_eq!(version, newest);
         assert!(
             AssetEvent::READABLE.contains(&(event_type, version)),
@@ -164,7 +168,10 @@ fn a_version_one_metadata_change_with_a_plain_owner_is_upcast_to_a_typed_owner()
         &serde_json::json!({ "asset_id": asset_id(), "owner": null, "tags": [], "description": null }),
     )
     .unwrap();
-    assert!(matches!(untouched, AssetEvent::AssetMetadataChanged(AssetMetadataChanged { owner: None, .. })));
+    assert!(matches!(
+        untouched,
+        AssetEvent::AssetMetadataChanged(AssetMetadataChanged { owner: None, .. })
+    ));
 }
 
 #[test]

@@ -169,20 +169,28 @@ fn an_owner_is_typed_and_a_kind_without_a_name_is_refused() {
         )
         .unwrap(),
     };
-    let state = given(vec![discovered()]).when(typed).then(vec![AssetEvent::AssetMetadataChanged(
-        AssetMetadataChanged {
-            asset_id: asset_id(),
-            owner: Some(Owner {
-                name: "Billing".into(),
-                kind: OwnerKind::Team,
-                owner_type: OwnerType::Business,
-            }),
-            tags: vec![],
-            description: None,
-        },
-    )]);
-    assert_eq!(state.metadata.owner.unwrap().owner_type, OwnerType::Business);
-    let error =
-        MetadataPatch::parse_typed(None, None, Some(OwnerType::Steward), None, Some("d")).unwrap_err();
-    assert!(error.message_for("owner").unwrap().contains("needs the owner's name"));
+    let state = given(vec![discovered()])
+        .when(typed)
+        .then(vec![AssetEvent::AssetMetadataChanged(
+            AssetMetadataChanged {
+                asset_id: asset_id(),
+                owner: Some(Owner {
+                    name: "Billing".into(),
+                    kind: OwnerKind::Team,
+                    owner_type: OwnerType::Business,
+                }),
+                tags: vec![],
+                description: None,
+            },
+        )]);
+    assert_eq!(
+        state.metadata.owner.unwrap().owner_type,
+        OwnerType::Business
+    );
+    let error = MetadataPatch::parse_typed(None, None, Some(OwnerType::Steward), None, Some("d"))
+        .unwrap_err();
+    assert!(error
+        .message_for("owner")
+        .unwrap()
+        .contains("needs the owner's name"));
 }
