@@ -37,7 +37,7 @@ CREATE TABLE shop.invoices (
 );
 "#;
 
-const DEFINE: &str = "mutation($n: String!, $i: GlossaryTermInput!) { defineGlossaryTerm(name: $n, input: $i, waitForProjection: true) { termId projected eventIds } }";
+const DEFINE: &str = "mutation($n: String!, $i: GlossaryTermInput!) { defineGlossaryTerm(name: $n, input: $i, waitForProjection: true) { termId aggregateId projected eventIds } }";
 const APPROVE: &str = "mutation($id: ID!) { approveGlossaryTerm(id: $id, waitForProjection: true) { termId projected } }";
 const LINK: &str = "mutation($t: ID!, $a: ID!, $c: String) { linkGlossaryTerm(termId: $t, assetId: $a, column: $c, waitForProjection: true) { projected eventIds } }";
 const TERM: &str = "query($id: ID!) { glossaryTerm(id: $id) { name status synonyms relatedTerms owners { name kind type } links { assetPath column } } }";
@@ -144,6 +144,10 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
     )
     .await;
     let customer = defined["defineGlossaryTerm"]["termId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let glossary = defined["defineGlossaryTerm"]["aggregateId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -415,7 +419,7 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
     gql_ok(
         &app,
         &admin,
-        "mutation { defineRole(role: \"eu_reader\", permissions: [\"asset:read\"], condition: { tagsAny: [\"residency:eu\"] }, waitForProjection: true) { projected } }",
+        "mutation { defineRole(role: \"eu_reader\", permissions: [\"asset:read\", \"audit:read\"], condition: { tagsAny: [\"residency:eu\"] }, waitForProjection: true) { projected } }",
         json!({}),
     )
     .await;
@@ -446,6 +450,32 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
     )
     .await;
     assert_eq!(hidden["asset"], Value::Null);
+    // The glossary's history keeps its terms but not the links to assets out of reach.
+    let history = |token: String| {
+        let app = &app;
+        let glossary = glossary.clone();
+        async move {
+            let events = gql_ok(
+                app,
+                &token,
+                "query($id: ID!) { history(aggregateId: $id) { type data } }",
+                json!({ "id": glossary }),
+            )
+            .await;
+            events["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "io.pursight.TermLinked.v1")
+                .map(|e| e["data"]["asset_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(history(kim.clone()).await, [orders.clone()]);
+    assert_eq!(
+        history(admin.clone()).await,
+        [customers.clone(), orders.clone(), customers.clone()]
+    );
 
     // Unlinking removes the link from the asset.
     gql_ok(
