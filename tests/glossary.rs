@@ -205,6 +205,38 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
         .await;
     assert_eq!(error_code(&again), Some("CONFLICT"), "{again}");
 
+    // Curating and approving are separate duties: a custom role that may curate the glossary
+    // (`glossary:update`) defines terms but does not approve them.
+    gql_ok(
+        &app,
+        &admin,
+        "mutation { defineRole(role: \"glossary_editor\", permissions: [\"asset:read\", \"glossary:update\"], waitForProjection: true) { projected } }",
+        json!({}),
+    )
+    .await;
+    gql_ok(
+        &app,
+        &admin,
+        "mutation { grantRole(subject: \"eda@acme.test\", role: \"glossary_editor\", waitForProjection: true) { projected } }",
+        json!({}),
+    )
+    .await;
+    let editor = token_of("acme", "eda@acme.test", &[]);
+    let drafted = gql_ok(
+        &app,
+        &editor,
+        DEFINE,
+        json!({ "n": "Basket", "i": { "definition": "Items chosen before an order." } }),
+    )
+    .await["defineGlossaryTerm"]["termId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = app
+        .gql(Some(&editor), APPROVE, json!({ "id": drafted }))
+        .await;
+    assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
+
     // Links to a table and to a column; a column the asset lacks, or another tenant's asset,
     // is not found.
     gql_ok(

@@ -55,8 +55,11 @@ impl From<GlossaryTermInput> for TermInput {
 /// Where a term is in its lifecycle.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum GlossaryTermStatus {
+    /// Defined, not yet approved.
     Draft,
+    /// Approved by a data steward.
     Approved,
+    /// No longer to be used; kept readable, its name stays taken.
     Deprecated,
 }
 

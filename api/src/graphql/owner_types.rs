@@ -8,7 +8,9 @@ use domain::owner::{Owner, OwnerKind, OwnerType};
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "OwnerKind")]
 pub enum OwnerKindGql {
+    /// One person.
     Person,
+    /// A team or group.
     Team,
 }
 
