@@ -503,7 +503,7 @@ async fn terms_are_approved_by_stewards_linked_to_assets_and_read_within_tenant_
                 .collect::<Vec<String>>()
         }
     };
-    assert_eq!(history(kim.clone()).await, [orders.clone()]);
+    assert_eq!(history(kim.clone()).await, vec![orders.clone()]);
     assert_eq!(
         history(admin.clone()).await,
         [customers.clone(), orders.clone(), customers.clone()]
