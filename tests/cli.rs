@@ -291,7 +291,7 @@ async fn replay_filters_by_tenant_and_sequence() {
     let output = pursight(&app, &["replay"]);
     let table = text(&output);
     assert!(
-        table.contains("SourceRegistered v2") && table.contains("3 events"),
+        table.contains("SourceRegistered v3") && table.contains("3 events"),
         "{table}"
     );
     app.stop().await;

@@ -56,7 +56,7 @@ async fn register_then_read_your_write_then_the_history_and_audit_trail_show_it(
         .await;
     let events = history["data"]["history"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{history}");
-    assert_eq!(events[0]["type"], "io.pursight.SourceRegistered.v2");
+    assert_eq!(events[0]["type"], "io.pursight.SourceRegistered.v3");
     assert_eq!(events[0]["actor"], "alice@example.com");
     assert_eq!(events[0]["tenant"], "acme");
     assert_eq!(

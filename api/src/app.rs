@@ -169,6 +169,9 @@ impl Application {
             projections.start(Health).await?,
             projections.start(Compliance).await?,
             projections.start(projections::access::Access).await?,
+            projections
+                .start(projections::glossary::GlossaryProjection)
+                .await?,
         ];
         let secrets = connectors::secrets::SecretResolver::new(
             connectors::secrets::SecretResolverConfig::from_env()

@@ -821,7 +821,8 @@ fn asset_facts(
             }),
         schema_evidence,
         tags: shown.tags.into_iter().collect(),
-        owner: shown.owner,
+        // The compliance condition language compares the owner's name.
+        owner: shown.owner.map(|o| o.name),
         description: shown.description,
         metadata_evidence,
         columns,
@@ -1274,7 +1275,7 @@ mod tests {
         ];
         let metadata = Metadata {
             source: AssetMetadata {
-                owner: Some("payments".into()),
+                owner: Some(domain::owner::Owner::untyped("payments")),
                 ..Default::default()
             },
             ..Default::default()
@@ -1433,7 +1434,7 @@ mod tests {
         let (asset, mut events) = table(["ledger", "public", "invoices"], &["payer"]);
         let metadata = Metadata {
             source: AssetMetadata {
-                owner: Some("platform-dba".into()),
+                owner: Some(domain::owner::Owner::untyped("platform-dba")),
                 tags: vec!["residency:eu".into()],
                 description: Some("Finance".into()),
             },
@@ -1450,7 +1451,7 @@ mod tests {
         events.push((
             AssetEvent::AssetMetadataChanged(domain::asset::AssetMetadataChanged {
                 asset_id: asset,
-                owner: Some("billing-team".into()),
+                owner: Some(domain::owner::Owner::untyped("billing-team")),
                 tags: vec!["purpose:invoicing".into(), "retention:7y".into()],
                 description: None,
             }),

@@ -15,6 +15,8 @@
 //!
 //! [`compliance_policy`] changes a tenant's compliance policy and accepts violations' risk.
 //!
+//! [`glossary`] curates the tenant's business glossary and links its terms to assets.
+//!
 //! Process managers built on it: [`workflows`] (connection validation, scans), [`compliance`]
 //! (compliance passes over a source), [`compliance_pm`] (the evaluation loop that re-evaluates
 //! what each fact event touches, and expires risk acceptances) and [`health`]
@@ -28,6 +30,7 @@ pub mod compliance_pm;
 pub mod compliance_policy;
 mod context;
 mod error;
+pub mod glossary;
 mod handler;
 pub mod health;
 pub mod workflows;

@@ -83,11 +83,16 @@ pub enum Permission {
     /// Define, change and retire the tenant's custom roles and grant or revoke roles
     /// (the `AccessPolicy` aggregate). Admins only.
     ManageRoles,
+    /// Define, change and deprecate glossary terms, link them to assets and columns, import
+    /// a glossary.
+    ManageGlossary,
+    /// Approve a draft glossary term (a data steward's call).
+    ApproveGlossary,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ManageDataSources,
         Permission::ReadCatalog,
         Permission::ReadAudit,
@@ -95,6 +100,8 @@ impl Permission {
         Permission::ManageCompliance,
         Permission::AcceptRisk,
         Permission::ManageRoles,
+        Permission::ManageGlossary,
+        Permission::ApproveGlossary,
     ];
 
     /// The `resource:action` permissions (the vocabulary of custom roles, see
@@ -112,6 +119,8 @@ impl Permission {
             Permission::ManageCompliance => &["compliance:update"],
             Permission::AcceptRisk => &["compliance:accept_risk"],
             Permission::ManageRoles => &[],
+            Permission::ManageGlossary => &["glossary:update"],
+            Permission::ApproveGlossary => &["glossary:review"],
         }
     }
 
@@ -124,6 +133,8 @@ impl Permission {
             Permission::ManageCompliance => "manage the compliance policy",
             Permission::AcceptRisk => "accept compliance risk",
             Permission::ManageRoles => "manage roles and grants",
+            Permission::ManageGlossary => "manage the business glossary",
+            Permission::ApproveGlossary => "approve glossary terms",
         }
     }
 }
@@ -135,7 +146,7 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
         Role::Admin => true,
         Role::DataSteward => matches!(
             permission,
-            ManageDataSources | ReadCatalog | SubscribeEvents
+            ManageDataSources | ReadCatalog | SubscribeEvents | ManageGlossary | ApproveGlossary
         ),
         Role::Viewer => matches!(permission, ReadCatalog),
         Role::Auditor => matches!(permission, ReadCatalog | ReadAudit | SubscribeEvents),
@@ -229,6 +240,22 @@ mod tests {
             readers,
             vec![Role::Admin, Role::Auditor, Role::ComplianceOfficer]
         );
+    }
+
+    #[test]
+    fn only_stewards_and_admins_curate_and_approve_the_glossary() {
+        for permission in [Permission::ManageGlossary, Permission::ApproveGlossary] {
+            let holders: Vec<Role> = Role::ALL
+                .into_iter()
+                .filter(|role| role_allows(*role, permission))
+                .collect();
+            assert_eq!(
+                holders,
+                vec![Role::Admin, Role::DataSteward],
+                "{permission:?}"
+            );
+        }
+        assert!(role_allows(Role::Viewer, Permission::ReadCatalog));
     }
 
     #[test]

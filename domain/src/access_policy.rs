@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// The resources a permission names.
-pub const RESOURCES: [&str; 7] = [
+pub const RESOURCES: [&str; 8] = [
     "data_source",
     "asset",
     "classification",
@@ -49,6 +49,7 @@ pub const RESOURCES: [&str; 7] = [
     "compliance",
     "audit",
     "role",
+    "glossary",
 ];
 
 /// The actions a permission names.
@@ -68,7 +69,7 @@ pub const ASSET_READ: &str = "asset:read";
 /// PHI columns.
 pub const READ_PHI: &str = "asset:read_phi";
 
-/// The most permissions one role may hold (the vocabulary has 50).
+/// The most permissions one role may hold (the vocabulary has 57).
 pub const MAX_PERMISSIONS: usize = 64;
 /// The longest description.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -237,6 +238,7 @@ pub fn builtin_permissions(role: Role) -> BTreeSet<String> {
         ("classification", &["read"]),
         ("rule_set", &["read"]),
         ("compliance", &["read"]),
+        ("glossary", &["read"]),
     ];
     let mut permissions = of(catalog);
     match role {
@@ -247,6 +249,7 @@ pub fn builtin_permissions(role: Role) -> BTreeSet<String> {
             ("asset", &["update"]),
             ("classification", &["create", "update", "review"]),
             ("rule_set", &["create", "update", "delete"]),
+            ("glossary", &["create", "update", "delete", "review"]),
         ])),
         Role::Auditor => permissions.extend(of(&[("audit", &["read", "export"])])),
         Role::ComplianceOfficer => permissions.extend(of(&[

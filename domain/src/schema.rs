@@ -7,8 +7,8 @@
 
 use crate::aggregate::wire_type;
 use crate::compliance::{policy, violation};
-use crate::datasource::{self, v1};
-use crate::{access_policy, asset, rule_set, scan, tenant};
+use crate::datasource::{self, v1, v2};
+use crate::{access_policy, asset, glossary, rule_set, scan, tenant};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -40,8 +40,10 @@ impl EventSchema {
 pub fn event_schemas() -> Vec<EventSchema> {
     vec![
         of::<v1::SourceRegisteredV1>("SourceRegistered", 1),
-        of::<datasource::SourceRegistered>("SourceRegistered", 2),
-        of::<datasource::SourceConfigured>("SourceConfigured", 1),
+        of::<v2::SourceRegisteredV2>("SourceRegistered", 2),
+        of::<datasource::SourceRegistered>("SourceRegistered", 3),
+        of::<v2::SourceConfiguredV1>("SourceConfigured", 1),
+        of::<datasource::SourceConfigured>("SourceConfigured", 2),
         of::<datasource::ConfigurationStarted>("ConfigurationStarted", 1),
         of::<datasource::ConnectionValidated>("ConnectionValidated", 1),
         of::<datasource::ConnectionFailed>("ConnectionFailed", 1),
@@ -75,7 +77,8 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<asset::ClassificationConfirmed>("ClassificationConfirmed", 1),
         of::<asset::ClassificationRejected>("ClassificationRejected", 1),
         of::<asset::ClassificationRevoked>("ClassificationRevoked", 1),
-        of::<asset::AssetMetadataChanged>("AssetMetadataChanged", 1),
+        of::<asset::v1::AssetMetadataChangedV1>("AssetMetadataChanged", 1),
+        of::<asset::AssetMetadataChanged>("AssetMetadataChanged", 2),
         of::<asset::StatisticsChanged>("StatisticsChanged", 1),
         of::<rule_set::ScanRuleSetCreated>("ScanRuleSetCreated", 1),
         of::<rule_set::ScanRuleSetUpdated>("ScanRuleSetUpdated", 1),
@@ -97,6 +100,12 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<access_policy::RoleRetired>("RoleRetired", 1),
         of::<access_policy::RoleGranted>("RoleGranted", 1),
         of::<access_policy::RoleRevoked>("RoleRevoked", 1),
+        of::<glossary::TermDefined>("TermDefined", 1),
+        of::<glossary::TermChanged>("TermChanged", 1),
+        of::<glossary::TermApproved>("TermApproved", 1),
+        of::<glossary::TermDeprecated>("TermDeprecated", 1),
+        of::<glossary::TermLinked>("TermLinked", 1),
+        of::<glossary::TermUnlinked>("TermUnlinked", 1),
     ]
 }
 
@@ -151,6 +160,7 @@ mod tests {
             crate::compliance::ViolationEvent::READABLE,
             crate::tenant::TenantEvent::READABLE,
             crate::access_policy::AccessPolicyEvent::READABLE,
+            crate::glossary::GlossaryEvent::READABLE,
         ]
         .concat()
     }
@@ -182,6 +192,7 @@ mod tests {
                 "access_policy",
                 crate::access_policy::AccessPolicyEvent::READABLE,
             ),
+            ("glossary", crate::glossary::GlossaryEvent::READABLE),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -212,6 +223,7 @@ mod tests {
         check::<crate::access_policy::AccessPolicyEvent>(
             crate::access_policy::AccessPolicyEvent::READABLE,
         );
+        check::<crate::glossary::GlossaryEvent>(crate::glossary::GlossaryEvent::READABLE);
     }
 
     #[test]

@@ -20,7 +20,7 @@
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::Projection;
 use crate::runner::{apply_commits, apply_parking, prepare_schema, read_all};
-use crate::{access, audit_log, catalog, compliance, data_sources, health, lineage};
+use crate::{access, audit_log, catalog, compliance, data_sources, glossary, health, lineage};
 use chrono::{DateTime, Utc};
 use eventlog::{EventStore, StoredCommit};
 use futures::StreamExt;
@@ -169,6 +169,7 @@ impl Targets {
             one(health::Health, into),
             one(compliance::Compliance, into),
             one(access::Access, into),
+            one(glossary::GlossaryProjection, into),
         ])
     }
 }

@@ -133,16 +133,19 @@ async fn apply_asset(
         }
         AssetEvent::AssetMetadataChanged(m) => {
             sqlx::query(
-                "UPDATE assets SET owner = $3, tags = $4, description = $5, version = $6, updated_at = $7
+                "UPDATE assets SET owner = $3, tags = $4, description = $5, version = $6, updated_at = $7,
+                     owner_kind = $8, owner_type = $9
                  WHERE tenant_id = $1 AND id = $2",
             )
             .bind(&e.tenant)
             .bind(id)
-            .bind(m.owner.as_deref())
+            .bind(m.owner.as_ref().map(|o| o.name.as_str()))
             .bind(json(&m.tags))
             .bind(m.description.as_deref())
             .bind(version)
             .bind(e.time)
+            .bind(m.owner.as_ref().map(|o| o.kind.as_str()))
+            .bind(m.owner.as_ref().map(|o| o.owner_type.as_str()))
             .execute(&mut *conn)
             .await
             .in_projection(NAME)?;
@@ -503,13 +506,19 @@ pub struct AssetRow {
     pub version: i64,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
-    /// The asset's own owner, tags and description (unset: none, `[]`).
+    /// The asset's own owner (its name, kind and type), tags and description (unset: none, `[]`).
     pub owner: Option<String>,
+    pub owner_kind: Option<String>,
+    pub owner_type: Option<String>,
     pub tags: serde_json::Value,
     pub description: Option<String>,
     /// Its source's owner, tags and description (from the `data_sources` read model), which the
     /// asset inherits where it has none of its own; none when that read model has no row.
     pub source_owner: Option<String>,
+    /// Its source's owner's kind and type; none for an owner recorded before owners were typed
+    /// (until the `data_sources` read model is rebuilt).
+    pub source_owner_kind: Option<String>,
+    pub source_owner_type: Option<String>,
     pub source_tags: Option<serde_json::Value>,
     pub source_description: Option<String>,
     /// Set on a row folded from the stream as it stood at a past time (see
@@ -528,14 +537,18 @@ pub struct AsOf {
 
 /// The asset's columns and its source's metadata, read beside it from the `data_sources` read
 /// model (`s`).
-const ASSET_COLUMNS: &str =
+pub(crate) const ASSET_COLUMNS: &str =
     "a.id, a.source_id, a.path, a.kind, a.name, a.schema, a.column_count, a.fingerprint, a.row_estimate,
-    a.removed, a.version, a.first_seen_at, a.updated_at, a.owner, a.tags, a.description,
-    s.config->>'owner' AS source_owner, s.config->'tags' AS source_tags,
+    a.removed, a.version, a.first_seen_at, a.updated_at, a.owner, a.owner_kind, a.owner_type,
+    a.tags, a.description,
+    COALESCE(s.config->'owner'->>'name', s.config->>'owner') AS source_owner,
+    s.config->'owner'->>'kind' AS source_owner_kind, s.config->'owner'->>'type' AS source_owner_type,
+    s.config->'tags' AS source_tags,
     s.config->>'description' AS source_description";
 
 /// The assets table with each asset's source beside it.
-const ASSETS_WITH_SOURCE: &str = "rm_catalog.assets a LEFT JOIN rm_data_sources.data_sources s
+pub(crate) const ASSETS_WITH_SOURCE: &str =
+    "rm_catalog.assets a LEFT JOIN rm_data_sources.data_sources s
     ON s.tenant_id = a.tenant_id AND s.id = a.source_id";
 
 /// Filters for [`assets`].

@@ -25,6 +25,9 @@ CREATE INDEX IF NOT EXISTS assets_tenant_source_path ON assets (tenant_id, sourc
 ALTER TABLE assets ADD COLUMN IF NOT EXISTS owner TEXT;
 ALTER TABLE assets ADD COLUMN IF NOT EXISTS tags JSONB NOT NULL DEFAULT '[]';
 ALTER TABLE assets ADD COLUMN IF NOT EXISTS description TEXT;
+-- The own owner's kind (person, team) and type (technical, business, steward).
+ALTER TABLE assets ADD COLUMN IF NOT EXISTS owner_kind TEXT;
+ALTER TABLE assets ADD COLUMN IF NOT EXISTS owner_type TEXT;
 CREATE INDEX IF NOT EXISTS assets_tenant_name ON assets (tenant_id, lower(name));
 
 CREATE TABLE IF NOT EXISTS asset_changes (

@@ -205,7 +205,7 @@ pub async fn details(
     let mut out: BTreeMap<uuid::Uuid, Details> =
         ids.iter().map(|id| (*id, Details::default())).collect();
     let owners: Vec<(uuid::Uuid, Option<String>)> = sqlx::query_as(
-        "SELECT a.id, COALESCE(a.owner, s.config->>'owner')
+        "SELECT a.id, COALESCE(a.owner, s.config->'owner'->>'name', s.config->>'owner')
          FROM rm_catalog.assets a
          LEFT JOIN rm_data_sources.data_sources s ON s.tenant_id = a.tenant_id AND s.id = a.source_id
          WHERE a.tenant_id = $1 AND a.id = ANY($2)",

@@ -12,7 +12,8 @@
 //! between assets, walked up- or downstream), [`health`] (each source's latest recorded
 //! health and the history of its changes) and [`compliance`] (violations with their evidence
 //! and history, open counts and scores per framework, a daily trend) and [`access`] (custom roles
-//! and who holds which role, read on every request). Events a projection cannot apply are [`parked`];
+//! and who holds which role, read on every request) and [`glossary`] (business terms and their
+//! links to assets and columns; [`ownership`] answers who owns which asset). Events a projection cannot apply are [`parked`];
 //! commands the API refused are recorded apart from the stream in [`refusals`].
 #![forbid(unsafe_code)]
 
@@ -26,10 +27,12 @@ pub mod compliance;
 pub mod data_sources;
 pub mod database;
 mod error;
+pub mod glossary;
 pub mod health;
 pub mod impact;
 pub mod labels;
 pub mod lineage;
+pub mod ownership;
 pub mod parked;
 pub mod projection;
 pub mod rebuild;
@@ -44,7 +47,7 @@ pub use runner::{ProjectionRunner, RunnerOptions};
 pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
 
 /// Names of every projection, for `pursight rebuild` and `/readyz`.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 8] = [
     data_sources::NAME,
     audit_log::NAME,
     catalog::NAME,
@@ -52,4 +55,5 @@ pub const ALL: [&str; 7] = [
     health::NAME,
     compliance::NAME,
     access::NAME,
+    glossary::NAME,
 ];

@@ -15,7 +15,9 @@
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{schema_of, Projection};
 use crate::runner::{apply_commits, apply_parking, prepare_schema, read_all};
-use crate::{access, audit_log, catalog, checkpoint, compliance, data_sources, health, lineage};
+use crate::{
+    access, audit_log, catalog, checkpoint, compliance, data_sources, glossary, health, lineage,
+};
 use eventlog::EventStore;
 use futures::StreamExt;
 use sqlx::PgPool;
@@ -43,6 +45,7 @@ pub async fn rebuild_by_name(
         health::NAME => rebuild(&health::Health, store, pool, progress).await,
         compliance::NAME => rebuild(&compliance::Compliance, store, pool, progress).await,
         access::NAME => rebuild(&access::Access, store, pool, progress).await,
+        glossary::NAME => rebuild(&glossary::GlossaryProjection, store, pool, progress).await,
         other => Err(ProjectionError::Unknown(other.to_owned())),
     }
 }

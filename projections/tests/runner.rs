@@ -582,7 +582,7 @@ async fn an_event_postgresql_refuses_is_parked_and_other_tenants_events_are_proj
     assert_eq!(row.aggregate_id, Some(poisoned.as_uuid().to_string()));
     assert_eq!(
         row.event_type.as_deref(),
-        Some("io.pursight.SourceRegistered.v2")
+        Some("io.pursight.SourceRegistered.v3")
     );
     assert!(
         row.error.contains("\\u0000 cannot be converted to text"),

@@ -1,4 +1,4 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `report`, `token`, `tenant`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `glossary`, `report`, `token`, `tenant`, `replay`,
 //! `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
@@ -7,6 +7,7 @@ mod bench;
 mod classify;
 mod compliance;
 mod demo;
+mod glossary;
 mod history;
 mod lineage;
 mod projection;
@@ -104,6 +105,15 @@ pub enum Command {
         #[command(subcommand)]
         command: compliance::ComplianceCommand,
     },
+    /// The business glossary as CSV: `pursight glossary import FILE.csv` (every bad row reported
+    /// with its line, nothing recorded unless all are valid) and `pursight glossary export
+    /// [--output FILE]`.
+    Glossary {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(subcommand)]
+        command: glossary::GlossaryCommand,
+    },
     /// Write reports from the read models (compliance: HTML, JSON or CSV).
     Report {
         #[command(flatten)]
@@ -150,6 +160,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify { actor, .. } => Some((actor.tenant.clone(), "cli classify".to_owned())),
         Command::Compliance { actor, command } => {
             Some((actor.tenant.clone(), action("compliance", command)))
+        }
+        Command::Glossary { actor, command } => {
+            Some((actor.tenant.clone(), action("glossary", command)))
         }
         _ => None,
     };
@@ -209,6 +222,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compliance { actor, command } => {
             compliance::run(&cli.store, &cli.database, &actor, command).await
         }
+        Command::Glossary { actor, command } => glossary::run(&cli.store, &actor, command).await,
         Command::Report { actor, command } => {
             report::run(&cli.store, &cli.database, &actor, command).await
         }

@@ -72,8 +72,15 @@ pub struct AddArgs {
     pub password_secret: Option<String>,
     #[arg(long)]
     pub environment: Option<String>,
+    /// Who answers for the source; its assets inherit the owner unless they have their own.
     #[arg(long)]
     pub owner: Option<String>,
+    /// person (default) or team.
+    #[arg(long)]
+    pub owner_kind: Option<domain::owner::OwnerKind>,
+    /// technical (default), business or steward.
+    #[arg(long)]
+    pub owner_type: Option<domain::owner::OwnerType>,
     #[arg(long)]
     pub description: Option<String>,
     /// Repeat for several tags.
@@ -196,6 +203,8 @@ pub async fn source(
                 password_secret: args.password_secret,
                 environment: args.environment,
                 owner: args.owner,
+                owner_kind: args.owner_kind,
+                owner_type: args.owner_type,
                 description: args.description,
                 tags: (!args.tags.is_empty()).then_some(args.tags),
                 ..Default::default()

@@ -180,7 +180,7 @@ impl AccessMutation {
         )]
         role: String,
         #[graphql(
-            desc = "1 to 64 distinct permissions `resource:action`: resources data_source, asset, classification, rule_set, compliance, audit, role; actions read, create, update, delete, review, accept_risk, export; or `asset:read_phi` (may read protected health information)."
+            desc = "1 to 64 distinct permissions `resource:action`: resources data_source, asset, classification, rule_set, compliance, audit, role, glossary; actions read, create, update, delete, review, accept_risk, export; or `asset:read_phi` (may read protected health information)."
         )]
         permissions: Vec<String>,
         #[graphql(

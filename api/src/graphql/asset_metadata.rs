@@ -16,7 +16,7 @@ pub struct AssetMetadataMutation;
 
 #[Object]
 impl AssetMetadataMutation {
-    /// Sets an asset's own owner, tags and description. A field left out (or null) keeps its
+    /// Sets an asset's own owner (with its kind and type), tags and description. A field left out (or null) keeps its
     /// value; an empty `owner` or `description` and an empty `tags` list clear the asset's own
     /// value, so its source's applies again. At least one field must be given; the same values
     /// again record nothing. Needs the manage-data-sources permission.
@@ -30,6 +30,14 @@ impl AssetMetadataMutation {
             desc = "Who answers for the asset (person, team or mailbox): one line, at most 256 characters, no control characters."
         )]
         owner: Option<String>,
+        #[graphql(
+            desc = "Whether the owner is a person or a team (default PERSON); needs `owner`."
+        )]
+        owner_kind: Option<super::owner_types::OwnerKindGql>,
+        #[graphql(
+            desc = "What the owner answers for: TECHNICAL (default), BUSINESS or STEWARD; needs `owner`."
+        )]
+        owner_type: Option<super::owner_types::OwnerTypeGql>,
         #[graphql(
             desc = "The asset's own tags, replacing its previous ones: at most 50, each `key:value` (e.g. `purpose:billing`, `retention:7y`, `residency:eu`), at most 64 characters of a-z, 0-9, `_`, `-`, `.` and `:`, stored lowercase."
         )]
@@ -45,8 +53,14 @@ impl AssetMetadataMutation {
         let asset = parse_id(&asset_id)?;
         let command_id = parse_command_id(command_id.as_ref())?;
         // Refused before the domain sees it: every problem in one message, nothing recorded.
-        let patch = MetadataPatch::parse(owner.as_deref(), tags.as_deref(), description.as_deref())
-            .map_err(|err| api_error("VALIDATION", err.to_string()))?;
+        let patch = MetadataPatch::parse_typed(
+            owner.as_deref(),
+            owner_kind.map(Into::into),
+            owner_type.map(Into::into),
+            tags.as_deref(),
+            description.as_deref(),
+        )
+        .map_err(|err| api_error("VALIDATION", err.to_string()))?;
         let services = ctx.data_unchecked::<Services>();
         let context = caller.command_context(Some(command_id));
         let outcome = services

@@ -426,9 +426,26 @@ impl AssetGql {
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
-    /// Who answers for the asset: its own owner (`updateAssetMetadata`), else its source's.
+    /// Who answers for the asset (the name): its own owner (`updateAssetMetadata`), else its
+    /// source's.
     async fn owner(&self) -> Option<String> {
-        self.metadata().owner
+        self.metadata().owner.map(|o| o.name)
+    }
+    /// The same owner with its kind (person or team) and type (technical, business, steward);
+    /// kind and type are null for a source owner recorded before owners were typed.
+    async fn owner_details(&self) -> Option<super::owner_types::OwnerGql> {
+        use super::owner_types::owner_from_columns;
+        let r = &self.0;
+        match &r.owner {
+            Some(name) => {
+                owner_from_columns(Some(name), r.owner_kind.as_deref(), r.owner_type.as_deref())
+            }
+            None => owner_from_columns(
+                r.source_owner.as_deref(),
+                r.source_owner_kind.as_deref(),
+                r.source_owner_type.as_deref(),
+            ),
+        }
     }
     /// Whether `owner` is the source's (the asset has none of its own).
     async fn owner_inherited(&self) -> bool {
@@ -449,6 +466,12 @@ impl AssetGql {
     /// Whether `description` is the source's (the asset has none of its own).
     async fn description_inherited(&self) -> bool {
         self.metadata().description_inherited
+    }
+    /// The glossary terms linked to the asset or its columns (the asset's own first, then by
+    /// column), by name.
+    #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
+    async fn terms(&self, ctx: &Context<'_>) -> Result<Vec<super::glossary::AssetTerm>> {
+        super::glossary::asset_terms(ctx, self.0.id).await
     }
     /// Every change of the schema, oldest first: discovered, changed (with the diff), removed,
     /// restored.
@@ -479,13 +502,18 @@ impl AssetGql {
 impl AssetGql {
     /// The effective metadata: each field the asset's own, else its source's.
     fn metadata(&self) -> EffectiveMetadata {
+        // Only the owner's name is read through here; `owner_details` reads its kind and type.
         let own = AssetMetadata {
-            owner: self.0.owner.clone(),
+            owner: self.0.owner.clone().map(domain::owner::Owner::untyped),
             tags: strings(&self.0.tags),
             description: self.0.description.clone(),
         };
         let source = AssetMetadata {
-            owner: self.0.source_owner.clone(),
+            owner: self
+                .0
+                .source_owner
+                .clone()
+                .map(domain::owner::Owner::untyped),
             tags: self.0.source_tags.as_ref().map(strings).unwrap_or_default(),
             description: self.0.source_description.clone(),
         };

@@ -45,8 +45,13 @@ pub struct DataSourceInput {
     pub pool: Option<PoolSettingsGql>,
     /// Whether stored credentials are Fernet-encrypted.
     pub use_encryption: Option<bool>,
-    /// Accountable owner (a person or team).
+    /// Accountable owner (a person or team); the source's assets inherit it unless they have
+    /// their own.
     pub owner: Option<String>,
+    /// Whether the owner is a person or a team (default PERSON; ignored without `owner`).
+    pub owner_kind: Option<super::owner_types::OwnerKindGql>,
+    /// What the owner answers for (default TECHNICAL; ignored without `owner`).
+    pub owner_type: Option<super::owner_types::OwnerTypeGql>,
     /// Free text (≤ 2000 characters).
     pub description: Option<String>,
     /// development, staging, production or test.
@@ -191,6 +196,8 @@ impl From<DataSourceInput> for DataSourceConfigInput {
             }),
             use_encryption: input.use_encryption,
             owner: input.owner,
+            owner_kind: input.owner_kind.map(Into::into),
+            owner_type: input.owner_type.map(Into::into),
             description: input.description,
             environment: input.environment,
             tags: input.tags,

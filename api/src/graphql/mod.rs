@@ -15,11 +15,14 @@ pub(crate) mod compliance;
 mod compliance_mutation;
 mod errors;
 mod fresh_grants;
+mod glossary;
 mod health;
 mod impact;
 mod inputs;
 pub mod limits;
 mod mutation;
+mod owner_types;
+mod ownership;
 mod query;
 pub mod refusals;
 mod subscription;
@@ -38,8 +41,8 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog, health, compliance and
-/// roles.
+/// All queries: data sources, audit, history, consistency, the catalog, health, compliance,
+/// roles, the glossary and ownership.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
@@ -50,10 +53,12 @@ pub struct Query(
     compliance_mutation::CompliancePolicyQuery,
     access::AccessQuery,
     impact::ImpactQuery,
+    glossary::GlossaryQuery,
+    ownership::OwnershipQuery,
 );
 
 /// All mutations: data-source commands, catalog workflows, health checks, the compliance
-/// policy and roles and grants.
+/// policy, roles and grants, and the glossary.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     mutation::MutationRoot,
@@ -63,6 +68,7 @@ pub struct Mutation(
     compliance_mutation::ComplianceMutation,
     asset_metadata::AssetMetadataMutation,
     access::AccessMutation,
+    glossary::GlossaryMutation,
 );
 
 pub type PursightSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -211,6 +211,12 @@ pub fn resource_of(action: &str) -> &'static str {
         | "defineComplianceRule"
         | "retireComplianceRule" => "compliance_policy",
         "defineRole" | "changeRole" | "retireRole" | "grantRole" | "revokeRole" => "access_policy",
+        "defineGlossaryTerm"
+        | "changeGlossaryTerm"
+        | "approveGlossaryTerm"
+        | "deprecateGlossaryTerm"
+        | "linkGlossaryTerm"
+        | "unlinkGlossaryTerm" => "glossary",
         _ => "",
     }
 }

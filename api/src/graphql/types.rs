@@ -76,9 +76,20 @@ impl DataSource {
     async fn environment(&self) -> Option<String> {
         self.text("environment")
     }
-    /// Accountable owner.
+    /// Accountable owner's name (its assets inherit the owner unless they have their own).
     async fn owner(&self) -> Option<String> {
-        self.text("owner")
+        match self.field("owner") {
+            Some(serde_json::Value::Object(owner)) => owner
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned),
+            _ => self.text("owner"),
+        }
+    }
+    /// The accountable owner with its kind and type (kind and type null for an owner recorded
+    /// before owners were typed).
+    async fn owner_details(&self) -> Option<super::owner_types::OwnerGql> {
+        super::owner_types::owner_from_json(self.field("owner")?)
     }
     /// Free-text description.
     async fn description(&self) -> Option<String> {

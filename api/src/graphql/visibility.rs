@@ -2,10 +2,11 @@
 //! read models filter by ([`scope`]), and the events about assets out of reach taken out of
 //! `history` and the `events` subscription ([`visible_events`]).
 //!
-//! An event is about an asset when it is an `asset` aggregate's, or a `violation`'s whose
-//! subject is an asset or one of its columns (the `ViolationDetected` names it; later events of
-//! the violation are matched through the compliance read model). Other events (sources, scans,
-//! rule sets, policies) name no asset's data and are shown to whoever may see events at all.
+//! An event is about an asset when it is an `asset` aggregate's, a `glossary`'s that links or
+//! unlinks a term to one (its `asset_id`), or a `violation`'s whose subject is an asset or one
+//! of its columns (the `ViolationDetected` names it; later events of the violation are matched
+//! through the compliance read model). Other events (sources, scans, rule sets, policies, the
+//! terms themselves) name no asset's data and are shown to whoever may see events at all.
 
 use crate::auth::Caller;
 use eventlog::StoredEvent;
@@ -38,6 +39,10 @@ fn about(stored: &StoredEvent) -> About {
     let id = || Uuid::parse_str(&event.aggregateid).unwrap_or(Uuid::nil());
     match event.aggregatetype.as_str() {
         "asset" => About::Asset(id()),
+        "glossary" => match event.data.get("asset_id").and_then(Value::as_str) {
+            Some(asset) => About::Asset(Uuid::parse_str(asset).unwrap_or(Uuid::nil())),
+            None => About::Nothing,
+        },
         "violation" => match event.data.get("subject") {
             Some(subject) => match subject.get("asset_id").and_then(Value::as_str) {
                 Some(asset) => About::Asset(Uuid::parse_str(asset).unwrap_or(Uuid::nil())),

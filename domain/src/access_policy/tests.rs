@@ -234,7 +234,7 @@ fn built_in_roles_speak_the_same_vocabulary_and_only_admins_read_phi() {
             "{role}"
         );
     }
-    assert_eq!(all_permissions().len(), 50);
+    assert_eq!(all_permissions().len(), 57);
     assert!(builtin_permissions(Role::ComplianceOfficer).contains("compliance:accept_risk"));
     assert!(!builtin_permissions(Role::DataSteward).contains("compliance:accept_risk"));
     assert!(!builtin_permissions(Role::Viewer).contains("role:create"));

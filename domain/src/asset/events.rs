@@ -1,6 +1,11 @@
 //! The facts an asset records and their stored form. Each event is a struct named after the fact,
-//! wrapped in an [`AssetEvent`] variant of the same name; all are at version 1. Events carry no
-//! timestamps or actors: the envelope does.
+//! wrapped in an [`AssetEvent`] variant of the same name. Events carry no timestamps or actors:
+//! the envelope does.
+//!
+//! Versions: `AssetMetadataChanged` is at v2, with a typed owner (name, person or team,
+//! technical, business or steward); its v1 ([`v1::AssetMetadataChangedV1`], the owner a plain
+//! string) is frozen here and upcast on read ([`crate::owner::Owner::untyped`]). Every other
+//! event is at v1.
 //!
 //! Schemas in events are [normalized](crate::discovery::AssetSchema::normalized): columns in
 //! ordinal order, foreign keys and indexes sorted.
@@ -10,6 +15,7 @@ use crate::aggregate::{decode_data, DomainEvent, EventDecodeError};
 use crate::classification::{ColumnProfile, Label, Signal};
 use crate::discovery::{AssetSchema, AssetStatistics, Fingerprint, LineageEdge, SchemaDiff};
 use crate::ids::AggregateId;
+use crate::owner::Owner;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -165,13 +171,13 @@ pub struct ClassificationRevoked {
 }
 
 /// A person changed the asset's own owner, tags or description. Carries the asset's complete
-/// own metadata after the change (a field not set is inherited from the source).
+/// own metadata after the change (a field not set is inherited from the source). v2: the owner
+/// is typed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AssetMetadataChanged {
     pub asset_id: AggregateId,
     /// The asset's own owner; none: its source's owner applies.
-    #[schemars(length(min = 1, max = 256))]
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     /// The asset's own `key:value` tags, sorted; empty: its source's tags apply.
     #[schemars(
         length(max = 50),
@@ -219,6 +225,7 @@ impl AssetEvent {
         ("ClassificationRejected", 1),
         ("ClassificationRevoked", 1),
         ("AssetMetadataChanged", 1),
+        ("AssetMetadataChanged", 2),
         ("StatisticsChanged", 1),
     ];
 }
@@ -244,7 +251,10 @@ impl DomainEvent for AssetEvent {
     }
 
     fn version(&self) -> u32 {
-        1
+        match self {
+            AssetEvent::AssetMetadataChanged(_) => 2,
+            _ => 1,
+        }
     }
 
     fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -290,7 +300,10 @@ impl DomainEvent for AssetEvent {
             ("ClassificationRevoked", 1) => {
                 E::ClassificationRevoked(decode_data(t, version, data)?)
             }
-            ("AssetMetadataChanged", 1) => E::AssetMetadataChanged(decode_data(t, version, data)?),
+            ("AssetMetadataChanged", 1) => E::AssetMetadataChanged(
+                decode_data::<v1::AssetMetadataChangedV1>(t, version, data)?.upcast(),
+            ),
+            ("AssetMetadataChanged", 2) => E::AssetMetadataChanged(decode_data(t, version, data)?),
             ("StatisticsChanged", 1) => E::StatisticsChanged(decode_data(t, version, data)?),
             _ => {
                 return Err(EventDecodeError::Unknown {
@@ -299,5 +312,43 @@ impl DomainEvent for AssetEvent {
                 })
             }
         })
+    }
+}
+
+/// Frozen shapes of older event versions. Never edit these: they describe data already stored.
+pub mod v1 {
+    use super::*;
+
+    // `AssetMetadataChanged` v1, recorded before owners were typed: the owner a plain string.
+    // Its doc comment is the v1 event's (the schema file carries it).
+    /// A person changed the asset's own owner, tags or description. Carries the asset's complete
+    /// own metadata after the change (a field not set is inherited from the source).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+    pub struct AssetMetadataChangedV1 {
+        pub asset_id: AggregateId,
+        /// The asset's own owner; none: its source's owner applies.
+        #[schemars(length(min = 1, max = 256))]
+        pub owner: Option<String>,
+        /// The asset's own `key:value` tags, sorted; empty: its source's tags apply.
+        #[schemars(
+            length(max = 50),
+            inner(regex(pattern = r"^[a-z0-9_.-]+:[a-z0-9_.:-]+$"), length(max = 64))
+        )]
+        pub tags: Vec<String>,
+        /// The asset's own description; none: its source's description applies.
+        #[schemars(length(min = 1, max = 16384))]
+        pub description: Option<String>,
+    }
+
+    impl AssetMetadataChangedV1 {
+        /// The v2 event: the plain owner read as [`Owner::untyped`], the rest as it was.
+        pub fn upcast(self) -> AssetMetadataChanged {
+            AssetMetadataChanged {
+                asset_id: self.asset_id,
+                owner: self.owner.map(Owner::untyped),
+                tags: self.tags,
+                description: self.description,
+            }
+        }
     }
 }

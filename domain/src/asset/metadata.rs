@@ -7,6 +7,7 @@
 //! command carries only bounded, valid values and nothing is recorded for a bad one.
 
 use crate::datasource::{FieldError, Tag, ValidationError};
+use crate::owner::{Owner, OwnerKind, OwnerType};
 use crate::text::{Description, Name};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -48,8 +49,8 @@ impl AssetTag {
 /// inherited from its source).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AssetMetadata {
-    /// Who answers for the asset (a person, team or mailbox); none: the source's owner.
-    pub owner: Option<String>,
+    /// Who answers for the asset (a person or team, and what for); none: the source's owner.
+    pub owner: Option<Owner>,
     /// Its own tags, sorted and unique; none: the source's tags.
     pub tags: Vec<String>,
     /// What it holds and why; none: the source's description.
@@ -61,7 +62,7 @@ pub struct AssetMetadata {
 /// value is inherited again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetadataPatch {
-    pub owner: Option<Option<Name>>,
+    pub owner: Option<Option<Owner>>,
     pub tags: Option<Vec<AssetTag>>,
     pub description: Option<Option<Description>>,
 }
@@ -82,12 +83,39 @@ impl MetadataPatch {
         tags: Option<&[String]>,
         description: Option<&str>,
     ) -> Result<Self, ValidationError> {
+        Self::parse_typed(owner, None, None, tags, description)
+    }
+
+    /// Like [`parse`](Self::parse), with the owner's kind and type (default: a technical owner
+    /// who is a person). A kind or type without an owner name is refused: an owner is replaced
+    /// whole.
+    ///
+    /// ```
+    /// use domain::asset::MetadataPatch;
+    /// use domain::owner::{OwnerKind, OwnerType};
+    /// let patch = MetadataPatch::parse_typed(Some("Billing"), Some(OwnerKind::Team), Some(OwnerType::Business), None, None).unwrap();
+    /// assert_eq!(patch.owner.unwrap().unwrap().kind, OwnerKind::Team);
+    /// assert!(MetadataPatch::parse_typed(None, Some(OwnerKind::Team), None, None, None).is_err());
+    /// ```
+    pub fn parse_typed(
+        owner: Option<&str>,
+        kind: Option<OwnerKind>,
+        owner_type: Option<OwnerType>,
+        tags: Option<&[String]>,
+        description: Option<&str>,
+    ) -> Result<Self, ValidationError> {
         let mut errors = Vec::new();
         let mut fail = |field: String, message: String| errors.push(FieldError { field, message });
         if owner.is_none() && tags.is_none() && description.is_none() {
             fail(
                 "metadata".into(),
                 "give at least one of owner, tags or description".into(),
+            );
+        }
+        if (kind.is_some() || owner_type.is_some()) && owner.is_none_or(|o| o.trim().is_empty()) {
+            fail(
+                "owner".into(),
+                "an owner kind or type needs the owner's name".into(),
             );
         }
         let owner = owner.map(|raw| {
@@ -97,6 +125,11 @@ impl MetadataPatch {
             Name::parse(raw)
                 .map_err(|e| fail("owner".into(), e.to_string()))
                 .ok()
+                .map(|name| Owner {
+                    name: name.into_string(),
+                    kind: kind.unwrap_or(OwnerKind::Person),
+                    owner_type: owner_type.unwrap_or(OwnerType::Technical),
+                })
         });
         let description = description.map(|raw| {
             Description::parse_optional(Some(raw))
@@ -139,7 +172,7 @@ impl MetadataPatch {
     pub fn apply(&self, current: &AssetMetadata) -> AssetMetadata {
         AssetMetadata {
             owner: match &self.owner {
-                Some(owner) => owner.as_ref().map(|o| o.as_str().to_owned()),
+                Some(owner) => owner.clone(),
                 None => current.owner.clone(),
             },
             tags: match &self.tags {
@@ -157,7 +190,7 @@ impl MetadataPatch {
 /// The metadata an asset shows: its own value of each field, else its source's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EffectiveMetadata {
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     pub owner_inherited: bool,
     pub tags: Vec<String>,
     pub tags_inherited: bool,
@@ -171,10 +204,11 @@ impl EffectiveMetadata {
     ///
     /// ```
     /// use domain::asset::{AssetMetadata, EffectiveMetadata};
-    /// let own = AssetMetadata { owner: Some("billing-team".into()), ..Default::default() };
-    /// let source = AssetMetadata { owner: Some("dba".into()), tags: vec!["residency:eu".into()], description: None };
+    /// use domain::owner::Owner;
+    /// let own = AssetMetadata { owner: Some(Owner::untyped("billing-team")), ..Default::default() };
+    /// let source = AssetMetadata { owner: Some(Owner::untyped("dba")), tags: vec!["residency:eu".into()], description: None };
     /// let shown = EffectiveMetadata::of(&own, &source);
-    /// assert_eq!((shown.owner.as_deref(), shown.owner_inherited), (Some("billing-team"), false));
+    /// assert_eq!((shown.owner.map(|o| o.name), shown.owner_inherited), (Some("billing-team".into()), false));
     /// assert_eq!((shown.tags, shown.tags_inherited), (vec!["residency:eu".to_owned()], true));
     /// ```
     pub fn of(own: &AssetMetadata, source: &AssetMetadata) -> Self {

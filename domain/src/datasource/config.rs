@@ -9,6 +9,7 @@ use super::secret::SecretRef;
 use super::values::{
     CloudProvider, DataSourceKind, Environment, Host, HostPort, Location, SourceName, SslMode, Tag,
 };
+use crate::owner::Owner;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,7 +36,8 @@ pub struct DataSourceConfig {
     pub pool: PoolSettings,
     /// Whether secrets are Fernet-encrypted (`fernet:` references) at rest.
     pub use_encryption: bool,
-    pub owner: Option<String>,
+    /// Who answers for the source; its assets inherit it unless they have their own.
+    pub owner: Option<Owner>,
     pub description: Option<String>,
     pub environment: Option<Environment>,
     /// Lowercase, deduplicated, in the order first given; at most 50.

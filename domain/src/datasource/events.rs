@@ -5,10 +5,13 @@
 //! the JSON Schema of every readable `(type, version)` is generated into `schemas/`. Events carry
 //! no timestamps or actors: the envelope does.
 //!
-//! Versions: `SourceRegistered` is at v2. Its v1 ([`v1::SourceRegisteredV1`]) is frozen here and
-//! upcast on read. `ComplianceCheckCompleted` is at v2 (with the check's counts); its v1
-//! ([`v1::ComplianceCheckCompletedV1`], no fields) reads as v2 without counts. Every other event
-//! is at v1.
+//! Versions: `SourceRegistered` is at v3 and `SourceConfigured` at v2, their configuration's
+//! owner typed (name, person or team, technical, business or steward). `SourceRegistered` v1
+//! ([`v1::SourceRegisteredV1`]) and v2 ([`v2::SourceRegisteredV2`]) and `SourceConfigured` v1
+//! ([`v2::SourceConfiguredV1`]) are frozen here and upcast on read, a plain owner read as
+//! [`crate::owner::Owner::untyped`]. `ComplianceCheckCompleted` is at v2 (with the check's
+//! counts); its v1 ([`v1::ComplianceCheckCompletedV1`], no fields) reads as v2 without counts.
+//! Every other event is at v1.
 
 use super::config::DataSourceConfig;
 use super::health::HealthAssessment;
@@ -197,7 +200,9 @@ impl DataSourceEvent {
     pub const READABLE: &'static [(&'static str, u32)] = &[
         ("SourceRegistered", 1),
         ("SourceRegistered", 2),
+        ("SourceRegistered", 3),
         ("SourceConfigured", 1),
+        ("SourceConfigured", 2),
         ("ConfigurationStarted", 1),
         ("ConnectionValidated", 1),
         ("ConnectionFailed", 1),
@@ -270,7 +275,8 @@ impl DomainEvent for DataSourceEvent {
 
     fn version(&self) -> u32 {
         match self {
-            DataSourceEvent::SourceRegistered(_) | DataSourceEvent::ComplianceCheckCompleted(_) => {
+            DataSourceEvent::SourceRegistered(_) => 3,
+            DataSourceEvent::SourceConfigured(_) | DataSourceEvent::ComplianceCheckCompleted(_) => {
                 2
             }
             _ => 1,
@@ -292,8 +298,14 @@ impl DomainEvent for DataSourceEvent {
             ("SourceRegistered", 1) => {
                 E::SourceRegistered(decode.with::<v1::SourceRegisteredV1>()?.upcast()?)
             }
-            ("SourceRegistered", 2) => E::SourceRegistered(decode.with()?),
-            ("SourceConfigured", 1) => E::SourceConfigured(decode.with()?),
+            ("SourceRegistered", 2) => {
+                E::SourceRegistered(decode.with::<v2::SourceRegisteredV2>()?.upcast())
+            }
+            ("SourceRegistered", 3) => E::SourceRegistered(decode.with()?),
+            ("SourceConfigured", 1) => {
+                E::SourceConfigured(decode.with::<v2::SourceConfiguredV1>()?.upcast())
+            }
+            ("SourceConfigured", 2) => E::SourceConfigured(decode.with()?),
             ("ConfigurationStarted", 1) => E::ConfigurationStarted(decode.with()?),
             ("ConnectionValidated", 1) => E::ConnectionValidated(decode.with()?),
             ("ConnectionFailed", 1) => E::ConnectionFailed(decode.with()?),
@@ -426,6 +438,117 @@ pub mod v1 {
                 id: self.id,
                 config,
             })
+        }
+    }
+}
+
+/// Frozen shapes from before owners were typed: `SourceRegistered` v2 and `SourceConfigured` v1
+/// carried a configuration whose owner was a plain string. Never edit these.
+pub mod v2 {
+    use super::*;
+    use crate::datasource::config::{CloudConfig, PoolSettings, ReplicaConfig, SslConfig};
+    use crate::datasource::secret::SecretRef;
+    use crate::datasource::values::{
+        CloudProvider, DataSourceKind, Environment, Host, Location, SourceName, Tag,
+    };
+    use crate::owner::Owner;
+
+    // Its doc comments and schema name are the recorded configuration's (the schema files
+    // carry them).
+    /// The validated configuration of a data source.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+    #[schemars(rename = "DataSourceConfig")]
+    pub struct DataSourceConfigV2 {
+        pub name: SourceName,
+        pub kind: DataSourceKind,
+        /// Required except for S3 (provider endpoint) and Snowflake (may use `cloud_config.account`).
+        pub host: Option<Host>,
+        /// The kind's default port when not given.
+        pub port: u16,
+        pub database: Option<String>,
+        pub username: Option<String>,
+        /// Where the password is kept; never the password.
+        pub password_secret: Option<SecretRef>,
+        /// Required when `location` is `cloud` or `hybrid`.
+        pub cloud_provider: Option<CloudProvider>,
+        pub location: Location,
+        pub cloud_config: Option<CloudConfig>,
+        pub replica_config: Option<ReplicaConfig>,
+        pub ssl_config: Option<SslConfig>,
+        pub pool: PoolSettings,
+        /// Whether secrets are Fernet-encrypted (`fernet:` references) at rest.
+        pub use_encryption: bool,
+        pub owner: Option<String>,
+        pub description: Option<String>,
+        pub environment: Option<Environment>,
+        /// Lowercase, deduplicated, in the order first given; at most 50.
+        pub tags: Vec<Tag>,
+    }
+
+    impl DataSourceConfigV2 {
+        /// The current configuration: the plain owner read as [`Owner::untyped`].
+        pub fn upcast(self) -> DataSourceConfig {
+            DataSourceConfig {
+                name: self.name,
+                kind: self.kind,
+                host: self.host,
+                port: self.port,
+                database: self.database,
+                username: self.username,
+                password_secret: self.password_secret,
+                cloud_provider: self.cloud_provider,
+                location: self.location,
+                cloud_config: self.cloud_config,
+                replica_config: self.replica_config,
+                ssl_config: self.ssl_config,
+                pool: self.pool,
+                use_encryption: self.use_encryption,
+                owner: self.owner.map(Owner::untyped),
+                description: self.description,
+                environment: self.environment,
+                tags: self.tags,
+            }
+        }
+    }
+
+    /// A data source was registered with its initial configuration.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+    pub struct SourceRegisteredV2 {
+        pub id: AggregateId,
+        pub config: DataSourceConfigV2,
+    }
+
+    impl SourceRegisteredV2 {
+        /// The v3 event.
+        pub fn upcast(self) -> SourceRegistered {
+            SourceRegistered {
+                id: self.id,
+                config: self.config.upcast(),
+            }
+        }
+    }
+
+    /// The configuration was replaced.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+    pub struct SourceConfiguredV1 {
+        /// The complete new configuration.
+        pub config: DataSourceConfigV2,
+        /// Whether anything a connector reads to connect changed (as opposed to catalog metadata).
+        pub connection_changed: bool,
+        /// Whether the change sent the source back to Configuring because an earlier connection
+        /// result no longer applies. Recorded, not recomputed on replay, so that a later change of
+        /// the rule does not rewrite history.
+        pub requires_revalidation: bool,
+    }
+
+    impl SourceConfiguredV1 {
+        /// The v2 event.
+        pub fn upcast(self) -> SourceConfigured {
+            SourceConfigured {
+                config: self.config.upcast(),
+                connection_changed: self.connection_changed,
+                requires_revalidation: self.requires_revalidation,
+            }
         }
     }
 }

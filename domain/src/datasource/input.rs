@@ -13,6 +13,7 @@ use super::values::{
     parse_port, CloudProvider, DataSourceKind, Environment, Host, HostPort, Location, SourceName,
     SslMode, Tag,
 };
+use crate::owner::{Owner, OwnerKind, OwnerType};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -35,6 +36,14 @@ pub struct DataSourceConfigInput {
     pub pool: Option<PoolSettingsInput>,
     pub use_encryption: Option<bool>,
     pub owner: Option<String>,
+    /// `person` or `team` (default person); without an `owner` it has no effect. Closed
+    /// vocabularies, so typed already (and small: a command carries this input).
+    #[serde(default)]
+    pub owner_kind: Option<OwnerKind>,
+    /// `technical`, `business` or `steward` (default technical); without an `owner` it has no
+    /// effect.
+    #[serde(default)]
+    pub owner_type: Option<OwnerType>,
     pub description: Option<String>,
     pub environment: Option<String>,
     pub tags: Option<Vec<String>>,
@@ -152,7 +161,14 @@ impl DataSourceConfigInput {
             .and_then(|input| input.parse(kind, &mut r));
         let ssl_config = self.ssl_config.and_then(|input| input.parse(&mut r));
         let pool = self.pool.unwrap_or_default().parse(&mut r);
-        let owner = r.text("owner", self.owner.as_deref(), MAX_TEXT_CHARS);
+        let (owner_kind, owner_type) = (self.owner_kind, self.owner_type);
+        let owner = r
+            .text("owner", self.owner.as_deref(), MAX_TEXT_CHARS)
+            .map(|name| Owner {
+                name,
+                kind: owner_kind.unwrap_or(OwnerKind::Person),
+                owner_type: owner_type.unwrap_or(OwnerType::Technical),
+            });
         let description = r.prose(
             "description",
             self.description.as_deref(),
@@ -234,6 +250,8 @@ impl DataSourceConfigInput {
             pool: patch.pool.or(self.pool),
             use_encryption: patch.use_encryption.or(self.use_encryption),
             owner: patch.owner.or(self.owner),
+            owner_kind: patch.owner_kind.or(self.owner_kind),
+            owner_type: patch.owner_type.or(self.owner_type),
             description: patch.description.or(self.description),
             environment: patch.environment.or(self.environment),
             tags: patch.tags.or(self.tags),
@@ -293,7 +311,9 @@ impl DataSourceConfig {
                 pool_recycle_secs: Some(self.pool.pool_recycle_secs.into()),
             }),
             use_encryption: Some(self.use_encryption),
-            owner: text(&self.owner),
+            owner: self.owner.as_ref().map(|o| o.name.clone()),
+            owner_kind: self.owner.as_ref().map(|o| o.kind),
+            owner_type: self.owner.as_ref().map(|o| o.owner_type),
             description: text(&self.description),
             environment: self.environment.map(|e| e.as_str().to_owned()),
             tags: Some(self.tags.iter().map(Tag::to_string).collect()),
@@ -752,6 +772,8 @@ impl fmt::Debug for DataSourceConfigInput {
             .field("pool", &self.pool)
             .field("use_encryption", &self.use_encryption)
             .field("owner", &self.owner)
+            .field("owner_kind", &self.owner_kind)
+            .field("owner_type", &self.owner_type)
             .field("description", &self.description)
             .field("environment", &self.environment)
             .field("tags", &self.tags)

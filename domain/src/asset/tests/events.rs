@@ -46,7 +46,11 @@ fn one_of_each() -> Vec<AssetEvent> {
         }),
         AssetEvent::AssetMetadataChanged(AssetMetadataChanged {
             asset_id: asset_id(),
-            owner: Some("billing-team".into()),
+            owner: Some(crate::owner::Owner {
+                name: "billing-team".into(),
+                kind: crate::owner::OwnerKind::Team,
+                owner_type: crate::owner::OwnerType::Business,
+            }),
             tags: vec!["purpose:invoicing".into()],
             description: None,
         }),
@@ -116,7 +120,12 @@ fn every_event_round_trips_through_its_stored_form() {
     let events = one_of_each();
     for event in &events {
         let (event_type, version) = (event.event_type(), event.version());
-        assert_eq!(version, 1);
+        let newest = if event_type == "AssetMetadataChanged" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(version, newest);
         assert!(
             AssetEvent::READABLE.contains(&(event_type, version)),
             "{event_type} v{version} has no schema"
@@ -126,10 +135,43 @@ fn every_event_round_trips_through_its_stored_form() {
         assert!(format!("{event:?}").starts_with(&format!("{event_type}({event_type}")));
     }
     assert_eq!(
-        events.len(),
+        events.len() + 1,
         AssetEvent::READABLE.len(),
-        "one sample per variant"
+        "one sample per variant (AssetMetadataChanged is readable at v1 and v2)"
     );
+}
+
+#[test]
+fn a_version_one_metadata_change_with_a_plain_owner_is_upcast_to_a_typed_owner() {
+    let stored = serde_json::json!({
+        "asset_id": asset_id(),
+        "owner": "billing-team",
+        "tags": ["purpose:invoicing"],
+        "description": null
+    });
+    let decoded = AssetEvent::from_stored("AssetMetadataChanged", 1, &stored).unwrap();
+    let AssetEvent::AssetMetadataChanged(changed) = &decoded else {
+        panic!("{decoded:?}");
+    };
+    assert_eq!(
+        changed.owner,
+        Some(crate::owner::Owner::untyped("billing-team"))
+    );
+    assert_eq!(decoded.version(), 2);
+    assert_eq!(
+        decoded.to_data()["owner"],
+        serde_json::json!({ "name": "billing-team", "kind": "person", "type": "technical" })
+    );
+    let untouched = AssetEvent::from_stored(
+        "AssetMetadataChanged",
+        1,
+        &serde_json::json!({ "asset_id": asset_id(), "owner": null, "tags": [], "description": null }),
+    )
+    .unwrap();
+    assert!(matches!(
+        untouched,
+        AssetEvent::AssetMetadataChanged(AssetMetadataChanged { owner: None, .. })
+    ));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::text::{Description, Name};
 fn changed_metadata(owner: Option<&str>, tags: &[&str], description: Option<&str>) -> AssetEvent {
     AssetEvent::AssetMetadataChanged(AssetMetadataChanged {
         asset_id: asset_id(),
-        owner: owner.map(str::to_owned),
+        owner: owner.map(crate::owner::Owner::untyped),
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         description: description.map(str::to_owned),
     })
@@ -32,7 +32,10 @@ fn setting_an_owner_and_tags_records_the_whole_own_metadata_with_tags_sorted_and
             &["purpose:invoicing", "retention:7y"],
             None,
         )]);
-    assert_eq!(state.metadata.owner.as_deref(), Some("ledger-team"));
+    assert_eq!(
+        state.metadata.owner,
+        Some(crate::owner::Owner::untyped("ledger-team"))
+    );
 }
 
 #[test]
@@ -128,7 +131,7 @@ fn bad_input_is_refused_with_one_message_per_problem() {
 #[test]
 fn unset_fields_are_inherited_from_the_source_and_marked_so() {
     let source = AssetMetadata {
-        owner: Some("platform-dba".into()),
+        owner: Some(crate::owner::Owner::untyped("platform-dba")),
         tags: vec!["residency:eu".into()],
         description: Some("Finance database".into()),
     };
@@ -140,7 +143,7 @@ fn unset_fields_are_inherited_from_the_source_and_marked_so() {
     assert_eq!(
         shown,
         EffectiveMetadata {
-            owner: Some("platform-dba".into()),
+            owner: Some(crate::owner::Owner::untyped("platform-dba")),
             owner_inherited: true,
             tags: vec!["purpose:invoicing".into()],
             tags_inherited: false,
@@ -151,4 +154,43 @@ fn unset_fields_are_inherited_from_the_source_and_marked_so() {
     // Nothing on either side: nothing shown, nothing inherited.
     let empty = EffectiveMetadata::of(&AssetMetadata::default(), &AssetMetadata::default());
     assert!(!empty.owner_inherited && !empty.tags_inherited && !empty.description_inherited);
+}
+
+#[test]
+fn an_owner_is_typed_and_a_kind_without_a_name_is_refused() {
+    use crate::owner::{Owner, OwnerKind, OwnerType};
+    let typed = AssetCommand::UpdateMetadata {
+        patch: MetadataPatch::parse_typed(
+            Some("Billing"),
+            Some(OwnerKind::Team),
+            Some(OwnerType::Business),
+            None,
+            None,
+        )
+        .unwrap(),
+    };
+    let state = given(vec![discovered()])
+        .when(typed)
+        .then(vec![AssetEvent::AssetMetadataChanged(
+            AssetMetadataChanged {
+                asset_id: asset_id(),
+                owner: Some(Owner {
+                    name: "Billing".into(),
+                    kind: OwnerKind::Team,
+                    owner_type: OwnerType::Business,
+                }),
+                tags: vec![],
+                description: None,
+            },
+        )]);
+    assert_eq!(
+        state.metadata.owner.unwrap().owner_type,
+        OwnerType::Business
+    );
+    let error = MetadataPatch::parse_typed(None, None, Some(OwnerType::Steward), None, Some("d"))
+        .unwrap_err();
+    assert!(error
+        .message_for("owner")
+        .unwrap()
+        .contains("needs the owner's name"));
 }

@@ -566,6 +566,8 @@ fn full_input() -> DataSourceConfigInput {
         }),
         use_encryption: Some(true),
         owner: Some("data-platform".into()),
+        owner_kind: Some(crate::owner::OwnerKind::Team),
+        owner_type: Some(crate::owner::OwnerType::Technical),
         description: Some("Order history.\nOwned by the platform team.".into()),
         environment: Some("prod".into()),
         tags: Some(vec!["pii".into(), "gdpr:art-6".into()]),

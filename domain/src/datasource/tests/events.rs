@@ -54,21 +54,64 @@ fn every_event_round_trips_through_its_stored_form() {
 }
 
 #[test]
-fn source_registered_and_compliance_check_completed_are_at_version_two_and_the_rest_at_one() {
+fn source_registered_is_at_version_three_two_more_at_two_and_the_rest_at_one() {
     for event in one_of_each() {
-        let expected = if matches!(
-            event.event_type(),
-            "SourceRegistered" | "ComplianceCheckCompleted"
-        ) {
-            2
-        } else {
-            1
+        let expected = match event.event_type() {
+            "SourceRegistered" => 3,
+            "SourceConfigured" | "ComplianceCheckCompleted" => 2,
+            _ => 1,
         };
         assert_eq!(event.version(), expected, "{}", event.event_type());
     }
     assert_eq!(
         wire_type(registered().event_type(), registered().version()),
-        "io.pursight.SourceRegistered.v2"
+        "io.pursight.SourceRegistered.v3"
+    );
+}
+
+#[test]
+fn a_version_two_registration_and_a_version_one_configuration_read_their_plain_owner_as_untyped() {
+    let mut data = registered().to_data();
+    data["config"]["owner"] = json!("sales-ops");
+    let DataSourceEvent::SourceRegistered(registered) =
+        DataSourceEvent::from_stored("SourceRegistered", 2, &data).unwrap()
+    else {
+        panic!("not a registration");
+    };
+    assert_eq!(
+        registered.config.owner,
+        Some(crate::owner::Owner::untyped("sales-ops"))
+    );
+    let configured = json!({
+        "config": data["config"].clone(),
+        "connection_changed": false,
+        "requires_revalidation": false
+    });
+    let DataSourceEvent::SourceConfigured(configured) =
+        DataSourceEvent::from_stored("SourceConfigured", 1, &configured).unwrap()
+    else {
+        panic!("not a configuration");
+    };
+    assert_eq!(configured.config.owner.unwrap().name, "sales-ops");
+    // The typed owner is written as an object.
+    let mut typed = config();
+    typed.owner = Some(crate::owner::Owner {
+        name: "Sales".into(),
+        kind: crate::owner::OwnerKind::Team,
+        owner_type: crate::owner::OwnerType::Business,
+    });
+    let event = DataSourceEvent::SourceConfigured(SourceConfigured {
+        config: typed,
+        connection_changed: false,
+        requires_revalidation: false,
+    });
+    assert_eq!(
+        event.to_data()["config"]["owner"],
+        json!({ "name": "Sales", "kind": "team", "type": "business" })
+    );
+    assert_eq!(
+        DataSourceEvent::from_stored("SourceConfigured", 2, &event.to_data()).unwrap(),
+        event
     );
 }
 
@@ -155,15 +198,15 @@ fn a_version_one_registration_is_upcast_to_version_two() {
                 pool_recycle_secs: 3600,
             },
             use_encryption: false,
-            owner: Some("sales-ops".into()),
+            owner: Some(crate::owner::Owner::untyped("sales-ops")),
             description: None,
             environment: Some(Environment::Production),
             tags: vec![Tag::parse("pii").unwrap(), Tag::parse("finance").unwrap()],
         },
     });
     assert_eq!(decoded, expected);
-    // Written back, it is a v2 event.
-    assert_eq!(decoded.version(), 2);
+    // Written back, it is a v3 event.
+    assert_eq!(decoded.version(), 3);
     assert_eq!(
         decoded.to_data()["config"]["tags"],
         json!(["pii", "finance"])
@@ -191,8 +234,8 @@ fn a_version_one_registration_that_cannot_be_upcast_is_malformed() {
 #[test]
 fn unknown_types_and_versions_are_reported_as_unknown() {
     for (event_type, version) in [
-        ("SourceRegistered", 3),
-        ("SourceConfigured", 2),
+        ("SourceRegistered", 4),
+        ("SourceConfigured", 3),
         ("SourceExploded", 1),
     ] {
         assert_eq!(
