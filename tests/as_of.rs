@@ -222,11 +222,11 @@ async fn an_asset_changed_three_times_is_read_back_as_it_stood_at_each_time() {
 
 const ASSET_AT: &str = "query($id: ID!, $at: DateTime) { asset(id: $id, asOf: $at) {
     id path kind name columnCount fingerprint rowEstimate removed version firstSeenAt updatedAt
-    owner ownerInherited tags tagsInherited description descriptionInherited
+    owner ownerInherited ownerDetails { name kind type } tags tagsInherited description descriptionInherited
     columns { name dataType nullable primaryKey ordinal labels { label status confidence signals { tier detail weight } reviewedBy reviewNote } }
     history { version change fingerprint at } } }";
 const SOURCES_AT: &str = "query($at: DateTime) { dataSources(asOf: $at, includeArchived: true) {
-    id name kind lifecycleState version owner tags description config registeredAt registeredBy updatedAt updatedBy archivedAt lastSequence } }";
+    id name kind lifecycleState version owner ownerDetails { name kind type } tags description config registeredAt registeredBy updatedAt updatedBy archivedAt lastSequence } }";
 const LABELS_AT: &str = "query($id: ID!, $at: DateTime) { columnLabels(assetId: $id, asOf: $at) {
     column label status confidence signals { tier detail weight } labelledBy labelledAt reviewedAt reviewedBy reviewNote } }";
 const ASSETS_AT: &str = "query($at: DateTime) { assets(asOf: $at, includeRemoved: true) { id path version description } }";

@@ -84,9 +84,13 @@ pub fn fold_asset(
                     first_seen_at: time_of(stored),
                     updated_at: time_of(stored),
                     owner: None,
+                    owner_kind: None,
+                    owner_type: None,
                     tags: json!([]),
                     description: None,
                     source_owner: None,
+                    source_owner_kind: None,
+                    source_owner_type: None,
                     source_tags: None,
                     source_description: None,
                     as_of: None,
@@ -135,7 +139,9 @@ pub fn fold_asset(
                 asset.updated_at = time_of(stored);
             }
             AssetEvent::AssetMetadataChanged(m) => {
-                asset.owner = m.owner.clone();
+                asset.owner = m.owner.as_ref().map(|o| o.name.clone());
+                asset.owner_kind = m.owner.as_ref().map(|o| o.kind.as_str().to_owned());
+                asset.owner_type = m.owner.as_ref().map(|o| o.owner_type.as_str().to_owned());
                 asset.tags = serde_json::to_value(&m.tags).unwrap_or_else(|_| json!([]));
                 asset.description = m.description.clone();
                 asset.updated_at = time_of(stored);
@@ -191,7 +197,12 @@ pub fn fold_asset(
         return Ok(None);
     };
     if let Some(source) = source {
-        row.source_owner = source.config["owner"].as_str().map(str::to_owned);
+        // As the live query reads it: a typed owner (`{name, kind, type}`), or a name alone as
+        // recorded before owners were typed.
+        let owner = &source.config["owner"];
+        row.source_owner = owner["name"].as_str().or(owner.as_str()).map(str::to_owned);
+        row.source_owner_kind = owner["kind"].as_str().map(str::to_owned);
+        row.source_owner_type = owner["type"].as_str().map(str::to_owned);
         row.source_tags = source.config.get("tags").cloned();
         row.source_description = source.config["description"].as_str().map(str::to_owned);
     }
