@@ -13,7 +13,8 @@
 //! health and the history of its changes) and [`compliance`] (violations with their evidence
 //! and history, open counts and scores per framework, a daily trend) and [`access`] (custom roles
 //! and who holds which role, read on every request). Events a projection cannot apply are [`parked`];
-//! commands the API refused are recorded apart from the stream in [`refusals`].
+//! commands the API refused are recorded apart from the stream in [`refusals`]. The keys of
+//! personal data sealed in events live in [`personal_keys`].
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -30,6 +31,7 @@ pub mod impact;
 pub mod labels;
 pub mod lineage;
 pub mod parked;
+pub mod personal_keys;
 pub mod projection;
 pub mod rebuild;
 pub mod refusals;
