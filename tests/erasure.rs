@@ -237,6 +237,8 @@ async fn an_erased_person_reads_as_erased_everywhere_while_every_hash_still_veri
         .unwrap()
         .starts_with("pii:v1:"));
     assert!(archived["cloudEvent"]["sealed"]["/data/reason"]["salt"].is_null());
+    let stored = eventlog::personal::stored_form(archived["cloudEvent"].clone()).unwrap();
+    assert_eq!(eventlog::chain::compute_hash(&stored), archived["hash"]);
     let events = history(&app, &omar, &omar_source).await;
     let archived = events
         .iter()

@@ -430,6 +430,18 @@ pub fn restore_sealed(event: &mut Value, sealed: &SealedValues) -> Result<(), St
     Ok(())
 }
 
+/// The stored form of an event view that carries its tokens in member `sealed` (an export line
+/// without `streamsequence`, `Event.cloudEvent`): checked and restored by [`restore_sealed`], so
+/// that its hash can be recomputed.
+pub fn stored_form(mut view: Value) -> Result<CloudEvent, String> {
+    if let Some(sealed) = view.as_object_mut().and_then(|map| map.remove("sealed")) {
+        let sealed: SealedValues =
+            serde_json::from_value(sealed).map_err(|err| format!("sealed: {err}"))?;
+        restore_sealed(&mut view, &sealed)?;
+    }
+    serde_json::from_value(view).map_err(|err| err.to_string())
+}
+
 /// Seals a commit's personal values before it is hashed and appended: its actor, and the
 /// [`PERSONAL_FIELDS`] of each event. Values that already are tokens (carried over from an
 /// earlier event) and the markers [`ERASED`] / [`UNREADABLE`] are kept as they are.
