@@ -518,10 +518,13 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    /// A key's id and material (`None` once erased).
+    type MemoryKey = (Uuid, Option<DataKey>);
+
     /// An in-memory keyring for the unit tests (the real one is PostgreSQL).
     #[derive(Default)]
     pub(crate) struct MemoryKeyring {
-        keys: Mutex<HashMap<(String, String), (Uuid, Option<DataKey>)>>,
+        keys: Mutex<HashMap<(String, String), MemoryKey>>,
     }
 
     impl MemoryKeyring {
