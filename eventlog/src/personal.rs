@@ -443,42 +443,60 @@ pub fn stored_form(mut view: Value) -> Result<CloudEvent, String> {
 }
 
 /// Seals a commit's personal values before it is hashed and appended: its actor, and the
-/// [`PERSONAL_FIELDS`] of each event. Values that already are tokens (carried over from an
-/// earlier event) and the markers [`ERASED`] / [`UNREADABLE`] are kept as they are.
+/// [`PERSONAL_FIELDS`] of each event. Genuine tokens of this tenant (carried over from an
+/// earlier event: they open, or their key was erased) and the markers [`ERASED`] /
+/// [`UNREADABLE`] are kept as they are; a string that merely looks like a token is sealed.
 pub async fn seal_commit(
     keyring: &dyn Keyring,
     commit: &mut NewCommit,
 ) -> Result<(), KeyringError> {
     let tenant = commit.metadata.tenant.as_str().to_owned();
     let actor = commit.metadata.actor.clone();
-    // One key lookup per person per commit.
-    let mut keys: HashMap<String, (Uuid, DataKey)> = HashMap::new();
-    async fn key_of<'k>(
-        keyring: &dyn Keyring,
-        keys: &'k mut HashMap<String, (Uuid, DataKey)>,
-        tenant: &str,
-        subject: &str,
-    ) -> Result<&'k (Uuid, DataKey), KeyringError> {
-        if !keys.contains_key(subject) {
-            let key = keyring.sealing_key(tenant, subject).await?;
-            keys.insert(subject.to_owned(), key);
+    let mut data: Vec<Option<Value>> = commit
+        .events
+        .iter()
+        .map(|event| {
+            (!personal_fields(event.name).is_empty())
+                .then(|| serde_json::from_slice(event.canonical_data()).ok())
+                .flatten()
+        })
+        .collect();
+    // A value shaped like a token is kept only when it is one: it opens (or its key was
+    // erased) in this tenant. Anything else, a made-up "token" too, is sealed as text.
+    let mut candidates: Vec<Uuid> = Token::parse(&actor).map(|t| t.key_id).into_iter().collect();
+    for (event, data) in commit.events.iter().zip(&data) {
+        for (pointer, _) in personal_fields(event.name) {
+            if let Some(Value::String(text)) = data.as_ref().and_then(|d| d.pointer(pointer)) {
+                candidates.extend(Token::parse(text).map(|t| t.key_id));
+            }
         }
-        Ok(&keys[subject])
     }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let known = if candidates.is_empty() {
+        HashMap::new()
+    } else {
+        keyring.opening_keys(&candidates).await?
+    };
+    let genuine = |text: &str| {
+        Token::parse(text).is_some_and(|token| match known.get(&token.key_id) {
+            Some(None) => true,
+            Some(Some(_)) => matches!(open_with(&token, &tenant, &known), Opened::Text { .. }),
+            None => false,
+        })
+    };
     let sealable =
-        |text: &str| !text.is_empty() && text != ERASED && text != UNREADABLE && !is_token(text);
+        |text: &str| !text.is_empty() && text != ERASED && text != UNREADABLE && !genuine(text);
     // PurSight's own services are not people: their actor and texts stay plain.
     let person = sealable(actor.as_str()) && !actor.starts_with(SERVICE_ACTOR_PREFIX);
-    for event in &mut commit.events {
-        let fields = personal_fields(event.name);
-        if fields.is_empty() {
-            continue;
-        }
-        let Ok(mut data) = serde_json::from_slice::<Value>(event.canonical_data()) else {
+    // One key lookup per person per commit.
+    let mut keys: HashMap<String, (Uuid, DataKey)> = HashMap::new();
+    for (event, data) in commit.events.iter_mut().zip(&mut data) {
+        let Some(data) = data else {
             continue;
         };
         let mut changed = false;
-        for (pointer, whose) in fields {
+        for (pointer, whose) in personal_fields(event.name) {
             let Some(Value::String(text)) = data.pointer(pointer) else {
                 continue;
             };
@@ -489,28 +507,36 @@ pub async fn seal_commit(
                 Whose::Actor => actor.clone(),
                 Whose::Value => text.clone(),
             };
-            let (key_id, key) = key_of(keyring, &mut keys, &tenant, &subject).await?;
-            let token = seal(text, &tenant, *key_id, key);
+            let token = seal_for(keyring, &mut keys, &tenant, &subject, text).await?;
             if let Some(slot) = data.pointer_mut(pointer) {
                 *slot = Value::String(token);
                 changed = true;
             }
         }
         if changed {
-            *event = NewEvent::from_value(event.name, event.version, &data);
+            *event = NewEvent::from_value(event.name, event.version, data);
         }
     }
     if person {
-        let (key_id, key) = key_of(keyring, &mut keys, &tenant, &actor).await?;
-        commit.metadata.actor = seal(&actor, &tenant, *key_id, key);
+        commit.metadata.actor = seal_for(keyring, &mut keys, &tenant, &actor, &actor).await?;
     }
     Ok(())
 }
 
-/// Whether canonical or stored JSON bytes may hold a token (a byte search, before parsing).
-pub fn may_hold_tokens(json: &[u8]) -> bool {
-    let mark = b"\"pii:v1:";
-    json.windows(mark.len()).any(|window| window == mark)
+/// Seals `text` under `subject`'s key, fetched once per commit.
+async fn seal_for(
+    keyring: &dyn Keyring,
+    keys: &mut HashMap<String, (Uuid, DataKey)>,
+    tenant: &str,
+    subject: &str,
+    text: &str,
+) -> Result<String, KeyringError> {
+    if !keys.contains_key(subject) {
+        let key = keyring.sealing_key(tenant, subject).await?;
+        keys.insert(subject.to_owned(), key);
+    }
+    let (key_id, key) = &keys[subject];
+    Ok(seal(text, tenant, *key_id, key))
 }
 
 #[cfg(test)]
@@ -747,6 +773,27 @@ mod tests {
         seal_commit(&keyring, &mut new).await.unwrap();
         let data: Value = serde_json::from_slice(new.events[0].canonical_data()).unwrap();
         assert_eq!(data["owner"], Value::String(token));
+
+        // A made-up token (no such key, or not opening) is sealed like any text.
+        let forged = format!(
+            "{TOKEN_PREFIX}{}:{}:{}",
+            Uuid::new_v4().simple(),
+            URL_SAFE_NO_PAD.encode(b"dana@example.org 123456789012345678"),
+            URL_SAFE_NO_PAD.encode([0u8; 32])
+        );
+        assert!(is_token(&forged));
+        let mut new = commit(
+            "p",
+            vec![NewEvent::from_value(
+                "SourceArchived",
+                1,
+                &serde_json::json!({"reason": forged}),
+            )],
+        );
+        seal_commit(&keyring, &mut new).await.unwrap();
+        let data: Value = serde_json::from_slice(new.events[0].canonical_data()).unwrap();
+        let sealed = data["reason"].as_str().unwrap();
+        assert!(is_token(sealed) && sealed != forged);
 
         // A service's actor and texts stay plain; an owner it names is still sealed.
         let mut new = commit(
