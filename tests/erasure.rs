@@ -10,7 +10,9 @@ use api::auth::issue_token;
 use domain::access::Role;
 use domain::TenantId;
 use serde_json::{json, Value};
-use support::{postgres_source, pursight, text, wait_projected, TestApp, REGISTER, SECRET};
+use support::{
+    postgres_source, pursight, text, wait_projected, SourceDb, TestApp, REGISTER, SECRET,
+};
 
 const DANA: &str = "dana.erasure@example.test";
 const OMAR: &str = "omar.keeps@example.test";
@@ -311,6 +313,148 @@ async fn an_erased_person_reads_as_erased_everywhere_while_every_hash_still_veri
     assert_eq!(source(&now, &again)["registeredBy"], DANA);
     assert_eq!(source(&now, &dana_source)["registeredBy"], "[erased]");
 
+    // Without --tenant: every tenant that holds a key of the subject (globex now; acme again,
+    // for what Dana did after the first erasure).
+    let out = pursight(&app, &["erase", "--subject", DANA, "--no-rebuild"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("tenant globex: destroyed 1 data key"),
+        "{said}"
+    );
+    assert!(said.contains("tenant acme: destroyed 1 data key"), "{said}");
+    assert!(said.contains("pursight rebuild NAME"), "{said}");
+    let out = pursight(&app, &["rebuild", "data_sources"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let globex = sources(&app, &dana_elsewhere).await;
+    assert_eq!(source(&globex, &globex_source)["owner"], "[erased]");
+    let now = sources(&app, &omar).await;
+    assert_eq!(source(&now, &again)["registeredBy"], "[erased]");
+    assert_eq!(source(&now, &again)["owner"], OMAR);
+
     std::fs::remove_dir_all(&dir).ok();
+    app.stop().await;
+}
+
+const SHOP: &str = r#"
+CREATE SCHEMA shop;
+CREATE TABLE shop.customers (
+    id    serial PRIMARY KEY,
+    email text NOT NULL
+);
+INSERT INTO shop.customers (email)
+SELECT 'customer' || g || '@shop.example' FROM generate_series(1, 60) AS g;
+"#;
+
+const DANA_NOTE: &str = "Dana checked every address by hand";
+
+async fn gql_ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    let response = app.gql(Some(token), query, variables).await;
+    assert!(response["errors"].is_null(), "{response}");
+    response["data"].clone()
+}
+
+/// The catalog's copies: an asset's own owner, a label's reviewer and review note.
+async fn asset_and_label(app: &TestApp, token: &str, asset: &str) -> (Value, Value) {
+    let shown = gql_ok(
+        app,
+        token,
+        "query($a: ID!) { asset(id: $a) { owner } columnLabels(assetId: $a) { column label status reviewedBy reviewNote } }",
+        json!({ "a": asset }),
+    )
+    .await;
+    let label = shown["columnLabels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["column"] == "email" && l["status"] == "confirmed")
+        .cloned()
+        .unwrap_or(Value::Null);
+    (shown["asset"]["owner"].clone(), label)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_erased_owner_and_reviewer_read_as_erased_in_the_rebuilt_catalog() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(SHOP, "shop-secret-erasure-4d1").await;
+    let dana = token_for(DANA, "acme");
+    let registered = gql_ok(
+        &app,
+        &dana,
+        REGISTER,
+        json!({ "input": db.input(), "wait": true }),
+    )
+    .await;
+    let source = registered["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check = gql_ok(
+        &app,
+        &dana,
+        "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
+        json!({ "id": source }),
+    )
+    .await;
+    assert_eq!(check["validateConnection"]["ok"], true, "{check}");
+    let scan = gql_ok(
+        &app,
+        &dana,
+        "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed } }",
+        json!({ "id": source }),
+    )
+    .await;
+    assert_eq!(scan["startScan"]["completed"], true, "{scan}");
+    wait_projected(&app, &dana).await;
+    let labels = gql_ok(
+        &app,
+        &dana,
+        "query($s: ID!) { columnLabels(sourceId: $s) { assetId column label } }",
+        json!({ "s": source }),
+    )
+    .await;
+    let email = labels["columnLabels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["column"] == "email")
+        .unwrap_or_else(|| panic!("the email column is labelled: {labels}"))
+        .clone();
+    let asset = email["assetId"].as_str().unwrap().to_owned();
+
+    // Dana owns the asset and confirms the label with a note.
+    gql_ok(
+        &app,
+        &dana,
+        "mutation($a: ID!, $o: String) { updateAssetMetadata(assetId: $a, owner: $o, waitForProjection: true) { projected } }",
+        json!({ "a": asset, "o": DANA }),
+    )
+    .await;
+    let confirmed = gql_ok(
+        &app,
+        &dana,
+        "mutation($a: ID!, $l: String!, $n: String) { confirmClassification(assetId: $a, column: \"email\", label: $l, note: $n) { recorded } }",
+        json!({ "a": asset, "l": email["label"], "n": DANA_NOTE }),
+    )
+    .await;
+    assert_eq!(confirmed["confirmClassification"]["recorded"], true);
+    wait_projected(&app, &dana).await;
+    let (owner, label) = asset_and_label(&app, &dana, &asset).await;
+    assert_eq!(owner, DANA);
+    assert_eq!(label["reviewedBy"], DANA, "{label}");
+    assert_eq!(label["reviewNote"], DANA_NOTE, "{label}");
+    let raw = raw_stream(&app).await;
+    assert!(!raw.contains(DANA) && !raw.contains(DANA_NOTE));
+
+    let out = pursight(&app, &["erase", "--subject", DANA, "--tenant", "acme"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (owner, label) = asset_and_label(&app, &dana, &asset).await;
+    assert_eq!(owner, "[erased]");
+    assert_eq!(label["reviewedBy"], "[erased]", "{label}");
+    assert_eq!(label["reviewNote"], "[erased]", "{label}");
+    let out = pursight(&app, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    db.remove().await;
     app.stop().await;
 }
