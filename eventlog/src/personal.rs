@@ -350,13 +350,58 @@ impl Opener {
         &mut self,
         events: &mut [CloudEvent],
     ) -> Result<Vec<SealedValues>, KeyringError> {
-        let Some(keyring) = self.keyring.clone() else {
+        if self.keyring.is_none() {
             return Ok(vec![SealedValues::new(); events.len()]);
-        };
+        }
         let found: Vec<Vec<(String, String)>> = events.iter().map(tokens_in).collect();
-        let mut missing: Vec<Uuid> = found
+        self.fetch(found.iter().flatten()).await?;
+        Ok(events
+            .iter_mut()
+            .zip(found)
+            .map(|(event, tokens)| self.apply(event, tokens))
+            .collect())
+    }
+
+    /// Like [`open`](Self::open) for the events of several commits (a projection batch), with
+    /// one key lookup for all of them.
+    pub async fn open_commits(
+        &mut self,
+        commits: &mut [crate::StoredCommit],
+    ) -> Result<Vec<Vec<SealedValues>>, KeyringError> {
+        if self.keyring.is_none() {
+            return Ok(commits
+                .iter()
+                .map(|commit| vec![SealedValues::new(); commit.events.len()])
+                .collect());
+        }
+        let found: Vec<Vec<Vec<(String, String)>>> = commits
             .iter()
-            .flatten()
+            .map(|commit| commit.events.iter().map(tokens_in).collect())
+            .collect();
+        self.fetch(found.iter().flatten().flatten()).await?;
+        Ok(commits
+            .iter_mut()
+            .zip(found)
+            .map(|(commit, found)| {
+                commit
+                    .events
+                    .iter_mut()
+                    .zip(found)
+                    .map(|(event, tokens)| self.apply(event, tokens))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Fetches the keys of these tokens not fetched yet, in one lookup.
+    async fn fetch<'t>(
+        &mut self,
+        tokens: impl Iterator<Item = &'t (String, String)>,
+    ) -> Result<(), KeyringError> {
+        let Some(keyring) = self.keyring.clone() else {
+            return Ok(());
+        };
+        let mut missing: Vec<Uuid> = tokens
             .filter_map(|(_, text)| Token::parse(text))
             .map(|token| token.key_id)
             .filter(|id| !self.keys.contains_key(id))
@@ -367,32 +412,33 @@ impl Opener {
             let fetched = keyring.opening_keys(&missing).await?;
             self.keys.extend(fetched);
         }
-        let mut all = Vec::with_capacity(events.len());
-        for (event, tokens) in events.iter_mut().zip(found) {
-            let mut sealed = SealedValues::new();
-            for (pointer, text) in tokens {
-                let opened = match Token::parse(&text) {
-                    Some(token) => open_with(&token, &event.tenant, &self.keys),
-                    None => continue,
-                };
-                let shown = opened.shown().to_owned();
-                if pointer == "/actor" {
-                    event.actor = shown;
-                } else if let Some(slot) = event
-                    .data
-                    .pointer_mut(pointer.strip_prefix("/data").unwrap_or(&pointer))
-                {
-                    *slot = Value::String(shown);
-                }
-                let salt = match opened {
-                    Opened::Text { salt, .. } => Some(hex::encode(salt)),
-                    _ => None,
-                };
-                sealed.insert(pointer, SealedValue { token: text, salt });
+        Ok(())
+    }
+
+    /// Replaces the tokens found in one event by what they open to.
+    fn apply(&self, event: &mut CloudEvent, tokens: Vec<(String, String)>) -> SealedValues {
+        let mut sealed = SealedValues::new();
+        for (pointer, text) in tokens {
+            let opened = match Token::parse(&text) {
+                Some(token) => open_with(&token, &event.tenant, &self.keys),
+                None => continue,
+            };
+            let shown = opened.shown().to_owned();
+            if pointer == "/actor" {
+                event.actor = shown;
+            } else if let Some(slot) = event
+                .data
+                .pointer_mut(pointer.strip_prefix("/data").unwrap_or(&pointer))
+            {
+                *slot = Value::String(shown);
             }
-            all.push(sealed);
+            let salt = match opened {
+                Opened::Text { salt, .. } => Some(hex::encode(salt)),
+                _ => None,
+            };
+            sealed.insert(pointer, SealedValue { token: text, salt });
         }
-        Ok(all)
+        sealed
     }
 }
 

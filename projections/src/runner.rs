@@ -779,18 +779,16 @@ pub(crate) async fn read_all(
 }
 
 /// Opens the sealed personal values of decoded commits in place (see
-/// [`eventlog::personal`]).
+/// [`eventlog::personal`]), with one key lookup for all of them.
 pub(crate) async fn open_sealed(
     store: &EventStore,
     commits: &mut [StoredCommit],
 ) -> Result<(), ProjectionError> {
-    let mut opener = store.opener();
-    for commit in commits {
-        opener
-            .open(&mut commit.events)
-            .await
-            .map_err(eventlog::EventStoreError::from)?;
-    }
+    store
+        .opener()
+        .open_commits(commits)
+        .await
+        .map_err(eventlog::EventStoreError::from)?;
     Ok(())
 }
 
