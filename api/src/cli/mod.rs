@@ -60,7 +60,8 @@ pub enum Command {
     /// prints the range checked) or an export file (its trailer's counts and digest, and every
     /// hash chain); exit code 2 when anything is missing or changed.
     Verify(history::VerifyArgs),
-    /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`), then
+    /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`;
+    /// sealed personal values opened or `[erased]`, their tokens kept in member `sealed`), then
     /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines;
     /// with `--sign KEY`, also a detached Ed25519 signature over that trailer (OUTPUT.sig).
     Export(history::ExportArgs),
