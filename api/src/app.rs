@@ -97,6 +97,8 @@ pub enum StartError {
     Auth(#[from] crate::auth::AuthError),
     #[error("secret resolver: {0}")]
     Secrets(String),
+    #[error("personal data keys: {0}")]
+    PersonalData(String),
     #[error("cannot prepare the read models: {0}")]
     Projection(String),
 }
@@ -141,6 +143,8 @@ impl Application {
     pub async fn build(config: AppConfig) -> Result<Self, StartError> {
         let store = EventStore::connect(&config.store).await?;
         let pool = projections::database::connect(&config.database_url).await?;
+        let store =
+            crate::settings::with_personal_keys(store, &pool).map_err(StartError::PersonalData)?;
         let auth = Arc::new(
             Authenticator::new(&config.jwt_secret, config.jwt_public_key_pem.as_deref())?
                 .with_issuer(config.jwt_issuer.clone())

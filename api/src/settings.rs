@@ -39,6 +39,23 @@ impl StoreArgs {
     }
 }
 
+/// The store sealing personal data with keys kept in `pool`'s `personal_keys` table, wrapped by
+/// the master key `PURSIGHT_PERSONAL_DATA_KEY` (a fixed development key, with a warning, when
+/// unset). An invalid setting is an error that does not repeat the value.
+pub fn with_personal_keys(
+    store: eventlog::EventStore,
+    pool: &sqlx::PgPool,
+) -> Result<eventlog::EventStore, String> {
+    use projections::personal_keys::{MasterKey, PgKeyring, MASTER_KEY_SETTING};
+    let (master, configured) = MasterKey::from_env()?;
+    if !configured {
+        tracing::warn!(
+            "{MASTER_KEY_SETTING} is not set: personal data keys are wrapped with the public development key; set it (openssl rand -hex 32) outside development"
+        );
+    }
+    Ok(store.with_keyring(std::sync::Arc::new(PgKeyring::new(pool.clone(), master))))
+}
+
 /// Where the read models live.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {

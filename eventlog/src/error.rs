@@ -19,6 +19,9 @@ pub enum EventStoreError {
     InvalidPrefix(String),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// Personal data could not be sealed or opened (see [`crate::personal`]).
+    #[error(transparent)]
+    Keyring(#[from] crate::personal::KeyringError),
     /// A read that had to reach stream sequence `end` ended before it.
     #[error("the read of {filter} ended before stream sequence {end}: {reason}")]
     IncompleteRead {

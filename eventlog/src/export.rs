@@ -3,7 +3,10 @@
 //! and a final trailer line that makes the export's completeness checkable.
 //!
 //! Events are written as every view shows them, Fernet tokens redacted (see [`crate::redact`]);
-//! their hashes cover that form, so the chains verify offline.
+//! their hashes cover that form, so the chains verify offline. Sealed personal values (see
+//! [`crate::personal`]) are written opened (or `[erased]`), and the member `sealed` keeps each
+//! one's token and salt: verification checks the shown value against the token and hashes the
+//! token, so an export verifies without any key, also after an erasure.
 //!
 //! The hash chains alone cannot show that lines are missing at the end of an aggregate's history,
 //! nor an empty file. The trailer ([`Trailer`]) records which stream, subject filter and sequence
@@ -17,6 +20,7 @@
 use crate::chain::{ChainVerifier, ChainViolation};
 use crate::envelope::{CloudEvent, StoredEvent};
 use crate::error::EventStoreError;
+use crate::personal::SealedValues;
 use crate::store::{DeliverFrom, EventStore};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -54,10 +58,22 @@ pub struct Trailer {
 
 /// Renders one stored event as an export line (without the newline), Fernet tokens redacted.
 pub fn to_line(stored: &StoredEvent) -> String {
+    to_shown_line(stored, &SealedValues::new())
+}
+
+/// Renders an event whose sealed values were opened ([`crate::personal::Opener`]) as an export
+/// line: `sealed` records the tokens they were opened from, so the line still verifies.
+pub fn to_shown_line(stored: &StoredEvent, sealed: &SealedValues) -> String {
     let event = crate::redact::redact_event(stored.event.clone());
     let mut value = serde_json::to_value(&event).expect("a CloudEvent always serialises");
     if let Value::Object(map) = &mut value {
         map.insert("streamsequence".into(), stored.sequence.into());
+        if !sealed.is_empty() {
+            map.insert(
+                "sealed".into(),
+                serde_json::to_value(sealed).expect("sealed values always serialise"),
+            );
+        }
     }
     value.to_string()
 }
@@ -101,7 +117,16 @@ impl<W: Write> ExportWriter<W> {
 
     /// Writes the next event (in stream order).
     pub fn write(&mut self, stored: &StoredEvent) -> std::io::Result<()> {
-        let mut line = to_line(stored);
+        self.write_shown(stored, &SealedValues::new())
+    }
+
+    /// Writes the next event, its sealed values opened (see [`to_shown_line`]).
+    pub fn write_shown(
+        &mut self,
+        stored: &StoredEvent,
+        sealed: &SealedValues,
+    ) -> std::io::Result<()> {
+        let mut line = to_shown_line(stored, sealed);
         line.push('\n');
         self.out.write_all(line.as_bytes())?;
         self.digest.update(line.as_bytes());
@@ -154,16 +179,24 @@ pub async fn export(
             .read_range(filter, DeliverFrom::Start, range.last)
             .await?,
     );
+    // One opener for the whole export: each key is fetched once.
+    let mut opener = store.opener();
     while let Some(commit) = commits.next().await {
-        for stored in commit?.into_stored_events() {
-            writer.write(&stored)?;
+        let mut commit = commit?;
+        let sealed = opener
+            .open(&mut commit.events)
+            .await
+            .map_err(EventStoreError::from)?;
+        for (stored, sealed) in commit.into_stored_events().zip(sealed) {
+            writer.write_shown(&stored, &sealed)?;
         }
     }
     Ok(writer.finish()?)
 }
 
-/// Parses one export line. Members other than the event's own and `streamsequence` are refused:
-/// they are not covered by the hash, so an export must not carry them.
+/// Parses one export line. Members other than the event's own, `streamsequence` and `sealed`
+/// are refused: they are not covered by the hash, so an export must not carry them. The values
+/// `sealed` names are checked against their tokens and replaced by them (the stored form).
 pub fn from_line(line: &str) -> Result<StoredEvent, String> {
     let mut value: Value = serde_json::from_str(line).map_err(|err| err.to_string())?;
     let map = value.as_object_mut().ok_or("not a JSON object")?;
@@ -171,6 +204,12 @@ pub fn from_line(line: &str) -> Result<StoredEvent, String> {
         .remove("streamsequence")
         .and_then(|seq| seq.as_u64())
         .ok_or("missing streamsequence")?;
+    if let Some(sealed) = map.remove("sealed") {
+        let sealed: SealedValues =
+            serde_json::from_value(sealed).map_err(|err| format!("sealed: {err}"))?;
+        crate::personal::restore_sealed(&mut value, &sealed)?;
+    }
+    let map = value.as_object_mut().ok_or("not a JSON object")?;
     let members: Vec<String> = map.keys().cloned().collect();
     let event: CloudEvent = serde_json::from_value(value).map_err(|err| err.to_string())?;
     let written = serde_json::to_value(&event).map_err(|err| err.to_string())?;

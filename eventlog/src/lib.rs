@@ -8,6 +8,7 @@
 //!   idempotency, loading an aggregate's history, subscribing and reading from a sequence.
 //! * [`idempotency`] — the commit's `Nats-Msg-Id` and ids derived from a command id, scoped to
 //!   tenant and aggregate.
+//! * [`personal`] — personal data sealed per person, so erasing a key erases it everywhere.
 //! * [`redact`] — Fernet tokens shown as `fernet:***` in every view and hashed that way.
 //! * [`export`] — NDJSON export of the stream and reading an export back for verification.
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod error;
 pub mod export;
 pub mod idempotency;
 pub mod nats_url;
+pub mod personal;
 pub mod redact;
 pub mod signing;
 pub mod snapshot;

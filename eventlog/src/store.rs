@@ -109,6 +109,8 @@ pub struct EventStore {
     // One allocation shared by every clone: a store is cloned for every command, and cloning
     // (and dropping) the NATS client and JetStream context themselves is not free.
     inner: Arc<Connected>,
+    /// Where personal data keys live; `None`: nothing is sealed (scratch stores, benchmarks).
+    keyring: Option<Arc<dyn crate::personal::Keyring>>,
 }
 
 struct Connected {
@@ -171,6 +173,7 @@ impl EventStore {
         ensure_stream(&jetstream, &config.names, settings).await?;
         let snapshots = crate::snapshot::ensure_bucket(&jetstream, &config.names).await?;
         Ok(Self {
+            keyring: None,
             inner: Arc::new(Connected {
                 max_payload: client.server_info().max_payload,
                 client,
@@ -183,6 +186,18 @@ impl EventStore {
 
     pub fn names(&self) -> &StreamNames {
         &self.inner.names
+    }
+
+    /// The same store sealing personal data at append with keys from `keyring` (see
+    /// [`crate::personal`]).
+    pub fn with_keyring(mut self, keyring: Arc<dyn crate::personal::Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// An opener for one read's views: shows what sealed values hold, or `[erased]`.
+    pub fn opener(&self) -> crate::personal::Opener {
+        crate::personal::Opener::new(self.keyring.clone())
     }
 
     /// The JetStream context, for projection runners that manage their own durable consumers.
@@ -250,6 +265,11 @@ impl EventStore {
     pub async fn append(&self, mut commit: NewCommit) -> Result<Appended, AppendError> {
         if commit.events.is_empty() {
             return Err(AppendError::Empty);
+        }
+        if let Some(keyring) = &self.keyring {
+            crate::personal::seal_commit(keyring.as_ref(), &mut commit)
+                .await
+                .map_err(EventStoreError::from)?;
         }
         let message_id = crate::idempotency::message_id(
             &commit.metadata.tenant,

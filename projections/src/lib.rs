@@ -14,7 +14,8 @@
 //! and history, open counts and scores per framework, a daily trend) and [`access`] (custom roles
 //! and who holds which role, read on every request) and [`glossary`] (business terms and their
 //! links to assets and columns; [`ownership`] answers who owns which asset). Events a projection cannot apply are [`parked`];
-//! commands the API refused are recorded apart from the stream in [`refusals`].
+//! commands the API refused are recorded apart from the stream in [`refusals`]. The keys of
+//! personal data sealed in events live in [`personal_keys`].
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -34,6 +35,7 @@ pub mod labels;
 pub mod lineage;
 pub mod ownership;
 pub mod parked;
+pub mod personal_keys;
 pub mod projection;
 pub mod rebuild;
 pub mod refusals;

@@ -239,7 +239,10 @@ pub async fn retry<P: Projection>(
         .into_iter()
         .filter(|row| sequence.is_none_or(|s| row.sequence as u64 == s))
     {
-        let stored = store.commit_at(row.sequence as u64).await;
+        let mut stored = store.commit_at(row.sequence as u64).await;
+        if let Ok(commit) = &mut stored {
+            crate::runner::open_sealed(store, std::slice::from_mut(commit)).await?;
+        }
         let mut tx = pool.begin().await.in_projection(name)?;
         checkpoint::begin_batch(&mut tx, name, &schema, name)
             .await

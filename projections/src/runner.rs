@@ -310,11 +310,20 @@ impl<P: Projection> ProjectionRunner<P> {
         let mut attempt = 1;
         loop {
             let commits: Result<Vec<_>, _> = delivered.iter().map(|d| self.decode(d)).collect();
+            let commits = match commits {
+                // Keys are fetched for this batch only, so an erasure applies from the next one.
+                Ok(mut commits) => open_sealed(&self.store, &mut commits)
+                    .await
+                    .map(|()| commits),
+                Err(err) => Err(err),
+            };
             let err = match commits {
                 Ok(commits) => match self.apply_batch(connection, commits).await {
                     Ok(checkpoint) => return Ok(Some(checkpoint)),
                     Err(err) => err,
                 },
+                // Opening sealed values failed: the keyring's database, not the events.
+                Err(err @ ProjectionError::Store(_)) => return Err(err),
                 // The stream is immutable: decoding again would fail again.
                 Err(_) => break,
             };
@@ -343,7 +352,10 @@ impl<P: Projection> ProjectionRunner<P> {
         let schema = schema_of(name);
         let mut checkpoint = 0;
         for one in delivered {
-            let commit = self.decode(one);
+            let mut commit = self.decode(one);
+            if let Ok(commit) = &mut commit {
+                open_sealed(&self.store, std::slice::from_mut(commit)).await?;
+            }
             let mut tx = sqlx::Connection::begin(&mut *connection)
                 .await
                 .in_projection(name)?;
@@ -739,7 +751,7 @@ fn consumer_error(projection: &'static str, err: impl std::fmt::Display) -> Proj
 }
 
 /// Drains the whole stream into a projection once, without a durable consumer (used by tests
-/// and by rebuild).
+/// and by rebuild), sealed personal values opened (or `[erased]`) as the live runner opens them.
 pub(crate) async fn read_all(
     store: &EventStore,
     from: u64,
@@ -747,13 +759,37 @@ pub(crate) async fn read_all(
     impl futures::Stream<Item = Result<StoredCommit, eventlog::EventStoreError>>,
     ProjectionError,
 > {
+    // One opener for the read: keys fetched once, dropped with the read.
+    let opener = std::sync::Arc::new(tokio::sync::Mutex::new(store.opener()));
     Ok(store
         .read_to_end(
             &store.names().all_events(),
             eventlog::DeliverFrom::Sequence(from),
         )
         .await?
+        .then(move |commit| {
+            let opener = opener.clone();
+            async move {
+                let mut commit = commit?;
+                opener.lock().await.open(&mut commit.events).await?;
+                Ok(commit)
+            }
+        })
         .boxed())
+}
+
+/// Opens the sealed personal values of decoded commits in place (see
+/// [`eventlog::personal`]), with one key lookup for all of them.
+pub(crate) async fn open_sealed(
+    store: &EventStore,
+    commits: &mut [StoredCommit],
+) -> Result<(), ProjectionError> {
+    store
+        .opener()
+        .open_commits(commits)
+        .await
+        .map_err(eventlog::EventStoreError::from)?;
+    Ok(())
 }
 
 #[cfg(test)]

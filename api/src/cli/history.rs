@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, Table};
 use domain::{AggregateId, TenantId};
 use eventlog::chain::ChainVerifier;
+use eventlog::personal::SealedValues;
 use eventlog::{export, DeliverFrom, EventStore, StoredEvent};
 use futures::StreamExt;
 use std::io::Write;
@@ -93,6 +94,16 @@ async fn connect(store: &StoreArgs) -> anyhow::Result<EventStore> {
     Ok(EventStore::connect(&store.config()?).await?)
 }
 
+/// The store with the keys of sealed personal data (in the read-model database), for the views
+/// that show it: `replay` and `export`.
+async fn connect_with_keys(
+    store: &StoreArgs,
+    database: &DatabaseArgs,
+) -> anyhow::Result<EventStore> {
+    let pool = projections::database::connect(&database.database_url).await?;
+    crate::settings::with_personal_keys(connect(store).await?, &pool).map_err(anyhow::Error::msg)
+}
+
 /// The subject filter for an optional tenant and aggregate.
 fn filter(
     store: &EventStore,
@@ -107,18 +118,28 @@ fn filter(
     })
 }
 
-/// Every stored event on `filter`, in order, to the current end of the stream.
+/// Every stored event on `filter`, in order, to the current end of the stream, its sealed
+/// personal values opened (or `[erased]`) with the tokens they held.
 async fn events(
     store: &EventStore,
     filter: &str,
-) -> anyhow::Result<impl futures::Stream<Item = anyhow::Result<StoredEvent>>> {
+) -> anyhow::Result<impl futures::Stream<Item = anyhow::Result<(StoredEvent, SealedValues)>>> {
+    let opener = std::sync::Arc::new(tokio::sync::Mutex::new(store.opener()));
     Ok(store
         .read_to_end(filter, DeliverFrom::Start)
         .await?
+        .then(move |commit| {
+            let opener = opener.clone();
+            async move {
+                let mut commit = commit?;
+                let sealed = opener.lock().await.open(&mut commit.events).await?;
+                Ok::<_, anyhow::Error>(commit.into_stored_events().zip(sealed).collect::<Vec<_>>())
+            }
+        })
         .flat_map(|commit| {
-            let items: Vec<anyhow::Result<StoredEvent>> = match commit {
-                Ok(commit) => commit.into_stored_events().map(Ok).collect(),
-                Err(err) => vec![Err(err.into())],
+            let items: Vec<anyhow::Result<(StoredEvent, SealedValues)>> = match commit {
+                Ok(events) => events.into_iter().map(Ok).collect(),
+                Err(err) => vec![Err(err)],
             };
             futures::stream::iter(items)
         }))
@@ -140,7 +161,7 @@ pub async fn replay(
         )
         .await;
     }
-    let store = connect(store_args).await?;
+    let store = connect_with_keys(store_args, database).await?;
     let filter = filter(&store, args.tenant.as_deref(), args.aggregate.as_deref())?;
     let mut events = Box::pin(events(&store, &filter).await?);
     let mut table = Table::new();
@@ -158,7 +179,7 @@ pub async fn replay(
     let mut out = stdout.lock();
     let mut count = 0u64;
     while let Some(stored) = events.next().await {
-        let stored = stored?;
+        let (stored, sealed) = stored?;
         if args
             .until_sequence
             .is_some_and(|until| stored.sequence > until)
@@ -170,7 +191,7 @@ pub async fn replay(
         }
         count += 1;
         match args.format {
-            Format::Ndjson => writeln!(out, "{}", export::to_line(&stored))?,
+            Format::Ndjson => writeln!(out, "{}", export::to_shown_line(&stored, &sealed))?,
             Format::Table => {
                 let e = &stored.event;
                 table.add_row([
@@ -237,7 +258,11 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn export(store_args: &StoreArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
+pub async fn export(
+    store_args: &StoreArgs,
+    database: &DatabaseArgs,
+    args: ExportArgs,
+) -> anyhow::Result<ExitCode> {
     // A bad key fails before any work.
     let signer = match &args.sign {
         Some(path) => Some(eventlog::signing::ExportSigner::from_pem(
@@ -246,7 +271,7 @@ pub async fn export(store_args: &StoreArgs, args: ExportArgs) -> anyhow::Result<
         )?),
         None => None,
     };
-    let store = connect(store_args).await?;
+    let store = connect_with_keys(store_args, database).await?;
     let filter = filter(&store, args.tenant.as_deref(), None)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -411,8 +436,9 @@ async fn replay_into(
         .map(TenantId::parse)
         .transpose()
         .map_err(|err| anyhow::anyhow!("--tenant: {err}"))?;
-    let store = connect(store_args).await?;
     let pool = projections::database::connect(&database.database_url).await?;
+    let store = crate::settings::with_personal_keys(connect(store_args).await?, &pool)
+        .map_err(anyhow::Error::msg)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -465,8 +491,9 @@ pub async fn rebuild(
             projections::ALL.join(", ")
         );
     }
-    let store = connect(store_args).await?;
     let pool = projections::database::connect(&database.database_url).await?;
+    let store = crate::settings::with_personal_keys(connect(store_args).await?, &pool)
+        .map_err(anyhow::Error::msg)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(

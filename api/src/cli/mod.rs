@@ -1,5 +1,5 @@
 //! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `glossary`, `report`, `token`, `tenant`, `replay`,
-//! `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
+//! `erase`, `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
 mod audit;
@@ -8,6 +8,7 @@ mod classify;
 mod compliance;
 mod demo;
 mod glossary;
+mod erase;
 mod history;
 mod lineage;
 mod projection;
@@ -60,10 +61,15 @@ pub enum Command {
     /// prints the range checked) or an export file (its trailer's counts and digest, and every
     /// hash chain); exit code 2 when anything is missing or changed.
     Verify(history::VerifyArgs),
-    /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`), then
+    /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`;
+    /// sealed personal values opened or `[erased]`, their tokens kept in member `sealed`), then
     /// a trailer line with stream, filter, sequence range, counts and a SHA-256 over the lines;
     /// with `--sign KEY`, also a detached Ed25519 signature over that trailer (OUTPUT.sig).
     Export(history::ExportArgs),
+    /// Erase a person's personal data (GDPR Art. 17): destroy their data keys, so that every
+    /// replay, export and read model shows `[erased]` while every hash chain still verifies;
+    /// records a `PersonalDataErased` event and rebuilds the read models. Idempotent.
+    Erase(erase::EraseArgs),
     /// The audit trail (events and refused commands): `pursight audit export --format csv|ndjson`.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -194,8 +200,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
         Command::Verify(args) => history::verify(&cli.store, args).await,
-        Command::Export(args) => history::export(&cli.store, args).await,
+        Command::Export(args) => history::export(&cli.store, &cli.database, args).await,
         Command::Keygen(args) => history::keygen(args),
+        Command::Erase(args) => erase::run(&cli.store, &cli.database, args).await,
         Command::Audit(command) => audit::run(&cli.database, command).await,
         Command::Lineage(args) => lineage::run(&cli.database, args).await,
         Command::Migrate => {

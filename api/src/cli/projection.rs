@@ -71,7 +71,11 @@ pub async fn run(
         }
         ProjectionsCommand::Retry(args) => {
             known(&args.projection)?;
-            let store = EventStore::connect(&store.config()?).await?;
+            let store = crate::settings::with_personal_keys(
+                EventStore::connect(&store.config()?).await?,
+                &pool,
+            )
+            .map_err(anyhow::Error::msg)?;
             let names: Vec<String> = match args.projection {
                 Some(name) => vec![name],
                 None => projections::parked::counts(&pool, None)

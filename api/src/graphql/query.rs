@@ -215,14 +215,12 @@ impl QueryRoot {
             .into_iter()
             .flat_map(|commit| commit.into_stored_events())
             .collect();
-        Ok(
-            super::visibility::visible_events(&services.pool, caller, events)
-                .await
-                .map_err(|err| internal(&err))?
-                .into_iter()
-                .map(Event::new)
-                .collect(),
-        )
+        let visible = super::visibility::visible_events(&services.pool, caller, events)
+            .await
+            .map_err(|err| internal(&err))?;
+        super::types::open_events(&services.store, visible)
+            .await
+            .map_err(|err| internal(&err))
     }
 
     /// How far the read models are behind the event store, and which of your tenant's events

@@ -55,6 +55,7 @@ impl SubscriptionRoot {
         let settled = roles_allow(&caller.token_roles, Permission::SubscribeEvents);
         let caller = caller.clone();
         let pool = services.pool.clone();
+        let store = services.store.clone();
         Ok(commits
             .take_until(stopped)
             .then(move |commit| {
@@ -72,18 +73,26 @@ impl SubscriptionRoot {
             .take_while(|(_, caller, _)| {
                 futures::future::ready(caller.allows(Permission::SubscribeEvents))
             })
-            .then(|(commit, caller, pool)| async move {
-                let items: Vec<Result<Event>> = match commit {
-                    Ok(commit) => {
-                        let events: Vec<_> = commit.into_stored_events().collect();
-                        match super::visibility::visible_events(&pool, &caller, events).await {
-                            Ok(events) => events.into_iter().map(|e| Ok(Event::new(e))).collect(),
-                            Err(err) => vec![Err(internal(&err))],
+            .then(move |(commit, caller, pool)| {
+                let store = store.clone();
+                async move {
+                    let items: Vec<Result<Event>> = match commit {
+                        Ok(commit) => {
+                            let events: Vec<_> = commit.into_stored_events().collect();
+                            match super::visibility::visible_events(&pool, &caller, events).await {
+                                // Keys are read per commit: an erasure shows from the next event on.
+                                Ok(events) => match super::types::open_events(&store, events).await
+                                {
+                                    Ok(events) => events.into_iter().map(Ok).collect(),
+                                    Err(err) => vec![Err(internal(&err))],
+                                },
+                                Err(err) => vec![Err(internal(&err))],
+                            }
                         }
-                    }
-                    Err(err) => vec![Err(internal(&err))],
-                };
-                futures::stream::iter(items)
+                        Err(err) => vec![Err(internal(&err))],
+                    };
+                    futures::stream::iter(items)
+                }
             })
             .flatten()
             .filter(move |item| {

@@ -145,17 +145,36 @@ impl DataSource {
 /// A stored event (a CloudEvent with PurSight's extensions) and the stream sequence of its commit,
 /// as every view shows it: Fernet tokens as `fernet:***` (its hash covers that form, so it
 /// verifies as shown).
-pub struct Event(StoredEvent);
+/// Sealed personal values are shown opened (or `[erased]`), with the tokens they were opened
+/// from kept for `cloudEvent`, which verifies as an export line does.
+pub struct Event(StoredEvent, eventlog::personal::SealedValues);
 
 impl Event {
-    /// The view of a stored event; the only way to build one, so no view shows a token.
-    pub fn new(stored: StoredEvent) -> Self {
-        Self(stored.redacted())
+    /// The view of an event whose sealed values were opened, `sealed` the tokens they held; the
+    /// only way to build one, so no view shows a Fernet token.
+    pub fn shown(stored: StoredEvent, sealed: eventlog::personal::SealedValues) -> Self {
+        Self(stored.redacted(), sealed)
     }
 
     pub fn stored(&self) -> &StoredEvent {
         &self.0
     }
+}
+
+/// Opens the sealed personal values of events for views: each event with the tokens it held.
+pub async fn open_events(
+    store: &eventlog::EventStore,
+    events: Vec<StoredEvent>,
+) -> Result<Vec<Event>, eventlog::personal::KeyringError> {
+    let (sequences, mut cloud): (Vec<u64>, Vec<_>) =
+        events.into_iter().map(|e| (e.sequence, e.event)).unzip();
+    let sealed = store.opener().open(&mut cloud).await?;
+    Ok(sequences
+        .into_iter()
+        .zip(cloud)
+        .zip(sealed)
+        .map(|((sequence, event), sealed)| Event::shown(StoredEvent { sequence, event }, sealed))
+        .collect())
 }
 
 #[Object]
@@ -201,7 +220,7 @@ impl Event {
     async fn aggregate_version(&self) -> i64 {
         self.0.event.aggregateversion as i64
     }
-    /// Who issued the command.
+    /// Who issued the command (`[erased]` once their personal data was erased).
     async fn actor(&self) -> &str {
         &self.0.event.actor
     }
@@ -229,10 +248,18 @@ impl Event {
     async fn hash(&self) -> &str {
         &self.0.event.hash
     }
-    /// The whole CloudEvent as JSON (Fernet tokens shown as `fernet:***`; `hash` verifies it as
-    /// shown).
+    /// The whole CloudEvent as JSON (Fernet tokens shown as `fernet:***`; personal values
+    /// opened, with member `sealed` holding the tokens they were opened from, as in an export
+    /// line; `hash` verifies it as shown).
     async fn cloud_event(&self) -> Json<Value> {
-        Json(serde_json::to_value(&self.0.event).unwrap_or(Value::Null))
+        let mut value = serde_json::to_value(&self.0.event).unwrap_or(Value::Null);
+        if let (Value::Object(map), false) = (&mut value, self.1.is_empty()) {
+            map.insert(
+                "sealed".into(),
+                serde_json::to_value(&self.1).unwrap_or(Value::Null),
+            );
+        }
+        Json(value)
     }
 }
 

@@ -1,0 +1,884 @@
+//! Personal data in events, sealed so that it can be erased (GDPR Art. 17) while the stream
+//! stays immutable and every hash chain still verifies.
+//!
+//! At append, each personal value (the envelope's `actor`, and the `data` members listed in
+//! [`PERSONAL_FIELDS`]: free text a person wrote, owners that are people) is replaced by a
+//! *sealed token*, a plain JSON string:
+//!
+//! `pii:v1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>:<base64url(commitment)>`
+//!
+//! The ciphertext is ChaCha20-Poly1305 (ring) of `salt ‖ text` under the data key of the person
+//! the value belongs to (the actor for `actor` and the text the actor wrote, the owner itself
+//! for an owner), with the tenant and key id as associated data, so a token copied into another
+//! tenant's event does not open. The commitment is SHA-256(`salt ‖ text`): with the salt (known
+//! only to whoever can decrypt) a shown value can be checked against the token, and without it
+//! the commitment reveals nothing. Keys live outside the stream ([`Keyring`], a PostgreSQL
+//! table); `pursight erase` destroys a person's keys, after which every view shows [`ERASED`].
+//!
+//! The hash of an event covers the token (the stored form), so `pursight verify` needs no key.
+//! A view shows the opened text in the token's place and keeps, for views that must verify (an
+//! export line, `Event.cloudEvent`), a `sealed` map from JSON pointer to the token and the salt
+//! ([`SealedValue`]); [`restore_sealed`] checks each shown value against its commitment (or
+//! that it reads [`ERASED`]) and puts the tokens back before the hash is recomputed.
+//!
+//! Events written before sealing hold plain strings, which every reader shows as they are.
+
+use crate::envelope::{CloudEvent, NewCommit, NewEvent};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::future::BoxFuture;
+use ring::aead;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What a value whose key was destroyed is shown as.
+pub const ERASED: &str = "[erased]";
+/// What a token that does not open (unknown key, changed ciphertext) is shown as.
+pub const UNREADABLE: &str = "[unreadable]";
+/// Every token starts with this.
+pub const TOKEN_PREFIX: &str = "pii:v1:";
+const SALT_LEN: usize = 16;
+const NONCE_LEN: usize = 12;
+
+/// Actors with this prefix are PurSight's own services (`pursight-compliance`,
+/// `pursight-health`, `pursight-demo`, …), not people: neither their actor nor the texts they
+/// write are sealed.
+pub const SERVICE_ACTOR_PREFIX: &str = "pursight-";
+
+/// Whose personal data a member holds: the actor's (text the actor wrote) or the value's own
+/// (an owner is the person it names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    Actor,
+    Value,
+}
+
+/// The personal members of each event type's `data` (JSON pointers), the one list that decides
+/// what is sealed at append. The envelope's `actor` is sealed in every event. Readers do not
+/// use this list: they open every token they find, so a change of it never hides old data.
+pub const PERSONAL_FIELDS: &[(&str, &[(&str, Whose)])] = &[
+    ("ClassificationConfirmed", &[("/note", Whose::Actor)]),
+    ("ClassificationRejected", &[("/reason", Whose::Actor)]),
+    ("ClassificationRevoked", &[("/reason", Whose::Actor)]),
+    // An owner is a name (events before owners were typed) or `{name, kind, type}`: whichever
+    // of the two is there is a string, the other pointer finds nothing.
+    (
+        "AssetMetadataChanged",
+        &[("/owner", Whose::Value), ("/owner/name", Whose::Value)],
+    ),
+    (
+        "SourceRegistered",
+        &[
+            ("/config/owner", Whose::Value),
+            ("/config/owner/name", Whose::Value),
+        ],
+    ),
+    (
+        "SourceConfigured",
+        &[
+            ("/config/owner", Whose::Value),
+            ("/config/owner/name", Whose::Value),
+        ],
+    ),
+    ("SourceArchived", &[("/reason", Whose::Actor)]),
+    (
+        "ViolationAccepted",
+        &[("/by", Whose::Actor), ("/reason", Whose::Actor)],
+    ),
+];
+
+/// The personal members of an event type's `data`.
+pub fn personal_fields(name: &str) -> &'static [(&'static str, Whose)] {
+    PERSONAL_FIELDS
+        .iter()
+        .find(|(event, _)| *event == name)
+        .map_or(&[], |(_, fields)| fields)
+}
+
+/// A person's 256-bit data key. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataKey([u8; 32]);
+
+impl DataKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut key)
+            .expect("the system random source works");
+        Self(key)
+    }
+
+    /// A key from its 32 bytes; `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn aead(&self) -> aead::LessSafeKey {
+        aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &self.0).expect("32-byte key"),
+        )
+    }
+
+    /// Encrypts `plain` with a random nonce: `nonce ‖ ciphertext ‖ tag`.
+    pub fn encrypt(&self, associated: &[u8], plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .expect("the system random source works");
+        let mut sealed = plain.to_vec();
+        self.aead()
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(associated),
+                &mut sealed,
+            )
+            .expect("sealing in memory cannot fail");
+        [&nonce[..], &sealed].concat()
+    }
+
+    /// Decrypts what [`encrypt`](Self::encrypt) wrote; `None` when it does not authenticate.
+    pub fn decrypt(&self, associated: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN + aead::CHACHA20_POLY1305.tag_len() {
+            return None;
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = rest.to_vec();
+        let plain = self
+            .aead()
+            .open_in_place(nonce, aead::Aad::from(associated), &mut buffer)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(***)")
+    }
+}
+
+/// The keyring failed (its database is unreachable, a key does not unwrap). Never names a
+/// subject: the message may be logged.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("personal data keyring: {0}")]
+pub struct KeyringError(pub String);
+
+/// Where data keys live, outside the stream.
+pub trait Keyring: Send + Sync {
+    /// The live key of `subject` in `tenant`, created when it has none (also after an erasure:
+    /// what a person does later is sealed under a new key).
+    fn sealing_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<(Uuid, DataKey), KeyringError>>;
+
+    /// The keys with these ids: `Some` while live, `None` once erased; ids the keyring does not
+    /// know are left out.
+    fn opening_keys<'a>(
+        &'a self,
+        ids: &'a [Uuid],
+    ) -> BoxFuture<'a, Result<HashMap<Uuid, Option<DataKey>>, KeyringError>>;
+}
+
+/// A parsed token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Token {
+    key_id: Uuid,
+    sealed: Vec<u8>,
+    commitment: [u8; 32],
+}
+
+impl Token {
+    fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix(TOKEN_PREFIX)?;
+        let mut parts = rest.split(':');
+        let (key_id, sealed, commitment) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || key_id.len() != 32 {
+            return None;
+        }
+        Some(Self {
+            key_id: Uuid::try_parse(key_id).ok()?,
+            sealed: URL_SAFE_NO_PAD.decode(sealed).ok()?,
+            commitment: URL_SAFE_NO_PAD.decode(commitment).ok()?.try_into().ok()?,
+        })
+    }
+}
+
+/// Whether `text` is a well-formed sealed token.
+pub fn is_token(text: &str) -> bool {
+    text.starts_with(TOKEN_PREFIX) && Token::parse(text).is_some()
+}
+
+/// What a token's ciphertext is bound to.
+fn associated_data(tenant: &str, key_id: Uuid) -> Vec<u8> {
+    format!("pursight-pii-v1\0{tenant}\0{}", key_id.simple()).into_bytes()
+}
+
+fn commitment(salt: &[u8], text: &str) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    digest.update(salt);
+    digest.update(text.as_bytes());
+    digest.finalize().into()
+}
+
+/// Seals `text` of `tenant` under the key `key_id`.
+pub fn seal(text: &str, tenant: &str, key_id: Uuid, key: &DataKey) -> String {
+    let mut salt = [0u8; SALT_LEN];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .expect("the system random source works");
+    let plain = [&salt[..], text.as_bytes()].concat();
+    let sealed = key.encrypt(&associated_data(tenant, key_id), &plain);
+    format!(
+        "{TOKEN_PREFIX}{}:{}:{}",
+        key_id.simple(),
+        URL_SAFE_NO_PAD.encode(sealed),
+        URL_SAFE_NO_PAD.encode(commitment(&salt, text))
+    )
+}
+
+/// A token as a view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The text, and the salt that ties it to the token's commitment.
+    Text { text: String, salt: [u8; SALT_LEN] },
+    /// The key was destroyed.
+    Erased,
+    /// Unknown key, or a ciphertext that does not authenticate.
+    Unreadable,
+}
+
+impl Opened {
+    /// The text a view shows.
+    pub fn shown(&self) -> &str {
+        match self {
+            Opened::Text { text, .. } => text,
+            Opened::Erased => ERASED,
+            Opened::Unreadable => UNREADABLE,
+        }
+    }
+}
+
+/// Opens one token of `tenant` with the keys found so far (`keys[id]`: `Some(None)` erased).
+fn open_with(token: &Token, tenant: &str, keys: &HashMap<Uuid, Option<DataKey>>) -> Opened {
+    match keys.get(&token.key_id) {
+        None => Opened::Unreadable,
+        Some(None) => Opened::Erased,
+        Some(Some(key)) => {
+            let Some(plain) = key.decrypt(&associated_data(tenant, token.key_id), &token.sealed)
+            else {
+                return Opened::Unreadable;
+            };
+            if plain.len() < SALT_LEN {
+                return Opened::Unreadable;
+            }
+            let (salt, text) = plain.split_at(SALT_LEN);
+            match String::from_utf8(text.to_vec()) {
+                Ok(text) if commitment(salt, &text) == token.commitment => Opened::Text {
+                    text,
+                    salt: salt.try_into().expect("SALT_LEN bytes"),
+                },
+                _ => Opened::Unreadable,
+            }
+        }
+    }
+}
+
+/// How a view records one opened token, so that the view still verifies: the token itself and,
+/// when it opened, the hex salt of its commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedValue {
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+}
+
+/// The tokens a view opened, by JSON pointer into the event (`/actor`, `/data/note`).
+pub type SealedValues = BTreeMap<String, SealedValue>;
+
+/// Every token in an event: (JSON pointer, token text), `actor` first.
+fn tokens_in(event: &CloudEvent) -> Vec<(String, String)> {
+    fn walk(value: &Value, pointer: &mut String, found: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(text) if text.starts_with(TOKEN_PREFIX) => {
+                found.push((pointer.clone(), text.clone()));
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    pointer.push_str(&format!("/{index}"));
+                    walk(item, pointer, found);
+                    pointer.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    walk(item, pointer, found);
+                    pointer.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if event.actor.starts_with(TOKEN_PREFIX) {
+        found.push(("/actor".to_owned(), event.actor.clone()));
+    }
+    walk(&event.data, &mut "/data".to_owned(), &mut found);
+    found
+}
+
+/// Opens the sealed values of events for a view. Keys are fetched once per id and kept only as
+/// long as the opener lives (one read, one projection batch), so an erasure takes effect at the
+/// next read; nothing caches keys across reads.
+pub struct Opener {
+    keyring: Option<Arc<dyn Keyring>>,
+    keys: HashMap<Uuid, Option<DataKey>>,
+}
+
+impl Opener {
+    /// An opener; without a keyring tokens are left as they are (they hold no plaintext).
+    pub fn new(keyring: Option<Arc<dyn Keyring>>) -> Self {
+        Self {
+            keyring,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Replaces every token in `events` by what it opens to, and returns per event the tokens
+    /// replaced. Events without tokens (also all events written before sealing) are untouched.
+    pub async fn open(
+        &mut self,
+        events: &mut [CloudEvent],
+    ) -> Result<Vec<SealedValues>, KeyringError> {
+        if self.keyring.is_none() {
+            return Ok(vec![SealedValues::new(); events.len()]);
+        }
+        let found: Vec<Vec<(String, String)>> = events.iter().map(tokens_in).collect();
+        self.fetch(found.iter().flatten()).await?;
+        Ok(events
+            .iter_mut()
+            .zip(found)
+            .map(|(event, tokens)| self.apply(event, tokens))
+            .collect())
+    }
+
+    /// Like [`open`](Self::open) for the events of several commits (a projection batch), with
+    /// one key lookup for all of them.
+    pub async fn open_commits(
+        &mut self,
+        commits: &mut [crate::StoredCommit],
+    ) -> Result<Vec<Vec<SealedValues>>, KeyringError> {
+        if self.keyring.is_none() {
+            return Ok(commits
+                .iter()
+                .map(|commit| vec![SealedValues::new(); commit.events.len()])
+                .collect());
+        }
+        let found: Vec<Vec<Vec<(String, String)>>> = commits
+            .iter()
+            .map(|commit| commit.events.iter().map(tokens_in).collect())
+            .collect();
+        self.fetch(found.iter().flatten().flatten()).await?;
+        Ok(commits
+            .iter_mut()
+            .zip(found)
+            .map(|(commit, found)| {
+                commit
+                    .events
+                    .iter_mut()
+                    .zip(found)
+                    .map(|(event, tokens)| self.apply(event, tokens))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Fetches the keys of these tokens not fetched yet, in one lookup.
+    async fn fetch<'t>(
+        &mut self,
+        tokens: impl Iterator<Item = &'t (String, String)>,
+    ) -> Result<(), KeyringError> {
+        let Some(keyring) = self.keyring.clone() else {
+            return Ok(());
+        };
+        let mut missing: Vec<Uuid> = tokens
+            .filter_map(|(_, text)| Token::parse(text))
+            .map(|token| token.key_id)
+            .filter(|id| !self.keys.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let fetched = keyring.opening_keys(&missing).await?;
+            self.keys.extend(fetched);
+        }
+        Ok(())
+    }
+
+    /// Replaces the tokens found in one event by what they open to.
+    fn apply(&self, event: &mut CloudEvent, tokens: Vec<(String, String)>) -> SealedValues {
+        let mut sealed = SealedValues::new();
+        for (pointer, text) in tokens {
+            let opened = match Token::parse(&text) {
+                Some(token) => open_with(&token, &event.tenant, &self.keys),
+                None => continue,
+            };
+            let shown = opened.shown().to_owned();
+            if pointer == "/actor" {
+                event.actor = shown;
+            } else if let Some(slot) = event
+                .data
+                .pointer_mut(pointer.strip_prefix("/data").unwrap_or(&pointer))
+            {
+                *slot = Value::String(shown);
+            }
+            let salt = match opened {
+                Opened::Text { salt, .. } => Some(hex::encode(salt)),
+                _ => None,
+            };
+            sealed.insert(pointer, SealedValue { token: text, salt });
+        }
+        sealed
+    }
+}
+
+/// Puts the tokens of a view back in place of what it shows, after checking each shown value:
+/// one that opened must match the token's commitment, one that did not must read [`ERASED`] or
+/// [`UNREADABLE`]. `event` is the view's JSON (an export line). Errors name the pointer.
+pub fn restore_sealed(event: &mut Value, sealed: &SealedValues) -> Result<(), String> {
+    for (pointer, value) in sealed {
+        if pointer != "/actor" && !pointer.starts_with("/data/") {
+            return Err(format!(
+                "sealed value at {pointer:?} is outside actor and data"
+            ));
+        }
+        let token = Token::parse(&value.token)
+            .ok_or_else(|| format!("sealed value at {pointer:?} is not a token"))?;
+        let slot = event
+            .pointer_mut(pointer)
+            .ok_or_else(|| format!("sealed value at {pointer:?} points at nothing"))?;
+        let shown = slot
+            .as_str()
+            .ok_or_else(|| format!("sealed value at {pointer:?} is not a string"))?;
+        let matches = match &value.salt {
+            Some(salt) => hex::decode(salt)
+                .ok()
+                .is_some_and(|salt| commitment(&salt, shown) == token.commitment),
+            None => shown == ERASED || shown == UNREADABLE,
+        };
+        if !matches {
+            return Err(format!(
+                "the value shown at {pointer} does not match its sealed token"
+            ));
+        }
+        *slot = Value::String(value.token.clone());
+    }
+    Ok(())
+}
+
+/// The stored form of an event view that carries its tokens in member `sealed` (an export line
+/// without `streamsequence`, `Event.cloudEvent`): checked and restored by [`restore_sealed`], so
+/// that its hash can be recomputed.
+pub fn stored_form(mut view: Value) -> Result<CloudEvent, String> {
+    if let Some(sealed) = view.as_object_mut().and_then(|map| map.remove("sealed")) {
+        let sealed: SealedValues =
+            serde_json::from_value(sealed).map_err(|err| format!("sealed: {err}"))?;
+        restore_sealed(&mut view, &sealed)?;
+    }
+    serde_json::from_value(view).map_err(|err| err.to_string())
+}
+
+/// Seals a commit's personal values before it is hashed and appended: its actor, and the
+/// [`PERSONAL_FIELDS`] of each event. Genuine tokens of this tenant (carried over from an
+/// earlier event: they open, or their key was erased) and the markers [`ERASED`] /
+/// [`UNREADABLE`] are kept as they are; a string that merely looks like a token is sealed.
+pub async fn seal_commit(
+    keyring: &dyn Keyring,
+    commit: &mut NewCommit,
+) -> Result<(), KeyringError> {
+    let tenant = commit.metadata.tenant.as_str().to_owned();
+    let actor = commit.metadata.actor.clone();
+    let mut data: Vec<Option<Value>> = commit
+        .events
+        .iter()
+        .map(|event| {
+            (!personal_fields(event.name).is_empty())
+                .then(|| serde_json::from_slice(event.canonical_data()).ok())
+                .flatten()
+        })
+        .collect();
+    // A value shaped like a token is kept only when it is one: it opens (or its key was
+    // erased) in this tenant. Anything else, a made-up "token" too, is sealed as text.
+    let mut candidates: Vec<Uuid> = Token::parse(&actor).map(|t| t.key_id).into_iter().collect();
+    for (event, data) in commit.events.iter().zip(&data) {
+        for (pointer, _) in personal_fields(event.name) {
+            if let Some(Value::String(text)) = data.as_ref().and_then(|d| d.pointer(pointer)) {
+                candidates.extend(Token::parse(text).map(|t| t.key_id));
+            }
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let known = if candidates.is_empty() {
+        HashMap::new()
+    } else {
+        keyring.opening_keys(&candidates).await?
+    };
+    let genuine = |text: &str| {
+        Token::parse(text).is_some_and(|token| match known.get(&token.key_id) {
+            Some(None) => true,
+            Some(Some(_)) => matches!(open_with(&token, &tenant, &known), Opened::Text { .. }),
+            None => false,
+        })
+    };
+    let sealable =
+        |text: &str| !text.is_empty() && text != ERASED && text != UNREADABLE && !genuine(text);
+    // PurSight's own services are not people: their actor and texts stay plain.
+    let person = sealable(actor.as_str()) && !actor.starts_with(SERVICE_ACTOR_PREFIX);
+    // One key lookup per person per commit.
+    let mut keys: HashMap<String, (Uuid, DataKey)> = HashMap::new();
+    for (event, data) in commit.events.iter_mut().zip(&mut data) {
+        let Some(data) = data else {
+            continue;
+        };
+        let mut changed = false;
+        for (pointer, whose) in personal_fields(event.name) {
+            let Some(Value::String(text)) = data.pointer(pointer) else {
+                continue;
+            };
+            if !sealable(text) || (*whose == Whose::Actor && !person) {
+                continue;
+            }
+            let subject = match whose {
+                Whose::Actor => actor.clone(),
+                Whose::Value => text.clone(),
+            };
+            let token = seal_for(keyring, &mut keys, &tenant, &subject, text).await?;
+            if let Some(slot) = data.pointer_mut(pointer) {
+                *slot = Value::String(token);
+                changed = true;
+            }
+        }
+        if changed {
+            *event = NewEvent::from_value(event.name, event.version, data);
+        }
+    }
+    if person {
+        commit.metadata.actor = seal_for(keyring, &mut keys, &tenant, &actor, &actor).await?;
+    }
+    Ok(())
+}
+
+/// Seals `text` under `subject`'s key, fetched once per commit.
+async fn seal_for(
+    keyring: &dyn Keyring,
+    keys: &mut HashMap<String, (Uuid, DataKey)>,
+    tenant: &str,
+    subject: &str,
+    text: &str,
+) -> Result<String, KeyringError> {
+    if !keys.contains_key(subject) {
+        let key = keyring.sealing_key(tenant, subject).await?;
+        keys.insert(subject.to_owned(), key);
+    }
+    let (key_id, key) = &keys[subject];
+    Ok(seal(text, tenant, *key_id, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A key's id and material (`None` once erased).
+    type MemoryKey = (Uuid, Option<DataKey>);
+
+    /// An in-memory keyring for the unit tests (the real one is PostgreSQL).
+    #[derive(Default)]
+    pub(crate) struct MemoryKeyring {
+        keys: Mutex<HashMap<(String, String), MemoryKey>>,
+    }
+
+    impl MemoryKeyring {
+        fn erase(&self, tenant: &str, subject: &str) {
+            let mut keys = self.keys.lock().unwrap();
+            if let Some(entry) = keys.get_mut(&(tenant.to_owned(), subject.to_owned())) {
+                entry.1 = None;
+            }
+        }
+    }
+
+    impl Keyring for MemoryKeyring {
+        fn sealing_key<'a>(
+            &'a self,
+            tenant: &'a str,
+            subject: &'a str,
+        ) -> BoxFuture<'a, Result<(Uuid, DataKey), KeyringError>> {
+            Box::pin(async move {
+                let mut keys = self.keys.lock().unwrap();
+                let entry = keys
+                    .entry((tenant.to_owned(), subject.to_owned()))
+                    .or_insert_with(|| (Uuid::new_v4(), Some(DataKey::generate())));
+                Ok((entry.0, entry.1.clone().expect("not erased in these tests")))
+            })
+        }
+
+        fn opening_keys<'a>(
+            &'a self,
+            ids: &'a [Uuid],
+        ) -> BoxFuture<'a, Result<HashMap<Uuid, Option<DataKey>>, KeyringError>> {
+            Box::pin(async move {
+                let keys = self.keys.lock().unwrap();
+                Ok(keys
+                    .values()
+                    .filter(|(id, _)| ids.contains(id))
+                    .map(|(id, key)| (*id, key.clone()))
+                    .collect())
+            })
+        }
+    }
+
+    fn commit(actor: &str, events: Vec<NewEvent>) -> NewCommit {
+        NewCommit {
+            aggregate_type: "asset",
+            aggregate_id: domain::AggregateId::from_uuid(Uuid::now_v7()),
+            expected_sequence: 0,
+            expected_version: 0,
+            previous_hash: crate::chain::GENESIS.to_owned(),
+            metadata: crate::CommitMetadata {
+                tenant: domain::TenantId::parse("acme").unwrap(),
+                actor: actor.to_owned(),
+                command_id: Uuid::now_v7(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: Uuid::now_v7(),
+                traceparent: None,
+            },
+            events,
+        }
+    }
+
+    /// The commit as the store would hold it: a CloudEvent per event, hashed.
+    fn stored(commit: &NewCommit) -> Vec<CloudEvent> {
+        commit
+            .events
+            .iter()
+            .enumerate()
+            .map(|(index, new)| {
+                let mut event = CloudEvent {
+                    specversion: "1.0".into(),
+                    id: Uuid::now_v7(),
+                    source: "/pursight/acme".into(),
+                    event_type: crate::envelope::wire_type(new.name, new.version),
+                    subject: "a".into(),
+                    time: chrono::Utc::now(),
+                    datacontenttype: "application/json".into(),
+                    data: serde_json::from_slice(new.canonical_data()).unwrap(),
+                    tenant: commit.metadata.tenant.as_str().into(),
+                    aggregatetype: "asset".into(),
+                    aggregateid: "a".into(),
+                    aggregateversion: index as u64 + 1,
+                    actor: commit.metadata.actor.clone(),
+                    commandid: "c".into(),
+                    correlationid: "c".into(),
+                    causationid: "c".into(),
+                    traceparent: None,
+                    prevhash: crate::chain::GENESIS.into(),
+                    hash: String::new(),
+                };
+                event.hash = crate::chain::compute_hash(&event);
+                event
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn personal_values_are_sealed_opened_and_erased_and_the_hash_covers_the_tokens() {
+        let keyring = Arc::new(MemoryKeyring::default());
+        let mut new = commit(
+            "dana@example.org",
+            vec![
+                NewEvent::from_value(
+                    "ClassificationConfirmed",
+                    1,
+                    &serde_json::json!({"column": "c", "note": "checked with Dana"}),
+                ),
+                NewEvent::from_value(
+                    "AssetMetadataChanged",
+                    1,
+                    &serde_json::json!({"owner": "erik@example.org", "tags": []}),
+                ),
+                NewEvent::from_value("SchemaChanged", 1, &serde_json::json!({"note": "kept"})),
+            ],
+        );
+        seal_commit(keyring.as_ref(), &mut new).await.unwrap();
+        let events = stored(&new);
+        let raw = serde_json::to_string(&events).unwrap();
+        for plain in ["dana@example.org", "checked with Dana", "erik@example.org"] {
+            assert!(!raw.contains(plain), "{plain} is sealed");
+        }
+        assert!(raw.contains("\"kept\""), "fields not listed stay plain");
+        assert!(is_token(&events[0].actor));
+
+        // Opened for a view: plaintext in place, and the view verifies once restored.
+        let mut shown = events.clone();
+        let keyring_dyn: Arc<dyn Keyring> = keyring.clone();
+        let sealed = Opener::new(Some(keyring_dyn.clone()))
+            .open(&mut shown)
+            .await
+            .unwrap();
+        assert_eq!(shown[0].actor, "dana@example.org");
+        assert_eq!(shown[0].data["note"], "checked with Dana");
+        assert_eq!(shown[1].data["owner"], "erik@example.org");
+        assert_eq!(
+            sealed[2].keys().collect::<Vec<_>>(),
+            ["/actor"],
+            "only the actor of an event without personal fields"
+        );
+        for (view, (sealed, original)) in shown.iter().zip(sealed.iter().zip(&events)) {
+            let mut value = serde_json::to_value(view).unwrap();
+            restore_sealed(&mut value, sealed).unwrap();
+            let back: CloudEvent = serde_json::from_value(value).unwrap();
+            assert_eq!(crate::chain::compute_hash(&back), original.hash);
+        }
+        // A changed shown value is caught.
+        let mut value = serde_json::to_value(&shown[0]).unwrap();
+        value["actor"] = "mallory".into();
+        assert!(restore_sealed(&mut value, &sealed[0]).is_err());
+
+        // Erase Dana: her actor and note read [erased], Erik's ownership still opens.
+        keyring.erase("acme", "dana@example.org");
+        let mut after = events.clone();
+        let sealed = Opener::new(Some(keyring_dyn))
+            .open(&mut after)
+            .await
+            .unwrap();
+        assert_eq!(after[0].actor, ERASED);
+        assert_eq!(after[0].data["note"], ERASED);
+        assert_eq!(after[1].data["owner"], "erik@example.org");
+        let mut value = serde_json::to_value(&after[0]).unwrap();
+        restore_sealed(&mut value, &sealed[0]).unwrap();
+        let back: CloudEvent = serde_json::from_value(value).unwrap();
+        assert_eq!(crate::chain::compute_hash(&back), events[0].hash);
+        // An erased value cannot be shown as anything but [erased].
+        let mut value = serde_json::to_value(&after[0]).unwrap();
+        value["data"]["note"] = "made up".into();
+        assert!(restore_sealed(&mut value, &sealed[0]).is_err());
+    }
+
+    #[tokio::test]
+    async fn events_written_before_sealing_and_without_a_keyring_read_as_they_are() {
+        let plain = commit(
+            "old-admin",
+            vec![NewEvent::from_value(
+                "SourceArchived",
+                1,
+                &serde_json::json!({"reason": "retired by old-admin"}),
+            )],
+        );
+        let events = stored(&plain);
+        let keyring: Arc<dyn Keyring> = Arc::new(MemoryKeyring::default());
+        let mut shown = events.clone();
+        let sealed = Opener::new(Some(keyring)).open(&mut shown).await.unwrap();
+        assert_eq!(shown, events);
+        assert!(sealed[0].is_empty());
+        let mut untouched = events.clone();
+        Opener::new(None).open(&mut untouched).await.unwrap();
+        assert_eq!(untouched, events);
+    }
+
+    #[tokio::test]
+    async fn tokens_do_not_open_in_another_tenant_or_when_changed_and_are_not_sealed_twice() {
+        let keyring = MemoryKeyring::default();
+        let (id, key) = keyring.sealing_key("acme", "p").await.unwrap();
+        let token = seal("secret text", "acme", id, &key);
+        let keys: HashMap<_, _> = [(id, Some(key.clone()))].into();
+        let parsed = Token::parse(&token).unwrap();
+        assert!(
+            matches!(open_with(&parsed, "acme", &keys), Opened::Text { ref text, .. } if text == "secret text")
+        );
+        assert_eq!(open_with(&parsed, "other", &keys), Opened::Unreadable);
+        let mut changed = parsed.clone();
+        changed.sealed[NONCE_LEN] ^= 1;
+        assert_eq!(open_with(&changed, "acme", &keys), Opened::Unreadable);
+        assert_eq!(
+            open_with(&parsed, "acme", &HashMap::new()),
+            Opened::Unreadable
+        );
+        for malformed in ["pii:v1:", "pii:v1:zz:aa:bb", &format!("{token}:x")] {
+            assert!(!is_token(malformed), "{malformed}");
+        }
+        // A token carried over into a later event stays as it is.
+        let mut new = commit(
+            "p",
+            vec![NewEvent::from_value(
+                "AssetMetadataChanged",
+                1,
+                &serde_json::json!({"owner": token}),
+            )],
+        );
+        seal_commit(&keyring, &mut new).await.unwrap();
+        let data: Value = serde_json::from_slice(new.events[0].canonical_data()).unwrap();
+        assert_eq!(data["owner"], Value::String(token));
+
+        // A made-up token (no such key, or not opening) is sealed like any text.
+        let forged = format!(
+            "{TOKEN_PREFIX}{}:{}:{}",
+            Uuid::new_v4().simple(),
+            URL_SAFE_NO_PAD.encode(b"dana@example.org 123456789012345678"),
+            URL_SAFE_NO_PAD.encode([0u8; 32])
+        );
+        assert!(is_token(&forged));
+        let mut new = commit(
+            "p",
+            vec![NewEvent::from_value(
+                "SourceArchived",
+                1,
+                &serde_json::json!({"reason": forged}),
+            )],
+        );
+        seal_commit(&keyring, &mut new).await.unwrap();
+        let data: Value = serde_json::from_slice(new.events[0].canonical_data()).unwrap();
+        let sealed = data["reason"].as_str().unwrap();
+        assert!(is_token(sealed) && sealed != forged);
+
+        // A service's actor and texts stay plain; an owner it names is still sealed.
+        let mut new = commit(
+            "pursight-compliance",
+            vec![
+                NewEvent::from_value(
+                    "SourceArchived",
+                    1,
+                    &serde_json::json!({"reason": "expired"}),
+                ),
+                NewEvent::from_value(
+                    "AssetMetadataChanged",
+                    1,
+                    &serde_json::json!({"owner": "erik"}),
+                ),
+            ],
+        );
+        seal_commit(&keyring, &mut new).await.unwrap();
+        assert_eq!(new.metadata.actor, "pursight-compliance");
+        let data: Value = serde_json::from_slice(new.events[0].canonical_data()).unwrap();
+        assert_eq!(data["reason"], "expired");
+        let data: Value = serde_json::from_slice(new.events[1].canonical_data()).unwrap();
+        assert!(is_token(data["owner"].as_str().unwrap()));
+    }
+}
