@@ -301,7 +301,7 @@ pub async fn source_at(
     let history = store
         .load(tenant, DataSource::NAME, &AggregateId::from_uuid(id))
         .await?;
-    fold_source(&history.events, at)
+    fold_source(&opened(store, history.events).await?, at)
 }
 
 /// An asset of `tenant` as it stood at `at` (with its source as it stood then), loaded from the
@@ -321,7 +321,27 @@ pub async fn asset_at(
         )
         .await?;
     let source = source_at(store, tenant, source_id, at).await?;
-    fold_asset(&history.events, source.as_ref(), at)
+    fold_asset(&opened(store, history.events).await?, source.as_ref(), at)
+}
+
+/// The events with their sealed personal values opened (or `[erased]`), as the projections
+/// read them, so a past state shows what the live read models show.
+async fn opened(
+    store: &EventStore,
+    events: Vec<StoredEvent>,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let (sequences, mut cloud): (Vec<u64>, Vec<_>) =
+        events.into_iter().map(|e| (e.sequence, e.event)).unzip();
+    store
+        .opener()
+        .open(&mut cloud)
+        .await
+        .map_err(eventlog::EventStoreError::from)?;
+    Ok(sequences
+        .into_iter()
+        .zip(cloud)
+        .map(|(sequence, event)| StoredEvent { sequence, event })
+        .collect())
 }
 
 /// Folds a data source's events recorded at or before `at` into its read-model row; `None`
