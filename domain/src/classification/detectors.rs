@@ -6,6 +6,7 @@
 //! first counts its character classes ([`Facts`]) so that each detector can refuse most values
 //! without parsing them: the engine has to profile millions of values per scan.
 
+use super::free_text;
 use super::national_ids;
 use super::validators;
 use super::vocab;
@@ -68,6 +69,16 @@ pub const DETECTORS: &[&str] = &[
     "free_text",
     "url",
     "card_expiry",
+    // Personal data inside prose ([`free_text`]): values that read as sentences, and of those
+    // the ones that mention each kind of personal data (and any kind).
+    "prose",
+    "text_email",
+    "text_phone",
+    "text_national_id",
+    "text_payment",
+    "text_person",
+    "text_health",
+    "text_pii",
     // National and tax identifiers of [`national_ids::REGISTRY`] that have no detector above.
     "us_itin",
     "ca_sin",
@@ -157,7 +168,10 @@ ids! {
     MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
-    CARD_EXPIRY = "card_expiry";
+    CARD_EXPIRY = "card_expiry"; PROSE = "prose"; TEXT_EMAIL = "text_email";
+    TEXT_PHONE = "text_phone"; TEXT_NATIONAL_ID = "text_national_id";
+    TEXT_PAYMENT = "text_payment"; TEXT_PERSON = "text_person"; TEXT_HEALTH = "text_health";
+    TEXT_PII = "text_pii";
 }
 
 /// For each entry of [`national_ids::REGISTRY`], the index of its counter (checked at compile
@@ -479,6 +493,23 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     if username(f) {
         hit(USERNAME);
     }
+    if f.spaces >= 3 && f.letters >= 8 && free_text::is_prose(f) {
+        hit(PROSE);
+        let e = free_text::spot(s);
+        for (found, id) in [
+            (e.email, TEXT_EMAIL),
+            (e.phone, TEXT_PHONE),
+            (e.national_id, TEXT_NATIONAL_ID),
+            (e.payment, TEXT_PAYMENT),
+            (e.person, TEXT_PERSON),
+            (e.health, TEXT_HEALTH),
+            (e.any(), TEXT_PII),
+        ] {
+            if found {
+                hit(id);
+            }
+        }
+    }
 }
 
 fn boolean(s: &str) -> bool {
@@ -530,7 +561,7 @@ fn parse_decimal(f: &Facts<'_>) -> Option<(f64, usize)> {
 /// Phone-number notations: `(strict, bare)`. Strict: international (`+`, `00`), national with a
 /// trunk `0`, a bracketed area code, or grouped digits; bare: ten or eleven unseparated digits
 /// that could be a North-American number without punctuation.
-fn phone(f: &Facts<'_>) -> (bool, bool) {
+pub(super) fn phone(f: &Facts<'_>) -> (bool, bool) {
     if f.digits < 7 || f.letters > 3 || !f.ascii || f.chars > 26 {
         return (false, false);
     }

@@ -1144,3 +1144,142 @@ fn business_codes_shaped_like_postcodes_are_not_applied_as_postcodes() {
         assert_eq!(applied(&v, name, &settings), None, "{name}");
     }
 }
+
+/// Notes in several languages of which every second one mentions somebody (in varying ways).
+fn notes_with_people(n: usize) -> Vec<String> {
+    gen(n, |i| match i % 8 {
+        0 => format!("Customer asked for the invoice at r.okafor{i}@example.net instead."),
+        1 => format!(
+            "Rückruf erbeten unter 030 4412 {:04}, Kundin wartet seit Montag.",
+            1000 + i
+        ),
+        2 => "Mme Lefebvre a signalé un retard de livraison important.".to_owned(),
+        3 => "La paciente refiere asma desde la infancia y pide cita por la tarde.".to_owned(),
+        4 => "Order was packed this morning and leaves the warehouse tomorrow.".to_owned(),
+        5 => "Offerte aangepast na overleg, wacht op akkoord van inkoop.".to_owned(),
+        6 => "Le devis révisé a été envoyé au service achats pour validation.".to_owned(),
+        _ => "Replacement part ordered, the technician fits it next week.".to_owned(),
+    })
+}
+
+#[test]
+fn notes_that_mention_people_are_free_text_pii_with_counted_signals() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "support_cases",
+        &[
+            ("case_notes", "text", notes_with_people(64)),
+            (
+                "reporter_mail",
+                "character varying",
+                gen(64, |i| format!("client{i}@example.org")),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    assert_eq!(
+        applied(&v, "case_notes", &settings).as_deref(),
+        Some("FREE_TEXT_PII")
+    );
+    let c = &verdict(&v, "case_notes").candidates[0];
+    // A conservative confidence: applied, but short of certainty.
+    assert!((0.8..0.95).contains(&c.confidence), "{c:?}");
+    let details: Vec<&str> = c.signals.iter().map(|s| s.detail.as_str()).collect();
+    for expected in [
+        "32 of 64 sampled values are sentences that mention personal data (64 read as sentences)",
+        "8 of 64 sampled values contain an e-mail address",
+        "8 of 64 sampled values contain a phone number",
+        "8 of 64 sampled values contain a person's name",
+        "8 of 64 sampled values contain a health condition of a person",
+    ] {
+        assert!(
+            details.contains(&expected),
+            "missing {expected}: {details:#?}"
+        );
+    }
+    // A well-typed column keeps its type.
+    assert_eq!(
+        applied(&v, "reporter_mail", &settings).as_deref(),
+        Some("EMAIL_ADDRESS")
+    );
+    assert_eq!(confidence(&v, "reporter_mail", "FREE_TEXT_PII"), 0.0);
+}
+
+#[test]
+fn prose_product_text_log_lines_and_rare_mentions_are_not_free_text_pii() {
+    let settings = ClassifierSettings::default();
+    let t = table(
+        "catalogue",
+        &[
+            (
+                "internal_note",
+                "text",
+                cycle(
+                    &[
+                        "Order was packed this morning and leaves the warehouse tomorrow.",
+                        "Die Lieferung wurde heute vom Lager bestätigt, Versand folgt morgen.",
+                        "Le colis est resté bloqué au dépôt à cause de la grève.",
+                    ],
+                    60,
+                ),
+            ),
+            (
+                "description",
+                "text",
+                gen(60, |i| {
+                    format!(
+                        "Rose Gold Edition wristwatch, brushed case, EAN 40063813{:05}, item {i}.",
+                        10_000 + i
+                    )
+                }),
+            ),
+            (
+                "log_message",
+                "text",
+                gen(60, |i| {
+                    format!(
+                        "2025-03-1{}T10:00:00Z INFO worker {} finished job {} in {} ms from 10.0.0.{}",
+                        i % 10,
+                        i % 8,
+                        40_000 + i * 17,
+                        i * 37 % 900,
+                        i % 250
+                    )
+                }),
+            ),
+            // One note in twenty mentions somebody: too few to say the column holds personal data.
+            (
+                "remarks",
+                "text",
+                gen(60, |i| {
+                    if i % 20 == 0 {
+                        format!("Please call 020 7946 {:04} about the refund.", 1000 + i)
+                    } else {
+                        "The quarterly stock count is planned for the first week.".to_owned()
+                    }
+                }),
+            ),
+            (
+                "tag",
+                "character varying",
+                cycle(&["asthma", "diabetes", "migraine"], 60),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    for column in [
+        "internal_note",
+        "description",
+        "log_message",
+        "remarks",
+        "tag",
+    ] {
+        assert!(
+            confidence(&v, column, "FREE_TEXT_PII") < settings.floor,
+            "{column}: {:?}",
+            verdict(&v, column)
+        );
+    }
+}
