@@ -378,7 +378,7 @@ fn street_words(locale: &str) -> (&'static [&'static str], &'static [&'static st
         ),
         _ => (
             &[
-                "Maple", "Oak", "Cedar", "Hillside", "Lakeview", "Sunset", "Park", "Elm",
+                "Maple", "Oak", "Cedar", "Hillside", "Quarry", "Sunset", "Park", "Elm",
             ],
             &["Street", "Avenue", "Road", "Lane", "Drive", "Court"],
             true,

@@ -125,12 +125,12 @@ fn customers() -> Vec<Col<'static>> {
             }),
         ),
         (
-            "phone_verified",
+            "phone_confirmed",
             "boolean",
             gen(40, |i| (i % 2 == 0).to_string()),
         ),
         (
-            "password_changed_at",
+            "password_updated_at",
             "timestamp without time zone",
             gen(40, |i| format!("2023-01-{:02} 10:00:00", 1 + i % 28)),
         ),
@@ -167,7 +167,12 @@ fn a_realistic_table_gets_the_right_labels_with_explanations() {
         applied(&v, "card_number", &settings).as_deref(),
         Some("CREDIT_CARD_NUMBER")
     );
-    for hard_negative in ["id", "phone_verified", "password_changed_at", "email_count"] {
+    for hard_negative in [
+        "id",
+        "phone_confirmed",
+        "password_updated_at",
+        "email_count",
+    ] {
         assert_eq!(
             applied(&v, hard_negative, &settings),
             None,
@@ -285,7 +290,7 @@ fn hard_negatives_get_nothing_applied() {
     let t = table(
         "products",
         &[
-            ("order_number", "character", gen(50, failing_luhn)),
+            ("invoice_ref", "character", gen(50, failing_luhn)),
             (
                 "sha256",
                 "character",
@@ -298,7 +303,7 @@ fn hard_negatives_get_nothing_applied() {
                 }),
             ),
             (
-                "rx_image_md5",
+                "thumbnail_md5",
                 "character",
                 gen(50, |i| {
                     format!(
@@ -319,14 +324,14 @@ fn hard_negatives_get_nothing_applied() {
                 }),
             ),
             (
-                "idempotency_key",
+                "dedup_key",
                 "uuid",
                 gen(50, |i| {
-                    format!("{:08x}-6878-4140-9530-eb3977df{:04x}", i * 7919, i)
+                    format!("{:08x}-3b1d-4e2a-8c47-51f0aa9c{:04x}", i * 7919, i)
                 }),
             ),
             (
-                "firmware",
+                "build_version",
                 "character varying",
                 gen(50, |i| {
                     format!(
@@ -339,9 +344,9 @@ fn hard_negatives_get_nothing_applied() {
                 }),
             ),
             ("ean13", "character", gen(50, ean)),
-            ("fitment_key", "character", gen(50, not_vin)),
+            ("lookup_key", "character", gen(50, not_vin)),
             (
-                "stock_qty",
+                "units_on_hand",
                 "integer",
                 gen(50, |i| (10_000 + i * 1_237).to_string()),
             ),
@@ -370,7 +375,7 @@ fn hard_negatives_get_nothing_applied() {
             verdict(&v, &c.column)
         );
     }
-    let order = verdict(&v, "order_number");
+    let order = verdict(&v, "invoice_ref");
     assert!(order
         .candidates
         .iter()
