@@ -650,4 +650,14 @@ mod tests {
             assert!(!is_prose(&Facts::of(s)), "{s}");
         }
     }
+
+    #[test]
+    fn only_the_first_characters_of_a_long_value_are_read() {
+        let filler = "the parcel was handed to the carrier today and ".repeat(200);
+        assert!(filler.chars().count() > MAX_CHARS);
+        let late = format!("{filler}write to a.weber@example.org please");
+        assert!(!spot(&late).email);
+        let early = format!("write to a.weber@example.org please {filler}");
+        assert!(spot(&early).email);
+    }
 }
