@@ -21,6 +21,8 @@ mod classify;
 mod compliance;
 #[path = "bench_corpus.rs"]
 mod corpus;
+#[path = "bench_corpus_text.rs"]
+mod corpus_text;
 #[path = "bench_corpus_values.rs"]
 mod corpus_values;
 #[path = "bench_discovery.rs"]

@@ -31,15 +31,15 @@ impl Rng {
         self.next() % n.max(1)
     }
 
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(super) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(super) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
@@ -62,7 +62,7 @@ const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-fn first_names(locale: &str) -> &'static [&'static str] {
+pub(super) fn first_names(locale: &str) -> &'static [&'static str] {
     match locale {
         "de" => &[
             "Jürgen", "Sabine", "Uwe", "Heike", "Torsten", "Kerstin", "Lukas", "Annika", "Dieter",
@@ -145,7 +145,7 @@ fn first_names(locale: &str) -> &'static [&'static str] {
     }
 }
 
-fn last_names(locale: &str) -> &'static [&'static str] {
+pub(super) fn last_names(locale: &str) -> &'static [&'static str] {
     match locale {
         "de" => &[
             "Brandt",
@@ -378,7 +378,7 @@ fn street_words(locale: &str) -> (&'static [&'static str], &'static [&'static st
         ),
         _ => (
             &[
-                "Maple", "Oak", "Cedar", "Hillside", "Lakeview", "Sunset", "Park", "Elm",
+                "Maple", "Oak", "Cedar", "Hillside", "Quarry", "Sunset", "Park", "Elm",
             ],
             &["Street", "Avenue", "Road", "Lane", "Drive", "Court"],
             true,
@@ -455,7 +455,7 @@ fn postcode(r: &mut Rng, locale: &str) -> String {
     }
 }
 
-fn phone(r: &mut Rng, locale: &str) -> String {
+pub(super) fn phone(r: &mut Rng, locale: &str) -> String {
     let locale = if locale == "mixed" {
         r.pick(&["us", "de", "fr", "gb", "nl", "br", "es", "it"])
     } else {
@@ -532,7 +532,7 @@ fn phone(r: &mut Rng, locale: &str) -> String {
     }
 }
 
-fn full_name(r: &mut Rng, locale: &str) -> String {
+pub(super) fn full_name(r: &mut Rng, locale: &str) -> String {
     let first = r.pick(first_names(locale));
     let last = r.pick(last_names(locale));
     match locale {
@@ -565,7 +565,7 @@ fn ascii_lower(text: &str) -> String {
         .collect()
 }
 
-fn email(r: &mut Rng) -> String {
+pub(super) fn email(r: &mut Rng) -> String {
     let first = ascii_lower(r.pick(first_names("mixed")));
     let last = ascii_lower(r.pick(last_names("mixed")));
     let domain = r.pick(&[
@@ -655,7 +655,7 @@ fn iban(r: &mut Rng) -> String {
         .join(" ")
 }
 
-fn bsn(r: &mut Rng) -> String {
+pub(super) fn bsn(r: &mut Rng) -> String {
     loop {
         let body: Vec<u32> = (0..8).map(|_| r.below(10) as u32).collect();
         let sum: u32 = body
@@ -671,7 +671,7 @@ fn bsn(r: &mut Rng) -> String {
     }
 }
 
-fn cpf(r: &mut Rng) -> String {
+pub(super) fn cpf(r: &mut Rng) -> String {
     let mut d: Vec<u32> = (0..9).map(|_| r.below(10) as u32).collect();
     for len in [9usize, 10] {
         let sum: u32 = d
@@ -720,7 +720,7 @@ fn cns(r: &mut Rng) -> String {
     }
 }
 
-fn dni(r: &mut Rng) -> String {
+pub(super) fn dni(r: &mut Rng) -> String {
     const LETTERS: &[u8] = b"TRWAGMYFPDXBNJZSQVHLCKE";
     let n = r.range(1_000_000, 99_999_999);
     format!("{n:08}{}", char::from(LETTERS[(n % 23) as usize]))
@@ -887,7 +887,7 @@ fn kvnr(r: &mut Rng) -> String {
     format!("{letter}{body}{}", sum % 10)
 }
 
-fn ssn(r: &mut Rng) -> String {
+pub(super) fn ssn(r: &mut Rng) -> String {
     let area = loop {
         let a = r.range(1, 899);
         if a != 666 {
@@ -1296,6 +1296,11 @@ pub fn value(kind: &str, r: &mut Rng, row: u64) -> Option<String> {
             .pick(&["telefoon", "balie", "internet", "post", "klant", "gemeente"])
             .into(),
         "sentence" => sentence(r, "en"),
+        "note_pii" => super::corpus_text::note(r, locale, 55),
+        "note_plain" => super::corpus_text::note(r, locale, 0),
+        "product_text" => super::corpus_text::product(r),
+        "review_text" => super::corpus_text::review(r),
+        "log_line" => super::corpus_text::log_line(r),
         "sentence_de" => sentence(r, "de"),
         "sentence_fr" => sentence(r, "fr"),
         "sentence_es" => sentence(r, "es"),

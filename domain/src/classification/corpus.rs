@@ -26,6 +26,10 @@ const SOURCES: &[(&str, &str)] = &[
         "facturascripts_es",
         include_str!("corpora/facturascripts_es/columns.csv"),
     ),
+    (
+        "freetext_gen",
+        include_str!("corpora/freetext_gen/columns.csv"),
+    ),
     ("hr_samples", include_str!("corpora/hr_samples/columns.csv")),
     ("khentgg_de", include_str!("corpora/khentgg_de/columns.csv")),
     ("northwind", include_str!("corpora/northwind/columns.csv")),

@@ -20,6 +20,7 @@ pub mod corpus;
 pub mod detectors;
 pub mod engine;
 pub mod feedback;
+pub mod free_text;
 pub mod model;
 pub mod names;
 pub mod national_ids;

@@ -4,7 +4,7 @@
 //!
 //! A pattern is a run of tokens (`first name`), a token prefix (`passw*`) or a stem searched in
 //! the squashed name (`~geboorte`, for compounds such as `geboortedatum`). Modifier tokens turn a
-//! match into metadata *about* the thing (`phone_verified`, `email_count`, `card_brand`), which is
+//! match into metadata *about* the thing (`phone_confirmed`, `email_count`, `card_network`), which is
 //! evidence against it rather than for it.
 
 use super::national_ids;
@@ -121,12 +121,12 @@ pub const WEAK: f64 = 1.5;
 /// The dictionary: `LABEL strength: pattern, pattern, …` (strength S/M/W).
 const DICTIONARY: &str = "
 PERSON_NAME S: first name, firstname, last name, lastname, surname, surnames, given name, givenname, family name, familyname, full name, fullname, middle name, middlename, maiden name, forename, forenames, fname, lname, mname, first nm, last nm, given nm, family nm, full nm, sur nm, person name, cardholder name, card holder name, holder name, account holder name, owner name, contact name, customer name, client name, patient name, employee name, emp name, member name, recipient name, beneficiary name, payee name, payer name, sender name, guardian name, spouse name, parent name, mother name, father name, student name, driver name, passenger name, applicant name, insured name, subscriber name, signer name, signatory name, emergency contact name, contact person, agent name, staff name, nurse name, doctor name, physician name, manager name, supervisor name, buyer name, seller name, traveler name, traveller name, guest name, tenant name, landlord name, witness name, author name, requester name, ~firstname, ~lastname, ~surname, ~fullname, ~givenname, ~familyname, vorname, vornamen, nachname, familienname, geburtsname, rufname, ~vorname, ~nachname, voornaam, voornamen, achternaam, tussenvoegsel, roepnaam, geslachtsnaam, ~voornaam, ~achternaam, prenom, prenoms, nom de famille, nom famille, nom complet, nom prenom, apellido, apellidos, primer apellido, segundo apellido, nombre completo, nombre y apellido, sobrenome, nome completo, cognome, nome e cognome, ~cognome, ~apellido, ~sobrenome, ~prenom
-PERSON_NAME M: cardholder, card holder, account holder, holder, recipient, addressee, beneficiary, payee, prescriber, physician, doctor, nurse, signatory, signer, guarantor, insured, policyholder, policy holder, next of kin, emergency contact, attn, attention, ansprechpartner, contactpersoon, naam, nombre, nome, nom, display name, displayname, real name, legal name, contact, assignee, reporter, referrer name
+PERSON_NAME M: cardholder, card holder, account holder, holder, recipient, addressee, beneficiary, payee, physician, doctor, nurse, signatory, signer, guarantor, insured, policyholder, policy holder, next of kin, emergency contact, attn, attention, ansprechpartner, contactpersoon, naam, nombre, nome, nom, display name, displayname, real name, legal name, contact, assignee, reporter, referrer name
 PERSON_NAME W: name, owner, customer, patient, employee, author, signature, manager, driver, passenger, guest, tenant, member, person, requester, requestor, applicant, candidate, student, teacher, user full
 EMAIL_ADDRESS S: email, e mail, mail, email address, emailaddress, mail address, mailaddress, ~email, courriel, correo, correo electronico, posta elettronica, mailadres, emailadres, e post, epost, inbox, mailbox, ~mailadres, ~mailadresse
 EMAIL_ADDRESS M: reply to, replyto, contact email
 PHONE_NUMBER S: phone, phones, telephone, tel, tel no, telno, telefon, telefono, telefone, telefoon, telephone number, phone number, phone no, phone nr, mobile, mobile number, mobile no, mobil, mobilnummer, cell, cellphone, cell phone, cellular, handy, handynummer, gsm, msisdn, fax, faxnummer, mob, portable, cellulare, celular, movil, whatsapp, landline, contact number, contact no, ~phone, ~telefon, ~telephon, ~telefoon, ~telefono, ~mobilenumber, ~cellphone, numero de telephone, numero telefono, numero di telefono, numero de telefone, telefoonnummer, rufnummer, sms number
-PHONE_NUMBER M: ph, phn, tlf, tfn, callback, callback number, call back, dial, sms, hotline, contact phone
+PHONE_NUMBER M: phn, tlf, tfn, callback, callback number, call back, dial, sms, hotline, contact phone
 POSTAL_ADDRESS S: address, addresses, addr, address line, addressline, address1, street, street address, streetaddress, street name, streetname, ~streetaddress, ~addressline, straat, straatnaam, strasse, strase, ~strasse, ~adresse, adresse, adres, direccion, indirizzo, endereco, morada, domicilio, logradouro, residence, home address, mailing address, shipping address, billing address, delivery address, postal address, house number, housenumber, huisnummer, hausnummer, numero civico, apartment, apt, flat number, anschrift, woonadres, ~woonadres, ~huisnummer, calle, rue, dwelling
 POSTAL_ADDRESS M: line1, line2, line 1, line 2, suite, unit number, po box, pobox, postbus
 POSTAL_ADDRESS W: city, town, stadt, ort, woonplaats, plaats, ville, ciudad, cidade, citta, municipality, county, province, provincia, region, district, locality, suburb, neighborhood, neighbourhood, bundesland, state province
@@ -194,7 +194,7 @@ SECRET_KEY M: session id, sessionid
 ";
 
 /// Modifier tokens: a name with one of these (outside the matched pattern) describes the thing
-/// (`phone_verified`, `email_count`, `card_brand`, `password_changed_at`) instead of holding it.
+/// (`phone_confirmed`, `email_count`, `card_network`, `password_updated_at`) instead of holding it.
 const MODIFIERS: &[&str] = &[
     "verified",
     "verification",
@@ -355,7 +355,7 @@ const MODIFIERS: &[&str] = &[
     "expected",
 ];
 
-/// Modifiers that only concern one type (`birth_place`, `card_holder`, `idempotency_key`).
+/// Modifiers that only concern one type (`birth_place`, `card_holder`, `dedup_key`).
 fn label_modifiers(label: ClassificationType) -> &'static [&'static str] {
     use ClassificationType as T;
     match label {
@@ -388,7 +388,6 @@ fn label_modifiers(label: ClassificationType) -> &'static [&'static str] {
             "partition",
             "foreign",
             "lookup",
-            "fitment",
             "natural",
             "surrogate",
             "public",
@@ -535,7 +534,6 @@ pub const NON_PERSON_QUALIFIERS: &[&str] = &[
     "merchant",
     "partner",
     "carrier",
-    "courier",
     "warehouse",
     "location",
     "venue",
@@ -646,7 +644,6 @@ pub const NON_PERSON_QUALIFIERS: &[&str] = &[
     "part",
     "component",
     "sensor",
-    "firmware",
     "software",
     "os",
     "browser",
@@ -904,10 +901,10 @@ mod tests {
 
     #[test]
     fn modifiers_turn_names_into_metadata() {
-        assert!(labels("phone_verified").contains(&(T::PhoneNumber, true)));
+        assert!(labels("phone_confirmed").contains(&(T::PhoneNumber, true)));
         assert!(labels("email_count").contains(&(T::EmailAddress, true)));
-        assert!(labels("password_changed_at").contains(&(T::Password, true)));
-        assert!(labels("card_brand").contains(&(T::CreditCardNumber, true)));
+        assert!(labels("password_updated_at").contains(&(T::Password, true)));
+        assert!(labels("card_network").contains(&(T::CreditCardNumber, true)));
         assert!(labels("password_hash").contains(&(T::Password, false)));
         assert!(labels("phone_number").contains(&(T::PhoneNumber, false)));
     }

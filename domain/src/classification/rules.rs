@@ -169,6 +169,7 @@ pub fn describe(label: T) -> &'static str {
         T::Ethnicity => "ethnic origin",
         T::Religion => "religion",
         T::VehicleId => "vehicle identification numbers",
+        T::FreeTextPii => "personal data inside free text",
     }
 }
 
@@ -203,6 +204,81 @@ impl Values<'_> {
     }
     fn top_shape(&self) -> &str {
         self.p.shapes.first().map_or("", |s| s.shape.as_str())
+    }
+}
+
+/// The kinds of personal data [`super::free_text`] spots, with their counters and wording.
+const TEXT_KINDS: &[(&str, &str)] = &[
+    ("text_email", "an e-mail address"),
+    ("text_phone", "a phone number"),
+    (
+        "text_national_id",
+        "a national or tax identifier with a valid check",
+    ),
+    ("text_payment", "a card number or IBAN"),
+    ("text_person", "a person's name"),
+    ("text_health", "a health condition of a person"),
+];
+
+/// Share of sampled values that must mention personal data for `FREE_TEXT_PII` to be applied
+/// when at least [`TEXT_VALIDATED`] of those mentions are e-mail addresses, phone numbers,
+/// identifiers or payment data, which validators confirm (otherwise [`TEXT_APPLY_WEAK`])…
+pub const TEXT_APPLY: f64 = 0.3;
+/// … when only names and health conditions, which rest on word lists, are mentioned.
+pub const TEXT_APPLY_WEAK: f64 = 0.5;
+/// Share for a suggestion.
+pub const TEXT_SUGGEST: f64 = 0.15;
+/// Share of the mentioning values whose mention a validator confirmed, for [`TEXT_APPLY`].
+pub const TEXT_VALIDATED: f64 = 0.3;
+
+/// `FREE_TEXT_PII`: most sampled values are sentences, and enough of them mention personal data
+/// (see [`TEXT_APPLY`]; at least three values in any case). The evidence is split over the kinds
+/// found, in proportion to how many values mention each, so the signals cite the counts.
+fn free_text_evidence(v: &Values<'_>, ev: &mut Evidence) {
+    let prose = v.k("prose");
+    let k = v.k("text_pii");
+    if !v.enough() || f64::from(prose) < 0.5 * f64::from(v.n) || k < 3 {
+        return;
+    }
+    let share = f64::from(k) / f64::from(v.n);
+    // Values with an entity a validator confirmed (an upper bound: a value may hold two kinds).
+    let validated: u32 = [
+        "text_email",
+        "text_phone",
+        "text_national_id",
+        "text_payment",
+    ]
+    .iter()
+    .map(|id| v.k(id))
+    .sum();
+    let strong = f64::from(validated.min(k)) >= TEXT_VALIDATED * f64::from(k);
+    let w = if share >= TEXT_APPLY_WEAK || (strong && share >= TEXT_APPLY) {
+        6.0
+    } else if share >= TEXT_SUGGEST {
+        4.6
+    } else {
+        return;
+    };
+    ev.add(
+        Tier::Rule,
+        w / 2.0,
+        format!(
+            "{k} of {} sampled values are sentences that mention personal data ({prose} read as sentences)",
+            v.n
+        ),
+    );
+    let kinds: Vec<(u32, &str)> = TEXT_KINDS
+        .iter()
+        .map(|(id, what)| (v.k(id), *what))
+        .filter(|(c, _)| *c > 0)
+        .collect();
+    let total: u32 = kinds.iter().map(|(c, _)| c).sum();
+    for (c, what) in kinds {
+        ev.add(
+            Tier::Rule,
+            w / 2.0 * f64::from(c) / f64::from(total),
+            format!("{c} of {} sampled values contain {what}", v.n),
+        );
     }
 }
 
@@ -459,6 +535,7 @@ fn value_evidence(
         }
     };
     match label {
+        T::FreeTextPii => free_text_evidence(&v, ev),
         T::EmailAddress => {
             let r = v.r("email");
             if r >= 0.5 {

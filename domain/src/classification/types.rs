@@ -142,6 +142,7 @@ classification_types! {
     Ethnicity => "ETHNICITY", High, [GdprSpecialCategory];
     Religion => "RELIGION", High, [GdprSpecialCategory];
     VehicleId => "VEHICLE_ID", Medium, [GdprPersonal];
+    FreeTextPii => "FREE_TEXT_PII", High, [GdprPersonal, HipaaPhi];
 }
 
 impl fmt::Display for ClassificationType {

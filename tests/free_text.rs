@@ -1,0 +1,177 @@
+//! Personal data inside free text, end to end: a real PostgreSQL table of support tickets whose
+//! notes mention people (e-mail addresses, phone numbers, names) in some rows is scanned, and the
+//! notes column is labelled `FREE_TEXT_PII` with signals citing the counts, while the columns of
+//! prose without personal data, product descriptions and log lines stay unlabelled and the
+//! e-mail column stays `EMAIL_ADDRESS`. No sampled text appears in the answer.
+
+mod support;
+
+use domain::access::Role;
+use serde_json::{json, Value};
+use support::{wait_projected, SourceDb, TestApp, REGISTER};
+
+const SECRET_VALUE: &str = "free-text-secret-7c2e";
+
+/// 80 tickets: every second note mentions a person (an e-mail address, a phone number or a name
+/// with a title); the other columns are prose, product text and log lines about no one.
+const TICKETS: &str = r#"
+CREATE SCHEMA helpdesk;
+CREATE TABLE helpdesk.tickets (
+    id            serial PRIMARY KEY,
+    requester     text NOT NULL,
+    notes         text NOT NULL,
+    summary       text NOT NULL,
+    product_blurb text NOT NULL,
+    worker_log    text NOT NULL
+);
+INSERT INTO helpdesk.tickets (requester, notes, summary, product_blurb, worker_log)
+SELECT lower(n.first) || '.' || lower(n.last) || g || '@example.org',
+       CASE g % 6
+         WHEN 0 THEN 'Customer asked us to send the invoice to ' || lower(n.first) || '.' || lower(n.last) || '@example.org instead.'
+         WHEN 1 THEN 'Please call back on 020 7946 ' || lpad((1000 + g)::text, 4, '0') || ' about the refund.'
+         WHEN 2 THEN 'Mrs ' || n.last || ' complained again about the late delivery of her order.'
+         ELSE (ARRAY['The parcel left the depot this morning and arrives tomorrow.',
+                     'Replacement part ordered, the technician fits it next week.',
+                     'Escalated to second-line support, waiting for their analysis.'])[1 + g % 3]
+       END,
+       (ARRAY['The order was packed and handed to the carrier.',
+              'Invoice corrected because the discount was missing.',
+              'Ticket closed after the fix was confirmed by the team.'])[1 + g % 3],
+       (ARRAY['Rose Gold Edition wristwatch with a brushed aluminium case, EAN 4006381333931.',
+              'Leather hiking boot in sizes 38 to 46 with a breathable mesh upper.',
+              'Cast iron skillet, pre-seasoned and suitable for all hob types.'])[1 + g % 3],
+       '2025-03-1' || (g % 10) || 'T10:00:00Z INFO worker ' || (g % 8) || ' finished job ' || (40000 + g * 17) || ' in ' || (g * 37 % 900) || ' ms from 10.0.0.' || (g % 250)
+FROM generate_series(1, 80) AS g
+JOIN (SELECT row_number() OVER () AS i, first, last FROM unnest(
+        ARRAY['Margaret','Thomas','Laura','Daniel','Sophie'],
+        ARRAY['Fairweather','Okonkwo','Lindqvist','Brennan','Castellano']) AS t(first, last)) n
+  ON n.i = 1 + g % 5;
+"#;
+
+const SCAN: &str = r#"mutation($id: ID!) {
+  startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) {
+    completed failure classifiedColumns classificationFailure
+  }
+}"#;
+
+const LABELS: &str = r#"query($s: ID!) {
+  columnLabels(sourceId: $s) {
+    assetPath column label status confidence sensitivity frameworks explanation
+    signals { tier detail weight }
+  }
+}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notes_column_that_mentions_people_is_labelled_free_text_pii_and_plain_prose_is_not() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(TICKETS, SECRET_VALUE).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let registered = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": db.input(), "wait": true }),
+        )
+        .await;
+    let source = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let check = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
+    let scan = app.gql(Some(&admin), SCAN, json!({ "id": source })).await;
+    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    assert!(
+        scan["data"]["startScan"]["classificationFailure"].is_null(),
+        "{scan}"
+    );
+    wait_projected(&app, &admin).await;
+    let response = app.gql(Some(&admin), LABELS, json!({ "s": source })).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let labels: Vec<Value> = response["data"]["columnLabels"].as_array().unwrap().clone();
+    let of = |column: &str| -> Vec<&Value> {
+        labels
+            .iter()
+            .filter(|l| {
+                l["assetPath"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("helpdesk.tickets")
+                    && l["column"] == column
+            })
+            .collect()
+    };
+
+    let notes = of("notes");
+    let pii = notes
+        .iter()
+        .find(|l| l["label"] == "FREE_TEXT_PII")
+        .unwrap_or_else(|| panic!("notes is not labelled FREE_TEXT_PII: {labels:#?}"));
+    assert_eq!(pii["status"], "applied", "{pii}");
+    assert_eq!(pii["sensitivity"], "high", "{pii}");
+    assert!(
+        pii["frameworks"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("gdpr_personal")),
+        "{pii}"
+    );
+    // 80 rows: rows with g % 6 in {0, 1, 2} mention someone, 13 + 14 + 14 of them.
+    let details: Vec<&str> = pii["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["detail"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "41 of 80 sampled values are sentences that mention personal data",
+        "13 of 80 sampled values contain an e-mail address",
+        "14 of 80 sampled values contain a phone number",
+        "14 of 80 sampled values contain a person's name",
+    ] {
+        assert!(
+            details.iter().any(|d| d.starts_with(expected)),
+            "missing `{expected}` in {details:#?}"
+        );
+    }
+
+    // Prose about no one, product text and log lines: no label applied, none suggested as
+    // free-text personal data.
+    for column in ["summary", "product_blurb", "worker_log"] {
+        assert!(
+            of(column)
+                .iter()
+                .all(|l| l["status"] != "applied" && l["label"] != "FREE_TEXT_PII"),
+            "{column} must not be labelled: {:#?}",
+            of(column)
+        );
+    }
+    // A well-typed column keeps its type.
+    let requester = of("requester");
+    assert!(
+        requester
+            .iter()
+            .any(|l| l["label"] == "EMAIL_ADDRESS" && l["status"] == "applied"),
+        "{requester:#?}"
+    );
+    assert!(requester.iter().all(|l| l["label"] != "FREE_TEXT_PII"));
+
+    // Nothing sampled leaves the engine.
+    let text = response.to_string();
+    for sampled in [
+        "Fairweather",
+        "@example.org",
+        "020 7946",
+        "parcel left the depot",
+    ] {
+        assert!(!text.contains(sampled), "`{sampled}` leaked: {text}");
+    }
+    db.remove().await;
+    app.stop().await;
+}
