@@ -13,6 +13,7 @@ pub mod compliance;
 pub mod datasource;
 pub mod discovery;
 pub mod ids;
+pub mod lineage_job;
 pub mod rule_set;
 pub mod scan;
 pub mod schema;

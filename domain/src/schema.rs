@@ -97,6 +97,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<access_policy::RoleRetired>("RoleRetired", 1),
         of::<access_policy::RoleGranted>("RoleGranted", 1),
         of::<access_policy::RoleRevoked>("RoleRevoked", 1),
+        of::<crate::lineage_job::RunObserved>("RunObserved", 1),
     ]
 }
 
@@ -151,6 +152,7 @@ mod tests {
             crate::compliance::ViolationEvent::READABLE,
             crate::tenant::TenantEvent::READABLE,
             crate::access_policy::AccessPolicyEvent::READABLE,
+            crate::lineage_job::LineageJobEvent::READABLE,
         ]
         .concat()
     }
@@ -182,6 +184,7 @@ mod tests {
                 "access_policy",
                 crate::access_policy::AccessPolicyEvent::READABLE,
             ),
+            ("lineage_job", crate::lineage_job::LineageJobEvent::READABLE),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -212,6 +215,7 @@ mod tests {
         check::<crate::access_policy::AccessPolicyEvent>(
             crate::access_policy::AccessPolicyEvent::READABLE,
         );
+        check::<crate::lineage_job::LineageJobEvent>(crate::lineage_job::LineageJobEvent::READABLE);
     }
 
     #[test]
