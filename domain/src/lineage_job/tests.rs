@@ -143,7 +143,8 @@ fn job_and_external_ids_are_stable_and_distinct() {
 
 #[test]
 fn malformed_events_are_refused_with_the_path_of_the_problem() {
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|e: &mut Value| e["eventType"] = json!("DONE")),
             "$.eventType",
