@@ -356,6 +356,103 @@ async fn openlineage_run_events_become_lineage_joined_to_discovered_assets() {
     assert_eq!(external["lastSeen"], "2026-01-10T02:05:00+00:00");
     assert_eq!(external["stale"], true, "{external}");
 
+    // A delivery that arrives late (an older run) moves firstSeen back, and neither lastSeen nor
+    // what the job does now.
+    let (status, body) = post(
+        &app,
+        Some(&steward),
+        &spec_event(
+            &db.name,
+            "START",
+            "0191a2b3-0000-7000-8000-000000000000",
+            "2026-01-09T02:00:00Z",
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    wait_projected(&app, &admin).await;
+    let edges = lineage(&app, &viewer, &invoices).await;
+    let nightly = openlineage_edges(&edges, "load_invoices");
+    let table = nightly
+        .iter()
+        .find(|e| e["fromAssetId"] == raw.as_str() && e["fromColumns"] == json!([]))
+        .unwrap_or_else(|| panic!("{edges:?}"));
+    assert_eq!(table["firstSeen"], "2026-01-09T02:00:00+00:00");
+    assert_eq!(table["lastSeen"], "2026-01-11T02:04:00+00:00");
+    assert_eq!(table["stale"], false);
+    let external = nightly
+        .iter()
+        .find(|e| e["fromExternal"] == true)
+        .unwrap_or_else(|| panic!("{edges:?}"));
+    assert_eq!(external["firstSeen"], "2026-01-09T02:00:00+00:00");
+    assert_eq!(external["lastSeen"], "2026-01-10T02:05:00+00:00");
+    assert_eq!(external["stale"], true);
+
+    // A dataset written before it is discovered is external; once a scan discovers it, the next
+    // run puts the same edge on the asset.
+    let archive_event = |run: &str, time: &str| {
+        let mut e = spec_event(&db.name, "COMPLETE", run, time, false);
+        e["job"]["name"] = json!("archive_invoices");
+        e["inputs"] =
+            json!([{ "namespace": NAMESPACE, "name": format!("{}.billing.invoices", db.name) }]);
+        e["outputs"] = json!([{ "namespace": NAMESPACE, "name": format!("{}.billing.invoice_archive", db.name) }]);
+        e
+    };
+    let (status, body) = post(
+        &app,
+        Some(&steward),
+        &archive_event(
+            "0191a2b3-0000-7000-8000-0000000000a1",
+            "2026-01-11T05:00:00Z",
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["externalDatasets"], 1, "{body}");
+    wait_projected(&app, &admin).await;
+    let edges = lineage(&app, &viewer, &invoices).await;
+    let archive = openlineage_edges(&edges, "archive_invoices");
+    assert_eq!(archive.len(), 1, "{edges:?}");
+    assert_eq!(archive[0]["toExternal"], true);
+    assert_eq!(
+        archive[0]["toPath"],
+        format!("{NAMESPACE}/{}.billing.invoice_archive", db.name)
+    );
+    db.execute("CREATE TABLE billing.invoice_archive (id integer PRIMARY KEY, amount numeric);")
+        .await;
+    let scan = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    wait_projected(&app, &admin).await;
+    let (status, body) = post(
+        &app,
+        Some(&steward),
+        &archive_event(
+            "0191a2b3-0000-7000-8000-0000000000a2",
+            "2026-01-12T05:00:00Z",
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["externalDatasets"], 0, "{body}");
+    wait_projected(&app, &admin).await;
+    let edges = lineage(&app, &viewer, &invoices).await;
+    let archive = openlineage_edges(&edges, "archive_invoices");
+    assert_eq!(archive.len(), 1, "{edges:?}");
+    assert_eq!(archive[0]["toExternal"], false);
+    assert_eq!(
+        archive[0]["toPath"],
+        format!("{}.billing.invoice_archive", db.name)
+    );
+    assert_eq!(archive[0]["firstSeen"], "2026-01-11T05:00:00+00:00");
+    assert_eq!(archive[0]["lastSeen"], "2026-01-12T05:00:00+00:00");
+
     // Another tenant naming acme's datasets gets external datasets of its own, nothing on acme's.
     let before_intruder = lineage(&app, &viewer, &invoices).await.len();
     let mut foreign = spec_event(
@@ -418,8 +515,9 @@ async fn openlineage_run_events_become_lineage_joined_to_discovered_assets() {
 
     let events = app.events().await;
     // START, COMPLETE (the redelivery is none), run 2's START and COMPLETE (its FAIL was
-    // refused), the other tenant's COMPLETE and the Python client's START and COMPLETE.
-    assert_eq!(recorded(events.clone()), 7);
+    // refused), a late START of an older run, two archive runs, the other tenant's COMPLETE and
+    // the Python client's START and COMPLETE.
+    assert_eq!(recorded(events.clone()), 10);
     assert!(
         events
             .iter()
