@@ -174,7 +174,11 @@ pub async fn ingest(
         Err(err) => {
             let status = match &err {
                 CommandError::Forbidden(_) => StatusCode::FORBIDDEN,
-                CommandError::Validation(_) | CommandError::NotFound(_) => StatusCode::BAD_REQUEST,
+                CommandError::Validation(_)
+                | CommandError::NotFound(_)
+                | CommandError::Append(eventlog::AppendError::TooLarge { .. }) => {
+                    StatusCode::BAD_REQUEST
+                }
                 CommandError::Rejected(_) | CommandError::Conflict { .. } => StatusCode::CONFLICT,
                 CommandError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -24,6 +24,10 @@ pub const MAX_FIELDS: usize = 1000;
 pub const MAX_INPUT_FIELDS: usize = 100;
 /// Most edges (dataset and column level together) one event may report.
 pub const MAX_EDGES: usize = 10_000;
+/// Most bytes of dataset names and columns the recorded edges may hold together: every input
+/// is paired with every output, so a body within the size limit could otherwise become an event
+/// many times its size.
+pub const MAX_LINEAGE_BYTES: usize = 512 * 1024;
 /// How far in the future an `eventTime` may be (clock skew), in seconds.
 pub const MAX_FUTURE_SECS: i64 = 24 * 3600;
 
@@ -122,6 +126,26 @@ impl RunReport {
             .cloned()
             .chain(self.columns.iter().map(|c| c.from.clone()))
             .collect()
+    }
+
+    /// About how many bytes of names and columns the recorded edges hold (each end's namespace
+    /// and name, the columns, and some room per edge for the rest).
+    pub fn edge_bytes(&self) -> usize {
+        let size = |d: &DatasetRef| d.namespace.len() + d.name.len() + 64;
+        let inputs: usize = self.inputs.iter().map(size).sum();
+        let outputs: usize = self.outputs.iter().map(size).sum();
+        let pairs = inputs * self.outputs.len() + outputs * self.inputs.len();
+        let columns: usize = self
+            .columns
+            .iter()
+            .map(|c| {
+                size(&c.from)
+                    + size(&c.to)
+                    + c.to_field.len()
+                    + c.from_fields.iter().map(|f| f.len() + 4).sum::<usize>()
+            })
+            .sum();
+        pairs + columns
     }
 
     /// The `RunObserved` event of this report, each dataset matched by `resolve`: dataset-level
@@ -345,6 +369,14 @@ pub fn parse_run_event(
         return refuse(
             "$",
             format!("the event reports {edges} edges; at most {MAX_EDGES} are accepted"),
+        );
+    }
+    if report.edge_bytes() > MAX_LINEAGE_BYTES {
+        return refuse(
+            "$",
+            format!(
+                "the event's edges would hold more than {MAX_LINEAGE_BYTES} bytes of names; send fewer inputs and outputs per event"
+            ),
         );
     }
     Ok(report)

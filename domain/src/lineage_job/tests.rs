@@ -207,6 +207,15 @@ fn malformed_events_are_refused_with_the_path_of_the_problem() {
         let err = parse_run_event(&e, now()).unwrap_err();
         assert_eq!(err.path, path, "{err}");
     }
+    // Within every count, but 100 long inputs times 100 outputs would be a huge event.
+    let mut e = event("START");
+    let long =
+        |i: usize| json!({"namespace": "s3://bucket", "name": format!("{i}-{}", "k".repeat(1000))});
+    e["inputs"] = json!((0..100).map(long).collect::<Vec<_>>());
+    e["outputs"] = json!((100..200).map(long).collect::<Vec<_>>());
+    let err = parse_run_event(&e, now()).unwrap_err();
+    assert_eq!(err.path, "$", "{err}");
+    assert!(err.problem.contains("bytes"), "{err}");
     let err = parse_run_event(&json!([1]), now()).unwrap_err();
     assert_eq!(err.path, "$");
     let err = parse_run_event(&json!({"dataset": {}}), now()).unwrap_err();
