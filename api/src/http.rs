@@ -1,5 +1,5 @@
-//! HTTP routes: GraphQL (POST), GraphiQL (GET), subscriptions over WebSocket, health, readiness
-//! and metrics.
+//! HTTP routes: GraphQL (POST), GraphiQL (GET), subscriptions over WebSocket, OpenLineage
+//! ingestion (`POST /api/v1/lineage`, [`crate::openlineage`]), health, readiness and metrics.
 //!
 //! Request bodies are bounded before anything is parsed: a declared `Content-Length` above the
 //! limit is answered 413 without reading the body, and a body without one (chunked) is read only
@@ -35,36 +35,51 @@ pub fn router(state: AppState) -> Router {
     };
     router
         .route("/graphql/ws", get(graphql_ws))
+        .route("/api/v1/lineage", post(crate::openlineage::ingest))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+/// Reads a request body within `PURSIGHT_MAX_BODY_BYTES` (see the module doc); the error is the
+/// response to send. Shared by GraphQL and the OpenLineage endpoint.
+pub(crate) async fn read_bounded(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, Response> {
     let limit = state.http.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return too_large(limit);
+        return Err(too_large(limit));
     }
     // A chunked body, or one longer than it declared, stops being read at the limit.
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes),
         Err(err) => {
             let over_limit = std::error::Error::source(&err)
                 .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
             if over_limit {
-                return too_large(limit);
+                return Err(too_large(limit));
             }
-            return (
+            Err((
                 StatusCode::BAD_REQUEST,
                 "the request body could not be read",
             )
-                .into_response();
+                .into_response())
         }
+    }
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let limit = state.http.max_body_bytes;
+    let bytes = match read_bounded(&state, &headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

@@ -13,6 +13,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod monitor;
+pub mod openlineage;
 pub mod settings;
 pub mod tenants;
 

@@ -14,6 +14,7 @@ pub mod datasource;
 pub mod discovery;
 pub mod glossary;
 pub mod ids;
+pub mod lineage_job;
 pub mod owner;
 pub mod rule_set;
 pub mod scan;

@@ -106,6 +106,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<glossary::TermDeprecated>("TermDeprecated", 1),
         of::<glossary::TermLinked>("TermLinked", 1),
         of::<glossary::TermUnlinked>("TermUnlinked", 1),
+        of::<crate::lineage_job::RunObserved>("RunObserved", 1),
     ]
 }
 
@@ -161,6 +162,7 @@ mod tests {
             crate::tenant::TenantEvent::READABLE,
             crate::access_policy::AccessPolicyEvent::READABLE,
             crate::glossary::GlossaryEvent::READABLE,
+            crate::lineage_job::LineageJobEvent::READABLE,
         ]
         .concat()
     }
@@ -193,6 +195,7 @@ mod tests {
                 crate::access_policy::AccessPolicyEvent::READABLE,
             ),
             ("glossary", crate::glossary::GlossaryEvent::READABLE),
+            ("lineage_job", crate::lineage_job::LineageJobEvent::READABLE),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -224,6 +227,7 @@ mod tests {
             crate::access_policy::AccessPolicyEvent::READABLE,
         );
         check::<crate::glossary::GlossaryEvent>(crate::glossary::GlossaryEvent::READABLE);
+        check::<crate::lineage_job::LineageJobEvent>(crate::lineage_job::LineageJobEvent::READABLE);
     }
 
     #[test]

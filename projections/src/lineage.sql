@@ -25,3 +25,40 @@ CREATE TABLE IF NOT EXISTS edges (
 );
 CREATE INDEX IF NOT EXISTS edges_from ON edges (tenant_id, from_asset);
 CREATE INDEX IF NOT EXISTS edges_to ON edges (tenant_id, to_asset);
+
+-- OpenLineage (the LineageJob aggregate): the jobs that reported runs, and the edges their runs
+-- reported, with when each was first and last seen (the producer's eventTime).
+CREATE TABLE IF NOT EXISTS jobs (
+    tenant_id       TEXT NOT NULL,
+    job_id          UUID NOT NULL,
+    namespace       TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    last_run_id     UUID NOT NULL,
+    last_event_type TEXT NOT NULL,
+    last_event_time TIMESTAMPTZ NOT NULL,
+    -- The latest run (by eventTime) that reported edges: an edge last seen in an earlier run is
+    -- one the job stopped reporting.
+    edges_run_id    UUID,
+    edges_at        TIMESTAMPTZ,
+    PRIMARY KEY (tenant_id, job_id)
+);
+
+CREATE TABLE IF NOT EXISTS run_edges (
+    tenant_id      TEXT NOT NULL,
+    job_id         UUID NOT NULL,
+    edge_key       TEXT NOT NULL,
+    from_asset     UUID NOT NULL,
+    from_path      TEXT NOT NULL,
+    from_columns   JSONB NOT NULL,
+    from_external  BOOLEAN NOT NULL,
+    to_asset       UUID NOT NULL,
+    to_path        TEXT NOT NULL,
+    to_columns     JSONB NOT NULL,
+    to_external    BOOLEAN NOT NULL,
+    first_seen     TIMESTAMPTZ NOT NULL,
+    last_seen      TIMESTAMPTZ NOT NULL,
+    last_run_id    UUID NOT NULL,
+    PRIMARY KEY (tenant_id, job_id, edge_key)
+);
+CREATE INDEX IF NOT EXISTS run_edges_from ON run_edges (tenant_id, from_asset);
+CREATE INDEX IF NOT EXISTS run_edges_to ON run_edges (tenant_id, to_asset);

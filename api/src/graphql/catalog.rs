@@ -567,20 +567,60 @@ pub struct LineageEdgeGql {
     pub to_path: String,
     /// Downstream columns; empty for a table-level edge.
     pub to_columns: Vec<String>,
-    /// foreign_key, view or routine (a SQL routine's body reads `from`).
+    /// foreign_key, view or routine (a SQL routine's body reads `from`), or openlineage (a run
+    /// of `job` reported it through `POST /api/v1/lineage`).
     pub kind: String,
+    /// OpenLineage edges: the namespace of the job whose runs reported it; null otherwise.
+    pub job_namespace: Option<String>,
+    /// OpenLineage edges: the name of the job whose runs reported it; null otherwise.
+    pub job_name: Option<String>,
+    /// OpenLineage edges: the earliest `eventTime` of a run that reported it; null otherwise.
+    pub first_seen: Option<chrono::DateTime<chrono::Utc>>,
+    /// OpenLineage edges: the latest `eventTime` of a run that reported it; null otherwise.
+    pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
+    /// The upstream end is an external dataset: named by an OpenLineage event but matched to no
+    /// discovered asset (`fromPath` is then `namespace/name`, `fromAssetId` a derived id).
+    pub from_external: bool,
+    /// The downstream end is an external dataset (see `fromExternal`).
+    pub to_external: bool,
+    /// OpenLineage edges: the job's latest run that reported lineage did not report this edge —
+    /// the job stopped reading or writing here (`lastSeen` says when it last did).
+    pub stale: bool,
 }
 
 impl From<lineage::EdgeRow> for LineageEdgeGql {
-    fn from(r: lineage::EdgeRow) -> Self {
+    fn from(edge: lineage::EdgeRow) -> Self {
+        lineage::LineageRow {
+            edge,
+            job_namespace: None,
+            job_name: None,
+            first_seen: None,
+            last_seen: None,
+            from_external: false,
+            to_external: false,
+            stale: false,
+        }
+        .into()
+    }
+}
+
+impl From<lineage::LineageRow> for LineageEdgeGql {
+    fn from(r: lineage::LineageRow) -> Self {
         Self {
-            from_asset_id: ID(r.from_asset.to_string()),
-            from_path: r.from_path,
-            from_columns: strings(&r.from_columns),
-            to_asset_id: ID(r.to_asset.to_string()),
-            to_path: r.to_path,
-            to_columns: strings(&r.to_columns),
-            kind: r.kind,
+            from_asset_id: ID(r.edge.from_asset.to_string()),
+            from_path: r.edge.from_path,
+            from_columns: strings(&r.edge.from_columns),
+            to_asset_id: ID(r.edge.to_asset.to_string()),
+            to_path: r.edge.to_path,
+            to_columns: strings(&r.edge.to_columns),
+            kind: r.edge.kind,
+            job_namespace: r.job_namespace,
+            job_name: r.job_name,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            from_external: r.from_external,
+            to_external: r.to_external,
+            stale: r.stale,
         }
     }
 }
@@ -763,7 +803,8 @@ impl CatalogQuery {
         Ok(rows.into_iter().map(ScanInfo).collect())
     }
 
-    /// Lineage around an asset: edges from foreign keys and view definitions, up to `depth` hops.
+    /// Lineage around an asset: edges from foreign keys and view definitions and those OpenLineage
+    /// runs reported (with their job and first/last seen), up to `depth` hops.
     /// Only assets your roles reach appear, and the walk does not pass through others (empty
     /// around an asset out of reach).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
@@ -814,18 +855,7 @@ impl CatalogQuery {
         )
         .await
         .map_err(|err| internal(&err))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| LineageEdgeGql {
-                from_asset_id: ID(r.from_asset.to_string()),
-                from_path: r.from_path,
-                from_columns: strings(&r.from_columns),
-                to_asset_id: ID(r.to_asset.to_string()),
-                to_path: r.to_path,
-                to_columns: strings(&r.to_columns),
-                kind: r.kind,
-            })
-            .collect())
+        Ok(rows.into_iter().map(LineageEdgeGql::from).collect())
     }
 
     /// Asset counts and sizes of a source, over the assets your roles reach.
