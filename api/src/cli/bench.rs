@@ -25,6 +25,8 @@ mod corpus_values;
 mod discovery;
 #[path = "bench_project.rs"]
 mod project;
+#[path = "bench_search.rs"]
+mod search;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -60,6 +62,12 @@ pub enum BenchCommand {
     /// prints `baseline_full_ms`, then `columns_per_s: X` (full pass), `incremental_subjects: N`
     /// (columns evaluated for the change) and last `incremental_ms: X`.
     Compliance(compliance::ComplianceArgs),
+    /// `search` (ranked hits of 20 and facet counts) over N synthetic assets bulk-loaded into the
+    /// real read-model tables (search documents written by the catalog projection's refresh), a
+    /// mixed set of queries through the resolver's code; `assets` pages after random paths; the
+    /// old substring filter as the baseline; precision@5 on a labeled ranking set. Prints
+    /// `browse_p95_ms`, `precision_at_5`, `p50_ms`, `p95_ms` and last `rss_mb`.
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +95,7 @@ pub async fn run(
         BenchCommand::Discovery(args) => discovery::run(store, database, args).await,
         BenchCommand::Classify(args) => classify::run(store, database, args).await,
         BenchCommand::Compliance(args) => compliance::run(args),
+        BenchCommand::Search(args) => search::run(store, database, args).await,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod limits;
 mod mutation;
 mod query;
 pub mod refusals;
+pub(crate) mod search;
 mod subscription;
 mod types;
 mod visibility;
@@ -37,8 +38,8 @@ use eventlog::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-/// All queries: data sources, audit, history, consistency, the catalog, health, compliance and
-/// roles.
+/// All queries: data sources, audit, history, consistency, the catalog, health, compliance,
+/// roles and search.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
@@ -49,6 +50,7 @@ pub struct Query(
     compliance_mutation::CompliancePolicyQuery,
     access::AccessQuery,
     impact::ImpactQuery,
+    search::SearchQuery,
 );
 
 /// All mutations: data-source commands, catalog workflows, health checks, the compliance
