@@ -37,13 +37,76 @@ impl Projection for Catalog {
         stored: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            match stored.event.aggregatetype.as_str() {
-                Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
-                Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
-                ScanRuleSet::NAME => apply_rule_set(conn, stored, decode(NAME, stored)?).await,
-                _ => Ok(()),
-            }
+            apply_event(conn, stored).await?;
+            let mut touched = Touched::default();
+            touched.note(stored);
+            touched.refresh(conn).await
         })
+    }
+
+    /// Every event as [`apply`](Projection::apply) does, then one rewrite of the search documents
+    /// of the assets the batch touched (a scan labels many columns of one asset).
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            let mut touched = Touched::default();
+            for stored in events {
+                apply_event(conn, stored).await?;
+                touched.note(stored);
+            }
+            touched.refresh(conn).await
+        })
+    }
+}
+
+async fn apply_event(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+    match stored.event.aggregatetype.as_str() {
+        Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
+        Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
+        ScanRuleSet::NAME => apply_rule_set(conn, stored, decode(NAME, stored)?).await,
+        _ => Ok(()),
+    }
+}
+
+/// Asset events that change nothing a search document holds.
+const NOT_SEARCHED: [&str; 4] = [
+    "LineageRecorded",
+    "LineageRetracted",
+    "StatisticsChanged",
+    "ColumnsProfiled",
+];
+
+/// The assets (by tenant) whose search documents a batch must rewrite.
+#[derive(Default)]
+struct Touched(std::collections::BTreeMap<String, Vec<uuid::Uuid>>);
+
+impl Touched {
+    fn note(&mut self, stored: &StoredEvent) {
+        let e = &stored.event;
+        if e.aggregatetype != Asset::NAME
+            || e.name_and_version()
+                .is_some_and(|(name, _)| NOT_SEARCHED.contains(&name))
+        {
+            return;
+        }
+        if let Ok(id) = uuid::Uuid::parse_str(&e.aggregateid) {
+            let ids = self.0.entry(e.tenant.clone()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+
+    async fn refresh(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        for (tenant, ids) in self.0 {
+            crate::search::refresh(conn, &tenant, &ids)
+                .await
+                .in_projection(NAME)?;
+        }
+        Ok(())
     }
 }
 
@@ -612,6 +675,22 @@ pub async fn asset(
     .bind(id)
     .bind(scope)
     .fetch_optional(pool)
+    .await
+}
+
+/// The assets of `tenant` among `ids`, in no particular order (the caller has already judged
+/// which it may read, e.g. a search that filtered by scope).
+pub async fn assets_by_ids(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<AssetRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ASSET_COLUMNS} FROM {ASSETS_WITH_SOURCE} WHERE a.tenant_id = $1 AND a.id = ANY($2)"
+    ))
+    .bind(tenant)
+    .bind(ids)
+    .fetch_all(pool)
     .await
 }
 

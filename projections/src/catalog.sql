@@ -106,3 +106,44 @@ CREATE TABLE IF NOT EXISTS scan_rule_sets (
     updated_by TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+
+-- Search (`search` query; projections/src/search.rs): one document per asset, rewritten in the
+-- batch that changes the asset, its metadata or its labels. `terms` is the glossary's hook: empty
+-- until a glossary read model fills it. The trigram extension lives in `public` (a schema the
+-- rebuild never drops) and is named with its schema, as this DDL runs with the catalog's schema
+-- as the only search path.
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+CREATE TABLE IF NOT EXISTS search_documents (
+    tenant_id     TEXT NOT NULL,
+    id            UUID NOT NULL,
+    source_id     UUID NOT NULL,
+    kind          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    -- The name's words, lowercased and space-separated: a query of exactly these words ranks first.
+    name_key      TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    removed       BOOLEAN NOT NULL,
+    owner         TEXT,
+    -- The asset's own tags (a JSON array, as on `assets`, which the role conditions read).
+    tags          JSONB NOT NULL,
+    -- The asset's description and its engine comment.
+    description   TEXT,
+    columns       TEXT[] NOT NULL,
+    -- Labels applied or confirmed on any column, and their sensitivities.
+    labels        TEXT[] NOT NULL,
+    sensitivities TEXT[] NOT NULL,
+    terms         TEXT[] NOT NULL DEFAULT '{}',
+    document      TSVECTOR NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document);
+-- Every word of a tenant's documents, for typo corrections by trigram similarity. The C
+-- collation makes a prefix a range of the primary key.
+CREATE TABLE IF NOT EXISTS search_words (
+    tenant_id TEXT NOT NULL,
+    word      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (tenant_id, word)
+);
+CREATE INDEX IF NOT EXISTS search_words_trigram ON search_words USING gin (word public.gin_trgm_ops);
+-- Browsing `assets` by path at any depth without a source.
+CREATE INDEX IF NOT EXISTS assets_tenant_path ON assets (tenant_id, path);

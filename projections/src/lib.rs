@@ -40,6 +40,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod refusals;
 pub mod runner;
+pub mod search;
 pub mod status;
 pub mod visibility;
 

@@ -29,6 +29,8 @@ mod corpus_values;
 mod discovery;
 #[path = "bench_project.rs"]
 mod project;
+#[path = "bench_search.rs"]
+mod search;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -69,6 +71,12 @@ pub enum BenchCommand {
     /// when the stream held 1 % of them; prints the baseline, `ratio`, then `events`, `p50_ms`
     /// and last `p95_ms`.
     AsOf(as_of::AsOfArgs),
+    /// `search` (ranked hits of 20 and facet counts) over N synthetic assets bulk-loaded into the
+    /// real read-model tables (search documents written by the catalog projection's refresh), a
+    /// mixed set of queries through the resolver's code; `assets` pages after random paths; the
+    /// old substring filter as the baseline; precision@5 on a labeled ranking set. Prints
+    /// `browse_p95_ms`, `precision_at_5`, `p50_ms`, `p95_ms` and last `rss_mb`.
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +105,7 @@ pub async fn run(
         BenchCommand::Classify(args) => classify::run(store, database, args).await,
         BenchCommand::Compliance(args) => compliance::run(args),
         BenchCommand::AsOf(args) => as_of::run(store, args).await,
+        BenchCommand::Search(args) => search::run(store, database, args).await,
     }
 }
 

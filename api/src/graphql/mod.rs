@@ -25,6 +25,7 @@ mod owner_types;
 mod ownership;
 mod query;
 pub mod refusals;
+pub(crate) mod search;
 mod subscription;
 mod types;
 mod visibility;
@@ -42,7 +43,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 /// All queries: data sources, audit, history, consistency, the catalog, health, compliance,
-/// roles, the glossary and ownership.
+/// roles, the glossary and ownership, and search.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     query::QueryRoot,
@@ -55,6 +56,7 @@ pub struct Query(
     impact::ImpactQuery,
     glossary::GlossaryQuery,
     ownership::OwnershipQuery,
+    search::SearchQuery,
 );
 
 /// All mutations: data-source commands, catalog workflows, health checks, the compliance

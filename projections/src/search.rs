@@ -1,0 +1,622 @@
+//! Search over the catalog: one search document per asset (`rm_catalog.search_documents`), kept
+//! by the catalog projection in the batch that changes the asset, its metadata or its labels
+//! ([`refresh`]), and a per-tenant lexicon of the documents' words (`search_words`, trigram
+//! indexed) that makes queries tolerate typos.
+//!
+//! A document holds the parts a person searches by — name, path, column names and comments,
+//! description and comment, labels, tags, owner and glossary terms — both as a weighted
+//! `tsvector` (name A; path, labels, tags, owner and terms B; columns C; description D) and as the
+//! plain values that facets count and filters match. Glossary terms are left empty here: the
+//! hook for the glossary read model is the `terms` column (fill it, and add its words to
+//! `document` with weight B in [`DOCUMENT_SQL`]'s place, then call [`refresh`]).
+//!
+//! Query text is hostile: it never reaches SQL as syntax. [`terms`] keeps at most
+//! [`MAX_TERMS`] runs of letters and digits of a bounded length, so the `tsquery` built from them
+//! ([`tsquery`]) has no operator the caller wrote; everything else is a bound parameter.
+//! Every query is keyed by tenant and filtered by the caller's scope
+//! ([`crate::visibility::asset_visible`]) before ranking, paging and counting.
+
+use crate::visibility::{asset_visible, when_scoped};
+use domain::classification::ClassificationType;
+use serde_json::Value;
+use sqlx::PgConnection;
+use std::collections::{BTreeMap, HashSet};
+
+/// The most words of a query that are searched for; the rest are ignored.
+pub const MAX_TERMS: usize = 8;
+/// The longest word searched for, in characters; longer ones are cut.
+pub const MAX_TERM_CHARS: usize = 64;
+/// The longest query text read, in characters (the API refuses longer ones).
+pub const MAX_QUERY_CHARS: usize = 512;
+/// Corrections looked up per misspelled word.
+const CORRECTIONS: i64 = 3;
+/// Values listed per facet, most frequent first.
+pub const FACET_VALUES: usize = 25;
+
+/// SQL that turns the text expression `expr` into words the `simple` parser splits the same
+/// way every time: camelCase and every run of non-alphanumerics become spaces (so
+/// `orders_db.public.customerOrders` is `orders db public customer Orders`).
+fn words(expr: &str) -> String {
+    format!(
+        "regexp_replace(regexp_replace(COALESCE({expr}, ''), '([[:lower:][:digit:]])([[:upper:]])', '\\1 \\2', 'g'), '[^[:alnum:]]+', ' ', 'g')"
+    )
+}
+
+/// The insert-or-update of the documents of the assets selected by `filter` (SQL over `a`), from
+/// the catalog tables in the current `search_path`. `$1` is the tenant, `$2` the label
+/// sensitivities ([`sensitivities`]).
+fn document_sql(filter: &str) -> String {
+    let weighted = |expr: String, weight: char| {
+        format!(
+            "setweight(to_tsvector('simple', {}), '{weight}')",
+            words(&expr)
+        )
+    };
+    format!(
+        "INSERT INTO search_documents AS d (tenant_id, id, source_id, kind, name, name_key, path, removed,
+             owner, tags, description, columns, labels, sensitivities, terms, document)
+         SELECT a.tenant_id, a.id, a.source_id, a.kind, a.name, lower(trim({name_key})), a.path, a.removed,
+             a.owner, a.tags, ds.description, c.columns, l.labels, l.sensitivities, '{{}}'::text[],
+             {name} || {path} || {labels} || {tags} || {owner} || {columns} || {description}
+         FROM assets a
+         CROSS JOIN LATERAL (
+             SELECT COALESCE(array_agg(col->>'name' ORDER BY ord) FILTER (WHERE col->>'name' IS NOT NULL), '{{}}') AS columns,
+                    string_agg(concat_ws(' ', col->>'name', col->>'comment'), ' ') AS column_text
+             FROM jsonb_array_elements(CASE WHEN jsonb_typeof(a.schema->'columns') = 'array'
+                                            THEN a.schema->'columns' ELSE '[]'::jsonb END)
+                  WITH ORDINALITY AS x(col, ord)) c
+         CROSS JOIN LATERAL (
+             SELECT COALESCE(array_agg(DISTINCT cl.label), '{{}}') AS labels,
+                    COALESCE(array_agg(DISTINCT COALESCE($2::jsonb->>cl.label, 'medium')), '{{}}') AS sensitivities
+             FROM column_labels cl
+             WHERE cl.tenant_id = a.tenant_id AND cl.asset_id = a.id AND cl.status IN ('applied', 'confirmed')) l
+         CROSS JOIN LATERAL (
+             SELECT NULLIF(concat_ws(' ', a.description, a.schema->>'comment'), '') AS description) ds
+         CROSS JOIN LATERAL (
+             SELECT CASE WHEN jsonb_typeof(a.tags) = 'array'
+                         THEN (SELECT string_agg(t, ' ') FROM jsonb_array_elements_text(a.tags) t) END AS tag_text) t
+         WHERE a.tenant_id = $1 AND {filter}
+         ON CONFLICT (tenant_id, id) DO UPDATE SET source_id = EXCLUDED.source_id, kind = EXCLUDED.kind,
+             name = EXCLUDED.name, name_key = EXCLUDED.name_key, path = EXCLUDED.path,
+             removed = EXCLUDED.removed, owner = EXCLUDED.owner, tags = EXCLUDED.tags,
+             description = EXCLUDED.description, columns = EXCLUDED.columns, labels = EXCLUDED.labels,
+             sensitivities = EXCLUDED.sensitivities, document = EXCLUDED.document",
+        name_key = words("a.name"),
+        name = weighted("a.name".into(), 'A'),
+        path = weighted("a.path".into(), 'B'),
+        labels = weighted("array_to_string(l.labels, ' ')".into(), 'B'),
+        tags = weighted("t.tag_text".into(), 'B'),
+        owner = weighted("a.owner".into(), 'B'),
+        columns = weighted("c.column_text".into(), 'C'),
+        description = weighted("ds.description".into(), 'D'),
+    )
+}
+
+/// The words of the documents selected by `filter` (SQL over `d`) added to the tenant's lexicon.
+/// Words are never taken out: a stale one only offers a correction that matches nothing.
+fn lexicon_sql(filter: &str) -> String {
+    format!(
+        "INSERT INTO search_words (tenant_id, word)
+         SELECT DISTINCT $1, w FROM search_documents d, unnest(tsvector_to_array(d.document)) w
+         WHERE d.tenant_id = $1 AND {filter} AND char_length(w) BETWEEN 3 AND {MAX_TERM_CHARS}
+         ON CONFLICT DO NOTHING"
+    )
+}
+
+/// Each built-in label's sensitivity (custom labels count as medium, as everywhere else).
+pub fn sensitivities() -> Value {
+    Value::Object(
+        ClassificationType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.as_str().to_owned(),
+                    Value::String(t.sensitivity().as_str().to_owned()),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Rewrites the search documents of `ids` (assets of `tenant`) from the catalog tables, on a
+/// connection whose `search_path` is the catalog's schema (the projection's batch).
+pub async fn refresh(
+    conn: &mut PgConnection,
+    tenant: &str,
+    ids: &[uuid::Uuid],
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&document_sql("a.id = ANY($3)"))
+        .bind(tenant)
+        .bind(sensitivities())
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&lexicon_sql("d.id = ANY($2)"))
+        .bind(tenant)
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Rewrites every search document of `tenant` (after a bulk load, or to rebuild the index
+/// without replaying the stream), on a connection whose `search_path` is the catalog's schema.
+pub async fn refresh_all(conn: &mut PgConnection, tenant: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&document_sql("true"))
+        .bind(tenant)
+        .bind(sensitivities())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&lexicon_sql("true"))
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The words of a query: runs of letters and digits (camelCase split), lowercased, at most
+/// [`MAX_TERMS`] of at most [`MAX_TERM_CHARS`] characters, duplicates dropped. Everything else
+/// the caller typed (quotes, `&|!():*`, backslashes) is a separator.
+pub fn terms(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in split_words(query) {
+        let word: String = word
+            .chars()
+            .flat_map(char::to_lowercase)
+            .take(MAX_TERM_CHARS)
+            .collect();
+        if !word.is_empty() && !out.contains(&word) {
+            out.push(word);
+            if out.len() == MAX_TERMS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Whether `c` is part of a word: letters and decimal digits, as PostgreSQL's `[[:alnum:]]`.
+fn is_word_char(c: char) -> bool {
+    c.is_alphabetic() || c.is_ascii_digit()
+}
+
+/// Splits `text` into words (the same boundaries as [`words`]): runs of word characters, with a
+/// new word where a capital follows a lower-case letter or a digit.
+fn split_words(text: &str) -> Vec<&str> {
+    word_spans(text)
+        .into_iter()
+        .map(|(start, end)| &text[start..end])
+        .collect()
+}
+
+/// Byte ranges of the words of `text`.
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut previous: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if is_word_char(c) {
+            match start {
+                None => start = Some(i),
+                Some(s) => {
+                    let camel = c.is_uppercase()
+                        && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit());
+                    if camel {
+                        spans.push((s, i));
+                        start = Some(i);
+                    }
+                }
+            }
+        } else if let Some(s) = start.take() {
+            spans.push((s, i));
+        }
+        previous = Some(c);
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+/// What each query word matches: itself and its English singular as prefixes, and (when no word
+/// of the tenant's lexicon starts with it) the closest words of the lexicon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    pub term: String,
+    pub corrections: Vec<String>,
+}
+
+impl Expanded {
+    /// The word as typed and, for an English plural, its singular (`categories` also as
+    /// `category`, `boxes` as `box`, `manifests` as `manifest`): catalog names mix both, and the
+    /// `simple` configuration does not stem. Each matches as a prefix.
+    pub fn prefixes(&self) -> Vec<String> {
+        let t = &self.term;
+        let mut out = vec![t.clone()];
+        let mut strip = |suffix: &str, with: &str| {
+            if let Some(stem) = t.strip_suffix(suffix) {
+                if stem.chars().count() >= 3 {
+                    out.push(format!("{stem}{with}"));
+                }
+            }
+        };
+        if t.ends_with("ies") {
+            strip("ies", "y");
+        } else if t.ends_with("ses")
+            || t.ends_with("xes")
+            || t.ends_with("ches")
+            || t.ends_with("shes")
+        {
+            strip("es", "");
+        } else if !t.ends_with("ss") {
+            strip("s", "");
+        }
+        out
+    }
+}
+
+/// Looks up corrections for the words of `terms` that no document word starts with, in the
+/// tenant's lexicon (trigram similarity).
+pub async fn expand(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    terms: &[String],
+) -> Result<Vec<Expanded>, sqlx::Error> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT q.ord, w.word FROM unnest($2::text[]) WITH ORDINALITY AS q(term, ord)
+         CROSS JOIN LATERAL (
+             SELECT s.word FROM rm_catalog.search_words s
+             WHERE s.tenant_id = $1 AND s.word OPERATOR(public.%) q.term
+               AND NOT EXISTS (
+                   SELECT 1 FROM rm_catalog.search_words p
+                   WHERE p.tenant_id = $1 AND p.word >= q.term AND p.word < q.term || chr(1114111))
+             ORDER BY s.word OPERATOR(public.<->) q.term, s.word
+             LIMIT {CORRECTIONS}) w"
+    ))
+    .bind(tenant)
+    .bind(terms)
+    .fetch_all(pool)
+    .await?;
+    let mut expanded: Vec<Expanded> = terms
+        .iter()
+        .map(|t| Expanded {
+            term: t.clone(),
+            corrections: Vec::new(),
+        })
+        .collect();
+    for (ord, word) in rows {
+        // Only words that are words: the lexicon is ours, but the query text built from it
+        // must never carry an operator.
+        if let Some(e) = expanded.get_mut((ord - 1) as usize) {
+            if word.chars().all(is_word_char) && !word.is_empty() {
+                e.corrections.push(word);
+            }
+        }
+    }
+    Ok(expanded)
+}
+
+/// The `tsquery` text of the expanded words: every word (as a prefix, or one of its
+/// corrections) must match. Words hold only letters and digits, so the text has no operator
+/// but ours; `None` when there is no word (every document matches).
+pub fn tsquery(expanded: &[Expanded]) -> Option<String> {
+    let parts: Vec<String> = expanded
+        .iter()
+        .filter(|e| e.term.chars().all(is_word_char) && !e.term.is_empty())
+        .map(|e| {
+            let mut alternatives: Vec<String> =
+                e.prefixes().iter().map(|p| format!("{p}:*")).collect();
+            alternatives.extend(e.corrections.iter().cloned());
+            format!("({})", alternatives.join(" | "))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" & "))
+}
+
+/// Filters of a search: each list admits any of its values (empty: no filter); lists combine
+/// with AND.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilters {
+    pub sources: Vec<uuid::Uuid>,
+    pub kinds: Vec<String>,
+    pub labels: Vec<String>,
+    pub sensitivities: Vec<String>,
+    /// Frameworks with an open violation on the asset (the compliance read model).
+    pub frameworks: Vec<String>,
+    pub tags: Vec<String>,
+    pub owners: Vec<String>,
+    /// Glossary terms (empty until the glossary fills the documents' `terms`).
+    pub terms: Vec<String>,
+    pub include_removed: bool,
+}
+
+/// A search: the tenant's documents matching `tsquery` (all when `None`), within `scope` and
+/// `filters`.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub tsquery: Option<String>,
+    /// The query words joined by spaces: a name made of exactly these words ranks first.
+    pub name_key: String,
+    pub filters: SearchFilters,
+    /// The caller's scope ([`crate::visibility::scope_param`]); `None`: every asset.
+    pub scope: Option<Value>,
+}
+
+/// The WHERE clause shared by hits and facets: `$1` tenant, `$2` tsquery, `$3`..`$11` the
+/// filters, `$12` the scope. Its text depends only on which optional parts are present, never on
+/// their values.
+fn matching(search: &Search) -> String {
+    let frameworks = if search.filters.frameworks.is_empty() {
+        "true".to_owned()
+    } else {
+        "EXISTS (SELECT 1 FROM rm_compliance.violations v
+                 WHERE v.tenant_id = d.tenant_id AND v.asset_id = d.id AND v.status = 'open'
+                   AND v.framework = ANY($10))"
+            .to_owned()
+    };
+    format!(
+        "d.tenant_id = $1
+         AND ($2::text IS NULL OR d.document @@ to_tsquery('simple', $2))
+         AND ($3 OR NOT d.removed)
+         AND (cardinality($4::uuid[]) = 0 OR d.source_id = ANY($4))
+         AND (cardinality($5::text[]) = 0 OR d.kind = ANY($5))
+         AND (cardinality($6::text[]) = 0 OR d.labels && $6)
+         AND (cardinality($7::text[]) = 0 OR d.sensitivities && $7)
+         AND (cardinality($8::text[]) = 0 OR d.tags ?| $8)
+         AND (cardinality($9::text[]) = 0 OR d.owner = ANY($9))
+         AND (cardinality($10::text[]) = 0 OR {frameworks})
+         AND (cardinality($11::text[]) = 0 OR d.terms && $11)
+         AND {visible}",
+        visible = when_scoped(12, search.scope.as_ref(), || asset_visible("d", 12)),
+    )
+}
+
+macro_rules! bind_matching {
+    ($query:expr, $tenant:expr, $search:expr) => {
+        $query
+            .bind($tenant)
+            .bind($search.tsquery.as_deref())
+            .bind($search.filters.include_removed)
+            .bind(&$search.filters.sources)
+            .bind(&$search.filters.kinds)
+            .bind(&$search.filters.labels)
+            .bind(&$search.filters.sensitivities)
+            .bind(&$search.filters.tags)
+            .bind(&$search.filters.owners)
+            .bind(&$search.filters.frameworks)
+            .bind(&$search.filters.terms)
+            .bind($search.scope.as_ref())
+    };
+}
+
+/// One hit: the document's parts (for highlights) and its score.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HitRow {
+    pub id: uuid::Uuid,
+    pub score: f32,
+    pub name: String,
+    pub path: String,
+    pub owner: Option<String>,
+    pub tags: Value,
+    pub description: Option<String>,
+    pub columns: Vec<String>,
+    pub labels: Vec<String>,
+    pub terms: Vec<String>,
+}
+
+/// A page of hits, best first (ties by id), after `after` (score and id of the last hit of the
+/// previous page).
+pub async fn hits(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    search: &Search,
+    after: Option<(f32, uuid::Uuid)>,
+    limit: i64,
+) -> Result<Vec<HitRow>, sqlx::Error> {
+    // Name weight first (ts_rank's default weights, length-normalised so a short name that is the
+    // query beats a long document that mentions it), then a bonus for a name that is exactly
+    // the query.
+    let score = if search.tsquery.is_some() {
+        "(ts_rank(d.document, to_tsquery('simple', $2), 1)
+          + CASE WHEN d.name_key = $13 THEN 1 ELSE 0 END)::real"
+    } else {
+        "(CASE WHEN $13 = d.name_key THEN 1 ELSE 0 END)::real"
+    };
+    let sql = format!(
+        "SELECT * FROM (
+             SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description, d.columns,
+                    d.labels, d.terms
+             FROM rm_catalog.search_documents d
+             WHERE {matching}) h
+         WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
+         ORDER BY h.score DESC, h.id
+         LIMIT $16",
+        matching = matching(search)
+    );
+    bind_matching!(sqlx::query_as(&sql), tenant, search)
+        .bind(&search.name_key)
+        .bind(after.map(|(s, _)| s))
+        .bind(after.map(|(_, id)| id))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// Counts of the matching documents per facet value, and the number of matches.
+#[derive(Debug, Clone, Default)]
+pub struct Facets {
+    pub total: i64,
+    /// Facet name (source, kind, label, sensitivity, framework, tag, owner, term) to its values
+    /// with their counts, most frequent first (ties by value), at most [`FACET_VALUES`].
+    pub values: BTreeMap<String, Vec<(String, i64)>>,
+}
+
+/// The facet names, in the order they are shown.
+pub const FACETS: [&str; 8] = [
+    "source",
+    "kind",
+    "label",
+    "sensitivity",
+    "framework",
+    "tag",
+    "owner",
+    "term",
+];
+
+/// Facet counts over every document the search matches (under all its filters).
+pub async fn facets(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    search: &Search,
+) -> Result<Facets, sqlx::Error> {
+    let sql = format!(
+        "WITH m AS MATERIALIZED (
+             SELECT d.id, d.source_id, d.kind, d.labels, d.sensitivities, d.tags, d.owner, d.terms
+             FROM rm_catalog.search_documents d WHERE {matching})
+         SELECT 'total' AS facet, '' AS value, count(*) AS n FROM m
+         UNION ALL SELECT 'source', source_id::text, count(*) FROM m GROUP BY source_id
+         UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind
+         UNION ALL SELECT 'label', v, count(*) FROM m, unnest(m.labels) v GROUP BY v
+         UNION ALL SELECT 'sensitivity', v, count(*) FROM m, unnest(m.sensitivities) v GROUP BY v
+         UNION ALL SELECT 'tag', v, count(*) FROM m,
+             jsonb_array_elements_text(CASE WHEN jsonb_typeof(m.tags) = 'array' THEN m.tags ELSE '[]' END) v
+             GROUP BY v
+         UNION ALL SELECT 'owner', owner, count(*) FROM m WHERE owner IS NOT NULL GROUP BY owner
+         UNION ALL SELECT 'term', v, count(*) FROM m, unnest(m.terms) v GROUP BY v
+         UNION ALL SELECT 'framework', v.framework, count(DISTINCT v.asset_id)
+             FROM rm_compliance.violations v JOIN m ON m.id = v.asset_id
+             WHERE v.tenant_id = $1 AND v.status = 'open' GROUP BY v.framework",
+        matching = matching(search)
+    );
+    let rows: Vec<(String, String, i64)> = bind_matching!(sqlx::query_as(&sql), tenant, search)
+        .fetch_all(pool)
+        .await?;
+    let mut facets = Facets::default();
+    for (facet, value, n) in rows {
+        if facet == "total" {
+            facets.total = n;
+        } else {
+            facets.values.entry(facet).or_default().push((value, n));
+        }
+    }
+    for values in facets.values.values_mut() {
+        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        values.truncate(FACET_VALUES);
+    }
+    Ok(facets)
+}
+
+/// One piece of a highlighted field: matched pieces are the query's words (or corrections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    pub text: String,
+    pub matched: bool,
+}
+
+/// The longest field text shown in a highlight, in characters: the rest is cut.
+const HIGHLIGHT_CHARS: usize = 200;
+
+/// `text` cut into fragments, the words that match `expanded` marked; `None` when none matches.
+pub fn highlight(text: &str, expanded: &[Expanded]) -> Option<Vec<Fragment>> {
+    let cut: String = text.chars().take(HIGHLIGHT_CHARS).collect();
+    let exact: HashSet<&str> = expanded
+        .iter()
+        .flat_map(|e| e.corrections.iter().map(String::as_str))
+        .collect();
+    let prefixes: Vec<String> = expanded.iter().flat_map(Expanded::prefixes).collect();
+    let matches = |word: &str| {
+        let word = word.to_lowercase();
+        prefixes.iter().any(|p| word.starts_with(p.as_str())) || exact.contains(word.as_str())
+    };
+    let mut fragments: Vec<Fragment> = Vec::new();
+    let mut push = |piece: &str, matched: bool| match fragments.last_mut() {
+        Some(last) if last.matched == matched => last.text.push_str(piece),
+        _ => fragments.push(Fragment {
+            text: piece.to_owned(),
+            matched,
+        }),
+    };
+    let mut at = 0;
+    let mut any = false;
+    for (start, end) in word_spans(&cut) {
+        if start > at {
+            push(&cut[at..start], false);
+        }
+        let matched = matches(&cut[start..end]);
+        any |= matched;
+        push(&cut[start..end], matched);
+        at = end;
+    }
+    if at < cut.len() {
+        push(&cut[at..], false);
+    }
+    any.then_some(fragments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(term: &str) -> Expanded {
+        Expanded {
+            term: term.into(),
+            corrections: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn query_words_are_letters_and_digits_only_and_bounded() {
+        assert_eq!(terms("Customer_Orders"), ["customer", "orders"]);
+        assert_eq!(terms("shipmentManifest v2"), ["shipment", "manifest", "v2"]);
+        assert!(terms("").is_empty());
+        assert!(terms("&|!():*'\"\\ <-> ").is_empty());
+        assert_eq!(terms("a:* & !b | 'c'"), ["a", "b", "c"]);
+        let long = "x".repeat(10_000);
+        assert_eq!(terms(&long)[0].chars().count(), MAX_TERM_CHARS);
+        let many: String = (0..100).map(|i| format!("w{i} ")).collect();
+        assert_eq!(terms(&many).len(), MAX_TERMS);
+        assert_eq!(terms("Über straße"), ["über", "straße"]);
+    }
+
+    #[test]
+    fn the_tsquery_holds_only_our_operators() {
+        let expanded = vec![
+            plain("custmer"),
+            Expanded {
+                term: "ordrs".into(),
+                corrections: vec!["orders".into(), "order".into()],
+            },
+        ];
+        assert_eq!(
+            tsquery(&expanded).unwrap(),
+            "(custmer:*) & (ordrs:* | ordr:* | orders | order)"
+        );
+        let plural = |t: &str| plain(t).prefixes();
+        assert_eq!(plural("categories"), ["categories", "category"]);
+        assert_eq!(plural("boxes"), ["boxes", "box"]);
+        assert_eq!(plural("manifests"), ["manifests", "manifest"]);
+        assert_eq!(plural("address"), ["address"]);
+        assert_eq!(plural("its"), ["its"]);
+        assert_eq!(tsquery(&[]), None);
+    }
+
+    #[test]
+    fn highlights_mark_the_matching_words() {
+        let fragments = highlight("billing.customer_orders", &[plain("custom")]).unwrap();
+        let texts: Vec<(&str, bool)> = fragments
+            .iter()
+            .map(|f| (f.text.as_str(), f.matched))
+            .collect();
+        assert_eq!(
+            texts,
+            [("billing.", false), ("customer", true), ("_orders", false)]
+        );
+        assert!(highlight("billing.invoices", &[plain("custom")]).is_none());
+    }
+}
