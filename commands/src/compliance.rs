@@ -794,18 +794,12 @@ fn asset_facts(
         metadata_evidence.as_ref(),
         &source.config_evidence,
     );
-    // Sensitivity as reads judge it (`projections::visibility`): custom labels count as medium.
+    // Sensitivity as reads judge it.
     let sensitivities: Vec<domain::classification::Sensitivity> = state
         .labels
         .iter()
         .filter(|l| l.status != domain::asset::LabelStatus::Rejected)
-        .map(|l| {
-            l.label
-                .built_in()
-                .map_or(domain::classification::Sensitivity::Medium, |t| {
-                    t.sensitivity()
-                })
-        })
+        .map(|l| AssetCondition::sensitivity_of(l.label.as_str()))
         .collect();
     let readers = metadata.readers.facts(source, &shown.tags, &sensitivities);
     let facts = AssetFacts {

@@ -161,6 +161,14 @@ impl AssetCondition {
 }
 
 impl AssetCondition {
+    /// How sensitive a label (its wire name) counts for `max_sensitivity`: a built-in type's
+    /// sensitivity, medium for a custom label (as `sensitivity` shows them, and as
+    /// `projections::visibility` judges them in SQL).
+    pub fn sensitivity_of(label: &str) -> Sensitivity {
+        crate::classification::ClassificationType::parse(label)
+            .map_or(Sensitivity::Medium, |t| t.sensitivity())
+    }
+
     /// Whether the condition admits an asset of `source` whose effective tags (its own, else
     /// its source's) are `tags` and whose labels that are not rejected have `sensitivities`.
     /// The rule the read models apply in SQL (`projections::visibility::asset_visible`), for

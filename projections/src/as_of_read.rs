@@ -21,8 +21,9 @@ use crate::projection::decode;
 use crate::ProjectionError;
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::access::AssetScope;
+use domain::access_policy::AssetCondition;
 use domain::asset::AssetEvent;
-use domain::classification::{ClassificationType, Label, Sensitivity};
+use domain::classification::{Label, Sensitivity};
 use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
 use domain::{Aggregate, AggregateId, TenantId};
 use eventlog::{EventStore, StoredEvent};
@@ -415,14 +416,11 @@ pub fn admits(scope: &AssetScope, asset: &AssetAsOf) -> bool {
     } else {
         own
     };
-    // Custom labels count as medium, as `sensitivity` shows them.
     let sensitivities: Vec<Sensitivity> = asset
         .labels
         .iter()
         .filter(|l| l.status != "rejected")
-        .map(|l| {
-            ClassificationType::parse(&l.label).map_or(Sensitivity::Medium, |t| t.sensitivity())
-        })
+        .map(|l| AssetCondition::sensitivity_of(&l.label))
         .collect();
     conditions
         .iter()
