@@ -401,6 +401,73 @@ async fn violations_scores_and_reports_follow_the_evaluation_per_tenant() {
     for v in listed {
         assert_cited_events_match(v["evidence"].as_array().unwrap(), &events);
     }
+    // `pursight verify --report` checks every cited event, against the live stream and against
+    // an export; a report whose citation was edited fails, naming the event.
+    let report_path = dir.join("report.json");
+    let verify = |args: &[&str]| {
+        let mut all = vec!["verify"];
+        all.extend_from_slice(args);
+        pursight(&app, &all)
+    };
+    let live = verify(&["--report", report_path.to_str().unwrap()]);
+    assert!(live.status.success(), "{}", text(&live));
+    assert!(
+        text(&live).contains("cited events stand in the stream at their cited sequences"),
+        "{}",
+        text(&live)
+    );
+    let export_path = dir.join("export.ndjson");
+    let exported = pursight(
+        &app,
+        &[
+            "export",
+            "--tenant",
+            "acme",
+            "--output",
+            export_path.to_str().unwrap(),
+        ],
+    );
+    assert!(exported.status.success(), "{}", text(&exported));
+    let against_export = verify(&[
+        "--file",
+        export_path.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
+    ]);
+    assert!(against_export.status.success(), "{}", text(&against_export));
+    assert!(text(&against_export).contains("stand in the export"));
+    let cited = &in_report["evidence"][0];
+    let mut forged = json_report.clone();
+    let forged_hash = format!("{:0>64}", "f00d");
+    for v in forged["violations"].as_array_mut().unwrap() {
+        for e in v["evidence"].as_array_mut().unwrap() {
+            if e["eventId"] == cited["eventId"] {
+                e["hash"] = json!(forged_hash);
+            }
+        }
+    }
+    let forged_path = dir.join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).unwrap();
+    for args in [
+        vec!["--report", forged_path.to_str().unwrap()],
+        vec![
+            "--file",
+            export_path.to_str().unwrap(),
+            "--report",
+            forged_path.to_str().unwrap(),
+        ],
+    ] {
+        let refused = verify(&args);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        let said = text(&refused);
+        assert!(
+            said.contains(&format!(
+                "cited event {} is cited with hash {forged_hash}",
+                cited["eventId"].as_str().unwrap()
+            )),
+            "{said}"
+        );
+    }
 
     let html = report("html");
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use support::{pursight, text, wait_projected, write_secret, SourceDb, TestApp, REGISTER};
 
 /// Riders with names, e-mails and a religion; bikes without personal data; card checks that
-/// keep the card security code; API clients with plain-text passwords and secret keys.
+/// keep the card security code; API clients with plain-text passwords and secret keys (and
+/// bcrypt-hashed passwords, which no rule flags).
 const BIKE_CLUB: &str = r#"
 CREATE SCHEMA lending;
 CREATE TABLE lending.riders (
@@ -47,12 +48,15 @@ CREATE TABLE lending.api_clients (
     id             serial PRIMARY KEY,
     service_label  text NOT NULL,
     api_secret     text NOT NULL,
-    login_password text NOT NULL
+    login_password text NOT NULL,
+    portal_password_hash text NOT NULL
 );
-INSERT INTO lending.api_clients (service_label, api_secret, login_password)
+INSERT INTO lending.api_clients (service_label, api_secret, login_password, portal_password_hash)
 SELECT 'svc-' || g,
        'sk_live_' || left(translate(encode(sha256(('bikes' || g)::bytea), 'base64'), '+/=', ''), 28),
-       (ARRAY['Harbour','Quill','Saffron','Mosaic','Juniper'])[1 + g % 5] || g || '!x' || (g * 7)
+       (ARRAY['Harbour','Quill','Saffron','Mosaic','Juniper'])[1 + g % 5] || g || '!x' || (g * 7),
+       '$2b$12$' || left(translate(encode(sha256(('salt' || g)::bytea), 'base64')
+                                   || encode(sha256(('pedal' || g)::bytea), 'base64'), '+/=', '.x'), 53)
 FROM generate_series(1, 30) AS g;
 "#;
 
@@ -296,6 +300,8 @@ async fn each_rule_fires_on_its_subject_only_and_resolves_when_its_fact_changes(
     label("riders.religion", "RELIGION");
     label("api_clients.api_secret", "SECRET_KEY");
     label("api_clients.login_password", "PASSWORD");
+    // Bcrypt hashes are passwords too, stored as they should be: the plain-text rule passes them.
+    label("api_clients.portal_password_hash", "PASSWORD");
     // A rider's name in a bike club is personal data, not health information.
     assert_eq!(name_frameworks, ["gdpr_personal"], "{found:?}");
     let bikes = gql_ok(

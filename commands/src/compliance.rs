@@ -779,6 +779,7 @@ fn asset_facts(
                             phi::frameworks_in_context(t, context)
                         }),
                         confidence: l.confidence,
+                        hashed: domain::classification::stored::stored_hashed(&l.signals),
                         evidence: label_evidence
                             .get(&(l.column.clone(), l.label.to_string()))
                             .cloned()

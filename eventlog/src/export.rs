@@ -371,7 +371,7 @@ pub fn verify_export(reader: impl BufRead) -> std::io::Result<ExportVerification
 }
 
 /// Whether a line is meant as the trailer (even an unreadable one).
-fn is_trailer(line: &str) -> bool {
+pub fn is_trailer(line: &str) -> bool {
     serde_json::from_str::<Value>(line)
         .ok()
         .is_some_and(|value| value.get("pursightexport").is_some())

@@ -10,11 +10,13 @@
 //!   tenant and aggregate.
 //! * [`personal`] — personal data sealed per person, so erasing a key erases it everywhere.
 //! * [`redact`] — Fernet tokens shown as `fernet:***` in every view and hashed that way.
+//! * [`citation`] — checking the events a document (a compliance report) cites.
 //! * [`export`] — NDJSON export of the stream and reading an export back for verification.
 #![forbid(unsafe_code)]
 
 pub mod canonical;
 pub mod chain;
+pub mod citation;
 pub mod envelope;
 pub mod error;
 pub mod export;

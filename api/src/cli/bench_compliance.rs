@@ -81,6 +81,7 @@ fn label(t: ClassificationType, status: LabelStatus, n: u64) -> LabelFacts {
         sensitivity: t.sensitivity(),
         frameworks: t.frameworks().to_vec(),
         confidence: 0.95,
+        hashed: false,
         evidence: evidence(n),
     }
 }

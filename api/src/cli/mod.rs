@@ -59,7 +59,8 @@ pub enum Command {
     Projections(projection::ProjectionsCommand),
     /// Verify the live stream (every sequence from its first to its last, and every hash chain;
     /// prints the range checked) or an export file (its trailer's counts and digest, and every
-    /// hash chain); exit code 2 when anything is missing or changed.
+    /// hash chain); with `--report`, also that every event a compliance report cites stands at
+    /// its cited sequence with its cited hash; exit code 2 when anything is missing or changed.
     Verify(history::VerifyArgs),
     /// Export the stream as NDJSON: one CloudEvent per line (Fernet tokens as `fernet:***`;
     /// sealed personal values opened or `[erased]`, their tokens kept in member `sealed`), then

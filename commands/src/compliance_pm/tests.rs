@@ -55,6 +55,7 @@ fn card(status: LabelStatus, n: u64) -> LabelFacts {
         sensitivity: t.sensitivity(),
         frameworks: t.frameworks().to_vec(),
         confidence: 0.97,
+        hashed: false,
         evidence: ev(n),
     }
 }

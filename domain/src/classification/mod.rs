@@ -27,6 +27,7 @@ pub mod national_ids;
 pub mod phi;
 pub mod profile;
 pub mod rules;
+pub mod stored;
 pub mod types;
 pub mod validators;
 pub mod vocab;

@@ -979,6 +979,14 @@ fn value_evidence(
             let rh = v.r("password_hash");
             if rh >= 0.3 {
                 ev.add(Tier::Rule, if rh >= 0.8 { 7.0 } else { 4.0 }, format!("{} sampled non-null values are password hashes (bcrypt, argon2, PBKDF2, crypt)", v.of("password_hash")));
+                // How the passwords are kept is a fact of its own, for compliance (SOC 2 CC6.1):
+                // only when none of the sampled ones is readable.
+                if v.k("password_hash") == v.n && v.enough() {
+                    ev.signals.push(super::stored::hashed_signal(&format!(
+                        "{} sampled non-null values are password hashes",
+                        v.of("password_hash")
+                    )));
+                }
             } else if v.r("hex_digest") >= 0.8 {
                 if named {
                     ev.add(

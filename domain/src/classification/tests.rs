@@ -259,6 +259,45 @@ fn values_alone_find_strongly_validated_types() {
     assert_eq!(applied(&v, "col4", &settings).as_deref(), Some("PASSWORD"));
 }
 
+/// A column of password hashes and one of readable passwords are both passwords; only the first
+/// says its values are stored hashed (the fact compliance's "plain-text passwords" rule reads).
+#[test]
+fn hashed_passwords_are_told_apart_from_readable_ones() {
+    let settings = ClassifierSettings::default();
+    let bcrypt = |i: usize| format!("$2y$10${:0>53}", format!("Qv{i}mZ.t8/Lw{}", i * 7919));
+    let readable = |i: usize| format!("Tulip{}#{}", i * 13, i % 9);
+    let t = table(
+        "staff_logins",
+        &[
+            ("pass_digest", "text", gen(30, bcrypt)),
+            ("portal_password", "text", gen(30, readable)),
+            // One readable value among the hashes: it cannot be shown that none is readable.
+            (
+                "legacy_password",
+                "text",
+                gen(30, |i| if i == 3 { readable(i) } else { bcrypt(i) }),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&t, &settings, &FeedbackModel::default());
+    let hashed = |column: &str| {
+        let found = verdict(&v, column)
+            .candidates
+            .iter()
+            .find(|c| c.label.as_str() == "PASSWORD")
+            .unwrap_or_else(|| panic!("{column} is a password column: {v:?}"));
+        crate::classification::stored::stored_hashed(&found.signals)
+    };
+    assert_eq!(
+        applied(&v, "pass_digest", &settings).as_deref(),
+        Some("PASSWORD")
+    );
+    assert!(hashed("pass_digest"));
+    assert!(!hashed("portal_password"));
+    assert!(!hashed("legacy_password"));
+}
+
 #[test]
 fn hard_negatives_get_nothing_applied() {
     let settings = ClassifierSettings::default();

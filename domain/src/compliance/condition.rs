@@ -140,6 +140,7 @@ pub enum Fact {
     LabelSensitivity,
     LabelFrameworks,
     LabelConfidence,
+    LabelHashed,
     RoleName,
     RolePermissions,
 }
@@ -364,6 +365,14 @@ pub const FACTS: &[FactSpec] = {
             "label.confidence",
             Fact::LabelConfidence,
             Number,
+            false,
+            None,
+            Label,
+        ),
+        spec(
+            "label.hashed",
+            Fact::LabelHashed,
+            Boolean,
             false,
             None,
             Label,
@@ -740,6 +749,7 @@ fn read<'a>(fact: Fact, env: &Env<'a>) -> Value<'a> {
         Fact::LabelSensitivity => env.label.map_or(Missing, |l| Text(l.sensitivity.as_str())),
         Fact::LabelFrameworks => env.label.map_or(Missing, |l| Frameworks(&l.frameworks)),
         Fact::LabelConfidence => env.label.map_or(Missing, |l| Number(l.confidence)),
+        Fact::LabelHashed => env.label.map_or(Missing, |l| Boolean(l.hashed)),
         Fact::RoleName => env.role.map_or(Missing, |r| Text(&r.role)),
         Fact::RolePermissions => env.role.map_or(Missing, |r| Strings(&r.permissions)),
     }
@@ -763,7 +773,8 @@ fn evidence_of<'a>(fact: Fact, env: &Env<'a>) -> &'a Evidence {
         | Fact::LabelStatus
         | Fact::LabelSensitivity
         | Fact::LabelFrameworks
-        | Fact::LabelConfidence => env.label.map_or(&a.schema_evidence, |l| &l.evidence),
+        | Fact::LabelConfidence
+        | Fact::LabelHashed => env.label.map_or(&a.schema_evidence, |l| &l.evidence),
         Fact::RoleName | Fact::RolePermissions => {
             env.role.map_or(&a.metadata_evidence, |r| &r.evidence)
         }

@@ -95,6 +95,9 @@ pub struct LabelFacts {
     pub sensitivity: Sensitivity,
     pub frameworks: Vec<Framework>,
     pub confidence: f64,
+    /// Whether the column's sampled values are (nearly all) password hashes, as the classifier
+    /// found them ([`crate::classification::stored`]); false when that cannot be shown.
+    pub hashed: bool,
     /// The classification or review event that gave the label this status.
     pub evidence: Evidence,
 }

@@ -77,6 +77,7 @@ pub(crate) fn label(t: ClassificationType, status: LabelStatus, n: u64) -> Label
         sensitivity: t.sensitivity(),
         frameworks: t.frameworks().to_vec(),
         confidence: 0.95,
+        hashed: false,
         evidence: ev(n),
     }
 }

@@ -5,7 +5,7 @@ use super::fixtures::*;
 use crate::asset::LabelStatus::*;
 use crate::classification::ClassificationType::*;
 use crate::compliance::engine::{evaluate, ActiveRule};
-use crate::compliance::facts::{AssetFacts, SourceFacts};
+use crate::compliance::facts::{AssetFacts, LabelFacts, SourceFacts};
 use crate::compliance::packs::builtin_rules;
 use crate::compliance::violation::Subject;
 use crate::datasource::{CloudProvider, Environment, SslMode};
@@ -226,7 +226,15 @@ fn soc2_passwords_and_secret_keys_are_never_stored_readable() {
         column("password", vec![label(Password, Applied, 20)]),
         column("api_key", vec![label(SecretKey, Confirmed, 21)]),
         column("hint", vec![label(Password, Suggested, 22)]),
+        column(
+            "password_digest",
+            vec![LabelFacts {
+                hashed: true,
+                ..label(Password, Applied, 23)
+            }],
+        ),
     ]);
+    // The hashed passwords are stored as they should be; the readable ones and the key are not.
     assert_eq!(fired(id, &source, &asset), vec!["password", "api_key"]);
 }
 
