@@ -3,6 +3,10 @@
 //! notes column is labelled `FREE_TEXT_PII` with signals citing the counts, while the columns of
 //! prose without personal data, product descriptions and log lines stay unlabelled and the
 //! e-mail column stays `EMAIL_ADDRESS`. No sampled text appears in the answer.
+//!
+//! Binary content, end to end: `bytea` columns holding photos, scanned documents and voice
+//! recordings of people are labelled `PHOTO`, `DOCUMENT` and `AUDIO_RECORDING` from their first
+//! bytes alone, while a product catalogue's pictures are not.
 
 mod support;
 
@@ -172,6 +176,108 @@ async fn a_notes_column_that_mentions_people_is_labelled_free_text_pii_and_plain
     ] {
         assert!(!text.contains(sampled), "`{sampled}` leaked: {text}");
     }
+    db.remove().await;
+    app.stop().await;
+}
+
+/// Crew members with a portrait (JPEG), a scanned ID (PDF) and a voicemail greeting (WAV), each
+/// 40 KB; products with a picture (PNG). Only the first bytes of each value are ever sampled.
+const MEDIA: &str = r#"
+CREATE SCHEMA media;
+CREATE TABLE media.crew_members (
+    id         serial PRIMARY KEY,
+    full_name  text NOT NULL,
+    portrait   bytea NOT NULL,
+    id_scan    bytea NOT NULL,
+    greeting   bytea NOT NULL
+);
+INSERT INTO media.crew_members (full_name, portrait, id_scan, greeting)
+SELECT (ARRAY['Wilma Ashgrove','Teodor Finch','Rania Oyelaran','Bo Sjöberg'])[1 + g % 4] || ' ' || g,
+       '\xffd8ffe000104a46494600'::bytea || decode(repeat(md5(g::text), 1250), 'hex'),
+       '\x255044462d312e370a'::bytea || decode(repeat(md5((g + 1)::text), 1250), 'hex'),
+       '\x524946462408000057415645666d7420'::bytea || decode(repeat(md5((g + 2)::text), 1250), 'hex')
+FROM generate_series(1, 40) AS g;
+CREATE TABLE media.catalog_items (
+    id      serial PRIMARY KEY,
+    sku     text NOT NULL,
+    picture bytea NOT NULL
+);
+INSERT INTO media.catalog_items (sku, picture)
+SELECT 'SKU-' || (7000 + g), '\x89504e470d0a1a0a'::bytea || decode(repeat(md5(g::text), 1250), 'hex')
+FROM generate_series(1, 40) AS g;
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_documents_and_recordings_of_people_are_found_by_their_first_bytes() {
+    let app = TestApp::spawn().await;
+    let db = SourceDb::create(MEDIA, "media-secret-5d1a").await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let registered = app
+        .gql(
+            Some(&admin),
+            REGISTER,
+            json!({ "input": db.input(), "wait": true }),
+        )
+        .await;
+    let source = registered["data"]["registerDataSource"]["aggregateId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let check = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
+            json!({ "id": source }),
+        )
+        .await;
+    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
+    let scan = app.gql(Some(&admin), SCAN, json!({ "id": source })).await;
+    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    wait_projected(&app, &admin).await;
+    let response = app.gql(Some(&admin), LABELS, json!({ "s": source })).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let labels: Vec<Value> = response["data"]["columnLabels"].as_array().unwrap().clone();
+    let applied = |table: &str, column: &str| -> Vec<String> {
+        labels
+            .iter()
+            .filter(|l| {
+                l["assetPath"].as_str().unwrap().ends_with(table)
+                    && l["column"] == column
+                    && l["status"] == "applied"
+            })
+            .map(|l| l["label"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        applied("media.crew_members", "portrait"),
+        ["PHOTO"],
+        "{labels:#?}"
+    );
+    assert_eq!(
+        applied("media.crew_members", "id_scan"),
+        ["DOCUMENT"],
+        "{labels:#?}"
+    );
+    assert_eq!(
+        applied("media.crew_members", "greeting"),
+        ["AUDIO_RECORDING"],
+        "{labels:#?}"
+    );
+    assert!(
+        applied("media.catalog_items", "picture").is_empty(),
+        "{labels:#?}"
+    );
+    let portrait = labels
+        .iter()
+        .find(|l| l["column"] == "portrait" && l["label"] == "PHOTO")
+        .unwrap();
+    assert!(
+        portrait["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("40 of 40 sampled non-null values are images"),
+        "{portrait}"
+    );
     db.remove().await;
     app.stop().await;
 }

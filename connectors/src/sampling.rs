@@ -17,6 +17,15 @@ pub(crate) struct SampleDialect {
     pub tablesample: Option<fn(percent: f64) -> String>,
 }
 
+/// The most characters of one value a sample keeps (and the SQL engines send): a notes column's
+/// first few paragraphs say what it holds; a multi-megabyte document in a text column must not
+/// fill the service's memory (the sample is 100 rows of every column of a table).
+pub(crate) const MAX_SAMPLED_CHARS: usize = 4096;
+
+/// How many leading bytes of a binary value are read: what its magic number needs
+/// ([`domain::classification::content::SNIFF_BYTES`]), sent as hex.
+pub(crate) const SAMPLED_BINARY_BYTES: usize = domain::classification::content::SNIFF_BYTES;
+
 /// Rows to read before sampling by pages is worth it: below this, the first `rows` rows are read.
 const TABLESAMPLE_MIN_ESTIMATE_FACTOR: i64 = 20;
 
@@ -65,13 +74,22 @@ pub(crate) fn assemble(asset: &AssetSchema, rows: Vec<Vec<Option<String>>>) -> A
     let count = rows.len();
     for row in rows {
         for (column, value) in columns.iter_mut().zip(row) {
-            column.values.push(value);
+            column.values.push(value.map(clip));
         }
     }
     AssetSample {
         rows: u32::try_from(count).unwrap_or(u32::MAX),
         columns,
     }
+}
+
+/// A sampled value cut to [`MAX_SAMPLED_CHARS`] (on a character boundary): engines without a
+/// server-side cut, and documents, are bounded here.
+pub(crate) fn clip(mut value: String) -> String {
+    if let Some((at, _)) = value.char_indices().nth(MAX_SAMPLED_CHARS) {
+        value.truncate(at);
+    }
+    value
 }
 
 /// A JSON value as sampled text (documents, JSON strings and records): strings as they are,
@@ -123,6 +141,14 @@ mod tests {
             sql.ends_with("TABLESAMPLE SYSTEM (0.04) LIMIT 100"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_SAMPLED_CHARS + 10);
+        let cut = clip(long);
+        assert_eq!(cut.chars().count(), MAX_SAMPLED_CHARS);
+        assert_eq!(clip("short".to_owned()), "short");
     }
 
     #[test]

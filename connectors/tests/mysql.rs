@@ -752,3 +752,55 @@ async fn routines_triggers_and_sequences_are_catalogued_with_routine_lineage() {
         .all(|a| a.kind != AssetKind::Routine && a.kind != AssetKind::Sequence));
     assert_eq!(by_path(&only.assets)[&at("shipments")].triggers.len(), 1);
 }
+
+/// A sample never carries a table's documents: text is cut on the server and binary values arrive
+/// as the hex of their first bytes, which is all the classifier's magic numbers need.
+#[tokio::test]
+async fn sampled_values_are_bounded_and_blobs_arrive_as_their_first_bytes() {
+    let db = TestDb::empty().await;
+    db.exec(
+        "CREATE TABLE staff (id INT PRIMARY KEY, badge LONGBLOB, notes LONGTEXT);
+         INSERT INTO staff
+           SELECT seq, CONCAT(UNHEX('89504E470D0A1A0A'), REPEAT(UNHEX('AB'), 300000)),
+                  REPEAT('Lorem ipsum dolor sit amet. ', 2000)
+             FROM (SELECT 1 AS seq UNION SELECT 2 UNION SELECT 3) s;",
+    )
+    .await;
+    let discovery = discover(
+        &db.target(),
+        &options(ScanStrategy::Balanced),
+        &ignore_progress,
+    )
+    .await
+    .unwrap();
+    let staff = discovery
+        .assets
+        .iter()
+        .find(|a| a.path == db.path("staff"))
+        .cloned()
+        .unwrap();
+    let sample =
+        connectors::mysql::sample(&db.target(), &staff, 10, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
+    let column = |name: &str| {
+        sample
+            .columns
+            .iter()
+            .find(|c| c.column == name)
+            .unwrap()
+            .values
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    assert_eq!(column("badge").len(), 3);
+    for badge in column("badge") {
+        assert_eq!(badge.len(), 2 * 160, "the first 160 bytes, as hex");
+        assert!(badge.starts_with("89504e470d0a1a0a"), "{badge}");
+    }
+    for notes in column("notes") {
+        assert_eq!(notes.chars().count(), 4096);
+    }
+}

@@ -1049,6 +1049,61 @@ async fn sampling_reads_values_as_text_one_asset_or_a_batch_over_one_connection(
     );
 }
 
+/// A sample never carries a table's documents: text is cut on the server, binary values arrive
+/// as the hex of their first bytes (what the classifier's magic numbers need), arrays keep their
+/// first elements and stay valid JSON.
+#[tokio::test]
+async fn sampled_values_are_bounded_and_binary_values_arrive_as_their_first_bytes() {
+    let db = TestDb::create().await;
+    db.execute(
+        "CREATE SCHEMA files;
+         CREATE TABLE files.staff (id INT PRIMARY KEY, badge BYTEA, notes TEXT, tags TEXT[]);
+         INSERT INTO files.staff
+           SELECT g,
+                  '\\xffd8ffe000104a464946'::bytea || decode(repeat('ab', 200000), 'hex'),
+                  repeat('Lorem ipsum dolor sit amet. ', 2000),
+                  array_fill('tag'::text, ARRAY[5000])
+             FROM generate_series(1, 5) g;",
+    )
+    .await;
+    let discovery = discover(&db.target(), &DiscoveryOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let staff = discovery
+        .assets
+        .iter()
+        .find(|a| a.path == db.path(&["files", "staff"]))
+        .cloned()
+        .unwrap();
+    let sample = connectors::postgres::sample(&db.target(), &staff, 10, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let column = |name: &str| {
+        sample
+            .columns
+            .iter()
+            .find(|c| c.column == name)
+            .unwrap()
+            .values
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    assert_eq!(column("badge").len(), 5);
+    for badge in column("badge") {
+        assert_eq!(badge.len(), 2 * 160, "the first 160 bytes, as hex");
+        assert!(badge.starts_with("ffd8ffe000104a464946"), "{badge}");
+    }
+    for notes in column("notes") {
+        assert_eq!(notes.chars().count(), 4096);
+    }
+    for tags in column("tags") {
+        let elements: Vec<String> = serde_json::from_str(&tags).unwrap();
+        assert_eq!(elements.len(), 100);
+    }
+}
+
 #[tokio::test]
 async fn control_characters_in_discovered_names_are_neutralised_and_those_columns_not_sampled() {
     let db = TestDb::create().await;

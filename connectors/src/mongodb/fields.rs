@@ -209,7 +209,13 @@ pub(super) fn render(value: &Bson) -> Option<String> {
             .try_to_rfc3339_string()
             .unwrap_or_else(|_| date.timestamp_millis().to_string()),
         Bson::ObjectId(id) => id.to_hex(),
-        Bson::Binary(binary) => hex::encode(&binary.bytes),
+        // The first bytes only: what the classifier's magic numbers need, never a whole file.
+        Bson::Binary(binary) => hex::encode(
+            &binary.bytes[..binary
+                .bytes
+                .len()
+                .min(crate::sampling::SAMPLED_BINARY_BYTES)],
+        ),
         Bson::Timestamp(timestamp) => format!("{}:{}", timestamp.time, timestamp.increment),
         Bson::RegularExpression(regex) => {
             format!("/{}/{}", regex.pattern.as_str(), regex.options.as_str())

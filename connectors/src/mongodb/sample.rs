@@ -87,7 +87,12 @@ fn assemble(asset: &AssetSchema, documents: &[Document]) -> AssetSample {
             column: column.name.clone(),
             values: flattened
                 .iter()
-                .map(|fields| fields.get(&column.name).and_then(|value| render(value)))
+                .map(|fields| {
+                    fields
+                        .get(&column.name)
+                        .and_then(|value| render(value))
+                        .map(crate::sampling::clip)
+                })
                 .collect(),
         })
         .collect();

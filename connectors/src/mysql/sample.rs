@@ -6,7 +6,9 @@ use super::connect::{classify, connect_options, secret};
 use super::options::MysqlTarget;
 use crate::options::ReadRouting;
 use crate::probe::{AssetSample, ConnectionFailure, DiscoveryError};
-use crate::sampling::{assemble, sample_query, SampleDialect};
+use crate::sampling::{
+    assemble, sample_query, SampleDialect, MAX_SAMPLED_CHARS, SAMPLED_BINARY_BYTES,
+};
 use domain::datasource::FailureCategory;
 use domain::discovery::AssetSchema;
 use sqlx::{Connection, MySqlConnection, Row};
@@ -14,12 +16,14 @@ use std::time::Duration;
 
 const DIALECT: SampleDialect = SampleDialect {
     quote: |name| format!("`{}`", name.replace('`', "``")),
+    // Every value is cut on the server; binary values are sent as the hex of their first bytes
+    // (what their magic number needs), not whole.
     as_text: |column, data_type| {
         let data_type = data_type.to_ascii_lowercase();
         if data_type.contains("binary") || data_type.contains("blob") {
-            format!("LOWER(HEX({column}))")
+            format!("LOWER(HEX(LEFT({column}, {SAMPLED_BINARY_BYTES})))")
         } else {
-            format!("CAST({column} AS CHAR)")
+            format!("LEFT(CAST({column} AS CHAR), {MAX_SAMPLED_CHARS})")
         }
     },
     tablesample: None,

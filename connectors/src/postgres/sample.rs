@@ -12,7 +12,9 @@ use super::connect::{connect_options, failure, secret_of, timed_out};
 use super::options::PostgresTarget;
 use super::reads::replica_eligible;
 use crate::probe::{AssetSample, DiscoveryError};
-use crate::sampling::{assemble, sample_query, SampleDialect};
+use crate::sampling::{
+    assemble, sample_query, SampleDialect, MAX_SAMPLED_CHARS, SAMPLED_BINARY_BYTES,
+};
 use domain::discovery::{AssetKind, AssetSchema};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor, Row};
@@ -21,11 +23,16 @@ use std::time::Duration;
 const DIALECT: SampleDialect = SampleDialect {
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
     // `{a,"b c"}` is PostgreSQL's own array syntax; JSON is what the profiler reads elements from.
+    // Every value is cut on the server (a sample must not carry a table's documents over the
+    // wire); binary values are sent as the hex of their first bytes, which is all their magic
+    // number needs. An array keeps its first 100 elements, so its JSON stays whole.
     as_text: |column, data_type| {
         if data_type.ends_with("[]") {
-            format!("to_json({column})::text")
+            format!("left(to_json(({column})[1:100])::text, {MAX_SAMPLED_CHARS})")
+        } else if data_type == "bytea" {
+            format!("encode(substring({column} from 1 for {SAMPLED_BINARY_BYTES}), 'hex')")
         } else {
-            format!("{column}::text")
+            format!("left({column}::text, {MAX_SAMPLED_CHARS})")
         }
     },
     tablesample: Some(|percent| format!("TABLESAMPLE SYSTEM ({percent})")),

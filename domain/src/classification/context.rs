@@ -130,6 +130,41 @@ const THING_TABLES: &[&str] = &[
     "tariff",
 ];
 
+/// Table-name words (singular) of tables about people: a photo or a document in one is a
+/// person's.
+const PEOPLE_TABLES: &[&str] = &[
+    "employee",
+    "staff",
+    "user",
+    "customer",
+    "client",
+    "member",
+    "person",
+    "people",
+    "profile",
+    "student",
+    "pupil",
+    "applicant",
+    "candidate",
+    "contact",
+    "driver",
+    "passenger",
+    "guest",
+    "visitor",
+    "volunteer",
+    "worker",
+    "personnel",
+    "mitarbeiter",
+    "kunde",
+    "medewerker",
+    "klant",
+    "employe",
+    "empleado",
+    "cliente",
+    "dipendente",
+    "funcionario",
+];
+
 /// Table-name words of health-care tables.
 const HEALTH_TABLES: &[&str] = &[
     "patient",
@@ -188,6 +223,12 @@ impl TableContext<'_> {
         self.table_tokens
             .words()
             .find(|t| THING_TABLES.contains(&singular(t)) || THING_TABLES.contains(t))
+    }
+
+    fn people_table(&self) -> Option<&str> {
+        self.table_tokens
+            .words()
+            .find(|t| PEOPLE_TABLES.contains(&singular(t)) || PEOPLE_TABLES.contains(t))
     }
 
     fn health_table(&self) -> bool {
@@ -380,6 +421,38 @@ pub fn apply(
                     Tier::Context,
                     1.0,
                     format!("beside health data in `{}`", c.name),
+                );
+            }
+        }
+        // Content is a person's where the table is about people (or is a health-care table),
+        // not where it describes things (product photos, a manual's PDF).
+        T::Photo | T::Document | T::AudioRecording => {
+            if person_context {
+                ev.add(
+                    Tier::Context,
+                    1.5,
+                    format!("table `{}` also holds {}", ctx.table, personal.join(", ")),
+                );
+            } else if let Some(people) = ctx.people_table() {
+                ev.add(
+                    Tier::Context,
+                    1.5,
+                    format!("table `{}` is about people ({people})", ctx.table),
+                );
+            } else if ctx.health_table() {
+                ev.add(
+                    Tier::Context,
+                    1.5,
+                    format!("table `{}` is a health-care table", ctx.table),
+                );
+            } else if let Some(thing) = ctx.thing_table() {
+                ev.add(
+                    Tier::Context,
+                    -4.5,
+                    format!(
+                        "table `{}` describes {thing}s and holds no personal data: content about things, not people",
+                        ctx.table
+                    ),
                 );
             }
         }

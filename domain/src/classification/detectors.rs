@@ -6,6 +6,7 @@
 //! first counts its character classes ([`Facts`]) so that each detector can refuse most values
 //! without parsing them: the engine has to profile millions of values per scan.
 
+use super::content;
 use super::free_text;
 use super::national_ids;
 use super::validators;
@@ -69,6 +70,10 @@ pub const DETECTORS: &[&str] = &[
     "free_text",
     "url",
     "card_expiry",
+    // Binary content by its magic number ([`content`]): images, documents, sound recordings.
+    "image_content",
+    "document_content",
+    "audio_content",
     // Personal data inside prose ([`free_text`]): values that read as sentences, and of those
     // the ones that mention each kind of personal data (and any kind).
     "prose",
@@ -168,7 +173,8 @@ ids! {
     MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
-    CARD_EXPIRY = "card_expiry"; PROSE = "prose"; TEXT_EMAIL = "text_email";
+    CARD_EXPIRY = "card_expiry"; IMAGE_CONTENT = "image_content";
+    DOCUMENT_CONTENT = "document_content"; AUDIO_CONTENT = "audio_content"; PROSE = "prose"; TEXT_EMAIL = "text_email";
     TEXT_PHONE = "text_phone"; TEXT_NATIONAL_ID = "text_national_id";
     TEXT_PAYMENT = "text_payment"; TEXT_PERSON = "text_person"; TEXT_HEALTH = "text_health";
     TEXT_PII = "text_pii";
@@ -413,6 +419,17 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     }
     if f.chars >= 36 && f.dashes == 4 && validators::uuid(s) {
         hit(UUID);
+    }
+
+    // Binary content (hex as the connectors sample it, or base64 in text).
+    if f.spaces == 0 && f.ascii && f.chars >= 8 {
+        if let Some(found) = content::sniff(s) {
+            hit(match found.kind {
+                content::ContentKind::Image => IMAGE_CONTENT,
+                content::ContentKind::Document => DOCUMENT_CONTENT,
+                content::ContentKind::Audio => AUDIO_CONTENT,
+            });
+        }
     }
 
     // Secrets and credentials.

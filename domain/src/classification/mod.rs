@@ -15,6 +15,7 @@
 //! Which frameworks a label matters to follows its context: HIPAA only for health data or in a
 //! health context ([`phi`]).
 
+pub mod content;
 pub mod context;
 pub mod corpus;
 pub mod detectors;

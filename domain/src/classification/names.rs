@@ -191,6 +191,10 @@ USERNAME S: loginid, logon name, logonname, logon id, logonid, login user id
 USERNAME M: created by, changed by, modified by, updated by, approved by, entered by, deleted by, owner login, angelegt von, geandert von, erfasst von, aangemaakt door, gewijzigd door, cree par, modifie par, creado por, modificado por, criado por, alterado por
 SECRET_KEY S: activation key, activation token, reset token, reset key, remember token, verification token, session key, service key, webservice key, webservices key, otp secret, mfa secret, 2fa secret, invite token, invitation token
 SECRET_KEY M: session id, sessionid
+PHOTO M: photo, photos, photograph, portrait, headshot, head shot, selfie, mugshot, avatar, profile picture, profile photo, profile pic, passport photo, id photo, face image, face photo, picture, pic, foto, fotos, fotografie, fotografia, lichtbild, passbild, portret, zdjecie, kuva, ~photo, ~foto
+PHOTO W: image, img, face, bild, imagen, immagine, imagem, afbeelding
+DOCUMENT M: document, documents, scan, scanned, scanned document, attachment, attachments, pdf, contract, certificate, resume, cv, payslip, id scan, passport scan, dokument, dokumente, documento, documentos, bijlage, anhang, piece jointe, allegato, anexo, ~dokument, ~scan
+AUDIO_RECORDING M: voice, voice recording, audio, recording, recordings, voicemail, voice message, call recording, dictation, speech, sprachaufnahme, aufnahme, opname, enregistrement, grabacion, gravacao, registrazione, nagranie
 ";
 
 /// Modifier tokens: a name with one of these (outside the matched pattern) describes the thing
@@ -443,6 +447,13 @@ fn label_modifiers(label: ClassificationType) -> &'static [&'static str] {
         ],
         T::BankAccountNumber => &["name", "holder", "owner", "manager", "balance", "id"],
         T::Username => &["ip", "url", "page", "method"],
+        // Where content is kept or what is said about it, not the content itself.
+        T::Photo | T::Document | T::AudioRecording => &[
+            "url", "uri", "link", "href", "path", "filename", "name", "id", "type", "size",
+            "width", "height", "length", "duration", "count", "date", "caption", "alt", "mime",
+            "format", "status", "key", "hash", "checksum", "number", "no", "nr", "taken", "credit",
+            "consent",
+        ],
         _ => &[],
     }
 }

@@ -79,7 +79,7 @@ pub fn type_family(data_type: &str) -> TypeFamily {
         "inet" | "cidr" => TypeFamily::Inet,
         "macaddr" | "macaddr8" => TypeFamily::Mac,
         "bytea" | "blob" | "binary" | "varbinary" | "longblob" | "mediumblob" | "tinyblob"
-        | "bytes" => TypeFamily::Binary,
+        | "bytes" | "bindata" => TypeFamily::Binary,
         _ => TypeFamily::Text,
     }
 }
@@ -96,7 +96,11 @@ fn type_compat(label: T, family: TypeFamily) -> Option<f64> {
         F::Uuid => (label == T::SecretKey).then_some(-2.0),
         F::Inet => (label == T::IpAddress).then_some(3.0),
         F::Mac => (label == T::MacAddress).then_some(3.0),
-        F::Binary => matches!(label, T::Password | T::SecretKey).then_some(-1.0),
+        F::Binary => match label {
+            T::Password | T::SecretKey => Some(-1.0),
+            T::Photo | T::Document | T::AudioRecording => Some(0.0),
+            _ => None,
+        },
         F::Decimal => match label {
             T::GeoCoordinate => Some(0.0),
             T::PhoneNumber => Some(-2.0),
@@ -170,6 +174,9 @@ pub fn describe(label: T) -> &'static str {
         T::Religion => "religion",
         T::VehicleId => "vehicle identification numbers",
         T::FreeTextPii => "personal data inside free text",
+        T::Photo => "photos of people",
+        T::Document => "stored documents",
+        T::AudioRecording => "voice recordings",
     }
 }
 
@@ -332,6 +339,46 @@ pub fn evaluate(
         surrogate_key(label, profile, family, name, ev);
     }
     support
+}
+
+/// Binary content by its first bytes ([`super::content`]). The values alone make a suggestion:
+/// an image may be a product photo as well as a person's; the column's name or its table (about
+/// people, or health care) carries it to a label, a table about things takes it away.
+fn content_evidence(label: T, v: &Values<'_>, ev: &mut Evidence) {
+    let (id, what) = match label {
+        T::Photo => ("image_content", "images (JPEG, PNG, HEIF, TIFF, DICOM …)"),
+        T::Document => ("document_content", "documents (PDF, Word, Excel, RTF …)"),
+        _ => ("audio_content", "sound recordings (MP3, WAV, Ogg, FLAC …)"),
+    };
+    let r = v.r(id);
+    if r >= 0.8 {
+        ev.add(
+            Tier::Rule,
+            4.5,
+            format!(
+                "{} sampled non-null values are {what}, by their first bytes",
+                v.of(id)
+            ),
+        );
+    } else if r >= 0.3 {
+        ev.add(
+            Tier::Rule,
+            2.5,
+            format!(
+                "{} sampled non-null values are {what}, by their first bytes",
+                v.of(id)
+            ),
+        );
+    } else if v.enough() {
+        ev.add(
+            Tier::Rule,
+            -4.0,
+            format!(
+                "only {} sampled values are {what}: the name alone does not make content",
+                v.of(id)
+            ),
+        );
+    }
 }
 
 /// Identifier types a row-numbering key can be mistaken for.
@@ -536,6 +583,7 @@ fn value_evidence(
     };
     match label {
         T::FreeTextPii => free_text_evidence(&v, ev),
+        T::Photo | T::Document | T::AudioRecording => content_evidence(label, &v, ev),
         T::EmailAddress => {
             let r = v.r("email");
             if r >= 0.5 {

@@ -298,6 +298,88 @@ fn hashed_passwords_are_told_apart_from_readable_ones() {
     assert!(!hashed("legacy_password"));
 }
 
+/// The first 160 bytes of a binary value as the connectors sample it (lowercase hex), starting
+/// with `magic` and filled with varying bytes.
+fn blob(magic: &[u8], i: usize) -> String {
+    let mut bytes = magic.to_vec();
+    let mut state = 0x9e37_79b9u32.wrapping_mul(i as u32 + 1);
+    while bytes.len() < 160 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        bytes.push(state as u8);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Photos, scanned documents and voice recordings are found in binary columns by their first
+/// bytes, and labelled where the table is about people; a product's picture is not a person's.
+#[test]
+fn binary_content_is_typed_by_its_magic_number_and_its_table() {
+    let settings = ClassifierSettings::default();
+    let jpeg = |i| blob(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", i);
+    let pdf = |i| blob(b"%PDF-1.6\n%", i);
+    let wav = |i| blob(b"RIFF\x24\x08\x00\x00WAVEfmt ", i);
+    let people = table(
+        "crew_roster",
+        &[
+            (
+                "full_name",
+                "text",
+                gen(30, |i| format!("Ilse Marwood {i}")),
+            ),
+            (
+                "contact_email",
+                "text",
+                gen(30, |i| format!("crew{i}@example.org")),
+            ),
+            ("mugshot", "bytea", gen(30, jpeg)),
+            ("id_scan", "bytea", gen(30, pdf)),
+            ("greeting", "bytea", gen(30, wav)),
+            // Binary that is none of these (an encrypted blob) gets nothing.
+            ("sealed", "bytea", gen(30, |i| blob(b"\x01\x02", i))),
+        ],
+        &[],
+    );
+    let v = run(&people, &settings, &FeedbackModel::default());
+    assert_eq!(applied(&v, "mugshot", &settings).as_deref(), Some("PHOTO"));
+    assert_eq!(
+        applied(&v, "id_scan", &settings).as_deref(),
+        Some("DOCUMENT")
+    );
+    assert_eq!(
+        applied(&v, "greeting", &settings).as_deref(),
+        Some("AUDIO_RECORDING")
+    );
+    assert_eq!(applied(&v, "sealed", &settings), None);
+    let why = &verdict(&v, "mugshot").candidates[0].signals;
+    assert!(
+        why.iter()
+            .any(|s| s.detail == "30 of 30 sampled non-null values are images (JPEG, PNG, HEIF, TIFF, DICOM …), by their first bytes"),
+        "{why:?}"
+    );
+
+    // The same pictures in a table of things are not people's photos, and a column that only
+    // names photos (a link to one) holds none.
+    let things = table(
+        "catalog_items",
+        &[
+            ("sku", "text", gen(30, |i| format!("SKU-{:05}", i * 37))),
+            ("picture", "bytea", gen(30, jpeg)),
+            (
+                "photo_url",
+                "text",
+                gen(30, |i| format!("https://cdn.example.com/p/{i}.jpg")),
+            ),
+        ],
+        &[],
+    );
+    let v = run(&things, &settings, &FeedbackModel::default());
+    assert_eq!(applied(&v, "picture", &settings), None);
+    assert!(confidence(&v, "picture", "PHOTO") < settings.floor);
+    assert_eq!(confidence(&v, "photo_url", "PHOTO"), 0.0);
+}
+
 #[test]
 fn hard_negatives_get_nothing_applied() {
     let settings = ClassifierSettings::default();

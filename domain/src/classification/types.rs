@@ -143,6 +143,12 @@ classification_types! {
     Religion => "RELIGION", High, [GdprSpecialCategory];
     VehicleId => "VEHICLE_ID", Medium, [GdprPersonal];
     FreeTextPii => "FREE_TEXT_PII", High, [GdprPersonal, HipaaPhi];
+    // Binary content found by its magic number (see `content`): a photo of a person (HIPAA
+    // counts full-face photographs among its identifiers), a scanned or stored document (an
+    // identity document, a contract, a CV), a recording of a voice.
+    Photo => "PHOTO", High, [GdprPersonal, HipaaPhi];
+    Document => "DOCUMENT", High, [GdprPersonal];
+    AudioRecording => "AUDIO_RECORDING", Medium, [GdprPersonal];
 }
 
 impl fmt::Display for ClassificationType {
