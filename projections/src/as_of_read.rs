@@ -1,4 +1,4 @@
-//! As-of reads of one asset or one data source: its row as the live read model held it at a
+//! As-of reads of one asset, one data source or one violation: its row as the live read model held it at a
 //! time `T`, folded from that aggregate's own events in the stream up to `T`.
 //!
 //! Why from the stream and per aggregate: an auditor asks "what did this asset look like on the
@@ -15,6 +15,7 @@
 //! projection does.
 
 use crate::catalog::AssetRow;
+use crate::compliance::ViolationRow;
 use crate::data_sources::DataSourceRow;
 use crate::labels::LabelRow;
 use crate::projection::decode;
@@ -23,6 +24,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use domain::access::AssetScope;
 use domain::access_policy::AssetCondition;
 use domain::asset::AssetEvent;
+use domain::compliance::{Subject, Violation, ViolationEvent};
 use domain::classification::{Label, Sensitivity};
 use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
 use domain::{Aggregate, AggregateId, TenantId};
@@ -389,6 +391,163 @@ pub fn fold_source(
         last_sequence: last.sequence as i64,
         config,
     }))
+}
+
+/// A violation of `tenant` as it stood at `at`, loaded from the stream: `live` is its row in the
+/// compliance read model (nothing ever leaves it, so every violation recorded by `at` has one),
+/// which gives the rule's title and remediation (as they read now) and the row's shape; `None`
+/// when it had not been detected by then.
+pub async fn violation_at(
+    store: &EventStore,
+    tenant: &TenantId,
+    live: &ViolationRow,
+    at: DateTime<Utc>,
+) -> Result<Option<ViolationRow>, ProjectionError> {
+    let history = store
+        .load(tenant, Violation::NAME, &AggregateId::from_uuid(live.id))
+        .await?;
+    fold_violation(&opened(store, history.events).await?, live, at)
+}
+
+/// Folds a violation's events recorded at or before `at` into the row the compliance
+/// projection writes for them (the same fields from the same event parts, see
+/// `compliance::apply_violation`); `None` when it had not been detected by then. A risk
+/// acceptance whose `expires_at` had passed by `at` counts as expired then (status `open`),
+/// whether or not the worker had recorded `AcceptanceExpired` yet: at `at` it no longer held.
+pub fn fold_violation(
+    events: &[StoredEvent],
+    live: &ViolationRow,
+    at: DateTime<Utc>,
+) -> Result<Option<ViolationRow>, ProjectionError> {
+    let mut row: Option<ViolationRow> = None;
+    for stored in events.iter().filter(|s| time_of(s) <= at) {
+        let event: ViolationEvent = decode(NAME, stored)?;
+        let time = time_of(stored);
+        let version = stored.event.aggregateversion as i64;
+        let sequence = stored.sequence as i64;
+        if let ViolationEvent::ViolationDetected(d) = &event {
+            let before = row.take();
+            // As the projection: an accepted risk stays accepted when the finding is recorded
+            // again; a resolved one opens again with a new detection time.
+            let status = match &before {
+                Some(b) if b.status == "accepted" => "accepted",
+                _ => "open",
+            };
+            let detected_at = match &before {
+                Some(b) if b.status != "resolved" => b.detected_at,
+                _ => time,
+            };
+            let mut next = before.unwrap_or_else(|| ViolationRow {
+                resolved_at: None,
+                resolution_change: None,
+                resolution_evidence: None,
+                accepted_by: None,
+                accepted_reason: None,
+                accepted_at: None,
+                accepted_until: None,
+                ..live.clone()
+            });
+            let (asset_id, asset_path, column_name, level) = match &d.subject {
+                Subject::Source { .. } => (None, None, None, "source"),
+                Subject::Asset { asset_id, path, .. } => {
+                    (Some(*asset_id), Some(path.clone()), None, "asset")
+                }
+                Subject::Column {
+                    asset_id,
+                    path,
+                    column,
+                    ..
+                } => (
+                    Some(*asset_id),
+                    Some(path.clone()),
+                    Some(column.clone()),
+                    "column",
+                ),
+            };
+            next.rule_id = d.rule_id.clone();
+            next.rule_version = d.rule_version as i32;
+            next.framework = d.framework.as_str().to_owned();
+            next.control = d.control.clone();
+            next.severity = d.severity.as_str().to_owned();
+            next.severity_rank = crate::compliance::severity_rank(d.severity);
+            next.status = status.to_owned();
+            next.subject_level = level.to_owned();
+            next.source_id = d.subject.source_id();
+            next.asset_id = asset_id;
+            next.asset_path = asset_path;
+            next.column_name = column_name;
+            next.facts = serde_json::to_value(
+                d.facts
+                    .iter()
+                    .map(crate::compliance::FactJson::from)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default();
+            next.evidence = crate::compliance::evidence_json(&d.evidence);
+            next.detected_at = detected_at;
+            next.last_detected_at = time;
+            if status == "open" {
+                next.resolved_at = None;
+                next.resolution_change = None;
+                next.resolution_evidence = None;
+            }
+            next.version = version;
+            next.sequence = sequence;
+            next.updated_at = time;
+            row = Some(next);
+            continue;
+        }
+        let Some(known) = row.as_mut() else {
+            return Err(ProjectionError::BadEvent {
+                projection: NAME,
+                sequence: stored.sequence,
+                reason: format!(
+                    "event {} of violation {}: no detection of this violation came before it",
+                    stored.event.id, live.id
+                ),
+            });
+        };
+        match event {
+            ViolationEvent::ViolationResolved(r) => {
+                known.status = "resolved".into();
+                known.resolved_at = Some(time);
+                known.resolution_change = Some(r.change.clone());
+                known.resolution_evidence = Some(crate::compliance::evidence_json(&r.evidence));
+                clear_acceptance(known);
+            }
+            ViolationEvent::ViolationAccepted(a) => {
+                known.status = "accepted".into();
+                known.accepted_by = Some(a.by.clone());
+                known.accepted_reason = Some(a.reason.clone());
+                known.accepted_at = Some(time);
+                // As PostgreSQL keeps it (microseconds), like every time of the read models.
+                known.accepted_until = Some(a.expires_at.trunc_subsecs(6));
+            }
+            ViolationEvent::AcceptanceExpired(_) => {
+                known.status = "open".into();
+                clear_acceptance(known);
+            }
+            ViolationEvent::ViolationDetected(_) => unreachable!("handled above"),
+        }
+        known.version = version;
+        known.sequence = sequence;
+        known.updated_at = time;
+    }
+    Ok(row.map(|mut row| {
+        if row.status == "accepted" && row.accepted_until.is_some_and(|until| until <= at) {
+            row.status = "open".into();
+            clear_acceptance(&mut row);
+        }
+        row.as_of = Some(at);
+        row
+    }))
+}
+
+fn clear_acceptance(row: &mut ViolationRow) {
+    row.accepted_by = None;
+    row.accepted_reason = None;
+    row.accepted_at = None;
+    row.accepted_until = None;
 }
 
 /// Whether `scope` admits the asset as it stood (the rule of
