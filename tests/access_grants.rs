@@ -801,12 +801,20 @@ SELECT 'reader' || g || '@letters.example' FROM generate_series(1, 50) AS g;
     let scanned = gql_ok(&app, &kim, SCAN, json!({ "s": source })).await;
     let scan = &scanned["startScan"];
     assert_eq!(scan["completed"], true, "{scanned}");
-    for withheld in ["assetsChanged", "assetsRemoved", "metrics", "classifiedColumns"] {
+    for withheld in [
+        "assetsChanged",
+        "assetsRemoved",
+        "metrics",
+        "classifiedColumns",
+    ] {
         assert!(scan[withheld].is_null(), "{withheld}: {scanned}");
     }
     let by_admin = gql_ok(&app, &admin, SCAN, json!({ "s": source })).await;
     assert!(by_admin["startScan"]["metrics"].is_object(), "{by_admin}");
-    assert!(by_admin["startScan"]["assetsChanged"].is_i64(), "{by_admin}");
+    assert!(
+        by_admin["startScan"]["assetsChanged"].is_i64(),
+        "{by_admin}"
+    );
     const SCANS: &str = "query($s: ID!) { scans(sourceId: $s, first: 1) { id metrics } }";
     let listed = gql_ok(&app, &kim, SCANS, json!({ "s": source })).await;
     assert!(listed["scans"][0]["metrics"].is_null(), "{listed}");
@@ -849,7 +857,10 @@ SELECT 'reader' || g || '@letters.example' FROM generate_series(1, 50) AS g;
     );
     let theirs = parked(&gql_ok(&app, &kim, PARKED, json!({})).await);
     assert!(theirs.contains(&letters), "{theirs:?}");
-    assert!(!theirs.contains(&cards), "the card holders' table is out of reach: {theirs:?}");
+    assert!(
+        !theirs.contains(&cards),
+        "the card holders' table is out of reach: {theirs:?}"
+    );
     db.remove().await;
     app.stop().await;
 }

@@ -606,11 +606,7 @@ async fn violations_as_of_answer_as_the_compliance_read_model_stood() {
     app.wait_compliance().await;
     wait_projected(&app, &acme).await;
     let now = page(None, json!({})).await;
-    assert_eq!(
-        find(&now, &card).unwrap()["status"],
-        "resolved",
-        "{now}"
-    );
+    assert_eq!(find(&now, &card).unwrap()["status"], "resolved", "{now}");
     let resolved_at = moment().await;
 
     // Each past state read back.
@@ -619,8 +615,14 @@ async fn violations_as_of_answer_as_the_compliance_read_model_stood() {
     let at = page(Some(detected), json!({})).await;
     let then = find(&at, &card).expect("detected by then");
     assert_eq!(then["status"], "open");
-    assert!(then["acceptance"].is_null() && then["resolvedAt"].is_null(), "{then}");
-    assert_eq!(then["history"][0]["eventType"], "ViolationDetected", "{then}");
+    assert!(
+        then["acceptance"].is_null() && then["resolvedAt"].is_null(),
+        "{then}"
+    );
+    assert_eq!(
+        then["history"][0]["eventType"], "ViolationDetected",
+        "{then}"
+    );
     assert_eq!(then["history"].as_array().unwrap().len(), 1, "{then}");
     let at = page(Some(accepted_at), json!({})).await;
     let then = find(&at, &card).unwrap();
@@ -629,7 +631,11 @@ async fn violations_as_of_answer_as_the_compliance_read_model_stood() {
     assert_eq!(then["history"].as_array().unwrap().len(), 2, "{then}");
     let accepted_only = page(Some(accepted_at), json!({ "status": "accepted" })).await;
     assert!(find(&accepted_only, &card).is_some(), "{accepted_only}");
-    assert!(find(&page(Some(detected), json!({ "status": "accepted" })).await, &card).is_none());
+    assert!(find(
+        &page(Some(detected), json!({ "status": "accepted" })).await,
+        &card
+    )
+    .is_none());
     let at = page(Some(resolved_at), json!({})).await;
     let then = find(&at, &card).unwrap();
     assert_eq!(then["status"], "resolved", "{then}");
@@ -665,9 +671,17 @@ async fn violations_as_of_answer_as_the_compliance_read_model_stood() {
         .count();
     assert_eq!(detections, 2, "{again}");
     let parked = app
-        .gql(Some(&acme), "{ consistency { parked { projection sequence } } }", json!({}))
+        .gql(
+            Some(&acme),
+            "{ consistency { parked { projection sequence } } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(parked["data"]["consistency"]["parked"], json!([]), "{parked}");
+    assert_eq!(
+        parked["data"]["consistency"]["parked"],
+        json!([]),
+        "{parked}"
+    );
     assert_same(&page(future, json!({})).await, &now, "");
     for status in ["open", "accepted", "resolved"] {
         assert_same(

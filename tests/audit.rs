@@ -255,9 +255,15 @@ async fn refused_queries_are_recorded_once_per_request_and_never_on_the_stream()
         )
         .await;
     assert_eq!(error_code(&missing), Some("NOT_FOUND"), "{missing}");
-    let allowed = app.gql(Some(&viewer), "{ dataSources { id } }", json!({})).await;
+    let allowed = app
+        .gql(Some(&viewer), "{ dataSources { id } }", json!({}))
+        .await;
     assert!(allowed["errors"].is_null(), "{allowed}");
-    assert_eq!(app.stream_sequence().await, before, "refusals append nothing");
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "refusals append nothing"
+    );
 
     let refusals: Vec<Value> = trail(&app, &auditor, json!({}))
         .await

@@ -823,7 +823,9 @@ async fn roles_are_defined_granted_changed_and_retired_from_the_command_line() {
         &[],
         3600,
     );
-    let read = app.gql(Some(&kim), "{ dataSources { id } }", json!({})).await;
+    let read = app
+        .gql(Some(&kim), "{ dataSources { id } }", json!({}))
+        .await;
     assert!(read["errors"].is_null(), "{read}");
 
     // Refused before anything is written, and recorded as refused.
@@ -832,11 +834,25 @@ async fn roles_are_defined_granted_changed_and_retired_from_the_command_line() {
         (vec!["define", "Bad!", "-p", "asset:read"], "role"),
         (vec!["define", "admin", "-p", "asset:read"], "built-in"),
         (
-            vec!["define", "ops", "-p", "data_source:update", "--max-sensitivity", "high"],
+            vec![
+                "define",
+                "ops",
+                "-p",
+                "data_source:update",
+                "--max-sensitivity",
+                "high",
+            ],
             "condition",
         ),
         (
-            vec!["define", "ops", "-p", "asset:read", "--max-sensitivity", "extreme"],
+            vec![
+                "define",
+                "ops",
+                "-p",
+                "asset:read",
+                "--max-sensitivity",
+                "extreme",
+            ],
             "maxSensitivity",
         ),
         (vec!["define", "ops", "-p", "asset:fly"], "asset:fly"),
@@ -846,7 +862,11 @@ async fn roles_are_defined_granted_changed_and_retired_from_the_command_line() {
         assert!(!ok, "{args:?}: {out}");
         assert!(out.contains(expected), "{args:?}: {out}");
     }
-    assert_eq!(app.stream_sequence().await, before, "refusals write nothing");
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "refusals write nothing"
+    );
     let auditor = TestApp::token("acme", &[Role::Auditor]);
     let trail = app
         .gql(

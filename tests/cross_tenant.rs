@@ -380,17 +380,27 @@ fn codes(body: &Value) -> Vec<String> {
 /// entry (its document is refused whole), so the list cannot rot.
 fn allow_list_holds(queries: &[Value], mutations: &[Value], subscriptions: &[Value]) {
     let refused = REFUSED.lock().unwrap().clone();
-    let names: BTreeSet<String> = [("query", queries), ("mutation", mutations), ("subscription", subscriptions)]
-        .into_iter()
-        .flat_map(|(root, fields)| {
-            fields
-                .iter()
-                .map(move |f| format!("{root}.{}", f["name"].as_str().unwrap()))
-        })
-        .collect();
+    let names: BTreeSet<String> = [
+        ("query", queries),
+        ("mutation", mutations),
+        ("subscription", subscriptions),
+    ]
+    .into_iter()
+    .flat_map(|(root, fields)| {
+        fields
+            .iter()
+            .map(move |f| format!("{root}.{}", f["name"].as_str().unwrap()))
+    })
+    .collect();
     for (field, reason) in UNCALLABLE {
-        assert!(names.contains(*field), "UNCALLABLE lists {field} ({reason}), which the schema no longer has");
-        assert!(refused.contains(*field), "UNCALLABLE lists {field} ({reason}), but the generator calls it now: remove the entry");
+        assert!(
+            names.contains(*field),
+            "UNCALLABLE lists {field} ({reason}), which the schema no longer has"
+        );
+        assert!(
+            refused.contains(*field),
+            "UNCALLABLE lists {field} ({reason}), but the generator calls it now: remove the entry"
+        );
     }
 }
 
@@ -415,7 +425,9 @@ fn strings<'a>(value: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
 /// its own trail, not acme's data. Everything else of such an entry is still checked.
 fn without_own_refusal_targets(data: &Value) -> Value {
     match data {
-        Value::Array(items) => Value::Array(items.iter().map(without_own_refusal_targets).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(without_own_refusal_targets).collect())
+        }
         Value::Object(map) => {
             let refusal = map.get("__typename").and_then(Value::as_str) == Some("AuditEntry")
                 && map.get("outcome").is_some_and(|o| o != "ACCEPTED");
@@ -614,8 +626,16 @@ async fn no_query_mutation_or_subscription_of_another_tenant_reaches_acme() {
                 leaks.is_empty(),
                 "{query} {variables} shows acme's {leaks:?}"
             );
-            same_as_unknown(&app, &globex, &schema, ("query", 4), field, id.as_deref(), &response)
-                .await;
+            same_as_unknown(
+                &app,
+                &globex,
+                &schema,
+                ("query", 4),
+                field,
+                id.as_deref(),
+                &response,
+            )
+            .await;
             tried += 1;
         }
     }
@@ -693,7 +713,11 @@ async fn no_query_mutation_or_subscription_of_another_tenant_reaches_acme() {
     allow_list_holds(
         &queries,
         &mutations,
-        &schema.subscription.as_ref().map(|r| schema.fields(r)).unwrap_or_default(),
+        &schema
+            .subscription
+            .as_ref()
+            .map(|r| schema.fields(r))
+            .unwrap_or_default(),
     );
     app.stop().await;
     db.remove().await;
@@ -843,7 +867,10 @@ async fn every_built_in_role_gets_exactly_its_permissions_on_every_field() {
         Role::Auditor,
         Role::ComplianceOfficer,
     ] {
-        assert!(refused.get(role.as_str()) > Some(&0), "{role:?}: {refused:?}");
+        assert!(
+            refused.get(role.as_str()) > Some(&0),
+            "{role:?}: {refused:?}"
+        );
     }
 
     // Then every call a role may make: never FORBIDDEN (these may write: they come last, the
@@ -874,7 +901,10 @@ async fn every_built_in_role_gets_exactly_its_permissions_on_every_field() {
                     let message = next_message(&mut socket).await;
                     let message = message.unwrap_or_default();
                     assert_eq!(message["type"], "next", "{role:?} {query}: {message}");
-                    assert!(message["payload"]["errors"].is_null(), "{role:?} {query}: {message}");
+                    assert!(
+                        message["payload"]["errors"].is_null(),
+                        "{role:?} {query}: {message}"
+                    );
                     continue;
                 }
                 for id in &probes {

@@ -73,7 +73,12 @@ pub struct RoleArgs {
     /// A permission `resource:action` (repeat, or separate with commas): resources
     /// data_source, asset, classification, rule_set, compliance, audit, role, glossary; actions
     /// read, create, update, delete, review, accept_risk, export; or `asset:read_phi`. 1 to 64.
-    #[arg(long = "permission", short = 'p', value_delimiter = ',', required = true)]
+    #[arg(
+        long = "permission",
+        short = 'p',
+        value_delimiter = ',',
+        required = true
+    )]
     pub permissions: Vec<String>,
     /// What the role is for (at most 500 characters).
     #[arg(long, default_value = "")]

@@ -195,10 +195,9 @@ pub(crate) async fn violations_at(
         let last = page.len() < filter.limit as usize;
         for live in &page {
             looked_at += 1;
-            let Some(row) =
-                as_of_read::violation_at(&services.store, &caller.tenant, live, at)
-                    .await
-                    .map_err(|err| internal(&err))?
+            let Some(row) = as_of_read::violation_at(&services.store, &caller.tenant, live, at)
+                .await
+                .map_err(|err| internal(&err))?
             else {
                 continue;
             };

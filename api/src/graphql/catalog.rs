@@ -1057,8 +1057,8 @@ impl CatalogMutation {
         let scope = ScanScope::parse(&scope.include, &scope.exclude)
             .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
         // Counted over every asset of the source: see `ScanStart::withhold_counts`.
-        let scoped = super::visibility::scope(authorize(ctx, Permission::ManageDataSources)?)
-            .is_some();
+        let scoped =
+            super::visibility::scope(authorize(ctx, Permission::ManageDataSources)?).is_some();
         // In a task of its own: a request stopped by its timeout must not stop the scan between
         // its start and its end (it would stay `running` until the next start of the service).
         let mut answer = tokio::spawn(scan(

@@ -694,9 +694,15 @@ impl ViolationGql {
         let last = crate::graphql::limits::page_size("last", last, MAX_HISTORY)?;
         // As of a time (see `violations(asOf:)`): the history up to the version it had then.
         let until = self.0.as_of.map(|_| self.0.version);
-        let rows = rm::history_until(&services.pool, caller.tenant.as_str(), self.0.id, until, last)
-            .await
-            .map_err(|err| internal(&err))?;
+        let rows = rm::history_until(
+            &services.pool,
+            caller.tenant.as_str(),
+            self.0.id,
+            until,
+            last,
+        )
+        .await
+        .map_err(|err| internal(&err))?;
         Ok(rows.into_iter().map(ViolationHistoryEntry::from).collect())
     }
 }

@@ -100,9 +100,11 @@ impl Extension for RefusalRecorder {
                             .query_recorded
                             .swap(true, std::sync::atomic::Ordering::SeqCst))
             });
-            if let (Some(outcome), Some(caller), Some(services)) =
-                (outcome, ctx.data_opt::<Caller>(), ctx.data_opt::<Services>())
-            {
+            if let (Some(outcome), Some(caller), Some(services)) = (
+                outcome,
+                ctx.data_opt::<Caller>(),
+                ctx.data_opt::<Services>(),
+            ) {
                 let resource_type = if mutation {
                     resource_of(&action)
                 } else {
