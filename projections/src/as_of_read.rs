@@ -585,3 +585,186 @@ pub fn admits(scope: &AssetScope, asset: &AssetAsOf) -> bool {
         .iter()
         .any(|c| c.admits(asset.row.source_id, &tags, sensitivities.iter().copied()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const VIOLATION: &str = "4b4e52f3-d936-8be2-b771-2c98441dcd29";
+    const SOURCE: &str = "01a24d92-e431-7208-abdb-3413076c9d88";
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap()
+    }
+
+    fn stored(version: u64, minute: u32, name: &str, data: Value) -> StoredEvent {
+        StoredEvent {
+            sequence: version * 10,
+            event: eventlog::CloudEvent {
+                specversion: "1.0".into(),
+                id: uuid::Uuid::from_u128(version as u128),
+                source: "/pursight/acme".into(),
+                event_type: format!("io.pursight.{name}.v1"),
+                subject: VIOLATION.into(),
+                time: at(minute),
+                datacontenttype: "application/json".into(),
+                data,
+                tenant: "acme".into(),
+                aggregatetype: "violation".into(),
+                aggregateid: VIOLATION.into(),
+                aggregateversion: version,
+                actor: "compliance".into(),
+                commandid: "c".into(),
+                correlationid: "c".into(),
+                causationid: "c".into(),
+                traceparent: None,
+                prevhash: String::new(),
+                hash: String::new(),
+            },
+        }
+    }
+
+    fn detected(version: u64, minute: u32, severity: &str) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationDetected",
+            json!({
+                "violation_id": VIOLATION, "rule_id": "gdpr-x", "rule_version": 1,
+                "framework": "gdpr", "control": "GDPR Art. 32", "severity": severity,
+                "subject": { "level": "source", "source_id": SOURCE },
+                "facts": [], "evidence": [],
+            }),
+        )
+    }
+
+    fn accepted(version: u64, minute: u32, until: u32) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationAccepted",
+            json!({ "violation_id": VIOLATION, "by": "ana", "reason": "control",
+                    "expires_at": at(until) }),
+        )
+    }
+
+    fn resolved(version: u64, minute: u32) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationResolved",
+            json!({ "violation_id": VIOLATION, "change": "label.status", "evidence": [] }),
+        )
+    }
+
+    /// The live row the fold starts from: only its rule texts and shape are used.
+    fn live() -> ViolationRow {
+        ViolationRow {
+            id: uuid::Uuid::parse_str(VIOLATION).unwrap(),
+            rule_id: "gdpr-x".into(),
+            rule_version: 1,
+            framework: "gdpr".into(),
+            control: "GDPR Art. 32".into(),
+            title: "Title".into(),
+            remediation: "Remediation".into(),
+            severity: "low".into(),
+            severity_rank: 1,
+            status: "resolved".into(),
+            subject_level: "source".into(),
+            source_id: uuid::Uuid::parse_str(SOURCE).unwrap(),
+            asset_id: None,
+            asset_path: None,
+            column_name: None,
+            facts: json!([]),
+            evidence: json!([]),
+            detected_at: at(0),
+            last_detected_at: at(0),
+            resolved_at: Some(at(50)),
+            resolution_change: Some("x".into()),
+            resolution_evidence: Some(json!([])),
+            accepted_by: None,
+            accepted_reason: None,
+            accepted_at: None,
+            accepted_until: None,
+            version: 9,
+            sequence: 90,
+            updated_at: at(50),
+            as_of: None,
+        }
+    }
+
+    fn status(events: &[StoredEvent], minute: u32) -> Option<String> {
+        fold_violation(events, &live(), at(minute))
+            .unwrap()
+            .map(|row| row.status)
+    }
+
+    #[test]
+    fn a_violation_is_folded_to_each_state_it_held() {
+        let events = [
+            detected(1, 10, "high"),
+            accepted(2, 20, 40),
+            detected(3, 25, "critical"),
+            resolved(4, 30),
+        ];
+        assert_eq!(status(&events, 5), None, "not detected yet");
+        let open = fold_violation(&events, &live(), at(15)).unwrap().unwrap();
+        assert_eq!(
+            (open.status.as_str(), open.severity.as_str(), open.version),
+            ("open", "high", 1)
+        );
+        assert_eq!((open.resolved_at, open.detected_at), (None, at(10)));
+        assert_eq!(open.as_of, Some(at(15)));
+        // Recorded again while accepted: still accepted, with the new finding, first detection
+        // kept.
+        let again = fold_violation(&events, &live(), at(27)).unwrap().unwrap();
+        assert_eq!(again.status, "accepted");
+        assert_eq!(again.severity, "critical");
+        assert_eq!(again.detected_at, at(10));
+        assert_eq!(again.accepted_until, Some(at(40)));
+        let done = fold_violation(&events, &live(), at(35)).unwrap().unwrap();
+        assert_eq!(done.status, "resolved");
+        assert_eq!(done.resolved_at, Some(at(30)));
+        assert_eq!(
+            done.accepted_until, None,
+            "a resolution ends the acceptance"
+        );
+        assert_eq!((done.version, done.sequence), (4, 40));
+    }
+
+    #[test]
+    fn an_acceptance_past_its_expiry_counts_as_expired_whether_or_not_it_was_recorded() {
+        let events = [detected(1, 10, "high"), accepted(2, 20, 40)];
+        assert_eq!(status(&events, 39).as_deref(), Some("accepted"));
+        let expired = fold_violation(&events, &live(), at(41)).unwrap().unwrap();
+        assert_eq!(expired.status, "open");
+        assert_eq!((expired.accepted_by, expired.accepted_until), (None, None));
+        let recorded = [
+            detected(1, 10, "high"),
+            accepted(2, 20, 40),
+            stored(
+                3,
+                42,
+                "AcceptanceExpired",
+                json!({ "violation_id": VIOLATION, "expired_at": at(42) }),
+            ),
+        ];
+        assert_eq!(status(&recorded, 45).as_deref(), Some("open"));
+        // After a resolution, a new detection opens it again with a new detection time.
+        let reopened = [
+            detected(1, 10, "high"),
+            resolved(2, 20),
+            detected(3, 30, "high"),
+        ];
+        let row = fold_violation(&reopened, &live(), at(35)).unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.detected_at), ("open", at(30)));
+        assert_eq!(row.resolved_at, None);
+    }
+
+    #[test]
+    fn an_event_before_any_detection_is_refused() {
+        let events = [accepted(1, 20, 40)];
+        assert!(fold_violation(&events, &live(), at(30)).is_err());
+    }
+}
