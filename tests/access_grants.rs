@@ -794,5 +794,73 @@ SELECT 'reader' || g || '@letters.example' FROM generate_series(1, 50) AS g;
     let counted = theirs["startClassification"]["applied"].as_i64().unwrap()
         + theirs["startClassification"]["suggested"].as_i64().unwrap();
     assert_eq!(counted, outcomes.len() as i64);
+
+    // A scan's answer counts every asset of the source: for kim the counts are left out, while
+    // the scan runs all the same; the admin gets them.
+    const SCAN: &str = "mutation($s: ID!) { startScan(sourceId: $s, strategy: BALANCED, waitForCompletion: true) { scanId completed assetsChanged assetsRemoved metrics classifiedColumns } }";
+    let scanned = gql_ok(&app, &kim, SCAN, json!({ "s": source })).await;
+    let scan = &scanned["startScan"];
+    assert_eq!(scan["completed"], true, "{scanned}");
+    for withheld in [
+        "assetsChanged",
+        "assetsRemoved",
+        "metrics",
+        "classifiedColumns",
+    ] {
+        assert!(scan[withheld].is_null(), "{withheld}: {scanned}");
+    }
+    let by_admin = gql_ok(&app, &admin, SCAN, json!({ "s": source })).await;
+    assert!(by_admin["startScan"]["metrics"].is_object(), "{by_admin}");
+    assert!(
+        by_admin["startScan"]["assetsChanged"].is_i64(),
+        "{by_admin}"
+    );
+    const SCANS: &str = "query($s: ID!) { scans(sourceId: $s, first: 1) { id metrics } }";
+    let listed = gql_ok(&app, &kim, SCANS, json!({ "s": source })).await;
+    assert!(listed["scans"][0]["metrics"].is_null(), "{listed}");
+    let listed = gql_ok(&app, &admin, SCANS, json!({ "s": source })).await;
+    assert!(listed["scans"][0]["metrics"].is_object(), "{listed}");
+
+    // Parked events (as a projection parks those it cannot apply) of both tables: kim's
+    // `consistency` lists only the one in reach.
+    let assets = asset_pages(&app, &admin, &source, 100).await;
+    let cards = id_ending(&assets, "billing.customers");
+    let letters = id_ending(&assets, "billing.newsletter");
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    for (i, asset) in [&cards, &letters].into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO public.projection_parked (projection, sequence, event_index, event_id,
+                 tenant_id, aggregate_type, aggregate_id, event_type, error)
+             VALUES ('catalog', $1, 0, $2, 'acme', 'asset', $3, 'io.pursight.AssetDiscovered.v1', 'test')",
+        )
+        .bind(900_000_000_i64 + i as i64)
+        .bind(uuid::Uuid::now_v7())
+        .bind(asset)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    const PARKED: &str = "{ consistency { parked { aggregateType aggregateId } } }";
+    let parked = |answer: &Value| -> BTreeSet<String> {
+        answer["consistency"]["parked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["aggregateId"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let everything = parked(&gql_ok(&app, &admin, PARKED, json!({})).await);
+    assert!(
+        everything.contains(&cards) && everything.contains(&letters),
+        "{everything:?}"
+    );
+    let theirs = parked(&gql_ok(&app, &kim, PARKED, json!({})).await);
+    assert!(theirs.contains(&letters), "{theirs:?}");
+    assert!(
+        !theirs.contains(&cards),
+        "the card holders' table is out of reach: {theirs:?}"
+    );
+    db.remove().await;
     app.stop().await;
 }

@@ -470,3 +470,285 @@ async fn graphql_as_of_reads_each_past_state_and_now_answers_as_the_live_read_mo
     }
     app.stop().await;
 }
+
+const VIOLATIONS_AS_OF: &str = r#"
+query($f: ViolationFilter, $first: Int!, $after: String, $at: DateTime) {
+  violations(filter: $f, first: $first, after: $after, asOf: $at) {
+    totalCount
+    pageInfo { endCursor hasNextPage }
+    edges { cursor node {
+      id rule ruleVersion title framework control severity status subjectLevel sourceId assetPath
+      column remediation detectedAt resolvedAt
+      evidence { eventId sequence hash }
+      facts { fact column label value evidence { eventId sequence hash } }
+      acceptance { by reason expiresAt }
+      resolution { change evidence { eventId sequence hash } }
+      history { status eventType version at }
+    } }
+  }
+}"#;
+
+/// The time now, a little after whatever came before (event times and `now` may share a
+/// millisecond otherwise).
+async fn moment() -> chrono::DateTime<chrono::Utc> {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let now = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    now
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn violations_as_of_answer_as_the_compliance_read_model_stood() {
+    let app = TestApp::spawn().await;
+    let acme = TestApp::token("acme", &[Role::Admin]);
+    let db = SourceDb::create(CARD_SHOP, SECRET_VALUE).await;
+    let source = register_and_scan(&app, &acme, db.input()).await;
+    let before_detection = moment().await;
+    compliance_evaluate(&app, &source);
+    app.wait_compliance().await;
+    wait_projected(&app, &acme).await;
+    let page = |at: Option<chrono::DateTime<chrono::Utc>>, filter: Value| {
+        let app = &app;
+        let acme = &acme;
+        async move {
+            let response = app
+                .gql(
+                    Some(acme),
+                    VIOLATIONS_AS_OF,
+                    json!({ "f": filter, "first": 30, "at": at.map(|t| t.to_rfc3339()) }),
+                )
+                .await;
+            assert!(response["errors"].is_null(), "{response}");
+            response["data"]["violations"].clone()
+        }
+    };
+    let find = |answer: &Value, id: &str| -> Option<Value> {
+        answer["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["id"] == id)
+            .map(|e| e["node"].clone())
+    };
+    let live = page(None, json!({})).await;
+    let open: Vec<Value> = live["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .filter(|n| n["status"] == "open")
+        .collect();
+    let card = open
+        .iter()
+        .find(|n| n["column"] == "card_number")
+        .and_then(|n| n["id"].as_str())
+        .unwrap_or_else(|| panic!("a finding about the card numbers: {live}"))
+        .to_owned();
+    // Another finding, about personal data in general (so it stays accepted when the card
+    // numbers' label goes).
+    let other = open
+        .iter()
+        .find(|n| n["framework"] == "gdpr" && n["subjectLevel"] == "asset")
+        .and_then(|n| n["id"].as_str())
+        .unwrap_or_else(|| panic!("a finding about something else: {live}"))
+        .to_owned();
+    let detected = moment().await;
+
+    // Accepted (until in 30 days), and another one accepted until tomorrow.
+    const ACCEPT: &str = "mutation($id: ID!, $until: DateTime!) { acceptViolation(id: $id, reason: \"compensating control\", expiresAt: $until, waitForProjection: true) { __typename } }";
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    for (id, until) in [
+        (&card, chrono::Utc::now() + chrono::Duration::days(30)),
+        (&other, tomorrow),
+    ] {
+        let accepted = app
+            .gql(
+                Some(&acme),
+                ACCEPT,
+                json!({ "id": id, "until": until.to_rfc3339() }),
+            )
+            .await;
+        assert!(accepted["errors"].is_null(), "{accepted}");
+    }
+    let accepted_at = moment().await;
+
+    // Resolved: the card-number label is rejected, the worker resolves the findings.
+    let asset = live["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["id"] == card.as_str())
+        .map(|e| e["node"]["assetPath"].clone())
+        .unwrap();
+    let assets = app
+        .gql(
+            Some(&acme),
+            "query($id: ID!) { assets(sourceId: $id) { id path } }",
+            json!({ "id": source }),
+        )
+        .await;
+    let asset_id = assets["data"]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == asset)
+        .and_then(|a| a["id"].as_str())
+        .unwrap_or_else(|| panic!("{assets}"))
+        .to_owned();
+    let rejected = app
+        .gql(
+            Some(&acme),
+            "mutation($a: ID!) { rejectClassification(assetId: $a, column: \"card_number\", label: \"CREDIT_CARD_NUMBER\", reason: \"test data\") { recorded } }",
+            json!({ "a": asset_id }),
+        )
+        .await;
+    assert!(rejected["errors"].is_null(), "{rejected}");
+    app.wait_compliance().await;
+    wait_projected(&app, &acme).await;
+    let now = page(None, json!({})).await;
+    assert_eq!(find(&now, &card).unwrap()["status"], "resolved", "{now}");
+    let resolved_at = moment().await;
+
+    // Each past state read back.
+    let at = page(Some(before_detection), json!({})).await;
+    assert_eq!(at["totalCount"], 0, "nothing was detected yet: {at}");
+    let at = page(Some(detected), json!({})).await;
+    let then = find(&at, &card).expect("detected by then");
+    assert_eq!(then["status"], "open");
+    assert!(
+        then["acceptance"].is_null() && then["resolvedAt"].is_null(),
+        "{then}"
+    );
+    assert_eq!(
+        then["history"][0]["eventType"], "ViolationDetected",
+        "{then}"
+    );
+    assert_eq!(then["history"].as_array().unwrap().len(), 1, "{then}");
+    let at = page(Some(accepted_at), json!({})).await;
+    let then = find(&at, &card).unwrap();
+    assert_eq!(then["status"], "accepted", "{then}");
+    assert_eq!(then["acceptance"]["reason"], "compensating control");
+    assert_eq!(then["history"].as_array().unwrap().len(), 2, "{then}");
+    let accepted_only = page(Some(accepted_at), json!({ "status": "accepted" })).await;
+    assert!(find(&accepted_only, &card).is_some(), "{accepted_only}");
+    assert!(find(
+        &page(Some(detected), json!({ "status": "accepted" })).await,
+        &card
+    )
+    .is_none());
+    let at = page(Some(resolved_at), json!({})).await;
+    let then = find(&at, &card).unwrap();
+    assert_eq!(then["status"], "resolved", "{then}");
+    assert!(then["acceptance"].is_null(), "{then}");
+    assert!(then["resolution"]["change"].is_string(), "{then}");
+
+    // The acceptance that ends tomorrow: held then, expired the day after, whether or not the
+    // worker has recorded its expiry yet.
+    assert_eq!(find(&now, &other).unwrap()["status"], "accepted", "{now}");
+    let held = page(Some(tomorrow - chrono::Duration::hours(1)), json!({})).await;
+    assert_eq!(find(&held, &other).unwrap()["status"], "accepted");
+    let after = page(Some(tomorrow + chrono::Duration::days(1)), json!({})).await;
+    let expired = find(&after, &other).unwrap();
+    assert_eq!(expired["status"], "open", "{expired}");
+    assert!(expired["acceptance"].is_null(), "{expired}");
+
+    // As of a time to come: exactly the live answer, page by page.
+    let future = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    // (The worker may still be recording findings again after the rejection: once it and the
+    // read models are idle, the live answer is final.)
+    app.wait_compliance().await;
+    wait_projected(&app, &acme).await;
+    let now = page(None, json!({})).await;
+    // The finding about personal data was recorded again when the card numbers' label went;
+    // it stays accepted, and nothing was parked on the way.
+    let again = find(&now, &other).unwrap();
+    assert_eq!(again["status"], "accepted", "{again}");
+    let detections = again["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["eventType"] == "ViolationDetected")
+        .count();
+    assert_eq!(detections, 2, "{again}");
+    let parked = app
+        .gql(
+            Some(&acme),
+            "{ consistency { parked { projection sequence } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        parked["data"]["consistency"]["parked"],
+        json!([]),
+        "{parked}"
+    );
+    assert_same(&page(future, json!({})).await, &now, "");
+    for status in ["open", "accepted", "resolved"] {
+        assert_same(
+            &page(future, json!({ "status": status })).await,
+            &page(None, json!({ "status": status })).await,
+            status,
+        );
+    }
+    let mut after: Option<String> = None;
+    let mut walked = Vec::new();
+    loop {
+        let response = app
+            .gql(
+                Some(&acme),
+                VIOLATIONS_AS_OF,
+                json!({ "first": 2, "after": after, "at": future.map(|t| t.to_rfc3339()) }),
+            )
+            .await;
+        let answer = &response["data"]["violations"];
+        for edge in answer["edges"].as_array().unwrap() {
+            walked.push(edge["node"]["id"].clone());
+        }
+        if answer["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = answer["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let all: Vec<Value> = now["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].clone())
+        .collect();
+    assert_eq!(walked, all, "pages of two walk the same order");
+
+    // Another tenant reads none of it.
+    let globex = TestApp::token("globex", &[Role::Admin]);
+    let theirs = app
+        .gql(
+            Some(&globex),
+            VIOLATIONS_AS_OF,
+            json!({ "first": 30, "at": future.map(|t| t.to_rfc3339()) }),
+        )
+        .await;
+    assert_eq!(theirs["data"]["violations"]["totalCount"], 0, "{theirs}");
+    app.stop().await;
+    db.remove().await;
+}
+
+/// Fails naming the first place where `a` and `b` differ.
+fn assert_same(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                assert_same(
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                    &format!("{at}.{key}"),
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_same(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(a, b, "as of a time to come, unlike live, at {at}"),
+    }
+}

@@ -201,9 +201,99 @@ async fn refusals_are_recorded_with_who_what_and_why_and_never_on_the_stream() {
     assert!(trail(&app, &other, json!({ "outcome": "FORBIDDEN" }))
         .await
         .is_empty());
-    // Nor may a viewer read the trail (and that refused query is not a command).
+    // Nor may a viewer read the trail.
     let denied = app.gql(Some(&viewer), TRAIL, json!({})).await;
     assert_eq!(error_code(&denied), Some("FORBIDDEN"), "{denied}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_queries_are_recorded_once_per_request_and_never_on_the_stream() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let auditor = TestApp::token("acme", &[Role::Auditor]);
+    let viewer = token_for("vera@example.com", "acme", &[Role::Viewer]);
+    let id = register(&app, &admin, "Orders").await;
+    let before = app.stream_sequence().await;
+
+    // Forbidden: a viewer reads an aggregate's raw history.
+    let forbidden = app
+        .gql(
+            Some(&viewer),
+            "query($id: ID!) { history(aggregateId: $id) { sequence } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&forbidden), Some("FORBIDDEN"), "{forbidden}");
+    // Invalid: a page larger than the cap.
+    let invalid = app
+        .gql(
+            Some(&admin),
+            "{ dataSources(first: 501) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&invalid), Some("VALIDATION"), "{invalid}");
+    // A flood in one request: 100 aliased refused fields are one row, not 100.
+    let flood: String = (0..100)
+        .map(|i| format!("t{i}: auditTrail(first: 1) {{ entries {{ eventId }} }} "))
+        .collect();
+    let flooded = app
+        .gql(Some(&viewer), &format!("{{ {flood} }}"), json!({}))
+        .await;
+    assert_eq!(
+        flooded["errors"].as_array().map(Vec::len),
+        Some(100),
+        "{flooded}"
+    );
+    // Not recorded: an id that is not there (every reader asks for those), and a query allowed.
+    let missing = app
+        .gql(
+            Some(&viewer),
+            "query($id: ID!) { violation(id: $id) { id } }",
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(error_code(&missing), Some("NOT_FOUND"), "{missing}");
+    let allowed = app
+        .gql(Some(&viewer), "{ dataSources { id } }", json!({}))
+        .await;
+    assert!(allowed["errors"].is_null(), "{allowed}");
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "refusals append nothing"
+    );
+
+    let refusals: Vec<Value> = trail(&app, &auditor, json!({}))
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] != "ACCEPTED")
+        .collect();
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
+    let history = trail(&app, &auditor, json!({ "action": "history" })).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let h = &history[0];
+    assert_eq!(h["outcome"], "FORBIDDEN");
+    assert_eq!(h["actor"], "vera@example.com");
+    assert_eq!(h["roles"], json!(["viewer"]));
+    assert_eq!(h["aggregateType"], "audit");
+    assert_eq!(h["aggregateId"], id);
+    assert_eq!(h["reason"], forbidden["errors"][0]["message"]);
+    assert_eq!(h["sequence"], 0);
+    let pages = trail(&app, &auditor, json!({ "action": "dataSources" })).await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert_eq!(pages[0]["outcome"], "INVALID");
+    assert_eq!(pages[0]["aggregateType"], "catalog");
+    assert_eq!(pages[0]["reason"], invalid["errors"][0]["message"]);
+    let flood = trail(&app, &auditor, json!({ "action": "auditTrail" })).await;
+    assert_eq!(flood.len(), 1, "one row for the whole request: {flood:?}");
+    assert_eq!(flood[0]["outcome"], "FORBIDDEN");
+    // Another tenant sees none of it.
+    let other = TestApp::token("globex", &[Role::Auditor]);
+    assert!(trail(&app, &other, json!({ "action": "history" }))
+        .await
+        .is_empty());
     app.stop().await;
 }
 

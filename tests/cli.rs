@@ -747,3 +747,162 @@ async fn the_append_and_projection_benchmarks_run_end_to_end_and_leave_nothing_b
     assert!(output.status.success(), "{}", text(&output));
     assert!(last_number(&output, "ratio") > 0.0, "{}", text(&output));
 }
+
+/// `pursight roles`: the same commands as the GraphQL role mutations, as the operator (admin):
+/// a role defined and granted here authorises its subject's requests; invalid input is refused
+/// before anything is written and the refusal is in the audit trail.
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_are_defined_granted_changed_and_retired_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["roles"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--tenant", "acme"]);
+        let output = pursight(&app, &all);
+        (output.status.success(), text(&output))
+    };
+    let help = text(&pursight(&app, &["roles", "--help"]));
+    for word in ["list", "define", "change", "retire", "grant", "revoke"] {
+        assert!(help.contains(word), "{help}");
+    }
+
+    let (ok, out) = run(&[
+        "define",
+        "analyst",
+        "-p",
+        "asset:read,classification:read",
+        "--max-sensitivity",
+        "high",
+        "--description",
+        "Reads everything but critical data",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("role analyst defined"), "{out}");
+    let (ok, out) = run(&["grant", "kim@acme.test", "analyst"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["list", "--format", "json"]);
+    assert!(ok, "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let analyst = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "analyst")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(analyst["builtIn"], false);
+    assert_eq!(
+        analyst["permissions"],
+        json!(["asset:read", "classification:read"])
+    );
+    assert_eq!(analyst["subjects"], json!(["kim@acme.test"]));
+    assert_eq!(analyst["condition"]["maxSensitivity"], "high");
+    let (ok, table) = run(&["list"]);
+    assert!(ok && table.contains("max_sensitivity=high") && table.contains("kim@acme.test"));
+
+    // The API sees the same policy, and the grant authorises kim (whose token holds no role).
+    support::wait_projected(&app, &admin).await;
+    let roles = app
+        .gql(
+            Some(&admin),
+            "{ roles { name subjects condition { maxSensitivity } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        roles["data"]["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "name": "analyst", "subjects": ["kim@acme.test"], "condition": { "maxSensitivity": "high" } })),
+        "{roles}"
+    );
+    let kim = api::auth::issue_token(
+        support::SECRET,
+        "kim@acme.test",
+        &domain::TenantId::parse("acme").unwrap(),
+        &[],
+        3600,
+    );
+    let read = app
+        .gql(Some(&kim), "{ dataSources { id } }", json!({}))
+        .await;
+    assert!(read["errors"].is_null(), "{read}");
+
+    // Refused before anything is written, and recorded as refused.
+    let before = app.stream_sequence().await;
+    for (args, expected) in [
+        (vec!["define", "Bad!", "-p", "asset:read"], "role"),
+        (vec!["define", "admin", "-p", "asset:read"], "built-in"),
+        (
+            vec![
+                "define",
+                "ops",
+                "-p",
+                "data_source:update",
+                "--max-sensitivity",
+                "high",
+            ],
+            "condition",
+        ),
+        (
+            vec![
+                "define",
+                "ops",
+                "-p",
+                "asset:read",
+                "--max-sensitivity",
+                "extreme",
+            ],
+            "maxSensitivity",
+        ),
+        (vec!["define", "ops", "-p", "asset:fly"], "asset:fly"),
+        (vec!["retire", "nobody"], "nobody"),
+    ] {
+        let (ok, out) = run(&args);
+        assert!(!ok, "{args:?}: {out}");
+        assert!(out.contains(expected), "{args:?}: {out}");
+    }
+    assert_eq!(
+        app.stream_sequence().await,
+        before,
+        "refusals write nothing"
+    );
+    let auditor = TestApp::token("acme", &[Role::Auditor]);
+    let trail = app
+        .gql(
+            Some(&auditor),
+            r#"{ auditTrail(filter: { action: "cli roles define" }) { entries { outcome actor } } }"#,
+            json!({}),
+        )
+        .await;
+    let entries = trail["data"]["auditTrail"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 5, "{trail}");
+    assert!(entries.iter().all(|e| e["outcome"] == "INVALID"), "{trail}");
+
+    // Changed, revoked, retired.
+    let (ok, out) = run(&["change", "analyst", "-p", "asset:read"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["revoke", "kim@acme.test", "analyst"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["retire", "analyst"]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["list", "--format", "json"]);
+    assert!(!out.contains("analyst"), "{out}");
+    let events = support::replayed(&app, "acme");
+    for event_type in [
+        "RoleDefined",
+        "RoleGranted",
+        "RoleChanged",
+        "RoleRevoked",
+        "RoleRetired",
+    ] {
+        let found = support::of_type(&events, event_type);
+        assert_eq!(found.len(), 1, "{event_type}");
+        assert!(
+            found[0]["actor"].as_str().unwrap().starts_with("cli:"),
+            "{event_type}: {}",
+            found[0]
+        );
+    }
+    app.stop().await;
+}

@@ -1,4 +1,4 @@
-//! As-of reads of one asset or one data source: its row as the live read model held it at a
+//! As-of reads of one asset, one data source or one violation: its row as the live read model held it at a
 //! time `T`, folded from that aggregate's own events in the stream up to `T`.
 //!
 //! Why from the stream and per aggregate: an auditor asks "what did this asset look like on the
@@ -15,6 +15,7 @@
 //! projection does.
 
 use crate::catalog::AssetRow;
+use crate::compliance::ViolationRow;
 use crate::data_sources::DataSourceRow;
 use crate::labels::LabelRow;
 use crate::projection::decode;
@@ -24,6 +25,7 @@ use domain::access::AssetScope;
 use domain::access_policy::AssetCondition;
 use domain::asset::AssetEvent;
 use domain::classification::{Label, Sensitivity};
+use domain::compliance::{Subject, Violation, ViolationEvent};
 use domain::datasource::{DataSource, DataSourceEvent, DataSourceState, LifecycleState};
 use domain::{Aggregate, AggregateId, TenantId};
 use eventlog::{EventStore, StoredEvent};
@@ -391,6 +393,163 @@ pub fn fold_source(
     }))
 }
 
+/// A violation of `tenant` as it stood at `at`, loaded from the stream: `live` is its row in the
+/// compliance read model (nothing ever leaves it, so every violation recorded by `at` has one),
+/// which gives the rule's title and remediation (as they read now) and the row's shape; `None`
+/// when it had not been detected by then.
+pub async fn violation_at(
+    store: &EventStore,
+    tenant: &TenantId,
+    live: &ViolationRow,
+    at: DateTime<Utc>,
+) -> Result<Option<ViolationRow>, ProjectionError> {
+    let history = store
+        .load(tenant, Violation::NAME, &AggregateId::from_uuid(live.id))
+        .await?;
+    fold_violation(&opened(store, history.events).await?, live, at)
+}
+
+/// Folds a violation's events recorded at or before `at` into the row the compliance
+/// projection writes for them (the same fields from the same event parts, see
+/// `compliance::apply_violation`); `None` when it had not been detected by then. A risk
+/// acceptance whose `expires_at` had passed by `at` counts as expired then (status `open`),
+/// whether or not the worker had recorded `AcceptanceExpired` yet: at `at` it no longer held.
+pub fn fold_violation(
+    events: &[StoredEvent],
+    live: &ViolationRow,
+    at: DateTime<Utc>,
+) -> Result<Option<ViolationRow>, ProjectionError> {
+    let mut row: Option<ViolationRow> = None;
+    for stored in events.iter().filter(|s| time_of(s) <= at) {
+        let event: ViolationEvent = decode(NAME, stored)?;
+        let time = time_of(stored);
+        let version = stored.event.aggregateversion as i64;
+        let sequence = stored.sequence as i64;
+        if let ViolationEvent::ViolationDetected(d) = &event {
+            let before = row.take();
+            // As the projection: an accepted risk stays accepted when the finding is recorded
+            // again; a resolved one opens again with a new detection time.
+            let status = match &before {
+                Some(b) if b.status == "accepted" => "accepted",
+                _ => "open",
+            };
+            let detected_at = match &before {
+                Some(b) if b.status != "resolved" => b.detected_at,
+                _ => time,
+            };
+            let mut next = before.unwrap_or_else(|| ViolationRow {
+                resolved_at: None,
+                resolution_change: None,
+                resolution_evidence: None,
+                accepted_by: None,
+                accepted_reason: None,
+                accepted_at: None,
+                accepted_until: None,
+                ..live.clone()
+            });
+            let (asset_id, asset_path, column_name, level) = match &d.subject {
+                Subject::Source { .. } => (None, None, None, "source"),
+                Subject::Asset { asset_id, path, .. } => {
+                    (Some(*asset_id), Some(path.clone()), None, "asset")
+                }
+                Subject::Column {
+                    asset_id,
+                    path,
+                    column,
+                    ..
+                } => (
+                    Some(*asset_id),
+                    Some(path.clone()),
+                    Some(column.clone()),
+                    "column",
+                ),
+            };
+            next.rule_id = d.rule_id.clone();
+            next.rule_version = d.rule_version as i32;
+            next.framework = d.framework.as_str().to_owned();
+            next.control = d.control.clone();
+            next.severity = d.severity.as_str().to_owned();
+            next.severity_rank = crate::compliance::severity_rank(d.severity);
+            next.status = status.to_owned();
+            next.subject_level = level.to_owned();
+            next.source_id = d.subject.source_id();
+            next.asset_id = asset_id;
+            next.asset_path = asset_path;
+            next.column_name = column_name;
+            next.facts = serde_json::to_value(
+                d.facts
+                    .iter()
+                    .map(crate::compliance::FactJson::from)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default();
+            next.evidence = crate::compliance::evidence_json(&d.evidence);
+            next.detected_at = detected_at;
+            next.last_detected_at = time;
+            if status == "open" {
+                next.resolved_at = None;
+                next.resolution_change = None;
+                next.resolution_evidence = None;
+            }
+            next.version = version;
+            next.sequence = sequence;
+            next.updated_at = time;
+            row = Some(next);
+            continue;
+        }
+        let Some(known) = row.as_mut() else {
+            return Err(ProjectionError::BadEvent {
+                projection: NAME,
+                sequence: stored.sequence,
+                reason: format!(
+                    "event {} of violation {}: no detection of this violation came before it",
+                    stored.event.id, live.id
+                ),
+            });
+        };
+        match event {
+            ViolationEvent::ViolationResolved(r) => {
+                known.status = "resolved".into();
+                known.resolved_at = Some(time);
+                known.resolution_change = Some(r.change.clone());
+                known.resolution_evidence = Some(crate::compliance::evidence_json(&r.evidence));
+                clear_acceptance(known);
+            }
+            ViolationEvent::ViolationAccepted(a) => {
+                known.status = "accepted".into();
+                known.accepted_by = Some(a.by.clone());
+                known.accepted_reason = Some(a.reason.clone());
+                known.accepted_at = Some(time);
+                // As PostgreSQL keeps it (microseconds), like every time of the read models.
+                known.accepted_until = Some(a.expires_at.trunc_subsecs(6));
+            }
+            ViolationEvent::AcceptanceExpired(_) => {
+                known.status = "open".into();
+                clear_acceptance(known);
+            }
+            ViolationEvent::ViolationDetected(_) => unreachable!("handled above"),
+        }
+        known.version = version;
+        known.sequence = sequence;
+        known.updated_at = time;
+    }
+    Ok(row.map(|mut row| {
+        if row.status == "accepted" && row.accepted_until.is_some_and(|until| until <= at) {
+            row.status = "open".into();
+            clear_acceptance(&mut row);
+        }
+        row.as_of = Some(at);
+        row
+    }))
+}
+
+fn clear_acceptance(row: &mut ViolationRow) {
+    row.accepted_by = None;
+    row.accepted_reason = None;
+    row.accepted_at = None;
+    row.accepted_until = None;
+}
+
 /// Whether `scope` admits the asset as it stood (the rule of
 /// [`visibility::asset_visible`](crate::visibility::asset_visible), on the folded row and labels
 /// instead of the live tables): a caller whose roles reach an asset only under conditions must
@@ -425,4 +584,187 @@ pub fn admits(scope: &AssetScope, asset: &AssetAsOf) -> bool {
     conditions
         .iter()
         .any(|c| c.admits(asset.row.source_id, &tags, sensitivities.iter().copied()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const VIOLATION: &str = "4b4e52f3-d936-8be2-b771-2c98441dcd29";
+    const SOURCE: &str = "01a24d92-e431-7208-abdb-3413076c9d88";
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap()
+    }
+
+    fn stored(version: u64, minute: u32, name: &str, data: Value) -> StoredEvent {
+        StoredEvent {
+            sequence: version * 10,
+            event: eventlog::CloudEvent {
+                specversion: "1.0".into(),
+                id: uuid::Uuid::from_u128(version as u128),
+                source: "/pursight/acme".into(),
+                event_type: format!("io.pursight.{name}.v1"),
+                subject: VIOLATION.into(),
+                time: at(minute),
+                datacontenttype: "application/json".into(),
+                data,
+                tenant: "acme".into(),
+                aggregatetype: "violation".into(),
+                aggregateid: VIOLATION.into(),
+                aggregateversion: version,
+                actor: "compliance".into(),
+                commandid: "c".into(),
+                correlationid: "c".into(),
+                causationid: "c".into(),
+                traceparent: None,
+                prevhash: String::new(),
+                hash: String::new(),
+            },
+        }
+    }
+
+    fn detected(version: u64, minute: u32, severity: &str) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationDetected",
+            json!({
+                "violation_id": VIOLATION, "rule_id": "gdpr-x", "rule_version": 1,
+                "framework": "gdpr", "control": "GDPR Art. 32", "severity": severity,
+                "subject": { "level": "source", "source_id": SOURCE },
+                "facts": [], "evidence": [],
+            }),
+        )
+    }
+
+    fn accepted(version: u64, minute: u32, until: u32) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationAccepted",
+            json!({ "violation_id": VIOLATION, "by": "ana", "reason": "control",
+                    "expires_at": at(until) }),
+        )
+    }
+
+    fn resolved(version: u64, minute: u32) -> StoredEvent {
+        stored(
+            version,
+            minute,
+            "ViolationResolved",
+            json!({ "violation_id": VIOLATION, "change": "label.status", "evidence": [] }),
+        )
+    }
+
+    /// The live row the fold starts from: only its rule texts and shape are used.
+    fn live() -> ViolationRow {
+        ViolationRow {
+            id: uuid::Uuid::parse_str(VIOLATION).unwrap(),
+            rule_id: "gdpr-x".into(),
+            rule_version: 1,
+            framework: "gdpr".into(),
+            control: "GDPR Art. 32".into(),
+            title: "Title".into(),
+            remediation: "Remediation".into(),
+            severity: "low".into(),
+            severity_rank: 1,
+            status: "resolved".into(),
+            subject_level: "source".into(),
+            source_id: uuid::Uuid::parse_str(SOURCE).unwrap(),
+            asset_id: None,
+            asset_path: None,
+            column_name: None,
+            facts: json!([]),
+            evidence: json!([]),
+            detected_at: at(0),
+            last_detected_at: at(0),
+            resolved_at: Some(at(50)),
+            resolution_change: Some("x".into()),
+            resolution_evidence: Some(json!([])),
+            accepted_by: None,
+            accepted_reason: None,
+            accepted_at: None,
+            accepted_until: None,
+            version: 9,
+            sequence: 90,
+            updated_at: at(50),
+            as_of: None,
+        }
+    }
+
+    fn status(events: &[StoredEvent], minute: u32) -> Option<String> {
+        fold_violation(events, &live(), at(minute))
+            .unwrap()
+            .map(|row| row.status)
+    }
+
+    #[test]
+    fn a_violation_is_folded_to_each_state_it_held() {
+        let events = [
+            detected(1, 10, "high"),
+            accepted(2, 20, 40),
+            detected(3, 25, "critical"),
+            resolved(4, 30),
+        ];
+        assert_eq!(status(&events, 5), None, "not detected yet");
+        let open = fold_violation(&events, &live(), at(15)).unwrap().unwrap();
+        assert_eq!(
+            (open.status.as_str(), open.severity.as_str(), open.version),
+            ("open", "high", 1)
+        );
+        assert_eq!((open.resolved_at, open.detected_at), (None, at(10)));
+        assert_eq!(open.as_of, Some(at(15)));
+        // Recorded again while accepted: still accepted, with the new finding, first detection
+        // kept.
+        let again = fold_violation(&events, &live(), at(27)).unwrap().unwrap();
+        assert_eq!(again.status, "accepted");
+        assert_eq!(again.severity, "critical");
+        assert_eq!(again.detected_at, at(10));
+        assert_eq!(again.accepted_until, Some(at(40)));
+        let done = fold_violation(&events, &live(), at(35)).unwrap().unwrap();
+        assert_eq!(done.status, "resolved");
+        assert_eq!(done.resolved_at, Some(at(30)));
+        assert_eq!(
+            done.accepted_until, None,
+            "a resolution ends the acceptance"
+        );
+        assert_eq!((done.version, done.sequence), (4, 40));
+    }
+
+    #[test]
+    fn an_acceptance_past_its_expiry_counts_as_expired_whether_or_not_it_was_recorded() {
+        let events = [detected(1, 10, "high"), accepted(2, 20, 40)];
+        assert_eq!(status(&events, 39).as_deref(), Some("accepted"));
+        let expired = fold_violation(&events, &live(), at(41)).unwrap().unwrap();
+        assert_eq!(expired.status, "open");
+        assert_eq!((expired.accepted_by, expired.accepted_until), (None, None));
+        let recorded = [
+            detected(1, 10, "high"),
+            accepted(2, 20, 40),
+            stored(
+                3,
+                42,
+                "AcceptanceExpired",
+                json!({ "violation_id": VIOLATION, "expired_at": at(42) }),
+            ),
+        ];
+        assert_eq!(status(&recorded, 45).as_deref(), Some("open"));
+        // After a resolution, a new detection opens it again with a new detection time.
+        let reopened = [
+            detected(1, 10, "high"),
+            resolved(2, 20),
+            detected(3, 30, "high"),
+        ];
+        let row = fold_violation(&reopened, &live(), at(35)).unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.detected_at), ("open", at(30)));
+        assert_eq!(row.resolved_at, None);
+    }
+
+    #[test]
+    fn an_event_before_any_detection_is_refused() {
+        let events = [accepted(1, 20, 40)];
+        assert!(fold_violation(&events, &live(), at(30)).is_err());
+    }
 }

@@ -129,7 +129,7 @@ impl From<&CitedFact> for FactJson {
     }
 }
 
-fn evidence_json(evidence: &[Evidence]) -> serde_json::Value {
+pub(crate) fn evidence_json(evidence: &[Evidence]) -> serde_json::Value {
     serde_json::to_value(evidence.iter().map(EvidenceJson::from).collect::<Vec<_>>())
         .unwrap_or_default()
 }
@@ -232,26 +232,32 @@ async fn apply_violation(
                 serde_json::to_value(d.facts.iter().map(FactJson::from).collect::<Vec<_>>())
                     .unwrap_or_default();
             let evidence = evidence_json(&d.evidence);
+            // The row proposed for insertion is checked against the table's constraints even
+            // when it conflicts, and it has no acceptance: it is `open` there, and a finding
+            // recorded again for an accepted risk keeps `accepted` through the update (the
+            // acceptance columns it leaves alone). Proposing `accepted` broke
+            // `(status = 'accepted') = (accepted_until IS NOT NULL)` and parked the event.
             sqlx::query(
                 "INSERT INTO violations (tenant_id, id, rule_id, rule_version, framework, control,
                      title, remediation, severity, severity_rank, status, subject_level, source_id,
                      asset_id, asset_path, column_name, facts, evidence, detected_at,
                      last_detected_at, version, sequence, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                     CASE WHEN $11 = 'accepted' THEN 'open' ELSE $11 END, $12, $13, $14, $15, $16,
                      $17, $18, $19, $20, $21, $22, $20)
                  ON CONFLICT (tenant_id, id) DO UPDATE SET
                      rule_id = EXCLUDED.rule_id, rule_version = EXCLUDED.rule_version,
                      framework = EXCLUDED.framework, control = EXCLUDED.control,
                      title = EXCLUDED.title, remediation = EXCLUDED.remediation,
                      severity = EXCLUDED.severity, severity_rank = EXCLUDED.severity_rank,
-                     status = EXCLUDED.status, subject_level = EXCLUDED.subject_level,
+                     status = $11, subject_level = EXCLUDED.subject_level,
                      source_id = EXCLUDED.source_id, asset_id = EXCLUDED.asset_id,
                      asset_path = EXCLUDED.asset_path, column_name = EXCLUDED.column_name,
                      facts = EXCLUDED.facts, evidence = EXCLUDED.evidence,
                      detected_at = EXCLUDED.detected_at, last_detected_at = EXCLUDED.last_detected_at,
-                     resolved_at = CASE WHEN EXCLUDED.status = 'open' THEN NULL ELSE violations.resolved_at END,
-                     resolution_change = CASE WHEN EXCLUDED.status = 'open' THEN NULL ELSE violations.resolution_change END,
-                     resolution_evidence = CASE WHEN EXCLUDED.status = 'open' THEN NULL ELSE violations.resolution_evidence END,
+                     resolved_at = CASE WHEN $11 = 'open' THEN NULL ELSE violations.resolved_at END,
+                     resolution_change = CASE WHEN $11 = 'open' THEN NULL ELSE violations.resolution_change END,
+                     resolution_evidence = CASE WHEN $11 = 'open' THEN NULL ELSE violations.resolution_evidence END,
                      version = EXCLUDED.version, sequence = EXCLUDED.sequence,
                      updated_at = EXCLUDED.updated_at",
             )
@@ -693,6 +699,10 @@ pub struct ViolationRow {
     pub version: i64,
     pub sequence: i64,
     pub updated_at: DateTime<Utc>,
+    /// Set when the row is the violation as it stood at this time (folded from its events by
+    /// `as_of_read::violation_at`): its history then ends there too.
+    #[sqlx(skip)]
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 impl ViolationRow {
@@ -847,15 +857,29 @@ pub async fn history(
     id: Uuid,
     last: i64,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    history_until(pool, tenant, id, None, last).await
+}
+
+/// The last `last` entries of a violation's history up to its version `until` (every version
+/// when `None`): the history of the violation as it stood at a past time.
+pub async fn history_until(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    id: Uuid,
+    until: Option<i64>,
+    last: i64,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
     let mut rows: Vec<HistoryRow> = sqlx::query_as(&format!(
         "SELECT version, sequence, event_id, event_hash, event_type, status, severity, actor, at,
                 rule_version, change, reason, expires_at, evidence
          FROM rm_{NAME}.violation_history WHERE tenant_id = $1 AND violation_id = $2
+           AND ($4::bigint IS NULL OR version <= $4)
          ORDER BY version DESC LIMIT $3"
     ))
     .bind(tenant)
     .bind(id)
     .bind(last)
+    .bind(until)
     .fetch_all(pool)
     .await?;
     rows.reverse();

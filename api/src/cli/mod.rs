@@ -1,4 +1,4 @@
-//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `glossary`, `report`, `token`, `tenant`, `replay`,
+//! The `pursight` command line: `serve`, `demo`, `source`, `scan`, `classify`, `compliance`, `glossary`, `roles`, `report`, `token`, `tenant`, `replay`,
 //! `erase`, `rebuild`, `projections`, `verify`, `export`, `audit`, `keygen`, `migrate`, `schema` and `bench`. Every subcommand has `--help`; configuration
 //! comes from flags or `PURSIGHT_*` environment variables with local defaults.
 
@@ -13,6 +13,7 @@ mod history;
 mod lineage;
 mod projection;
 mod report;
+mod roles;
 mod serve;
 mod source;
 mod tenant;
@@ -121,6 +122,15 @@ pub enum Command {
         #[command(subcommand)]
         command: glossary::GlossaryCommand,
     },
+    /// A tenant's roles and grants: `pursight roles list|define|change|retire|grant|revoke`
+    /// (the commands of the GraphQL role mutations, run as the operator with the admin role;
+    /// talks to NATS directly).
+    Roles {
+        #[command(flatten)]
+        actor: source::Actor,
+        #[command(subcommand)]
+        command: roles::RolesCommand,
+    },
     /// Write reports from the read models (compliance: HTML, JSON or CSV).
     Report {
         #[command(flatten)]
@@ -171,6 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Glossary { actor, command } => {
             Some((actor.tenant.clone(), action("glossary", command)))
         }
+        Command::Roles { actor, command } => Some((actor.tenant.clone(), action("roles", command))),
         _ => None,
     };
     let database = cli.database.clone();
@@ -231,6 +242,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             compliance::run(&cli.store, &cli.database, &actor, command).await
         }
         Command::Glossary { actor, command } => glossary::run(&cli.store, &actor, command).await,
+        Command::Roles { actor, command } => roles::run(&cli.store, &actor, command).await,
         Command::Report { actor, command } => {
             report::run(&cli.store, &cli.database, &actor, command).await
         }

@@ -167,3 +167,55 @@ pub(crate) async fn sources_at(
         }
     }
 }
+
+/// Violations as they stood at `at`: today's listing (`filter` without its statuses, framework
+/// and severity, which are judged on the past state; its source and the caller's scope apply
+/// as they do live) walked in its order — at most [`MOST_CANDIDATES`] rows — each folded from
+/// its own events up to `at`. Returns every one that existed then and matches, each with its
+/// place in that order (severity rank as of today, id), where a next page goes on from.
+pub(crate) async fn violations_at(
+    services: &Services,
+    caller: &Caller,
+    mut filter: projections::compliance::ViolationFilter,
+    at: DateTime<Utc>,
+) -> Result<Vec<((i16, uuid::Uuid), projections::compliance::ViolationRow)>> {
+    use projections::compliance as rm;
+    let statuses = std::mem::take(&mut filter.statuses);
+    let framework = filter.framework.take();
+    let severity = filter.severity.take();
+    filter.after = None;
+    filter.limit = 500;
+    let tenant = caller.tenant.as_str();
+    let mut found = Vec::new();
+    let mut looked_at = 0;
+    loop {
+        let page = rm::violations(&services.pool, tenant, &filter)
+            .await
+            .map_err(|err| internal(&err))?;
+        let last = page.len() < filter.limit as usize;
+        for live in &page {
+            looked_at += 1;
+            let Some(row) = as_of_read::violation_at(&services.store, &caller.tenant, live, at)
+                .await
+                .map_err(|err| internal(&err))?
+            else {
+                continue;
+            };
+            let shown = (statuses.is_empty() || statuses.contains(&row.status))
+                && framework.as_ref().is_none_or(|f| *f == row.framework)
+                && severity.as_ref().is_none_or(|s| *s == row.severity);
+            if shown {
+                found.push(((live.severity_rank, live.id), row));
+            }
+            if looked_at >= MOST_CANDIDATES {
+                break;
+            }
+        }
+        match page.last() {
+            Some(row) if !last && looked_at < MOST_CANDIDATES => {
+                filter.after = Some((row.severity_rank, row.id))
+            }
+            _ => return Ok(found),
+        }
+    }
+}

@@ -150,9 +150,14 @@ impl ScanInfo {
         self.0.assets_total
     }
     /// duration_ms, schemas, tables, views, columns, assets_changed, assets_removed,
-    /// queries_executed, retries, errors, cache_hits.
-    async fn metrics(&self) -> Option<Json<Value>> {
-        self.0.metrics.clone().map(Json)
+    /// queries_executed, retries, errors, cache_hits. Null for a caller whose roles reach
+    /// assets only under conditions: they count every asset of the source (see `startScan`).
+    async fn metrics(&self, ctx: &Context<'_>) -> Result<Option<Json<Value>>> {
+        let caller = authorize(ctx, Permission::ReadCatalog)?;
+        if super::visibility::scope(caller).is_some() {
+            return Ok(None);
+        }
+        Ok(self.0.metrics.clone().map(Json))
     }
     /// Why it failed, if it did.
     async fn failure(&self) -> Option<&str> {
@@ -193,6 +198,18 @@ pub struct ScanStart {
 }
 
 impl ScanStart {
+    /// For a caller whose roles reach assets only under conditions (one may hold an
+    /// unconditional role that runs scans beside a conditional reader): the counts and metrics
+    /// cover every asset of the source, those out of its reach included, and a scan does not
+    /// keep which assets it changed, so they cannot be narrowed to its reach — they are left
+    /// out (null). `assets`, `scans` and `columnLabels` then answer within its reach.
+    fn withhold_counts(&mut self) {
+        self.assets_changed = None;
+        self.assets_removed = None;
+        self.metrics = None;
+        self.classified_columns = None;
+    }
+
     /// A scan that runs (or ran) without this request waiting for it.
     fn not_waited_for(scan_id: AggregateId) -> Self {
         Self {
@@ -1039,9 +1056,12 @@ impl CatalogMutation {
         let scope = scope.unwrap_or_default();
         let scope = ScanScope::parse(&scope.include, &scope.exclude)
             .map_err(|err| api_error("VALIDATION", format!("scope: {err}")))?;
+        // Counted over every asset of the source: see `ScanStart::withhold_counts`.
+        let scoped =
+            super::visibility::scope(authorize(ctx, Permission::ManageDataSources)?).is_some();
         // In a task of its own: a request stopped by its timeout must not stop the scan between
         // its start and its end (it would stay `running` until the next start of the service).
-        tokio::spawn(scan(
+        let mut answer = tokio::spawn(scan(
             services,
             context,
             source,
@@ -1050,7 +1070,11 @@ impl CatalogMutation {
             wait_for_completion,
         ))
         .await
-        .map_err(|err| internal(&err))?
+        .map_err(|err| internal(&err))??;
+        if scoped {
+            answer.withhold_counts();
+        }
+        Ok(answer)
     }
 }
 

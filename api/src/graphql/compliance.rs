@@ -692,9 +692,17 @@ impl ViolationGql {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
         let last = crate::graphql::limits::page_size("last", last, MAX_HISTORY)?;
-        let rows = rm::history(&services.pool, caller.tenant.as_str(), self.0.id, last)
-            .await
-            .map_err(|err| internal(&err))?;
+        // As of a time (see `violations(asOf:)`): the history up to the version it had then.
+        let until = self.0.as_of.map(|_| self.0.version);
+        let rows = rm::history_until(
+            &services.pool,
+            caller.tenant.as_str(),
+            self.0.id,
+            until,
+            last,
+        )
+        .await
+        .map_err(|err| internal(&err))?;
         Ok(rows.into_iter().map(ViolationHistoryEntry::from).collect())
     }
 }
@@ -838,6 +846,10 @@ impl ComplianceQuery {
         )]
         first: i32,
         #[graphql(desc = "`pageInfo.endCursor` of the previous page.")] after: Option<String>,
+        #[graphql(
+            desc = "Answer as the violations stood at this time (RFC 3339): each folded from its own events up to then (status open, accepted or resolved then; an acceptance past its expiry counts as expired), the filters judged on that state. Violations detected later are absent; `history` ends at that time. Looks at no more than 2,000 of today's violations."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<ViolationConnection> {
         let caller = authorize(ctx, Permission::ReadCatalog)?;
         let services = ctx.data_unchecked::<Services>();
@@ -876,6 +888,36 @@ impl ComplianceQuery {
             limit: limit + 1,
             scope: super::visibility::scope(caller),
         };
+        if let Some(at) = as_of {
+            let after = after.as_deref().map(parse_cursor).transpose()?;
+            let all = super::as_of::violations_at(services, caller, query, at).await?;
+            let total_count = all.len() as i64;
+            // Today's order: severity rank descending, then id.
+            let mut rows: Vec<((i16, uuid::Uuid), ViolationRow)> = all
+                .into_iter()
+                .filter(|((rank, id), _)| {
+                    after.is_none_or(|(r, i)| *rank < r || (*rank == r && *id > i))
+                })
+                .take(limit as usize + 1)
+                .collect();
+            let has_next_page = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let cursor = |(rank, id): &(i16, uuid::Uuid)| format!("{rank}:{id}");
+            return Ok(ViolationConnection {
+                page_info: ViolationPageInfo {
+                    end_cursor: rows.last().map(|(key, _)| cursor(key)),
+                    has_next_page,
+                },
+                edges: rows
+                    .into_iter()
+                    .map(|(key, row)| ViolationEdge {
+                        cursor: cursor(&key),
+                        node: ViolationGql(row),
+                    })
+                    .collect(),
+                total_count,
+            });
+        }
         let tenant = caller.tenant.as_str();
         let total_count = rm::count_violations(&services.pool, tenant, &query)
             .await

@@ -251,6 +251,10 @@ impl QueryRoot {
         )
         .await
         .map_err(|err| internal(&err))?;
+        // Those about assets out of the caller's reach are absent, as in every other answer.
+        let parked = super::visibility::visible_parked(&services.pool, caller, parked)
+            .await
+            .map_err(|err| internal(&err))?;
         let projections: Vec<ProjectionProgress> = projections::ALL
             .iter()
             .map(|name| ProjectionProgress {

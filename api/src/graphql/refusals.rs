@@ -2,6 +2,12 @@
 //! extension that watches the top-level mutation fields, so every mutation — those added later
 //! included — is covered without each resolver remembering to.
 //!
+//! Refused queries are recorded too, but only those refused as `FORBIDDEN` or `VALIDATION`
+//! (someone reaching for what their roles do not allow, or probing with malformed input) and at
+//! most one per request: a query may hold hundreds of aliased fields, and a hostile client must
+//! not turn one request into hundreds of rows. Queries answered `NOT_FOUND` are not recorded
+//! (asking for an id that is not there is what every reader does).
+//!
 //! A refusal is an error with code `FORBIDDEN` (outcome `forbidden`), `VALIDATION` (`invalid`),
 //! `NOT_FOUND` (`not_found`) or `CONFLICT` (`conflict` when concurrent writers kept winning,
 //! `rejected` when the domain refused the command in the aggregate's state). `INTERNAL`,
@@ -51,6 +57,8 @@ impl ExtensionFactory for RecordRefusals {
 struct RefusalRecorder {
     /// The request's variables, to read arguments given as `$variables`.
     variables: Mutex<Variables>,
+    /// Set once a refused query field of this request was recorded (one row per request).
+    query_recorded: std::sync::atomic::AtomicBool,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -74,25 +82,39 @@ impl Extension for RefusalRecorder {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let top_level_mutation = info.path_node.parent.is_none()
-            && ctx.schema_env.registry.mutation_type.as_deref() == Some(info.parent_type);
-        if !top_level_mutation {
+        let top_level = info.path_node.parent.is_none();
+        let registry = &ctx.schema_env.registry;
+        let mutation = top_level && registry.mutation_type.as_deref() == Some(info.parent_type);
+        let query = top_level && registry.query_type == info.parent_type;
+        if !mutation && !query {
             return next.run(ctx, info).await;
         }
         let action = info.name.to_owned();
         let arguments = self.arguments(&info);
         let result = next.run(ctx, info).await;
         if let Err(error) = &result {
+            let outcome = outcome(error).filter(|outcome| {
+                mutation
+                    || (matches!(outcome, RefusalOutcome::Forbidden | RefusalOutcome::Invalid)
+                        && !self
+                            .query_recorded
+                            .swap(true, std::sync::atomic::Ordering::SeqCst))
+            });
             if let (Some(outcome), Some(caller), Some(services)) = (
-                outcome(error),
+                outcome,
                 ctx.data_opt::<Caller>(),
                 ctx.data_opt::<Services>(),
             ) {
+                let resource_type = if mutation {
+                    resource_of(&action)
+                } else {
+                    query_resource_of(&action)
+                };
                 let refusal = Refusal {
                     tenant: caller.tenant.as_str().to_owned(),
                     actor: caller.subject.clone(),
                     roles: caller.role_names(),
-                    resource_type: resource_of(&action).to_owned(),
+                    resource_type: resource_type.to_owned(),
                     target_id: target_of(&arguments),
                     command_id: argument_text(&arguments, "commandId").unwrap_or_default(),
                     action,
@@ -218,6 +240,17 @@ pub fn resource_of(action: &str) -> &'static str {
         | "linkGlossaryTerm"
         | "unlinkGlossaryTerm" => "glossary",
         _ => "",
+    }
+}
+
+/// What a refused query reached for: the audit trail and raw history (`audit`), roles and
+/// grants (`access_policy`), a rule-set preview (`scan_rule_set`), else the catalog.
+pub fn query_resource_of(field: &str) -> &'static str {
+    match field {
+        "auditTrail" | "history" => "audit",
+        "roles" => "access_policy",
+        "previewScanRuleSet" | "scanRuleSets" => "scan_rule_set",
+        _ => "catalog",
     }
 }
 

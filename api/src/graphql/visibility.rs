@@ -129,3 +129,58 @@ pub(crate) async fn visible_events(
         .map(|(event, _)| event)
         .collect())
 }
+
+/// `parked` (the `consistency` list) without the events a caller may not read: for a caller
+/// whose roles reach assets only under conditions, those of assets out of reach, of violations
+/// about them (or unknown to the compliance read model), and of glossary links and lineage runs
+/// (a parked row does not say which asset they name, so they stay hidden); role definitions and
+/// grants only for those who manage roles, as in [`visible_events`]. A parked row holds no
+/// event data, only its aggregate: that is what is judged.
+pub(crate) async fn visible_parked(
+    pool: &sqlx::PgPool,
+    caller: &Caller,
+    mut parked: Vec<projections::parked::ParkedEvent>,
+) -> Result<Vec<projections::parked::ParkedEvent>, sqlx::Error> {
+    use domain::Aggregate;
+    if !caller.allows(domain::access::Permission::ManageRoles) {
+        parked.retain(|p| {
+            p.aggregate_type.as_deref() != Some(domain::access_policy::AccessPolicy::NAME)
+        });
+    }
+    let Some(param) = scope(caller) else {
+        return Ok(parked);
+    };
+    let id_of = |p: &projections::parked::ParkedEvent| {
+        p.aggregate_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .unwrap_or(Uuid::nil())
+    };
+    let of_type = |kind: &str| -> Vec<Uuid> {
+        parked
+            .iter()
+            .filter(|p| p.aggregate_type.as_deref() == Some(kind))
+            .map(id_of)
+            .collect()
+    };
+    let tenant = caller.tenant.as_str();
+    let violation_asset: HashMap<Uuid, Option<Uuid>> =
+        violation_assets(pool, tenant, &of_type("violation"))
+            .await?
+            .into_iter()
+            .collect();
+    let mut assets = of_type("asset");
+    assets.extend(violation_asset.values().flatten());
+    let visible = visible_assets(pool, tenant, &assets, Some(&param)).await?;
+    parked.retain(|p| match p.aggregate_type.as_deref() {
+        Some("asset") => visible.contains(&id_of(p)),
+        Some("violation") => match violation_asset.get(&id_of(p)) {
+            Some(None) => true,
+            Some(Some(asset)) => visible.contains(asset),
+            None => false,
+        },
+        Some("glossary") | Some("lineage_job") | None => false,
+        Some(_) => true,
+    });
+    Ok(parked)
+}
