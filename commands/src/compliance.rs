@@ -775,8 +775,7 @@ fn asset_facts(
                                 t.sensitivity()
                             }),
                         frameworks: built_in.map_or_else(Vec::new, |t| {
-                            let context = health || phi::hipaa_reason(&l.signals).is_some();
-                            phi::frameworks_in_context(t, context)
+                            phi::label_frameworks(t, &l.signals, health)
                         }),
                         confidence: l.confidence,
                         hashed: domain::classification::stored::stored_hashed(&l.signals),

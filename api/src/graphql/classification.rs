@@ -66,17 +66,16 @@ fn frameworks_of(label: &str, signals: &[Signal], asset_path: &str) -> Vec<Strin
     let Some(t) = ClassificationType::parse(label) else {
         return Vec::new();
     };
-    let health = phi::hipaa_reason(signals).is_some()
-        || domain::discovery::AssetPath::parse(asset_path).is_ok_and(|path| {
-            let mut places = domain::classification::TableProfile::places_of(path.segments());
-            places.push(("table".to_owned(), path.name().to_owned()));
-            let places: Vec<(&str, &str)> = places
-                .iter()
-                .map(|(what, name)| (what.as_str(), name.as_str()))
-                .collect();
-            phi::health_context(&places, &[]).is_some()
-        });
-    phi::frameworks_in_context(t, health)
+    let health_place = domain::discovery::AssetPath::parse(asset_path).is_ok_and(|path| {
+        let mut places = domain::classification::TableProfile::places_of(path.segments());
+        places.push(("table".to_owned(), path.name().to_owned()));
+        let places: Vec<(&str, &str)> = places
+            .iter()
+            .map(|(what, name)| (what.as_str(), name.as_str()))
+            .collect();
+        phi::health_context(&places, &[]).is_some()
+    });
+    phi::label_frameworks(t, signals, health_place)
         .iter()
         .map(|f| f.as_str().to_owned())
         .collect()

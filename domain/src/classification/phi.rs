@@ -175,6 +175,50 @@ pub fn hipaa_signal(reason: &str) -> Signal {
     }
 }
 
+/// The start of the signal that says a label's values are GDPR special-category data although
+/// its type is not one (free text that speaks of people's health).
+pub const SPECIAL_CATEGORY_SIGNAL: &str = "GDPR special category: ";
+
+/// The signal a label carries when its values are special-category data (GDPR Art. 9) by what
+/// they say, not by its type (no weight: it says where the label matters).
+pub fn special_category_signal(reason: &str) -> Signal {
+    Signal {
+        tier: Tier::Context,
+        detail: format!("{SPECIAL_CATEGORY_SIGNAL}{reason}"),
+        weight: 0.0,
+    }
+}
+
+/// Why a label's values are special-category data, from its signals (see
+/// [`special_category_signal`]).
+pub fn special_category_reason(signals: &[Signal]) -> Option<&str> {
+    signals
+        .iter()
+        .filter(|s| s.tier == Tier::Context)
+        .find_map(|s| s.detail.strip_prefix(SPECIAL_CATEGORY_SIGNAL))
+}
+
+/// The frameworks of one label of type `t`: its type's, with `hipaa_phi` where the column is in a
+/// health context (`health_place`: the source, schema or table says so) or the label's signals
+/// say HIPAA applies, and `gdpr_special_category` where its signals say its values are
+/// special-category data. The one place the read side (API, compliance facts) decides it.
+pub fn label_frameworks(
+    t: ClassificationType,
+    signals: &[Signal],
+    health_place: bool,
+) -> Vec<Framework> {
+    let health = health_place
+        || hipaa_reason(signals).is_some()
+        || special_category_reason(signals).is_some();
+    let mut frameworks = frameworks_in_context(t, health);
+    if special_category_reason(signals).is_some()
+        && !frameworks.contains(&Framework::GdprSpecialCategory)
+    {
+        frameworks.push(Framework::GdprSpecialCategory);
+    }
+    frameworks
+}
+
 /// The reason HIPAA applies, from a label's signals (see [`hipaa_signal`]).
 pub fn hipaa_reason(signals: &[Signal]) -> Option<&str> {
     signals
@@ -187,6 +231,35 @@ pub fn hipaa_reason(signals: &[Signal]) -> Option<&str> {
 mod tests {
     use super::*;
     use ClassificationType as T;
+
+    #[test]
+    fn free_text_about_peoples_health_is_special_category_and_phi() {
+        let plain = label_frameworks(T::FreeTextPii, &[], false);
+        assert_eq!(plain, [Framework::GdprPersonal]);
+        let health = label_frameworks(
+            T::FreeTextPii,
+            &[special_category_signal(
+                "12 of 80 sampled values mention a person's health condition",
+            )],
+            false,
+        );
+        assert!(
+            health.contains(&Framework::GdprSpecialCategory),
+            "{health:?}"
+        );
+        assert!(health.contains(&Framework::HipaaPhi), "{health:?}");
+        // A scored signal with the same words is not the classifier's verdict.
+        let forged = label_frameworks(
+            T::FreeTextPii,
+            &[Signal {
+                tier: Tier::Rule,
+                detail: format!("{SPECIAL_CATEGORY_SIGNAL}typed by hand"),
+                weight: 1.0,
+            }],
+            false,
+        );
+        assert_eq!(forged, [Framework::GdprPersonal]);
+    }
 
     #[test]
     fn a_name_in_a_rental_shop_is_personal_data_and_in_a_clinic_it_is_phi() {

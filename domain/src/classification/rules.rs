@@ -215,6 +215,10 @@ impl Values<'_> {
 }
 
 /// The kinds of personal data [`super::free_text`] spots, with their counters and wording.
+/// Sampled values that must mention a person's health for a free-text label to count as
+/// special-category data: one mention may be a passing remark, two make a pattern.
+const TEXT_HEALTH_SPECIAL: u32 = 2;
+
 const TEXT_KINDS: &[(&str, &str)] = &[
     ("text_email", "an e-mail address"),
     ("text_phone", "a phone number"),
@@ -274,6 +278,16 @@ fn free_text_evidence(v: &Values<'_>, ev: &mut Evidence) {
             v.n
         ),
     );
+    // People's health in their own words is special-category data (GDPR Art. 9) whatever the
+    // label's type: said on the label, for the frameworks to follow.
+    let health = v.k("text_health");
+    if health >= TEXT_HEALTH_SPECIAL {
+        ev.signals
+            .push(super::phi::special_category_signal(&format!(
+                "{health} of {} sampled values mention a person's health condition",
+                v.n
+            )));
+    }
     let kinds: Vec<(u32, &str)> = TEXT_KINDS
         .iter()
         .map(|(id, what)| (v.k(id), *what))

@@ -1324,12 +1324,39 @@ fn notes_that_mention_people_are_free_text_pii_with_counted_signals() {
             "missing {expected}: {details:#?}"
         );
     }
+    // People's health in the notes makes them special-category data (and PHI).
+    assert_eq!(
+        crate::classification::phi::special_category_reason(&c.signals),
+        Some("8 of 64 sampled values mention a person's health condition")
+    );
+    let frameworks = crate::classification::phi::label_frameworks(
+        crate::classification::ClassificationType::FreeTextPii,
+        &c.signals,
+        false,
+    );
+    assert!(frameworks.contains(&crate::classification::Framework::GdprSpecialCategory));
     // A well-typed column keeps its type.
     assert_eq!(
         applied(&v, "reporter_mail", &settings).as_deref(),
         Some("EMAIL_ADDRESS")
     );
     assert_eq!(confidence(&v, "reporter_mail", "FREE_TEXT_PII"), 0.0);
+
+    // The same notes without the health remarks are personal data, not special-category data.
+    let mut notes = notes_with_people(64);
+    for (i, note) in notes.iter_mut().enumerate() {
+        if i % 8 == 3 {
+            *note = format!("Herr Brandauer bittet um Rückruf wegen Rechnung {i}.");
+        }
+    }
+    let t = table("support_cases", &[("case_notes", "text", notes)], &[]);
+    let v = run(&t, &settings, &FeedbackModel::default());
+    let c = &verdict(&v, "case_notes").candidates[0];
+    assert_eq!(c.label.as_str(), "FREE_TEXT_PII");
+    assert_eq!(
+        crate::classification::phi::special_category_reason(&c.signals),
+        None
+    );
 }
 
 #[test]
