@@ -44,13 +44,13 @@ pub struct SearchFiltersInput {
     /// Frameworks (gdpr, pci-dss, hipaa, soc2) with an open violation on the asset.
     #[graphql(default)]
     pub frameworks: Vec<String>,
-    /// The asset's own tags.
+    /// Tags the asset has: its own, else its source's (as `Asset.tags`).
     #[graphql(default)]
     pub tags: Vec<String>,
-    /// The asset's own owner.
+    /// Owner names (exact): the asset's own owner, else its source's (as `Asset.owner`).
     #[graphql(default)]
     pub owners: Vec<String>,
-    /// Glossary terms linked to the asset (none until the glossary feeds the search documents).
+    /// Names (exact) of glossary terms linked to the asset or one of its columns.
     #[graphql(default)]
     pub terms: Vec<String>,
     /// Include assets no longer found by scans.
@@ -176,7 +176,9 @@ pub struct FacetValue {
 /// The values of one facet, most frequent first (ties by value), at most 25.
 #[derive(SimpleObject)]
 pub struct SearchFacet {
-    /// source, kind, label, sensitivity, framework, tag, owner or term.
+    /// source, kind, label, sensitivity, framework, tag, owner or term. `tag` and `owner` count
+    /// the effective values (the asset's own, else its source's); `term` counts the names of the
+    /// glossary terms linked to the asset or its columns.
     pub name: String,
     /// Its values with their counts.
     pub values: Vec<FacetValue>,
@@ -349,7 +351,8 @@ pub struct SearchQuery;
 #[Object]
 impl SearchQuery {
     /// Ranked full-text search over your tenant's assets: names and paths, column names and
-    /// comments, descriptions, labels, tags, owners (and glossary terms, once linked). Every word
+    /// comments, descriptions, labels, tags, owners and the names and synonyms of the glossary
+    /// terms linked to the asset or its columns. Every word
     /// must match, as a prefix or — when no word of your catalogue starts with it — as a close
     /// spelling; punctuation and operators in the text are only separators. Only assets your
     /// roles reach are found and counted.
