@@ -42,7 +42,7 @@ const SEARCH: &str = r#"query($q: String!, $f: SearchFiltersInput, $n: Int, $a: 
   search(query: $q, filters: $f, first: $n, after: $a) {
     hits { score asset { id path name } highlights { field fragments { text matched } } }
     nextCursor
-    facets { total facets { name values { value count } } }
+    facets { total exact facets { name values { value count } } }
   }
 }"#;
 
@@ -210,6 +210,8 @@ async fn search_ranks_tolerates_typos_highlights_counts_and_stays_within_tenant_
     let all = search(&app, &admin, "", json!(null)).await;
     let total = all["facets"]["total"].as_i64().unwrap();
     assert!(total >= 5, "{all}");
+    // Far below the bound: every match is counted (and ranked).
+    assert_eq!(all["facets"]["exact"], true, "{all}");
     // Tag and owner facets count what each asset shows: its own, else the source's.
     assert_eq!(
         facet(&all, "tag"),

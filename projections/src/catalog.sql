@@ -137,6 +137,9 @@ CREATE TABLE IF NOT EXISTS search_documents (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document);
+-- Names starting with a query's words are always ranking candidates of a bounded search.
+CREATE INDEX IF NOT EXISTS search_documents_name_key
+    ON search_documents (tenant_id, name_key COLLATE "C");
 -- Every word of a tenant's documents, for typo corrections by trigram similarity. The C
 -- collation makes a prefix a range of the primary key.
 CREATE TABLE IF NOT EXISTS search_words (

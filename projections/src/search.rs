@@ -38,6 +38,15 @@ pub const MAX_QUERY_CHARS: usize = 512;
 const CORRECTIONS: i64 = 3;
 /// Values listed per facet, most frequent first.
 pub const FACET_VALUES: usize = 25;
+/// A bounded search (the API's) ranks at most this many matches in index order, beside at most
+/// [`MAX_NAMED`] assets whose name starts with the query's words: a query matching more is
+/// ranked among those candidates instead of among all its matches.
+pub const MAX_RANKED: i64 = 2_000;
+/// Assets whose name starts with the query's words that a bounded search always ranks.
+pub const MAX_NAMED: i64 = 200;
+/// A bounded search counts its facets over at most this many matches (in index order); above,
+/// the counts are marked inexact ([`Facets::exact`]).
+pub const MAX_COUNTED: i64 = 2_000;
 
 /// SQL that turns the text expression `expr` into words the `simple` parser splits the same
 /// way every time: camelCase and every run of non-alphanumerics become spaces (so
@@ -362,6 +371,9 @@ pub struct Search {
     pub filters: SearchFilters,
     /// The caller's scope ([`crate::visibility::scope_param`]); `None`: every asset.
     pub scope: Option<Value>,
+    /// Bound the rows ranked and counted ([`MAX_RANKED`], [`MAX_COUNTED`]); `false` ranks and
+    /// counts every match (exact, and slow for queries matching a large part of the catalogue).
+    pub bounded: bool,
 }
 
 /// The source beside a document (`s`, from the `data_sources` read model), whose owner and tags
@@ -458,6 +470,11 @@ pub struct HitRow {
 
 /// A page of hits, best first (ties by id), after `after` (score and id of the last hit of the
 /// previous page).
+///
+/// Bounded, a query is ranked among its first [`MAX_RANKED`] matches in index order and up to
+/// as many matches whose name starts with the query's words (so the asset named by the query is
+/// always a candidate); a later page is positioned within the same candidates. The empty query
+/// (every asset, score 0) is read in id order through the primary key.
 pub async fn hits(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -468,37 +485,83 @@ pub async fn hits(
     // Name weight first (ts_rank's default weights, length-normalised so a short name that is the
     // query beats a long document that mentions it), then a bonus for a name that is exactly
     // the query.
-    let score = if search.tsquery.is_some() {
-        "(ts_rank(d.document, to_tsquery('simple', $2), 1)
-          + CASE WHEN d.name_key = $13 THEN 1 ELSE 0 END)::real"
-    } else {
-        "(CASE WHEN $13 = d.name_key THEN 1 ELSE 0 END)::real"
+    let score = match (search.tsquery.is_some(), search.bounded) {
+        (true, _) => {
+            "(ts_rank(d.document, to_tsquery('simple', $2), 1)
+              + CASE WHEN d.name_key = $13 THEN 1 ELSE 0 END)::real"
+        }
+        (false, false) => "(CASE WHEN $13 = d.name_key THEN 1 ELSE 0 END)::real",
+        // Every asset matches and none is named by no words: all score 0.
+        (false, true) => "(CASE WHEN $13 IS NULL THEN 1 ELSE 0 END)::real",
     };
-    let sql = format!(
-        "SELECT * FROM (
-             SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description, d.columns,
-                    d.labels, d.terms
-             FROM rm_catalog.search_documents d {source}
-             WHERE {matching}) h
-         WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
-         ORDER BY h.score DESC, h.id
-         LIMIT $16",
-        matching = matching(search),
-        source = if needs_source(search) { WITH_SOURCE } else { "" },
-    );
-    bind_matching!(sqlx::query_as(&sql), tenant, search)
+    let select = |from: &str| {
+        format!(
+            "SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description,
+                    d.columns, d.labels, d.terms
+             FROM {from} {source}
+             WHERE {matching}",
+            matching = matching(search),
+            source = if needs_source(search) {
+                WITH_SOURCE
+            } else {
+                ""
+            },
+        )
+    };
+    let documents = select("rm_catalog.search_documents d");
+    let sql = match (search.bounded, search.tsquery.is_some()) {
+        // The names starting with the query's words are found through their own index first
+        // (materialized, and each looked up by its key, so that the planner cannot turn them into
+        // a filter over every match). The bounds are constants in the text, so that a cached
+        // statement's generic plan still knows them.
+        (true, true) => format!(
+            "WITH named AS MATERIALIZED (
+                     SELECT n.id FROM rm_catalog.search_documents n
+                     WHERE n.tenant_id = $1 AND n.name_key COLLATE \"C\" >= $13
+                       AND n.name_key COLLATE \"C\" < $13 || chr(1114111)
+                     LIMIT {MAX_NAMED})
+                 SELECT * FROM (
+                     ({documents} AND d.id NOT IN (SELECT id FROM named) LIMIT {MAX_RANKED})
+                     UNION ALL
+                     (SELECT x.* FROM named CROSS JOIN LATERAL ({named}) x)) h
+                 WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
+                 ORDER BY h.score DESC, h.id
+                 LIMIT $16",
+            named = select("rm_catalog.search_documents d").replacen(
+                "WHERE ",
+                "WHERE d.id = named.id AND ",
+                1
+            ),
+        ),
+        (true, false) => format!(
+            "{documents} AND ($14::real IS NULL OR $14 > 0 OR d.id > $15)
+                 ORDER BY d.id LIMIT $16"
+        ),
+        (false, _) => format!(
+            "SELECT * FROM ({documents}) h
+                 WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
+                 ORDER BY h.score DESC, h.id
+                 LIMIT $16"
+        ),
+    };
+    let query = bind_matching!(sqlx::query_as(&sql), tenant, search)
         .bind(&search.name_key)
         .bind(after.map(|(s, _)| s))
         .bind(after.map(|(_, id)| id))
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+        .bind(limit);
+    query.fetch_all(pool).await
 }
 
 /// Counts of the matching documents per facet value, and the number of matches.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Facets {
+    /// Matching documents; for an inexact count, [`MAX_COUNTED`] + 1 (read: more than
+    /// [`MAX_COUNTED`]).
     pub total: i64,
+    /// Whether every match was counted: false when a bounded search matched more than
+    /// [`MAX_COUNTED`] documents, and the counts are over the first [`MAX_COUNTED`] + 1 of them
+    /// in index order (their proportions, not their totals).
+    pub exact: bool,
     /// Facet name (source, kind, label, sensitivity, framework, tag, owner, term) to its values
     /// with their counts, most frequent first (ties by value), at most [`FACET_VALUES`].
     pub values: BTreeMap<String, Vec<(String, i64)>>,
@@ -516,8 +579,9 @@ pub const FACETS: [&str; 8] = [
     "term",
 ];
 
-/// Facet counts over every document the search matches (under all its filters). Tags and owners
-/// are the effective ones (inherited from the source where the asset has none).
+/// Facet counts over every document the search matches (under all its filters), or bounded over
+/// the first [`MAX_COUNTED`] + 1. Tags and owners are the effective ones (inherited from the
+/// source where the asset has none).
 pub async fn facets(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -527,7 +591,7 @@ pub async fn facets(
         "WITH m AS MATERIALIZED (
              SELECT d.id, d.source_id, d.kind, d.labels, d.sensitivities, {EFFECTIVE_TAGS} AS tags,
                     {EFFECTIVE_OWNER} AS owner, d.terms
-             FROM rm_catalog.search_documents d {WITH_SOURCE} WHERE {matching})
+             FROM rm_catalog.search_documents d {WITH_SOURCE} WHERE {matching} {limit})
          SELECT 'total' AS facet, '' AS value, count(*) AS n FROM m
          UNION ALL SELECT 'source', source_id::text, count(*) FROM m GROUP BY source_id
          UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind
@@ -541,7 +605,12 @@ pub async fn facets(
          UNION ALL SELECT 'framework', v.framework, count(DISTINCT v.asset_id)
              FROM rm_compliance.violations v JOIN m ON m.id = v.asset_id
              WHERE v.tenant_id = $1 AND v.status = 'open' GROUP BY v.framework",
-        matching = matching(search)
+        matching = matching(search),
+        limit = if search.bounded {
+            format!("LIMIT {}", MAX_COUNTED + 1)
+        } else {
+            String::new()
+        },
     );
     let rows: Vec<(String, String, i64)> = bind_matching!(sqlx::query_as(&sql), tenant, search)
         .fetch_all(pool)
@@ -558,7 +627,19 @@ pub async fn facets(
         values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         values.truncate(FACET_VALUES);
     }
+    facets.exact = !search.bounded || facets.total <= MAX_COUNTED;
     Ok(facets)
+}
+
+impl Default for Facets {
+    /// No match: nothing counted, exactly.
+    fn default() -> Self {
+        Facets {
+            total: 0,
+            exact: true,
+            values: BTreeMap::new(),
+        }
+    }
 }
 
 /// One piece of a highlighted field: matched pieces are the query's words (or corrections).
