@@ -484,6 +484,65 @@ async fn statistics_are_refreshed_on_every_scan_without_flooding_the_history() {
         "the last recorded figure stays"
     );
 
+    // The threshold is the source's scan rule set's to set: out of 0..=1 it is refused, and at
+    // 1 % the next 2 % move (5 100 to 5 202 rows) is recorded.
+    const CREATE: &str = "mutation($i: ScanRuleSetInput!) { createScanRuleSet(input: $i) }";
+    for bad in [1.5, -0.1] {
+        let refused = app
+            .gql(
+                Some(&admin),
+                CREATE,
+                json!({ "i": { "name": "too loose", "statisticsChangeThreshold": bad } }),
+            )
+            .await;
+        assert_eq!(
+            support::error_code(&refused),
+            Some("VALIDATION"),
+            "{refused}"
+        );
+    }
+    let created = app
+        .gql(
+            Some(&admin),
+            CREATE,
+            json!({ "i": { "name": "fine statistics", "statisticsChangeThreshold": 0.01 } }),
+        )
+        .await;
+    let rule_set = created["data"]["createScanRuleSet"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let attached = app
+        .gql(
+            Some(&admin),
+            "mutation($s: ID!, $r: ID) { attachScanRuleSet(sourceId: $s, ruleSetId: $r) }",
+            json!({ "s": source, "r": rule_set }),
+        )
+        .await;
+    assert_eq!(attached["data"]["attachScanRuleSet"], true, "{attached}");
+    db.execute("INSERT INTO lab.readings SELECT n, n % 97 FROM generate_series(5101, 5202) n; ANALYZE lab.readings;")
+        .await;
+    let statistics = count_of(&app, "StatisticsChanged").await;
+    scan(&app, &admin, &source).await;
+    assert_eq!(count_of(&app, "StatisticsChanged").await, statistics + 1);
+    wait_projected(&app, &admin).await;
+    let finer = named(&assets(&app, &admin, &source).await, "lab.readings").clone();
+    assert_eq!(finer["rowEstimate"], 5202, "{finer}");
+    let shown = app
+        .gql(
+            Some(&admin),
+            "{ scanRuleSets { id statisticsChangeThreshold } }",
+            json!({}),
+        )
+        .await;
+    let listed = shown["data"]["scanRuleSets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{shown}"))
+        .iter()
+        .find(|r| r["id"] == rule_set.as_str())
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(listed["statisticsChangeThreshold"], 0.01, "{shown}");
+
     db.remove().await;
     app.stop().await;
 }

@@ -527,3 +527,248 @@ async fn openlineage_run_events_become_lineage_joined_to_discovered_assets() {
     db.remove().await;
     app.stop().await;
 }
+
+const IMPACT: &str = "query($id: ID!, $column: String) {
+  impact(assetId: $id, column: $column, depth: 3) {
+    assets { assetId path distance columns wholeAsset external
+             reachedBy { kind fromPath jobNamespace jobName stale } }
+    edges { kind jobName fromPath toPath }
+  }
+}";
+
+const JOB: &str = "query($ns: String!, $name: String!) {
+  lineageJob(namespace: $ns, name: $name) {
+    id namespace name lastEventType lastEndedState failing overdue usualIntervalSeconds
+    runs(first: 10) { runId state startedAt endedAt errorMessage }
+  }
+}";
+
+/// Impact follows the edges jobs reported as well as the schema's, saying which job; a job's
+/// runs (also a failed one, with its masked failure message) and its health are shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn openlineage_edges_feed_impact_and_jobs_show_their_runs_and_health() {
+    let app = TestApp::spawn().await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let steward = TestApp::token("acme", &[Role::DataSteward]);
+    let viewer = TestApp::token("acme", &[Role::Viewer]);
+    let db = SourceDb::create(BILLING, SECRET_VALUE).await;
+    let source = register_and_scan(&app, &admin, db.input()).await;
+    wait_projected(&app, &admin).await;
+    let listed = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { assets(sourceId: $id) { id path } }",
+            json!({ "id": source }),
+        )
+        .await;
+    let id_of = |table: &str| -> String {
+        listed["data"]["assets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{listed}"))
+            .iter()
+            .find(|a| a["path"] == format!("{}.billing.{table}", db.name))
+            .unwrap_or_else(|| panic!("{table}: {listed}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let raw = id_of("raw_invoices");
+    let invoices = id_of("invoices");
+    let totals = id_of("invoice_totals");
+
+    // Nothing in the schema links these tables: without the jobs, nothing is downstream.
+    let before = app.gql(Some(&viewer), IMPACT, json!({ "id": raw })).await;
+    assert_eq!(before["data"]["impact"]["assets"], json!([]), "{before}");
+
+    // nightly/load_invoices writes invoices from raw_invoices (amount from net and tax) on
+    // three days, the third run failing; python-jobs/rollup writes invoice_totals from invoices.
+    let runs = [
+        ("0191a2b3-0000-7000-8000-00000000b001", "2026-01-10"),
+        ("0191a2b3-0000-7000-8000-00000000b002", "2026-01-11"),
+    ];
+    for (run, day) in runs {
+        for (kind, time) in [("START", "02:00:00Z"), ("COMPLETE", "02:05:00Z")] {
+            let (status, body) = post(
+                &app,
+                Some(&steward),
+                &spec_event(&db.name, kind, run, &format!("{day}T{time}"), false),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+        }
+    }
+    let failed_run = "0191a2b3-0000-7000-8000-00000000b003";
+    let (status, body) = post(
+        &app,
+        Some(&steward),
+        &spec_event(&db.name, "START", failed_run, "2026-01-12T02:00:00Z", false),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut fail = spec_event(&db.name, "FAIL", failed_run, "2026-01-12T02:01:00Z", false);
+    fail["run"]["facets"]["errorMessage"] = json!({
+        "_producer": "https://example.org/nightly-loader",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+        "message": format!("connection to postgres://loader:{SECRET_VALUE}@127.0.0.1:5432/{} refused", db.name),
+        "programmingLanguage": "python"
+    });
+    let (status, body) = post(&app, Some(&steward), &fail).await;
+    assert_eq!(status, 201, "{body}");
+    let mut rollup = spec_event(
+        &db.name,
+        "COMPLETE",
+        "0191a2b3-0000-7000-8000-00000000c001",
+        "2026-01-11T03:00:00Z",
+        false,
+    );
+    rollup["job"]["namespace"] = json!("python-jobs");
+    rollup["job"]["name"] = json!("rollup");
+    rollup["inputs"] =
+        json!([{ "namespace": NAMESPACE, "name": format!("{}.billing.invoices", db.name) }]);
+    rollup["outputs"] =
+        json!([{ "namespace": NAMESPACE, "name": format!("{}.billing.invoice_totals", db.name) }]);
+    let (status, body) = post(&app, Some(&steward), &rollup).await;
+    assert_eq!(status, 201, "{body}");
+    wait_projected(&app, &admin).await;
+
+    // impact(raw_invoices): invoices through the job's column lineage, invoice_totals behind it.
+    let impact = app.gql(Some(&viewer), IMPACT, json!({ "id": raw })).await;
+    let assets = impact["data"]["impact"]["assets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{impact}"))
+        .clone();
+    let paths: Vec<(&str, i64)> = assets
+        .iter()
+        .map(|a| {
+            (
+                a["assetId"].as_str().unwrap(),
+                a["distance"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [(invoices.as_str(), 1), (totals.as_str(), 2)],
+        "{impact}"
+    );
+    assert_eq!(assets[0]["columns"], json!(["amount"]), "{impact}");
+    assert_eq!(assets[0]["external"], false);
+    assert_eq!(
+        assets[0]["reachedBy"],
+        json!([{
+            "kind": "openlineage",
+            "fromPath": format!("{}.billing.raw_invoices", db.name),
+            "jobNamespace": "nightly",
+            "jobName": "load_invoices",
+            "stale": false
+        }]),
+        "{impact}"
+    );
+    assert_eq!(assets[1]["wholeAsset"], true);
+    assert_eq!(assets[1]["reachedBy"][0]["jobName"], "rollup");
+    assert!(impact["data"]["impact"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["kind"] == "openlineage"));
+    // From a column: only what the job derived from it.
+    let from_net = app
+        .gql(Some(&viewer), IMPACT, json!({ "id": raw, "column": "net" }))
+        .await;
+    assert_eq!(
+        from_net["data"]["impact"]["assets"][0]["columns"],
+        json!(["amount"]),
+        "{from_net}"
+    );
+    let from_id = app
+        .gql(Some(&viewer), IMPACT, json!({ "id": raw, "column": "id" }))
+        .await;
+    assert_eq!(from_id["data"]["impact"]["assets"], json!([]), "{from_id}");
+
+    // The CLI says the same, naming the job.
+    let printed = pursight(&app, &["lineage", &raw, "--downstream", "--tenant", "acme"]);
+    let said = text(&printed);
+    assert!(printed.status.success(), "{said}");
+    assert!(
+        said.contains("openlineage job nightly/load_invoices"),
+        "{said}"
+    );
+    assert!(
+        said.contains("openlineage job python-jobs/rollup"),
+        "{said}"
+    );
+
+    // The job's runs, the failed one first with its message (credentials masked); its latest
+    // run failed, and a daily job that last ran in January is overdue.
+    let job = app
+        .gql(
+            Some(&viewer),
+            JOB,
+            json!({ "ns": "nightly", "name": "load_invoices" }),
+        )
+        .await;
+    let job = &job["data"]["lineageJob"];
+    assert_eq!(job["failing"], true, "{job}");
+    assert_eq!(job["overdue"], true, "{job}");
+    assert_eq!(job["usualIntervalSeconds"], 86_400, "{job}");
+    assert_eq!(job["lastEndedState"], "FAIL");
+    let runs = job["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{job}");
+    assert_eq!(runs[0]["runId"], failed_run);
+    assert_eq!(runs[0]["state"], "FAIL");
+    assert_eq!(runs[0]["startedAt"], "2026-01-12T02:00:00+00:00");
+    assert_eq!(runs[0]["endedAt"], "2026-01-12T02:01:00+00:00");
+    let message = runs[0]["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("postgres://loader:***@127.0.0.1"),
+        "{message}"
+    );
+    assert!(!job.to_string().contains(SECRET_VALUE));
+    assert_eq!(runs[1]["state"], "COMPLETE");
+    assert_eq!(runs[1]["errorMessage"], Value::Null);
+    // The edges of its last good run are not stale: a failed run is credited with nothing.
+    let edges = lineage(&app, &viewer, &invoices).await;
+    assert!(openlineage_edges(&edges, "load_invoices")
+        .iter()
+        .all(|e| e["stale"] == false));
+
+    let listed_jobs = app
+        .gql(
+            Some(&viewer),
+            "{ lineageJobs { namespace name failing overdue usualIntervalSeconds } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed_jobs["data"]["lineageJobs"],
+        json!([
+            { "namespace": "nightly", "name": "load_invoices", "failing": true, "overdue": true, "usualIntervalSeconds": 86_400 },
+            { "namespace": "python-jobs", "name": "rollup", "failing": false, "overdue": false, "usualIntervalSeconds": null },
+        ]),
+        "{listed_jobs}"
+    );
+    // Another tenant sees no job; hostile arguments are refused.
+    let globex = TestApp::token("globex", &[Role::Admin]);
+    let other = app
+        .gql(
+            Some(&globex),
+            JOB,
+            json!({ "ns": "nightly", "name": "load_invoices" }),
+        )
+        .await;
+    assert_eq!(other["data"]["lineageJob"], Value::Null, "{other}");
+    let long = "n".repeat(513);
+    for (query, vars) in [
+        (JOB, json!({ "ns": long, "name": "load_invoices" })),
+        (JOB, json!({ "ns": "nightly", "name": "" })),
+        (JOB, json!({ "ns": "night\u{0}ly", "name": "x" })),
+        ("{ lineageJobs(first: 101) { name } }", json!({})),
+        ("{ lineageJobs(after: \"nope\") { name } }", json!({})),
+    ] {
+        let refused = app.gql(Some(&viewer), query, vars).await;
+        assert_eq!(error_code(&refused), Some("VALIDATION"), "{refused}");
+    }
+
+    db.remove().await;
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Search (issue 17) on a real source scanned and classified through GraphQL: ranking of clear
 //! cases, typo tolerance, highlights, facet counts, cursor paging, tags and owners set through
-//! `updateAssetMetadata`; another tenant finds nothing; a role that may not read critical data
+//! `updateAssetMetadata` (and inherited from the source), glossary terms linked to assets and
+//! columns; another tenant finds nothing; a role that may not read critical data
 //! neither finds nor counts the card table; hostile query strings and cursors are answered
 //! without a server error.
 
@@ -41,7 +42,7 @@ const SEARCH: &str = r#"query($q: String!, $f: SearchFiltersInput, $n: Int, $a: 
   search(query: $q, filters: $f, first: $n, after: $a) {
     hits { score asset { id path name } highlights { field fragments { text matched } } }
     nextCursor
-    facets { total facets { name values { value count } } }
+    facets { total exact facets { name values { value count } } }
   }
 }"#;
 
@@ -113,7 +114,11 @@ async fn search_ranks_tolerates_typos_highlights_counts_and_stays_within_tenant_
     let app = TestApp::spawn().await;
     let db = SourceDb::create(&format!("{CARD_SHOP}{HARBOR}"), "harbor-secret-5e1b").await;
     let admin = TestApp::token("acme", &[Role::Admin]);
-    let source = register_and_scan(&app, &admin, db.input()).await;
+    // The source has an owner and tags its assets inherit unless they have their own.
+    let mut input = db.input();
+    input["owner"] = json!("harbour-office");
+    input["tags"] = json!(["residency:eu"]);
+    let source = register_and_scan(&app, &admin, input).await;
     wait_projected(&app, &admin).await;
 
     // Clear cases: the table named by the words first, its archive after; a column name finds
@@ -205,14 +210,33 @@ async fn search_ranks_tolerates_typos_highlights_counts_and_stays_within_tenant_
     let all = search(&app, &admin, "", json!(null)).await;
     let total = all["facets"]["total"].as_i64().unwrap();
     assert!(total >= 5, "{all}");
+    // Far below the bound: every match is counted (and ranked).
+    assert_eq!(all["facets"]["exact"], true, "{all}");
+    // Tag and owner facets count what each asset shows: its own, else the source's.
     assert_eq!(
         facet(&all, "tag"),
         [
+            ("residency:eu".to_owned(), total - 2),
             ("team:ops".to_owned(), 2),
             ("quality:certified".to_owned(), 1)
         ]
     );
-    assert_eq!(facet(&all, "owner"), [("harbour-desk".to_owned(), 2)]);
+    assert_eq!(
+        facet(&all, "owner"),
+        [
+            ("harbour-office".to_owned(), total - 2),
+            ("harbour-desk".to_owned(), 2)
+        ]
+    );
+    let inherited = search(
+        &app,
+        &admin,
+        "",
+        json!({ "owners": ["harbour-office"], "tags": ["residency:eu"] }),
+    )
+    .await;
+    assert_eq!(inherited["facets"]["total"], total - 2, "{inherited}");
+    assert!(!names(&inherited).contains(&"shipment_manifests".to_owned()));
     assert_eq!(facet(&all, "source"), [(source.clone(), total)]);
     let kinds: i64 = facet(&all, "kind").iter().map(|(_, n)| n).sum();
     assert_eq!(kinds, total);
@@ -228,6 +252,84 @@ async fn search_ranks_tolerates_typos_highlights_counts_and_stays_within_tenant_
     assert_eq!(certified["facets"]["total"], 1);
     let critical = search(&app, &admin, "", json!({ "sensitivities": ["critical"] })).await;
     assert_eq!(names(&critical), ["customers"]);
+
+    // Glossary terms linked to an asset or to one of its columns are searched (name and
+    // synonyms), filtered and counted; changing the synonyms or unlinking rewrites the documents.
+    const DEFINE_TERM: &str = "mutation($n: String!, $i: GlossaryTermInput!) { defineGlossaryTerm(name: $n, input: $i, waitForProjection: true) { termId projected } }";
+    const CHANGE: &str = "mutation($id: ID!, $i: GlossaryTermInput!) { changeGlossaryTerm(id: $id, input: $i, waitForProjection: true) { projected } }";
+    const LINK: &str = "mutation($t: ID!, $a: ID!, $c: String) { linkGlossaryTerm(termId: $t, assetId: $a, column: $c, waitForProjection: true) { projected } }";
+    const UNLINK: &str = "mutation($t: ID!, $a: ID!, $c: String) { unlinkGlossaryTerm(termId: $t, assetId: $a, column: $c, waitForProjection: true) { projected } }";
+    let defined = app
+        .gql(
+            Some(&admin),
+            DEFINE_TERM,
+            json!({ "n": "Maritime Freight", "i": { "definition": "Goods moved by sea.", "synonyms": ["ocean haulage"] } }),
+        )
+        .await;
+    let term = defined["data"]["defineGlossaryTerm"]["termId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{defined}"))
+        .to_owned();
+    let positions_id = id_of(&vessel, "vessel_positions");
+    for (mutation, asset, column) in [
+        (LINK, &manifests_id, None),
+        (LINK, &positions_id, Some("vessel_code")),
+    ] {
+        let done = app
+            .gql(
+                Some(&admin),
+                mutation,
+                json!({ "t": term, "a": asset, "c": column }),
+            )
+            .await;
+        assert!(done["errors"].is_null(), "{done}");
+    }
+    let mut found = names(&search(&app, &admin, "maritime freight", json!(null)).await);
+    found.sort();
+    assert_eq!(found, ["shipment_manifests", "vessel_positions"]);
+    let mut found = names(&search(&app, &admin, "haulage", json!(null)).await);
+    found.sort();
+    assert_eq!(found, ["shipment_manifests", "vessel_positions"]);
+    let all = search(&app, &admin, "", json!(null)).await;
+    assert_eq!(facet(&all, "term"), [("Maritime Freight".to_owned(), 2)]);
+    let by_term = search(&app, &admin, "", json!({ "terms": ["Maritime Freight"] })).await;
+    assert_eq!(by_term["facets"]["total"], 2, "{by_term}");
+    let highlighted = search(&app, &admin, "maritime", json!(null)).await;
+    assert!(
+        highlighted["hits"][0]["highlights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["field"] == "term"),
+        "{highlighted}"
+    );
+    let changed = app
+        .gql(
+            Some(&admin),
+            CHANGE,
+            json!({ "id": term, "i": { "definition": "Goods moved by sea.", "synonyms": ["seaborne logistics"] } }),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    assert!(names(&search(&app, &admin, "haulage", json!(null)).await).is_empty());
+    assert_eq!(
+        names(&search(&app, &admin, "seaborne", json!(null)).await).len(),
+        2
+    );
+    let unlinked = app
+        .gql(
+            Some(&admin),
+            UNLINK,
+            json!({ "t": term, "a": positions_id, "c": "vessel_code" }),
+        )
+        .await;
+    assert!(unlinked["errors"].is_null(), "{unlinked}");
+    assert_eq!(
+        names(&search(&app, &admin, "maritime", json!(null)).await),
+        ["shipment_manifests"]
+    );
+    let all = search(&app, &admin, "", json!(null)).await;
+    assert_eq!(facet(&all, "term"), [("Maritime Freight".to_owned(), 1)]);
 
     // Cursor paging: pages of one, in score order, with nothing repeated or lost.
     let mut seen = Vec::new();

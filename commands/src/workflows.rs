@@ -425,6 +425,24 @@ impl SourceWorkflows {
             .state::<DataSource>(ctx, Permission::ManageDataSources, source)
             .await
             .map_err(|err| fail(err.to_string()))?;
+        // The attached scan rule set may set how far statistics must move to be recorded; an
+        // archived or unset one leaves the service's setting.
+        let statistics_threshold = match state.rule_set_id {
+            Some(id) => {
+                let rule_set = self
+                    .handler
+                    .state::<domain::rule_set::ScanRuleSet>(ctx, Permission::ReadCatalog, id)
+                    .await
+                    .map_err(|err| fail(err.to_string()))?;
+                match (rule_set.definition, rule_set.archived) {
+                    (Some(definition), false) => {
+                        definition.statistics_threshold(self.statistics_threshold)
+                    }
+                    _ => self.statistics_threshold,
+                }
+            }
+            None => self.statistics_threshold,
+        };
         let config = state
             .config
             .ok_or_else(|| fail(format!("no data source {source}")))?;
@@ -474,7 +492,7 @@ impl SourceWorkflows {
                         source_id: source,
                         scan_id,
                         schema,
-                        statistics_threshold: self.statistics_threshold,
+                        statistics_threshold,
                     };
                     // Owned handler and context: futures borrowing them cannot be proven `Send`
                     // across the stream combinator.

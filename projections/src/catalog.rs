@@ -1,11 +1,17 @@
 //! The `catalog` read model: every discovered asset with its current schema and the history of
 //! its changes, the labels of its columns (with status, confidence and explanation) and the
 //! statistics of its last sample, and every scan with its progress and metrics.
+//!
+//! It also reads the glossary's term and link events, keeping what search needs of them
+//! (`search_terms`, `search_term_links`) in its own schema, so that the search documents list
+//! the terms linked to each asset and a rebuild of the catalog does not depend on how far the
+//! `glossary` read model has got.
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{aggregate_uuid, decode, Projection};
 use domain::asset::{Asset, AssetEvent};
 use domain::discovery::AssetSchema;
+use domain::glossary::{Glossary, GlossaryEvent};
 use domain::rule_set::{ScanRuleSet, ScanRuleSetEvent};
 use domain::scan::{Scan, ScanEvent};
 use domain::Aggregate;
@@ -28,7 +34,7 @@ impl Projection for Catalog {
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
-        Some(&[Asset::NAME, Scan::NAME, ScanRuleSet::NAME])
+        Some(&[Asset::NAME, Scan::NAME, ScanRuleSet::NAME, Glossary::NAME])
     }
 
     fn apply<'a>(
@@ -37,8 +43,8 @@ impl Projection for Catalog {
         stored: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            apply_event(conn, stored).await?;
             let mut touched = Touched::default();
+            apply_event(conn, stored, &mut touched).await?;
             touched.note(stored);
             touched.refresh(conn).await
         })
@@ -54,7 +60,7 @@ impl Projection for Catalog {
         Box::pin(async move {
             let mut touched = Touched::default();
             for stored in events {
-                apply_event(conn, stored).await?;
+                apply_event(conn, stored, &mut touched).await?;
                 touched.note(stored);
             }
             touched.refresh(conn).await
@@ -62,13 +68,102 @@ impl Projection for Catalog {
     }
 }
 
-async fn apply_event(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+async fn apply_event(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    touched: &mut Touched,
+) -> Result<(), ProjectionError> {
     match stored.event.aggregatetype.as_str() {
         Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
         Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
         ScanRuleSet::NAME => apply_rule_set(conn, stored, decode(NAME, stored)?).await,
+        Glossary::NAME => apply_glossary(conn, stored, decode(NAME, stored)?, touched).await,
         _ => Ok(()),
     }
+}
+
+/// Glossary events as search needs them: each term's name and synonyms, and which assets (or
+/// their columns) it is linked to. A link or unlink rewrites that asset's document; a change of
+/// a term's synonyms rewrites the documents of every asset it is linked to. (A term's name never
+/// changes: its id is derived from it.)
+async fn apply_glossary(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: GlossaryEvent,
+    touched: &mut Touched,
+) -> Result<(), ProjectionError> {
+    let tenant = &stored.event.tenant;
+    match event {
+        GlossaryEvent::TermDefined(e) => {
+            sqlx::query(
+                "INSERT INTO search_terms (tenant_id, term_id, name, synonyms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (tenant_id, term_id) DO UPDATE SET name = EXCLUDED.name, synonyms = EXCLUDED.synonyms",
+            )
+            .bind(tenant)
+            .bind(e.term_id)
+            .bind(&e.name)
+            .bind(&e.content.synonyms)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+        }
+        GlossaryEvent::TermChanged(e) => {
+            let changed: Option<(Vec<String>,)> = sqlx::query_as(
+                "UPDATE search_terms SET synonyms = $3
+                 WHERE tenant_id = $1 AND term_id = $2 AND synonyms IS DISTINCT FROM $3
+                 RETURNING synonyms",
+            )
+            .bind(tenant)
+            .bind(e.term_id)
+            .bind(&e.content.synonyms)
+            .fetch_optional(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            if changed.is_some() {
+                let linked: Vec<(uuid::Uuid,)> = sqlx::query_as(
+                    "SELECT DISTINCT asset_id FROM search_term_links WHERE tenant_id = $1 AND term_id = $2",
+                )
+                .bind(tenant)
+                .bind(e.term_id)
+                .fetch_all(&mut *conn)
+                .await
+                .in_projection(NAME)?;
+                for (asset,) in linked {
+                    touched.add(tenant, asset);
+                }
+            }
+        }
+        GlossaryEvent::TermApproved(_) | GlossaryEvent::TermDeprecated(_) => {}
+        GlossaryEvent::TermLinked(e) => {
+            sqlx::query(
+                "INSERT INTO search_term_links (tenant_id, asset_id, column_key, term_id)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(e.asset_id.as_uuid())
+            .bind(e.column.as_deref().unwrap_or(""))
+            .bind(e.term_id)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            touched.add(tenant, e.asset_id.as_uuid());
+        }
+        GlossaryEvent::TermUnlinked(e) => {
+            sqlx::query(
+                "DELETE FROM search_term_links
+                 WHERE tenant_id = $1 AND asset_id = $2 AND column_key = $3 AND term_id = $4",
+            )
+            .bind(tenant)
+            .bind(e.asset_id.as_uuid())
+            .bind(e.column.as_deref().unwrap_or(""))
+            .bind(e.term_id)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+            touched.add(tenant, e.asset_id.as_uuid());
+        }
+    }
+    Ok(())
 }
 
 /// Asset events that change nothing a search document holds.
@@ -93,10 +188,14 @@ impl Touched {
             return;
         }
         if let Ok(id) = uuid::Uuid::parse_str(&e.aggregateid) {
-            let ids = self.0.entry(e.tenant.clone()).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+            self.add(&e.tenant, id);
+        }
+    }
+
+    fn add(&mut self, tenant: &str, id: uuid::Uuid) {
+        let ids = self.0.entry(tenant.to_owned()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
 

@@ -137,6 +137,9 @@ CREATE TABLE IF NOT EXISTS search_documents (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document);
+-- Names starting with a query's words are always ranking candidates of a bounded search.
+CREATE INDEX IF NOT EXISTS search_documents_name_key
+    ON search_documents (tenant_id, name_key COLLATE "C");
 -- Every word of a tenant's documents, for typo corrections by trigram similarity. The C
 -- collation makes a prefix a range of the primary key.
 CREATE TABLE IF NOT EXISTS search_words (
@@ -147,3 +150,23 @@ CREATE TABLE IF NOT EXISTS search_words (
 CREATE INDEX IF NOT EXISTS search_words_trigram ON search_words USING gin (word public.gin_trgm_ops);
 -- Browsing `assets` by path at any depth without a source.
 CREATE INDEX IF NOT EXISTS assets_tenant_path ON assets (tenant_id, path);
+-- Glossary terms as search needs them (TermDefined, TermChanged): the name and synonyms of each
+-- term, so that a document lists the terms linked to its asset. The glossary read model keeps
+-- the rest; the catalog keeps its own copy so that its rebuild reads nothing of another's.
+CREATE TABLE IF NOT EXISTS search_terms (
+    tenant_id TEXT NOT NULL,
+    term_id   UUID NOT NULL,
+    name      TEXT NOT NULL,
+    synonyms  TEXT[] NOT NULL,
+    PRIMARY KEY (tenant_id, term_id)
+);
+-- Which term is linked to which asset (TermLinked, TermUnlinked); column_key '' for the asset
+-- itself, else the column's name.
+CREATE TABLE IF NOT EXISTS search_term_links (
+    tenant_id  TEXT NOT NULL,
+    asset_id   UUID NOT NULL,
+    column_key TEXT NOT NULL,
+    term_id    UUID NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, column_key, term_id)
+);
+CREATE INDEX IF NOT EXISTS search_term_links_term ON search_term_links (tenant_id, term_id);

@@ -9,8 +9,16 @@
 //! says which columns the data lands in. Starting from a column, an edge that does not read it
 //! carries nothing. An asset reached again along another path gains the columns of that path and
 //! is walked again from them, within the depth.
+//!
+//! The edges are the schema's (foreign keys, views, routines) and those OpenLineage runs
+//! reported (`kind` `openlineage`, with the job): a job that writes B from A makes B depend on
+//! A. Its column edges (the column-lineage facet) carry columns as a view's do; the dataset-level
+//! edge a job reports beside column edges between the same two datasets is not walked, since
+//! the column edges say where the data lands. An edge the job's latest run no longer reported
+//! (`stale`) is still walked, and marked, so a dependency a job may have dropped stays visible.
+//! An external dataset (named by a job, matched to no asset) is reached like an asset.
 
-use crate::lineage::{EdgeRow, NAME};
+use crate::lineage::{EdgeRow, LineageRow, NAME};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where the data reaches in one asset: some columns, or the whole asset.
@@ -94,7 +102,50 @@ pub struct Impacted {
     /// Hops from the start (1 for a direct dependant).
     pub distance: u32,
     pub reach: Reach,
+    /// An external dataset (an OpenLineage dataset matched to no discovered asset).
+    pub external: bool,
+    /// The kinds of the edges the walk reached it by, each once (sorted).
+    pub via: Vec<Via>,
 }
+
+/// How an impacted asset was reached: an edge's kind and, for an OpenLineage edge, its job.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Via {
+    /// foreign_key, view, routine or openlineage.
+    pub kind: String,
+    /// The upstream asset of the edge.
+    pub from_path: String,
+    /// OpenLineage: the job's namespace and name.
+    pub job_namespace: Option<String>,
+    pub job_name: Option<String>,
+    /// OpenLineage: the job's latest run no longer reported the edge.
+    pub stale: bool,
+}
+
+impl Via {
+    fn of(row: &LineageRow) -> Self {
+        Via {
+            kind: row.edge.kind.clone(),
+            from_path: row.edge.from_path.clone(),
+            job_namespace: row.job_namespace.clone(),
+            job_name: row.job_name.clone(),
+            stale: row.stale,
+        }
+    }
+
+    /// `view from shop.public.orders`, `openlineage job nightly/load (stale) from …`.
+    pub fn describe(&self) -> String {
+        let job = match (&self.job_namespace, &self.job_name) {
+            (Some(ns), Some(name)) => format!(" job {ns}/{name}"),
+            _ => String::new(),
+        };
+        let stale = if self.stale { " (stale)" } else { "" };
+        format!("{}{job}{stale} from {}", self.kind, self.from_path)
+    }
+}
+
+/// What the walk keeps of a reached asset: first distance, path, reach, external, via.
+type Reached = (u32, String, Reach, bool, std::collections::BTreeSet<Via>);
 
 /// The downstream walk: the impacted assets (nearest first, then by path) and the edges taken.
 /// `fetch(frontier)` returns the edges leaving those assets; `depth` bounds the hops.
@@ -103,18 +154,18 @@ pub async fn walk<F, Fut, E>(
     column: Option<&str>,
     depth: u32,
     mut fetch: F,
-) -> Result<(Vec<Impacted>, Vec<EdgeRow>), E>
+) -> Result<(Vec<Impacted>, Vec<LineageRow>), E>
 where
     F: FnMut(Vec<uuid::Uuid>) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<EdgeRow>, E>>,
+    Fut: std::future::Future<Output = Result<Vec<LineageRow>, E>>,
 {
     let start_reach = match column {
         Some(c) => Reach::Columns(BTreeSet::from([c.to_owned()])),
         None => Reach::Whole,
     };
     // The start's own reach never grows: it is where the question begins.
-    let mut reached: BTreeMap<uuid::Uuid, (u32, String, Reach)> = BTreeMap::new();
-    let mut taken: Vec<EdgeRow> = Vec::new();
+    let mut reached: BTreeMap<uuid::Uuid, Reached> = BTreeMap::new();
+    let mut taken: Vec<LineageRow> = Vec::new();
     let mut frontier: BTreeMap<uuid::Uuid, Reach> = BTreeMap::from([(start, start_reach)]);
     for hop in 1..=depth {
         if frontier.is_empty() {
@@ -122,20 +173,33 @@ where
         }
         let edges = fetch(frontier.keys().copied().collect()).await?;
         let mut next: BTreeMap<uuid::Uuid, Reach> = BTreeMap::new();
-        for edge in edges {
+        for row in edges {
+            let edge = &row.edge;
             let Some(from_reach) = frontier.get(&edge.from_asset) else {
                 continue;
             };
             if edge.to_asset == start {
                 continue;
             }
-            let Some(carried) = carried(&edge, from_reach) else {
+            let Some(carried) = carried(edge, from_reach) else {
                 continue;
             };
             let grew = match reached.get_mut(&edge.to_asset) {
-                Some((_, _, reach)) => reach.absorb(carried.clone()),
+                Some((_, _, reach, _, via)) => {
+                    via.insert(Via::of(&row));
+                    reach.absorb(carried.clone())
+                }
                 None => {
-                    reached.insert(edge.to_asset, (hop, edge.to_path.clone(), carried.clone()));
+                    reached.insert(
+                        edge.to_asset,
+                        (
+                            hop,
+                            edge.to_path.clone(),
+                            carried.clone(),
+                            row.to_external,
+                            std::collections::BTreeSet::from([Via::of(&row)]),
+                        ),
+                    );
                     true
                 }
             };
@@ -146,36 +210,58 @@ where
                     })
                     .or_insert(carried);
             }
-            if !taken.contains(&edge) {
-                taken.push(edge);
+            if !taken.contains(&row) {
+                taken.push(row);
             }
         }
         frontier = next;
     }
     let mut impacted: Vec<Impacted> = reached
         .into_iter()
-        .map(|(asset_id, (distance, path, reach))| Impacted {
-            asset_id,
-            path,
-            distance,
-            reach,
-        })
+        .map(
+            |(asset_id, (distance, path, reach, external, via))| Impacted {
+                asset_id,
+                path,
+                distance,
+                reach,
+                external,
+                via: via.into_iter().collect(),
+            },
+        )
         .collect();
     impacted.sort_by(|a, b| (a.distance, &a.path).cmp(&(b.distance, &b.path)));
     Ok((impacted, taken))
 }
 
-/// The edges leaving `assets` in the lineage read model.
+/// The edges leaving `assets` in the lineage read model: schema edges and OpenLineage edges
+/// (without a job's dataset-level edge where the same job reported column edges between the
+/// same datasets).
 pub async fn edges_from(
     pool: &sqlx::PgPool,
     tenant: &str,
     assets: &[uuid::Uuid],
-) -> Result<Vec<EdgeRow>, sqlx::Error> {
+) -> Result<Vec<LineageRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT DISTINCT from_asset, from_path, from_columns, to_asset, to_path, to_columns, kind
-         FROM rm_{NAME}.edges
-         WHERE tenant_id = $1 AND from_asset = ANY($2)
-         ORDER BY to_path, kind"
+        "SELECT DISTINCT e.from_asset, e.from_path, e.from_columns, e.to_asset, e.to_path,
+                e.to_columns, e.kind, NULL::text AS job_namespace, NULL::text AS job_name,
+                NULL::timestamptz AS first_seen, NULL::timestamptz AS last_seen,
+                false AS from_external, false AS to_external, false AS stale
+         FROM rm_{NAME}.edges e
+         WHERE e.tenant_id = $1 AND e.from_asset = ANY($2)
+         UNION ALL
+         SELECT r.from_asset, r.from_path, r.from_columns, r.to_asset, r.to_path, r.to_columns,
+                'openlineage', j.namespace, j.name, r.first_seen, r.last_seen,
+                r.from_external, r.to_external,
+                (j.edges_at IS NOT NULL AND r.last_seen < j.edges_at)
+         FROM rm_{NAME}.run_edges r
+         JOIN rm_{NAME}.jobs j ON j.tenant_id = r.tenant_id AND j.job_id = r.job_id
+         WHERE r.tenant_id = $1 AND r.from_asset = ANY($2)
+           AND NOT (r.to_columns = '[]'::jsonb AND EXISTS (
+               SELECT 1 FROM rm_{NAME}.run_edges c
+               WHERE c.tenant_id = r.tenant_id AND c.job_id = r.job_id
+                 AND c.from_asset = r.from_asset AND c.to_asset = r.to_asset
+                 AND c.to_columns <> '[]'::jsonb))
+         ORDER BY 5, 7, 9"
     ))
     .bind(tenant)
     .bind(assets)
@@ -267,28 +353,50 @@ mod tests {
         uuid::Uuid::from_u128(n)
     }
 
-    fn edge(from: u128, from_cols: &[&str], to: u128, to_cols: &[&str], kind: &str) -> EdgeRow {
-        EdgeRow {
-            from_asset: id(from),
-            from_path: format!("db.s.t{from}"),
-            from_columns: json!(from_cols),
-            to_asset: id(to),
-            to_path: format!("db.s.t{to}"),
-            to_columns: json!(to_cols),
-            kind: kind.into(),
+    fn edge(from: u128, from_cols: &[&str], to: u128, to_cols: &[&str], kind: &str) -> LineageRow {
+        LineageRow {
+            edge: EdgeRow {
+                from_asset: id(from),
+                from_path: format!("db.s.t{from}"),
+                from_columns: json!(from_cols),
+                to_asset: id(to),
+                to_path: format!("db.s.t{to}"),
+                to_columns: json!(to_cols),
+                kind: kind.into(),
+            },
+            job_namespace: None,
+            job_name: None,
+            first_seen: None,
+            last_seen: None,
+            from_external: false,
+            to_external: false,
+            stale: false,
         }
     }
 
+    fn job_edge(
+        from: u128,
+        from_cols: &[&str],
+        to: u128,
+        to_cols: &[&str],
+        job: &str,
+    ) -> LineageRow {
+        let mut row = edge(from, from_cols, to, to_cols, "openlineage");
+        row.job_namespace = Some("etl".into());
+        row.job_name = Some(job.into());
+        row
+    }
+
     async fn run(
-        graph: &[EdgeRow],
+        graph: &[LineageRow],
         column: Option<&str>,
         depth: u32,
-    ) -> (Vec<Impacted>, Vec<EdgeRow>) {
+    ) -> (Vec<Impacted>, Vec<LineageRow>) {
         walk(id(1), column, depth, |frontier| async move {
             Ok::<_, ()>(
                 graph
                     .iter()
-                    .filter(|e| frontier.contains(&e.from_asset))
+                    .filter(|e| frontier.contains(&e.edge.from_asset))
                     .cloned()
                     .collect(),
             )
@@ -361,5 +469,40 @@ mod tests {
             all.iter().all(|i| i.asset_id != id(1)),
             "the start is not its own dependant"
         );
+    }
+
+    #[tokio::test]
+    async fn openlineage_edges_are_walked_and_say_their_job() {
+        // A job writes t2 from t1 (column lineage t1.net -> t2.amount), a view reads t2, and
+        // another job writes an external dataset from t2.
+        let mut external = job_edge(2, &[], 9, &[], "export");
+        external.to_external = true;
+        external.edge.to_path = "s3://drop/out.csv".into();
+        let graph = [
+            job_edge(1, &["net"], 2, &["amount"], "load"),
+            edge(2, &["amount"], 3, &["total"], "view"),
+            external,
+        ];
+        let (found, taken) = run(&graph, Some("net"), 5).await;
+        let seen: Vec<(u32, Vec<&str>, bool)> = found
+            .iter()
+            .map(|i| (i.distance, columns(&i.reach), i.external))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, vec!["amount"], false),
+                (2, vec!["total"], false),
+                (2, vec!["*"], true)
+            ]
+        );
+        assert_eq!(
+            found[0].via[0].describe(),
+            "openlineage job etl/load from db.s.t1"
+        );
+        assert_eq!(found[1].via[0].describe(), "view from db.s.t2");
+        assert_eq!(taken.len(), 3);
+        let (from_tax, _) = run(&graph, Some("tax"), 5).await;
+        assert!(from_tax.is_empty(), "the job does not read tax");
     }
 }

@@ -1,13 +1,14 @@
 //! The `lineage` read model: asset → asset edges (table and column level) from foreign keys and
 //! view definitions, the edges OpenLineage runs reported (the `LineageJob` aggregate, with their
 //! job and first/last seen; an end matched to no asset is an external dataset), and the walk up-
-//! or downstream from any asset.
+//! or downstream from any asset; and each job's runs with their state, and whether the job
+//! is failing or overdue ([`jobs`], [`runs`], [`JobHealth`]).
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{aggregate_uuid, decode, Projection};
 use domain::asset::{Asset, AssetEvent};
 use domain::discovery::{AssetId, LineageEdge};
-use domain::lineage_job::{LineageJob, LineageJobEvent, ObservedEdge, RunObserved};
+use domain::lineage_job::{LineageJob, LineageJobEvent, ObservedEdge, RunEventType, RunObserved};
 use domain::{Aggregate, AggregateId};
 use eventlog::StoredEvent;
 use futures::future::BoxFuture;
@@ -94,7 +95,9 @@ async fn apply_run(
     job: uuid::Uuid,
     run: &RunObserved,
 ) -> Result<(), ProjectionError> {
-    let reports_edges = !run.edges.is_empty();
+    // Staleness is judged against the latest COMPLETE run that reported lineage: a START carries
+    // no column lineage, and a run that started (or failed) has not shown what it finally wrote.
+    let reports_edges = !run.edges.is_empty() && run.event_type == RunEventType::Complete;
     sqlx::query(
         "INSERT INTO jobs (tenant_id, job_id, namespace, name, last_run_id, last_event_type,
              last_event_time, edges_run_id, edges_at)
@@ -118,6 +121,30 @@ async fn apply_run(
     .bind(run.event_type.as_str())
     .bind(run.event_time)
     .bind(reports_edges)
+    .execute(&mut *conn)
+    .await
+    .in_projection(NAME)?;
+    // The run's state: once it ended (COMPLETE, FAIL, ABORT) that stays — the aggregate refuses
+    // a contradicting end, and a late START changes nothing; before, the latest event's type.
+    sqlx::query(
+        "INSERT INTO runs (tenant_id, job_id, run_id, state, state_at, started_at, ended_at, error_message)
+         VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN $6 THEN $5 END, $7)
+         ON CONFLICT (tenant_id, job_id, run_id) DO UPDATE SET
+             state = CASE WHEN runs.ended_at IS NULL AND ($6 OR EXCLUDED.state_at >= runs.state_at)
+                          THEN EXCLUDED.state ELSE runs.state END,
+             state_at = CASE WHEN runs.ended_at IS NULL AND ($6 OR EXCLUDED.state_at >= runs.state_at)
+                             THEN EXCLUDED.state_at ELSE runs.state_at END,
+             started_at = LEAST(runs.started_at, EXCLUDED.started_at),
+             ended_at = COALESCE(runs.ended_at, EXCLUDED.ended_at),
+             error_message = COALESCE(EXCLUDED.error_message, runs.error_message)",
+    )
+    .bind(tenant)
+    .bind(job)
+    .bind(run.run_id)
+    .bind(run.event_type.as_str())
+    .bind(run.event_time)
+    .bind(run.event_type.is_terminal())
+    .bind(run.error_message.as_deref())
     .execute(&mut *conn)
     .await
     .in_projection(NAME)?;
@@ -277,8 +304,8 @@ pub struct LineageRow {
     pub from_external: bool,
     /// The downstream end is an external dataset.
     pub to_external: bool,
-    /// OpenLineage: the job's latest run that reported edges did not report this one (the job
-    /// stopped reading or writing here).
+    /// OpenLineage: the job's latest COMPLETE run that reported edges did not report this one,
+    /// nor did any event since (the job stopped reading or writing here).
     pub stale: bool,
 }
 
@@ -327,7 +354,7 @@ pub async fn walk(
          SELECT r.from_asset, r.from_path, r.from_columns, r.to_asset, r.to_path, r.to_columns,
                 'openlineage', j.namespace, j.name, r.first_seen, r.last_seen,
                 r.from_external, r.to_external,
-                (j.edges_run_id IS NOT NULL AND r.last_run_id <> j.edges_run_id)
+                (j.edges_at IS NOT NULL AND r.last_seen < j.edges_at)
          FROM rm_{NAME}.run_edges r
          JOIN rm_{NAME}.jobs j ON j.tenant_id = r.tenant_id AND j.job_id = r.job_id
          WHERE r.tenant_id = $1
@@ -363,4 +390,184 @@ pub async fn walk(
         frontier = next;
     }
     Ok(edges)
+}
+
+/// How many of a job's latest runs its usual interval is measured over.
+pub const RECENT_RUNS: usize = 11;
+/// The fewest runs a usual interval is measured from (two gaps).
+pub const MIN_RUNS_FOR_INTERVAL: usize = 3;
+/// A job is overdue when its latest run started more than this many usual intervals ago.
+pub const OVERDUE_FACTOR: i64 = 2;
+
+/// One OpenLineage job with what its health is judged from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub job_id: uuid::Uuid,
+    pub namespace: String,
+    pub name: String,
+    pub last_event_type: String,
+    pub last_event_time: chrono::DateTime<chrono::Utc>,
+    /// How its latest ended run (by end time) ended: COMPLETE, FAIL or ABORT.
+    pub last_ended_state: Option<String>,
+    /// When its latest runs started, latest first (at most [`RECENT_RUNS`]).
+    pub recent_starts: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Whether a job looks healthy: how its last run ended, and whether it is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobHealth {
+    /// Its latest ended run failed or was aborted.
+    pub failing: bool,
+    /// Its latest run started more than [`OVERDUE_FACTOR`] usual intervals before `now`.
+    pub overdue: bool,
+    /// The median time between the starts of its latest runs, in seconds; `None` with fewer
+    /// than [`MIN_RUNS_FOR_INTERVAL`] runs (too few to say what is usual).
+    pub usual_interval_secs: Option<i64>,
+}
+
+impl JobHealth {
+    /// Judges a job from how its latest ended run ended and when its latest runs started
+    /// (latest first), at `now`.
+    pub fn of(
+        last_ended_state: Option<&str>,
+        recent_starts: &[chrono::DateTime<chrono::Utc>],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let mut starts: Vec<_> = recent_starts.iter().take(RECENT_RUNS).copied().collect();
+        starts.sort_unstable_by(|a, b| b.cmp(a));
+        let usual_interval_secs = (starts.len() >= MIN_RUNS_FOR_INTERVAL).then(|| {
+            let mut gaps: Vec<i64> = starts
+                .windows(2)
+                .map(|w| (w[0] - w[1]).num_seconds())
+                .collect();
+            gaps.sort_unstable();
+            gaps[gaps.len() / 2]
+        });
+        let overdue = match (usual_interval_secs, starts.first()) {
+            (Some(usual), Some(latest)) if usual > 0 => {
+                (now - *latest).num_seconds() > usual.saturating_mul(OVERDUE_FACTOR)
+            }
+            _ => false,
+        };
+        JobHealth {
+            failing: matches!(last_ended_state, Some("FAIL") | Some("ABORT")),
+            overdue,
+            usual_interval_secs,
+        }
+    }
+}
+
+const JOB_COLUMNS: &str = "j.job_id, j.namespace, j.name, j.last_event_type, j.last_event_time,
+    (SELECT r.state FROM rm_lineage.runs r
+     WHERE r.tenant_id = j.tenant_id AND r.job_id = j.job_id AND r.ended_at IS NOT NULL
+     ORDER BY r.ended_at DESC, r.run_id LIMIT 1) AS last_ended_state,
+    ARRAY(SELECT r.started_at FROM rm_lineage.runs r
+          WHERE r.tenant_id = j.tenant_id AND r.job_id = j.job_id
+          ORDER BY r.started_at DESC LIMIT 11) AS recent_starts"; // 11: RECENT_RUNS
+
+/// A tenant's jobs by namespace and name, optionally of one namespace, after the job `after`.
+pub async fn jobs(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    namespace: Option<&str>,
+    after: Option<uuid::Uuid>,
+    limit: i64,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM rm_{NAME}.jobs j
+         WHERE j.tenant_id = $1
+           AND ($2::text IS NULL OR j.namespace = $2)
+           AND ($3::uuid IS NULL OR (j.namespace, j.name, j.job_id) > (
+                SELECT a.namespace, a.name, a.job_id FROM rm_{NAME}.jobs a
+                WHERE a.tenant_id = $1 AND a.job_id = $3))
+         ORDER BY j.namespace, j.name, j.job_id LIMIT $4"
+    ))
+    .bind(tenant)
+    .bind(namespace)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One job of a tenant by its OpenLineage namespace and name.
+pub async fn job(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM rm_{NAME}.jobs j
+         WHERE j.tenant_id = $1 AND j.namespace = $2 AND j.name = $3"
+    ))
+    .bind(tenant)
+    .bind(namespace)
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// One run of a job.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRow {
+    pub run_id: uuid::Uuid,
+    /// START, RUNNING or OTHER while it runs; COMPLETE, FAIL or ABORT once it ended.
+    pub state: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub error_message: Option<String>,
+}
+
+/// A job's latest runs, latest start first.
+pub async fn runs(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    job: uuid::Uuid,
+    limit: i64,
+) -> Result<Vec<RunRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT run_id, state, started_at, ended_at, error_message FROM rm_{NAME}.runs
+         WHERE tenant_id = $1 AND job_id = $2
+         ORDER BY started_at DESC, run_id LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(job)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32, hour: u32) -> chrono::DateTime<chrono::Utc> {
+        format!("2026-01-{day:02}T{hour:02}:00:00Z")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_job_is_failing_after_a_failed_run_and_overdue_past_twice_its_usual_interval() {
+        let daily = [at(12, 2), at(11, 2), at(10, 2)];
+        let on_time = JobHealth::of(Some("COMPLETE"), &daily, at(13, 1));
+        assert_eq!(
+            on_time,
+            JobHealth {
+                failing: false,
+                overdue: false,
+                usual_interval_secs: Some(86_400)
+            }
+        );
+        assert!(!JobHealth::of(Some("COMPLETE"), &daily, at(14, 2)).overdue);
+        assert!(JobHealth::of(Some("COMPLETE"), &daily, at(14, 3)).overdue);
+        assert!(JobHealth::of(Some("FAIL"), &daily, at(13, 1)).failing);
+        assert!(JobHealth::of(Some("ABORT"), &daily, at(13, 1)).failing);
+        // Two runs say nothing about what is usual; the order given does not matter.
+        let two = JobHealth::of(None, &[at(10, 2), at(11, 2)], at(30, 0));
+        assert_eq!((two.overdue, two.usual_interval_secs), (false, None));
+        let shuffled = JobHealth::of(None, &[at(10, 2), at(12, 2), at(11, 2)], at(13, 1));
+        assert_eq!(shuffled.usual_interval_secs, Some(86_400));
+    }
 }

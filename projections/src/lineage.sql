@@ -36,8 +36,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     last_run_id     UUID NOT NULL,
     last_event_type TEXT NOT NULL,
     last_event_time TIMESTAMPTZ NOT NULL,
-    -- The latest run (by eventTime) that reported edges: an edge last seen in an earlier run is
-    -- one the job stopped reporting.
+    -- The latest COMPLETE event (by eventTime) that reported edges, and its time: an edge last
+    -- seen before it is one the job stopped reporting (stale).
     edges_run_id    UUID,
     edges_at        TIMESTAMPTZ,
     PRIMARY KEY (tenant_id, job_id)
@@ -62,3 +62,20 @@ CREATE TABLE IF NOT EXISTS run_edges (
 );
 CREATE INDEX IF NOT EXISTS run_edges_from ON run_edges (tenant_id, from_asset);
 CREATE INDEX IF NOT EXISTS run_edges_to ON run_edges (tenant_id, to_asset);
+
+-- Every run a job reported (RunObserved): its state (the terminal event type once it ended, else
+-- the latest by eventTime), the earliest eventTime heard of it, when it ended, and the failure
+-- message of its errorMessage facet.
+CREATE TABLE IF NOT EXISTS runs (
+    tenant_id     TEXT NOT NULL,
+    job_id        UUID NOT NULL,
+    run_id        UUID NOT NULL,
+    state         TEXT NOT NULL,
+    state_at      TIMESTAMPTZ NOT NULL,
+    started_at    TIMESTAMPTZ NOT NULL,
+    ended_at      TIMESTAMPTZ,
+    error_message TEXT,
+    PRIMARY KEY (tenant_id, job_id, run_id)
+);
+CREATE INDEX IF NOT EXISTS runs_job_started ON runs (tenant_id, job_id, started_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_name ON jobs (tenant_id, namespace, name);

@@ -6,9 +6,15 @@
 //! A document holds the parts a person searches by — name, path, column names and comments,
 //! description and comment, labels, tags, owner and glossary terms — both as a weighted
 //! `tsvector` (name A; path, labels, tags, owner and terms B; columns C; description D) and as the
-//! plain values that facets count and filters match. Glossary terms are left empty here: the
-//! hook for the glossary read model is the `terms` column (fill it, and add its words to
-//! `document` with weight B in [`DOCUMENT_SQL`]'s place, then call [`refresh`]).
+//! plain values that facets count and filters match. The glossary terms are those linked to the
+//! asset or any of its columns (the catalog's copy of the glossary links, `search_term_links`):
+//! their names are the `terms` values the `term` facet counts, and names and synonyms are words
+//! of the document (weight B).
+//!
+//! Owner and tags in the document are the asset's own. Facets and filters count and match the
+//! effective ones — the asset's own, else its source's, as the catalog shows them — by reading
+//! the source beside the document (`data_sources` read model) when the query runs, so a change
+//! of a source's owner needs no rewrite of its assets' documents.
 //!
 //! Query text is hostile: it never reaches SQL as syntax. [`terms`] keeps at most
 //! [`MAX_TERMS`] runs of letters and digits of a bounded length, so the `tsquery` built from them
@@ -32,6 +38,15 @@ pub const MAX_QUERY_CHARS: usize = 512;
 const CORRECTIONS: i64 = 3;
 /// Values listed per facet, most frequent first.
 pub const FACET_VALUES: usize = 25;
+/// A bounded search (the API's) ranks at most this many matches in index order, beside at most
+/// [`MAX_NAMED`] assets whose name starts with the query's words: a query matching more is
+/// ranked among those candidates instead of among all its matches.
+pub const MAX_RANKED: i64 = 2_000;
+/// Assets whose name starts with the query's words that a bounded search always ranks.
+pub const MAX_NAMED: i64 = 200;
+/// A bounded search counts its facets over at most this many matches (in index order); above,
+/// the counts are marked inexact ([`Facets::exact`]).
+pub const MAX_COUNTED: i64 = 2_000;
 
 /// SQL that turns the text expression `expr` into words the `simple` parser splits the same
 /// way every time: camelCase and every run of non-alphanumerics become spaces (so
@@ -56,8 +71,8 @@ fn document_sql(filter: &str) -> String {
         "INSERT INTO search_documents AS d (tenant_id, id, source_id, kind, name, name_key, path, removed,
              owner, tags, description, columns, labels, sensitivities, terms, document)
          SELECT a.tenant_id, a.id, a.source_id, a.kind, a.name, lower(trim({name_key})), a.path, a.removed,
-             a.owner, a.tags, ds.description, c.columns, l.labels, l.sensitivities, '{{}}'::text[],
-             {name} || {path} || {labels} || {tags} || {owner} || {columns} || {description}
+             a.owner, a.tags, ds.description, c.columns, l.labels, l.sensitivities, g.terms,
+             {name} || {path} || {labels} || {tags} || {owner} || {terms} || {columns} || {description}
          FROM assets a
          CROSS JOIN LATERAL (
              SELECT COALESCE(array_agg(col->>'name' ORDER BY ord) FILTER (WHERE col->>'name' IS NOT NULL), '{{}}') AS columns,
@@ -71,6 +86,13 @@ fn document_sql(filter: &str) -> String {
              FROM column_labels cl
              WHERE cl.tenant_id = a.tenant_id AND cl.asset_id = a.id AND cl.status IN ('applied', 'confirmed')) l
          CROSS JOIN LATERAL (
+             SELECT COALESCE(array_agg(st.name ORDER BY st.name), '{{}}') AS terms,
+                    string_agg(concat_ws(' ', st.name, array_to_string(st.synonyms, ' ')), ' ') AS term_text
+             FROM search_terms st
+             WHERE st.tenant_id = a.tenant_id
+               AND st.term_id IN (SELECT k.term_id FROM search_term_links k
+                                  WHERE k.tenant_id = a.tenant_id AND k.asset_id = a.id)) g
+         CROSS JOIN LATERAL (
              SELECT NULLIF(concat_ws(' ', a.description, a.schema->>'comment'), '') AS description) ds
          CROSS JOIN LATERAL (
              SELECT CASE WHEN jsonb_typeof(a.tags) = 'array'
@@ -80,13 +102,14 @@ fn document_sql(filter: &str) -> String {
              name = EXCLUDED.name, name_key = EXCLUDED.name_key, path = EXCLUDED.path,
              removed = EXCLUDED.removed, owner = EXCLUDED.owner, tags = EXCLUDED.tags,
              description = EXCLUDED.description, columns = EXCLUDED.columns, labels = EXCLUDED.labels,
-             sensitivities = EXCLUDED.sensitivities, document = EXCLUDED.document",
+             sensitivities = EXCLUDED.sensitivities, terms = EXCLUDED.terms, document = EXCLUDED.document",
         name_key = words("a.name"),
         name = weighted("a.name".into(), 'A'),
         path = weighted("a.path".into(), 'B'),
         labels = weighted("array_to_string(l.labels, ' ')".into(), 'B'),
         tags = weighted("t.tag_text".into(), 'B'),
         owner = weighted("a.owner".into(), 'B'),
+        terms = weighted("g.term_text".into(), 'B'),
         columns = weighted("c.column_text".into(), 'C'),
         description = weighted("ds.description".into(), 'D'),
     )
@@ -329,9 +352,11 @@ pub struct SearchFilters {
     pub sensitivities: Vec<String>,
     /// Frameworks with an open violation on the asset (the compliance read model).
     pub frameworks: Vec<String>,
+    /// Effective tags (the asset's own, else its source's).
     pub tags: Vec<String>,
+    /// Effective owners (the asset's own, else its source's).
     pub owners: Vec<String>,
-    /// Glossary terms (empty until the glossary fills the documents' `terms`).
+    /// Names of glossary terms linked to the asset or one of its columns.
     pub terms: Vec<String>,
     pub include_removed: bool,
 }
@@ -346,12 +371,45 @@ pub struct Search {
     pub filters: SearchFilters,
     /// The caller's scope ([`crate::visibility::scope_param`]); `None`: every asset.
     pub scope: Option<Value>,
+    /// Bound the rows ranked and counted ([`MAX_RANKED`], [`MAX_COUNTED`]); `false` ranks and
+    /// counts every match (exact, and slow for queries matching a large part of the catalogue).
+    pub bounded: bool,
+}
+
+/// The source beside a document (`s`, from the `data_sources` read model), whose owner and tags
+/// the asset inherits where it has none of its own.
+const WITH_SOURCE: &str = "LEFT JOIN rm_data_sources.data_sources s
+    ON s.tenant_id = d.tenant_id AND s.id = d.source_id";
+
+/// The effective owner's name of document `d` beside its source `s` (the same rule as
+/// `Asset.owner`; a source owner recorded before owners were typed is a plain string).
+const EFFECTIVE_OWNER: &str = "COALESCE(d.owner, s.config->'owner'->>'name', s.config->>'owner')";
+
+/// The effective tags (a JSON array) of document `d` beside its source `s`: its own unless it
+/// has none (as `Asset.tags`).
+const EFFECTIVE_TAGS: &str =
+    "CASE WHEN jsonb_typeof(d.tags) = 'array' AND jsonb_array_length(d.tags) > 0 THEN d.tags
+    WHEN jsonb_typeof(s.config->'tags') = 'array' THEN s.config->'tags' ELSE '[]'::jsonb END";
+
+/// Whether the search filters by the effective owner or tags, and so needs [`WITH_SOURCE`].
+fn needs_source(search: &Search) -> bool {
+    !search.filters.tags.is_empty() || !search.filters.owners.is_empty()
 }
 
 /// The WHERE clause shared by hits and facets: `$1` tenant, `$2` tsquery, `$3`..`$11` the
 /// filters, `$12` the scope. Its text depends only on which optional parts are present, never on
-/// their values.
+/// their values. Owner and tag filters read the source `s` ([`WITH_SOURCE`]).
 fn matching(search: &Search) -> String {
+    let tags = if search.filters.tags.is_empty() {
+        "cardinality($8::text[]) = 0".to_owned()
+    } else {
+        format!("({EFFECTIVE_TAGS}) ?| $8")
+    };
+    let owners = if search.filters.owners.is_empty() {
+        "cardinality($9::text[]) = 0".to_owned()
+    } else {
+        format!("{EFFECTIVE_OWNER} = ANY($9)")
+    };
     let frameworks = if search.filters.frameworks.is_empty() {
         "true".to_owned()
     } else {
@@ -368,8 +426,8 @@ fn matching(search: &Search) -> String {
          AND (cardinality($5::text[]) = 0 OR d.kind = ANY($5))
          AND (cardinality($6::text[]) = 0 OR d.labels && $6)
          AND (cardinality($7::text[]) = 0 OR d.sensitivities && $7)
-         AND (cardinality($8::text[]) = 0 OR d.tags ?| $8)
-         AND (cardinality($9::text[]) = 0 OR d.owner = ANY($9))
+         AND {tags}
+         AND {owners}
          AND (cardinality($10::text[]) = 0 OR {frameworks})
          AND (cardinality($11::text[]) = 0 OR d.terms && $11)
          AND {visible}",
@@ -412,6 +470,11 @@ pub struct HitRow {
 
 /// A page of hits, best first (ties by id), after `after` (score and id of the last hit of the
 /// previous page).
+///
+/// Bounded, a query is ranked among its first [`MAX_RANKED`] matches in index order and up to
+/// as many matches whose name starts with the query's words (so the asset named by the query is
+/// always a candidate); a later page is positioned within the same candidates. The empty query
+/// (every asset, score 0) is read in id order through the primary key.
 pub async fn hits(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -422,36 +485,83 @@ pub async fn hits(
     // Name weight first (ts_rank's default weights, length-normalised so a short name that is the
     // query beats a long document that mentions it), then a bonus for a name that is exactly
     // the query.
-    let score = if search.tsquery.is_some() {
-        "(ts_rank(d.document, to_tsquery('simple', $2), 1)
-          + CASE WHEN d.name_key = $13 THEN 1 ELSE 0 END)::real"
-    } else {
-        "(CASE WHEN $13 = d.name_key THEN 1 ELSE 0 END)::real"
+    let score = match (search.tsquery.is_some(), search.bounded) {
+        (true, _) => {
+            "(ts_rank(d.document, to_tsquery('simple', $2), 1)
+              + CASE WHEN d.name_key = $13 THEN 1 ELSE 0 END)::real"
+        }
+        (false, false) => "(CASE WHEN $13 = d.name_key THEN 1 ELSE 0 END)::real",
+        // Every asset matches and none is named by no words: all score 0.
+        (false, true) => "(CASE WHEN $13 IS NULL THEN 1 ELSE 0 END)::real",
     };
-    let sql = format!(
-        "SELECT * FROM (
-             SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description, d.columns,
-                    d.labels, d.terms
-             FROM rm_catalog.search_documents d
-             WHERE {matching}) h
-         WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
-         ORDER BY h.score DESC, h.id
-         LIMIT $16",
-        matching = matching(search)
-    );
-    bind_matching!(sqlx::query_as(&sql), tenant, search)
+    let select = |from: &str| {
+        format!(
+            "SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description,
+                    d.columns, d.labels, d.terms
+             FROM {from} {source}
+             WHERE {matching}",
+            matching = matching(search),
+            source = if needs_source(search) {
+                WITH_SOURCE
+            } else {
+                ""
+            },
+        )
+    };
+    let documents = select("rm_catalog.search_documents d");
+    let sql = match (search.bounded, search.tsquery.is_some()) {
+        // The names starting with the query's words are found through their own index first
+        // (materialized, and each looked up by its key, so that the planner cannot turn them into
+        // a filter over every match). The bounds are constants in the text, so that a cached
+        // statement's generic plan still knows them.
+        (true, true) => format!(
+            "WITH named AS MATERIALIZED (
+                     SELECT n.id FROM rm_catalog.search_documents n
+                     WHERE n.tenant_id = $1 AND n.name_key COLLATE \"C\" >= $13
+                       AND n.name_key COLLATE \"C\" < $13 || chr(1114111)
+                     LIMIT {MAX_NAMED})
+                 SELECT * FROM (
+                     ({documents} AND d.id NOT IN (SELECT id FROM named) LIMIT {MAX_RANKED})
+                     UNION ALL
+                     (SELECT x.* FROM named CROSS JOIN LATERAL ({named}) x)) h
+                 WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
+                 ORDER BY h.score DESC, h.id
+                 LIMIT $16",
+            named = select("rm_catalog.search_documents d").replacen(
+                "WHERE ",
+                "WHERE d.id = named.id AND ",
+                1
+            ),
+        ),
+        (true, false) => format!(
+            "{documents} AND ($14::real IS NULL OR $14 > 0 OR d.id > $15)
+                 ORDER BY d.id LIMIT $16"
+        ),
+        (false, _) => format!(
+            "SELECT * FROM ({documents}) h
+                 WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
+                 ORDER BY h.score DESC, h.id
+                 LIMIT $16"
+        ),
+    };
+    let query = bind_matching!(sqlx::query_as(&sql), tenant, search)
         .bind(&search.name_key)
         .bind(after.map(|(s, _)| s))
         .bind(after.map(|(_, id)| id))
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+        .bind(limit);
+    query.fetch_all(pool).await
 }
 
 /// Counts of the matching documents per facet value, and the number of matches.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Facets {
+    /// Matching documents; for an inexact count, [`MAX_COUNTED`] + 1 (read: more than
+    /// [`MAX_COUNTED`]).
     pub total: i64,
+    /// Whether every match was counted: false when a bounded search matched more than
+    /// [`MAX_COUNTED`] documents, and the counts are over the first [`MAX_COUNTED`] + 1 of them
+    /// in index order (their proportions, not their totals).
+    pub exact: bool,
     /// Facet name (source, kind, label, sensitivity, framework, tag, owner, term) to its values
     /// with their counts, most frequent first (ties by value), at most [`FACET_VALUES`].
     pub values: BTreeMap<String, Vec<(String, i64)>>,
@@ -469,7 +579,9 @@ pub const FACETS: [&str; 8] = [
     "term",
 ];
 
-/// Facet counts over every document the search matches (under all its filters).
+/// Facet counts over every document the search matches (under all its filters), or bounded over
+/// the first [`MAX_COUNTED`] + 1. Tags and owners are the effective ones (inherited from the
+/// source where the asset has none).
 pub async fn facets(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -477,8 +589,9 @@ pub async fn facets(
 ) -> Result<Facets, sqlx::Error> {
     let sql = format!(
         "WITH m AS MATERIALIZED (
-             SELECT d.id, d.source_id, d.kind, d.labels, d.sensitivities, d.tags, d.owner, d.terms
-             FROM rm_catalog.search_documents d WHERE {matching})
+             SELECT d.id, d.source_id, d.kind, d.labels, d.sensitivities, {EFFECTIVE_TAGS} AS tags,
+                    {EFFECTIVE_OWNER} AS owner, d.terms
+             FROM rm_catalog.search_documents d {WITH_SOURCE} WHERE {matching} {limit})
          SELECT 'total' AS facet, '' AS value, count(*) AS n FROM m
          UNION ALL SELECT 'source', source_id::text, count(*) FROM m GROUP BY source_id
          UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind
@@ -492,7 +605,12 @@ pub async fn facets(
          UNION ALL SELECT 'framework', v.framework, count(DISTINCT v.asset_id)
              FROM rm_compliance.violations v JOIN m ON m.id = v.asset_id
              WHERE v.tenant_id = $1 AND v.status = 'open' GROUP BY v.framework",
-        matching = matching(search)
+        matching = matching(search),
+        limit = if search.bounded {
+            format!("LIMIT {}", MAX_COUNTED + 1)
+        } else {
+            String::new()
+        },
     );
     let rows: Vec<(String, String, i64)> = bind_matching!(sqlx::query_as(&sql), tenant, search)
         .fetch_all(pool)
@@ -509,7 +627,19 @@ pub async fn facets(
         values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         values.truncate(FACET_VALUES);
     }
+    facets.exact = !search.bounded || facets.total <= MAX_COUNTED;
     Ok(facets)
+}
+
+impl Default for Facets {
+    /// No match: nothing counted, exactly.
+    fn default() -> Self {
+        Facets {
+            total: 0,
+            exact: true,
+            values: BTreeMap::new(),
+        }
+    }
 }
 
 /// One piece of a highlighted field: matched pieces are the query's words (or corrections).

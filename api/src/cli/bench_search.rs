@@ -170,6 +170,12 @@ struct Results {
     documents: Duration,
     index: Duration,
     search_ms: Vec<f64>,
+    /// The same queries ranked and counted over every match (no bound), for comparison.
+    exact_ms: Vec<f64>,
+    /// Per query: how many of the exact top 20 the bounded search also returned, of how many.
+    overlap: Vec<(usize, usize)>,
+    /// Queries whose bounded facet counts were marked inexact.
+    inexact: usize,
     matches: Vec<i64>,
     browse_ms: Vec<f64>,
     baseline_ms: Vec<f64>,
@@ -230,8 +236,41 @@ pub async fn run(
         "precision_at_5: {mean:.3} ({} labeled queries; relevant in top 5 / min(5, relevant))",
         r.precision.len()
     );
+    let mut exact_ms = r.exact_ms.clone();
     println!(
-        "search (hits of 20 + facets, {} queries): p50_ms: {:.2}",
+        "unbounded (every match ranked and counted, the code before the bound): p50_ms {:.2}, p95_ms {:.2}",
+        percentile(&mut exact_ms, 0.5),
+        percentile(&mut exact_ms, 0.95)
+    );
+    let (same, of) = r
+        .overlap
+        .iter()
+        .fold((0, 0), |(s, o), (a, b)| (s + a, o + b));
+    println!(
+        "bounded vs unbounded: {same} of {of} unbounded top-20 hits also in the bounded top 20 ({:.1} %); facets inexact for {} of {} queries",
+        100.0 * same as f64 / of.max(1) as f64,
+        r.inexact,
+        r.overlap.len()
+    );
+    // The queries the bound changes: those matching more than it ranks.
+    let (mut broad_bounded, mut broad_exact): (Vec<f64>, Vec<f64>) = r
+        .matches
+        .iter()
+        .zip(r.search_ms.iter().zip(&r.exact_ms))
+        .filter(|(m, _)| **m > projections::search::MAX_RANKED)
+        .map(|(_, (b, e))| (*b, *e))
+        .unzip();
+    println!(
+        "queries matching more than {} ({}): unbounded p50_ms {:.2}, p95_ms {:.2}; bounded p50_ms {:.2}, p95_ms {:.2}",
+        projections::search::MAX_RANKED,
+        broad_bounded.len(),
+        percentile(&mut broad_exact, 0.5),
+        percentile(&mut broad_exact, 0.95),
+        percentile(&mut broad_bounded, 0.5),
+        percentile(&mut broad_bounded, 0.95)
+    );
+    println!(
+        "search (bounded, as the API runs it; hits of 20 + facets, {} queries): p50_ms: {:.2}",
         search_ms.len(),
         percentile(&mut search_ms, 0.5)
     );
@@ -336,14 +375,27 @@ async fn measure(
     let queries = mixed_queries(args.queries as usize);
     // Warm-up: the first statements of each shape prepare and fill caches.
     for query in queries.iter().take(10) {
-        timed_search(&pool, query).await?;
+        timed_search(&pool, query, true).await?;
+        timed_search(&pool, query, false).await?;
     }
     let mut search_ms = Vec::with_capacity(queries.len());
+    let mut exact_ms = Vec::with_capacity(queries.len());
+    let mut overlap = Vec::with_capacity(queries.len());
+    let mut inexact = 0;
     let mut matches = Vec::with_capacity(queries.len());
     for query in &queries {
-        let (ms, total) = timed_search(&pool, query).await?;
+        // Both ways, one after the other, so that both meet the same cache.
+        let (ms, bounded) = timed_search(&pool, query, true).await?;
+        let (exact_time, exact) = timed_search(&pool, query, false).await?;
         search_ms.push(ms);
-        matches.push(total);
+        exact_ms.push(exact_time);
+        matches.push(exact.total);
+        inexact += usize::from(!bounded.exact);
+        let shown: std::collections::HashSet<Uuid> = bounded.ids.iter().copied().collect();
+        overlap.push((
+            exact.ids.iter().filter(|id| shown.contains(id)).count(),
+            exact.ids.len(),
+        ));
     }
 
     let browse_ms = browse(&pool, args.queries as usize).await?;
@@ -364,6 +416,9 @@ async fn measure(
         documents,
         index,
         search_ms,
+        exact_ms,
+        overlap,
+        inexact,
         matches,
         browse_ms,
         baseline_ms,
@@ -372,9 +427,16 @@ async fn measure(
     })
 }
 
-/// One search as the API runs it for `{ search(query:) { hits … facets … } }`: the page of 20
-/// and the facet counts; returns the time and the number of matches.
-async fn timed_search(pool: &PgPool, query: &str) -> anyhow::Result<(f64, i64)> {
+/// What one timed search returned: the hits' ids, the facets' total and whether it is exact.
+struct Outcome {
+    ids: Vec<Uuid>,
+    total: i64,
+    exact: bool,
+}
+
+/// One search as the API runs it for `{ search(query:) { hits … facets … } }` (bounded, as the
+/// API does, or ranking and counting every match): the page of 20 and the facet counts.
+async fn timed_search(pool: &PgPool, query: &str, bounded: bool) -> anyhow::Result<(f64, Outcome)> {
     let started = Instant::now();
     let result = search(
         pool,
@@ -385,10 +447,23 @@ async fn timed_search(pool: &PgPool, query: &str) -> anyhow::Result<(f64, i64)> 
         20,
         None,
         true,
+        bounded,
     )
     .await?;
-    let total = result.facets.map(|f| f.total).unwrap_or_default();
-    Ok((started.elapsed().as_secs_f64() * 1e3, total))
+    let elapsed = started.elapsed().as_secs_f64() * 1e3;
+    let (total, exact) = result
+        .facets
+        .as_ref()
+        .map(|f| (f.total, f.exact))
+        .unwrap_or((0, true));
+    Ok((
+        elapsed,
+        Outcome {
+            ids: result.hits.iter().map(|h| h.asset.0.id).collect(),
+            total,
+            exact,
+        },
+    ))
 }
 
 async fn wait_for_tables(conn: &mut PgConnection) -> anyhow::Result<()> {
@@ -761,6 +836,7 @@ async fn ranking(pool: &PgPool) -> anyhow::Result<Vec<(String, f64)>> {
             5,
             None,
             false,
+            true,
         )
         .await?;
         let found = result

@@ -1,7 +1,8 @@
 //! `pursight lineage ASSET --downstream [--column C] [--depth N]`: impact analysis from the
 //! read models, the same walk as the `impact` GraphQL query (`projections::impact`), printed as
 //! a table (or JSON) — what changing this asset or column would touch, who owns it, how its
-//! reached columns are classified and which violations are open on it.
+//! reached columns are classified and which violations are open on it. Schema edges and the
+//! edges OpenLineage jobs reported are both followed; each row says which edges reached it.
 
 use crate::settings::DatabaseArgs;
 use clap::{Args, ValueEnum};
@@ -79,6 +80,11 @@ pub async fn run(database: &DatabaseArgs, args: LineageArgs) -> anyhow::Result<E
                         "distance": a.distance,
                         "columns": a.reach.columns(),
                         "wholeAsset": a.reach.columns().is_none(),
+                        "external": a.external,
+                        "reachedBy": a.via.iter().map(|v| json!({
+                            "kind": v.kind, "fromPath": v.from_path, "jobNamespace": v.job_namespace,
+                            "jobName": v.job_name, "stale": v.stale,
+                        })).collect::<Vec<_>>(),
                         "owner": d.owner,
                         "classifications": d.labels.iter().map(|(c, l, s)| json!({"column": c, "label": l, "status": s})).collect::<Vec<_>>(),
                         "openViolations": {
@@ -104,6 +110,7 @@ pub async fn run(database: &DatabaseArgs, args: LineageArgs) -> anyhow::Result<E
                 "hops",
                 "asset",
                 "columns reached",
+                "via",
                 "owner",
                 "classifications",
                 "open violations (c/h/m/l)",
@@ -121,10 +128,22 @@ pub async fn run(database: &DatabaseArgs, args: LineageArgs) -> anyhow::Result<E
                     .collect::<Vec<_>>()
                     .join("\n");
                 let [c, h, m, l] = d.open_violations;
+                let via = a
+                    .via
+                    .iter()
+                    .map(impact::Via::describe)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let path = if a.external {
+                    format!("{} (external)", a.path)
+                } else {
+                    a.path.clone()
+                };
                 table.add_row([
                     a.distance.to_string(),
-                    a.path.clone(),
+                    path,
                     columns,
+                    via,
                     d.owner.unwrap_or_else(|| "-".into()),
                     labels,
                     format!("{c}/{h}/{m}/{l}"),

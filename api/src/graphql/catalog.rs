@@ -600,8 +600,9 @@ pub struct LineageEdgeGql {
     pub from_external: bool,
     /// The downstream end is an external dataset (see `fromExternal`).
     pub to_external: bool,
-    /// OpenLineage edges: the job's latest run that reported lineage did not report this edge —
-    /// the job stopped reading or writing here (`lastSeen` says when it last did).
+    /// OpenLineage edges: the job's latest COMPLETE run that reported lineage did not report this
+    /// edge, nor did any event since — the job stopped reading or writing here (`lastSeen` says
+    /// when it last did).
     pub stale: bool,
 }
 

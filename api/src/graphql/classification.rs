@@ -324,6 +324,10 @@ pub struct ScanRuleSetInput {
     /// Custom classification rules.
     #[graphql(default)]
     pub custom_rules: Vec<CustomRuleInput>,
+    /// How far (a fraction from 0 to 1; 0.10 is 10 %) an asset's row estimate or size must move
+    /// since last recorded before a scan of an attached source records it again; 0 records every
+    /// move. Omitted: the service's setting (`PURSIGHT_STATISTICS_CHANGE_PERCENT`, default 0.10).
+    pub statistics_change_threshold: Option<f64>,
 }
 
 impl ScanRuleSetInput {
@@ -365,6 +369,7 @@ impl ScanRuleSetInput {
                     min_match_ratio: r.min_match_ratio,
                 })
                 .collect(),
+            statistics_change: self.statistics_change_threshold,
         };
         definition
             .validate()
@@ -390,9 +395,16 @@ impl ScanRuleSetGql {
     async fn version(&self) -> i64 {
         self.0.version
     }
-    /// The definition: scope, sample_size, enabled_types, threshold, floor, custom_rules.
+    /// The definition: scope, sample_size, enabled_types, threshold, floor, custom_rules and,
+    /// when set, statistics_change.
     async fn definition(&self) -> async_graphql::Json<Value> {
         async_graphql::Json(self.0.definition.clone())
+    }
+    /// The fraction an asset's row estimate or size must move before a scan of an attached
+    /// source records it again; null when the rule set leaves it to the service's setting
+    /// (`PURSIGHT_STATISTICS_CHANGE_PERCENT`, default 0.10).
+    async fn statistics_change_threshold(&self) -> Option<f64> {
+        self.0.definition["statistics_change"].as_f64()
     }
     /// Archived rule sets no longer apply.
     async fn archived(&self) -> bool {

@@ -2,6 +2,8 @@
 //! which of its columns the data reaches, who owns it, how those columns are classified and
 //! which violations are open on it (`projections::impact`). A caller whose roles reach only some
 //! assets (a custom role's condition) sees only those, and the walk does not pass through others.
+//! Schema edges and OpenLineage edges are both walked; each impacted asset says by which kind of
+//! edge (and, for OpenLineage, which job) it was reached.
 
 use super::catalog::LineageEdgeGql;
 use super::classification::sensitivity_of;
@@ -53,6 +55,28 @@ pub struct ImpactedAsset {
     pub classifications: Vec<ImpactLabel>,
     /// Its open compliance violations.
     pub open_violations: ImpactViolations,
+    /// True for an external dataset: one an OpenLineage job reads or writes that matches no
+    /// discovered asset (`path` is then `namespace/name`; it has no owner or labels here).
+    pub external: bool,
+    /// The edges the walk reached it by, each kind and job once.
+    pub reached_by: Vec<ImpactVia>,
+}
+
+/// How an impacted asset was reached.
+#[derive(SimpleObject)]
+pub struct ImpactVia {
+    /// The edge's kind: foreign_key, view, routine (derived from the schema) or openlineage
+    /// (reported by a job's runs through `POST /api/v1/lineage`).
+    pub kind: String,
+    /// The upstream asset of that edge.
+    pub from_path: String,
+    /// OpenLineage: the namespace of the job that reported the edge; null for schema edges.
+    pub job_namespace: Option<String>,
+    /// OpenLineage: the name of the job that reported the edge; null for schema edges.
+    pub job_name: Option<String>,
+    /// OpenLineage: the job's latest COMPLETE run that reported lineage (or any event since) no
+    /// longer reported this edge.
+    pub stale: bool,
 }
 
 /// A label on an impacted column.
@@ -88,7 +112,10 @@ impl ImpactQuery {
     /// Impact analysis: everything downstream of `assetId` (or of its `column`) along lineage,
     /// within `depth` hops (1 to 10), with the reached columns, owners, classifications and open
     /// violations. Foreign keys carry columns pairwise, views carry their source columns to all
-    /// their columns, table-level edges the whole asset. At most 1000 assets (`truncated`).
+    /// their columns, table-level edges the whole asset. OpenLineage edges (jobs that wrote one
+    /// dataset from another) are walked beside the schema's: column edges as a view's, and a
+    /// job's dataset-level edge only where it reported no column edges between the two datasets.
+    /// At most 1000 assets (`truncated`).
     #[graphql(complexity = "crate::graphql::limits::DB_COST + child_complexity")]
     async fn impact(
         &self,
@@ -143,10 +170,11 @@ impl ImpactQuery {
             |frontier| async move {
                 let mut edges = impact::edges_from(pool, tenant, &frontier).await?;
                 if scope.is_some() {
-                    let ends: Vec<uuid::Uuid> = edges.iter().map(|e| e.to_asset).collect();
+                    let ends: Vec<uuid::Uuid> = edges.iter().map(|e| e.edge.to_asset).collect();
                     let visible =
                         projections::visibility::visible_assets(pool, tenant, &ends, scope).await?;
-                    edges.retain(|e| visible.contains(&e.to_asset));
+                    // An external dataset is no asset: no condition hides it (as `lineage`).
+                    edges.retain(|e| e.to_external || visible.contains(&e.edge.to_asset));
                 }
                 Ok::<_, sqlx::Error>(edges)
             },
@@ -193,6 +221,18 @@ impl ImpactQuery {
                             low,
                             total: critical + high + medium + low,
                         },
+                        external: a.external,
+                        reached_by: a
+                            .via
+                            .into_iter()
+                            .map(|v| ImpactVia {
+                                kind: v.kind,
+                                from_path: v.from_path,
+                                job_namespace: v.job_namespace,
+                                job_name: v.job_name,
+                                stale: v.stale,
+                            })
+                            .collect(),
                     }
                 })
                 .collect(),

@@ -20,6 +20,7 @@ mod health;
 mod impact;
 mod inputs;
 pub mod limits;
+mod lineage_jobs;
 mod mutation;
 mod owner_types;
 mod ownership;
@@ -54,6 +55,7 @@ pub struct Query(
     compliance_mutation::CompliancePolicyQuery,
     access::AccessQuery,
     impact::ImpactQuery,
+    lineage_jobs::LineageJobQuery,
     glossary::GlossaryQuery,
     ownership::OwnershipQuery,
     search::SearchQuery,

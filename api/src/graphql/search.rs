@@ -44,13 +44,13 @@ pub struct SearchFiltersInput {
     /// Frameworks (gdpr, pci-dss, hipaa, soc2) with an open violation on the asset.
     #[graphql(default)]
     pub frameworks: Vec<String>,
-    /// The asset's own tags.
+    /// Tags the asset has: its own, else its source's (as `Asset.tags`).
     #[graphql(default)]
     pub tags: Vec<String>,
-    /// The asset's own owner.
+    /// Owner names (exact): the asset's own owner, else its source's (as `Asset.owner`).
     #[graphql(default)]
     pub owners: Vec<String>,
-    /// Glossary terms linked to the asset (none until the glossary feeds the search documents).
+    /// Names (exact) of glossary terms linked to the asset or one of its columns.
     #[graphql(default)]
     pub terms: Vec<String>,
     /// Include assets no longer found by scans.
@@ -176,17 +176,25 @@ pub struct FacetValue {
 /// The values of one facet, most frequent first (ties by value), at most 25.
 #[derive(SimpleObject)]
 pub struct SearchFacet {
-    /// source, kind, label, sensitivity, framework, tag, owner or term.
+    /// source, kind, label, sensitivity, framework, tag, owner or term. `tag` and `owner` count
+    /// the effective values (the asset's own, else its source's); `term` counts the names of the
+    /// glossary terms linked to the asset or its columns.
     pub name: String,
     /// Its values with their counts.
     pub values: Vec<FacetValue>,
 }
 
-/// Counts over every asset the search matched (under all filters), not just the page.
+/// Counts over every asset the search matched (under all filters), not just the page — up to
+/// 2000 matches; above, over the first 2001 in index order (`exact` false).
 #[derive(SimpleObject)]
 pub struct SearchFacets {
-    /// Matching assets.
+    /// Matching assets when `exact`; otherwise 2001, read as "more than 2000".
     pub total: i64,
+    /// True when every match was counted. False when more than 2000 assets matched: the values'
+    /// counts are then over the first 2001 matches in index order (an arbitrary sample, so read
+    /// them as proportions, not totals), and the hits were ranked among the first 2000 matches
+    /// and up to 200 assets whose name starts with the query's words, not among all matches.
+    pub exact: bool,
     /// Every facet, in a fixed order (a facet without values is listed with none).
     pub facets: Vec<SearchFacet>,
 }
@@ -219,6 +227,7 @@ impl SearchResult {
         let counted = self.facets.as_ref().unwrap_or(&empty);
         SearchFacets {
             total: counted.total,
+            exact: counted.exact,
             facets: search::FACETS
                 .iter()
                 .map(|name| SearchFacet {
@@ -290,6 +299,7 @@ pub(crate) async fn run(
     first: i64,
     after: Option<(f32, uuid::Uuid)>,
     with_facets: bool,
+    bounded: bool,
 ) -> Result<SearchResult, sqlx::Error> {
     let terms = search::terms(query);
     let expanded = search::expand(pool, tenant, &terms).await?;
@@ -298,6 +308,7 @@ pub(crate) async fn run(
         name_key: terms.join(" "),
         filters,
         scope,
+        bounded,
     };
     // The facet counts go to the database beside the hits: each reads the same matches, and
     // one waiting for the other would add their times.
@@ -349,16 +360,20 @@ pub struct SearchQuery;
 #[Object]
 impl SearchQuery {
     /// Ranked full-text search over your tenant's assets: names and paths, column names and
-    /// comments, descriptions, labels, tags, owners (and glossary terms, once linked). Every word
+    /// comments, descriptions, labels, tags, owners and the names and synonyms of the glossary
+    /// terms linked to the asset or its columns. Every word
     /// must match, as a prefix or — when no word of your catalogue starts with it — as a close
     /// spelling; punctuation and operators in the text are only separators. Only assets your
-    /// roles reach are found and counted.
+    /// roles reach are found and counted. A query matching more than 2000 assets is ranked among
+    /// its first 2000 matches (index order) and up to 200 assets whose name starts with its words, and
+    /// its facets are counted over the first 2001 matches: `facets { exact }` says so. The empty
+    /// query lists every asset in id order.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 100, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "The words to find, at most 512 characters (the first 8 words count). Empty: every asset, by name."
+            desc = "The words to find, at most 512 characters (the first 8 words count). Empty: every asset, in id order."
         )]
         query: String,
         #[graphql(desc = "Narrows the matches; facets count under these filters too.")]
@@ -392,6 +407,7 @@ impl SearchQuery {
             first,
             after,
             with_facets,
+            true,
         )
         .await
         .map_err(|err| internal(&err))

@@ -73,6 +73,17 @@ impl StatisticsThreshold {
         }
     }
 
+    /// A threshold from a fraction between 0 and 1 (0.10 for 10 %), as a scan rule set sets it.
+    pub fn from_fraction(fraction: f64) -> Result<Self, String> {
+        if fraction.is_finite() && (0.0..=1.0).contains(&fraction) {
+            Ok(Self(fraction))
+        } else {
+            Err(format!(
+                "a statistics change threshold is a fraction between 0 and 1 (got {fraction})"
+            ))
+        }
+    }
+
     /// The fraction (0.10 for 10 %).
     pub fn fraction(&self) -> f64 {
         self.0

@@ -113,6 +113,12 @@ pub struct RunObserved {
     /// The edges the event reported (none for FAIL, ABORT and OTHER: a run that failed wrote
     /// nothing it should be credited with).
     pub edges: Vec<ObservedEdge>,
+    /// The run facet `errorMessage.message` when the event carried one (a FAIL usually does):
+    /// at most [`openlineage::MAX_ERROR_CHARS`] characters, control characters other than line
+    /// breaks and tabs replaced, credentials in URLs and `password=`-like pairs masked. Absent
+    /// from events recorded before it was read (and from events without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
 }
 
 /// Every event of the LineageJob aggregate.

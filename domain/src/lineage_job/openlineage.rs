@@ -2,7 +2,8 @@
 //! a tenant: every field is hostile input, so the JSON is walked by hand, each value is bounded
 //! and checked, and the first problem is reported with the JSON path where it is
 //! (`$.run.runId: …`). Only what PurSight records is kept (job, run, event type and time, input
-//! and output datasets, the column-lineage facet); other facets are read past, never stored.
+//! and output datasets, the column-lineage facet, and the `errorMessage` run facet's message,
+//! bounded and with credentials masked); other facets are read past, never stored.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,9 @@ pub const MAX_EDGES: usize = 10_000;
 /// is paired with every output, so a body within the size limit could otherwise become an event
 /// many times its size.
 pub const MAX_LINEAGE_BYTES: usize = 512 * 1024;
+/// Longest failure message kept from the `errorMessage` run facet, in characters (the rest is
+/// cut: a stack trace's first lines say what failed).
+pub const MAX_ERROR_CHARS: usize = 2000;
 /// How far in the future an `eventTime` may be (clock skew), in seconds.
 pub const MAX_FUTURE_SECS: i64 = 24 * 3600;
 
@@ -115,6 +119,8 @@ pub struct RunReport {
     pub inputs: Vec<DatasetRef>,
     pub outputs: Vec<DatasetRef>,
     pub columns: Vec<ColumnFlow>,
+    /// The `errorMessage` run facet's message, cleaned ([`clean_error_message`]).
+    pub error_message: Option<String>,
 }
 
 impl RunReport {
@@ -186,6 +192,7 @@ impl RunReport {
             event_type: self.event_type,
             event_time: self.event_time,
             edges,
+            error_message: self.error_message,
         }
     }
 }
@@ -288,6 +295,16 @@ pub fn parse_run_event(
         None => return refuse("$.run.runId", "is required"),
     };
 
+    // The failure message is kept when it is a string; a facet of another shape is read past
+    // like every facet we do not record.
+    let error_message = run
+        .get("facets")
+        .and_then(|f| f.get("errorMessage"))
+        .and_then(|f| f.get("message"))
+        .and_then(Value::as_str)
+        .map(clean_error_message)
+        .filter(|m| !m.trim().is_empty());
+
     let job = object(required(event, "job", "$")?, "$.job")?;
     only_keys(job, "$.job", &["namespace", "name", "facets"])?;
     facets(job, "$.job")?;
@@ -363,6 +380,7 @@ pub fn parse_run_event(
         inputs: inputs.into_iter().map(|(d, _)| d).collect(),
         outputs: outputs.into_iter().map(|(d, _)| d).collect(),
         columns,
+        error_message,
     };
     let edges = report.inputs.len() * report.outputs.len() + report.columns.len();
     if edges > MAX_EDGES {
@@ -380,6 +398,46 @@ pub fn parse_run_event(
         );
     }
     Ok(report)
+}
+
+/// A producer's failure message as it may be stored and shown: cut to [`MAX_ERROR_CHARS`],
+/// control characters other than line breaks and tabs (and bidirectional overrides) made spaces,
+/// and what looks like a credential masked as `***` — the password of a URL's user info
+/// (`postgres://etl:hunter2@db` → `postgres://etl:***@db`) and the value after `password`,
+/// `passwd`, `pwd`, `secret`, `token`, `api_key`/`apikey` followed by `=` or `:`. A producer's
+/// message is free text, so this masks the usual shapes; it cannot recognise every secret.
+pub fn clean_error_message(raw: &str) -> String {
+    let cut: String = raw
+        .chars()
+        .take(MAX_ERROR_CHARS)
+        .map(|c| {
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\n' && c != '\t') || bidi {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    mask_credentials(&cut)
+}
+
+fn mask_credentials(text: &str) -> String {
+    use std::sync::OnceLock;
+    static URL: OnceLock<regex::Regex> = OnceLock::new();
+    static PAIR: OnceLock<regex::Regex> = OnceLock::new();
+    let url = URL.get_or_init(|| {
+        regex::Regex::new(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]*@")
+            .expect("valid regex")
+    });
+    let pair = PAIR.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(?P<key>\b(?:password|passwd|pwd|secret|token|api[_-]?key)\b["']?\s*[=:]\s*["']?)[^\s"',;&]+"#,
+        )
+        .expect("valid regex")
+    });
+    let masked = url.replace_all(text, "${head}***@");
+    pair.replace_all(&masked, "${key}***").into_owned()
 }
 
 fn object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>, RunEventError> {

@@ -230,3 +230,45 @@ fn events_round_trip_through_their_stored_form() {
     assert_eq!(back, event);
     assert!(LineageJobEvent::READABLE.contains(&("RunObserved", 1)));
 }
+
+#[test]
+fn a_failed_run_keeps_its_error_message_bounded_and_with_credentials_masked() {
+    let mut failed = event("FAIL");
+    failed["run"]["facets"]["errorMessage"] = json!({
+        "_producer": "x", "_schemaURL": "y",
+        "message": "could not connect to postgres://etl:hunter2@db.example:5432/billing (password=hunter2; api_key: \"k-123\")\u{0}\u{202E}",
+        "programmingLanguage": "python",
+        "stackTrace": "Traceback …"
+    });
+    let run = parse_run_event(&failed, now()).unwrap().observe(external);
+    let message = run.error_message.clone().unwrap();
+    assert_eq!(
+        message,
+        "could not connect to postgres://etl:***@db.example:5432/billing (password=***; api_key: \"***\")  "
+    );
+    assert!(!message.contains("hunter2") && !message.contains("k-123"));
+    assert!(run.edges.is_empty());
+    // Recorded and read back as it was; an event without one has no field at all.
+    let stored = serde_json::to_value(&run).unwrap();
+    assert_eq!(stored["error_message"], json!(message));
+    let plain = parse_run_event(&event("COMPLETE"), now())
+        .unwrap()
+        .observe(external);
+    assert!(plain.error_message.is_none());
+    assert!(serde_json::to_value(&plain)
+        .unwrap()
+        .get("error_message")
+        .is_none());
+    // Long messages are cut; a facet of another shape is read past.
+    failed["run"]["facets"]["errorMessage"]["message"] = json!("x".repeat(10_000));
+    let long = parse_run_event(&failed, now())
+        .unwrap()
+        .error_message
+        .unwrap();
+    assert_eq!(long.chars().count(), openlineage::MAX_ERROR_CHARS);
+    failed["run"]["facets"]["errorMessage"] = json!("boom");
+    assert!(parse_run_event(&failed, now())
+        .unwrap()
+        .error_message
+        .is_none());
+}

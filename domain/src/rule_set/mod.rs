@@ -1,6 +1,7 @@
 //! The ScanRuleSet aggregate: a versioned definition of what a classification looks at and how —
 //! include/exclude patterns over asset paths, rows sampled per table, the built-in types enabled,
-//! the confidence threshold (applied) and floor (suggested), and custom classification rules.
+//! the confidence threshold (applied) and floor (suggested), custom classification rules, and
+//! how far an asset's statistics must move before a scan of the source records them again.
 //! A data source is attached to one rule set; classification records the rule set's id and the
 //! version it ran with on every label.
 //!
@@ -41,6 +42,12 @@ pub struct RuleSetDefinition {
     /// Confidence at or above which (and below the threshold) a label is suggested for review.
     pub floor: f64,
     pub custom_rules: Vec<CustomRule>,
+    /// The fraction (0 to 1) of its last recorded value by which an asset's row estimate or
+    /// size must move before a scan of an attached source records it again (`StatisticsChanged`);
+    /// 0 records every move. `None`: the service's setting (`PURSIGHT_STATISTICS_CHANGE_PERCENT`,
+    /// default 0.10). Absent from definitions recorded before it existed, which read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics_change: Option<f64>,
 }
 
 impl RuleSetDefinition {
@@ -59,7 +66,19 @@ impl RuleSetDefinition {
             threshold: settings.threshold,
             floor: settings.floor,
             custom_rules: Vec::new(),
+            statistics_change: None,
         }
+    }
+
+    /// The statistics threshold a scan of an attached source uses: this definition's, else
+    /// `service` (the deployment's setting).
+    pub fn statistics_threshold(
+        &self,
+        service: crate::discovery::StatisticsThreshold,
+    ) -> crate::discovery::StatisticsThreshold {
+        self.statistics_change
+            .and_then(|f| crate::discovery::StatisticsThreshold::from_fraction(f).ok())
+            .unwrap_or(service)
     }
 
     /// What the classifier is asked to do under this definition.
@@ -100,6 +119,14 @@ impl RuleSetDefinition {
         for (field, value) in [("threshold", self.threshold), ("floor", self.floor)] {
             if !(0.0..=1.0).contains(&value) {
                 error(field.into(), "must be between 0 and 1".into());
+            }
+        }
+        if let Some(fraction) = self.statistics_change {
+            if crate::discovery::StatisticsThreshold::from_fraction(fraction).is_err() {
+                error(
+                    "statistics_change".into(),
+                    "must be a fraction between 0 and 1 (0.10 for 10 %)".into(),
+                );
             }
         }
         if self.floor > self.threshold {

@@ -199,3 +199,44 @@ fn events_round_trip_through_their_stored_form() {
         "EMPLOYEE_ID"
     );
 }
+
+#[test]
+fn the_statistics_change_threshold_is_a_fraction_read_as_the_service_setting_when_unset() {
+    use crate::discovery::StatisticsThreshold;
+    let service = StatisticsThreshold::from_percent(25.0).unwrap();
+    assert_eq!(definition().statistics_threshold(service), service);
+    let fine = RuleSetDefinition {
+        statistics_change: Some(0.01),
+        ..definition()
+    };
+    assert!(fine.validate().is_ok());
+    assert_eq!(fine.statistics_threshold(service).fraction(), 0.01);
+    for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+        let refused = RuleSetDefinition {
+            statistics_change: Some(bad),
+            ..definition()
+        };
+        let Err(ValidationError { errors }) = refused.validate() else {
+            panic!("accepted {bad}");
+        };
+        assert_eq!(errors[0].field, "statistics_change");
+        given(vec![created()])
+            .when(ScanRuleSetCommand::Update {
+                definition: refused,
+            })
+            .then_error(ScanRuleSetError::Validation(ValidationError { errors }));
+    }
+    // Recorded before the field existed: no field, read as unset; unset is not written.
+    let mut old = created().to_data();
+    assert!(old["definition"].get("statistics_change").is_none());
+    old["definition"]
+        .as_object_mut()
+        .unwrap()
+        .remove("statistics_change");
+    let ScanRuleSetEvent::ScanRuleSetCreated(read) =
+        ScanRuleSetEvent::from_stored("ScanRuleSetCreated", 1, &old).unwrap()
+    else {
+        panic!("not a creation");
+    };
+    assert_eq!(read.definition.statistics_change, None);
+}
