@@ -458,3 +458,246 @@ async fn an_erased_owner_and_reviewer_read_as_erased_in_the_rebuilt_catalog() {
     db.remove().await;
     app.stop().await;
 }
+
+const ERIN: &str = "erin.erasure@example.test";
+const ERIN_REASON: &str = "Erin paused globex for the billing review";
+const DEFINITION: &str = "Someone who bought from us, as Omar wrote it";
+const GRANT: &str = "mutation($s: String!, $r: String!) { grantRole(subject: $s, role: $r, waitForProjection: true) { projected } }";
+const ROLES: &str = "{ roles { name subjects } }";
+
+fn subjects_of(roles: &Value, role: &str) -> Vec<String> {
+    roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == role)
+        .unwrap()["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The key rows of the test's database, as a backup would hold them.
+async fn key_rows(pool: &sqlx::PgPool) -> Vec<(uuid::Uuid, String, String, Option<Vec<u8>>)> {
+    sqlx::query_as(
+        "SELECT key_id, tenant_id, subject_digest, wrapped_key FROM personal_keys ORDER BY key_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// A backup of `personal_keys` restored: the saved rows of `keys` put back as they were.
+async fn restore_keys(
+    pool: &sqlx::PgPool,
+    saved: &[(uuid::Uuid, String, String, Option<Vec<u8>>)],
+    keys: &[uuid::Uuid],
+) {
+    for (id, tenant, digest, wrapped) in saved.iter().filter(|row| keys.contains(&row.0)) {
+        sqlx::query("DELETE FROM personal_keys WHERE key_id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO personal_keys (key_id, tenant_id, subject_digest, wrapped_key) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(digest)
+        .bind(wrapped)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+async fn live_keys(pool: &sqlx::PgPool, keys: &[uuid::Uuid]) -> i64 {
+    let (live,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM personal_keys WHERE key_id = ANY($1) AND erased_at IS NULL",
+    )
+    .bind(keys)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    live
+}
+
+fn replayed(app: &TestApp, tenant: &str) -> String {
+    let out = pursight(app, &["replay", "--tenant", tenant, "--format", "ndjson"]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hold_no_role() {
+    let app = TestApp::spawn().await;
+    let omar = token_for(OMAR, "acme");
+    let erin = issue_token(
+        SECRET,
+        ERIN,
+        &TenantId::parse("acme").unwrap(),
+        &[Role::Viewer],
+        3600,
+    );
+    // Erin is granted admin; a term names her as an owner; she suspends globex as operator.
+    gql_ok(&app, &omar, GRANT, json!({ "s": ERIN, "r": "admin" })).await;
+    let term = gql_ok(
+        &app,
+        &omar,
+        "mutation($n: String!, $i: GlossaryTermInput!) { defineGlossaryTerm(name: $n, input: $i, waitForProjection: true) { termId } }",
+        json!({ "n": "Customer", "i": {
+            "definition": DEFINITION,
+            "owners": [
+                { "name": ERIN, "kind": "PERSON", "type": "STEWARD" },
+                { "name": "Sales", "kind": "TEAM", "type": "BUSINESS" }
+            ]
+        }}),
+    )
+    .await["defineGlossaryTerm"]["termId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for args in [
+        vec!["tenant", "create", "globex", "--operator", ERIN],
+        vec![
+            "tenant",
+            "suspend",
+            "globex",
+            "--reason",
+            ERIN_REASON,
+            "--operator",
+            ERIN,
+        ],
+    ] {
+        let out = pursight(&app, &args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    const TERM: &str =
+        "query($id: ID!) { glossaryTerm(id: $id) { definition owners { name kind } } }";
+    // Sorted: the listing's order follows the names.
+    let owners = |shown: &Value| -> Vec<String> {
+        let mut names: Vec<String> = shown["glossaryTerm"]["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let shown = gql_ok(&app, &omar, TERM, json!({ "id": term })).await;
+    assert_eq!(owners(&shown), ["Sales", ERIN]);
+    // The grant authorises Erin's viewer token to what admins may do.
+    let roles = gql_ok(&app, &erin, ROLES, json!({})).await;
+    assert_eq!(subjects_of(&roles, "admin"), [ERIN]);
+    let out = pursight(&app, &["tenant", "list"]);
+    assert!(text(&out).contains(ERIN_REASON), "{}", text(&out));
+
+    // Never plain text on the stream: grant subject, owner, operator, reason, definition.
+    let raw = raw_stream(&app).await;
+    for plain in [ERIN, ERIN_REASON, DEFINITION] {
+        assert!(!raw.contains(plain), "{plain} is stored sealed");
+    }
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let saved = key_rows(&pool).await;
+
+    // Erase Erin everywhere (acme: grant subject and owner; globex: operator and reason).
+    let out = pursight(&app, &["erase", "--subject", ERIN]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("tenant acme: destroyed 1 data key"), "{said}");
+    assert!(
+        said.contains("tenant globex: destroyed 1 data key"),
+        "{said}"
+    );
+    assert!(!said.contains(ERIN), "{said}");
+    let erased: Vec<uuid::Uuid> = key_rows(&pool)
+        .await
+        .into_iter()
+        .filter(|row| row.3.is_none())
+        .map(|row| row.0)
+        .collect();
+    assert_eq!(erased.len(), 2);
+
+    // The grant names nobody now: Erin's token is a viewer's again, and nobody holds it.
+    let refused = app.gql(Some(&erin), ROLES, json!({})).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let roles = gql_ok(&app, &omar, ROLES, json!({})).await;
+    assert!(subjects_of(&roles, "admin").is_empty(), "{roles}");
+    // The term's owner reads [erased]; Omar's definition (sealed under his key) still reads.
+    let shown = gql_ok(&app, &omar, TERM, json!({ "id": term })).await;
+    assert_eq!(owners(&shown), ["Sales", "[erased]"]);
+    assert_eq!(shown["glossaryTerm"]["definition"], DEFINITION);
+    // The tenant's operator and reason read [erased].
+    let out = pursight(&app, &["tenant", "list"]);
+    let listed = text(&out);
+    assert!(out.status.success(), "{listed}");
+    assert!(
+        !listed.contains(ERIN_REASON) && listed.contains("[erased]"),
+        "{listed}"
+    );
+    // Replay, export and verify.
+    for tenant in ["acme", "globex"] {
+        let replay = replayed(&app, tenant);
+        assert!(
+            !replay.contains(ERIN) && !replay.contains(ERIN_REASON),
+            "{replay}"
+        );
+        assert!(replay.contains("[erased]"));
+    }
+    let dir = std::env::temp_dir().join(format!("pursight-erasure-{}", app.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exported = export(&app, &dir.join("erin.ndjson"));
+    assert!(!exported.contains(ERIN) && !exported.contains(ERIN_REASON));
+    let out = pursight(&app, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A backup of the key table restored brings the keys back, and the data with them...
+    restore_keys(&pool, &saved, &erased).await;
+    assert_eq!(live_keys(&pool, &erased).await, 2);
+    assert!(replayed(&app, "globex").contains(ERIN_REASON));
+    // ...until the recorded erasures are applied again: at the start of a service,
+    let sibling = app.sibling().await;
+    assert_eq!(live_keys(&pool, &erased).await, 0);
+    sibling.shutdown_handle().shutdown();
+    drop(sibling);
+    assert!(!replayed(&app, "globex").contains(ERIN_REASON));
+    // and by `pursight erase --reapply`.
+    restore_keys(&pool, &saved, &erased).await;
+    let out = pursight(&app, &["erase", "--reapply"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("2 restored key(s) destroyed again"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(live_keys(&pool, &erased).await, 0);
+    for tenant in ["acme", "globex"] {
+        let replay = replayed(&app, tenant);
+        assert!(!replay.contains(ERIN) && !replay.contains(ERIN_REASON));
+    }
+    let shown = gql_ok(&app, &omar, TERM, json!({ "id": term })).await;
+    assert_eq!(owners(&shown), ["Sales", "[erased]"]);
+    // Nothing to re-apply: nothing changes.
+    let out = pursight(&app, &["erase", "--reapply"]);
+    assert!(
+        text(&out).contains("0 restored key(s) destroyed again"),
+        "{}",
+        text(&out)
+    );
+
+    // Granted anew, Erin holds the role again (under a new key).
+    gql_ok(&app, &omar, GRANT, json!({ "s": ERIN, "r": "admin" })).await;
+    let roles = gql_ok(&app, &erin, ROLES, json!({})).await;
+    assert_eq!(subjects_of(&roles, "admin"), [ERIN]);
+
+    pool.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+    app.stop().await;
+}

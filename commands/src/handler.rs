@@ -4,6 +4,7 @@ use crate::{CommandContext, CommandError};
 use domain::access::Permission;
 use domain::datasource::SourcePolicy;
 use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
+use eventlog::personal::{carry_tokens, Carried};
 use eventlog::{
     AppendError, CommitMetadata, CommittedEvents, EventStore, History, NewCommit, NewEvent,
     Snapshot,
@@ -138,12 +139,13 @@ impl CommandHandler {
     // The span is at debug level: with the default `info` filter, creating it (its fields are
     // formatted when it opens) and entering it on every poll cost about as much as a tenth of
     // an append, for context that no info-level line inside a successful command would show.
-    // The info-level line a failed command writes carries the same fields itself.
+    // The info-level line a failed command writes carries the same fields itself. Logs name
+    // the actor only by its pseudonym: they are kept outside the erasable store.
     #[instrument(level = "debug", skip_all, fields(
         aggregate = A::NAME,
         aggregate_id = %id,
         tenant = %ctx.tenant,
-        actor = %ctx.actor,
+        actor = %eventlog::personal::pseudonym(&ctx.actor),
         command_id = %ctx.command_id,
     ))]
     async fn run<A>(
@@ -179,7 +181,7 @@ impl CommandHandler {
                     aggregate = A::NAME,
                     aggregate_id = %id,
                     tenant = %ctx.tenant,
-                    actor = %ctx.actor,
+                    actor = %eventlog::personal::pseudonym(&ctx.actor),
                     command_id = %ctx.command_id,
                     error = %err,
                     code = err.code(),
@@ -206,8 +208,12 @@ impl CommandHandler {
         // The guess that the aggregate is new does not count as a try.
         let attempts = self.max_attempts + u32::from(assume_new);
         for attempt in 1..=attempts {
-            let (base_state, history) = if assume_new && attempt == 1 {
-                (A::State::default(), eventlog::History::default())
+            let (base_state, history, carried) = if assume_new && attempt == 1 {
+                (
+                    A::State::default(),
+                    eventlog::History::default(),
+                    eventlog::personal::Carried::new(),
+                )
             } else {
                 // Boxed, like the snapshot save below: these futures are large, and inline they
                 // would make every command's future (moved on each spawn) that much larger,
@@ -269,7 +275,12 @@ impl CommandHandler {
                     causation_id: ctx.causation_id,
                     traceparent: ctx.traceparent.clone(),
                 },
-                events: decided.iter().map(NewEvent::from_domain).collect(),
+                // A personal value carried over unchanged keeps the token (and so the key) it
+                // was sealed with.
+                events: decided
+                    .iter()
+                    .map(|event| carry_tokens(NewEvent::from_domain(event), &carried))
+                    .collect(),
             };
             match self.store.append(commit).await {
                 Ok(appended) => {
@@ -320,7 +331,7 @@ impl CommandHandler {
         if !ctx.allows(permission) {
             return Err(CommandError::Forbidden(permission));
         }
-        let (state, history) = self.load::<A>(ctx, id).await?;
+        let (state, history, _) = self.load::<A>(ctx, id).await?;
         let events = decode_history::<A>(&history, id)?;
         Ok(events
             .iter()
@@ -328,32 +339,45 @@ impl CommandHandler {
     }
 
     /// The aggregate's state before its unfolded `history`: from a snapshot that the stream
-    /// confirms, or the default state with the full history.
+    /// confirms, or the default state with the full history. Sealed personal values in both are
+    /// opened (decisions compare them: who holds a role, whether an owner changed); an erased
+    /// one reads `[erased]`. Snapshots therefore hold opened values: `pursight erase` purges the
+    /// tenant's snapshots, like it rebuilds the read models.
     async fn load<A>(
         &self,
         ctx: &CommandContext,
         id: AggregateId,
-    ) -> Result<(A::State, History), CommandError>
+    ) -> Result<(A::State, History, Carried), CommandError>
     where
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
     {
         if let Some(snapshot) = self.store.load_snapshot(&ctx.tenant, A::NAME, &id).await {
-            if let Ok(state) = serde_json::from_value::<A::State>(snapshot.state.clone()) {
-                if let Some(history) = self
+            let mut opener = self.store.opener();
+            let mut value = snapshot.state.clone();
+            let mut carried = opener
+                .open_value(ctx.tenant.as_str(), &mut value)
+                .await
+                .map_err(eventlog::EventStoreError::from)?;
+            if let Ok(state) = serde_json::from_value::<A::State>(value) {
+                if let Some(mut history) = self
                     .store
                     .load_after(&ctx.tenant, A::NAME, &id, &snapshot)
                     .await?
                 {
-                    return Ok((state, history));
+                    carried.extend(
+                        opener
+                            .open_data(history.events.iter_mut().map(|stored| &mut stored.event))
+                            .await
+                            .map_err(eventlog::EventStoreError::from)?,
+                    );
+                    return Ok((state, history, carried));
                 }
             }
             tracing::info!("snapshot does not fit the stream; loading the full history");
         }
-        Ok((
-            A::State::default(),
-            self.store.load(&ctx.tenant, A::NAME, &id).await?,
-        ))
+        let (history, carried) = self.store.load_opened(&ctx.tenant, A::NAME, &id).await?;
+        Ok((A::State::default(), history, carried))
     }
 
     /// Whether `snapshot_every` events have piled up since the last snapshot.

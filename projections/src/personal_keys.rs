@@ -49,6 +49,17 @@ impl MasterKey {
         Self(DataKey::from_bytes(&bytes).expect("32 bytes"))
     }
 
+    /// The key logs pseudonymise actors with ([`eventlog::personal::pseudonym`]): derived from
+    /// the master key, so pseudonyms stay the same across restarts and cannot be reversed
+    /// without it.
+    pub fn pseudonym_key(&self) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
+        hmac::sign(&key, b"pursight-log-pseudonym-v1")
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes")
+    }
+
     /// The master key from the environment; `(key, false)` for the development key when unset.
     pub fn from_env() -> Result<(Self, bool), String> {
         match std::env::var(MASTER_KEY_SETTING) {
@@ -166,6 +177,75 @@ impl PgKeyring {
         .await?
         .rows_affected())
     }
+}
+
+/// What re-applying the recorded erasures did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reapplied {
+    /// `PersonalDataErased` events found on the stream.
+    pub erasures: usize,
+    /// Distinct key ids they name.
+    pub keys: usize,
+    /// Keys that were live again (a restored backup of `personal_keys`) and are destroyed again.
+    pub destroyed: u64,
+}
+
+/// Destroys again every key that a `PersonalDataErased` on the stream names: the stream is the
+/// record of erasures, the key table only its effect, so a restored backup of `personal_keys`
+/// (which brings destroyed keys back) is corrected from the stream. Keys a person got after
+/// their erasure are not named by it and stay live. Reads every tenant's `personal_data`
+/// commits; the events hold digests and key ids only.
+pub async fn reapply_erasures(
+    store: &eventlog::EventStore,
+    keyring: &PgKeyring,
+) -> Result<Reapplied, crate::ProjectionError> {
+    use domain::personal_data::{PersonalDataEvent, AGGREGATE_TYPE};
+    use domain::DomainEvent;
+    use futures::StreamExt;
+    let filter = format!("{}.events.*.{AGGREGATE_TYPE}.*", store.names().prefix());
+    let mut commits = Box::pin(
+        store
+            .read_to_end(&filter, eventlog::DeliverFrom::Start)
+            .await?,
+    );
+    let mut erasures = 0;
+    let mut keys: Vec<Uuid> = Vec::new();
+    while let Some(commit) = commits.next().await {
+        let commit = commit?;
+        for event in &commit.events {
+            let Some((name, version)) = event.name_and_version() else {
+                continue;
+            };
+            let PersonalDataEvent::PersonalDataErased(erased) =
+                PersonalDataEvent::from_stored(name, version, &event.data).map_err(|err| {
+                    crate::ProjectionError::BadEvent {
+                        projection: "personal_keys",
+                        sequence: commit.sequence,
+                        reason: err.to_string(),
+                    }
+                })?;
+            erasures += 1;
+            keys.extend(erased.keys);
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let destroyed = if keys.is_empty() {
+        0
+    } else {
+        keyring
+            .destroy(&keys)
+            .await
+            .map_err(|source| crate::ProjectionError::Database {
+                projection: "personal_keys",
+                source,
+            })?
+    };
+    Ok(Reapplied {
+        erasures,
+        keys: keys.len(),
+        destroyed,
+    })
 }
 
 fn keyring_error(err: sqlx::Error) -> KeyringError {

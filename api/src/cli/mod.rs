@@ -195,7 +195,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.store, &cli.database, args).await,
         Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
         Command::Token(args) => serve::token(args),
-        Command::Tenant(command) => tenant::run(&cli.store, command).await,
+        Command::Tenant(command) => tenant::run(&cli.store, &cli.database, command).await,
         Command::Replay(args) => history::replay(&cli.store, &cli.database, args).await,
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
