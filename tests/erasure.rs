@@ -542,6 +542,39 @@ async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hol
         &[Role::Viewer],
         3600,
     );
+    // Erin, a viewer, is refused a mutation (recorded with her as actor); Omar is refused a
+    // revocation that names her.
+    let refused = app
+        .gql(
+            Some(&erin),
+            "mutation { defineRole(role: \"erins_role\", permissions: [\"asset:read\"]) { version } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let refused = app
+        .gql(
+            Some(&omar),
+            "mutation($s: String!) { revokeRole(subject: $s, role: \"viewer\") { version } }",
+            json!({ "s": ERIN }),
+        )
+        .await;
+    assert!(!refused["errors"].is_null(), "{refused}");
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let naming_erin = |pool: sqlx::PgPool| async move {
+        let (rows,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM audit_refusals WHERE actor = $1 OR strpos(reason, $1) > 0",
+        )
+        .bind(ERIN)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        rows
+    };
+    assert_eq!(naming_erin(pool.clone()).await, 2);
     // Erin is granted admin; a term names her as an owner; she suspends globex as operator.
     gql_ok(&app, &omar, GRANT, json!({ "s": ERIN, "r": "admin" })).await;
     let term = gql_ok(
@@ -601,7 +634,6 @@ async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hol
     for plain in [ERIN, ERIN_REASON, DEFINITION] {
         assert!(!raw.contains(plain), "{plain} is stored sealed");
     }
-    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
     let saved = key_rows(&pool).await;
 
     // Erase Erin everywhere (acme: grant subject and owner; globex: operator and reason).
@@ -621,6 +653,7 @@ async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hol
         .map(|row| row.0)
         .collect();
     assert_eq!(erased.len(), 2);
+    assert_eq!(naming_erin(pool.clone()).await, 0, "refusals blanked");
 
     // The grant names nobody now: Erin's token is a viewer's again, and nobody holds it.
     let refused = app.gql(Some(&erin), ROLES, json!({})).await;
@@ -662,9 +695,16 @@ async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hol
     restore_keys(&pool, &saved, &erased).await;
     assert_eq!(live_keys(&pool, &erased).await, 2);
     assert!(replayed(&app, "globex").contains(ERIN_REASON));
+    // (a restored read-model database brings Erin back as the actor of her refusal, too)
+    sqlx::query("UPDATE audit_refusals SET actor = $1 WHERE actor = '[erased]'")
+        .bind(ERIN)
+        .execute(&pool)
+        .await
+        .unwrap();
     // ...until the recorded erasures are applied again: at the start of a service,
     let sibling = app.sibling().await;
     assert_eq!(live_keys(&pool, &erased).await, 0);
+    assert_eq!(naming_erin(pool.clone()).await, 0);
     sibling.shutdown_handle().shutdown();
     drop(sibling);
     assert!(!replayed(&app, "globex").contains(ERIN_REASON));

@@ -148,12 +148,13 @@ async fn reapply_erasures(store: &EventStore, pool: &PgPool) -> Result<(), Start
     let report = projections::personal_keys::reapply_erasures(store, &keyring)
         .await
         .map_err(|err| StartError::PersonalData(format!("re-applying erasures: {err}")))?;
-    if report.destroyed > 0 {
+    if report.destroyed > 0 || report.refusals > 0 {
         store.purge_snapshots(None).await?;
         tracing::warn!(
             erasures = report.erasures,
             destroyed = report.destroyed,
-            "data keys of recorded erasures were live again (a restored backup of personal_keys?) and are destroyed again; read models restored with them still show the data until `pursight rebuild NAME`"
+            refusals = report.refusals,
+            "data keys (or refused-command rows) of recorded erasures were back (a restored backup?) and are erased again; read models restored with them still show the data until `pursight rebuild NAME`"
         );
     } else {
         tracing::info!(

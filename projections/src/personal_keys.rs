@@ -165,6 +165,41 @@ impl PgKeyring {
         Ok(rows.into_iter().map(|(tenant,)| tenant).collect())
     }
 
+    /// Blanks the actor of the refused commands (`audit_refusals`, kept apart from the stream
+    /// with the actor in plain text) of the erased persons `erased` (tenant, subject digest):
+    /// each distinct actor is digested and compared, since the erasure record holds no subject.
+    /// Returns how many rows were blanked.
+    pub async fn blank_refusals(
+        &self,
+        erased: &std::collections::HashSet<(String, String)>,
+    ) -> Result<u64, sqlx::Error> {
+        if erased.is_empty() {
+            return Ok(0);
+        }
+        let erased_marker = eventlog::personal::ERASED;
+        let actors: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT tenant_id, actor FROM audit_refusals WHERE actor <> $1",
+        )
+        .bind(erased_marker)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut blanked = 0;
+        for (tenant, actor) in actors {
+            if erased.contains(&(tenant.clone(), self.subject_digest(&tenant, &actor))) {
+                blanked += sqlx::query(
+                    "UPDATE audit_refusals SET actor = $3 WHERE tenant_id = $1 AND actor = $2",
+                )
+                .bind(&tenant)
+                .bind(&actor)
+                .bind(erased_marker)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            }
+        }
+        Ok(blanked)
+    }
+
     /// Destroys these keys (their wrapped material is overwritten with NULL); returns how many
     /// were live.
     pub async fn destroy(&self, ids: &[Uuid]) -> Result<u64, sqlx::Error> {
@@ -188,6 +223,9 @@ pub struct Reapplied {
     pub keys: usize,
     /// Keys that were live again (a restored backup of `personal_keys`) and are destroyed again.
     pub destroyed: u64,
+    /// Refused-command rows (`audit_refusals`) whose actor is an erased person, blanked again
+    /// (a restored backup of the read-model database brings them back).
+    pub refusals: u64,
 }
 
 /// Destroys again every key that a `PersonalDataErased` on the stream names: the stream is the
@@ -210,13 +248,14 @@ pub async fn reapply_erasures(
     );
     let mut erasures = 0;
     let mut keys: Vec<Uuid> = Vec::new();
+    let mut erased: std::collections::HashSet<(String, String)> = Default::default();
     while let Some(commit) = commits.next().await {
         let commit = commit?;
         for event in &commit.events {
             let Some((name, version)) = event.name_and_version() else {
                 continue;
             };
-            let PersonalDataEvent::PersonalDataErased(erased) =
+            let PersonalDataEvent::PersonalDataErased(erased_event) =
                 PersonalDataEvent::from_stored(name, version, &event.data).map_err(|err| {
                     crate::ProjectionError::BadEvent {
                         projection: "personal_keys",
@@ -225,7 +264,8 @@ pub async fn reapply_erasures(
                     }
                 })?;
             erasures += 1;
-            keys.extend(erased.keys);
+            keys.extend(erased_event.keys);
+            erased.insert((event.tenant.clone(), erased_event.subject_digest));
         }
     }
     keys.sort_unstable();
@@ -241,10 +281,17 @@ pub async fn reapply_erasures(
                 source,
             })?
     };
+    let refusals = keyring.blank_refusals(&erased).await.map_err(|source| {
+        crate::ProjectionError::Database {
+            projection: "personal_keys",
+            source,
+        }
+    })?;
     Ok(Reapplied {
         erasures,
         keys: keys.len(),
         destroyed,
+        refusals,
     })
 }
 

@@ -105,15 +105,20 @@ pub async fn run(
         let destroyed = keyring.destroy(&keys).await?;
         // Aggregate snapshots hold opened values; the next command loads the full history.
         let snapshots = store.purge_snapshots(Some(tenant)).await?;
-        // Refused commands are kept apart from the stream with their actor in plain text.
-        let refusals =
-            sqlx::query("UPDATE audit_refusals SET actor = $3 WHERE tenant_id = $1 AND actor = $2")
-                .bind(tenant.as_str())
-                .bind(&subject)
-                .bind(eventlog::personal::ERASED)
-                .execute(&pool)
-                .await?
-                .rows_affected();
+        // Refused commands are kept apart from the stream in plain text: the subject as actor,
+        // and named in a refusal's reason (`dana@… does not hold role …`).
+        let refusals = sqlx::query(
+            "UPDATE audit_refusals SET \
+               actor = CASE WHEN actor = $2 THEN $3 ELSE actor END, \
+               reason = replace(reason, $2, $3) \
+             WHERE tenant_id = $1 AND (actor = $2 OR strpos(reason, $2) > 0)",
+        )
+        .bind(tenant.as_str())
+        .bind(&subject)
+        .bind(eventlog::personal::ERASED)
+        .execute(&pool)
+        .await?
+        .rows_affected();
         println!(
             "tenant {tenant}: destroyed {destroyed} data key(s); recorded as {ERASED_EVENT} at stream sequence {sequence} (subject digest {}…); {refusals} refused-command row(s) blanked; {snapshots} aggregate snapshot(s) purged",
             &digest[..16]
@@ -169,8 +174,8 @@ async fn reapply(
         .with_keyring(Arc::new(keyring.clone()));
     let report = projections::personal_keys::reapply_erasures(&store, &keyring).await?;
     println!(
-        "{} recorded erasure(s) naming {} data key(s); {} restored key(s) destroyed again",
-        report.erasures, report.keys, report.destroyed
+        "{} recorded erasure(s) naming {} data key(s); {} restored key(s) destroyed again; {} refused-command row(s) blanked again",
+        report.erasures, report.keys, report.destroyed, report.refusals
     );
     if report.destroyed > 0 {
         let snapshots = store.purge_snapshots(None).await?;
