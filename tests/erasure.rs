@@ -18,6 +18,8 @@ const DANA: &str = "dana.erasure@example.test";
 const OMAR: &str = "omar.keeps@example.test";
 const DANA_REASON: &str = "Dana retired this after the audit call";
 const OMAR_REASON: &str = "Omar moved it to the warehouse";
+/// Every source's description ends so; it is the registrant's text, sealed under their key.
+const DESCRIBED: &str = "as its registrant described it";
 
 fn token_for(subject: &str, tenant: &str) -> String {
     issue_token(
@@ -39,6 +41,7 @@ async fn register_and_archive(
 ) -> String {
     let mut input = postgres_source(name);
     input["owner"] = owner.into();
+    input["description"] = format!("{name}, {DESCRIBED}").into();
     let response = app
         .gql(
             Some(token),
@@ -82,7 +85,7 @@ async fn sources(app: &TestApp, token: &str) -> Vec<Value> {
     let response = app
         .gql(
             Some(token),
-            "{ dataSources(includeArchived: true) { id name owner registeredBy updatedBy } }",
+            "{ dataSources(includeArchived: true) { id name owner description registeredBy updatedBy } }",
             json!({}),
         )
         .await;
@@ -162,7 +165,7 @@ async fn an_erased_person_reads_as_erased_everywhere_while_every_hash_still_veri
 
     // Never plain text on the stream.
     let raw = raw_stream(&app).await;
-    for plain in [DANA, OMAR, DANA_REASON, OMAR_REASON] {
+    for plain in [DANA, OMAR, DANA_REASON, OMAR_REASON, DESCRIBED] {
         assert!(!raw.contains(plain), "{plain} is stored sealed");
     }
     assert!(raw.contains("\"pii:v1:"));
@@ -220,6 +223,11 @@ async fn an_erased_person_reads_as_erased_everywhere_while_every_hash_still_veri
     assert_eq!(source(&after, &dana_source)["owner"], "[erased]");
     assert_eq!(source(&after, &dana_source)["registeredBy"], "[erased]");
     assert_eq!(source(&after, &dana_source)["updatedBy"], "[erased]");
+    assert_eq!(source(&after, &dana_source)["description"], "[erased]");
+    assert_eq!(
+        source(&after, &omar_source)["description"],
+        format!("Omar's orders, {DESCRIBED}")
+    );
     assert_eq!(source(&after, &omar_source)["owner"], OMAR);
     assert_eq!(source(&after, &omar_source)["registeredBy"], OMAR);
 
