@@ -355,6 +355,7 @@ SELECT 'customer' || g || '@shop.example' FROM generate_series(1, 60) AS g;
 "#;
 
 const DANA_NOTE: &str = "Dana checked every address by hand";
+const DANA_DESCRIPTION: &str = "Customer addresses, curated by Dana";
 
 async fn gql_ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
     let response = app.gql(Some(token), query, variables).await;
@@ -362,12 +363,12 @@ async fn gql_ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Va
     response["data"].clone()
 }
 
-/// The catalog's copies: an asset's own owner, a label's reviewer and review note.
+/// The catalog's copies: an asset's own owner and description, a label's reviewer and note.
 async fn asset_and_label(app: &TestApp, token: &str, asset: &str) -> (Value, Value) {
     let shown = gql_ok(
         app,
         token,
-        "query($a: ID!) { asset(id: $a) { owner } columnLabels(assetId: $a) { column label status reviewedBy reviewNote } }",
+        "query($a: ID!) { asset(id: $a) { owner description } columnLabels(assetId: $a) { column label status reviewedBy reviewNote } }",
         json!({ "a": asset }),
     )
     .await;
@@ -378,7 +379,7 @@ async fn asset_and_label(app: &TestApp, token: &str, asset: &str) -> (Value, Val
         .find(|l| l["column"] == "email" && l["status"] == "confirmed")
         .cloned()
         .unwrap_or(Value::Null);
-    (shown["asset"]["owner"].clone(), label)
+    (shown["asset"].clone(), label)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -434,8 +435,17 @@ async fn an_erased_owner_and_reviewer_read_as_erased_in_the_rebuilt_catalog() {
     gql_ok(
         &app,
         &dana,
-        "mutation($a: ID!, $o: String) { updateAssetMetadata(assetId: $a, owner: $o, waitForProjection: true) { projected } }",
-        json!({ "a": asset, "o": DANA }),
+        "mutation($a: ID!, $o: String, $d: String) { updateAssetMetadata(assetId: $a, owner: $o, description: $d, waitForProjection: true) { projected } }",
+        json!({ "a": asset, "o": DANA, "d": DANA_DESCRIPTION }),
+    )
+    .await;
+    // Omar changes only the tags: the event carries Dana's description over, still as her text.
+    let omar = token_for(OMAR, "acme");
+    gql_ok(
+        &app,
+        &omar,
+        "mutation($a: ID!) { updateAssetMetadata(assetId: $a, tags: [\"purpose:billing\"], waitForProjection: true) { projected } }",
+        json!({ "a": asset }),
     )
     .await;
     let confirmed = gql_ok(
@@ -447,17 +457,22 @@ async fn an_erased_owner_and_reviewer_read_as_erased_in_the_rebuilt_catalog() {
     .await;
     assert_eq!(confirmed["confirmClassification"]["recorded"], true);
     wait_projected(&app, &dana).await;
-    let (owner, label) = asset_and_label(&app, &dana, &asset).await;
-    assert_eq!(owner, DANA);
+    let (shown, label) = asset_and_label(&app, &dana, &asset).await;
+    assert_eq!(shown["owner"], DANA);
+    assert_eq!(shown["description"], DANA_DESCRIPTION);
     assert_eq!(label["reviewedBy"], DANA, "{label}");
     assert_eq!(label["reviewNote"], DANA_NOTE, "{label}");
     let raw = raw_stream(&app).await;
-    assert!(!raw.contains(DANA) && !raw.contains(DANA_NOTE));
+    assert!(!raw.contains(DANA) && !raw.contains(DANA_NOTE) && !raw.contains(DANA_DESCRIPTION));
 
     let out = pursight(&app, &["erase", "--subject", DANA, "--tenant", "acme"]);
     assert!(out.status.success(), "{}", text(&out));
-    let (owner, label) = asset_and_label(&app, &dana, &asset).await;
-    assert_eq!(owner, "[erased]");
+    let (shown, label) = asset_and_label(&app, &dana, &asset).await;
+    assert_eq!(shown["owner"], "[erased]");
+    assert_eq!(
+        shown["description"], "[erased]",
+        "Dana's description, carried over by Omar's change, is erased with her"
+    );
     assert_eq!(label["reviewedBy"], "[erased]", "{label}");
     assert_eq!(label["reviewNote"], "[erased]", "{label}");
     let out = pursight(&app, &["verify"]);
