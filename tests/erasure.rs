@@ -764,3 +764,94 @@ async fn an_erased_grantee_term_owner_and_tenant_operator_read_as_erased_and_hol
     std::fs::remove_dir_all(&dir).ok();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aggregate_snapshots_keep_personal_values_sealed_and_erase_purges_them() {
+    use commands::{CommandContext, CommandHandler};
+    use domain::access::Permission;
+    use domain::access_policy::{access_policy_id, AccessPolicy, AccessPolicyCommand};
+    use domain::Aggregate;
+    let app = TestApp::spawn().await;
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let store = support_store_with_keys(&app, &pool).await;
+    // A snapshot after every second event, so three grants leave one.
+    let handler = CommandHandler::new(store.clone()).with_snapshot_every(2);
+    let tenant = TenantId::parse("acme").unwrap();
+    // A context per command: one command id each.
+    let ctx = || CommandContext::new(tenant.clone(), OMAR, vec![Role::Admin], None);
+    let id = access_policy_id(&tenant);
+    let grantees = ["ana.snap@example.test", ERIN, "ivo.snap@example.test"];
+    for subject in grantees {
+        handler
+            .execute::<AccessPolicy>(
+                &ctx(),
+                Permission::ManageRoles,
+                id,
+                AccessPolicyCommand::GrantRole {
+                    subject: subject.into(),
+                    role: "viewer".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let snapshot = store
+        .load_snapshot(&tenant, AccessPolicy::NAME, &id)
+        .await
+        .expect("a snapshot was saved");
+    let kept = snapshot.state.to_string();
+    for subject in grantees {
+        assert!(!kept.contains(subject), "{subject} is sealed in {kept}");
+    }
+    assert!(kept.contains("pii:v1:"), "{kept}");
+    // Loaded through the snapshot, the state reads the subjects (a revocation finds its grant).
+    let state = handler
+        .state::<AccessPolicy>(&ctx(), Permission::ManageRoles, id)
+        .await
+        .unwrap();
+    assert_eq!(state.grants["viewer"].len(), 3);
+    handler
+        .execute::<AccessPolicy>(
+            &ctx(),
+            Permission::ManageRoles,
+            id,
+            AccessPolicyCommand::RevokeRole {
+                subject: grantees[0].into(),
+                role: "viewer".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Erasing Erin purges the tenant's snapshots; her grant is held by nobody afterwards.
+    let out = pursight(&app, &["erase", "--subject", ERIN, "--tenant", "acme"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("aggregate snapshot(s) purged"),
+        "{}",
+        text(&out)
+    );
+    assert!(store
+        .load_snapshot(&tenant, AccessPolicy::NAME, &id)
+        .await
+        .is_none());
+    let state = handler
+        .state::<AccessPolicy>(&ctx(), Permission::ManageRoles, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.grants["viewer"].iter().collect::<Vec<_>>(),
+        [&grantees[2].to_owned()]
+    );
+    pool.close().await;
+    app.stop().await;
+}
+
+/// The test's event store, sealing with the service's key table.
+async fn support_store_with_keys(app: &TestApp, pool: &sqlx::PgPool) -> eventlog::EventStore {
+    use projections::personal_keys::{MasterKey, PgKeyring};
+    let (master, _) = MasterKey::from_env().unwrap();
+    app.event_store()
+        .await
+        .with_keyring(std::sync::Arc::new(PgKeyring::new(pool.clone(), master)))
+}

@@ -285,8 +285,10 @@ impl CommandHandler {
             match self.store.append(commit).await {
                 Ok(appended) => {
                     if !appended.duplicate && self.snapshot_due(&history, &appended) {
-                        Box::pin(self.save_snapshot::<A>(ctx, id, state, &decided, &appended))
-                            .await;
+                        Box::pin(
+                            self.save_snapshot::<A>(ctx, id, state, &decided, &appended, carried),
+                        )
+                        .await;
                     }
                     return Ok(CommandOutcome {
                         aggregate_id: id,
@@ -341,8 +343,9 @@ impl CommandHandler {
     /// The aggregate's state before its unfolded `history`: from a snapshot that the stream
     /// confirms, or the default state with the full history. Sealed personal values in both are
     /// opened (decisions compare them: who holds a role, whether an owner changed); an erased
-    /// one reads `[erased]`. Snapshots therefore hold opened values: `pursight erase` purges the
-    /// tenant's snapshots, like it rebuilds the read models.
+    /// one reads `[erased]`. Snapshots are saved with those values sealed again
+    /// ([`eventlog::personal::reseal_value`]); `pursight erase` purges the tenant's snapshots all
+    /// the same, like it rebuilds the read models.
     async fn load<A>(
         &self,
         ctx: &CommandContext,
@@ -387,7 +390,8 @@ impl CommandHandler {
         })
     }
 
-    /// Saves a snapshot of the state after `decided`.
+    /// Saves a snapshot of the state after `decided`, its personal values sealed again as the
+    /// tokens they were opened from (`carried`) or appended as.
     async fn save_snapshot<A>(
         &self,
         ctx: &CommandContext,
@@ -395,6 +399,7 @@ impl CommandHandler {
         state: A::State,
         decided: &[A::Event],
         appended: &eventlog::Appended,
+        mut carried: Carried,
     ) where
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
@@ -405,9 +410,17 @@ impl CommandHandler {
         let state = decided
             .iter()
             .fold(state, |state, event| A::evolve(state, event));
-        let Ok(state) = serde_json::to_value(&state) else {
+        let Ok(mut state) = serde_json::to_value(&state) else {
             return;
         };
+        if let Ok(stored) = appended.events.cloud_events() {
+            let plain: Vec<(&str, serde_json::Value)> = decided
+                .iter()
+                .map(|event| (event.event_type(), event.to_data()))
+                .collect();
+            eventlog::personal::carry_appended(&plain, &stored, &mut carried);
+        }
+        eventlog::personal::reseal_value(&mut state, &carried);
         let snapshot = Snapshot {
             state,
             version: last.aggregate_version,

@@ -484,6 +484,46 @@ pub fn carry_tokens(event: NewEvent, carried: &Carried) -> NewEvent {
     }
 }
 
+/// Adds to `carried` the token each personal value of just-appended events was sealed as:
+/// `decided` holds each event's name and its data as decided (plain), `stored` the events as
+/// appended (sealed), in the same order.
+pub fn carry_appended(decided: &[(&str, Value)], stored: &[CloudEvent], carried: &mut Carried) {
+    for ((name, plain), stored) in decided.iter().zip(stored) {
+        for (pointer, _) in personal_values(name, plain) {
+            let text = plain.pointer(&pointer).and_then(Value::as_str);
+            let token = stored.data.pointer(&pointer).and_then(Value::as_str);
+            if let (Some(text), Some(token)) = (text, token) {
+                if is_token(token) {
+                    carried.insert(text.to_owned(), token.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Replaces every string in `value` (an aggregate state about to be kept as a snapshot) that
+/// `carried` knows by its token, so that snapshots hold personal values sealed, as the stream
+/// does; [`Opener::open_value`] opens them when the snapshot is loaded.
+pub fn reseal_value(value: &mut Value, carried: &Carried) {
+    if carried.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(text) => {
+            if let Some(token) = carried.get(text.as_str()) {
+                *text = token.clone();
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| reseal_value(item, carried)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| reseal_value(item, carried)),
+        _ => {}
+    }
+}
+
 /// Opens the sealed values of events for a view. Keys are fetched once per id and kept only as
 /// long as the opener lives (one read, one projection batch), so an erasure takes effect at the
 /// next read; nothing caches keys across reads.
@@ -1049,6 +1089,34 @@ mod tests {
         );
         seal_commit(keyring.as_ref(), &mut new).await.unwrap();
         let mut events = stored(&new);
+        // A snapshot of the state after these events keeps them sealed, and opens again.
+        let mut appended = Carried::new();
+        carry_appended(
+            &[
+                ("TermDefined", term.clone()),
+                (
+                    "RoleGranted",
+                    serde_json::json!({"subject": "erik@example.org", "role": "admin"}),
+                ),
+            ],
+            &events,
+            &mut appended,
+        );
+        let mut state = serde_json::json!({
+            "grants": {"admin": ["erik@example.org"]},
+            "terms": [{"name": "Customer", "definition": "as Dana wrote it"}]
+        });
+        let plain_state = state.clone();
+        reseal_value(&mut state, &appended);
+        let sealed_state = state.to_string();
+        assert!(!sealed_state.contains("erik@") && !sealed_state.contains("as Dana"));
+        assert_eq!(state["terms"][0]["name"], "Customer");
+        let keyring_dyn: Arc<dyn Keyring> = keyring.clone();
+        Opener::new(Some(keyring_dyn))
+            .open_value("acme", &mut state)
+            .await
+            .unwrap();
+        assert_eq!(state, plain_state);
         let raw = serde_json::to_string(&events).unwrap();
         for plain in ["erik@example.org", "as Dana wrote it", "Sales"] {
             assert!(!raw.contains(plain), "{plain} is sealed");

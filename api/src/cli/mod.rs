@@ -229,7 +229,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compliance { actor, command } => {
             compliance::run(&cli.store, &cli.database, &actor, command).await
         }
-        Command::Glossary { actor, command } => glossary::run(&cli.store, &actor, command).await,
+        Command::Glossary { actor, command } => {
+            glossary::run(&cli.store, &cli.database, &actor, command).await
+        }
         Command::Report { actor, command } => {
             report::run(&cli.store, &cli.database, &actor, command).await
         }
