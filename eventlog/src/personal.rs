@@ -22,6 +22,11 @@
 //! that it reads [`ERASED`]) and puts the tokens back before the hash is recomputed.
 //!
 //! Events written before sealing hold plain strings, which every reader shows as they are.
+//!
+//! The command handler decides on opened values too ([`Opener::open_data`]: `data` only, the
+//! actor stays sealed): a value it carries over unchanged into a new event keeps its token
+//! ([`carry_tokens`]), and a snapshot of the state is saved with its personal values sealed
+//! again ([`reseal_value`]). Logs name actors only by [`pseudonym`].
 
 use crate::envelope::{CloudEvent, NewCommit, NewEvent};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

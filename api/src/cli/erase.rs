@@ -33,7 +33,8 @@ pub const ERASED_EVENT: &str = "PersonalDataErased";
 #[derive(Debug, Args)]
 pub struct EraseArgs {
     /// The person whose personal data is erased, exactly as it appears as actor (their token's
-    /// `sub`) or as an owner. At most 512 bytes, no control characters. Never printed.
+    /// `sub`, or the `--operator` of `pursight tenant`), as an owner or as a grant's subject. At
+    /// most 512 bytes, no control characters. Never printed.
     #[arg(long, required_unless_present = "reapply")]
     pub subject: Option<String>,
     /// Only in this tenant (default: every tenant that holds a key of the subject).

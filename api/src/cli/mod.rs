@@ -69,6 +69,8 @@ pub enum Command {
     /// Erase a person's personal data (GDPR Art. 17): destroy their data keys, so that every
     /// replay, export and read model shows `[erased]` while every hash chain still verifies;
     /// records a `PersonalDataErased` event and rebuilds the read models. Idempotent.
+    /// `--reapply` destroys again the keys of every recorded erasure (after restoring a backup
+    /// of `personal_keys`).
     Erase(erase::EraseArgs),
     /// The audit trail (events and refused commands): `pursight audit export --format csv|ndjson`.
     #[command(subcommand)]
