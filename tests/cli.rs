@@ -781,8 +781,13 @@ async fn roles_are_defined_granted_changed_and_retired_from_the_command_line() {
     assert!(out.contains("role analyst defined"), "{out}");
     let (ok, out) = run(&["grant", "kim@acme.test", "analyst"]);
     assert!(ok, "{out}");
-    let (ok, out) = run(&["list", "--format", "json"]);
-    assert!(ok, "{out}");
+    // The JSON is standard output alone (warnings go to standard error).
+    let listing = pursight(
+        &app,
+        &["roles", "list", "--format", "json", "--tenant", "acme"],
+    );
+    assert!(listing.status.success(), "{}", text(&listing));
+    let out = String::from_utf8_lossy(&listing.stdout).into_owned();
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
     let analyst = listed
         .as_array()

@@ -139,12 +139,39 @@ impl ShutdownHandle {
     }
 }
 
+/// Destroys again the keys of every erasure recorded on the stream, before anything reads: a
+/// restored backup of `personal_keys` would otherwise bring erased data back.
+async fn reapply_erasures(store: &EventStore, pool: &PgPool) -> Result<(), StartError> {
+    use projections::personal_keys::{MasterKey, PgKeyring};
+    let (master, _) = MasterKey::from_env().map_err(StartError::PersonalData)?;
+    let keyring = PgKeyring::new(pool.clone(), master);
+    let report = projections::personal_keys::reapply_erasures(store, &keyring)
+        .await
+        .map_err(|err| StartError::PersonalData(format!("re-applying erasures: {err}")))?;
+    if report.destroyed > 0 || report.refusals > 0 {
+        store.purge_snapshots(None).await?;
+        tracing::warn!(
+            erasures = report.erasures,
+            destroyed = report.destroyed,
+            refusals = report.refusals,
+            "data keys (or refused-command rows) of recorded erasures were back (a restored backup?) and are erased again; read models restored with them still show the data until `pursight rebuild NAME`"
+        );
+    } else {
+        tracing::info!(
+            erasures = report.erasures,
+            "recorded erasures re-applied to the key table"
+        );
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(config: AppConfig) -> Result<Self, StartError> {
         let store = EventStore::connect(&config.store).await?;
         let pool = projections::database::connect(&config.database_url).await?;
         let store =
             crate::settings::with_personal_keys(store, &pool).map_err(StartError::PersonalData)?;
+        reapply_erasures(&store, &pool).await?;
         let auth = Arc::new(
             Authenticator::new(&config.jwt_secret, config.jwt_public_key_pem.as_deref())?
                 .with_issuer(config.jwt_issuer.clone())

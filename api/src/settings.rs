@@ -53,6 +53,7 @@ pub fn with_personal_keys(
             "{MASTER_KEY_SETTING} is not set: personal data keys are wrapped with the public development key; set it (openssl rand -hex 32) outside development"
         );
     }
+    eventlog::personal::set_pseudonym_key(&master.pseudonym_key());
     Ok(store.with_keyring(std::sync::Arc::new(PgKeyring::new(pool.clone(), master))))
 }
 

@@ -36,6 +36,15 @@ pub fn subject_filter(store: &EventStore) -> String {
     format!("{}.events.*.{}.*", store.names().prefix(), Tenant::NAME)
 }
 
+/// The commit with its sealed values (a suspension's reason) opened, or `[erased]`.
+async fn opened(
+    store: &EventStore,
+    mut commit: StoredCommit,
+) -> Result<StoredCommit, EventStoreError> {
+    store.opener().open(&mut commit.events).await?;
+    Ok(commit)
+}
+
 /// One tenant as recorded, with when its status last changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRecord {
@@ -123,7 +132,7 @@ impl TenantRegistry {
         );
         let mut last = 0;
         while let Some(commit) = commits.next().await {
-            let commit = commit?;
+            let commit = opened(store, commit?).await?;
             last = commit.sequence;
             registry.apply(&commit);
         }
@@ -147,7 +156,7 @@ impl TenantRegistry {
                     let mut commits =
                         Box::pin(store.read(&filter, DeliverFrom::Sequence(last + 1)).await?);
                     while let Some(commit) = commits.next().await {
-                        let commit = commit?;
+                        let commit = opened(&store, commit?).await?;
                         last = commit.sequence;
                         registry.apply(&commit);
                     }

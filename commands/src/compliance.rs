@@ -503,10 +503,12 @@ impl ComplianceWorkflow {
     /// The readers of the tenant's assets, from its AccessPolicy history.
     async fn readers(&self, ctx: &CommandContext) -> Result<Readers, CommandError> {
         let id = access_policy_id(&ctx.tenant);
-        let history = self
+        // Opened: a grant and its revocation name the subject in tokens that differ, and only
+        // the opened subjects pair them up (an erased subject holds nothing).
+        let (history, _) = self
             .handler
             .store()
-            .load(&ctx.tenant, AccessPolicy::NAME, &id)
+            .load_opened(&ctx.tenant, AccessPolicy::NAME, &id)
             .await?;
         Ok(Readers::of(&decode::<AccessPolicy>(&history, id)?))
     }

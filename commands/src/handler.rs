@@ -4,6 +4,7 @@ use crate::{CommandContext, CommandError};
 use domain::access::Permission;
 use domain::datasource::SourcePolicy;
 use domain::{Aggregate, AggregateId, DomainEvent, Rejection, RejectionKind};
+use eventlog::personal::{carry_tokens, Carried};
 use eventlog::{
     AppendError, CommitMetadata, CommittedEvents, EventStore, History, NewCommit, NewEvent,
     Snapshot,
@@ -138,12 +139,13 @@ impl CommandHandler {
     // The span is at debug level: with the default `info` filter, creating it (its fields are
     // formatted when it opens) and entering it on every poll cost about as much as a tenth of
     // an append, for context that no info-level line inside a successful command would show.
-    // The info-level line a failed command writes carries the same fields itself.
+    // The info-level line a failed command writes carries the same fields itself. Logs name
+    // the actor only by its pseudonym: they are kept outside the erasable store.
     #[instrument(level = "debug", skip_all, fields(
         aggregate = A::NAME,
         aggregate_id = %id,
         tenant = %ctx.tenant,
-        actor = %ctx.actor,
+        actor = %eventlog::personal::pseudonym(&ctx.actor),
         command_id = %ctx.command_id,
     ))]
     async fn run<A>(
@@ -179,7 +181,7 @@ impl CommandHandler {
                     aggregate = A::NAME,
                     aggregate_id = %id,
                     tenant = %ctx.tenant,
-                    actor = %ctx.actor,
+                    actor = %eventlog::personal::pseudonym(&ctx.actor),
                     command_id = %ctx.command_id,
                     error = %err,
                     code = err.code(),
@@ -206,8 +208,12 @@ impl CommandHandler {
         // The guess that the aggregate is new does not count as a try.
         let attempts = self.max_attempts + u32::from(assume_new);
         for attempt in 1..=attempts {
-            let (base_state, history) = if assume_new && attempt == 1 {
-                (A::State::default(), eventlog::History::default())
+            let (base_state, history, carried) = if assume_new && attempt == 1 {
+                (
+                    A::State::default(),
+                    eventlog::History::default(),
+                    eventlog::personal::Carried::new(),
+                )
             } else {
                 // Boxed, like the snapshot save below: these futures are large, and inline they
                 // would make every command's future (moved on each spawn) that much larger,
@@ -269,13 +275,20 @@ impl CommandHandler {
                     causation_id: ctx.causation_id,
                     traceparent: ctx.traceparent.clone(),
                 },
-                events: decided.iter().map(NewEvent::from_domain).collect(),
+                // A personal value carried over unchanged keeps the token (and so the key) it
+                // was sealed with.
+                events: decided
+                    .iter()
+                    .map(|event| carry_tokens(NewEvent::from_domain(event), &carried))
+                    .collect(),
             };
             match self.store.append(commit).await {
                 Ok(appended) => {
                     if !appended.duplicate && self.snapshot_due(&history, &appended) {
-                        Box::pin(self.save_snapshot::<A>(ctx, id, state, &decided, &appended))
-                            .await;
+                        Box::pin(
+                            self.save_snapshot::<A>(ctx, id, state, &decided, &appended, carried),
+                        )
+                        .await;
                     }
                     return Ok(CommandOutcome {
                         aggregate_id: id,
@@ -320,7 +333,7 @@ impl CommandHandler {
         if !ctx.allows(permission) {
             return Err(CommandError::Forbidden(permission));
         }
-        let (state, history) = self.load::<A>(ctx, id).await?;
+        let (state, history, _) = self.load::<A>(ctx, id).await?;
         let events = decode_history::<A>(&history, id)?;
         Ok(events
             .iter()
@@ -328,32 +341,46 @@ impl CommandHandler {
     }
 
     /// The aggregate's state before its unfolded `history`: from a snapshot that the stream
-    /// confirms, or the default state with the full history.
+    /// confirms, or the default state with the full history. Sealed personal values in both are
+    /// opened (decisions compare them: who holds a role, whether an owner changed); an erased
+    /// one reads `[erased]`. Snapshots are saved with those values sealed again
+    /// ([`eventlog::personal::reseal_value`]); `pursight erase` purges the tenant's snapshots all
+    /// the same, like it rebuilds the read models.
     async fn load<A>(
         &self,
         ctx: &CommandContext,
         id: AggregateId,
-    ) -> Result<(A::State, History), CommandError>
+    ) -> Result<(A::State, History, Carried), CommandError>
     where
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
     {
         if let Some(snapshot) = self.store.load_snapshot(&ctx.tenant, A::NAME, &id).await {
-            if let Ok(state) = serde_json::from_value::<A::State>(snapshot.state.clone()) {
-                if let Some(history) = self
+            let mut opener = self.store.opener();
+            let mut value = snapshot.state.clone();
+            let mut carried = opener
+                .open_value(ctx.tenant.as_str(), &mut value)
+                .await
+                .map_err(eventlog::EventStoreError::from)?;
+            if let Ok(state) = serde_json::from_value::<A::State>(value) {
+                if let Some(mut history) = self
                     .store
                     .load_after(&ctx.tenant, A::NAME, &id, &snapshot)
                     .await?
                 {
-                    return Ok((state, history));
+                    carried.extend(
+                        opener
+                            .open_data(history.events.iter_mut().map(|stored| &mut stored.event))
+                            .await
+                            .map_err(eventlog::EventStoreError::from)?,
+                    );
+                    return Ok((state, history, carried));
                 }
             }
             tracing::info!("snapshot does not fit the stream; loading the full history");
         }
-        Ok((
-            A::State::default(),
-            self.store.load(&ctx.tenant, A::NAME, &id).await?,
-        ))
+        let (history, carried) = self.store.load_opened(&ctx.tenant, A::NAME, &id).await?;
+        Ok((A::State::default(), history, carried))
     }
 
     /// Whether `snapshot_every` events have piled up since the last snapshot.
@@ -363,7 +390,8 @@ impl CommandHandler {
         })
     }
 
-    /// Saves a snapshot of the state after `decided`.
+    /// Saves a snapshot of the state after `decided`, its personal values sealed again as the
+    /// tokens they were opened from (`carried`) or appended as.
     async fn save_snapshot<A>(
         &self,
         ctx: &CommandContext,
@@ -371,6 +399,7 @@ impl CommandHandler {
         state: A::State,
         decided: &[A::Event],
         appended: &eventlog::Appended,
+        mut carried: Carried,
     ) where
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
@@ -381,9 +410,17 @@ impl CommandHandler {
         let state = decided
             .iter()
             .fold(state, |state, event| A::evolve(state, event));
-        let Ok(state) = serde_json::to_value(&state) else {
+        let Ok(mut state) = serde_json::to_value(&state) else {
             return;
         };
+        if let Ok(stored) = appended.events.cloud_events() {
+            let plain: Vec<(&str, serde_json::Value)> = decided
+                .iter()
+                .map(|event| (event.event_type(), event.to_data()))
+                .collect();
+            eventlog::personal::carry_appended(&plain, &stored, &mut carried);
+        }
+        eventlog::personal::reseal_value(&mut state, &carried);
         let snapshot = Snapshot {
             state,
             version: last.aggregate_version,

@@ -522,7 +522,21 @@ pub fn check_role_name(raw: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-/// Checks a subject (1 to 254 characters, no whitespace or control character).
+/// What a sealed personal value reads once its person was erased (`eventlog::personal::ERASED`).
+pub const ERASED_SUBJECT: &str = "[erased]";
+/// What a sealed personal value reads when it does not open (`eventlog::personal::UNREADABLE`).
+pub const UNREADABLE_SUBJECT: &str = "[unreadable]";
+
+/// Whether a grant's subject names nobody: an erased or unreadable sealed subject, or a sealed
+/// token that was not opened. Such a grant authorises no one: the aggregate does not count it
+/// as held and the access read model keeps no row for it, so erasing a person ends their grants
+/// (and never hands them to a token whose `sub` happens to read `[erased]`).
+pub fn names_nobody(subject: &str) -> bool {
+    subject == ERASED_SUBJECT || subject == UNREADABLE_SUBJECT || subject.starts_with("pii:")
+}
+
+/// Checks a subject (1 to 254 characters, no whitespace or control character, not a marker of
+/// erased data nor shaped like a sealed value: see [`names_nobody`]).
 pub fn check_subject(raw: &str) -> Result<String, String> {
     let subject = raw.trim();
     let chars = subject.chars().count();
@@ -531,6 +545,11 @@ pub fn check_subject(raw: &str) -> Result<String, String> {
     {
         return Err(format!(
             "subject: 1 to {MAX_SUBJECT_CHARS} characters without whitespace or control characters (a token's sub)"
+        ));
+    }
+    if names_nobody(subject) {
+        return Err(format!(
+            "subject: {ERASED_SUBJECT}, {UNREADABLE_SUBJECT} and subjects starting with `pii:` name nobody and cannot be granted or revoked"
         ));
     }
     Ok(subject.to_owned())
@@ -775,6 +794,9 @@ impl Aggregate for AccessPolicy {
                 state.roles.remove(&e.role);
                 state.grants.remove(&e.role);
             }
+            // An erased subject names nobody: its grant is not held by anyone.
+            AccessPolicyEvent::RoleGranted(e) if names_nobody(&e.subject) => {}
+            AccessPolicyEvent::RoleRevoked(e) if names_nobody(&e.subject) => {}
             AccessPolicyEvent::RoleGranted(e) => {
                 state
                     .grants

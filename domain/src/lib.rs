@@ -16,6 +16,7 @@ pub mod glossary;
 pub mod ids;
 pub mod lineage_job;
 pub mod owner;
+pub mod personal_data;
 pub mod rule_set;
 pub mod scan;
 pub mod schema;

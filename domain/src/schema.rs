@@ -8,7 +8,7 @@
 use crate::aggregate::wire_type;
 use crate::compliance::{policy, violation};
 use crate::datasource::{self, v1, v2};
-use crate::{access_policy, asset, glossary, rule_set, scan, tenant};
+use crate::{access_policy, asset, glossary, personal_data, rule_set, scan, tenant};
 use schemars::{schema_for, JsonSchema};
 use serde_json::{Map, Value};
 
@@ -107,6 +107,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         of::<glossary::TermLinked>("TermLinked", 1),
         of::<glossary::TermUnlinked>("TermUnlinked", 1),
         of::<crate::lineage_job::RunObserved>("RunObserved", 1),
+        of::<personal_data::PersonalDataErased>("PersonalDataErased", 1),
     ]
 }
 
@@ -163,6 +164,7 @@ mod tests {
             crate::access_policy::AccessPolicyEvent::READABLE,
             crate::glossary::GlossaryEvent::READABLE,
             crate::lineage_job::LineageJobEvent::READABLE,
+            crate::personal_data::PersonalDataEvent::READABLE,
         ]
         .concat()
     }
@@ -196,6 +198,10 @@ mod tests {
             ),
             ("glossary", crate::glossary::GlossaryEvent::READABLE),
             ("lineage_job", crate::lineage_job::LineageJobEvent::READABLE),
+            (
+                "personal_data",
+                crate::personal_data::PersonalDataEvent::READABLE,
+            ),
         ] {
             for (event_type, _) in readable {
                 let owner = owners.entry(*event_type).or_insert(aggregate);
@@ -228,6 +234,9 @@ mod tests {
         );
         check::<crate::glossary::GlossaryEvent>(crate::glossary::GlossaryEvent::READABLE);
         check::<crate::lineage_job::LineageJobEvent>(crate::lineage_job::LineageJobEvent::READABLE);
+        check::<crate::personal_data::PersonalDataEvent>(
+            crate::personal_data::PersonalDataEvent::READABLE,
+        );
     }
 
     #[test]

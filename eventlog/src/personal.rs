@@ -22,6 +22,11 @@
 //! that it reads [`ERASED`]) and puts the tokens back before the hash is recomputed.
 //!
 //! Events written before sealing hold plain strings, which every reader shows as they are.
+//!
+//! The command handler decides on opened values too ([`Opener::open_data`]: `data` only, the
+//! actor stays sealed): a value it carries over unchanged into a new event keeps its token
+//! ([`carry_tokens`]), and a snapshot of the state is saved with its personal values sealed
+//! again ([`reseal_value`]). Logs name actors only by [`pseudonym`].
 
 use crate::envelope::{CloudEvent, NewCommit, NewEvent};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -50,6 +55,39 @@ const NONCE_LEN: usize = 12;
 /// write are sealed.
 pub const SERVICE_ACTOR_PREFIX: &str = "pursight-";
 
+/// The key of [`pseudonym`]: set once at start from the master key (see
+/// `projections::personal_keys::MasterKey::pseudonym_key`); until then a random key of this
+/// process, so a pseudonym is never an unkeyed (dictionary-reversible) hash.
+static PSEUDONYM_KEY: std::sync::OnceLock<ring::hmac::Key> = std::sync::OnceLock::new();
+
+/// Sets the key of [`pseudonym`]; `false` when one was already in use (the first one stays, so
+/// pseudonyms never change within a process).
+pub fn set_pseudonym_key(key: &[u8; 32]) -> bool {
+    PSEUDONYM_KEY
+        .set(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key))
+        .is_ok()
+}
+
+/// How logs name an actor: `p:` and 16 hex digits of HMAC-SHA256 under the pseudonym key, the
+/// same for the same actor (so one person's lines can be followed), and nothing a reader can
+/// reverse without the master key. Logs are kept outside the erasable store, so they must hold
+/// no personal data. PurSight's own services ([`SERVICE_ACTOR_PREFIX`]) are not people and stay
+/// as they are.
+pub fn pseudonym(actor: &str) -> String {
+    if actor.starts_with(SERVICE_ACTOR_PREFIX) && !actor.chars().any(char::is_control) {
+        return actor.to_owned();
+    }
+    let key = PSEUDONYM_KEY.get_or_init(|| {
+        let mut key = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut key)
+            .expect("the system random source works");
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key)
+    });
+    let tag = ring::hmac::sign(key, actor.as_bytes());
+    format!("p:{}", hex::encode(&tag.as_ref()[..8]))
+}
+
 /// Whose personal data a member holds: the actor's (text the actor wrote) or the value's own
 /// (an owner is the person it names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +96,8 @@ pub enum Whose {
     Value,
 }
 
-/// The personal members of each event type's `data` (JSON pointers), the one list that decides
-/// what is sealed at append. The envelope's `actor` is sealed in every event. Readers do not
+/// The personal members of each event type's `data` (JSON pointers; a `*` segment stands for
+/// every index of an array), the one list that decides what is sealed at append. The envelope's `actor` is sealed in every event. Readers do not
 /// use this list: they open every token they find, so a change of it never hides old data.
 pub const PERSONAL_FIELDS: &[(&str, &[(&str, Whose)])] = &[
     ("ClassificationConfirmed", &[("/note", Whose::Actor)]),
@@ -67,15 +105,21 @@ pub const PERSONAL_FIELDS: &[(&str, &[(&str, Whose)])] = &[
     ("ClassificationRevoked", &[("/reason", Whose::Actor)]),
     // An owner is a name (events before owners were typed) or `{name, kind, type}`: whichever
     // of the two is there is a string, the other pointer finds nothing.
+    // Descriptions are free text that may name people: the actor's, like notes.
     (
         "AssetMetadataChanged",
-        &[("/owner", Whose::Value), ("/owner/name", Whose::Value)],
+        &[
+            ("/owner", Whose::Value),
+            ("/owner/name", Whose::Value),
+            ("/description", Whose::Actor),
+        ],
     ),
     (
         "SourceRegistered",
         &[
             ("/config/owner", Whose::Value),
             ("/config/owner/name", Whose::Value),
+            ("/config/description", Whose::Actor),
         ],
     ),
     (
@@ -83,6 +127,7 @@ pub const PERSONAL_FIELDS: &[(&str, &[(&str, Whose)])] = &[
         &[
             ("/config/owner", Whose::Value),
             ("/config/owner/name", Whose::Value),
+            ("/config/description", Whose::Actor),
         ],
     ),
     ("SourceArchived", &[("/reason", Whose::Actor)]),
@@ -90,6 +135,32 @@ pub const PERSONAL_FIELDS: &[(&str, &[(&str, Whose)])] = &[
         "ViolationAccepted",
         &[("/by", Whose::Actor), ("/reason", Whose::Actor)],
     ),
+    // Grants name the person granted (a token's `sub`), sealed under that person's key; the
+    // access read model and the AccessPolicy aggregate treat an erased subject as naming nobody
+    // (`domain::access_policy::names_nobody`).
+    ("RoleGranted", &[("/subject", Whose::Value)]),
+    ("RoleRevoked", &[("/subject", Whose::Value)]),
+    ("RoleDefined", &[("/description", Whose::Actor)]),
+    ("RoleChanged", &[("/description", Whose::Actor)]),
+    // The operator's reason for suspending a tenant (`pursight tenant suspend --reason`).
+    ("TenantSuspended", &[("/reason", Whose::Actor)]),
+    // Glossary owners (each owner's name, `*` is every array index) and the free text a person
+    // wrote: a term's definition, a deprecation's reason.
+    (
+        "TermDefined",
+        &[
+            ("/owners/*/name", Whose::Value),
+            ("/definition", Whose::Actor),
+        ],
+    ),
+    (
+        "TermChanged",
+        &[
+            ("/owners/*/name", Whose::Value),
+            ("/definition", Whose::Actor),
+        ],
+    ),
+    ("TermDeprecated", &[("/reason", Whose::Actor)]),
 ];
 
 /// The personal members of an event type's `data`.
@@ -98,6 +169,45 @@ pub fn personal_fields(name: &str) -> &'static [(&'static str, Whose)] {
         .iter()
         .find(|(event, _)| *event == name)
         .map_or(&[], |(_, fields)| fields)
+}
+
+/// The personal string members of one event's `data`: each pattern of
+/// [`personal_fields`] resolved against `data` (a `*` segment to every index of the array found
+/// there), as concrete JSON pointers. Members that are absent or not strings are left out.
+pub fn personal_values(name: &str, data: &Value) -> Vec<(String, Whose)> {
+    fn resolve(
+        value: &Value,
+        segments: &[&str],
+        at: String,
+        whose: Whose,
+        out: &mut Vec<(String, Whose)>,
+    ) {
+        let Some((first, rest)) = segments.split_first() else {
+            if value.is_string() {
+                out.push((at, whose));
+            }
+            return;
+        };
+        match (*first, value) {
+            ("*", Value::Array(items)) => {
+                for (index, item) in items.iter().enumerate() {
+                    resolve(item, rest, format!("{at}/{index}"), whose, out);
+                }
+            }
+            (key, Value::Object(map)) => {
+                if let Some(item) = map.get(key) {
+                    resolve(item, rest, format!("{at}/{key}"), whose, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (pattern, whose) in personal_fields(name) {
+        let segments: Vec<&str> = pattern.split('/').skip(1).collect();
+        resolve(data, &segments, String::new(), *whose, &mut out);
+    }
+    out
 }
 
 /// A person's 256-bit data key. Never printed.
@@ -309,39 +419,114 @@ pub struct SealedValue {
 /// The tokens a view opened, by JSON pointer into the event (`/actor`, `/data/note`).
 pub type SealedValues = BTreeMap<String, SealedValue>;
 
+/// Every token in `value`: (JSON pointer below `pointer`, token text).
+fn walk(value: &Value, pointer: &mut String, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(text) if text.starts_with(TOKEN_PREFIX) => {
+            found.push((pointer.clone(), text.clone()));
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{index}"));
+                walk(item, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                walk(item, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every token in an event: (JSON pointer, token text), `actor` first.
 fn tokens_in(event: &CloudEvent) -> Vec<(String, String)> {
-    fn walk(value: &Value, pointer: &mut String, found: &mut Vec<(String, String)>) {
-        match value {
-            Value::String(text) if text.starts_with(TOKEN_PREFIX) => {
-                found.push((pointer.clone(), text.clone()));
-            }
-            Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    let len = pointer.len();
-                    pointer.push_str(&format!("/{index}"));
-                    walk(item, pointer, found);
-                    pointer.truncate(len);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    walk(item, pointer, found);
-                    pointer.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
     let mut found = Vec::new();
     if event.actor.starts_with(TOKEN_PREFIX) {
         found.push(("/actor".to_owned(), event.actor.clone()));
     }
     walk(&event.data, &mut "/data".to_owned(), &mut found);
     found
+}
+
+/// What opened values came from: shown text → the token it was opened from.
+pub type Carried = HashMap<String, String>;
+
+/// Puts back the token of each personal value of `event` that an aggregate carried over from
+/// its (opened) history unchanged, so that it stays sealed under the key it was sealed with (a
+/// description keeps its author's key when someone else later changes only the tags).
+pub fn carry_tokens(event: NewEvent, carried: &Carried) -> NewEvent {
+    if carried.is_empty() || personal_fields(event.name).is_empty() {
+        return event;
+    }
+    let Ok(mut data) = serde_json::from_slice::<Value>(event.canonical_data()) else {
+        return event;
+    };
+    let mut changed = false;
+    for (pointer, _) in personal_values(event.name, &data) {
+        let token = data
+            .pointer(&pointer)
+            .and_then(Value::as_str)
+            .and_then(|text| carried.get(text));
+        if let Some(token) = token.cloned() {
+            if let Some(slot) = data.pointer_mut(&pointer) {
+                *slot = Value::String(token);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        NewEvent::from_value(event.name, event.version, &data)
+    } else {
+        event
+    }
+}
+
+/// Adds to `carried` the token each personal value of just-appended events was sealed as:
+/// `decided` holds each event's name and its data as decided (plain), `stored` the events as
+/// appended (sealed), in the same order.
+pub fn carry_appended(decided: &[(&str, Value)], stored: &[CloudEvent], carried: &mut Carried) {
+    for ((name, plain), stored) in decided.iter().zip(stored) {
+        for (pointer, _) in personal_values(name, plain) {
+            let text = plain.pointer(&pointer).and_then(Value::as_str);
+            let token = stored.data.pointer(&pointer).and_then(Value::as_str);
+            if let (Some(text), Some(token)) = (text, token) {
+                if is_token(token) {
+                    carried.insert(text.to_owned(), token.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Replaces every string in `value` (an aggregate state about to be kept as a snapshot) that
+/// `carried` knows by its token, so that snapshots hold personal values sealed, as the stream
+/// does; [`Opener::open_value`] opens them when the snapshot is loaded.
+pub fn reseal_value(value: &mut Value, carried: &Carried) {
+    if carried.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(text) => {
+            if let Some(token) = carried.get(text.as_str()) {
+                *text = token.clone();
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| reseal_value(item, carried)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| reseal_value(item, carried)),
+        _ => {}
+    }
 }
 
 /// Opens the sealed values of events for a view. Keys are fetched once per id and kept only as
@@ -408,6 +593,79 @@ impl Opener {
                     .collect()
             })
             .collect())
+    }
+
+    /// Like [`open`](Self::open) for the tokens in the events' `data` only, leaving their
+    /// `actor` sealed: what the command handler folds into an aggregate's state (decisions
+    /// compare the values, e.g. who holds a role), which never reads the actor. Events without
+    /// tokens in `data` cost no key lookup.
+    ///
+    /// Returns what each opened value came from ([`Carried`]), so that a value the aggregate
+    /// carries over into a new event is stored as the same token ([`carry_tokens`]).
+    pub async fn open_data<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = &'e mut CloudEvent>,
+    ) -> Result<Carried, KeyringError> {
+        let mut carried = Carried::new();
+        if self.keyring.is_none() {
+            return Ok(carried);
+        }
+        let mut with_tokens: Vec<(&mut CloudEvent, Vec<(String, String)>)> = events
+            .into_iter()
+            .filter_map(|event| {
+                let mut found = Vec::new();
+                walk(&event.data, &mut "/data".to_owned(), &mut found);
+                (!found.is_empty()).then_some((event, found))
+            })
+            .collect();
+        if with_tokens.is_empty() {
+            return Ok(carried);
+        }
+        self.fetch(with_tokens.iter().flat_map(|(_, found)| found))
+            .await?;
+        for (event, found) in &mut with_tokens {
+            let sealed = self.apply(event, std::mem::take(found));
+            for (pointer, value) in sealed {
+                let shown = event
+                    .data
+                    .pointer(pointer.strip_prefix("/data").unwrap_or(&pointer))
+                    .and_then(Value::as_str);
+                if let Some(shown) = shown {
+                    carried.insert(shown.to_owned(), value.token);
+                }
+            }
+        }
+        Ok(carried)
+    }
+
+    /// Replaces every token anywhere in `value` (a snapshot's state) of `tenant` by what it
+    /// opens to.
+    pub async fn open_value(
+        &mut self,
+        tenant: &str,
+        value: &mut Value,
+    ) -> Result<Carried, KeyringError> {
+        let mut carried = Carried::new();
+        if self.keyring.is_none() {
+            return Ok(carried);
+        }
+        let mut found = Vec::new();
+        walk(value, &mut String::new(), &mut found);
+        if found.is_empty() {
+            return Ok(carried);
+        }
+        self.fetch(found.iter()).await?;
+        for (pointer, text) in found {
+            let Some(token) = Token::parse(&text) else {
+                continue;
+            };
+            let shown = open_with(&token, tenant, &self.keys).shown().to_owned();
+            if let Some(slot) = value.pointer_mut(&pointer) {
+                *slot = Value::String(shown.clone());
+                carried.insert(shown, text);
+            }
+        }
+        Ok(carried)
     }
 
     /// Fetches the keys of these tokens not fetched yet, in one lookup.
@@ -526,9 +784,18 @@ pub async fn seal_commit(
         .collect();
     // A value shaped like a token is kept only when it is one: it opens (or its key was
     // erased) in this tenant. Anything else, a made-up "token" too, is sealed as text.
+    let members: Vec<Vec<(String, Whose)>> = commit
+        .events
+        .iter()
+        .zip(&data)
+        .map(|(event, data)| {
+            data.as_ref()
+                .map_or_else(Vec::new, |data| personal_values(event.name, data))
+        })
+        .collect();
     let mut candidates: Vec<Uuid> = Token::parse(&actor).map(|t| t.key_id).into_iter().collect();
-    for (event, data) in commit.events.iter().zip(&data) {
-        for (pointer, _) in personal_fields(event.name) {
+    for (data, members) in data.iter().zip(&members) {
+        for (pointer, _) in members {
             if let Some(Value::String(text)) = data.as_ref().and_then(|d| d.pointer(pointer)) {
                 candidates.extend(Token::parse(text).map(|t| t.key_id));
             }
@@ -554,12 +821,12 @@ pub async fn seal_commit(
     let person = sealable(actor.as_str()) && !actor.starts_with(SERVICE_ACTOR_PREFIX);
     // One key lookup per person per commit.
     let mut keys: HashMap<String, (Uuid, DataKey)> = HashMap::new();
-    for (event, data) in commit.events.iter_mut().zip(&mut data) {
+    for ((event, data), members) in commit.events.iter_mut().zip(&mut data).zip(&members) {
         let Some(data) = data else {
             continue;
         };
         let mut changed = false;
-        for (pointer, whose) in personal_fields(event.name) {
+        for (pointer, whose) in members {
             let Some(Value::String(text)) = data.pointer(pointer) else {
                 continue;
             };
@@ -708,6 +975,20 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn pseudonyms_are_stable_keyed_and_hold_nothing_of_the_actor() {
+        let dana = pseudonym("dana@example.org");
+        assert_eq!(dana, pseudonym("dana@example.org"), "stable");
+        assert_ne!(dana, pseudonym("erik@example.org"));
+        assert!(dana.starts_with("p:") && dana.len() == 18, "{dana}");
+        assert!(!dana.contains("dana") && !dana.contains("example"));
+        // Not an unkeyed hash anyone could recompute from a list of addresses.
+        let unkeyed = hex::encode(&Sha256::digest(b"dana@example.org")[..8]);
+        assert!(!dana.contains(&unkeyed));
+        assert_eq!(pseudonym("pursight-compliance"), "pursight-compliance");
+        assert!(pseudonym("pursight-\ndana").starts_with("p:"));
+    }
+
     #[tokio::test]
     async fn personal_values_are_sealed_opened_and_erased_and_the_hash_covers_the_tokens() {
         let keyring = Arc::new(MemoryKeyring::default());
@@ -780,6 +1061,125 @@ mod tests {
         let mut value = serde_json::to_value(&after[0]).unwrap();
         value["data"]["note"] = "made up".into();
         assert!(restore_sealed(&mut value, &sealed[0]).is_err());
+    }
+
+    #[tokio::test]
+    async fn array_owners_grants_and_descriptions_are_sealed_and_carried_over_tokens_kept() {
+        let keyring = Arc::new(MemoryKeyring::default());
+        let term = serde_json::json!({
+            "term_id": Uuid::nil(), "name": "Customer", "definition": "as Dana wrote it",
+            "synonyms": [], "related": [],
+            "owners": [
+                {"name": "erik@example.org", "kind": "person", "type": "steward"},
+                {"name": "Sales", "kind": "team", "type": "business"}
+            ]
+        });
+        assert_eq!(
+            personal_values("TermDefined", &term)
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>(),
+            ["/owners/0/name", "/owners/1/name", "/definition"]
+        );
+        let mut new = commit(
+            "dana@example.org",
+            vec![
+                NewEvent::from_value("TermDefined", 1, &term),
+                NewEvent::from_value(
+                    "RoleGranted",
+                    1,
+                    &serde_json::json!({"subject": "erik@example.org", "role": "admin"}),
+                ),
+            ],
+        );
+        seal_commit(keyring.as_ref(), &mut new).await.unwrap();
+        let mut events = stored(&new);
+        // A snapshot of the state after these events keeps them sealed, and opens again.
+        let mut appended = Carried::new();
+        carry_appended(
+            &[
+                ("TermDefined", term.clone()),
+                (
+                    "RoleGranted",
+                    serde_json::json!({"subject": "erik@example.org", "role": "admin"}),
+                ),
+            ],
+            &events,
+            &mut appended,
+        );
+        let mut state = serde_json::json!({
+            "grants": {"admin": ["erik@example.org"]},
+            "terms": [{"name": "Customer", "definition": "as Dana wrote it"}]
+        });
+        let plain_state = state.clone();
+        reseal_value(&mut state, &appended);
+        let sealed_state = state.to_string();
+        assert!(!sealed_state.contains("erik@") && !sealed_state.contains("as Dana"));
+        assert_eq!(state["terms"][0]["name"], "Customer");
+        let keyring_dyn: Arc<dyn Keyring> = keyring.clone();
+        Opener::new(Some(keyring_dyn))
+            .open_value("acme", &mut state)
+            .await
+            .unwrap();
+        assert_eq!(state, plain_state);
+        let raw = serde_json::to_string(&events).unwrap();
+        for plain in ["erik@example.org", "as Dana wrote it", "Sales"] {
+            assert!(!raw.contains(plain), "{plain} is sealed");
+        }
+        assert!(raw.contains("\"Customer\""), "the term's name stays plain");
+
+        // Opened for deciding: data only, the actor stays sealed.
+        let keyring_dyn: Arc<dyn Keyring> = keyring.clone();
+        let carried = Opener::new(Some(keyring_dyn.clone()))
+            .open_data(events.iter_mut())
+            .await
+            .unwrap();
+        assert!(is_token(&events[0].actor));
+        assert_eq!(events[0].data["owners"][0]["name"], "erik@example.org");
+        assert_eq!(events[0].data["definition"], "as Dana wrote it");
+        assert_eq!(events[1].data["subject"], "erik@example.org");
+
+        // Erik later changes the term's owners only: Dana's definition is carried over as the
+        // same token, so it stays under Dana's key; the new owner is sealed afresh.
+        let changed = carry_tokens(
+            NewEvent::from_value(
+                "TermChanged",
+                1,
+                &serde_json::json!({
+                    "term_id": Uuid::nil(), "definition": "as Dana wrote it",
+                    "synonyms": [], "related": [],
+                    "owners": [{"name": "finn@example.org", "kind": "person", "type": "steward"}]
+                }),
+            ),
+            &carried,
+        );
+        let data: Value = serde_json::from_slice(changed.canonical_data()).unwrap();
+        let dana_token = serde_json::from_slice::<Value>(new.events[0].canonical_data()).unwrap()
+            ["definition"]
+            .clone();
+        assert_eq!(data["definition"], dana_token);
+        let mut later = commit("erik@example.org", vec![changed]);
+        seal_commit(keyring.as_ref(), &mut later).await.unwrap();
+        let data: Value = serde_json::from_slice(later.events[0].canonical_data()).unwrap();
+        assert_eq!(data["definition"], dana_token, "kept, not sealed again");
+        assert!(is_token(data["owners"][0]["name"].as_str().unwrap()));
+
+        // Erasing Dana erases her definition in both events; Erik's grant still opens.
+        keyring.erase("acme", "dana@example.org");
+        let mut after = stored(&later);
+        Opener::new(Some(keyring_dyn.clone()))
+            .open(&mut after)
+            .await
+            .unwrap();
+        assert_eq!(after[0].data["definition"], ERASED);
+        assert_eq!(after[0].data["owners"][0]["name"], "finn@example.org");
+        // A snapshot's state holding tokens opens too.
+        let mut state = serde_json::json!({"grants": {"admin": [dana_token]}});
+        Opener::new(Some(keyring_dyn))
+            .open_value("acme", &mut state)
+            .await
+            .unwrap();
+        assert_eq!(state["grants"]["admin"][0], ERASED);
     }
 
     #[tokio::test]

@@ -97,6 +97,25 @@ impl EventStore {
             .ok()
     }
 
+    /// Deletes the snapshots of `tenant`'s aggregates (of every tenant with `None`); returns how
+    /// many. Snapshots hold aggregate states folded from opened personal values, so an erasure
+    /// purges them like it rebuilds the read models; the next command on each aggregate loads its
+    /// full history (which reads `[erased]`).
+    pub async fn purge_snapshots(&self, tenant: Option<&TenantId>) -> Result<u64, EventStoreError> {
+        let bucket = self.names().snapshot_bucket();
+        let filter = match tenant {
+            Some(tenant) => subject(&bucket, &format!("{tenant}.>")),
+            None => subject(&bucket, ">"),
+        };
+        let purged = self
+            .snapshots()
+            .purge()
+            .filter(filter)
+            .await
+            .map_err(|err| EventStoreError::jetstream("purge snapshots", err))?;
+        Ok(purged.purged)
+    }
+
     /// Stores a snapshot (best effort: a failure only costs a longer load later).
     pub async fn save_snapshot(
         &self,

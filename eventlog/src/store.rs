@@ -481,6 +481,24 @@ impl EventStore {
         })
     }
 
+    /// [`load`](Self::load) with the sealed values in the events' `data` opened (`[erased]`
+    /// once erased), for folding an aggregate's state that decisions compare (who holds a role,
+    /// whether an owner changed); the actor stays sealed. Also returns what each opened value
+    /// came from, for [`crate::personal::carry_tokens`].
+    pub async fn load_opened(
+        &self,
+        tenant: &domain::TenantId,
+        aggregate_type: &str,
+        aggregate_id: &domain::AggregateId,
+    ) -> Result<(History, crate::personal::Carried), EventStoreError> {
+        let mut history = self.load(tenant, aggregate_type, aggregate_id).await?;
+        let carried = self
+            .opener()
+            .open_data(history.events.iter_mut().map(|stored| &mut stored.event))
+            .await?;
+        Ok((history, carried))
+    }
+
     /// The commits before the one whose headers are `headers`, newest first, followed through
     /// their previous-commit headers; `None` when the chain is not as appends write it (a
     /// missing header, another subject, more than `earlier_events` commits), so the caller

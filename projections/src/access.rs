@@ -1,11 +1,12 @@
 //! The `access` read model: each tenant's custom roles (permissions and asset condition) and
 //! who holds which role, from the `AccessPolicy` events. The API reads it on every request to
 //! add the caller's granted roles to their token's ([`grants_of`]), so a grant or revocation
-//! counts from the first request after this projection has applied it.
+//! counts from the first request after this projection has applied it. Grants whose subject
+//! was erased (it reads `[erased]`) name nobody and are not kept.
 
 use crate::error::{DbContext, ProjectionError};
 use crate::projection::{decode, Projection};
-use domain::access_policy::{AccessPolicy, AccessPolicyEvent};
+use domain::access_policy::{names_nobody, AccessPolicy, AccessPolicyEvent};
 use domain::Aggregate;
 use eventlog::StoredEvent;
 use futures::future::BoxFuture;
@@ -91,6 +92,10 @@ impl Projection for Access {
                         .in_projection(NAME)?;
                     }
                 }
+                // An erased (or unreadable) subject names nobody: no row, so it authorises no
+                // one, whatever a token's `sub` reads (see `access_policy::names_nobody`).
+                AccessPolicyEvent::RoleGranted(granted) if names_nobody(&granted.subject) => {}
+                AccessPolicyEvent::RoleRevoked(revoked) if names_nobody(&revoked.subject) => {}
                 AccessPolicyEvent::RoleGranted(granted) => {
                     sqlx::query(
                         "INSERT INTO grants (tenant_id, subject, role, sequence) VALUES ($1, $2, $3, $4)
@@ -139,6 +144,9 @@ pub async fn grants_of(
     tenant: &str,
     subject: &str,
 ) -> Result<Vec<GrantRow>, sqlx::Error> {
+    if names_nobody(subject) {
+        return Ok(Vec::new());
+    }
     sqlx::query_as(&format!(
         "SELECT g.role, r.permissions, r.condition
          FROM rm_{NAME}.grants g

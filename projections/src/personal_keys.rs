@@ -49,6 +49,17 @@ impl MasterKey {
         Self(DataKey::from_bytes(&bytes).expect("32 bytes"))
     }
 
+    /// The key logs pseudonymise actors with ([`eventlog::personal::pseudonym`]): derived from
+    /// the master key, so pseudonyms stay the same across restarts and cannot be reversed
+    /// without it.
+    pub fn pseudonym_key(&self) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.as_bytes());
+        hmac::sign(&key, b"pursight-log-pseudonym-v1")
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes")
+    }
+
     /// The master key from the environment; `(key, false)` for the development key when unset.
     pub fn from_env() -> Result<(Self, bool), String> {
         match std::env::var(MASTER_KEY_SETTING) {
@@ -154,6 +165,41 @@ impl PgKeyring {
         Ok(rows.into_iter().map(|(tenant,)| tenant).collect())
     }
 
+    /// Blanks the actor of the refused commands (`audit_refusals`, kept apart from the stream
+    /// with the actor in plain text) of the erased persons `erased` (tenant, subject digest):
+    /// each distinct actor is digested and compared, since the erasure record holds no subject.
+    /// Returns how many rows were blanked.
+    pub async fn blank_refusals(
+        &self,
+        erased: &std::collections::HashSet<(String, String)>,
+    ) -> Result<u64, sqlx::Error> {
+        if erased.is_empty() {
+            return Ok(0);
+        }
+        let erased_marker = eventlog::personal::ERASED;
+        let actors: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT tenant_id, actor FROM audit_refusals WHERE actor <> $1",
+        )
+        .bind(erased_marker)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut blanked = 0;
+        for (tenant, actor) in actors {
+            if erased.contains(&(tenant.clone(), self.subject_digest(&tenant, &actor))) {
+                blanked += sqlx::query(
+                    "UPDATE audit_refusals SET actor = $3 WHERE tenant_id = $1 AND actor = $2",
+                )
+                .bind(&tenant)
+                .bind(&actor)
+                .bind(erased_marker)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            }
+        }
+        Ok(blanked)
+    }
+
     /// Destroys these keys (their wrapped material is overwritten with NULL); returns how many
     /// were live.
     pub async fn destroy(&self, ids: &[Uuid]) -> Result<u64, sqlx::Error> {
@@ -166,6 +212,87 @@ impl PgKeyring {
         .await?
         .rows_affected())
     }
+}
+
+/// What re-applying the recorded erasures did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reapplied {
+    /// `PersonalDataErased` events found on the stream.
+    pub erasures: usize,
+    /// Distinct key ids they name.
+    pub keys: usize,
+    /// Keys that were live again (a restored backup of `personal_keys`) and are destroyed again.
+    pub destroyed: u64,
+    /// Refused-command rows (`audit_refusals`) whose actor is an erased person, blanked again
+    /// (a restored backup of the read-model database brings them back).
+    pub refusals: u64,
+}
+
+/// Destroys again every key that a `PersonalDataErased` on the stream names: the stream is the
+/// record of erasures, the key table only its effect, so a restored backup of `personal_keys`
+/// (which brings destroyed keys back) is corrected from the stream. Keys a person got after
+/// their erasure are not named by it and stay live. Reads every tenant's `personal_data`
+/// commits; the events hold digests and key ids only.
+pub async fn reapply_erasures(
+    store: &eventlog::EventStore,
+    keyring: &PgKeyring,
+) -> Result<Reapplied, crate::ProjectionError> {
+    use domain::personal_data::{PersonalDataEvent, AGGREGATE_TYPE};
+    use domain::DomainEvent;
+    use futures::StreamExt;
+    let filter = format!("{}.events.*.{AGGREGATE_TYPE}.*", store.names().prefix());
+    let mut commits = Box::pin(
+        store
+            .read_to_end(&filter, eventlog::DeliverFrom::Start)
+            .await?,
+    );
+    let mut erasures = 0;
+    let mut keys: Vec<Uuid> = Vec::new();
+    let mut erased: std::collections::HashSet<(String, String)> = Default::default();
+    while let Some(commit) = commits.next().await {
+        let commit = commit?;
+        for event in &commit.events {
+            let Some((name, version)) = event.name_and_version() else {
+                continue;
+            };
+            let PersonalDataEvent::PersonalDataErased(erased_event) =
+                PersonalDataEvent::from_stored(name, version, &event.data).map_err(|err| {
+                    crate::ProjectionError::BadEvent {
+                        projection: "personal_keys",
+                        sequence: commit.sequence,
+                        reason: err.to_string(),
+                    }
+                })?;
+            erasures += 1;
+            keys.extend(erased_event.keys);
+            erased.insert((event.tenant.clone(), erased_event.subject_digest));
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let destroyed = if keys.is_empty() {
+        0
+    } else {
+        keyring
+            .destroy(&keys)
+            .await
+            .map_err(|source| crate::ProjectionError::Database {
+                projection: "personal_keys",
+                source,
+            })?
+    };
+    let refusals = keyring.blank_refusals(&erased).await.map_err(|source| {
+        crate::ProjectionError::Database {
+            projection: "personal_keys",
+            source,
+        }
+    })?;
+    Ok(Reapplied {
+        erasures,
+        keys: keys.len(),
+        destroyed,
+        refusals,
+    })
 }
 
 fn keyring_error(err: sqlx::Error) -> KeyringError {

@@ -59,6 +59,7 @@ pub enum GlossaryCommand {
 
 pub async fn run(
     store: &StoreArgs,
+    database: &crate::settings::DatabaseArgs,
     actor: &Actor,
     command: GlossaryCommand,
 ) -> anyhow::Result<ExitCode> {
@@ -71,7 +72,10 @@ pub async fn run(
         },
         GlossaryCommand::Export { .. } => None,
     };
+    // Owners and definitions are sealed (and opened for the export) with the key table.
     let store = EventStore::connect(&store.config()?).await?;
+    let pool = projections::database::connect(&database.database_url).await?;
+    let store = crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)?;
     let glossary = GlossaryCommands::new(CommandHandler::new(store));
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     let ctx = CommandContext::new(

@@ -71,6 +71,8 @@ pub enum Command {
     /// Erase a person's personal data (GDPR Art. 17): destroy their data keys, so that every
     /// replay, export and read model shows `[erased]` while every hash chain still verifies;
     /// records a `PersonalDataErased` event and rebuilds the read models. Idempotent.
+    /// `--reapply` destroys again the keys of every recorded erasure (after restoring a backup
+    /// of `personal_keys`).
     Erase(erase::EraseArgs),
     /// The audit trail (events and refused commands): `pursight audit export --format csv|ndjson`.
     #[command(subcommand)]
@@ -207,7 +209,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.store, &cli.database, args).await,
         Command::Demo(args) => demo::demo(&cli.store, &cli.database, args).await,
         Command::Token(args) => serve::token(args),
-        Command::Tenant(command) => tenant::run(&cli.store, command).await,
+        Command::Tenant(command) => tenant::run(&cli.store, &cli.database, command).await,
         Command::Replay(args) => history::replay(&cli.store, &cli.database, args).await,
         Command::Rebuild(args) => history::rebuild(&cli.store, &cli.database, args).await,
         Command::Projections(command) => projection::run(&cli.store, &cli.database, command).await,
@@ -241,8 +243,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compliance { actor, command } => {
             compliance::run(&cli.store, &cli.database, &actor, command).await
         }
-        Command::Glossary { actor, command } => glossary::run(&cli.store, &actor, command).await,
-        Command::Roles { actor, command } => roles::run(&cli.store, &actor, command).await,
+        Command::Glossary { actor, command } => {
+            glossary::run(&cli.store, &cli.database, &actor, command).await
+        }
+        Command::Roles { actor, command } => {
+            roles::run(&cli.store, &cli.database, &actor, command).await
+        }
         Command::Report { actor, command } => {
             report::run(&cli.store, &cli.database, &actor, command).await
         }

@@ -148,6 +148,7 @@ impl RoleArgs {
 
 pub async fn run(
     store: &StoreArgs,
+    database: &crate::settings::DatabaseArgs,
     actor: &Actor,
     command: RolesCommand,
 ) -> anyhow::Result<ExitCode> {
@@ -157,7 +158,11 @@ pub async fn run(
         RolesCommand::Define(args) | RolesCommand::Change(args) => args.condition()?,
         _ => None,
     };
+    // Grant subjects and the actor are personal data: sealed with the key table, like every
+    // other writer's.
     let store = EventStore::connect(&store.config()?).await?;
+    let pool = projections::database::connect(&database.database_url).await?;
+    let store = crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)?;
     let roles = AccessPolicyCommands::new(CommandHandler::new(store));
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     let ctx = CommandContext::new(

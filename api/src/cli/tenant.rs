@@ -2,8 +2,11 @@
 //!
 //! They talk to NATS directly, as the operator does; no API route issues them, so a tenant's
 //! token can neither suspend another tenant nor reactivate its own (see [`crate::tenants`]).
+//! They also reach the read-model database, for its key table: the operator (the actor) and a
+//! suspension's reason are personal data, sealed like every other actor and reason, and erased
+//! with `pursight erase --subject OPERATOR --tenant T`.
 
-use crate::settings::StoreArgs;
+use crate::settings::{DatabaseArgs, StoreArgs};
 use crate::tenants::{aggregate_id, TenantRegistry};
 use clap::Subcommand;
 use comfy_table::{presets::UTF8_HORIZONTAL_ONLY, Table};
@@ -25,6 +28,8 @@ pub enum TenantCommandArgs {
         /// Display name (one line, at most 256 characters; default: the tenant id).
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        operator: OperatorArg,
     },
     /// Suspend a tenant: its tokens are refused with TENANT_SUSPENDED (running servers within
     /// seconds) and its open subscriptions are closed, until it is reactivated.
@@ -34,21 +39,57 @@ pub enum TenantCommandArgs {
         /// Why (shown to the tenant in the refusal; at most 4096 characters).
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        operator: OperatorArg,
     },
     /// Reactivate a suspended tenant: its tokens are accepted again.
     Reactivate {
         /// The tenant id.
         tenant: String,
+        #[command(flatten)]
+        operator: OperatorArg,
     },
     /// List the recorded tenants: tenant, name, status, since (last change), reason.
     List,
 }
 
-pub async fn run(store: &StoreArgs, command: TenantCommandArgs) -> anyhow::Result<ExitCode> {
+/// Who acts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OperatorArg {
+    /// Who acts, recorded (sealed) as the commit's actor (default `operator:cli:$USER`). At most
+    /// 512 bytes, no control characters.
+    #[arg(long, env = "PURSIGHT_OPERATOR")]
+    operator: Option<String>,
+}
+
+impl OperatorArg {
+    fn actor(&self) -> anyhow::Result<String> {
+        let actor = match &self.operator {
+            Some(operator) => operator.clone(),
+            None => format!(
+                "operator:cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "local".into())
+            ),
+        };
+        projections::personal_keys::validate_subject(&actor)
+            .map_err(|err| anyhow::anyhow!("--operator: {err}"))?;
+        Ok(actor)
+    }
+}
+
+pub async fn run(
+    store: &StoreArgs,
+    database: &DatabaseArgs,
+    command: TenantCommandArgs,
+) -> anyhow::Result<ExitCode> {
     // Every input is checked before the store is even contacted.
-    let (tenant, tenant_command) = match &command {
-        TenantCommandArgs::List => return list(store).await,
-        TenantCommandArgs::Create { tenant, name } => {
+    let (tenant, tenant_command, actor) = match &command {
+        TenantCommandArgs::List => return list(store, database).await,
+        TenantCommandArgs::Create {
+            tenant,
+            name,
+            operator,
+        } => {
             let tenant = parse_tenant(tenant)?;
             let display_name = Name::parse(name.as_deref().unwrap_or(tenant.as_str()))
                 .map_err(|err| anyhow::anyhow!("--name {err}"))?;
@@ -56,31 +97,31 @@ pub async fn run(store: &StoreArgs, command: TenantCommandArgs) -> anyhow::Resul
                 tenant: tenant.clone(),
                 display_name,
             };
-            (tenant, command)
+            (tenant, command, operator.actor()?)
         }
-        TenantCommandArgs::Suspend { tenant, reason } => {
+        TenantCommandArgs::Suspend {
+            tenant,
+            reason,
+            operator,
+        } => {
             let tenant = parse_tenant(tenant)?;
             let reason =
                 FreeText::parse(reason).map_err(|err| anyhow::anyhow!("--reason {err}"))?;
-            (tenant, TenantCommand::Suspend { reason })
+            (tenant, TenantCommand::Suspend { reason }, operator.actor()?)
         }
-        TenantCommandArgs::Reactivate { tenant } => {
-            (parse_tenant(tenant)?, TenantCommand::Reactivate)
-        }
+        TenantCommandArgs::Reactivate { tenant, operator } => (
+            parse_tenant(tenant)?,
+            TenantCommand::Reactivate,
+            operator.actor()?,
+        ),
     };
-    let store = EventStore::connect(&store.config()?).await?;
+    let store = sealing_store(store, database).await?;
     let handler = CommandHandler::new(store);
-    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     // The operator acts in the tenant's own subject space. The role check is passed with the
     // operator's admin context, under the admin-only permission (no custom role can hold it);
     // the boundary that matters is that only this command line (which holds the NATS
     // credentials) issues tenant commands: no API route reaches the Tenant aggregate.
-    let ctx = CommandContext::new(
-        tenant.clone(),
-        format!("operator:cli:{user}"),
-        vec![Role::Admin],
-        None,
-    );
+    let ctx = CommandContext::new(tenant.clone(), actor, vec![Role::Admin], None);
     let outcome = handler
         .execute::<Tenant>(
             &ctx,
@@ -116,8 +157,15 @@ fn parse_tenant(raw: &str) -> anyhow::Result<TenantId> {
     Ok(TenantId::parse(raw)?)
 }
 
-async fn list(store: &StoreArgs) -> anyhow::Result<ExitCode> {
+/// The store, sealing (and opening) personal values with the key table of `database`.
+async fn sealing_store(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<EventStore> {
     let store = EventStore::connect(&store.config()?).await?;
+    let pool = projections::database::connect(&database.database_url).await?;
+    crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)
+}
+
+async fn list(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
+    let store = sealing_store(store, database).await?;
     let (registry, _) = TenantRegistry::load(&store).await?;
     let records = registry.list();
     let mut table = Table::new();

@@ -223,6 +223,50 @@ fn grants_are_recorded_once_and_only_held_grants_are_revoked() {
 }
 
 #[test]
+fn an_erased_subject_holds_nothing_and_cannot_be_granted_or_revoked() {
+    // Dana's grant after her erasure: its subject reads [erased] once opened.
+    let history = vec![
+        defined("analyst", &["asset:read"]),
+        granted(ERASED_SUBJECT, "analyst"),
+        granted(UNREADABLE_SUBJECT, "viewer"),
+    ];
+    let state = given(history.clone())
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "kim@clinic.test".into(),
+            role: "viewer".into(),
+        })
+        .then(vec![granted("kim@clinic.test", "viewer")]);
+    assert!(!state.held("analyst"), "an erased grant is held by nobody");
+    assert_eq!(state.grants["viewer"].len(), 1);
+    // Dana, acting again later, is granted anew: nothing of her erased grant is left.
+    given(history.clone())
+        .when(AccessPolicyCommand::GrantRole {
+            subject: "dana@clinic.test".into(),
+            role: "analyst".into(),
+        })
+        .then(vec![granted("dana@clinic.test", "analyst")]);
+    for marker in [ERASED_SUBJECT, UNREADABLE_SUBJECT, "pii:v1:abc"] {
+        for command in [
+            AccessPolicyCommand::GrantRole {
+                subject: marker.into(),
+                role: "analyst".into(),
+            },
+            AccessPolicyCommand::RevokeRole {
+                subject: marker.into(),
+                role: "analyst".into(),
+            },
+        ] {
+            let error = AccessPolicy::decide(&AccessPolicyState::default(), &command).unwrap_err();
+            assert!(
+                matches!(&error, AccessPolicyError::Invalid(problems) if problems[0].contains("name nobody")),
+                "{marker}: {error:?}"
+            );
+        }
+    }
+    assert!(names_nobody(ERASED_SUBJECT) && !names_nobody("dana@clinic.test"));
+}
+
+#[test]
 fn built_in_roles_speak_the_same_vocabulary_and_only_admins_read_phi() {
     for role in Role::ALL {
         let permissions = builtin_permissions(role);
