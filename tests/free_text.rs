@@ -12,7 +12,7 @@ mod support;
 
 use domain::access::Role;
 use serde_json::{json, Value};
-use support::{wait_projected, SourceDb, TestApp, REGISTER};
+use support::{register_and_scan, wait_projected, SourceDb, TestApp};
 
 const SECRET_VALUE: &str = "free-text-secret-7c2e";
 
@@ -52,12 +52,6 @@ JOIN (SELECT row_number() OVER () AS i, first, last FROM unnest(
   ON n.i = 1 + g % 5;
 "#;
 
-const SCAN: &str = r#"mutation($id: ID!) {
-  startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) {
-    completed failure classifiedColumns classificationFailure
-  }
-}"#;
-
 const LABELS: &str = r#"query($s: ID!) {
   columnLabels(sourceId: $s) {
     assetPath column label status confidence sensitivity frameworks explanation
@@ -70,31 +64,7 @@ async fn a_notes_column_that_mentions_people_is_labelled_free_text_pii_and_plain
     let app = TestApp::spawn().await;
     let db = SourceDb::create(TICKETS, SECRET_VALUE).await;
     let admin = TestApp::token("acme", &[Role::Admin]);
-    let registered = app
-        .gql(
-            Some(&admin),
-            REGISTER,
-            json!({ "input": db.input(), "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(&admin),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app.gql(Some(&admin), SCAN, json!({ "id": source })).await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
-    assert!(
-        scan["data"]["startScan"]["classificationFailure"].is_null(),
-        "{scan}"
-    );
+    let source = register_and_scan(&app, &admin, db.input()).await;
     wait_projected(&app, &admin).await;
     let response = app.gql(Some(&admin), LABELS, json!({ "s": source })).await;
     assert!(response["errors"].is_null(), "{response}");
@@ -212,27 +182,7 @@ async fn photos_documents_and_recordings_of_people_are_found_by_their_first_byte
     let app = TestApp::spawn().await;
     let db = SourceDb::create(MEDIA, "media-secret-5d1a").await;
     let admin = TestApp::token("acme", &[Role::Admin]);
-    let registered = app
-        .gql(
-            Some(&admin),
-            REGISTER,
-            json!({ "input": db.input(), "wait": true }),
-        )
-        .await;
-    let source = registered["data"]["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{registered}"))
-        .to_owned();
-    let check = app
-        .gql(
-            Some(&admin),
-            "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-            json!({ "id": source }),
-        )
-        .await;
-    assert_eq!(check["data"]["validateConnection"]["ok"], true, "{check}");
-    let scan = app.gql(Some(&admin), SCAN, json!({ "id": source })).await;
-    assert_eq!(scan["data"]["startScan"]["completed"], true, "{scan}");
+    let source = register_and_scan(&app, &admin, db.input()).await;
     wait_projected(&app, &admin).await;
     let response = app.gql(Some(&admin), LABELS, json!({ "s": source })).await;
     assert!(response["errors"].is_null(), "{response}");

@@ -783,24 +783,5 @@ async fn sampled_values_are_bounded_and_blobs_arrive_as_their_first_bytes() {
         connectors::mysql::sample(&db.target(), &staff, 10, std::time::Duration::from_secs(10))
             .await
             .unwrap();
-    let column = |name: &str| {
-        sample
-            .columns
-            .iter()
-            .find(|c| c.column == name)
-            .unwrap()
-            .values
-            .iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<String>>()
-    };
-    assert_eq!(column("badge").len(), 3);
-    for badge in column("badge") {
-        assert_eq!(badge.len(), 2 * 160, "the first 160 bytes, as hex");
-        assert!(badge.starts_with("89504e470d0a1a0a"), "{badge}");
-    }
-    for notes in column("notes") {
-        assert_eq!(notes.chars().count(), 4096);
-    }
+    common::assert_bounded_sample(&sample, "badge", "89504e470d0a1a0a", "notes", 3);
 }

@@ -215,3 +215,37 @@ pub fn assert_hidden(secret: &str, texts: &[String]) {
         assert!(!text.contains(secret), "{secret:?} leaked into: {text}");
     }
 }
+
+/// The non-null sampled values of one column of a sample.
+pub fn sampled(sample: &connectors::probe::AssetSample, column: &str) -> Vec<String> {
+    sample
+        .columns
+        .iter()
+        .find(|c| c.column == column)
+        .unwrap_or_else(|| panic!("no column {column} in the sample"))
+        .values
+        .iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+/// Asserts what a sample of a table of oversized values holds: every binary value as the hex of
+/// its first 160 bytes, starting with `magic_hex`, and every text value cut to 4,096 characters.
+pub fn assert_bounded_sample(
+    sample: &connectors::probe::AssetSample,
+    binary: &str,
+    magic_hex: &str,
+    text: &str,
+    rows: usize,
+) {
+    let values = sampled(sample, binary);
+    assert_eq!(values.len(), rows);
+    for value in values {
+        assert_eq!(value.len(), 2 * 160, "the first 160 bytes, as hex");
+        assert!(value.starts_with(magic_hex), "{value}");
+    }
+    for value in sampled(sample, text) {
+        assert_eq!(value.chars().count(), 4096);
+    }
+}
