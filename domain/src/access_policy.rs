@@ -103,6 +103,52 @@ pub struct AssetCondition {
 }
 
 impl AssetCondition {
+    /// A condition from its raw parts as a caller typed them (GraphQL input, CLI flags): the
+    /// sensitivity's name and the sources' ids are read here, each malformed one named in the
+    /// error with its field (`condition.maxSensitivity`, `condition.sources[2]`); the rest (tag
+    /// syntax, how many items) the decider checks. The sources read are at most one over the
+    /// limit, so a flood is refused without being read whole.
+    pub fn from_parts(
+        max_sensitivity: Option<&str>,
+        tags_any: Vec<String>,
+        tags_none: Vec<String>,
+        sources: &[String],
+    ) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let max_sensitivity = max_sensitivity.and_then(|raw| {
+            let found = Sensitivity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == raw.trim());
+            if found.is_none() {
+                problems.push(
+                    "condition.maxSensitivity: expected low, medium, high or critical".to_owned(),
+                );
+            }
+            found
+        });
+        let sources = sources
+            .iter()
+            .take(MAX_CONDITION_ITEMS + 1)
+            .enumerate()
+            .filter_map(|(i, id)| match Uuid::parse_str(id.trim()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems.push(format!("condition.sources[{i}]: not a data source id"));
+                    None
+                }
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Self {
+            max_sensitivity,
+            tags_any,
+            tags_none,
+            sources,
+        })
+    }
+
     /// The condition with its lists trimmed, sorted and deduplicated, or one message per problem.
     pub fn checked(&self) -> Result<AssetCondition, Vec<String>> {
         let mut problems = Vec::new();

@@ -21,7 +21,6 @@ use commands::{CommandContext, CommandError, CommandHandler};
 use domain::access::Role;
 use domain::glossary::{GlossaryState, ImportRow};
 use domain::TenantId;
-use eventlog::EventStore;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,9 +72,7 @@ pub async fn run(
         GlossaryCommand::Export { .. } => None,
     };
     // Owners and definitions are sealed (and opened for the export) with the key table.
-    let store = EventStore::connect(&store.config()?).await?;
-    let pool = projections::database::connect(&database.database_url).await?;
-    let store = crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)?;
+    let store = super::sealing_store(store, database).await?;
     let glossary = GlossaryCommands::new(CommandHandler::new(store));
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     let ctx = CommandContext::new(

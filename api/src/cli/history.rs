@@ -100,16 +100,6 @@ async fn connect(store: &StoreArgs) -> anyhow::Result<EventStore> {
     Ok(EventStore::connect(&store.config()?).await?)
 }
 
-/// The store with the keys of sealed personal data (in the read-model database), for the views
-/// that show it: `replay` and `export`.
-async fn connect_with_keys(
-    store: &StoreArgs,
-    database: &DatabaseArgs,
-) -> anyhow::Result<EventStore> {
-    let pool = projections::database::connect(&database.database_url).await?;
-    crate::settings::with_personal_keys(connect(store).await?, &pool).map_err(anyhow::Error::msg)
-}
-
 /// The subject filter for an optional tenant and aggregate.
 fn filter(
     store: &EventStore,
@@ -167,7 +157,7 @@ pub async fn replay(
         )
         .await;
     }
-    let store = connect_with_keys(store_args, database).await?;
+    let store = super::sealing_store(store_args, database).await?;
     let filter = filter(&store, args.tenant.as_deref(), args.aggregate.as_deref())?;
     let mut events = Box::pin(events(&store, &filter).await?);
     let mut table = Table::new();
@@ -277,7 +267,7 @@ pub async fn export(
         )?),
         None => None,
     };
-    let store = connect_with_keys(store_args, database).await?;
+    let store = super::sealing_store(store_args, database).await?;
     let filter = filter(&store, args.tenant.as_deref(), None)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(

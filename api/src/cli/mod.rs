@@ -256,6 +256,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The store, sealing (and opening) personal values with the key table of the read-model
+/// database: every CLI command that writes or shows a tenant's events uses it, so none of them
+/// writes personal data in plain text or shows it sealed.
+pub(crate) async fn sealing_store(
+    store: &crate::settings::StoreArgs,
+    database: &crate::settings::DatabaseArgs,
+) -> anyhow::Result<eventlog::EventStore> {
+    let events = eventlog::EventStore::connect(&store.config()?).await?;
+    let pool = projections::database::connect(&database.database_url).await?;
+    crate::settings::with_personal_keys(events, &pool).map_err(anyhow::Error::msg)
+}
+
 /// A database URL with any password removed, for messages.
 pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -15,9 +15,7 @@ use commands::access_policy::{AccessPolicyCommands, RoleListing};
 use commands::{CommandContext, CommandError, CommandHandler, CommandOutcome};
 use domain::access::Role;
 use domain::access_policy::AssetCondition;
-use domain::classification::Sensitivity;
 use domain::TenantId;
-use eventlog::EventStore;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -109,40 +107,14 @@ impl RoleArgs {
         {
             return Ok(None);
         }
-        let mut problems = Vec::new();
-        let max_sensitivity = self.max_sensitivity.as_deref().and_then(|raw| {
-            let found = Sensitivity::ALL
-                .into_iter()
-                .find(|s| s.as_str() == raw.trim());
-            if found.is_none() {
-                problems.push(
-                    "condition.maxSensitivity: expected low, medium, high or critical".to_owned(),
-                );
-            }
-            found
-        });
-        let sources = self
-            .sources
-            .iter()
-            .take(domain::access_policy::MAX_CONDITION_ITEMS + 1)
-            .enumerate()
-            .filter_map(|(i, id)| match uuid::Uuid::parse_str(id.trim()) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    problems.push(format!("condition.sources[{i}]: not a data source id"));
-                    None
-                }
-            })
-            .collect();
-        if !problems.is_empty() {
-            return Err(CommandError::Validation(problems.join("; ")));
-        }
-        Ok(Some(AssetCondition {
-            max_sensitivity,
-            tags_any: self.tags_any.clone(),
-            tags_none: self.tags_none.clone(),
-            sources,
-        }))
+        AssetCondition::from_parts(
+            self.max_sensitivity.as_deref(),
+            self.tags_any.clone(),
+            self.tags_none.clone(),
+            &self.sources,
+        )
+        .map(Some)
+        .map_err(|problems| CommandError::Validation(problems.join("; ")))
     }
 }
 
@@ -160,9 +132,7 @@ pub async fn run(
     };
     // Grant subjects and the actor are personal data: sealed with the key table, like every
     // other writer's.
-    let store = EventStore::connect(&store.config()?).await?;
-    let pool = projections::database::connect(&database.database_url).await?;
-    let store = crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)?;
+    let store = super::sealing_store(store, database).await?;
     let roles = AccessPolicyCommands::new(CommandHandler::new(store));
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     let ctx = CommandContext::new(

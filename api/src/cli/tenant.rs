@@ -15,7 +15,6 @@ use domain::access::{Permission, Role};
 use domain::tenant::{Tenant, TenantCommand, TenantStatus};
 use domain::text::{escape_controls, FreeText, Name};
 use domain::TenantId;
-use eventlog::EventStore;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -115,7 +114,7 @@ pub async fn run(
             operator.actor()?,
         ),
     };
-    let store = sealing_store(store, database).await?;
+    let store = super::sealing_store(store, database).await?;
     let handler = CommandHandler::new(store);
     // The operator acts in the tenant's own subject space. The role check is passed with the
     // operator's admin context, under the admin-only permission (no custom role can hold it);
@@ -157,15 +156,8 @@ fn parse_tenant(raw: &str) -> anyhow::Result<TenantId> {
     Ok(TenantId::parse(raw)?)
 }
 
-/// The store, sealing (and opening) personal values with the key table of `database`.
-async fn sealing_store(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<EventStore> {
-    let store = EventStore::connect(&store.config()?).await?;
-    let pool = projections::database::connect(&database.database_url).await?;
-    crate::settings::with_personal_keys(store, &pool).map_err(anyhow::Error::msg)
-}
-
 async fn list(store: &StoreArgs, database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
-    let store = sealing_store(store, database).await?;
+    let store = super::sealing_store(store, database).await?;
     let (registry, _) = TenantRegistry::load(&store).await?;
     let records = registry.list();
     let mut table = Table::new();

@@ -18,7 +18,6 @@ use commands::access_policy::{AccessPolicyCommands, RoleListing};
 use commands::CommandContext;
 use domain::access::Permission;
 use domain::access_policy::AssetCondition;
-use domain::classification::Sensitivity;
 
 /// Which assets a custom role reaches: every part given must hold. At least one part.
 #[derive(InputObject, Default)]
@@ -43,40 +42,14 @@ impl AssetConditionInput {
     /// The domain's condition; malformed sensitivities and ids are VALIDATION errors (the
     /// domain checks the rest).
     fn parse(self) -> Result<AssetCondition> {
-        let mut problems = Vec::new();
-        let max_sensitivity = self.max_sensitivity.and_then(|raw| {
-            let found = Sensitivity::ALL
-                .into_iter()
-                .find(|s| s.as_str() == raw.trim());
-            if found.is_none() {
-                problems.push(
-                    "condition.maxSensitivity: expected low, medium, high or critical".to_owned(),
-                );
-            }
-            found
-        });
-        let sources = self
-            .sources
-            .iter()
-            .take(domain::access_policy::MAX_CONDITION_ITEMS + 1)
-            .enumerate()
-            .filter_map(|(i, id)| match uuid::Uuid::parse_str(id.trim()) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    problems.push(format!("condition.sources[{i}]: not a data source id"));
-                    None
-                }
-            })
-            .collect();
-        if !problems.is_empty() {
-            return Err(crate::graphql::api_error("VALIDATION", problems.join("; ")));
-        }
-        Ok(AssetCondition {
-            max_sensitivity,
-            tags_any: self.tags_any,
-            tags_none: self.tags_none,
-            sources,
-        })
+        let sources: Vec<String> = self.sources.iter().map(|id| id.to_string()).collect();
+        AssetCondition::from_parts(
+            self.max_sensitivity.as_deref(),
+            self.tags_any,
+            self.tags_none,
+            &sources,
+        )
+        .map_err(|problems| crate::graphql::api_error("VALIDATION", problems.join("; ")))
     }
 }
 
