@@ -631,6 +631,20 @@ fn digit_run_share(p: &ColumnProfile, lengths: std::ops::RangeInclusive<usize>) 
     f64::from(n) / f64::from(p.non_null())
 }
 
+/// The share of non-null values (by their masked shapes) that begin with a letter.
+fn leading_letter_share(p: &ColumnProfile) -> f64 {
+    if p.non_null() == 0 {
+        return 0.0;
+    }
+    let n: u32 = p
+        .shapes
+        .iter()
+        .filter(|s| s.shape.starts_with(['A', 'a']))
+        .map(|s| s.count)
+        .sum();
+    f64::from(n) / f64::from(p.non_null())
+}
+
 /// Whether every sampled value is a single digit (codes such as ISO 5218 sex codes).
 fn single_digits(p: &ColumnProfile) -> bool {
     p.max_len <= 1 && !p.shapes.is_empty() && p.shapes.iter().all(|s| s.shape == "9")
@@ -835,6 +849,18 @@ fn value_evidence(
                     Tier::Rule,
                     1.5,
                     format!("{} values are 6–20 digit numbers", v.of("integer")),
+                );
+            } else if v.enough() && leading_letter_share(p) >= 0.8 {
+                // `AW00012345`: a customer or vendor account label (a key of the books), not
+                // a bank's account number, which is digits (IBANs are told apart above).
+                ev.add(
+                    Tier::Rule,
+                    -2.5,
+                    format!(
+                        "{:.0}% of values begin with letters (most common shape `{}`): account labels of a ledger or CRM, not bank account numbers",
+                        leading_letter_share(p) * 100.0,
+                        v.top_shape()
+                    ),
                 );
             } else if v.r("integer") + v.r("document_number") < 0.5 {
                 contradict(ev, "not account-number digits");

@@ -307,3 +307,31 @@ fn yes_no_flags_named_after_a_health_condition_are_health_data() {
     });
     assert!(signal, "{why}");
 }
+
+#[test]
+fn customer_account_labels_are_not_bank_account_numbers() {
+    let n = 60;
+    let t = table(
+        "suppliers",
+        &[
+            (
+                "account_number",
+                "character varying",
+                gen(n, |i| format!("KR{}", padded(i, 7))),
+            ),
+            (
+                "bank_account",
+                "character varying",
+                gen(n, |i| padded(i + 900, 10)),
+            ),
+        ],
+    );
+    let v = run(&t);
+    let why = debug(&v);
+    assert_eq!(applied(&v, "account_number"), None, "{why}");
+    assert_eq!(
+        applied(&v, "bank_account").as_deref(),
+        Some("BANK_ACCOUNT_NUMBER"),
+        "{why}"
+    );
+}
