@@ -70,6 +70,8 @@ pub const DETECTORS: &[&str] = &[
     "free_text",
     "url",
     "card_expiry",
+    // Accounts of processes rather than people (`system`, `etl`, `cron`, `svc_backup`).
+    "service_account",
     // Binary content by its magic number ([`content`]): images, documents, sound recordings.
     "image_content",
     "document_content",
@@ -173,7 +175,7 @@ ids! {
     MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
-    CARD_EXPIRY = "card_expiry"; IMAGE_CONTENT = "image_content";
+    CARD_EXPIRY = "card_expiry"; SERVICE_ACCOUNT = "service_account"; IMAGE_CONTENT = "image_content";
     DOCUMENT_CONTENT = "document_content"; AUDIO_CONTENT = "audio_content"; PROSE = "prose"; TEXT_EMAIL = "text_email";
     TEXT_PHONE = "text_phone"; TEXT_NATIONAL_ID = "text_national_id";
     TEXT_PAYMENT = "text_payment"; TEXT_PERSON = "text_person"; TEXT_HEALTH = "text_health";
@@ -509,6 +511,9 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     }
     if username(f) {
         hit(USERNAME);
+    }
+    if service_account(s) {
+        hit(SERVICE_ACCOUNT);
     }
     if f.spaces >= 3 && f.letters >= 8 && free_text::is_prose(f) {
         hit(PROSE);
@@ -937,6 +942,83 @@ fn random_token(f: &Facts<'_>) -> bool {
             }
             in_words * 5 <= f.chars * 2
         }
+}
+
+/// Words that name a process, a job or the system itself where an audit column would name a
+/// person (`created_by = 'etl'`), and the prefixes of service accounts (`svc_backup`).
+const SERVICE_ACCOUNTS: &[&str] = &[
+    "system",
+    "sys",
+    "etl",
+    "cron",
+    "crontab",
+    "batch",
+    "job",
+    "jobs",
+    "scheduler",
+    "schedule",
+    "daemon",
+    "service",
+    "services",
+    "bot",
+    "robot",
+    "automation",
+    "automated",
+    "auto",
+    "script",
+    "scripts",
+    "migration",
+    "migrations",
+    "import",
+    "importer",
+    "export",
+    "sync",
+    "synchronizer",
+    "integration",
+    "api",
+    "worker",
+    "trigger",
+    "root",
+    "postgres",
+    "dbo",
+    "sa",
+    "admin",
+    "administrator",
+    "internal",
+    "default",
+    "unknown",
+    "anonymous",
+    "nobody",
+    "airflow",
+    "jenkins",
+    "dbt",
+    "loader",
+    "ingest",
+    "pipeline",
+    "sistema",
+    "systeem",
+    "job_runner",
+    "system_user",
+    "sysadmin",
+    "batch_user",
+    "etl_user",
+    "app",
+    "application",
+    "backend",
+    "server",
+];
+
+fn service_account(s: &str) -> bool {
+    if s.len() > 24 || !s.is_ascii() {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    SERVICE_ACCOUNTS.contains(&lower.as_str())
+        || [
+            "svc_", "svc-", "svc.", "srv_", "sys_", "bot_", "etl_", "cron_",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p) && lower.len() > p.len())
 }
 
 fn username(f: &Facts<'_>) -> bool {

@@ -35,6 +35,8 @@ pub mod vocab;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_people;
 
 pub use engine::{
     classify_table, classify_table_with, explanation, Candidate, ClassifierSettings, ColumnVerdict,

@@ -471,6 +471,9 @@ fn is_modifier(label: ClassificationType, token: &str) -> bool {
             label == ClassificationType::Password
         }
         "at" => label == ClassificationType::DateOfBirth,
+        // `asthma_flag`, `hiv_status`, `is_diabetic`, `has_hiv`: whether the person has the
+        // condition is the health fact.
+        "flag" | "status" | "is" | "has" => label == ClassificationType::HealthDiagnosis,
         _ => false,
     };
     !allowed

@@ -89,7 +89,9 @@ fn type_compat(label: T, family: TypeFamily) -> Option<f64> {
     use TypeFamily as F;
     match family {
         F::Text => Some(0.0),
-        F::Bool => None,
+        // A yes/no flag named after a condition (`is_diabetic`, `has_hiv`) says whether the person
+        // has it: health data. Only with such a name (see [`evaluate`]).
+        F::Bool => (label == T::HealthDiagnosis).then_some(0.0),
         F::Time => None,
         F::Date => (label == T::DateOfBirth).then_some(0.0),
         F::Timestamp => (label == T::DateOfBirth).then_some(-2.0),
@@ -345,7 +347,23 @@ pub fn evaluate(
         Some(_) => {}
     }
     let support = name_evidence(label, profile, name, hits, ev);
+    if family == TypeFamily::Bool && !condition_named(label, hits, support) {
+        ev.vetoed = true;
+        ev.add(
+            Tier::Rule,
+            -10.0,
+            format!(
+                "a boolean column (`{}`) not named after a health condition cannot hold {}",
+                profile.data_type,
+                describe(label)
+            ),
+        );
+        return support;
+    }
     value_evidence(label, profile, family, support, ev);
+    if matches!(label, T::Username | T::PersonName) {
+        actor_evidence(label, profile, name, support, ev);
+    }
     if label == T::PhoneNumber && support == NameSupport::None {
         identifier_named_not_phone(profile, hits, ev);
     }
@@ -353,6 +371,121 @@ pub fn evaluate(
         surrogate_key(label, profile, family, name, ev);
     }
     support
+}
+
+/// Generic health words that do not name a condition a yes/no flag could be about
+/// (`medical_check_done`, `condition_met`).
+const NOT_A_CONDITION: &[&str] = &[
+    "condition",
+    "conditions",
+    "medical",
+    "indication",
+    "problem list",
+];
+
+/// Whether a column's name names a health condition (`diabetic`, `hiv`, `schwanger`), which makes
+/// a yes/no flag under it say whether the person has the condition.
+fn condition_named(label: T, hits: &[NameHit], support: NameSupport) -> bool {
+    label == T::HealthDiagnosis
+        && matches!(support, NameSupport::Positive(w) if w >= super::names::MEDIUM)
+        && hits
+            .iter()
+            .any(|h| h.label == label && !NOT_A_CONDITION.contains(&h.pattern))
+}
+
+/// Whether the values are a yes/no flag: a boolean column, or at most three distinct values
+/// that all read as booleans (`true`/`false`, `Y`/`N`, `0`/`1`).
+fn yes_no_flag(p: &ColumnProfile, family: TypeFamily) -> bool {
+    family == TypeFamily::Bool || (p.distinct <= 3 && p.hit_ratio("boolean") >= 0.95)
+}
+
+/// The last-word forms of audit and actor columns: `created_by`, `angelegt_von`, `aangemaakt_door`,
+/// `modifie_par`, `creado_por`.
+const ACTOR_LINKS: &[&str] = &["by", "von", "door", "par", "por"];
+
+/// Names of the person who did or owns something.
+const ACTOR_WORDS: &[&str] = &[
+    "actor",
+    "owner",
+    "author",
+    "creator",
+    "assignee",
+    "approver",
+    "reviewer",
+    "editor",
+    "submitter",
+    "requester",
+    "requestor",
+    "ersteller",
+    "bearbeiter",
+    "auteur",
+    "autor",
+    "eigenaar",
+    "responsavel",
+    "responsable",
+];
+
+/// Whether a column names who acted (`created_by`, `approvedBy`, `record_owner`, `actor`): its
+/// last word is an actor word, or a linking `by` after a verb.
+pub(crate) fn actor_column(name: &NameTokens) -> Option<&str> {
+    let last = name.tokens.last()?;
+    if ACTOR_LINKS.contains(&last.as_str()) && name.tokens.len() >= 2 {
+        return Some(last);
+    }
+    ACTOR_WORDS
+        .contains(&last.as_str())
+        .then_some(last.as_str())
+}
+
+/// People behind audit columns: a `created_by` or `owner` column names who acted; login handles
+/// in it are usernames, capitalised names people's names. Processes (`system`, `etl`, `cron`)
+/// in the same columns are nobody: see [`value_evidence`] for `USERNAME`.
+fn actor_evidence(
+    label: T,
+    p: &ColumnProfile,
+    name: &NameTokens,
+    support: NameSupport,
+    ev: &mut Evidence,
+) {
+    let Some(word) = actor_column(name) else {
+        return;
+    };
+    let n = p.non_null();
+    if n < 5 || p.hit_ratio("service_account") >= 0.5 {
+        return;
+    }
+    let column = &p.column;
+    match label {
+        T::Username if p.hit_ratio("username") >= 0.8 => {
+            // The actor word says "a person" as a username name would (a medium name match,
+            // +3), when the dictionary has not already said it; and handles where a person is
+            // expected are logins.
+            let w = if matches!(support, NameSupport::Positive(_)) {
+                1.5
+            } else {
+                4.0
+            };
+            ev.add(
+                Tier::Rule,
+                w,
+                format!(
+                    "{} of {n} values are login handles in `{column}`, which names who acted (`{word}`)",
+                    p.hits("username")
+                ),
+            );
+        }
+        T::PersonName if p.hit_ratio("person_name_shape") >= 0.8 => {
+            ev.add(
+                Tier::Rule,
+                2.0,
+                format!(
+                    "{} of {n} values are capitalised names in `{column}`, which names who acted (`{word}`)",
+                    p.hits("person_name_shape")
+                ),
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Binary content by its first bytes ([`super::content`]). The values alone make a suggestion:
@@ -406,8 +539,10 @@ const SURROGATE_SENSITIVE: &[T] = &[
     T::UsSsn,
 ];
 
-/// Keys are not people: distinct small integers in a column whose name ends in `id`/`pk`
-/// (`patient_identifier_id`) number rows; a person's identifier has more digits or letters.
+/// Keys are not people: integers under a name ending in `id`/`pk`/`fk` (`patient_identifier_id`,
+/// `patient_id` in an encounters table) number or reference rows. Distinct ones number the rows
+/// of their table; integers of varying width (`7`, `42`, `1305`: no zero padding) or of at most
+/// four digits reference them. A person's identifier has a fixed width, more digits or letters.
 fn surrogate_key(
     label: T,
     p: &ColumnProfile,
@@ -415,17 +550,31 @@ fn surrogate_key(
     name: &NameTokens,
     ev: &mut Evidence,
 ) {
-    let keyed = name.tokens.last().is_some_and(|t| t == "id" || t == "pk");
+    let last = name.tokens.last().map_or("", String::as_str);
+    let keyed = matches!(last, "id" | "pk" | "fk");
     let integers = family == TypeFamily::Integer || p.hit_ratio("integer") >= 0.95;
-    if keyed && integers && p.non_null() >= 10 && p.distinct == p.non_null() && p.max_len <= 7 {
+    if !keyed || !integers || p.non_null() < 10 || p.max_len > 7 {
+        return;
+    }
+    if p.distinct == p.non_null() {
         ev.add(
             Tier::Rule,
             -3.0,
             format!(
-                "{} distinct integers of at most {} digits under an `…{}` name: a key numbering rows, not {}",
+                "{} distinct integers of at most {} digits under an `…{last}` name: a key numbering rows, not {}",
                 p.distinct,
                 p.max_len,
-                name.tokens.last().map_or("", String::as_str),
+                describe(label)
+            ),
+        );
+    } else if p.min_len < p.max_len || p.max_len <= 4 {
+        ev.add(
+            Tier::Rule,
+            -3.0,
+            format!(
+                "integers of {} to {} digits, unpadded, under an `…{last}` name: a key referring to rows, not {}",
+                p.min_len,
+                p.max_len,
                 describe(label)
             ),
         );
@@ -477,6 +626,20 @@ fn digit_run_share(p: &ColumnProfile, lengths: std::ops::RangeInclusive<usize>) 
         .shapes
         .iter()
         .filter(|s| lengths.contains(&s.shape.len()) && s.shape.bytes().all(|b| b == b'9'))
+        .map(|s| s.count)
+        .sum();
+    f64::from(n) / f64::from(p.non_null())
+}
+
+/// The share of non-null values (by their masked shapes) that begin with a letter.
+fn leading_letter_share(p: &ColumnProfile) -> f64 {
+    if p.non_null() == 0 {
+        return 0.0;
+    }
+    let n: u32 = p
+        .shapes
+        .iter()
+        .filter(|s| s.shape.starts_with(['A', 'a']))
         .map(|s| s.count)
         .sum();
     f64::from(n) / f64::from(p.non_null())
@@ -686,6 +849,18 @@ fn value_evidence(
                     Tier::Rule,
                     1.5,
                     format!("{} values are 6–20 digit numbers", v.of("integer")),
+                );
+            } else if v.enough() && leading_letter_share(p) >= 0.8 {
+                // `AW00012345`: a customer or vendor account label (a key of the books), not
+                // a bank's account number, which is digits (IBANs are told apart above).
+                ev.add(
+                    Tier::Rule,
+                    -2.5,
+                    format!(
+                        "{:.0}% of values begin with letters (most common shape `{}`): account labels of a ledger or CRM, not bank account numbers",
+                        leading_letter_share(p) * 100.0,
+                        v.top_shape()
+                    ),
                 );
             } else if v.r("integer") + v.r("document_number") < 0.5 {
                 contradict(ev, "not account-number digits");
@@ -1018,7 +1193,16 @@ fn value_evidence(
         }
         T::Username => {
             let r = v.r("username");
-            if r >= 0.8 {
+            if v.r("service_account") >= 0.5 && v.enough() {
+                ev.add(
+                    Tier::Rule,
+                    -5.0,
+                    format!(
+                        "{} values are accounts of processes (`system`, `etl`, `cron`, `svc_…`), not of people",
+                        v.of("service_account")
+                    ),
+                );
+            } else if r >= 0.8 {
                 ev.add(
                     Tier::Rule,
                     1.5,
@@ -1137,7 +1321,16 @@ fn value_evidence(
                     ),
                 );
             }
-            if icd >= 0.8 {
+            if yes_no_flag(p, family) && named {
+                ev.add(
+                    Tier::Rule,
+                    2.0,
+                    format!(
+                        "{} distinct yes/no values under a health-condition name: whether the person has the condition",
+                        p.distinct
+                    ),
+                );
+            } else if icd >= 0.8 {
                 ev.add(
                     Tier::Rule,
                     4.5,
