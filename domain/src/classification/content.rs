@@ -339,8 +339,8 @@ mod tests {
             "da39a3ee5e6b4b0d3255bfef95601890afd80709",
             "Qm7XrT2vLp9KdW4sNb8ZyH3cJf6GtA1eRk5UoPxM",
             "hello world, this is a note",
-            "2024-05-17",
-            "12345678",
+            "2031-02-09",
+            "40917263",
             // A ZIP archive that is not an office document.
             &hex(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0backup/db.sql"),
             // "BM" without a valid header size.
