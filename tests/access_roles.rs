@@ -9,7 +9,7 @@ mod support;
 use domain::access::Role;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use support::{error_code, pursight, text, wait_projected, SourceDb, TestApp, REGISTER};
+use support::{error_code, pursight, register_and_scan, text, wait_projected, SourceDb, TestApp};
 
 const RULE: &str = "hipaa-phi-readable-without-phi-permission";
 
@@ -101,33 +101,7 @@ async fn a_custom_role_without_read_phi_fires_the_hipaa_readers_rule_until_it_ma
     let steward = TestApp::token("acme", &[Role::DataSteward]);
     let mut input = db.input();
     input["name"] = json!("Clinic");
-    let registered = gql_ok(
-        &app,
-        &admin,
-        REGISTER,
-        json!({ "input": input, "wait": true }),
-    )
-    .await;
-    let source = registered["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let check = gql_ok(
-        &app,
-        &admin,
-        "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-        json!({ "id": source }),
-    )
-    .await;
-    assert_eq!(check["validateConnection"]["ok"], true, "{check}");
-    let scan = gql_ok(
-        &app,
-        &admin,
-        "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed } }",
-        json!({ "id": source }),
-    )
-    .await;
-    assert_eq!(scan["startScan"]["completed"], true, "{scan}");
+    let source = register_and_scan(&app, &admin, input).await;
     wait_projected(&app, &admin).await;
     let labels = gql_ok(
         &app,

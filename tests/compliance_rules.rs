@@ -10,7 +10,7 @@ mod support;
 use domain::access::Role;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use support::{pursight, text, wait_projected, write_secret, SourceDb, TestApp, REGISTER};
+use support::{pursight, register_and_scan, text, wait_projected, write_secret, SourceDb, TestApp};
 
 /// Riders with names, e-mails and a religion; bikes without personal data; card checks that
 /// keep the card security code; API clients with plain-text passwords and secret keys (and
@@ -186,26 +186,8 @@ async fn gql_ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Va
 
 /// Registers, validates and scans (with classification) a source; returns its id.
 async fn connect_and_scan(app: &TestApp, token: &str, input: Value) -> String {
-    let registered = gql_ok(
-        app,
-        token,
-        REGISTER,
-        json!({ "input": input, "wait": true }),
-    )
-    .await;
-    let source = registered["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let check = gql_ok(
-        app,
-        token,
-        "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-        json!({ "id": source }),
-    )
-    .await;
-    assert_eq!(check["validateConnection"]["ok"], true, "{check}");
-    scan(app, token, &source).await;
+    let source = register_and_scan(app, token, input).await;
+    wait_projected(app, token).await;
     source
 }
 

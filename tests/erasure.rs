@@ -11,7 +11,8 @@ use domain::access::Role;
 use domain::TenantId;
 use serde_json::{json, Value};
 use support::{
-    postgres_source, pursight, text, wait_projected, SourceDb, TestApp, REGISTER, SECRET,
+    postgres_source, pursight, register_and_scan, text, wait_projected, SourceDb, TestApp,
+    REGISTER, SECRET,
 };
 
 const DANA: &str = "dana.erasure@example.test";
@@ -387,33 +388,7 @@ async fn an_erased_owner_and_reviewer_read_as_erased_in_the_rebuilt_catalog() {
     let app = TestApp::spawn().await;
     let db = SourceDb::create(SHOP, "shop-secret-erasure-4d1").await;
     let dana = token_for(DANA, "acme");
-    let registered = gql_ok(
-        &app,
-        &dana,
-        REGISTER,
-        json!({ "input": db.input(), "wait": true }),
-    )
-    .await;
-    let source = registered["registerDataSource"]["aggregateId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let check = gql_ok(
-        &app,
-        &dana,
-        "mutation($id: ID!) { validateConnection(id: $id) { ok message } }",
-        json!({ "id": source }),
-    )
-    .await;
-    assert_eq!(check["validateConnection"]["ok"], true, "{check}");
-    let scan = gql_ok(
-        &app,
-        &dana,
-        "mutation($id: ID!) { startScan(sourceId: $id, strategy: BALANCED, waitForCompletion: true) { completed } }",
-        json!({ "id": source }),
-    )
-    .await;
-    assert_eq!(scan["startScan"]["completed"], true, "{scan}");
+    let source = register_and_scan(&app, &dana, db.input()).await;
     wait_projected(&app, &dana).await;
     let labels = gql_ok(
         &app,
