@@ -130,6 +130,39 @@ async fn lineage(app: &TestApp, token: &str, asset: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The ids of the billing tables `raw_invoices`, `invoices` and `invoice_totals` of a scanned
+/// source.
+async fn billing_assets(
+    app: &TestApp,
+    token: &str,
+    db: &SourceDb,
+    source: &str,
+) -> (String, String, String) {
+    let listed = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { assets(sourceId: $id) { id path } }",
+            json!({ "id": source }),
+        )
+        .await;
+    let id_of = |table: &str| -> String {
+        listed["data"]["assets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{listed}"))
+            .iter()
+            .find(|a| a["path"] == format!("{}.billing.{table}", db.name))
+            .unwrap_or_else(|| panic!("{table}: {listed}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    (
+        id_of("raw_invoices"),
+        id_of("invoices"),
+        id_of("invoice_totals"),
+    )
+}
+
 fn openlineage_edges<'a>(edges: &'a [Value], job: &str) -> Vec<&'a Value> {
     edges
         .iter()
@@ -147,27 +180,7 @@ async fn openlineage_run_events_become_lineage_joined_to_discovered_assets() {
     let db = SourceDb::create(BILLING, SECRET_VALUE).await;
     let source = register_and_scan(&app, &admin, db.input()).await;
     wait_projected(&app, &admin).await;
-    let listed = app
-        .gql(
-            Some(&admin),
-            "query($id: ID!) { assets(sourceId: $id) { id path } }",
-            json!({ "id": source }),
-        )
-        .await;
-    let id_of = |table: &str| -> String {
-        listed["data"]["assets"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{listed}"))
-            .iter()
-            .find(|a| a["path"] == format!("{}.billing.{table}", db.name))
-            .unwrap_or_else(|| panic!("{table}: {listed}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let raw = id_of("raw_invoices");
-    let invoices = id_of("invoices");
-    let totals = id_of("invoice_totals");
+    let (raw, invoices, totals) = billing_assets(&app, &admin, &db, &source).await;
 
     // Refusals first: nothing of them may be recorded. (The scan's process managers may still
     // append their own events meanwhile, so "nothing" is counted on the lineage jobs.)
@@ -554,27 +567,7 @@ async fn openlineage_edges_feed_impact_and_jobs_show_their_runs_and_health() {
     let db = SourceDb::create(BILLING, SECRET_VALUE).await;
     let source = register_and_scan(&app, &admin, db.input()).await;
     wait_projected(&app, &admin).await;
-    let listed = app
-        .gql(
-            Some(&admin),
-            "query($id: ID!) { assets(sourceId: $id) { id path } }",
-            json!({ "id": source }),
-        )
-        .await;
-    let id_of = |table: &str| -> String {
-        listed["data"]["assets"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{listed}"))
-            .iter()
-            .find(|a| a["path"] == format!("{}.billing.{table}", db.name))
-            .unwrap_or_else(|| panic!("{table}: {listed}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let raw = id_of("raw_invoices");
-    let invoices = id_of("invoices");
-    let totals = id_of("invoice_totals");
+    let (raw, invoices, totals) = billing_assets(&app, &admin, &db, &source).await;
 
     // Nothing in the schema links these tables: without the jobs, nothing is downstream.
     let before = app.gql(Some(&viewer), IMPACT, json!({ "id": raw })).await;
