@@ -42,7 +42,7 @@ const SEARCH: &str = r#"query($q: String!, $f: SearchFiltersInput, $n: Int, $a: 
   search(query: $q, filters: $f, first: $n, after: $a) {
     hits { score asset { id path name } highlights { field fragments { text matched } } }
     nextCursor
-    facets { total exact facets { name values { value count } } }
+    facets { total exact estimatedTotal facets { name values { value count } } }
   }
 }"#;
 
@@ -212,6 +212,10 @@ async fn search_ranks_tolerates_typos_highlights_counts_and_stays_within_tenant_
     assert!(total >= 5, "{all}");
     // Far below the bound: every match is counted (and ranked).
     assert_eq!(all["facets"]["exact"], true, "{all}");
+    assert_eq!(
+        all["facets"]["estimatedTotal"], total,
+        "exact: the total itself"
+    );
     // Tag and owner facets count what each asset shows: its own, else the source's.
     assert_eq!(
         facet(&all, "tag"),

@@ -36,6 +36,29 @@ pub const MAX_TERM_CHARS: usize = 64;
 pub const MAX_QUERY_CHARS: usize = 512;
 /// Corrections looked up per misspelled word.
 const CORRECTIONS: i64 = 3;
+/// The shortest query word matched as a prefix: a word of one or two characters (`id`, `at`,
+/// `7`) is matched as a whole word only, since as a prefix it would match a large part of any
+/// catalogue and cost the index a pass over all of it.
+pub const MIN_PREFIX_CHARS: usize = 3;
+/// The most words of the tenant's lexicon a query word's prefix is expanded into. A prefix is
+/// searched as the exact words of the lexicon that start with it when there are at most this
+/// many: the index then answers a conjunction by skipping through the rarer word's entries,
+/// where a prefix (`sales:*`) makes it collect every entry of every word first (a tenfold
+/// difference for two common words at a million documents). A prefix of more words stays a
+/// prefix.
+pub const EXPANSIONS: i64 = 48;
+/// Matches among the documents of bucket 0 (1/256) from which a bounded search is ranked and
+/// counted over bucket 0 alone ([`Sample`]): it then matches about 32 000 documents or more.
+pub const SAMPLE_256_AT: i64 = 128;
+/// Matches among the documents of bucket 0 from which buckets 0 to 15 are counted too (the
+/// search may match a thousand documents or more).
+pub const SAMPLE_16_PROBE_AT: i64 = 4;
+/// Matches among the documents of buckets 0 to 15 (1/16) from which a bounded search is ranked
+/// and counted over them: it then matches about 2 560 documents or more, so a search a bounded
+/// search would rank and count in full (at most [`MAX_RANKED`] matches) is sampled only when
+/// chance puts a quarter more than its share in those buckets (for 2 000 matches, about one
+/// time in a thousand).
+pub const SAMPLE_16_AT: i64 = 160;
 /// Values listed per facet, most frequent first.
 pub const FACET_VALUES: usize = 25;
 /// A bounded search (the API's) ranks at most this many matches in index order, beside at most
@@ -116,12 +139,14 @@ fn document_sql(filter: &str) -> String {
 }
 
 /// The words of the documents selected by `filter` (SQL over `d`) added to the tenant's lexicon.
-/// Words are never taken out: a stale one only offers a correction that matches nothing.
+/// Words are never taken out: a stale one only offers a correction or an expansion
+/// ([`EXPANSIONS`]) that matches nothing. Every word of three letters or more is kept, also the
+/// longer ones a query word (cut at [`MAX_TERM_CHARS`]) can only be a prefix of.
 fn lexicon_sql(filter: &str) -> String {
     format!(
         "INSERT INTO search_words (tenant_id, word)
          SELECT DISTINCT $1, w FROM search_documents d, unnest(tsvector_to_array(d.document)) w
-         WHERE d.tenant_id = $1 AND {filter} AND char_length(w) BETWEEN 3 AND {MAX_TERM_CHARS}
+         WHERE d.tenant_id = $1 AND {filter} AND char_length(w) >= 3
          ON CONFLICT DO NOTHING"
     )
 }
@@ -246,10 +271,14 @@ fn word_spans(text: &str) -> Vec<(usize, usize)> {
 
 /// What each query word matches: itself and its English singular as prefixes, and (when no word
 /// of the tenant's lexicon starts with it) the closest words of the lexicon.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Expanded {
     pub term: String,
     pub corrections: Vec<String>,
+    /// For each of [`Expanded::prefixes`], in order: the words of the tenant's lexicon starting
+    /// with it, when there are one to [`EXPANSIONS`] of them. `None` (or no entry) searches the
+    /// prefix as a prefix.
+    pub expansions: Vec<Option<Vec<String>>>,
 }
 
 impl Expanded {
@@ -310,19 +339,78 @@ pub async fn expand(
         .iter()
         .map(|t| Expanded {
             term: t.clone(),
-            corrections: Vec::new(),
+            ..Expanded::default()
         })
         .collect();
     for (ord, word) in rows {
-        // Only words that are words: the lexicon is ours, but the query text built from it
-        // must never carry an operator.
         if let Some(e) = expanded.get_mut((ord - 1) as usize) {
-            if word.chars().all(is_word_char) && !word.is_empty() {
+            if is_word(&word) {
                 e.corrections.push(word);
             }
         }
     }
+    expand_prefixes(pool, tenant, &mut expanded).await?;
     Ok(expanded)
+}
+
+/// Whether the lexicon's `word` may enter a query: the lexicon is ours, but the query text built
+/// from it must never carry an operator.
+fn is_word(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(is_word_char)
+}
+
+/// Fills [`Expanded::expansions`]: the lexicon's words starting with each prefix of three letters
+/// or more, at most [`EXPANSIONS`] + 1 read per prefix (one more tells that there are too many).
+/// A prefix no lexicon word starts with stays a prefix, so documents written without their
+/// lexicon are still found.
+async fn expand_prefixes(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    expanded: &mut [Expanded],
+) -> Result<(), sqlx::Error> {
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut at: Vec<(usize, usize)> = Vec::new();
+    for (i, e) in expanded.iter_mut().enumerate() {
+        let own = e.prefixes();
+        e.expansions = vec![None; own.len()];
+        for (j, prefix) in own.into_iter().enumerate() {
+            if prefix.chars().count() >= MIN_PREFIX_CHARS && is_word(&prefix) {
+                prefixes.push(prefix);
+                at.push((i, j));
+            }
+        }
+    }
+    if prefixes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT q.ord, w.word FROM unnest($2::text[]) WITH ORDINALITY AS q(prefix, ord)
+         CROSS JOIN LATERAL (
+             SELECT s.word FROM rm_catalog.search_words s
+             WHERE s.tenant_id = $1 AND s.word >= q.prefix AND s.word < q.prefix || chr(1114111)
+             ORDER BY s.word
+             LIMIT {}) w",
+        EXPANSIONS + 1
+    ))
+    .bind(tenant)
+    .bind(&prefixes)
+    .fetch_all(pool)
+    .await?;
+    let mut found: Vec<Vec<String>> = vec![Vec::new(); prefixes.len()];
+    for (ord, word) in rows {
+        if let Some(words) = found.get_mut((ord - 1) as usize) {
+            words.push(word);
+        }
+    }
+    for ((i, j), words) in at.into_iter().zip(found) {
+        let usable = !words.is_empty()
+            && words.len() as i64 <= EXPANSIONS
+            && words.iter().all(|w| is_word(w));
+        if usable {
+            expanded[i].expansions[j] = Some(words);
+        }
+    }
+    Ok(())
 }
 
 /// The `tsquery` text of the expanded words: every word (as a prefix, or one of its
@@ -333,9 +421,19 @@ pub fn tsquery(expanded: &[Expanded]) -> Option<String> {
         .iter()
         .filter(|e| e.term.chars().all(is_word_char) && !e.term.is_empty())
         .map(|e| {
-            let mut alternatives: Vec<String> =
-                e.prefixes().iter().map(|p| format!("{p}:*")).collect();
+            let mut alternatives: Vec<String> = Vec::new();
+            for (j, prefix) in e.prefixes().iter().enumerate() {
+                match e.expansions.get(j) {
+                    Some(Some(words)) => alternatives.extend(words.iter().cloned()),
+                    _ if prefix.chars().count() < MIN_PREFIX_CHARS => {
+                        alternatives.push(prefix.clone())
+                    }
+                    _ => alternatives.push(format!("{prefix}:*")),
+                }
+            }
             alternatives.extend(e.corrections.iter().cloned());
+            let mut seen = HashSet::new();
+            alternatives.retain(|a| seen.insert(a.clone()));
             format!("({})", alternatives.join(" | "))
         })
         .collect();
@@ -374,6 +472,46 @@ pub struct Search {
     /// Bound the rows ranked and counted ([`MAX_RANKED`], [`MAX_COUNTED`]); `false` ranks and
     /// counts every match (exact, and slow for queries matching a large part of the catalogue).
     pub bounded: bool,
+    /// The documents a bounded search ranks and counts ([`sample`] chooses); ignored unbounded.
+    pub sample: Sample,
+}
+
+/// Which documents a bounded search ranks and counts: every one, or the documents of a fixed
+/// pseudo-random part of the catalogue (the `sample` bucket of each document, a hash of its
+/// asset id) when the query's words match so many that building the bitmap of every match
+/// would dominate the search (a word in a tenth of a million documents: about 100 000 index
+/// entries). A sample is searched through its own partial index, so its cost is its share.
+/// The assets whose name starts with the query's words are candidates whatever the sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sample {
+    /// Every document.
+    #[default]
+    All,
+    /// Buckets 0 to 15: one document in 16.
+    Sixteenth,
+    /// Bucket 0: one document in 256.
+    TwoHundredFiftySixth,
+}
+
+impl Sample {
+    /// The condition on document `d` (a constant in the statement's text, so that the planner
+    /// sees the partial index it matches even in a cached generic plan).
+    fn condition(self) -> &'static str {
+        match self {
+            Sample::All => "true",
+            Sample::Sixteenth => "d.sample < 16",
+            Sample::TwoHundredFiftySixth => "d.sample = 0",
+        }
+    }
+
+    /// How many documents of the catalogue one document of the sample stands for.
+    pub fn scale(self) -> i64 {
+        match self {
+            Sample::All => 1,
+            Sample::Sixteenth => 16,
+            Sample::TwoHundredFiftySixth => 256,
+        }
+    }
 }
 
 /// The source beside a document (`s`, from the `data_sources` read model), whose owner and tags
@@ -397,9 +535,20 @@ fn needs_source(search: &Search) -> bool {
 }
 
 /// The WHERE clause shared by hits and facets: `$1` tenant, `$2` tsquery, `$3`..`$11` the
-/// filters, `$12` the scope. Its text depends only on which optional parts are present, never on
-/// their values. Owner and tag filters read the source `s` ([`WITH_SOURCE`]).
+/// filters, `$12` the scope, within the search's [`Sample`] when bounded. Its text depends only
+/// on which optional parts are present, never on their values. Owner and tag filters read the
+/// source `s` ([`WITH_SOURCE`]).
 fn matching(search: &Search) -> String {
+    let sample = if search.bounded {
+        search.sample
+    } else {
+        Sample::All
+    };
+    matching_in(search, sample)
+}
+
+/// [`matching`] within `sample`.
+fn matching_in(search: &Search, sample: Sample) -> String {
     let tags = if search.filters.tags.is_empty() {
         "cardinality($8::text[]) = 0".to_owned()
     } else {
@@ -430,8 +579,10 @@ fn matching(search: &Search) -> String {
          AND {owners}
          AND (cardinality($10::text[]) = 0 OR {frameworks})
          AND (cardinality($11::text[]) = 0 OR d.terms && $11)
-         AND {visible}",
+         AND {visible}
+         AND {sample}",
         visible = when_scoped(12, search.scope.as_ref(), || asset_visible("d", 12)),
+        sample = sample.condition(),
     )
 }
 
@@ -451,6 +602,66 @@ macro_rules! bind_matching {
             .bind(&$search.filters.terms)
             .bind($search.scope.as_ref())
     };
+}
+
+/// Chooses the [`Sample`] a bounded search with words ranks and counts, from its matches (under
+/// all its filters and scope) among the documents of bucket 0 (at most [`SAMPLE_256_AT`] read)
+/// and, when there are at least [`SAMPLE_16_PROBE_AT`], of buckets 0 to 15 (at most
+/// [`SAMPLE_16_AT`] read): bucket 0 alone when it holds [`SAMPLE_256_AT`], buckets 0 to 15 when
+/// they hold [`SAMPLE_16_AT`], else every document (the bound of [`MAX_RANKED`] applies as
+/// before). Each count reads only its sample's index.
+pub async fn sample(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    search: &Search,
+) -> Result<Sample, sqlx::Error> {
+    if !search.bounded || search.tsquery.is_none() {
+        return Ok(Sample::All);
+    }
+    let in_256 = matches_in(
+        pool,
+        tenant,
+        search,
+        Sample::TwoHundredFiftySixth,
+        SAMPLE_256_AT,
+    )
+    .await?;
+    if in_256 >= SAMPLE_256_AT {
+        return Ok(Sample::TwoHundredFiftySixth);
+    }
+    if in_256 < SAMPLE_16_PROBE_AT {
+        return Ok(Sample::All);
+    }
+    let in_16 = matches_in(pool, tenant, search, Sample::Sixteenth, SAMPLE_16_AT).await?;
+    Ok(if in_16 >= SAMPLE_16_AT {
+        Sample::Sixteenth
+    } else {
+        Sample::All
+    })
+}
+
+/// The search's matches within `sample`, counting at most `limit`.
+async fn matches_in(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    search: &Search,
+    sample: Sample,
+    limit: i64,
+) -> Result<i64, sqlx::Error> {
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM rm_catalog.search_documents d {source}
+                               WHERE {matching} LIMIT {limit}) x",
+        source = if needs_source(search) {
+            WITH_SOURCE
+        } else {
+            ""
+        },
+        matching = matching_in(search, sample),
+    );
+    let (found,): (i64,) = bind_matching!(sqlx::query_as(&sql), tenant, search)
+        .fetch_one(pool)
+        .await?;
+    Ok(found)
 }
 
 /// One hit: the document's parts (for highlights) and its score.
@@ -494,13 +705,14 @@ pub async fn hits(
         // Every asset matches and none is named by no words: all score 0.
         (false, true) => "(CASE WHEN $13 IS NULL THEN 1 ELSE 0 END)::real",
     };
-    let select = |from: &str| {
+    // The named candidates are candidates whatever the sample.
+    let select = |from: &str, sample: Sample| {
         format!(
             "SELECT d.id, {score} AS score, d.name, d.path, d.owner, d.tags, d.description,
                     d.columns, d.labels, d.terms
              FROM {from} {source}
              WHERE {matching}",
-            matching = matching(search),
+            matching = matching_in(search, sample),
             source = if needs_source(search) {
                 WITH_SOURCE
             } else {
@@ -508,7 +720,12 @@ pub async fn hits(
             },
         )
     };
-    let documents = select("rm_catalog.search_documents d");
+    let sample = if search.bounded {
+        search.sample
+    } else {
+        Sample::All
+    };
+    let documents = select("rm_catalog.search_documents d", sample);
     let sql = match (search.bounded, search.tsquery.is_some()) {
         // The names starting with the query's words are found through their own index first
         // (materialized, and each looked up by its key, so that the planner cannot turn them into
@@ -527,7 +744,7 @@ pub async fn hits(
                  WHERE ($14::real IS NULL OR h.score < $14 OR (h.score = $14 AND h.id > $15))
                  ORDER BY h.score DESC, h.id
                  LIMIT $16",
-            named = select("rm_catalog.search_documents d").replacen(
+            named = select("rm_catalog.search_documents d", Sample::All).replacen(
                 "WHERE ",
                 "WHERE d.id = named.id AND ",
                 1
@@ -560,8 +777,12 @@ pub struct Facets {
     pub total: i64,
     /// Whether every match was counted: false when a bounded search matched more than
     /// [`MAX_COUNTED`] documents, and the counts are over the first [`MAX_COUNTED`] + 1 of them
-    /// in index order (their proportions, not their totals).
+    /// in index order, or over the matches of a [`Sample`] (their proportions, not their
+    /// totals).
     pub exact: bool,
+    /// The number of matches: `total` when exact; estimated from a [`Sample`] whose matches
+    /// were all counted (their number times [`Sample::scale`]); `None` when not known.
+    pub estimated_total: Option<i64>,
     /// Facet name (source, kind, label, sensitivity, framework, tag, owner, term) to its values
     /// with their counts, most frequent first (ties by value), at most [`FACET_VALUES`].
     pub values: BTreeMap<String, Vec<(String, i64)>>,
@@ -627,7 +848,21 @@ pub async fn facets(
         values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         values.truncate(FACET_VALUES);
     }
-    facets.exact = !search.bounded || facets.total <= MAX_COUNTED;
+    let sampled = search.bounded && search.sample != Sample::All;
+    facets.exact = !search.bounded || (!sampled && facets.total <= MAX_COUNTED);
+    facets.estimated_total = if facets.exact {
+        Some(facets.total)
+    } else if sampled && facets.total <= MAX_COUNTED {
+        // Every match of the sample was counted: it stands for `scale` times as many.
+        Some(facets.total * search.sample.scale())
+    } else {
+        None
+    };
+    if sampled {
+        // Read "more than MAX_COUNTED", as for any inexact count: a sample is only chosen for
+        // a query matching several thousand documents.
+        facets.total = MAX_COUNTED + 1;
+    }
     Ok(facets)
 }
 
@@ -637,6 +872,7 @@ impl Default for Facets {
         Facets {
             total: 0,
             exact: true,
+            estimated_total: Some(0),
             values: BTreeMap::new(),
         }
     }
@@ -662,7 +898,13 @@ pub fn highlight(text: &str, expanded: &[Expanded]) -> Option<Vec<Fragment>> {
     let prefixes: Vec<String> = expanded.iter().flat_map(Expanded::prefixes).collect();
     let matches = |word: &str| {
         let word = word.to_lowercase();
-        prefixes.iter().any(|p| word.starts_with(p.as_str())) || exact.contains(word.as_str())
+        prefixes.iter().any(|p| {
+            if p.chars().count() < MIN_PREFIX_CHARS {
+                word == *p
+            } else {
+                word.starts_with(p.as_str())
+            }
+        }) || exact.contains(word.as_str())
     };
     let mut fragments: Vec<Fragment> = Vec::new();
     let mut push = |piece: &str, matched: bool| match fragments.last_mut() {
@@ -696,7 +938,7 @@ mod tests {
     fn plain(term: &str) -> Expanded {
         Expanded {
             term: term.into(),
-            corrections: Vec::new(),
+            ..Expanded::default()
         }
     }
 
@@ -721,6 +963,7 @@ mod tests {
             Expanded {
                 term: "ordrs".into(),
                 corrections: vec!["orders".into(), "order".into()],
+                ..Expanded::default()
             },
         ];
         assert_eq!(
@@ -734,6 +977,19 @@ mod tests {
         assert_eq!(plural("address"), ["address"]);
         assert_eq!(plural("its"), ["its"]);
         assert_eq!(tsquery(&[]), None);
+        // Prefixes the lexicon expanded are its words (each once); the others stay prefixes.
+        let expanded = Expanded {
+            term: "manifests".into(),
+            corrections: Vec::new(),
+            expansions: vec![
+                Some(vec!["manifests".into()]),
+                Some(vec!["manifest".into(), "manifests".into()]),
+            ],
+        };
+        assert_eq!(
+            tsquery(&[expanded, plain("ab")]).unwrap(),
+            "(manifests | manifest) & (ab)"
+        );
     }
 
     #[test]
@@ -748,5 +1004,8 @@ mod tests {
             [("billing.", false), ("customer", true), ("_orders", false)]
         );
         assert!(highlight("billing.invoices", &[plain("custom")]).is_none());
+        // A word of one or two characters is matched whole.
+        assert!(highlight("identity_card", &[plain("id")]).is_none());
+        assert!(highlight("card_id", &[plain("id")]).is_some());
     }
 }

@@ -269,6 +269,26 @@ pub async fn run(
         percentile(&mut broad_bounded, 0.5),
         percentile(&mut broad_bounded, 0.95)
     );
+    // Per kind of query (the order of `mixed_queries`), so that a slow kind shows.
+    for (kind, range) in QUERY_KINDS {
+        let (mut ms, found): (Vec<f64>, Vec<i64>) = r
+            .search_ms
+            .iter()
+            .zip(&r.matches)
+            .enumerate()
+            .filter(|(i, _)| range.contains(&(i % 20)))
+            .map(|(_, (ms, m))| (*ms, *m))
+            .unzip();
+        let mut found = found;
+        found.sort_unstable();
+        println!(
+            "  {kind}: {} queries, median matches {}, p50_ms {:.2}, p95_ms {:.2}",
+            ms.len(),
+            percentile_i(&found, 0.5),
+            percentile(&mut ms, 0.5),
+            percentile(&mut ms, 0.95)
+        );
+    }
     println!(
         "search (bounded, as the API runs it; hits of 20 + facets, {} queries): p50_ms: {:.2}",
         search_ms.len(),
@@ -341,8 +361,12 @@ async fn measure(
     load(&mut conn, args.assets).await?;
     let load = started.elapsed();
     let started = Instant::now();
-    conn.execute("DROP INDEX IF EXISTS rm_catalog.search_documents_document")
-        .await?;
+    // The full-text indexes are built after the load, as a rebuild would.
+    conn.execute(
+        "DROP INDEX IF EXISTS rm_catalog.search_documents_document,
+             rm_catalog.search_documents_sample16, rm_catalog.search_documents_sample256",
+    )
+    .await?;
     conn.execute("SET search_path TO rm_catalog").await?;
     let mut g = 0;
     while g < args.assets {
@@ -357,10 +381,8 @@ async fn measure(
     let started = Instant::now();
     conn.execute("SET maintenance_work_mem TO '256MB'").await?;
     // The projection's own DDL, as the catalog's next start would run it.
-    conn.execute(
-        "CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document)",
-    )
-    .await?;
+    conn.execute(projections::Projection::ddl(&catalog::Catalog))
+        .await?;
     conn.execute("VACUUM ANALYZE rm_catalog.assets").await?;
     conn.execute("VACUUM ANALYZE rm_catalog.search_documents")
         .await?;
@@ -559,6 +581,17 @@ async fn load(conn: &mut PgConnection, n: u64) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The kinds of [`mixed_queries`], by the query's index modulo 20.
+const QUERY_KINDS: [(&str, std::ops::RangeInclusive<usize>); 7] = [
+    ("code name", 0..=5),
+    ("code name + entity", 6..=9),
+    ("area + entity", 10..=12),
+    ("misspelled code name", 13..=14),
+    ("4-letter prefix", 15..=16),
+    ("column word + area", 17..=18),
+    ("entity", 19..=19),
+];
 
 /// A mixed set of `n` queries, in a fixed order: a code name (about 120 matches), a code name
 /// and an entity, an area and an entity (hundreds), a misspelled code name, the prefix of a code

@@ -185,16 +185,23 @@ pub struct SearchFacet {
 }
 
 /// Counts over every asset the search matched (under all filters), not just the page — up to
-/// 2000 matches; above, over the first 2001 in index order (`exact` false).
+/// 2000 matches; above, over a sample of them (`exact` false).
 #[derive(SimpleObject)]
 pub struct SearchFacets {
     /// Matching assets when `exact`; otherwise 2001, read as "more than 2000".
     pub total: i64,
     /// True when every match was counted. False when more than 2000 assets matched: the values'
-    /// counts are then over the first 2001 matches in index order (an arbitrary sample, so read
-    /// them as proportions, not totals), and the hits were ranked among the first 2000 matches
-    /// and up to 200 assets whose name starts with the query's words, not among all matches.
+    /// counts are then over a sample of the matches (so read them as proportions, not totals)
+    /// and the hits were ranked among that sample's first 2000 matches and up to 200 assets whose
+    /// name starts with the query's words, not among all matches. The sample is the first 2001
+    /// matches in index order or, for words that match thousands of assets in a large catalogue,
+    /// the matches among a fixed pseudo-random sixteenth or 256th of the assets (chosen by their
+    /// ids).
     pub exact: bool,
+    /// The number of matching assets: `total` when `exact`; estimated from a pseudo-random sample
+    /// when one was counted in full (its matches times the assets each stands for, 16 or 256);
+    /// null when not known.
+    pub estimated_total: Option<i64>,
     /// Every facet, in a fixed order (a facet without values is listed with none).
     pub facets: Vec<SearchFacet>,
 }
@@ -228,6 +235,7 @@ impl SearchResult {
         SearchFacets {
             total: counted.total,
             exact: counted.exact,
+            estimated_total: counted.estimated_total,
             facets: search::FACETS
                 .iter()
                 .map(|name| SearchFacet {
@@ -303,13 +311,15 @@ pub(crate) async fn run(
 ) -> Result<SearchResult, sqlx::Error> {
     let terms = search::terms(query);
     let expanded = search::expand(pool, tenant, &terms).await?;
-    let search = Search {
+    let mut search = Search {
         tsquery: search::tsquery(&expanded),
         name_key: terms.join(" "),
         filters,
         scope,
         bounded,
+        sample: search::Sample::All,
     };
+    search.sample = search::sample(pool, tenant, &search).await?;
     // The facet counts go to the database beside the hits: each reads the same matches, and
     // one waiting for the other would add their times.
     let counting = async {
@@ -365,9 +375,10 @@ impl SearchQuery {
     /// must match, as a prefix or — when no word of your catalogue starts with it — as a close
     /// spelling; punctuation and operators in the text are only separators. Only assets your
     /// roles reach are found and counted. A query matching more than 2000 assets is ranked among
-    /// its first 2000 matches (index order) and up to 200 assets whose name starts with its words, and
-    /// its facets are counted over the first 2001 matches: `facets { exact }` says so. The empty
-    /// query lists every asset in id order.
+    /// a sample of its matches (its first 2000 in index order or, for words matching thousands
+    /// of assets, those among a fixed pseudo-random part of the catalogue) and up to 200 assets
+    /// whose name starts with its words, and its facets are counted over that sample:
+    /// `facets { exact estimatedTotal }` says so. The empty query lists every asset in id order.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, 100, child_complexity)")]
     async fn search(
         &self,
