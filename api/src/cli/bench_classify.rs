@@ -47,7 +47,8 @@ pub struct ClassifyArgs {
     /// List every wrong applied label and missed column of the corpora.
     #[arg(long)]
     pub errors: bool,
-    /// Print the candidates and signals of corpus columns, `corpus:table.column` (repeatable).
+    /// Print the candidates and signals of corpus columns, `corpus:table.column` (repeatable;
+    /// with `--neutral`, as the column is classified under neutral names).
     #[arg(long)]
     pub explain: Vec<String>,
     /// Also write every column's outcome as CSV `table,column,label,state,confidence`.
@@ -220,7 +221,7 @@ pub async fn run(
             .iter()
             .find(|c| c.name == name)
             .with_context(|| format!("--explain {target}: no corpus {name}"))?;
-        super::corpus::explain(corpus, column);
+        super::corpus::explain(corpus, column, args.neutral);
     }
     let held_out =
         (!args.no_corpora).then(|| super::corpus::run(&args.corpora, args.errors, false));

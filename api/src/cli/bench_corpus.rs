@@ -93,9 +93,10 @@ pub fn predict(corpus: &Corpus, model: &NameModel, neutral: bool) -> Vec<Predict
 }
 
 /// Prints the candidates (down to confidence 0.05) and their signals of one corpus column,
-/// `table.column`, as the held-out model sees it. The lowered floor also lets weak verdicts of
-/// the neighbouring columns into the table context, so a signal may differ from the real run's.
-pub fn explain(corpus: &Corpus, column: &str) {
+/// `table.column`, as the held-out model sees it (with every table and column renamed if
+/// `neutral`). The lowered floor also lets weak verdicts of the neighbouring columns into the
+/// table context, so a signal may differ from the real run's.
+pub fn explain(corpus: &Corpus, column: &str, neutral: bool) {
     let settings = ClassifierSettings {
         floor: 0.05,
         ..ClassifierSettings::default()
@@ -104,9 +105,20 @@ pub fn explain(corpus: &Corpus, column: &str) {
         corpus,
         &model_for(corpus),
         &settings,
-        false,
+        neutral,
         &mut |table, verdict| {
-            if format!("{table}.{}", verdict.column) != column {
+            let wanted = if neutral {
+                // Under neutral names a verdict is for `colN`, N the column's place in its table.
+                corpus
+                    .columns
+                    .iter()
+                    .filter(|c| c.table == table)
+                    .position(|c| format!("{table}.{}", c.column) == column)
+                    .is_some_and(|i| verdict.column == format!("col{}", i + 1))
+            } else {
+                format!("{table}.{}", verdict.column) == column
+            };
+            if !wanted {
                 return;
             }
             println!("{}: {column}", corpus.name);

@@ -25,6 +25,8 @@ pub struct TableContext<'a> {
 #[derive(Debug, Clone)]
 pub struct ColumnSummary<'a> {
     pub name: &'a str,
+    /// Its sampled statistics: what its values are, whatever pass one made of them.
+    pub profile: &'a ColumnProfile,
     pub best: Option<T>,
     pub hits: Vec<NameHit>,
 }
@@ -321,11 +323,39 @@ pub fn apply(
         }
         found.iter().take(3).map(|t| describe(*t)).collect()
     };
+    // Neighbours whose own values show people's data, where pass one labeled none of them (their
+    // names say nothing): e-mail addresses, phone numbers, given names, birth dates.
+    let personal = if personal.is_empty() {
+        people_values(me, ctx)
+    } else {
+        personal
+    };
     let person_context = !personal.is_empty();
 
     match label {
         T::PersonName => {
             let explicit = matches!(support, NameSupport::Positive(w) if w >= super::names::STRONG);
+            // A column of single words beside a column of given names holds the family names
+            // (`first_name`, `last_name` side by side).
+            if single_words(profile) {
+                let partner = ctx
+                    .others(me)
+                    .filter(|(i, _)| i.abs_diff(me) == 1)
+                    .map(|(_, c)| c)
+                    .find(|c| single_words(c.profile) && c.profile.hit_ratio("given_name") >= 0.5);
+                if let Some(c) = partner.filter(|_| profile.hit_ratio("given_name") < 0.5) {
+                    ev.add(
+                        Tier::Context,
+                        2.5,
+                        format!(
+                            "beside `{}`, whose values are given names ({} of {}): the family name",
+                            c.name,
+                            c.profile.hits("given_name"),
+                            c.profile.non_null()
+                        ),
+                    );
+                }
+            }
             if person_context {
                 ev.add(
                     Tier::Context,
@@ -378,6 +408,22 @@ pub fn apply(
                 w,
                 format!("table `{}` also holds {}", ctx.table, personal.join(", ")),
             );
+        }
+        // Without a name that says so, codes and dates in a table about things are the things'
+        // (a product's `M`/`F` fit, a model's release date), not a person's gender or birth.
+        T::Gender | T::DateOfBirth => {
+            let named = matches!(support, NameSupport::Positive(w) if w >= super::names::STRONG);
+            if let (Some(thing), false) = (ctx.thing_table(), named) {
+                ev.add(
+                    Tier::Context,
+                    -2.5,
+                    format!(
+                        "table `{}` describes {thing}s and holds no personal data, so not {}",
+                        ctx.table,
+                        describe(label)
+                    ),
+                );
+            }
         }
         T::CardSecurityCode => {
             if let Some(c) = ctx.neighbour_with(me, &[T::CreditCardNumber]) {
@@ -471,6 +517,38 @@ pub fn apply(
                     1.0,
                     format!("paired with the coordinate column `{}`", c.name),
                 );
+            } else if let Some(c) = degree_partner(me, ctx, profile) {
+                ev.add(
+                    Tier::Context,
+                    2.5,
+                    format!(
+                        "beside `{}`, whose values are decimal degrees too: a latitude and longitude pair",
+                        c.name
+                    ),
+                );
+            }
+        }
+        // Four or five bare digits could be anything; beside street lines they are the
+        // address's postcode.
+        T::PostalCode
+            if profile.hit_ratio("postal_code") >= 0.8
+                && !ctx.columns[me]
+                    .hits
+                    .iter()
+                    .any(|h| h.label != T::PostalCode && h.weight >= super::names::MEDIUM)
+                && profile.hit_ratio("postal_code_format") < 0.2
+                && ctx.neighbour_with(me, &[T::PostalAddress]).is_some() =>
+        {
+            if let Some(c) = ctx.neighbour_with(me, &[T::PostalAddress]) {
+                ev.add(
+                    Tier::Context,
+                    2.8,
+                    format!(
+                        "{} of {n} values are 4–6 digit numbers beside street lines in `{}`: the address's postcode",
+                        profile.hits("postal_code"),
+                        c.name
+                    ),
+                );
             }
         }
         T::PostalAddress | T::PostalCode => {
@@ -484,6 +562,79 @@ pub fn apply(
         }
         _ => {}
     }
+}
+
+/// Varied single capitalised words (no full names): a column of given or family names.
+fn single_words(p: &ColumnProfile) -> bool {
+    p.non_null() >= 5
+        && p.hit_ratio("person_name_shape") >= 0.8
+        && p.hit_ratio("full_name") < 0.2
+        && p.hit_ratio("org_name") < 0.1
+        && (p.distinct >= 8 || f64::from(p.distinct) >= 0.5 * f64::from(p.non_null()))
+}
+
+/// What the other columns' values show of people, at most three kinds, when pass one gave none
+/// of them a personal label: e-mail addresses, phone numbers, given names, birth dates (old
+/// and varied), gender codes.
+fn people_values(me: usize, ctx: &TableContext<'_>) -> Vec<&'static str> {
+    let mut found: Vec<&'static str> = Vec::new();
+    for (_, c) in ctx.others(me) {
+        let p = c.profile;
+        if p.non_null() < 5 {
+            continue;
+        }
+        let varied = f64::from(p.distinct) >= 0.5 * f64::from(p.non_null());
+        let kind = if p.hit_ratio("email") >= 0.8 {
+            Some("e-mail addresses (by their values)")
+        } else if p.hit_ratio("phone") >= 0.7 {
+            Some("phone numbers (by their values)")
+        } else if p.hit_ratio("given_name") >= 0.5 && p.hit_ratio("org_name") < 0.1 && varied {
+            Some("given names (by their values)")
+        } else if p.hit_ratio("birth_date") >= 0.9
+            && p.hit_ratio("date_before_1980") >= 0.2
+            && varied
+        {
+            Some("dates reaching back decades, as birth dates do (by their values)")
+        } else if p.hit_ratio("gender_code") >= 0.9 && (2..=4).contains(&p.distinct) {
+            Some("gender codes (by their values)")
+        } else {
+            None
+        };
+        if let Some(kind) = kind.filter(|k| !found.contains(k)) {
+            found.push(kind);
+        }
+    }
+    found.truncate(3);
+    found
+}
+
+/// Whether a column's values read as decimal degrees: decimals with three or more fraction
+/// digits, all within ±180, varied.
+fn degrees(p: &ColumnProfile) -> bool {
+    p.non_null() >= 5
+        && p.hit_ratio("geo_lon") >= 0.95
+        && p.hit_ratio("integer") < 0.05
+        && f64::from(p.distinct) >= 0.5 * f64::from(p.non_null())
+}
+
+/// A latitude and a longitude are stored side by side: the column before or after holds
+/// decimal degrees too, and one of the two stays within ±90 (a latitude).
+fn degree_partner<'c>(
+    me: usize,
+    ctx: &'c TableContext<'_>,
+    profile: &ColumnProfile,
+) -> Option<&'c ColumnSummary<'c>> {
+    if !degrees(profile) {
+        return None;
+    }
+    // Side by side: the column just before or after.
+    ctx.others(me)
+        .filter(|(i, _)| i.abs_diff(me) == 1)
+        .map(|(_, c)| c)
+        .find(|c| {
+            degrees(c.profile)
+                && (profile.hit_ratio("geo_lat") >= 0.95 || c.profile.hit_ratio("geo_lat") >= 0.95)
+        })
 }
 
 /// Name words of checksum and digest columns.

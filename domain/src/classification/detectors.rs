@@ -52,6 +52,9 @@ pub const DETECTORS: &[&str] = &[
     "geo_pair",
     "person_name_shape",
     "given_name",
+    // A capitalised name with a common family name of one of the countries in
+    // [`vocab::SURNAMES`].
+    "family_name",
     "full_name",
     "org_name",
     "address_line",
@@ -61,6 +64,16 @@ pub const DETECTORS: &[&str] = &[
     "health_term",
     "medication",
     "username",
+    // A login handle built from a common given or family name (`jnowak`, `imke.korhonen`,
+    // SAP-style `MUELLERK`), in any letter case.
+    "name_handle",
+    // An upper-case user id of at most twelve characters, letters then digits (`MUELLERK`,
+    // `JVIRTANEN`, `KJELL7`), as SAP (`BNAME`, 12 characters) and other ERP systems write them;
+    // a value that is just a common name (`KORHONEN`) is a name, not counted.
+    "upper_handle",
+    // A calendar date before 1980 (and from 1900): with the others of a column, how far back
+    // its dates reach, as adults' dates of birth do and event dates rarely.
+    "date_before_1980",
     "ean13",
     "uk_driving_licence",
     "document_number",
@@ -169,10 +182,11 @@ ids! {
     BIRTH_DATE = "birth_date"; TIMESTAMP = "timestamp"; VIN = "vin"; VIN_SHAPE = "vin_shape";
     NINO = "nino"; BSN = "bsn"; EIN = "ein"; EU_VAT = "eu_vat"; ABA = "aba_routing";
     ICD10 = "icd10"; GENDER = "gender_code"; GEO_LAT = "geo_lat"; GEO_LON = "geo_lon";
-    GEO_PAIR = "geo_pair"; NAME_SHAPE = "person_name_shape"; GIVEN_NAME = "given_name";
+    GEO_PAIR = "geo_pair"; NAME_SHAPE = "person_name_shape"; GIVEN_NAME = "given_name"; FAMILY_NAME = "family_name";
     FULL_NAME = "full_name"; ORG_NAME = "org_name"; ADDRESS_LINE = "address_line";
     STREET_NAME = "street_name"; ETHNICITY = "ethnicity"; RELIGION = "religion"; HEALTH_TERM = "health_term";
-    MEDICATION = "medication"; USERNAME = "username"; EAN13 = "ean13";
+    MEDICATION = "medication"; USERNAME = "username"; NAME_HANDLE = "name_handle"; UPPER_HANDLE = "upper_handle";
+    DATE_BEFORE_1980 = "date_before_1980"; EAN13 = "ean13";
     UK_DL = "uk_driving_licence"; DOC_NUMBER = "document_number"; BOOLEAN = "boolean";
     INTEGER = "integer"; DECIMAL = "decimal"; FREE_TEXT = "free_text"; URL = "url";
     CARD_EXPIRY = "card_expiry"; SERVICE_ACCOUNT = "service_account"; IMAGE_CONTENT = "image_content";
@@ -386,6 +400,9 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
                 if (1900..=2015).contains(&year) {
                     hit(BIRTH_DATE);
                 }
+                if (1900..1980).contains(&year) {
+                    hit(DATE_BEFORE_1980);
+                }
             }
         }
         if f.chars <= 7 && f.slashes == 1 && card_expiry(s) {
@@ -457,6 +474,10 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
             hit(RANDOM_TOKEN);
         }
     }
+    // SAP's salted hashes carry a space in their `{x-issha, 1024}` prefix.
+    if f.spaces > 0 && f.ascii && s.starts_with("{x-is") && validators::password_hash(s) {
+        hit(PASSWORD_HASH);
+    }
     if f.ascii && f.chars >= 20 && validators::api_key(s) {
         hit(API_KEY);
     }
@@ -511,6 +532,12 @@ pub fn detect(f: &Facts<'_>, hits: &mut [u32; N]) {
     }
     if username(f) {
         hit(USERNAME);
+    }
+    if name_handle(f) {
+        hit(NAME_HANDLE);
+    }
+    if upper_handle(f) {
+        hit(UPPER_HANDLE);
     }
     if service_account(s) {
         hit(SERVICE_ACCOUNT);
@@ -661,6 +688,17 @@ pub(super) fn phone(f: &Facts<'_>) -> (bool, bool) {
         return ((10..=12).contains(&digits), false);
     }
     if seps > 0 {
+        // Spain and Portugal dial nine digits without a trunk prefix, written in groups of two
+        // and three (`612 34 56 78`, `912 345 678`); the first digit is 6/7 for mobiles, 8/9
+        // (ES) or 2 (PT) for fixed lines.
+        let iberian = digits == 9
+            && groups_n >= 3
+            && groups[0] == 3
+            && groups[1..groups_n].iter().all(|g| (2..=3).contains(g))
+            && matches!(main.as_bytes()[0], b'2' | b'6'..=b'9');
+        if iberian {
+            return (true, false);
+        }
         let us = groups_n == 3 && groups[..3] == [3, 3, 4];
         let us1 = groups_n == 4 && groups[..4] == [1, 3, 3, 4];
         return (
@@ -1041,6 +1079,87 @@ fn username(f: &Facts<'_>) -> bool {
         && f.upper * 2 <= f.letters
 }
 
+/// Whether a word (lowercase ASCII) is a common given or family name of at least three letters.
+fn known_name(word: &str) -> bool {
+    word.len() >= 3 && (vocab::GIVEN_NAMES.contains(word) || vocab::SURNAMES.contains(word))
+}
+
+/// An upper-case user id: 3–12 characters, upper-case letters (at least three) then optional
+/// digits, and not itself a common name.
+fn upper_handle(f: &Facts<'_>) -> bool {
+    if !(3..=12).contains(&f.chars) || f.upper < 3 || f.upper + f.digits != f.chars {
+        return false;
+    }
+    let b = f.s.as_bytes();
+    let letters = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if letters < 3 || !b[letters..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    let lower = &mut buf[..letters];
+    lower.copy_from_slice(&b[..letters]);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|w| !known_name(w) || letters < f.chars)
+}
+
+/// A login handle built from a person's name, as directories and ERP systems make them:
+/// `imke.korhonen`, `kjell_lind2`, `jnowak` (initial and family name), `muellerk` / SAP-style
+/// `MUELLERK` (family name and one or two initials), `imkenowak` (given and family name), in
+/// any case.
+fn name_handle(f: &Facts<'_>) -> bool {
+    if !(3..=32).contains(&f.chars)
+        || !f.ascii
+        || f.spaces > 0
+        || f.at > 0
+        || f.letters < 4
+        || f.letters + f.digits + f.dots + f.underscores + f.dashes != f.chars
+        || !f.s.as_bytes()[0].is_ascii_alphabetic()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 32];
+    let lower = &mut buf[..f.chars];
+    lower.copy_from_slice(f.s.as_bytes());
+    lower.make_ascii_lowercase();
+    let Ok(lower) = std::str::from_utf8(lower) else {
+        return false;
+    };
+    let body = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+    let parts: Vec<&str> = body
+        .split(['.', '_', '-'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    match parts.as_slice() {
+        [] => false,
+        [word] => {
+            let w = *word;
+            if !w.bytes().all(|b| b.is_ascii_lowercase()) || w.len() < 4 {
+                return false;
+            }
+            // `jnowak`, `nowakj`, `nowakjo`, `jknowak`, `imkenowak`.
+            // A common name alone is a handle in lower case (`imke`); in upper case it is the
+            // name as legacy systems write names (`KORHONEN`).
+            (known_name(w) && f.upper == 0)
+                || vocab::SURNAMES.contains(&w[1..])
+                || vocab::SURNAMES.contains(&w[..w.len() - 1])
+                || (w.len() >= 6 && vocab::SURNAMES.contains(&w[..w.len() - 2]))
+                || (w.len() >= 6 && vocab::SURNAMES.contains(&w[2..]))
+                || (3..=w.len().saturating_sub(3)).any(|i| {
+                    vocab::GIVEN_NAMES.contains(&w[..i]) && vocab::SURNAMES.contains(&w[i..])
+                })
+        }
+        // `imke.korhonen`, `j.nowak`, `nowak_p`: one of the parts is a known name, and every
+        // part is letters.
+        parts => {
+            parts.len() <= 3
+                && parts
+                    .iter()
+                    .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+                && parts.iter().any(|p| known_name(p))
+        }
+    }
+}
+
 /// Detectors over the words of a value: person names, organisations, addresses, gender,
 /// religion, ethnicity, health terms.
 fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
@@ -1069,6 +1188,7 @@ fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
         && f.chars <= 60
         && f.other <= 2;
     let mut given = false;
+    let mut family = false;
     let mut org = false;
     let mut street = false;
     let mut dwelling = false;
@@ -1141,6 +1261,11 @@ fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
             if vocab::GIVEN_NAMES.contains(folded) {
                 given = true;
             }
+            if vocab::SURNAMES.contains(folded)
+                || (folded.contains('-') && folded.split('-').any(|p| vocab::SURNAMES.contains(p)))
+            {
+                family = true;
+            }
         } else {
             name_shape = false;
         }
@@ -1149,6 +1274,9 @@ fn words(f: &Facts<'_>, hit: &mut impl FnMut(usize)) {
         hit(NAME_SHAPE);
         if given {
             hit(GIVEN_NAME);
+        }
+        if family {
+            hit(FAMILY_NAME);
         }
         if real >= 2 || (real == 1 && initials >= 1) {
             hit(FULL_NAME);

@@ -187,6 +187,7 @@ pub fn classify_table_with(
             .iter()
             .map(|c| ColumnSummary {
                 name: &c.profile.column,
+                profile: c.profile,
                 best: c
                     .per_label
                     .iter()

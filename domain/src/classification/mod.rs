@@ -37,6 +37,8 @@ pub mod vocab;
 mod tests;
 #[cfg(test)]
 mod tests_people;
+#[cfg(test)]
+mod tests_values;
 
 pub use engine::{
     classify_table, classify_table_with, explanation, Candidate, ClassifierSettings, ColumnVerdict,

@@ -456,7 +456,7 @@ fn actor_evidence(
     }
     let column = &p.column;
     match label {
-        T::Username if p.hit_ratio("username") >= 0.8 => {
+        T::Username if p.hit_ratio("username").max(p.hit_ratio("name_handle")) >= 0.8 => {
             // The actor word says "a person" as a username name would (a medium name match,
             // +3), when the dictionary has not already said it; and handles where a person is
             // expected are logins.
@@ -470,7 +470,7 @@ fn actor_evidence(
                 w,
                 format!(
                     "{} of {n} values are login handles in `{column}`, which names who acted (`{word}`)",
-                    p.hits("username")
+                    p.hits("username").max(p.hits("name_handle"))
                 ),
             );
         }
@@ -1062,6 +1062,32 @@ fn value_evidence(
                         v.of("birth_date")
                     ),
                 );
+                // Dates of birth are often kept in timestamp columns, every time at midnight: the
+                // calendar date the type's penalty is about is then all there is.
+                if family == TypeFamily::Timestamp && v.r("date") >= 0.9 && v.enough() {
+                    ev.add(
+                        Tier::Rule,
+                        2.0,
+                        format!(
+                            "{} timestamps are at midnight: calendar dates kept in a timestamp column",
+                            v.of("date")
+                        ),
+                    );
+                }
+                // Adults' birth dates reach back decades and are all different; the dates of
+                // events a system records (orders, visits, hires) begin when it did.
+                let old = v.r("date_before_1980");
+                if rb >= 0.9 && old >= 0.2 && v.enough() && spread(p) >= 0.6 {
+                    ev.add(
+                        Tier::Rule,
+                        1.5,
+                        format!(
+                            "{} of them before 1980, {} distinct: dates spread over decades, as people's birth dates are",
+                            v.k("date_before_1980"),
+                            p.distinct
+                        ),
+                    );
+                }
             } else if rd >= 0.8 && rb < 0.2 && v.enough() {
                 ev.add(
                     Tier::Rule,
@@ -1202,15 +1228,48 @@ fn value_evidence(
                         v.of("service_account")
                     ),
                 );
-            } else if r >= 0.8 {
-                ev.add(
-                    Tier::Rule,
-                    1.5,
-                    format!(
-                        "{} values are single-word handles (letters, digits, `._-`, no spaces, mostly lowercase)",
-                        v.of("username")
-                    ),
-                );
+            } else if r >= 0.8
+                || v.r("name_handle") >= 0.6
+                || (v.r("upper_handle") >= 0.8 && v.r("name_handle") >= 0.3)
+            {
+                if r >= 0.8 {
+                    ev.add(
+                        Tier::Rule,
+                        1.5,
+                        format!(
+                            "{} values are single-word handles (letters, digits, `._-`, no spaces, mostly lowercase)",
+                            v.of("username")
+                        ),
+                    );
+                }
+                // Handles made of people's names (`jnowak`, `imke.korhonen`, SAP's `MUELLERK`)
+                // are accounts of people; words that merely look like handles are not.
+                let named_handles = v.r("name_handle");
+                let upper = v.r("upper_handle");
+                if upper >= 0.8 && named_handles >= 0.3 && v.enough() && spread(p) >= 0.5 {
+                    // SAP and other ERP systems keep user ids in upper case, at most twelve
+                    // characters, many of them cut from the person's names.
+                    ev.add(
+                        Tier::Rule,
+                        4.0,
+                        format!(
+                            "{} values are upper-case ids of at most 12 characters, {} of them built from a common given or family name: user ids as SAP and other ERP systems write them ({} distinct)",
+                            v.of("upper_handle"),
+                            v.k("name_handle"),
+                            p.distinct
+                        ),
+                    );
+                } else if named_handles >= 0.6 && v.enough() && spread(p) >= 0.3 {
+                    ev.add(
+                        Tier::Rule,
+                        if r >= 0.8 { 2.5 } else { 4.0 },
+                        format!(
+                            "{} values are login handles built from a common given or family name, as `jnowak`, `imke.korhonen` or `MUELLERK` are ({} distinct)",
+                            v.of("name_handle"),
+                            p.distinct
+                        ),
+                    );
+                }
             } else if v.r("email") >= 0.8 {
                 ev.add(
                     Tier::Rule,
@@ -1224,7 +1283,7 @@ fn value_evidence(
         T::Password => {
             let rh = v.r("password_hash");
             if rh >= 0.3 {
-                ev.add(Tier::Rule, if rh >= 0.8 { 7.0 } else { 4.0 }, format!("{} sampled non-null values are password hashes (bcrypt, argon2, PBKDF2, crypt)", v.of("password_hash")));
+                ev.add(Tier::Rule, if rh >= 0.8 { 7.0 } else { 4.0 }, format!("{} sampled non-null values are password hashes (bcrypt, argon2, PBKDF2, crypt, phpass, …)", v.of("password_hash")));
                 // How the passwords are kept is a fact of its own, for compliance (SOC 2 CC6.1):
                 // only when none of the sampled ones is readable.
                 if v.k("password_hash") == v.n && v.enough() {
@@ -1457,10 +1516,12 @@ fn value_evidence(
                         v.of("address_line")
                     ),
                 );
-            } else if named && v.r("street_name") >= 0.6 {
+            } else if v.r("street_name") >= 0.6 {
+                // A street type word or suffix (`Rue des Glycines`, `Lindenstraat`) in most
+                // values: streets, whatever the column is called.
                 ev.add(
                     Tier::Rule,
-                    1.0,
+                    3.0,
                     format!(
                         "{} values are street names without a house number: the street of an address",
                         v.of("street_name")
@@ -1492,9 +1553,19 @@ fn value_evidence(
                     ),
                 );
             }
+            let family = v.r("family_name");
+            // Names repeat less than categories do: a handful of distinct words is a code list
+            // (colours, seasons, statuses), however many of them are also people's names.
+            let varied = p.distinct >= 8 || f64::from(p.distinct) >= 0.5 * f64::from(v.n);
             if shape >= 0.8 {
                 if given >= 0.5 && full >= 0.5 {
                     ev.add(Tier::Rule, 4.5, format!("{} sampled non-null values are capitalised names, {} with a common given name", v.of("person_name_shape"), v.k("given_name")));
+                } else if full >= 0.5 && given + family >= 0.6 && varied {
+                    ev.add(Tier::Rule, 4.0, format!("{} sampled non-null values are capitalised names of two or more words, {} with a common given name and {} with a common family name", v.of("person_name_shape"), v.k("given_name"), v.k("family_name")));
+                } else if full < 0.2 && given >= 0.5 && varied {
+                    ev.add(Tier::Rule, 4.0, format!("{} sampled non-null values are single capitalised words, {} of them common given names ({} distinct)", v.of("person_name_shape"), v.k("given_name"), p.distinct));
+                } else if full < 0.2 && family >= 0.5 && varied {
+                    ev.add(Tier::Rule, 3.5, format!("{} sampled non-null values are single capitalised words, {} of them common family names ({} distinct)", v.of("person_name_shape"), v.k("family_name"), p.distinct));
                 } else if given >= 0.3 {
                     ev.add(
                         Tier::Rule,
@@ -1528,6 +1599,15 @@ fn value_evidence(
                 );
             }
         }
+    }
+}
+
+/// Distinct values per sampled non-null value (0 when nothing was sampled).
+fn spread(p: &ColumnProfile) -> f64 {
+    if p.non_null() == 0 {
+        0.0
+    } else {
+        f64::from(p.distinct) / f64::from(p.non_null())
     }
 }
 

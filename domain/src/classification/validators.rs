@@ -807,6 +807,28 @@ pub fn password_hash_kind(s: &str) -> Option<&'static str> {
             return Some(kind);
         }
     }
+    // The portable PHP hashing framework (phpass: WordPress, phpBB) writes `$P$` or `$H$`, a
+    // cost character and 30 characters of salt and hash; Drupal 7 writes `$S$` the same way
+    // with 51.
+    for (prefix, len, kind) in [
+        ("$P$", 34, "phpass"),
+        ("$H$", 34, "phpass"),
+        ("$S$", 55, "Drupal 7"),
+    ] {
+        if s.len() == len
+            && s.starts_with(prefix)
+            && s[3..]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'/')
+        {
+            return Some(kind);
+        }
+    }
+    // SAP's salted hashes (USR02-PWDSALTEDHASH): `{x-issha, 1024}` or `{x-isSHA512, 15000, …}`
+    // and base64.
+    if s.len() > 24 && s[..5].eq_ignore_ascii_case("{x-is") && s.contains('}') {
+        return Some("SAP salted hash");
+    }
     for prefix in [
         "{SSHA}",
         "{SHA}",

@@ -124,6 +124,107 @@ pub static GIVEN_NAMES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     aisha akira amit anil arjun chen deepak fatma hiroshi hui jin jun kenji li ling mehmet ming mustafa
     priya rahul raj ravi sanjay sunil wei xin yuki yusuf ahmed hassan hussein karim khalid yasmine
     ")
+    .into_iter()
+    .chain(MORE_GIVEN_NAMES.split_whitespace())
+    .collect()
+});
+
+/// More common given names of the languages the schemas we meet are written in (Portuguese,
+/// Spanish, French, German, Dutch, Polish, the Nordic languages), from national name statistics.
+const MORE_GIVEN_NAMES: &str = "
+    joao paulo marcos marcelo rodrigo felipe thiago tiago vitor vinicius luiz luis leandro fabio
+    fernanda camila leticia larissa bruna aline renata vanessa juliana adriana raquel luana tatiana
+    francisca antonia conceicao aparecida rosangela marcia sonia vera regina cristiane simone
+    raul ignacio alvaro jesus ramon enrique gonzalo ruben santiago mateo hugo marcos nicolas
+    lucia marta pilar rocio dolores josefa concepcion mercedes irene nuria silvia alba noelia
+    alain christophe francois frederic olivier stephane sylvie sandrine nathalie valerie celine
+    veronique martine nicole brigitte dominique mathilde chantal jacqueline josette monique
+    uwe jorg gunter helmut manfred horst dieter ute heike birgit gabriele kerstin anke silke
+    tobias florian jonas lukas moritz niklas leonie lea hannah marie sophie emma mia
+    kees joost ruud wouter jeroen sander bram anouk sanne femke lieke maartje jeroen pim
+    piotr krzysztof tomasz pawel michal marcin jakub katarzyna agnieszka malgorzata magdalena
+    ewa joanna barbara zofia
+    lars nils anders per ole jens kjell sigrid linnea elin karin inger solveig mikko jukka
+    ";
+
+/// Common family names of several countries (United States, United Kingdom, Germany, France,
+/// Spain, Mexico, Portugal, Brazil, Italy, the Netherlands, Belgium, Poland, the Nordic
+/// countries, East and South Asia), from national name statistics. Words that are as often
+/// something else in a column of their own (colours, seasons, trades, cities) are left out:
+/// a column of `Black`/`Green`/`Grey` is colours.
+pub static SURNAMES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    set("
+    smith johnson williams jones garcia miller davis rodriguez martinez hernandez lopez gonzalez
+    wilson anderson thomas taylor moore martin lee perez thompson harris sanchez clark ramirez
+    lewis robinson walker allen wright scott torres nguyen adams nelson hall rivera campbell
+    mitchell carter roberts gomez phillips evans diaz parker cruz edwards collins reyes stewart
+    morris morales murphy rogers gutierrez ortiz morgan cooper peterson bailey reed kelly howard
+    ramos kim cox ward richardson watson brooks chavez bennett mendoza ruiz hughes alvarez
+    castillo sanders patel myers ross foster jimenez powell jenkins perry russell sullivan
+    coleman butler henderson barnes gonzales vasquez simmons romero patterson hamilton graham
+    reynolds griffin wallace moreno cole hayes bryant herrera gibson ellis tran aguilar stevens
+    murray marshall owens harrison fernandez mcdonald woods kennedy wells vargas chen freeman
+    webb tucker guzman burns crawford olson simpson gordon mendez silva shaw snyder dixon munoz
+    hicks holmes palmer wagner robertson boyd salazar warren mills meyer schmidt garza daniels
+    ferguson nichols stephens soto weaver ryan gardner payne dunn kelley spencer hawkins arnold
+    pierce vazquez hansen peters santos bradley elliott cunningham duncan armstrong hudson
+    carroll riley andrews alvarado delgado perkins hoffman johnston matthews pena richards
+    contreras willis lawrence sandoval davies clarke khan jackson o'brien obrien walsh byrne
+    mccarthy doyle kelly oconnor o'connor macdonald campbell stewart robertson
+    muller mueller schneider fischer weber becker schulz hoffmann schafer schaefer richter
+    schroder schroeder neumann schwarz zimmermann braun kruger krueger hofmann hartmann schmitt
+    werner schmitz krause meier lehmann schmid schulze maier kohler koehler herrmann konig
+    koenig mayer huber kaiser peters scholz moller moeller weiss hahn schubert friedrich keller
+    gunther guenther berger winkler lorenz baumann franke albrecht schuster ludwig bohm boehm
+    schumacher kramer kraemer vogt jager jaeger seidel heinrich brandt haas schreiber schulte
+    dietrich ziegler kuhn pohl busch bergmann voigt sauer wolff pfeiffer
+    bernard petit durand dubois moreau laurent lefebvre leroy bertrand morel fournier girard
+    bonnet dupont lambert fontaine rousseau mercier guerin boyer garnier chevalier legrand
+    gauthier perrin clement morin roussel mathieu gautier masson duval dumont lemaire dufour
+    meunier blanchard giraud joly riviere brunet gaillard barbier arnaud gerard renard caron
+    picard fabre aubert lemoine renaud dumas lacroix bourgeois leclerc rolland leclercq
+    lecomte dupuy guillot hubert dupuis moulin deschamps huet vasseur boucher fleury royer
+    jacquet poirier aubry guyot renault charpentier menard maillard bertin bailly herve
+    rodriguez navarro dominguez serrano molina suarez ortega castro rubio marin sanz nunez
+    iglesias garrido cortes lozano guerrero cano prieto calvo gallego marquez vidal cabrera
+    fuentes carrasco diez caballero nieto pascual santana herrero montero lorenzo hidalgo
+    gimenez ibanez ferrer duran benitez arias carmona crespo pastor saez velasco moya soler
+    parra esteban gallardo rojas juarez velazquez estrada bautista espinoza avila cervantes
+    mejia solis valdez ibarra cardenas
+    oliveira souza sousa ferreira alves pereira gomes costa ribeiro martins carvalho almeida
+    lopes soares fernandes vieira barbosa rocha dias nascimento andrade moreira nunes marques
+    machado mendes freitas cardoso goncalves teixeira araujo pinto correia monteiro cavalcanti
+    moura batista melo reis coelho rezende miranda azevedo brito fonseca
+    rossi russo ferrari esposito bianchi romano colombo ricci greco gallo conti mancini
+    giordano rizzo lombardi moretti barbieri fontana santoro mariani rinaldi caruso galli
+    martini longo gentile martinelli vitale lombardo coppola marchetti parisi ferraro ferri
+    fabbri marini grasso valentini messina pellegrini palumbo sanna farina rizzi monti
+    cattaneo morelli amato silvestri mazza grassi pellegrino carbone giuliani benedetti
+    barone rossetti caputo montanari palmieri bernardi sorrentino orlando
+    jong jansen vries dijk bakker janssen visser smit meijer boer mulder groot bos vos
+    hendriks leeuwen dekker brouwer dijkstra smits graaf linden vermeulen heuvel veen broek
+    bruijn heijden schouten willems vliet hoekstra maas verhoeven koster wal prins blom
+    huisman peeters kuipers postma claes goossens wouters maes jacobs mertens janssens
+    nowak kowalski wisniewski wojcik kowalczyk kaminski lewandowski zielinski szymanski
+    wozniak dabrowski kozlowski jankowski mazur wojciechowski kwiatkowski krawczyk kaczmarek
+    piotrowski grabowski pawlowski michalski wieczorek jablonski nowakowski majewski
+    olszewski malinowski kowalska wisniewska wojcikowa lewandowska zielinska nowakowska
+    johansen olsen larsen andersen pedersen nilsen kristiansen jensen karlsen johnsen
+    pettersen eriksen haugen johannessen andreassen jacobsen halvorsen henriksen sorensen
+    jakobsen gundersen iversen solberg svendsen knutsen martinsen paulsen kristoffersen
+    mathisen amundsen rasmussen christensen nielsen madsen kristensen thomsen poulsen
+    mortensen johansson andersson karlsson nilsson eriksson larsson olsson persson svensson
+    gustafsson pettersson jonsson jansson hansson bengtsson lindberg jakobsson magnusson
+    olofsson lindstrom lindqvist lindgren axelsson bergstrom lundberg lundgren lundqvist
+    mattsson berglund fredriksson sandberg henriksson forsberg sjoberg wallin engstrom
+    eklund danielsson lundin hakansson gunnarsson korhonen virtanen makinen nieminen makela
+    hamalainen laine heikkinen koskinen jarvinen lehtonen lehtinen saarinen salminen
+    heinonen heikkila kinnunen salonen turunen laitinen tuominen rantanen karjalainen
+    wang zhang liu yang huang zhao zhou zhu guo lin gao luo liang song zheng xie
+    park choi jung kang yoon jang sato suzuki takahashi tanaka watanabe ito yamamoto
+    nakamura kobayashi kato yoshida yamada sasaki pham hoang singh kumar sharma gupta shah
+    ahmed hussain rahman chowdhury mehta iyer reddy nair
+    ")
 });
 
 /// Gender and sex values in several languages and codings (letters, words).
