@@ -7,6 +7,11 @@
 //! Binary content, end to end: `bytea` columns holding photos, scanned documents and voice
 //! recordings of people are labelled `PHOTO`, `DOCUMENT` and `AUDIO_RECORDING` from their first
 //! bytes alone, while a product catalogue's pictures are not.
+//!
+//! The same for S3 objects that are not records (moto): a prefix of staff photos is labelled
+//! `PHOTO`, one of patients' scanned PDFs `DOCUMENT`, a prefix of PDFs without context gets a
+//! suggestion only, product pictures and a prefix of random bytes and text files get nothing;
+//! only the first bytes of a few objects are read, and none of them appears in the answer.
 
 mod support;
 
@@ -229,5 +234,133 @@ async fn photos_documents_and_recordings_of_people_are_found_by_their_first_byte
         "{portrait}"
     );
     db.remove().await;
+    app.stop().await;
+}
+
+/// `len` pseudo-random bytes (xorshift), different for each `seed`.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+fn file(magic: &[u8], seed: u64, len: usize) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend(noise(seed, len - magic.len()));
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_objects_that_are_photos_or_scans_are_typed_by_their_first_bytes() {
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe1\x00\x18Exif\x00\x00II*\x00";
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+    const PDF: &[u8] = b"%PDF-1.5\n%\xb5\xed\xae\xfb\n";
+    let app = TestApp::spawn().await;
+    let moto = testkit::MotoServer::start(&[]).await;
+    let admin = TestApp::token("acme", &[Role::Admin]);
+    let bucket = format!("media-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut objects: Vec<(String, Vec<u8>)> = vec![(bucket.clone(), Vec::new())];
+    for i in 0..12u64 {
+        let magic = if i % 3 == 0 { PNG } else { JPEG };
+        objects.push((
+            format!("{bucket}/hr/staff/photos/{i:02}.img"),
+            file(magic, i, 64 * 1024),
+        ));
+        objects.push((
+            format!("{bucket}/catalog/products/{i:02}.jpg"),
+            file(JPEG, 100 + i, 8 * 1024),
+        ));
+    }
+    for i in 0..8u64 {
+        objects.push((
+            format!("{bucket}/patients/scans/{i}.pdf"),
+            file(PDF, 200 + i, 30_000),
+        ));
+        objects.push((
+            format!("{bucket}/inbox/{i}.pdf"),
+            file(PDF, 300 + i, 20_000),
+        ));
+        objects.push((format!("{bucket}/misc/{i}.bin"), noise(400 + i, 2048)));
+        objects.push((
+            format!("{bucket}/misc/{i}.txt"),
+            format!("Release notes {i}: the importer now retries failed batches and reports progress every minute while it runs.").into_bytes(),
+        ));
+    }
+    let http = reqwest::Client::new();
+    for (path, body) in objects {
+        http.put(format!("{}/{path}", moto.endpoint()))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+    let secret_file = support::write_secret(
+        "acme",
+        &format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()),
+        "moto-accepts-any-secret",
+    );
+    let input = json!({
+        "name": "Media", "kind": "s3", "database": bucket,
+        "cloudConfig": {
+            "endpointUrl": moto.endpoint(), "region": "us-east-1",
+            "accessKeyId": "AKIAPURSIGHTE2E00000",
+            "secretAccessKey": format!("file:{}", secret_file.display()),
+        },
+    });
+    let source = register_and_scan(&app, &admin, input).await;
+    wait_projected(&app, &admin).await;
+    let response = app.gql(Some(&admin), LABELS, json!({ "s": source })).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let labels: Vec<Value> = response["data"]["columnLabels"].as_array().unwrap().clone();
+    let of = |prefix: &str, status: &str| -> Vec<String> {
+        labels
+            .iter()
+            .filter(|l| {
+                l["assetPath"].as_str().unwrap().ends_with(prefix)
+                    && l["column"] == "content"
+                    && l["status"] == status
+            })
+            .map(|l| l["label"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(of("hr/staff/photos/", "applied"), ["PHOTO"], "{labels:#?}");
+    assert_eq!(
+        of("patients/scans/", "applied"),
+        ["DOCUMENT"],
+        "{labels:#?}"
+    );
+    assert!(of("inbox/", "applied").is_empty(), "{labels:#?}");
+    assert_eq!(of("inbox/", "suggested"), ["DOCUMENT"], "{labels:#?}");
+    assert!(
+        labels.iter().all(|l| !l["assetPath"]
+            .as_str()
+            .unwrap()
+            .ends_with("catalog/products/")
+            && !l["assetPath"].as_str().unwrap().ends_with("misc/")),
+        "{labels:#?}"
+    );
+    let photo = labels.iter().find(|l| l["label"] == "PHOTO").unwrap();
+    assert!(
+        photo["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("12 of 12 sampled non-null values are images"),
+        "{photo}"
+    );
+    // What was read stays out of the answer: no header bytes, as hex or otherwise.
+    let text = response.to_string();
+    assert!(
+        !text.contains("ffd8ff") && !text.contains("89504e47"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&secret_file);
     app.stop().await;
 }

@@ -494,24 +494,19 @@ impl SourceWorkflows {
         } else {
             match sample {
                 Some(Ok(sample)) => {
-                    // Values live only inside this block: profiled, then dropped.
-                    let profiles: Vec<ColumnProfile> = schema
-                        .columns
-                        .iter()
-                        .filter_map(|column| {
-                            let sampled =
-                                sample.columns.iter().find(|c| c.column == column.name)?;
-                            let values: Vec<Option<&str>> =
-                                sampled.values.iter().map(|v| v.as_deref()).collect();
-                            Some(ColumnProfile::build(
-                                &column.name,
-                                &column.data_type,
-                                &values,
-                                &definition.custom_rules,
-                            ))
-                        })
-                        .collect();
-                    (profiles, sample.rows)
+                    // Values live only inside this block: profiled, then dropped. Profiling is
+                    // the CPU-heavy step (every value through every detector); on the blocking
+                    // pool the assets of concurrent batches are profiled on every core instead
+                    // of on the one thread polling the batches, and the runtime's other tasks
+                    // (the event store's connection, projections) are not stalled meanwhile.
+                    let rows = sample.rows;
+                    let columns = schema.columns.clone();
+                    let rules = definition.custom_rules.clone();
+                    let profiles =
+                        tokio::task::spawn_blocking(move || profile(&columns, sample, &rules))
+                            .await
+                            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()));
+                    (profiles, rows)
                 }
                 Some(Err(error)) => {
                     tracing::warn!(asset = %path, %error, "sampling failed; the asset keeps its labels");
@@ -799,6 +794,27 @@ impl SourceWorkflows {
         }
         Ok((propagated, revoked))
     }
+}
+
+/// The profiles of the sampled columns of an asset; the sample is dropped here.
+fn profile(
+    columns: &[domain::discovery::ColumnSchema],
+    sample: connectors::probe::AssetSample,
+    custom_rules: &[domain::classification::CustomRule],
+) -> Vec<ColumnProfile> {
+    columns
+        .iter()
+        .filter_map(|column| {
+            let sampled = sample.columns.iter().find(|c| c.column == column.name)?;
+            let values: Vec<Option<&str>> = sampled.values.iter().map(|v| v.as_deref()).collect();
+            Some(ColumnProfile::build(
+                &column.name,
+                &column.data_type,
+                &values,
+                custom_rules,
+            ))
+        })
+        .collect()
 }
 
 /// Whether every profile counted every value rule of `rules`.

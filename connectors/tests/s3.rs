@@ -657,15 +657,16 @@ async fn discovers_csv_json_lines_and_parquet_prefixes() {
     );
     assert_eq!(root.row_estimate, Some(2));
 
+    // Objects that are not records: one column for their content, nothing read yet.
     let docs = assets[&path(&bucket, "docs/")];
     assert_eq!(docs.comment.as_deref(), Some("format: unknown"));
-    assert!(docs.columns.is_empty());
+    assert_eq!(columns(docs), [("content", "binary", false)]);
     assert_eq!(docs.row_estimate, None);
 
     let metrics = discovery.metrics;
     assert_eq!(metrics.schemas, 1);
     assert_eq!(metrics.collections, 5);
-    assert_eq!(metrics.columns, 6 + 8 + 5 + 3);
+    assert_eq!(metrics.columns, 6 + 8 + 5 + 3 + 1);
     // One listing page; 2 + 2 heads; Parquet tail (the footer fits the first read); the root.
     assert_eq!(metrics.queries_executed, 1 + 2 + 2 + 1 + 1);
     assert_eq!((metrics.retries, metrics.errors), (0, 0));
@@ -1114,4 +1115,123 @@ async fn sampling_reads_records_of_each_format() {
         sample(&target, bucket_asset, 5, timeout).await,
         Err(DiscoveryError::Unsupported(_))
     ));
+}
+
+/// `len` pseudo-random bytes (xorshift), different for each `seed`.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A file of `len` bytes that starts with `magic` (a format's real header) and goes on with noise.
+fn file(magic: &[u8], seed: u64, len: usize) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend(noise(seed, len - magic.len()));
+    bytes
+}
+
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00";
+const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n";
+
+#[tokio::test]
+async fn objects_that_are_not_records_are_sampled_by_their_first_bytes_only() {
+    use domain::classification::content::{sniff, ContentKind, SNIFF_BYTES};
+    let moto = Moto::start().await;
+    let bucket = unique("media-");
+    let store = moto.create_bucket(&bucket).await;
+    // 30 photos of 200 KiB each: JPEG and PNG alternating.
+    for i in 0..30u64 {
+        let (magic, ext) = if i % 2 == 0 {
+            (JPEG, "jpg")
+        } else {
+            (PNG, "png")
+        };
+        put(
+            &store,
+            &format!("staff/photos/{i:03}.{ext}"),
+            file(magic, i, 200 * 1024),
+        )
+        .await;
+    }
+    put(&store, "scans/a.pdf", file(PDF, 1, 50_000)).await;
+    put(&store, "scans/b.pdf", file(PDF, 2, 90)).await;
+    // Negatives: random bytes and plain text.
+    put(&store, "misc/blob.bin", noise(7, 4096)).await;
+    put(&store, "misc/raw", noise(8, 300)).await;
+    put(
+        &store,
+        "misc/readme.txt",
+        "Minutes of the planning meeting: the team agreed to move the release by a week, \
+         pending the results of the load tests that run over the weekend on staging."
+            .repeat(3),
+    )
+    .await;
+    let (target, discovery) = discover_bucket(&moto, &bucket).await;
+    let assets = by_path(&discovery.assets);
+    let timeout = Duration::from_secs(10);
+    for prefix in ["staff/photos/", "scans/", "misc/"] {
+        assert_eq!(
+            columns(assets[&path(&bucket, prefix)]),
+            [("content", "binary", false)],
+            "{prefix}"
+        );
+    }
+
+    // At most MAX_CONTENT_OBJECTS objects, spread over the keys, and only their first bytes.
+    let photos = assets[&path(&bucket, "staff/photos/")];
+    let sampled = sample(&target, photos, 100, timeout).await.unwrap();
+    assert_eq!(sampled.rows as usize, connectors::s3::MAX_CONTENT_OBJECTS);
+    let photos_read = values(&sampled, "content");
+    assert_eq!(photos_read.len(), connectors::s3::MAX_CONTENT_OBJECTS);
+    let kinds: Vec<_> = photos_read
+        .iter()
+        .map(|v| {
+            let v = v.as_deref().unwrap();
+            assert_eq!(
+                v.len(),
+                2 * SNIFF_BYTES,
+                "the first {SNIFF_BYTES} bytes, as hex"
+            );
+            sniff(v).map(|s| (s.kind, s.format))
+        })
+        .collect();
+    assert!(kinds
+        .iter()
+        .all(|k| k.is_some_and(|(kind, _)| kind == ContentKind::Image)));
+    assert!(kinds.contains(&Some((ContentKind::Image, "JPEG"))));
+    assert!(kinds.contains(&Some((ContentKind::Image, "PNG"))));
+    // Fewer rows asked for than the bound: that many.
+    let few = sample(&target, photos, 3, timeout).await.unwrap();
+    assert_eq!(few.rows, 3);
+
+    // Documents, a small one read whole.
+    let scans = sample(&target, assets[&path(&bucket, "scans/")], 100, timeout)
+        .await
+        .unwrap();
+    let scans = values(&scans, "content");
+    assert_eq!(scans.len(), 2);
+    assert_eq!(scans[1].as_deref().map(str::len), Some(2 * 90));
+    for v in &scans {
+        let found = sniff(v.as_deref().unwrap()).unwrap();
+        assert_eq!((found.kind, found.format), (ContentKind::Document, "PDF"));
+    }
+
+    // Random bytes and text are nothing.
+    let misc = sample(&target, assets[&path(&bucket, "misc/")], 100, timeout)
+        .await
+        .unwrap();
+    let misc = values(&misc, "content");
+    assert_eq!(misc.len(), 3);
+    assert!(
+        misc.iter().all(|v| sniff(v.as_deref().unwrap()).is_none()),
+        "{misc:?}"
+    );
 }

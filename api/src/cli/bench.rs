@@ -17,6 +17,8 @@ use uuid::Uuid;
 mod as_of;
 #[path = "bench_classify.rs"]
 mod classify;
+#[path = "bench_classify_scan.rs"]
+mod classify_scan;
 #[path = "bench_compliance.rs"]
 mod compliance;
 #[path = "bench_corpus.rs"]
@@ -60,6 +62,12 @@ pub enum BenchCommand {
     /// suggested, and speed; the last lines are then `applied_precision: X`,
     /// `applied_recall: X`, `suggested_recall: X`, `columns_per_s: X`.
     Classify(classify::ClassifyArgs),
+    /// The whole pipeline of a scan, end to end, on a scratch database of N realistic tables
+    /// (names, e-mail addresses, phones, dates, amounts, free text, codes): scan, sampling,
+    /// profiling, classification, label events and propagation, until every read model has caught
+    /// up; versus the raw sampling floor (the same sample queries with sqlx alone). Prints the
+    /// phase timings, `ratio: X` (end to end / floor) and last `columns_per_s: X`.
+    ClassifyScan(classify_scan::ClassifyScanArgs),
     /// The compliance engine over N synthetic classified columns (tables of 50) in memory,
     /// through the compliance worker's path: a full pass across the four packs, then one label
     /// change evaluated incrementally, and the same change by a full pass as the baseline;
@@ -103,6 +111,7 @@ pub async fn run(
         BenchCommand::Project(args) => project::run(store, database, args).await,
         BenchCommand::Discovery(args) => discovery::run(store, database, args).await,
         BenchCommand::Classify(args) => classify::run(store, database, args).await,
+        BenchCommand::ClassifyScan(args) => classify_scan::run(store, database, args).await,
         BenchCommand::Compliance(args) => compliance::run(args),
         BenchCommand::AsOf(args) => as_of::run(store, args).await,
         BenchCommand::Search(args) => search::run(store, database, args).await,

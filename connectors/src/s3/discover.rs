@@ -17,7 +17,8 @@
 //!
 //! Assets: each bucket `[bucket]` (kind `database`, comment `S3 bucket`) and each prefix
 //! `[bucket, "events/"]` (kind `s3_prefix`; the bucket root is `[bucket, "/"]`). A prefix's comment
-//! names its formats; its `row_estimate` is the records counted in the bytes read, scaled to the
+//! names its formats; a prefix without records (images, PDFs, recordings, …) has one column,
+//! [`CONTENT_COLUMN`] of type `binary`, which sampling fills with the objects' first bytes; its `row_estimate` is the records counted in the bytes read, scaled to the
 //! bytes of all its objects of that format (exact for Parquet footers and small objects read
 //! whole; for a compressed object read in part, the compressed bytes its records came from are
 //! taken in proportion to the text they cover). Object sizes have no field in the schema and are
@@ -46,6 +47,13 @@ use tracing::Instrument;
 
 /// The most keys one discovery lists per bucket.
 pub const MAX_LISTED_KEYS: usize = 100_000;
+
+/// The column of a prefix whose objects are not records (no CSV, JSON or Parquet among them):
+/// the objects' content, which sampling types by its first bytes.
+pub const CONTENT_COLUMN: &str = "content";
+
+const CONTENT_COMMENT: &str =
+    "the objects' content: sampled as the first bytes of a few objects, typed by their magic number";
 
 /// What a concrete strategy means here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,11 +469,22 @@ async fn infer(
     if !shape.is_empty() || !partitions.is_empty() {
         asset.columns = shape.columns(&partitions);
     }
+    if dominant.is_none() && !objects.is_empty() {
+        // Objects that are not records (photos, scans, recordings, anything else): one column
+        // for what they are, which sampling types by their first bytes. Nothing is read here.
+        let mut content = domain::discovery::ColumnSchema::new(CONTENT_COLUMN, "binary", 1);
+        content.nullable = false;
+        content.comment = Some(CONTENT_COMMENT.to_owned());
+        for column in &mut asset.columns {
+            column.ordinal += 1;
+        }
+        asset.columns.insert(0, content);
+    }
     Ok((asset, unreadable))
 }
 
 /// `n` indices spread over `0..len`: first, last and evenly between.
-fn spread(len: usize, n: usize) -> Vec<usize> {
+pub(super) fn spread(len: usize, n: usize) -> Vec<usize> {
     if len <= n {
         return (0..len).collect();
     }

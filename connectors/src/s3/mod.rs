@@ -16,7 +16,9 @@
 //! - `discover.rs`: [`discover`]; `sample.rs`: [`sample`].
 //!
 //! Sampled values are typed and dropped during discovery and returned (never logged) by
-//! sampling; only names and types leave the discovery.
+//! sampling; only names and types leave the discovery. Objects that are not records are sampled
+//! as their first bytes only (a bounded number per prefix), for the classifier to type by magic
+//! number.
 
 mod connect;
 mod discover;
@@ -29,7 +31,7 @@ mod sample;
 mod shape;
 mod validate;
 
-pub use discover::{discover, MAX_LISTED_KEYS};
+pub use discover::{discover, CONTENT_COLUMN, MAX_LISTED_KEYS};
 pub use options::S3Target;
-pub use sample::sample;
+pub use sample::{sample, MAX_CONTENT_OBJECTS};
 pub use validate::validate;

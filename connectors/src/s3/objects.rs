@@ -1,8 +1,9 @@
 //! Listing a bucket into [`Object`]s and reading one object by byte ranges: the head of a CSV or
 //! JSON object (decompressed when it is gzip), the footer (and, for samples, the first row group)
-//! of a Parquet object. Shared by discovery and sampling; what is read is bounded by [`Limits`],
-//! never the whole object unless it is small, and what a compressed head decompresses to is
-//! bounded too (a small object may inflate to gigabytes).
+//! of a Parquet object, the first bytes of any other object (its magic number). Shared by
+//! discovery and sampling; what is read is bounded by [`Limits`], never the whole object unless it
+//! is small, and what a compressed head decompresses to is bounded too (a small object may inflate
+//! to gigabytes).
 
 use super::connect::{Failed, Session};
 use super::footer::{self, Ranges, FOOTER_GUESS, MAX_FOOTER};
@@ -268,6 +269,26 @@ async fn read_parquet(
         }
     }
     Ok(read)
+}
+
+/// The first [`SNIFF_BYTES`](domain::classification::content::SNIFF_BYTES) bytes of `object` (all
+/// of it when smaller) as lowercase hex, the form binary values are sampled in: one ranged GET,
+/// so what its magic number says is learnt without reading, or keeping, the object.
+pub(super) async fn first_bytes_hex(
+    session: &Session,
+    store: &AmazonS3,
+    object: &Object,
+) -> Result<String, Failed> {
+    let end = object
+        .size
+        .min(domain::classification::content::SNIFF_BYTES as u64);
+    let bytes = get(session, store, object, 0, end).await?;
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes.iter() {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{byte:02x}");
+    }
+    Ok(hex)
 }
 
 /// The bytes `start..end` of `object`.

@@ -1,10 +1,14 @@
 //! [`sample`]: records of one discovered prefix, for classification. The prefix's objects are
 //! listed (the bucket root's without descending into folders), those of its most common format
 //! read in key order — the head of CSV and JSON objects, the first row group of Parquet objects —
-//! until enough records are in hand. Values are returned as text and never logged.
+//! until enough records are in hand. A prefix without records (photos, scans, recordings) is
+//! sampled as the first bytes of at most [`MAX_CONTENT_OBJECTS`] of its objects, spread over
+//! them in key order, one ranged GET of at most
+//! [`SNIFF_BYTES`](domain::classification::content::SNIFF_BYTES) bytes each, as hex: one value of
+//! its [`CONTENT_COLUMN`] per object. Values are returned as text and never logged.
 
 use super::connect::Session;
-use super::discover::into_discovery_error;
+use super::discover::{into_discovery_error, spread, CONTENT_COLUMN};
 use super::layout::{prefix_of, Format};
 use super::objects::{self, list_page, Limits, Object, ReadError};
 use super::options::S3Target;
@@ -22,6 +26,10 @@ const MAX_PAGES: usize = 20;
 const HEAD_BYTES: u64 = 1024 * 1024;
 /// The largest Parquet row group read.
 const MAX_ROW_GROUP_BYTES: u64 = 64 * 1024 * 1024;
+/// The most objects of a prefix without records whose first bytes are read: enough for the
+/// classifier's ratios (a label wants most sampled values to agree), few enough that a prefix of
+/// a million photos costs 20 small requests.
+pub const MAX_CONTENT_OBJECTS: usize = 20;
 
 /// Samples up to `rows` records of the prefix `asset` (an `s3_prefix` asset of this source),
 /// all within `timeout`. One [`ColumnSample`] per column of `asset`, in order, each with exactly
@@ -50,7 +58,8 @@ pub async fn sample(
     let span = tracing::info_span!("s3.sample", target = %target, asset = %asset.path, rows);
     let work = async {
         let session = Session::open(target, timeout, 1).await?;
-        let records = read_records(&session, bucket, prefix, rows as usize).await;
+        let content = asset.column(CONTENT_COLUMN).is_some();
+        let records = read_records(&session, bucket, prefix, rows as usize, content).await;
         drop(session);
         records
     };
@@ -99,11 +108,14 @@ pub async fn sample(
 type Partitions = BTreeMap<String, Option<String>>;
 
 /// Up to `rows` records of the objects of `prefix`, each with its object's partition values.
+/// Where no object is of a record format and the asset has a `content` column, one record per
+/// object whose first bytes were read.
 async fn read_records(
     session: &Session,
     bucket: &str,
     prefix: &str,
     rows: usize,
+    content: bool,
 ) -> Result<Vec<(Record, Partitions)>, DiscoveryError> {
     if rows == 0 {
         return Ok(Vec::new());
@@ -118,7 +130,7 @@ async fn read_records(
         objects.extend(
             page.objects
                 .into_iter()
-                .filter(|o| o.placement.prefix == prefix && o.format.is_some()),
+                .filter(|o| o.placement.prefix == prefix),
         );
         token = page.next;
         if token.is_none() {
@@ -141,7 +153,10 @@ async fn read_records(
         )
         .map(|(format, _)| format)
     else {
-        return Ok(Vec::new());
+        return match content {
+            true => read_contents(session, &store, bucket, prefix, &objects, rows).await,
+            false => Ok(Vec::new()),
+        };
     };
     let mut records = Vec::new();
     for object in objects.iter().filter(|o| o.format == Some(format)) {
@@ -153,15 +168,7 @@ async fn read_records(
         };
         match objects::read(session, &store, object, format, limits).await {
             Ok(read) => {
-                let partitions: Partitions = object
-                    .placement
-                    .partitions
-                    .iter()
-                    .map(|(k, v)| {
-                        let value = (v != "__HIVE_DEFAULT_PARTITION__").then(|| v.clone());
-                        (k.clone(), value)
-                    })
-                    .collect();
+                let partitions = partitions_of(object);
                 records.extend(read.records.into_iter().map(|r| (r, partitions.clone())));
             }
             Err(ReadError::Request(failed))
@@ -182,5 +189,52 @@ async fn read_records(
         }
     }
     records.truncate(rows);
+    Ok(records)
+}
+
+/// The partition values in `object`'s key.
+fn partitions_of(object: &Object) -> Partitions {
+    object
+        .placement
+        .partitions
+        .iter()
+        .map(|(k, v)| {
+            let value = (v != "__HIVE_DEFAULT_PARTITION__").then(|| v.clone());
+            (k.clone(), value)
+        })
+        .collect()
+}
+
+/// The first bytes (as hex) of at most `rows` and [`MAX_CONTENT_OBJECTS`] of `objects` (in key
+/// order), spread over them: one record of the [`CONTENT_COLUMN`] per object read.
+async fn read_contents(
+    session: &Session,
+    store: &object_store::aws::AmazonS3,
+    bucket: &str,
+    prefix: &str,
+    objects: &[Object],
+    rows: usize,
+) -> Result<Vec<(Record, Partitions)>, DiscoveryError> {
+    let mut records = Vec::new();
+    for index in spread(objects.len(), rows.min(MAX_CONTENT_OBJECTS)) {
+        let object = &objects[index];
+        match objects::first_bytes_hex(session, store, object).await {
+            Ok(hex) => {
+                let field = super::records::Field {
+                    name: CONTENT_COLUMN.to_owned(),
+                    kind: "binary",
+                    text: Some(hex),
+                };
+                records.push((vec![field], partitions_of(object)));
+            }
+            Err(failed) if failed.failure.category != FailureCategory::Config => {
+                return Err(into_discovery_error(failed));
+            }
+            Err(failed) => {
+                let reason = failed.failure.message;
+                tracing::warn!(bucket, prefix, %reason, "S3 object skipped while sampling");
+            }
+        }
+    }
     Ok(records)
 }
