@@ -137,6 +137,11 @@ CREATE TABLE IF NOT EXISTS search_documents (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document);
+-- Statistics on ten times as many words as by default: a word the statistics do not list is
+-- estimated at half the rarest listed word's frequency, which with the default target is
+-- about 0.5 % of the documents, so a query of a few rare words looked broad enough to the
+-- planner to read the whole table in search of its first matches (projections/src/search.rs).
+ALTER TABLE search_documents ALTER COLUMN document SET STATISTICS 1000;
 -- A fixed pseudo-random bucket of each document (0 to 255, from its asset id). A bounded search
 -- whose words match a large part of a big catalogue ranks and counts the matches of bucket 0
 -- (1/256 of the documents) or of buckets 0 to 15 (1/16) through their own smaller indexes,

@@ -45,8 +45,11 @@ pub const MIN_PREFIX_CHARS: usize = 3;
 /// many: the index then answers a conjunction by skipping through the rarer word's entries,
 /// where a prefix (`sales:*`) makes it collect every entry of every word first (a tenfold
 /// difference for two common words at a million documents). A prefix of more words stays a
-/// prefix.
-pub const EXPANSIONS: i64 = 48;
+/// prefix: a long alternation of rare words costs more to test on each row than the prefix,
+/// and the planner's estimate for it adds up every word's, which made it choose a sequential
+/// scan (20 alternatives of 25 documents each: 210 ms scanned against 1.5 ms as a prefix, at
+/// 100 000 documents).
+pub const EXPANSIONS: i64 = 8;
 /// Matches among the documents of bucket 0 (1/256) from which a bounded search is ranked and
 /// counted over bucket 0 alone ([`Sample`]): it then matches about 32 000 documents or more.
 pub const SAMPLE_256_AT: i64 = 128;
@@ -310,8 +313,11 @@ impl Expanded {
     }
 }
 
-/// Looks up corrections for the words of `terms` that no document word starts with, in the
-/// tenant's lexicon (trigram similarity).
+/// Looks up, in the tenant's lexicon and in one statement, corrections for the words of `terms`
+/// that no document word starts with (trigram similarity), and the words each prefix of three
+/// letters or more is expanded into ([`Expanded::expansions`]: at most [`EXPANSIONS`] + 1 read
+/// per prefix, one more telling that there are too many). A prefix no lexicon word starts with
+/// stays a prefix, so documents written without their lexicon are still found.
 pub async fn expand(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -320,21 +326,6 @@ pub async fn expand(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT q.ord, w.word FROM unnest($2::text[]) WITH ORDINALITY AS q(term, ord)
-         CROSS JOIN LATERAL (
-             SELECT s.word FROM rm_catalog.search_words s
-             WHERE s.tenant_id = $1 AND s.word OPERATOR(public.%) q.term
-               AND NOT EXISTS (
-                   SELECT 1 FROM rm_catalog.search_words p
-                   WHERE p.tenant_id = $1 AND p.word >= q.term AND p.word < q.term || chr(1114111))
-             ORDER BY s.word OPERATOR(public.<->) q.term, s.word
-             LIMIT {CORRECTIONS}) w"
-    ))
-    .bind(tenant)
-    .bind(terms)
-    .fetch_all(pool)
-    .await?;
     let mut expanded: Vec<Expanded> = terms
         .iter()
         .map(|t| Expanded {
@@ -342,32 +333,7 @@ pub async fn expand(
             ..Expanded::default()
         })
         .collect();
-    for (ord, word) in rows {
-        if let Some(e) = expanded.get_mut((ord - 1) as usize) {
-            if is_word(&word) {
-                e.corrections.push(word);
-            }
-        }
-    }
-    expand_prefixes(pool, tenant, &mut expanded).await?;
-    Ok(expanded)
-}
-
-/// Whether the lexicon's `word` may enter a query: the lexicon is ours, but the query text built
-/// from it must never carry an operator.
-fn is_word(word: &str) -> bool {
-    !word.is_empty() && word.chars().all(is_word_char)
-}
-
-/// Fills [`Expanded::expansions`]: the lexicon's words starting with each prefix of three letters
-/// or more, at most [`EXPANSIONS`] + 1 read per prefix (one more tells that there are too many).
-/// A prefix no lexicon word starts with stays a prefix, so documents written without their
-/// lexicon are still found.
-async fn expand_prefixes(
-    pool: &sqlx::PgPool,
-    tenant: &str,
-    expanded: &mut [Expanded],
-) -> Result<(), sqlx::Error> {
+    // Every prefix to expand, and which term's which prefix it is.
     let mut prefixes: Vec<String> = Vec::new();
     let mut at: Vec<(usize, usize)> = Vec::new();
     for (i, e) in expanded.iter_mut().enumerate() {
@@ -380,11 +346,18 @@ async fn expand_prefixes(
             }
         }
     }
-    if prefixes.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT q.ord, w.word FROM unnest($2::text[]) WITH ORDINALITY AS q(prefix, ord)
+    let rows: Vec<(bool, i64, String)> = sqlx::query_as(&format!(
+        "SELECT true, q.ord, w.word FROM unnest($2::text[]) WITH ORDINALITY AS q(term, ord)
+         CROSS JOIN LATERAL (
+             SELECT s.word FROM rm_catalog.search_words s
+             WHERE s.tenant_id = $1 AND s.word OPERATOR(public.%) q.term
+               AND NOT EXISTS (
+                   SELECT 1 FROM rm_catalog.search_words p
+                   WHERE p.tenant_id = $1 AND p.word >= q.term AND p.word < q.term || chr(1114111))
+             ORDER BY s.word OPERATOR(public.<->) q.term, s.word
+             LIMIT {CORRECTIONS}) w
+         UNION ALL
+         SELECT false, q.ord, w.word FROM unnest($3::text[]) WITH ORDINALITY AS q(prefix, ord)
          CROSS JOIN LATERAL (
              SELECT s.word FROM rm_catalog.search_words s
              WHERE s.tenant_id = $1 AND s.word >= q.prefix AND s.word < q.prefix || chr(1114111)
@@ -393,12 +366,20 @@ async fn expand_prefixes(
         EXPANSIONS + 1
     ))
     .bind(tenant)
+    .bind(terms)
     .bind(&prefixes)
     .fetch_all(pool)
     .await?;
     let mut found: Vec<Vec<String>> = vec![Vec::new(); prefixes.len()];
-    for (ord, word) in rows {
-        if let Some(words) = found.get_mut((ord - 1) as usize) {
+    for (correction, ord, word) in rows {
+        let ord = (ord - 1) as usize;
+        if correction {
+            if let Some(e) = expanded.get_mut(ord) {
+                if is_word(&word) {
+                    e.corrections.push(word);
+                }
+            }
+        } else if let Some(words) = found.get_mut(ord) {
             words.push(word);
         }
     }
@@ -410,7 +391,13 @@ async fn expand_prefixes(
             expanded[i].expansions[j] = Some(words);
         }
     }
-    Ok(())
+    Ok(expanded)
+}
+
+/// Whether the lexicon's `word` may enter a query: the lexicon is ours, but the query text built
+/// from it must never carry an operator.
+fn is_word(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(is_word_char)
 }
 
 /// The `tsquery` text of the expanded words: every word (as a prefix, or one of its
