@@ -144,12 +144,14 @@ CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING g
 ALTER TABLE search_documents ALTER COLUMN document SET STATISTICS 1000;
 -- A fixed pseudo-random bucket of each document (0 to 255, from its asset id). A bounded search
 -- whose words match a large part of a big catalogue ranks and counts the matches of bucket 0
--- (1/256 of the documents) or of buckets 0 to 15 (1/16) through their own smaller indexes,
--- instead of building the bitmap of every match (projections/src/search.rs, `Sample`).
+-- (1/256 of the documents), buckets 0 to 3 (1/64) or 0 to 15 (1/16) through their own smaller
+-- indexes, instead of building the bitmap of every match (projections/src/search.rs, `Sample`).
 ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS sample SMALLINT
     GENERATED ALWAYS AS ((hashtext(id::text) & 255)::smallint) STORED;
 CREATE INDEX IF NOT EXISTS search_documents_sample16 ON search_documents USING gin (document)
     WHERE sample < 16;
+CREATE INDEX IF NOT EXISTS search_documents_sample64 ON search_documents USING gin (document)
+    WHERE sample < 4;
 CREATE INDEX IF NOT EXISTS search_documents_sample256 ON search_documents USING gin (document)
     WHERE sample = 0;
 -- Names starting with a query's words are always ranking candidates of a bounded search.

@@ -53,9 +53,14 @@ pub const EXPANSIONS: i64 = 8;
 /// Matches among the documents of bucket 0 (1/256) from which a bounded search is ranked and
 /// counted over bucket 0 alone ([`Sample`]): it then matches about 32 000 documents or more.
 pub const SAMPLE_256_AT: i64 = 128;
-/// Matches among the documents of bucket 0 from which buckets 0 to 15 are counted too (the
-/// search may match a thousand documents or more).
+/// Matches among the documents of bucket 0 from which buckets 0 to 3 and then 0 to 15 are
+/// counted too (the search may match a thousand documents or more).
 pub const SAMPLE_16_PROBE_AT: i64 = 4;
+/// Matches among the documents of buckets 0 to 3 (1/64) from which a bounded search is ranked
+/// and counted over them: it then matches about 8 000 documents or more. Below, buckets 0 to 15
+/// hold fewer than about 500 matches, so no sample ranks more than a few hundred documents
+/// unless its words match most of a catalogue of millions.
+pub const SAMPLE_64_AT: i64 = 128;
 /// Matches among the documents of buckets 0 to 15 (1/16) from which a bounded search is ranked
 /// and counted over them: it then matches about 2 560 documents or more, so a search a bounded
 /// search would rank and count in full (at most [`MAX_RANKED`] matches) is sampled only when
@@ -476,6 +481,8 @@ pub enum Sample {
     All,
     /// Buckets 0 to 15: one document in 16.
     Sixteenth,
+    /// Buckets 0 to 3: one document in 64.
+    SixtyFourth,
     /// Bucket 0: one document in 256.
     TwoHundredFiftySixth,
 }
@@ -487,6 +494,7 @@ impl Sample {
         match self {
             Sample::All => "true",
             Sample::Sixteenth => "d.sample < 16",
+            Sample::SixtyFourth => "d.sample < 4",
             Sample::TwoHundredFiftySixth => "d.sample = 0",
         }
     }
@@ -496,6 +504,7 @@ impl Sample {
         match self {
             Sample::All => 1,
             Sample::Sixteenth => 16,
+            Sample::SixtyFourth => 64,
             Sample::TwoHundredFiftySixth => 256,
         }
     }
@@ -593,10 +602,10 @@ macro_rules! bind_matching {
 
 /// Chooses the [`Sample`] a bounded search with words ranks and counts, from its matches (under
 /// all its filters and scope) among the documents of bucket 0 (at most [`SAMPLE_256_AT`] read)
-/// and, when there are at least [`SAMPLE_16_PROBE_AT`], of buckets 0 to 15 (at most
-/// [`SAMPLE_16_AT`] read): bucket 0 alone when it holds [`SAMPLE_256_AT`], buckets 0 to 15 when
-/// they hold [`SAMPLE_16_AT`], else every document (the bound of [`MAX_RANKED`] applies as
-/// before). Each count reads only its sample's index.
+/// and, when there are at least [`SAMPLE_16_PROBE_AT`], of buckets 0 to 3 (at most
+/// [`SAMPLE_64_AT`]) and then 0 to 15 (at most [`SAMPLE_16_AT`]): the smallest sample that
+/// holds that many, else every document (the bound of [`MAX_RANKED`] applies as before). Each
+/// count reads only its sample's index.
 pub async fn sample(
     pool: &sqlx::PgPool,
     tenant: &str,
@@ -618,6 +627,10 @@ pub async fn sample(
     }
     if in_256 < SAMPLE_16_PROBE_AT {
         return Ok(Sample::All);
+    }
+    let in_64 = matches_in(pool, tenant, search, Sample::SixtyFourth, SAMPLE_64_AT).await?;
+    if in_64 >= SAMPLE_64_AT {
+        return Ok(Sample::SixtyFourth);
     }
     let in_16 = matches_in(pool, tenant, search, Sample::Sixteenth, SAMPLE_16_AT).await?;
     Ok(if in_16 >= SAMPLE_16_AT {

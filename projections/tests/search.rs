@@ -124,8 +124,8 @@ async fn a_broad_query_is_ranked_among_bounded_candidates_that_include_the_asset
     pool.close().await;
 }
 
-/// Inserts `n` documents `orders_<g>` with a `ledger_code` column (one in eight described as
-/// `archived`) into `tenant`, then the table named `ledger`, and the words of all of them into
+/// Inserts `n` documents `orders_<g>` with a `ledger_code` column (one in four described as
+/// `archived`, one in twelve as `retired`) into `tenant`, then the table named `ledger`, and the words of all of them into
 /// the tenant's lexicon.
 async fn ledgers(pool: &PgPool, tenant: &str, n: i64) {
     sqlx::query(
@@ -137,7 +137,8 @@ async fn ledgers(pool: &PgPool, tenant: &str, n: i64) {
                 ARRAY['ledger_code'], '{}', '{}', '{}',
                 setweight(to_tsvector('simple', 'orders ' || g), 'A')
                     || setweight(to_tsvector('simple', 'ledger code'), 'C')
-                    || setweight(to_tsvector('simple', CASE WHEN g % 8 = 0 THEN 'archived' ELSE '' END), 'D')
+                    || setweight(to_tsvector('simple', CASE WHEN g % 4 = 1 THEN 'archived' ELSE '' END), 'D')
+                    || setweight(to_tsvector('simple', CASE WHEN g % 12 = 2 THEN 'retired' ELSE '' END), 'D')
          FROM generate_series(1, $2::bigint) g",
     )
     .bind(tenant)
@@ -212,12 +213,17 @@ async fn words_matching_most_of_a_large_catalogue_are_ranked_and_counted_over_a_
     let (views, tables) = (count("view"), count("table"));
     assert!(views > 0 && tables > 2 * views, "{kinds:?}");
 
-    // A word in one document in eight: ranked and counted over one sixteenth.
-    assert_eq!(chosen(&pool, "acme", "archived").await, Sample::Sixteenth);
+    // A word in one document in four is ranked and counted over one sixty-fourth, one in twelve
+    // over one sixteenth.
+    assert_eq!(chosen(&pool, "acme", "archived").await, Sample::SixtyFourth);
     let (_, facets) = find(&pool, "acme", "archive", true).await;
     assert!(!facets.exact);
     let estimate = facets.estimated_total.unwrap();
-    assert!((5_000..=10_000).contains(&estimate), "{estimate}");
+    assert!((7_500..=30_000).contains(&estimate), "{estimate}");
+    assert_eq!(chosen(&pool, "acme", "retired").await, Sample::Sixteenth);
+    let (_, facets) = find(&pool, "acme", "retired", true).await;
+    let estimate = facets.estimated_total.unwrap();
+    assert!((2_500..=10_000).contains(&estimate), "{estimate}");
 
     // Unbounded, every match is counted.
     let (names, facets) = find(&pool, "acme", "ledger", false).await;

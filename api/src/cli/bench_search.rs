@@ -364,7 +364,8 @@ async fn measure(
     // The full-text indexes are built after the load, as a rebuild would.
     conn.execute(
         "DROP INDEX IF EXISTS rm_catalog.search_documents_document,
-             rm_catalog.search_documents_sample16, rm_catalog.search_documents_sample256",
+             rm_catalog.search_documents_sample16, rm_catalog.search_documents_sample64,
+             rm_catalog.search_documents_sample256",
     )
     .await?;
     conn.execute("SET search_path TO rm_catalog").await?;
