@@ -237,25 +237,6 @@ async fn photos_documents_and_recordings_of_people_are_found_by_their_first_byte
     app.stop().await;
 }
 
-/// `len` pseudo-random bytes (xorshift), different for each `seed`.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-fn file(magic: &[u8], seed: u64, len: usize) -> Vec<u8> {
-    let mut bytes = magic.to_vec();
-    bytes.extend(noise(seed, len - magic.len()));
-    bytes
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_objects_that_are_photos_or_scans_are_typed_by_their_first_bytes() {
     const JPEG: &[u8] = b"\xff\xd8\xff\xe1\x00\x18Exif\x00\x00II*\x00";
@@ -270,23 +251,26 @@ async fn s3_objects_that_are_photos_or_scans_are_typed_by_their_first_bytes() {
         let magic = if i % 3 == 0 { PNG } else { JPEG };
         objects.push((
             format!("{bucket}/hr/staff/photos/{i:02}.img"),
-            file(magic, i, 64 * 1024),
+            testkit::file_with_magic(magic, i, 64 * 1024),
         ));
         objects.push((
             format!("{bucket}/catalog/products/{i:02}.jpg"),
-            file(JPEG, 100 + i, 8 * 1024),
+            testkit::file_with_magic(JPEG, 100 + i, 8 * 1024),
         ));
     }
     for i in 0..8u64 {
         objects.push((
             format!("{bucket}/patients/scans/{i}.pdf"),
-            file(PDF, 200 + i, 30_000),
+            testkit::file_with_magic(PDF, 200 + i, 30_000),
         ));
         objects.push((
             format!("{bucket}/inbox/{i}.pdf"),
-            file(PDF, 300 + i, 20_000),
+            testkit::file_with_magic(PDF, 300 + i, 20_000),
         ));
-        objects.push((format!("{bucket}/misc/{i}.bin"), noise(400 + i, 2048)));
+        objects.push((
+            format!("{bucket}/misc/{i}.bin"),
+            testkit::noise(400 + i, 2048),
+        ));
         objects.push((
             format!("{bucket}/misc/{i}.txt"),
             format!("Release notes {i}: the importer now retries failed batches and reports progress every minute while it runs.").into_bytes(),

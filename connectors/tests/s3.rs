@@ -1117,26 +1117,6 @@ async fn sampling_reads_records_of_each_format() {
     ));
 }
 
-/// `len` pseudo-random bytes (xorshift), different for each `seed`.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-/// A file of `len` bytes that starts with `magic` (a format's real header) and goes on with noise.
-fn file(magic: &[u8], seed: u64, len: usize) -> Vec<u8> {
-    let mut bytes = magic.to_vec();
-    bytes.extend(noise(seed, len - magic.len()));
-    bytes
-}
-
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00";
 const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n";
@@ -1157,15 +1137,20 @@ async fn objects_that_are_not_records_are_sampled_by_their_first_bytes_only() {
         put(
             &store,
             &format!("staff/photos/{i:03}.{ext}"),
-            file(magic, i, 200 * 1024),
+            testkit::file_with_magic(magic, i, 200 * 1024),
         )
         .await;
     }
-    put(&store, "scans/a.pdf", file(PDF, 1, 50_000)).await;
-    put(&store, "scans/b.pdf", file(PDF, 2, 90)).await;
+    put(
+        &store,
+        "scans/a.pdf",
+        testkit::file_with_magic(PDF, 1, 50_000),
+    )
+    .await;
+    put(&store, "scans/b.pdf", testkit::file_with_magic(PDF, 2, 90)).await;
     // Negatives: random bytes and plain text.
-    put(&store, "misc/blob.bin", noise(7, 4096)).await;
-    put(&store, "misc/raw", noise(8, 300)).await;
+    put(&store, "misc/blob.bin", testkit::noise(7, 4096)).await;
+    put(&store, "misc/raw", testkit::noise(8, 300)).await;
     put(
         &store,
         "misc/readme.txt",

@@ -137,3 +137,25 @@ pub fn free_port() -> u16 {
         .map(|address| address.port())
         .expect("a free local port")
 }
+
+/// `len` bytes of deterministic noise (xorshift from `seed`): the body of a test file that must
+/// match no format's signature.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A file of `len` bytes that starts with `magic` (a format's real header) and goes on with
+/// [`noise`].
+pub fn file_with_magic(magic: &[u8], seed: u64, len: usize) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend(noise(seed, len.saturating_sub(magic.len())));
+    bytes
+}

@@ -38,6 +38,8 @@ mod tests;
 #[cfg(test)]
 mod tests_people;
 #[cfg(test)]
+mod tests_support;
+#[cfg(test)]
 mod tests_values;
 
 pub use engine::{
