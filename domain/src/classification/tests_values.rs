@@ -5,7 +5,6 @@
 //! the same values in a table about things are left alone.
 
 use super::detectors::{self, Facts};
-use super::*;
 
 use super::tests_support::*;
 
