@@ -423,22 +423,17 @@ async fn an_s3_source_is_validated_and_scanned_with_the_key_its_reference_names(
     let admin = TestApp::token("acme", &[Role::Admin]);
     // Moto without authentication accepts unsigned requests: the bucket and an object.
     let bucket = format!("lake-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let http = reqwest::Client::new();
-    for (path, body) in [
-        (bucket.clone(), String::new()),
-        (
-            format!("{bucket}/customers/part-0.csv"),
-            "id,email\n1,ana@example.com\n2,bo@example.com\n".to_owned(),
-        ),
-    ] {
-        http.put(format!("{}/{path}", moto.endpoint()))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
-    }
+    support::put_objects(
+        &moto.endpoint(),
+        vec![
+            (bucket.clone(), Vec::new()),
+            (
+                format!("{bucket}/customers/part-0.csv"),
+                b"id,email\n1,ana@example.com\n2,bo@example.com\n".to_vec(),
+            ),
+        ],
+    )
+    .await;
     let secret_file = support::write_secret(
         "acme",
         &format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()),

@@ -276,16 +276,7 @@ async fn s3_objects_that_are_photos_or_scans_are_typed_by_their_first_bytes() {
             format!("Release notes {i}: the importer now retries failed batches and reports progress every minute while it runs.").into_bytes(),
         ));
     }
-    let http = reqwest::Client::new();
-    for (path, body) in objects {
-        http.put(format!("{}/{path}", moto.endpoint()))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
-    }
+    support::put_objects(&moto.endpoint(), objects).await;
     let secret_file = support::write_secret(
         "acme",
         &format!("pursight-e2e-s3-{}", uuid::Uuid::new_v4()),

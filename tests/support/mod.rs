@@ -563,3 +563,18 @@ pub async fn register_and_scan(app: &TestApp, token: &str, input: Value) -> Stri
     );
     source
 }
+
+/// Uploads `objects` (`bucket/key` paths, or a bare bucket name with an empty body to create
+/// it) to the S3 server at `endpoint` (moto) with plain PUTs.
+pub async fn put_objects(endpoint: &str, objects: Vec<(String, Vec<u8>)>) {
+    let http = reqwest::Client::new();
+    for (path, body) in objects {
+        http.put(format!("{endpoint}/{path}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+}

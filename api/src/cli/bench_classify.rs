@@ -12,13 +12,12 @@
 //! its alternates (applied precision); a sensitive column (label not `NONE`) is recalled when a
 //! correct label is applied (applied recall) or applied or suggested (suggested recall).
 
-use super::discovery::{scratch_service, with_scratch, Scratch, Server};
+use super::discovery::{scan_everything, scratch_service, with_scratch, Scratch, Server};
 use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
 use clap::Args;
 use commands::classify::ClassificationOptions;
-use domain::scan::{ScanScope, ScanStrategy};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -369,22 +368,7 @@ async fn measure(
     let state = app.state();
     let tenant = ctx.tenant.clone();
     let known = CatalogAssets::new(&state.store, &state.pool);
-    let scan_id = state
-        .workflows
-        .start_scan(
-            &ctx.follow_up(),
-            source,
-            ScanStrategy::Auto,
-            ScanScope::everything(),
-        )
-        .await?;
-    let scan = state
-        .workflows
-        .run_scan(&ctx.follow_up(), source, scan_id, &known, &|_| {})
-        .await?;
-    if let Some(failure) = scan.failure {
-        anyhow::bail!("the scan failed: {failure}");
-    }
+    let scan = scan_everything(app, &ctx, source, &known).await?;
     println!(
         "scanned: {} assets, {} columns",
         scan.metrics.tables + scan.metrics.views,

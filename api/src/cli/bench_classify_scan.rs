@@ -15,13 +15,12 @@
 //! stream of prefix `bench-cs-<id>`; all are removed at the end, also when a step fails or the
 //! run is interrupted (best effort).
 
-use super::discovery::{scratch_service, with_scratch, Scratch, Server};
+use super::discovery::{scan_everything, scratch_service, with_scratch, Scratch, Server};
 use crate::graphql::catalog::{CatalogAssets, CatalogFeedback};
 use crate::settings::{DatabaseArgs, StoreArgs};
 use anyhow::Context;
 use clap::Args;
 use commands::classify::ClassificationOptions;
-use domain::scan::{ScanScope, ScanStrategy};
 use futures::StreamExt;
 use sqlx::{Connection, Executor, Row};
 use std::fmt::Write as _;
@@ -355,22 +354,7 @@ async fn measure(
 
     // 3. The pipeline of `startScan`: the scan, then classification of what it found.
     let started = Instant::now();
-    let scan_id = state
-        .workflows
-        .start_scan(
-            &ctx.follow_up(),
-            source,
-            ScanStrategy::Auto,
-            ScanScope::everything(),
-        )
-        .await?;
-    let scan = state
-        .workflows
-        .run_scan(&ctx.follow_up(), source, scan_id, &known, &|_| {})
-        .await?;
-    if let Some(failure) = scan.failure {
-        anyhow::bail!("the scan failed: {failure}");
-    }
+    let scan = scan_everything(app, &ctx, source, &known).await?;
     let scan_time = started.elapsed();
     let started = Instant::now();
     let report = state

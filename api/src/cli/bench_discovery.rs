@@ -385,6 +385,34 @@ pub(super) async fn with_scratch<T>(
     outcome
 }
 
+/// A full scan of `source` through the workflow (`start_scan`, then `run_scan`, as `startScan`
+/// runs them), without progress; a failed scan is an error.
+pub(super) async fn scan_everything(
+    app: &Application,
+    ctx: &CommandContext,
+    source: AggregateId,
+    known: &CatalogAssets,
+) -> anyhow::Result<commands::workflows::ScanReport> {
+    let state = app.state();
+    let scan_id = state
+        .workflows
+        .start_scan(
+            &ctx.follow_up(),
+            source,
+            ScanStrategy::Auto,
+            ScanScope::everything(),
+        )
+        .await?;
+    let scan = state
+        .workflows
+        .run_scan(&ctx.follow_up(), source, scan_id, known, &|_| {})
+        .await?;
+    if let Some(failure) = &scan.failure {
+        anyhow::bail!("the scan failed: {failure}");
+    }
+    Ok(scan)
+}
+
 /// Starts the in-process service on a scratch stream (prefix `stream_prefix`) and read-model
 /// database, and registers and validates a PostgreSQL source named `source_name` for `data_db`
 /// on `server` (its password, if the URL has one, through an `env:` reference).
