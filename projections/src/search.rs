@@ -468,6 +468,18 @@ pub struct Search {
     pub sample: Sample,
 }
 
+impl Search {
+    /// The documents this search ranks and counts: its [`Sample`] when bounded, every document
+    /// otherwise.
+    fn effective_sample(&self) -> Sample {
+        if self.bounded {
+            self.sample
+        } else {
+            Sample::All
+        }
+    }
+}
+
 /// Which documents a bounded search ranks and counts: every one, or the documents of a fixed
 /// pseudo-random part of the catalogue (the `sample` bucket of each document, a hash of its
 /// asset id) when the query's words match so many that building the bitmap of every match
@@ -535,12 +547,7 @@ fn needs_source(search: &Search) -> bool {
 /// on which optional parts are present, never on their values. Owner and tag filters read the
 /// source `s` ([`WITH_SOURCE`]).
 fn matching(search: &Search) -> String {
-    let sample = if search.bounded {
-        search.sample
-    } else {
-        Sample::All
-    };
-    matching_in(search, sample)
+    matching_in(search, search.effective_sample())
 }
 
 /// [`matching`] within `sample`.
@@ -720,12 +727,7 @@ pub async fn hits(
             },
         )
     };
-    let sample = if search.bounded {
-        search.sample
-    } else {
-        Sample::All
-    };
-    let documents = select("rm_catalog.search_documents d", sample);
+    let documents = select("rm_catalog.search_documents d", search.effective_sample());
     let sql = match (search.bounded, search.tsquery.is_some()) {
         // The names starting with the query's words are found through their own index first
         // (materialized, and each looked up by its key, so that the planner cannot turn them into
@@ -848,7 +850,7 @@ pub async fn facets(
         values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         values.truncate(FACET_VALUES);
     }
-    let sampled = search.bounded && search.sample != Sample::All;
+    let sampled = search.effective_sample() != Sample::All;
     facets.exact = !search.bounded || (!sampled && facets.total <= MAX_COUNTED);
     facets.estimated_total = if facets.exact {
         Some(facets.total)
