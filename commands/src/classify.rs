@@ -9,7 +9,7 @@
 //! the stored profiles instead of sampling (a changed rule set needs no new read of the source).
 
 use crate::workflows::{AssetList, KnownAssets, SourceWorkflows};
-use crate::{CommandContext, CommandError};
+use crate::{CommandContext, CommandError, Loaded};
 use domain::access::Permission;
 use domain::aggregate::DomainEvent;
 use domain::asset::{
@@ -31,9 +31,20 @@ use std::time::Instant;
 
 /// How many assets are sampled and classified at once (each holds one connection to the
 /// source while it samples).
-const CLASSIFICATION_CONCURRENCY: usize = 8;
-/// How many assets one sampling connection reads, one after the other.
-const SAMPLING_BATCH: usize = 16;
+pub const CLASSIFICATION_CONCURRENCY: usize = 8;
+/// The most assets one sampling connection reads, one after the other.
+const MAX_SAMPLING_BATCH: usize = 64;
+
+/// How many assets one sampling connection reads, one after the other, when `assets` are
+/// classified: spread evenly over the [`CLASSIFICATION_CONCURRENCY`] connections, so that each
+/// is opened once (a connection costs the source a process, and a TLS handshake) while every
+/// one of them stays busy, and at most [`MAX_SAMPLING_BATCH`] so that progress is reported as
+/// the batches finish.
+pub fn sampling_batch(assets: usize) -> usize {
+    assets
+        .div_ceil(CLASSIFICATION_CONCURRENCY)
+        .clamp(1, MAX_SAMPLING_BATCH)
+}
 /// How many asset histories are loaded at once for propagation.
 const LOADING_CONCURRENCY: usize = 32;
 /// How many lineage hops a label travels at most (views of views of …).
@@ -337,7 +348,7 @@ impl SourceWorkflows {
         let total = in_scope.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
         let batches: Vec<Vec<AggregateId>> = in_scope
-            .chunks(SAMPLING_BATCH)
+            .chunks(sampling_batch(in_scope.len()))
             .map(|batch| batch.to_vec())
             .collect();
         let results: Vec<Result<Vec<AssetClassification>, CommandError>> =
@@ -413,10 +424,13 @@ impl SourceWorkflows {
     ) -> Result<Vec<AssetClassification>, CommandError> {
         let mut assets = Vec::with_capacity(batch.len());
         for asset_id in batch {
-            let state = self
+            // Kept for the command that records the asset's labels, which then decides on it
+            // instead of reading the history a second time.
+            let loaded = self
                 .handler
-                .state::<Asset>(ctx, Permission::ManageDataSources, asset_id)
+                .load_state::<Asset>(ctx, Permission::ManageDataSources, asset_id)
                 .await?;
+            let state = loaded.state();
             // Types, routines and sequences hold no rows; a materialized view never refreshed
             // has none to read (sampling it is an error on the server, not a failure of the
             // source): it is classified once a refresh shows up in a scan.
@@ -432,13 +446,13 @@ impl SourceWorkflows {
                 let stored = options.from_profiles
                     && !state.profiles.is_empty()
                     && profiles_cover(&state.profiles, &definition.custom_rules);
-                assets.push((asset_id, state, stored));
+                assets.push((asset_id, loaded, stored));
             }
         }
         let to_sample: Vec<&AssetSchema> = assets
             .iter()
             .filter(|(_, _, stored)| !stored)
-            .filter_map(|(_, state, _)| state.schema.as_ref())
+            .filter_map(|(_, loaded, _)| loaded.state().schema.as_ref())
             .collect();
         let mut samples = match target {
             Some(target) if !to_sample.is_empty() => connectors::live::sample_many(
@@ -452,11 +466,11 @@ impl SourceWorkflows {
             _ => Vec::new().into_iter(),
         };
         let mut classified = Vec::with_capacity(assets.len());
-        for (asset_id, state, stored) in assets {
+        for (asset_id, loaded, stored) in assets {
             let sample = if stored { None } else { samples.next() };
             classified.push(
                 self.classify_asset(
-                    ctx, asset_id, state, stored, sample, options, definition, settings, feedback,
+                    ctx, asset_id, loaded, stored, sample, options, definition, settings, feedback,
                     rule_set,
                 )
                 .await?,
@@ -470,7 +484,7 @@ impl SourceWorkflows {
         &self,
         ctx: &CommandContext,
         asset_id: AggregateId,
-        state: AssetState,
+        loaded: Loaded<Asset>,
         stored: bool,
         sample: Option<Result<connectors::probe::AssetSample, connectors::probe::DiscoveryError>>,
         options: &ClassificationOptions,
@@ -480,6 +494,7 @@ impl SourceWorkflows {
         rule_set: Option<RuleSetRef>,
     ) -> Result<AssetClassification, CommandError> {
         let permission = Permission::ManageDataSources;
+        let state = loaded.state();
         let schema = state
             .schema
             .clone()
@@ -552,9 +567,10 @@ impl SourceWorkflows {
         if options.dry_run {
             return Ok(result);
         }
+        let mut after = state.clone();
         let recorded = self
             .handler
-            .execute::<Asset>(
+            .execute_loaded::<Asset>(
                 &ctx.follow_up(),
                 permission,
                 asset_id,
@@ -564,10 +580,10 @@ impl SourceWorkflows {
                     outcomes,
                     rule_set,
                 },
+                loaded,
             )
             .await?;
         // The state after the commit, for propagation (which would otherwise load it again).
-        let mut after = state;
         for event in &recorded
             .events
             .cloud_events()

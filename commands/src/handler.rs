@@ -45,6 +45,28 @@ impl CommandOutcome {
     }
 }
 
+/// An aggregate's state as a workflow loaded it to look before it acts, kept so that the command
+/// it then executes decides on it instead of loading the same history again
+/// ([`CommandHandler::execute_loaded`]). The append still expects the stream to be where the load
+/// left it: had another writer committed in between, the command is decided again on a fresh load.
+pub struct Loaded<A: Aggregate> {
+    state: A::State,
+    history: History,
+    carried: Carried,
+}
+
+impl<A: Aggregate> Loaded<A> {
+    /// The state (the default state when the aggregate does not exist).
+    pub fn state(&self) -> &A::State {
+        &self.state
+    }
+
+    /// The state, giving up the loaded history.
+    pub fn into_state(self) -> A::State {
+        self.state
+    }
+}
+
 /// Executes commands against the event store.
 #[derive(Clone)]
 pub struct CommandHandler {
@@ -114,7 +136,27 @@ impl CommandHandler {
     {
         // Boxed: the command's state machine is ~10 KB, and every task, stream combinator and
         // resolver that awaits it would otherwise copy it whenever it moves.
-        Box::pin(self.run::<A>(ctx, permission, id, command, false)).await
+        Box::pin(self.run::<A>(ctx, permission, id, command, false, None)).await
+    }
+
+    /// Like [`execute`](Self::execute), deciding first on the state `loaded` (from
+    /// [`load_state`](Self::load_state)) instead of loading the history again: a workflow that
+    /// looked at an aggregate before acting on it reads the stream once. A conflict (another
+    /// writer committed since) reloads and decides again, as always.
+    pub async fn execute_loaded<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+        command: A::Command,
+        loaded: Loaded<A>,
+    ) -> Result<CommandOutcome, CommandError>
+    where
+        A: Aggregate,
+        A::Error: Rejection,
+        A::State: Serialize + DeserializeOwned,
+    {
+        Box::pin(self.run::<A>(ctx, permission, id, command, false, Some(loaded))).await
     }
 
     /// Like [`execute`](Self::execute) for a command that creates a fresh aggregate (for example
@@ -133,7 +175,7 @@ impl CommandHandler {
         A::Error: Rejection,
         A::State: Serialize + DeserializeOwned,
     {
-        Box::pin(self.run::<A>(ctx, permission, id, command, true)).await
+        Box::pin(self.run::<A>(ctx, permission, id, command, true, None)).await
     }
 
     // The span is at debug level: with the default `info` filter, creating it (its fields are
@@ -155,6 +197,7 @@ impl CommandHandler {
         id: AggregateId,
         command: A::Command,
         assume_new: bool,
+        loaded: Option<Loaded<A>>,
     ) -> Result<CommandOutcome, CommandError>
     where
         A: Aggregate,
@@ -166,7 +209,7 @@ impl CommandHandler {
             return Err(CommandError::Forbidden(permission));
         }
         let result = self
-            .execute_authorised::<A>(ctx, id, &command, assume_new)
+            .execute_authorised::<A>(ctx, id, &command, assume_new, loaded)
             .await;
         match &result {
             Ok(outcome) if outcome.duplicate => {
@@ -198,6 +241,7 @@ impl CommandHandler {
         id: AggregateId,
         command: &A::Command,
         assume_new: bool,
+        mut loaded: Option<Loaded<A>>,
     ) -> Result<CommandOutcome, CommandError>
     where
         A: Aggregate,
@@ -208,17 +252,21 @@ impl CommandHandler {
         // The guess that the aggregate is new does not count as a try.
         let attempts = self.max_attempts + u32::from(assume_new);
         for attempt in 1..=attempts {
-            let (base_state, history, carried) = if assume_new && attempt == 1 {
-                (
-                    A::State::default(),
-                    eventlog::History::default(),
-                    eventlog::personal::Carried::new(),
-                )
-            } else {
+            let Loaded {
+                state,
+                history,
+                carried,
+            } = match loaded.take() {
+                Some(loaded) => loaded,
+                None if assume_new && attempt == 1 => Loaded {
+                    state: A::State::default(),
+                    history: eventlog::History::default(),
+                    carried: eventlog::personal::Carried::new(),
+                },
                 // Boxed, like the snapshot save below: these futures are large, and inline they
                 // would make every command's future (moved on each spawn) that much larger,
                 // whether or not it loads.
-                Box::pin(self.load::<A>(ctx, id)).await?
+                None => Box::pin(self.load_folded::<A>(ctx, id)).await?,
             };
             if history.contains_command(&ctx.command_id) {
                 let command_id = ctx.command_id.to_string();
@@ -241,10 +289,6 @@ impl CommandHandler {
                     duplicate: true,
                 });
             }
-            let decoded = decode_history::<A>(&history, id)?;
-            let state = decoded
-                .iter()
-                .fold(base_state, |state, event| A::evolve(state, event));
             let refusal = |err: A::Error| match err.kind() {
                 RejectionKind::NotFound => CommandError::NotFound(err.to_string()),
                 RejectionKind::Invalid => CommandError::Validation(err.to_string()),
@@ -333,11 +377,46 @@ impl CommandHandler {
         if !ctx.allows(permission) {
             return Err(CommandError::Forbidden(permission));
         }
-        let (state, history, _) = self.load::<A>(ctx, id).await?;
-        let events = decode_history::<A>(&history, id)?;
-        Ok(events
+        Ok(self.load_folded::<A>(ctx, id).await?.state)
+    }
+
+    /// [`state`](Self::state), kept with the history it was folded from for a command that
+    /// follows ([`execute_loaded`](Self::execute_loaded)).
+    pub async fn load_state<A>(
+        &self,
+        ctx: &CommandContext,
+        permission: Permission,
+        id: AggregateId,
+    ) -> Result<Loaded<A>, CommandError>
+    where
+        A: Aggregate,
+        A::State: Serialize + DeserializeOwned,
+    {
+        if !ctx.allows(permission) {
+            return Err(CommandError::Forbidden(permission));
+        }
+        self.load_folded::<A>(ctx, id).await
+    }
+
+    /// The history after the latest usable snapshot, folded onto it.
+    async fn load_folded<A>(
+        &self,
+        ctx: &CommandContext,
+        id: AggregateId,
+    ) -> Result<Loaded<A>, CommandError>
+    where
+        A: Aggregate,
+        A::State: Serialize + DeserializeOwned,
+    {
+        let (base, history, carried) = self.load::<A>(ctx, id).await?;
+        let state = decode_history::<A>(&history, id)?
             .iter()
-            .fold(state, |state, event| A::evolve(state, event)))
+            .fold(base, |state, event| A::evolve(state, event));
+        Ok(Loaded {
+            state,
+            history,
+            carried,
+        })
     }
 
     /// The aggregate's state before its unfolded `history`: from a snapshot that the stream

@@ -37,4 +37,4 @@ pub mod workflows;
 
 pub use context::CommandContext;
 pub use error::CommandError;
-pub use handler::{CommandHandler, CommandOutcome, CommandStats};
+pub use handler::{CommandHandler, CommandOutcome, CommandStats, Loaded};

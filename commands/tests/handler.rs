@@ -6,6 +6,7 @@ use domain::access::{Permission, Role};
 use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::{AggregateId, TenantId};
 use eventlog::{EventStore, EventStoreConfig, Snapshot, StreamNames};
+use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 async fn store() -> EventStore {
@@ -194,6 +195,81 @@ async fn forbidden_and_invalid_commands_write_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
     assert_eq!(store.last_sequence().await.unwrap(), before);
+    cleanup(&store).await;
+}
+
+/// A command decided on a state loaded earlier (`load_state` then `execute_loaded`) appends once
+/// on a fresh stream, and when another writer committed in between it is decided again on the
+/// new history instead of appending on the stale one; a viewer's loaded state executes nothing.
+#[tokio::test]
+async fn a_command_on_a_state_loaded_before_is_decided_again_when_the_stream_moved() {
+    let store = store().await;
+    let handler = CommandHandler::new(store.clone());
+    let id = register(&handler).await;
+    let admin = ctx(vec![Role::Admin]);
+    let permission = Permission::ManageDataSources;
+
+    // Nothing in between: the loaded state is decided on and appended once.
+    let loaded = handler
+        .load_state::<DataSource>(&admin, permission, id)
+        .await
+        .unwrap();
+    let version = loaded.state().version;
+    let outcome = handler
+        .execute_loaded::<DataSource>(&admin, permission, id, describe("first".into()), loaded)
+        .await
+        .unwrap();
+    assert_eq!(outcome.version, version + 1);
+    assert_eq!(handler.stats().conflicts.load(Ordering::Relaxed), 0);
+
+    // Another writer commits after the load: the append on the stale history is refused by the
+    // stream, and the command is decided again on the fresh one.
+    let stale = handler
+        .load_state::<DataSource>(&admin, permission, id)
+        .await
+        .unwrap();
+    let other = handler
+        .execute::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            permission,
+            id,
+            describe("second".into()),
+        )
+        .await
+        .unwrap();
+    let outcome = handler
+        .execute_loaded::<DataSource>(
+            &ctx(vec![Role::Admin]),
+            permission,
+            id,
+            describe("third".into()),
+            stale,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.version,
+        other.version + 1,
+        "appended after the other writer"
+    );
+    assert_eq!(handler.stats().conflicts.load(Ordering::Relaxed), 1);
+    let state = handler
+        .state::<DataSource>(&admin, permission, id)
+        .await
+        .unwrap();
+    assert_eq!(state.version, outcome.version);
+    assert_eq!(
+        state.config.and_then(|c| c.description).as_deref(),
+        Some("third")
+    );
+
+    // Loading needs the permission, as executing does.
+    let err = handler
+        .load_state::<DataSource>(&ctx(vec![Role::Viewer]), permission, id)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "FORBIDDEN");
     cleanup(&store).await;
 }
 

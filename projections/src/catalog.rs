@@ -73,8 +73,24 @@ async fn apply_event(
     stored: &StoredEvent,
     touched: &mut Touched,
 ) -> Result<(), ProjectionError> {
+    // Queued labels are written before any other event applies, so that events keep their order.
+    let queued_label = |event: &AssetEvent| {
+        matches!(
+            event,
+            AssetEvent::AssetClassified(_) | AssetEvent::ClassificationSuggested(_)
+        )
+    };
+    if stored.event.aggregatetype != Asset::NAME {
+        touched.flush_labels(conn).await?;
+    }
     match stored.event.aggregatetype.as_str() {
-        Asset::NAME => apply_asset(conn, stored, decode(NAME, stored)?).await,
+        Asset::NAME => {
+            let event = decode(NAME, stored)?;
+            if !queued_label(&event) {
+                touched.flush_labels(conn).await?;
+            }
+            apply_asset(conn, stored, event, touched).await
+        }
         Scan::NAME => apply_scan(conn, stored, decode(NAME, stored)?).await,
         ScanRuleSet::NAME => apply_rule_set(conn, stored, decode(NAME, stored)?).await,
         Glossary::NAME => apply_glossary(conn, stored, decode(NAME, stored)?, touched).await,
@@ -174,9 +190,34 @@ const NOT_SEARCHED: [&str; 4] = [
     "ColumnsProfiled",
 ];
 
-/// The assets (by tenant) whose search documents a batch must rewrite.
+/// What a batch leaves to do once all its events are applied: the assets (by tenant) whose
+/// search documents it must rewrite, and the versions label and lineage events moved assets to
+/// (one update per batch, not one per event: a classification records a dozen labels at once).
 #[derive(Default)]
-struct Touched(std::collections::BTreeMap<String, Vec<uuid::Uuid>>);
+struct Touched {
+    search: std::collections::BTreeMap<String, Vec<uuid::Uuid>>,
+    versions: std::collections::BTreeMap<String, std::collections::BTreeMap<uuid::Uuid, i64>>,
+    /// Applied and suggested labels not yet written: a run of them (one classification commit
+    /// holds one per label found) is written by one statement ([`flush_labels`]).
+    labels: Vec<LabelRow>,
+    /// The keys (tenant, asset, column, label) of `labels`.
+    queued: std::collections::HashSet<(String, uuid::Uuid, String, String)>,
+}
+
+/// One `column_labels` row an `AssetClassified` or `ClassificationSuggested` event writes.
+struct LabelRow {
+    tenant: String,
+    asset: uuid::Uuid,
+    column: String,
+    label: String,
+    status: &'static str,
+    confidence: f64,
+    signals: serde_json::Value,
+    origin: serde_json::Value,
+    rule_set: Option<serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
+    by: String,
+}
 
 impl Touched {
     fn note(&mut self, stored: &StoredEvent) {
@@ -193,14 +234,121 @@ impl Touched {
     }
 
     fn add(&mut self, tenant: &str, id: uuid::Uuid) {
-        let ids = self.0.entry(tenant.to_owned()).or_default();
+        let ids = self.search.entry(tenant.to_owned()).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }
     }
 
-    async fn refresh(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
-        for (tenant, ids) in self.0 {
+    /// The asset reached `stored`'s version (written by [`refresh`](Self::refresh)).
+    fn version(&mut self, stored: &StoredEvent, id: uuid::Uuid) {
+        let version = stored.event.aggregateversion as i64;
+        let slot = self
+            .versions
+            .entry(stored.event.tenant.clone())
+            .or_default()
+            .entry(id)
+            .or_insert(version);
+        *slot = (*slot).max(version);
+    }
+
+    /// Queues a label row; a row for a key already queued first writes the queue (one
+    /// statement may not upsert a row twice).
+    async fn label(
+        &mut self,
+        conn: &mut PgConnection,
+        row: LabelRow,
+    ) -> Result<(), ProjectionError> {
+        let same = |r: &LabelRow| {
+            r.asset == row.asset
+                && r.column == row.column
+                && r.label == row.label
+                && r.tenant == row.tenant
+        };
+        if self.labels.iter().any(same) {
+            self.flush_labels(conn).await?;
+        }
+        self.labels.push(row);
+        Ok(())
+    }
+
+    /// Writes the queued label rows, in one statement.
+    async fn flush_labels(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        if self.labels.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.labels);
+        self.queued.clear();
+        let mut tenants = Vec::with_capacity(rows.len());
+        let mut assets = Vec::with_capacity(rows.len());
+        let mut columns = Vec::with_capacity(rows.len());
+        let mut labels = Vec::with_capacity(rows.len());
+        let mut statuses = Vec::with_capacity(rows.len());
+        let mut confidences = Vec::with_capacity(rows.len());
+        let mut signals = Vec::with_capacity(rows.len());
+        let mut origins = Vec::with_capacity(rows.len());
+        let mut rule_sets = Vec::with_capacity(rows.len());
+        let mut ats = Vec::with_capacity(rows.len());
+        let mut bys = Vec::with_capacity(rows.len());
+        for row in rows {
+            tenants.push(row.tenant);
+            assets.push(row.asset);
+            columns.push(row.column);
+            labels.push(row.label);
+            statuses.push(row.status);
+            confidences.push(row.confidence);
+            signals.push(row.signals);
+            origins.push(row.origin);
+            rule_sets.push(row.rule_set);
+            ats.push(row.at);
+            bys.push(row.by);
+        }
+        sqlx::query(
+            "INSERT INTO column_labels (tenant_id, asset_id, column_name, label, status, confidence, signals, origin,
+                 rule_set, labelled_at, labelled_by)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[],
+                 $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::text[])
+             ON CONFLICT (tenant_id, asset_id, column_name, label) DO UPDATE
+                 SET status = EXCLUDED.status, confidence = EXCLUDED.confidence, signals = EXCLUDED.signals,
+                     origin = EXCLUDED.origin, rule_set = EXCLUDED.rule_set, labelled_at = EXCLUDED.labelled_at,
+                     labelled_by = EXCLUDED.labelled_by, reviewed_at = NULL, reviewed_by = NULL, review_note = NULL",
+        )
+        .bind(&tenants)
+        .bind(&assets)
+        .bind(&columns)
+        .bind(&labels)
+        .bind(&statuses)
+        .bind(&confidences)
+        .bind(&signals)
+        .bind(&origins)
+        .bind(&rule_sets)
+        .bind(&ats)
+        .bind(&bys)
+        .execute(&mut *conn)
+        .await
+        .in_projection(NAME)?;
+        Ok(())
+    }
+
+    async fn refresh(mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        self.flush_labels(conn).await?;
+        // Never backwards: an event applied earlier in the batch (a metadata change) may have
+        // set a later version already.
+        for (tenant, versions) in self.versions {
+            let (ids, versions): (Vec<uuid::Uuid>, Vec<i64>) = versions.into_iter().unzip();
+            sqlx::query(
+                "UPDATE assets a SET version = GREATEST(a.version, v.version)
+                 FROM unnest($2::uuid[], $3::bigint[]) AS v(id, version)
+                 WHERE a.tenant_id = $1 AND a.id = v.id",
+            )
+            .bind(&tenant)
+            .bind(&ids)
+            .bind(&versions)
+            .execute(&mut *conn)
+            .await
+            .in_projection(NAME)?;
+        }
+        for (tenant, ids) in self.search {
             crate::search::refresh(conn, &tenant, &ids)
                 .await
                 .in_projection(NAME)?;
@@ -213,6 +361,7 @@ async fn apply_asset(
     conn: &mut PgConnection,
     stored: &StoredEvent,
     event: AssetEvent,
+    touched: &mut Touched,
 ) -> Result<(), ProjectionError> {
     let e = &stored.event;
     let id = aggregate_uuid(NAME, stored)?;
@@ -315,11 +464,13 @@ async fn apply_asset(
         }
         // Lineage has its own read model; the asset's version still moves.
         AssetEvent::LineageRecorded(_) | AssetEvent::LineageRetracted(_) => {
-            return set_version(conn, stored, id).await;
+            touched.version(stored, id);
+            return Ok(());
         }
         other => {
-            apply_label(conn, stored, id, other).await?;
-            return set_version(conn, stored, id).await;
+            apply_label(conn, stored, id, other, touched).await?;
+            touched.version(stored, id);
+            return Ok(());
         }
     };
     sqlx::query(
@@ -341,30 +492,33 @@ async fn apply_asset(
     Ok(())
 }
 
-async fn set_version(
-    conn: &mut PgConnection,
-    stored: &StoredEvent,
-    id: uuid::Uuid,
-) -> Result<(), ProjectionError> {
-    let e = &stored.event;
-    sqlx::query("UPDATE assets SET version = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(&e.tenant)
-        .bind(id)
-        .bind(e.aggregateversion as i64)
-        .execute(&mut *conn)
-        .await
-        .in_projection(NAME)?;
-    Ok(())
-}
-
 /// Profiles and label events: one row per (column, label), revoked labels deleted.
 async fn apply_label(
     conn: &mut PgConnection,
     stored: &StoredEvent,
     id: uuid::Uuid,
     event: &AssetEvent,
+    touched: &mut Touched,
 ) -> Result<(), ProjectionError> {
     let e = &stored.event;
+    // The two events that apply a label carry the same fields.
+    macro_rules! label_row {
+        ($l:expr, $status:expr) => {
+            LabelRow {
+                tenant: e.tenant.clone(),
+                asset: id,
+                column: $l.column.clone(),
+                label: $l.label.as_str().to_owned(),
+                status: $status,
+                confidence: $l.confidence,
+                signals: json(&$l.signals),
+                origin: json(&$l.origin),
+                rule_set: $l.rule_set.as_ref().map(json),
+                at: e.time,
+                by: e.actor.clone(),
+            }
+        };
+    }
     let query = match event {
         AssetEvent::ColumnsProfiled(p) => sqlx::query(
             "INSERT INTO column_profiles (tenant_id, asset_id, rows, profiles, updated_at)
@@ -377,14 +531,12 @@ async fn apply_label(
         .bind(p.rows as i32)
         .bind(json(&p.profiles))
         .bind(e.time),
-        AssetEvent::AssetClassified(l) => upsert_label(
-            stored, id, &l.column, l.label.as_str(), "applied", l.confidence,
-            json(&l.signals), json(&l.origin), l.rule_set.as_ref().map(json),
-        ),
-        AssetEvent::ClassificationSuggested(l) => upsert_label(
-            stored, id, &l.column, l.label.as_str(), "suggested", l.confidence,
-            json(&l.signals), json(&l.origin), l.rule_set.as_ref().map(json),
-        ),
+        AssetEvent::AssetClassified(l) => {
+            return touched.label(conn, label_row!(l, "applied")).await;
+        }
+        AssetEvent::ClassificationSuggested(l) => {
+            return touched.label(conn, label_row!(l, "suggested")).await;
+        }
         AssetEvent::ClassificationConfirmed(r) => review(stored, id, &r.column, r.label.as_str(), "confirmed", r.note.as_deref()),
         AssetEvent::ClassificationRejected(r) => review(stored, id, &r.column, r.label.as_str(), "rejected", r.reason.as_deref()),
         AssetEvent::ClassificationRevoked(r) => sqlx::query(
@@ -401,41 +553,6 @@ async fn apply_label(
 }
 
 type PgQuery = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
-#[allow(clippy::too_many_arguments)]
-fn upsert_label(
-    stored: &StoredEvent,
-    id: uuid::Uuid,
-    column: &str,
-    label: &str,
-    status: &'static str,
-    confidence: f64,
-    signals: serde_json::Value,
-    origin: serde_json::Value,
-    rule_set: Option<serde_json::Value>,
-) -> PgQuery {
-    let e = &stored.event;
-    sqlx::query(
-        "INSERT INTO column_labels (tenant_id, asset_id, column_name, label, status, confidence, signals, origin,
-             rule_set, labelled_at, labelled_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (tenant_id, asset_id, column_name, label) DO UPDATE
-             SET status = EXCLUDED.status, confidence = EXCLUDED.confidence, signals = EXCLUDED.signals,
-                 origin = EXCLUDED.origin, rule_set = EXCLUDED.rule_set, labelled_at = EXCLUDED.labelled_at,
-                 labelled_by = EXCLUDED.labelled_by, reviewed_at = NULL, reviewed_by = NULL, review_note = NULL",
-    )
-    .bind(e.tenant.clone())
-    .bind(id)
-    .bind(column.to_owned())
-    .bind(label.to_owned())
-    .bind(status)
-    .bind(confidence)
-    .bind(signals)
-    .bind(origin)
-    .bind(rule_set)
-    .bind(e.time)
-    .bind(e.actor.clone())
-}
 
 fn review(
     stored: &StoredEvent,

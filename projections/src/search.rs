@@ -54,19 +54,21 @@ pub const EXPANSIONS: i64 = 8;
 /// counted over bucket 0 alone ([`Sample`]): it then matches about 32 000 documents or more.
 pub const SAMPLE_256_AT: i64 = 128;
 /// Matches among the documents of bucket 0 from which buckets 0 to 3 and then 0 to 15 are
-/// counted too (the search may match a thousand documents or more).
-pub const SAMPLE_16_PROBE_AT: i64 = 4;
+/// counted too (the search may match several hundred documents or more).
+pub const SAMPLE_16_PROBE_AT: i64 = 2;
 /// Matches among the documents of buckets 0 to 3 (1/64) from which a bounded search is ranked
 /// and counted over them: it then matches about 8 000 documents or more. Below, buckets 0 to 15
 /// hold fewer than about 500 matches, so no sample ranks more than a few hundred documents
 /// unless its words match most of a catalogue of millions.
 pub const SAMPLE_64_AT: i64 = 128;
 /// Matches among the documents of buckets 0 to 15 (1/16) from which a bounded search is ranked
-/// and counted over them: it then matches about 2 560 documents or more, so a search a bounded
-/// search would rank and count in full (at most [`MAX_RANKED`] matches) is sampled only when
-/// chance puts a quarter more than its share in those buckets (for 2 000 matches, about one
-/// time in a thousand).
-pub const SAMPLE_16_AT: i64 = 160;
+/// and counted over them: it then matches about 770 documents or more. What a search over every
+/// document costs is not its matches but the index entries of its words: two words in a
+/// twentieth and a fortieth of a million documents each (66 000 entries) cost about 10 ms to
+/// intersect, in the hits and again in the facets, however few documents have both; over
+/// buckets 0 to 15 a sixteenth of that. Such a search's count is then an estimate
+/// ([`Facets::exact`] false).
+pub const SAMPLE_16_AT: i64 = 48;
 /// Values listed per facet, most frequent first.
 pub const FACET_VALUES: usize = 25;
 /// A bounded search (the API's) ranks at most this many matches in index order, beside at most
@@ -774,13 +776,13 @@ pub async fn hits(
 /// Counts of the matching documents per facet value, and the number of matches.
 #[derive(Debug, Clone)]
 pub struct Facets {
-    /// Matching documents; for an inexact count, [`MAX_COUNTED`] + 1 (read: more than
-    /// [`MAX_COUNTED`]).
+    /// Matching documents when exact; otherwise the estimate from a [`Sample`] when it is at
+    /// most [`MAX_COUNTED`], else [`MAX_COUNTED`] + 1 (read: more than [`MAX_COUNTED`]).
     pub total: i64,
     /// Whether every match was counted: false when a bounded search matched more than
     /// [`MAX_COUNTED`] documents, and the counts are over the first [`MAX_COUNTED`] + 1 of them
-    /// in index order, or over the matches of a [`Sample`] (their proportions, not their
-    /// totals).
+    /// in index order, or when it was ranked and counted over a [`Sample`] (the counts are then
+    /// the sample's: proportions, not totals).
     pub exact: bool,
     /// The number of matches: `total` when exact; estimated from a [`Sample`] whose matches
     /// were all counted (their number times [`Sample::scale`]); `None` when not known.
@@ -861,9 +863,11 @@ pub async fn facets(
         None
     };
     if sampled {
-        // Read "more than MAX_COUNTED", as for any inexact count: a sample is only chosen for
-        // a query matching several thousand documents.
-        facets.total = MAX_COUNTED + 1;
+        // The estimate, or "more than MAX_COUNTED" above it (as for any inexact count).
+        facets.total = facets
+            .estimated_total
+            .filter(|n| *n <= MAX_COUNTED)
+            .unwrap_or(MAX_COUNTED + 1);
     }
     Ok(facets)
 }

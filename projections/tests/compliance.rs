@@ -4,90 +4,21 @@
 //! history with each event's id and hash; keyset pages; tenant isolation; and a rebuild that
 //! gives the same rows. Each test has its own stream and database, removed when it ends.
 
+mod support;
+use support::Env;
+
 use domain::compliance::{
     builtin_rules, policy_id, violation_id, CitedFact, CompliancePolicy, CompliancePolicyCommand,
     Evidence, Finding, FrameworkId, RuleDefinition, Severity, Subject, SubjectLevel, Violation,
     ViolationCommand,
 };
-use domain::{Aggregate, AggregateId, DomainEvent, TenantId};
-use eventlog::{CommitMetadata, EventStore, EventStoreConfig, NewCommit, NewEvent, StreamNames};
+use domain::{Aggregate, TenantId};
 use projections::compliance::{self, Compliance, ViolationFilter};
 use projections::{ProjectionRunner, StatusBoard};
-use sqlx::PgPool;
-use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-struct Env {
-    store: EventStore,
-    pool: PgPool,
-    prefix: String,
-    database: String,
-}
-
 impl Env {
-    async fn new() -> Self {
-        let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let prefix = format!("t{suffix}");
-        let store = EventStore::connect(&EventStoreConfig {
-            nats_url: nats_url(),
-            names: StreamNames::new(&prefix, None).unwrap(),
-        })
-        .await
-        .unwrap();
-        let database = format!("pursight_test_{suffix}");
-        let pool = projections::database::connect(&format!(
-            "postgres://postgres@127.0.0.1:5432/{database}"
-        ))
-        .await
-        .unwrap();
-        Self {
-            store,
-            pool,
-            prefix,
-            database,
-        }
-    }
-
-    /// Decides `command` against the aggregate's history and appends what it decided (which
-    /// must be something); returns the commit's sequence.
-    async fn run<A: Aggregate>(&self, tenant: &str, id: AggregateId, command: A::Command) -> u64 {
-        let tenant = TenantId::parse(tenant).unwrap();
-        let history = self.store.load(&tenant, A::NAME, &id).await.unwrap();
-        let events: Vec<A::Event> = history
-            .events
-            .iter()
-            .map(|e| {
-                let (name, version) = e.event.name_and_version().unwrap();
-                A::Event::from_stored(name, version, &e.event.data).unwrap()
-            })
-            .collect();
-        let decided = A::decide(&A::replay(events.iter()), &command)
-            .unwrap_or_else(|_| panic!("{command:?} was refused"));
-        assert!(!decided.is_empty(), "{command:?} decided nothing");
-        let command_id = Uuid::now_v7();
-        self.store
-            .append(NewCommit {
-                aggregate_type: A::NAME,
-                aggregate_id: id,
-                expected_sequence: history.last_sequence,
-                expected_version: history.version(),
-                previous_hash: history.last_hash(),
-                metadata: CommitMetadata {
-                    tenant,
-                    actor: "officer@acme".into(),
-                    command_id,
-                    correlation_id: command_id,
-                    causation_id: command_id,
-                    traceparent: None,
-                },
-                events: decided.iter().map(NewEvent::from_domain).collect(),
-            })
-            .await
-            .unwrap()
-            .sequence
-    }
-
     async fn detect(&self, tenant: &str, finding: Finding) -> u64 {
         let id = violation_id(
             &TenantId::parse(tenant).unwrap(),
@@ -103,21 +34,6 @@ impl Env {
             },
         )
         .await
-    }
-
-    async fn wait_for(&self, sequence: u64) {
-        let caught_up = projections::checkpoint::wait_for(
-            &self.pool,
-            &[compliance::NAME],
-            sequence,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert!(
-            caught_up,
-            "the compliance projection did not reach {sequence}"
-        );
     }
 
     /// Every row of every table of the read model, as JSON text, in key order.
@@ -140,20 +56,6 @@ impl Env {
         }
         rows
     }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let (prefix, database) = (self.prefix.clone(), self.database.clone());
-        let _ = testkit::block_on_thread(move || async move {
-            let _ = testkit::delete_event_store(&nats_url(), &prefix).await;
-            let _ = testkit::drop_postgres_database(&database).await;
-        });
-    }
-}
-
-fn nats_url() -> String {
-    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 fn evidence(sequence: u64) -> Evidence {
@@ -286,7 +188,8 @@ async fn violations_scores_trend_and_history_follow_the_events_per_tenant_and_re
         },
     )
     .await;
-    env.wait_for(env.store.last_sequence().await.unwrap()).await;
+    env.wait_for(compliance::NAME, env.store.last_sequence().await.unwrap())
+        .await;
     let accepted = compliance::violation(&env.pool, "acme", diagnosis_id.as_uuid())
         .await
         .unwrap()
@@ -333,7 +236,7 @@ async fn violations_scores_trend_and_history_follow_the_events_per_tenant_and_re
     let mut tuned = cvv.clone();
     tuned.severity = Severity::High;
     let last = env.detect("acme", tuned).await;
-    env.wait_for(last.max(last_globex)).await;
+    env.wait_for(compliance::NAME, last.max(last_globex)).await;
     let parked: Vec<(String,)> = sqlx::query_as("SELECT error FROM public.projection_parked")
         .fetch_all(&env.pool)
         .await

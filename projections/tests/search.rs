@@ -125,7 +125,7 @@ async fn a_broad_query_is_ranked_among_bounded_candidates_that_include_the_asset
 }
 
 /// Inserts `n` documents `orders_<g>` with a `ledger_code` column (one in four described as
-/// `archived`, one in twelve as `retired`) into `tenant`, then the table named `ledger`, and the words of all of them into
+/// `archived`, one in twelve as `retired`, one in fifty as `disputed`) into `tenant`, then the table named `ledger`, and the words of all of them into
 /// the tenant's lexicon.
 async fn ledgers(pool: &PgPool, tenant: &str, n: i64) {
     sqlx::query(
@@ -139,6 +139,7 @@ async fn ledgers(pool: &PgPool, tenant: &str, n: i64) {
                     || setweight(to_tsvector('simple', 'ledger code'), 'C')
                     || setweight(to_tsvector('simple', CASE WHEN g % 4 = 1 THEN 'archived' ELSE '' END), 'D')
                     || setweight(to_tsvector('simple', CASE WHEN g % 12 = 2 THEN 'retired' ELSE '' END), 'D')
+                    || setweight(to_tsvector('simple', CASE WHEN g % 50 = 3 THEN 'disputed' ELSE '' END), 'D')
          FROM generate_series(1, $2::bigint) g",
     )
     .bind(tenant)
@@ -224,6 +225,17 @@ async fn words_matching_most_of_a_large_catalogue_are_ranked_and_counted_over_a_
     let (_, facets) = find(&pool, "acme", "retired", true).await;
     let estimate = facets.estimated_total.unwrap();
     assert!((2_500..=10_000).contains(&estimate), "{estimate}");
+    // A word in one document in fifty (1 200 here) is ranked over one sixteenth too: its count
+    // is an estimate, and reads as one (not as "more than 2000").
+    assert_eq!(chosen(&pool, "acme", "disputed").await, Sample::Sixteenth);
+    let (_, facets) = find(&pool, "acme", "disputed", true).await;
+    assert!(!facets.exact);
+    let estimate = facets.estimated_total.unwrap();
+    assert!((600..=2_000).contains(&estimate), "{estimate}");
+    assert_eq!(
+        facets.total, estimate,
+        "an estimate of 2000 or less is the total"
+    );
 
     // Unbounded, every match is counted.
     let (names, facets) = find(&pool, "acme", "ledger", false).await;

@@ -220,10 +220,9 @@ fn sample_sql(t: u32, columns: u32, rows: u32) -> String {
     )
 }
 
-/// The workflow's sampling concurrency and batch (`commands::classify`): the baseline reads the
-/// same way.
-const CONNECTIONS: usize = 8;
-const BATCH: usize = 16;
+/// The workflow's sampling concurrency (`commands::classify`): the baseline reads the same way,
+/// in the same batches ([`commands::classify::sampling_batch`]).
+const CONNECTIONS: usize = commands::classify::CLASSIFICATION_CONCURRENCY;
 
 struct Results {
     columns_created: u64,
@@ -280,8 +279,9 @@ pub async fn run(
     println!("projection catch-up: {:.2} s", secs(r.projection));
     println!("end to end: {:.2} s", secs(total));
     println!(
-        "raw sampling floor: {:.2} s (the same sample queries with sqlx, {CONNECTIONS} connections, {BATCH} tables each in turn)",
-        secs(r.floor)
+        "raw sampling floor: {:.2} s (the same sample queries with sqlx, {CONNECTIONS} connections, {} tables each in turn)",
+        secs(r.floor),
+        commands::classify::sampling_batch(args.tables as usize)
     );
     println!(
         "floor_columns_per_s: {:.1}",
@@ -402,7 +402,7 @@ async fn measure(
 }
 
 /// The sample queries of every table, issued directly: [`CONNECTIONS`] at once, each connection
-/// reading a batch of [`BATCH`] tables in turn, each in a read-only transaction, the values
+/// reading a batch of tables in turn (as many as the workflow's), each in a read-only transaction, the values
 /// fetched as text and dropped.
 async fn sampling_floor(
     server: &Server,
@@ -411,7 +411,8 @@ async fn sampling_floor(
 ) -> anyhow::Result<Duration> {
     let tables: Vec<u32> = (0..args.tables).collect();
     let started = Instant::now();
-    let batches = futures::stream::iter(tables.chunks(BATCH).map(|batch| async move {
+    let batch = commands::classify::sampling_batch(tables.len());
+    let batches = futures::stream::iter(tables.chunks(batch).map(|batch| async move {
         let mut conn = server.connect(database).await?;
         let mut values = 0usize;
         for &t in batch {

@@ -184,22 +184,24 @@ pub struct SearchFacet {
     pub values: Vec<FacetValue>,
 }
 
-/// Counts over every asset the search matched (under all filters), not just the page — up to
-/// 2000 matches; above, over a sample of them (`exact` false).
+/// Counts over every asset the search matched (under all filters), not just the page, or over a
+/// sample of them (`exact` false).
 #[derive(SimpleObject)]
 pub struct SearchFacets {
-    /// Matching assets when `exact`; otherwise 2001, read as "more than 2000".
+    /// Matching assets when `exact`. Otherwise `estimatedTotal` when it is 2000 or less, else
+    /// 2001, read as "more than 2000".
     pub total: i64,
-    /// True when every match was counted. False when more than 2000 assets matched: the values'
-    /// counts are then over a sample of the matches (so read them as proportions, not totals)
-    /// and the hits were ranked among that sample's first 2000 matches and up to 200 assets whose
-    /// name starts with the query's words, not among all matches. The sample is the first 2001
-    /// matches in index order or, for words that match thousands of assets in a large catalogue,
-    /// the matches among a fixed pseudo-random sixteenth or 256th of the assets (chosen by their
-    /// ids).
+    /// True when every match was counted. False when more than 2000 assets matched, or when the
+    /// query's words are common enough in a large catalogue (each in thousands of assets, their
+    /// conjunction in several hundred or more) that intersecting them over every asset would
+    /// dominate the search: the values' counts are then over a sample of the matches (so read
+    /// them as proportions, not totals) and the hits were ranked among that sample's first 2000
+    /// matches and up to 200 assets whose name starts with the query's words, not among all
+    /// matches. The sample is the first 2001 matches in index order or the matches among a fixed
+    /// pseudo-random sixteenth, 64th or 256th of the assets (chosen by their ids).
     pub exact: bool,
     /// The number of matching assets: `total` when `exact`; estimated from a pseudo-random sample
-    /// when one was counted in full (its matches times the assets each stands for, 16 or 256);
+    /// when one was counted in full (its matches times the assets each stands for, 16, 64 or 256);
     /// null when not known.
     pub estimated_total: Option<i64>,
     /// Every facet, in a fixed order (a facet without values is listed with none).

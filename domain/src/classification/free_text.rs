@@ -21,7 +21,7 @@ use super::detectors::{self, Facts};
 use super::national_ids::{self, REGISTRY};
 use super::validators;
 use super::vocab;
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::LazyLock;
 
 /// How much of a value is read: notes can be long, the engine samples many of them.

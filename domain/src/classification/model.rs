@@ -16,7 +16,7 @@ use super::corpus;
 use super::names::NameTokens;
 use super::profile::ColumnProfile;
 use super::types::ClassificationType;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::LazyLock;
 
 const TRAINING: &str = include_str!("training.csv");

@@ -10,7 +10,7 @@
 use super::national_ids;
 use super::types::ClassificationType;
 use super::vocab;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::LazyLock;
 
 /// A column (or table) name split into lowercase ASCII-folded tokens.

@@ -22,7 +22,7 @@ use super::profile::ColumnProfile;
 use super::rules::{describe, Evidence};
 use super::types::ClassificationType as T;
 use super::validators::{self, Validator};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 /// The shape pre-filter of an identifier: ranges of characters, digits and letters a written

@@ -4,11 +4,11 @@
 
 use super::detectors::{self, Facts};
 use super::validators::{self, Validator};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use regex::{Regex, RegexBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// A custom classification rule of a scan rule set (like Purview's custom classifications).
@@ -115,7 +115,9 @@ impl ColumnProfile {
     ) -> Self {
         let mut hits = [0u32; detectors::N];
         let mut shapes: HashMap<ShapeKey, u32> = HashMap::new();
-        let mut distinct: HashSet<u64> = HashSet::with_capacity(values.len());
+        // foldhash, seeded per process: fast, and a sample crafted to collide cannot make counting
+        // quadratic.
+        let mut distinct: HashSet<&str> = HashSet::with_capacity(values.len());
         let mut nulls = 0u32;
         let (mut min_len, mut max_len, mut total_len) = (u32::MAX, 0u32, 0u64);
         // A custom rule's value pattern (and validator) is compiled once per build, not per value.
@@ -133,25 +135,38 @@ impl ColumnProfile {
             .collect();
         let mut custom_counts = vec![0u32; custom.len()];
 
+        // Each distinct value is profiled once and counted as often as it occurs: categorical
+        // columns (statuses, countries, given names) repeat a few values across the whole
+        // sample, and running every detector over each repetition was most of the work.
+        let mut occurrences: HashMap<&str, u32> = HashMap::with_capacity(values.len());
         for value in values {
-            let Some(raw) = value else {
-                nulls += 1;
-                continue;
-            };
+            match value {
+                Some(raw) => *occurrences.entry(raw).or_insert(0) += 1,
+                None => nulls += 1,
+            }
+        }
+        let mut once = [0u32; detectors::N];
+        for (raw, n) in occurrences {
             let facts = Facts::of(raw);
             let len = facts.chars as u32;
             min_len = min_len.min(len);
             max_len = max_len.max(len);
-            total_len += u64::from(len);
-            let mut hasher = DefaultHasher::new();
-            facts.s.hash(&mut hasher);
-            distinct.insert(hasher.finish());
-            *shapes.entry(ShapeKey::of(facts.s)).or_insert(0) += 1;
-            detectors::detect(&facts, &mut hits);
+            total_len += u64::from(len) * u64::from(n);
+            distinct.insert(facts.s);
+            *shapes.entry(ShapeKey::of(facts.s)).or_insert(0) += n;
+            if n == 1 {
+                detectors::detect(&facts, &mut hits);
+            } else {
+                once.fill(0);
+                detectors::detect(&facts, &mut once);
+                for (total, hit) in hits.iter_mut().zip(once) {
+                    *total += hit * n;
+                }
+            }
             for (i, (_, pattern, validator)) in custom.iter().enumerate() {
                 let Some(pattern) = pattern else { continue };
                 if pattern.is_match(facts.s) && validator.is_none_or(|v| v(facts.s)) {
-                    custom_counts[i] += 1;
+                    custom_counts[i] += n;
                 }
             }
         }
@@ -301,8 +316,8 @@ pub fn mask(value: &str) -> String {
 
 /// Compiles a custom-rule regex once per process: rule sets are few, columns many.
 pub(crate) fn compiled(pattern: &str) -> Option<Arc<Regex>> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
+    static CACHE: LazyLock<Mutex<std::collections::HashMap<String, Option<Arc<Regex>>>>> =
+        LazyLock::new(|| Mutex::new(std::collections::HashMap::new()));
     let mut cache = CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

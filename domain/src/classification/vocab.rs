@@ -3,7 +3,9 @@
 //! organisation suffixes and name titles. All entries are lowercase ASCII-folded words; lookups go
 //! through [`contains`] with a word folded the same way.
 
-use std::collections::HashSet;
+// foldhash: these sets are looked up for every word of every sampled value, and SipHash was a
+// good part of profiling; the keys are ours, so flooding is not a concern here.
+use foldhash::HashSet;
 use std::sync::LazyLock;
 
 /// Folds a word to lowercase ASCII into `buf` (common Latin diacritics lose their marks, `ß`
