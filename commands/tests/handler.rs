@@ -1,25 +1,17 @@
 //! The command handler against the machine's NATS: long histories through snapshots, and
-//! snapshots that do not fit the stream being ignored rather than trusted.
+//! snapshots that do not fit the stream being ignored rather than trusted, refusals that write
+//! nothing, and commands decided on a state loaded earlier. (Its logs: `handler_logs.rs`.)
+
+mod support;
+use support::{describe, store};
 
 use commands::{CommandContext, CommandError, CommandHandler};
 use domain::access::{Permission, Role};
 use domain::datasource::{DataSource, DataSourceCommand, DataSourceConfigInput};
 use domain::{AggregateId, TenantId};
-use eventlog::{EventStore, EventStoreConfig, Snapshot, StreamNames};
+use eventlog::{EventStore, Snapshot};
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
-
-async fn store() -> EventStore {
-    let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let nats_url =
-        std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    EventStore::connect(&EventStoreConfig {
-        nats_url,
-        names: StreamNames::new(&prefix, None).unwrap(),
-    })
-    .await
-    .unwrap()
-}
 
 async fn cleanup(store: &EventStore) {
     store.delete_scratch_store().await.unwrap();
@@ -27,15 +19,6 @@ async fn cleanup(store: &EventStore) {
 
 fn ctx(roles: Vec<Role>) -> CommandContext {
     CommandContext::new(TenantId::parse("acme").unwrap(), "alice", roles, None)
-}
-
-fn describe(text: String) -> DataSourceCommand {
-    DataSourceCommand::PatchConfig {
-        patch: DataSourceConfigInput {
-            description: Some(text),
-            ..Default::default()
-        },
-    }
 }
 
 async fn register(handler: &CommandHandler) -> AggregateId {
@@ -271,60 +254,4 @@ async fn a_command_on_a_state_loaded_before_is_decided_again_when_the_stream_mov
         .unwrap();
     assert_eq!(err.code(), "FORBIDDEN");
     cleanup(&store).await;
-}
-
-/// Log lines written into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn logs_name_the_actor_by_a_pseudonym_never_in_plain_text() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let store = store().await;
-    let handler = CommandHandler::new(store.clone());
-    let actor = "dana.logs@example.test";
-    let ctx = CommandContext::new(
-        TenantId::parse("acme").unwrap(),
-        actor,
-        vec![Role::Admin],
-        None,
-    );
-    // A command on a source that does not exist: refused, and logged (span and line).
-    let refused = handler
-        .execute::<DataSource>(
-            &ctx,
-            Permission::ManageDataSources,
-            AggregateId::from_uuid(Uuid::now_v7()),
-            describe("nothing".into()),
-        )
-        .await;
-    assert!(
-        matches!(refused, Err(CommandError::NotFound(_))),
-        "{refused:?}"
-    );
-    cleanup(&store).await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("command not carried out"), "{logs}");
-    assert!(!logs.contains(actor) && !logs.contains("dana"), "{logs}");
-    assert!(
-        logs.contains(&eventlog::personal::pseudonym(actor)),
-        "{logs}"
-    );
 }
