@@ -259,15 +259,16 @@ impl Touched {
         conn: &mut PgConnection,
         row: LabelRow,
     ) -> Result<(), ProjectionError> {
-        let same = |r: &LabelRow| {
-            r.asset == row.asset
-                && r.column == row.column
-                && r.label == row.label
-                && r.tenant == row.tenant
-        };
-        if self.labels.iter().any(same) {
+        let key = (
+            row.tenant.clone(),
+            row.asset,
+            row.column.clone(),
+            row.label.clone(),
+        );
+        if self.queued.contains(&key) {
             self.flush_labels(conn).await?;
         }
+        self.queued.insert(key);
         self.labels.push(row);
         Ok(())
     }
