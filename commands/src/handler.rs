@@ -374,10 +374,10 @@ impl CommandHandler {
         A: Aggregate,
         A::State: Serialize + DeserializeOwned,
     {
-        if !ctx.allows(permission) {
-            return Err(CommandError::Forbidden(permission));
-        }
-        Ok(self.load_folded::<A>(ctx, id).await?.state)
+        Ok(self
+            .load_state::<A>(ctx, permission, id)
+            .await?
+            .into_state())
     }
 
     /// [`state`](Self::state), kept with the history it was folded from for a command that

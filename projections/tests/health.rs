@@ -2,117 +2,18 @@
 //! health per source, its history, tenant isolation and a rebuild. Each test has its own stream
 //! and database, removed when it ends (also when it panics).
 
+mod support;
+use support::Env;
+
 use domain::datasource::{
-    assess, DataSource, DataSourceCommand, DataSourceConfigInput, DataSourceEvent, FailureCategory,
+    assess, DataSource, DataSourceCommand, DataSourceConfigInput, FailureCategory,
     HealthAssessment, HealthStatus, HealthThresholds, HealthWindow, ProbeOutcome, ServerFigures,
 };
-use domain::{Aggregate, AggregateId, DomainEvent, TenantId};
-use eventlog::{CommitMetadata, EventStore, EventStoreConfig, NewCommit, NewEvent, StreamNames};
+use domain::AggregateId;
 use projections::health::{self, Health};
 use projections::{ProjectionRunner, StatusBoard};
-use sqlx::PgPool;
-use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
-
-struct Env {
-    store: EventStore,
-    pool: PgPool,
-    prefix: String,
-    database: String,
-    tenant: TenantId,
-}
-
-impl Env {
-    async fn new() -> Self {
-        let suffix = Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let prefix = format!("t{suffix}");
-        let store = EventStore::connect(&EventStoreConfig {
-            nats_url: nats_url(),
-            names: StreamNames::new(&prefix, None).unwrap(),
-        })
-        .await
-        .unwrap();
-        let database = format!("pursight_test_{suffix}");
-        let pool = projections::database::connect(&format!(
-            "postgres://postgres@127.0.0.1:5432/{database}"
-        ))
-        .await
-        .unwrap();
-        Self {
-            store,
-            pool,
-            prefix,
-            database,
-            tenant: TenantId::parse("acme").unwrap(),
-        }
-    }
-
-    /// Decides `command` against the source's history and appends the result (if any).
-    async fn run(&self, id: AggregateId, command: DataSourceCommand) -> u64 {
-        let history = self
-            .store
-            .load(&self.tenant, DataSource::NAME, &id)
-            .await
-            .unwrap();
-        let events: Vec<DataSourceEvent> = history
-            .events
-            .iter()
-            .map(|e| {
-                let (name, version) = e.event.name_and_version().unwrap();
-                DataSourceEvent::from_stored(name, version, &e.event.data).unwrap()
-            })
-            .collect();
-        let decided = DataSource::decide(&DataSource::replay(events.iter()), &command).unwrap();
-        let command_id = Uuid::now_v7();
-        self.store
-            .append(NewCommit {
-                aggregate_type: DataSource::NAME,
-                aggregate_id: id,
-                expected_sequence: history.last_sequence,
-                expected_version: history.version(),
-                previous_hash: history.last_hash(),
-                metadata: CommitMetadata {
-                    tenant: self.tenant.clone(),
-                    actor: "pursight-health".into(),
-                    command_id,
-                    correlation_id: command_id,
-                    causation_id: command_id,
-                    traceparent: None,
-                },
-                events: decided.iter().map(NewEvent::from_domain).collect(),
-            })
-            .await
-            .unwrap()
-            .sequence
-    }
-
-    async fn wait_for(&self, sequence: u64) {
-        let caught_up = projections::checkpoint::wait_for(
-            &self.pool,
-            &[health::NAME],
-            sequence,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert!(caught_up, "the health projection did not reach {sequence}");
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let (prefix, database) = (self.prefix.clone(), self.database.clone());
-        let _ = testkit::block_on_thread(move || async move {
-            let _ = testkit::delete_event_store(&nats_url(), &prefix).await;
-            let _ = testkit::drop_postgres_database(&database).await;
-        });
-    }
-}
-
-fn nats_url() -> String {
-    std::env::var("PURSIGHT_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
 
 fn assessment(outcomes: Vec<ProbeOutcome>, figures: ServerFigures) -> HealthAssessment {
     let config = DataSourceConfigInput {
@@ -152,7 +53,7 @@ async fn the_latest_health_and_its_history_are_kept_per_tenant_and_rebuilt_alike
     }
     .parse()
     .unwrap();
-    env.run(id, DataSourceCommand::Register { id, config })
+    env.run::<DataSource>("acme", id, DataSourceCommand::Register { id, config })
         .await;
     let saturated = assessment(
         vec![ProbeOutcome::Ok { latency_us: 800 }],
@@ -175,7 +76,8 @@ async fn the_latest_health_and_its_history_are_kept_per_tenant_and_rebuilt_alike
         ServerFigures::default(),
     );
     for health in [&saturated, &down, &saturated] {
-        env.run(
+        env.run::<DataSource>(
+            "acme",
             id,
             DataSourceCommand::RecordHealth {
                 assessment: health.clone(),
@@ -183,8 +85,10 @@ async fn the_latest_health_and_its_history_are_kept_per_tenant_and_rebuilt_alike
         )
         .await;
     }
-    let last = env.run(id, DataSourceCommand::BeginConfiguration).await;
-    env.wait_for(last).await;
+    let last = env
+        .run::<DataSource>("acme", id, DataSourceCommand::BeginConfiguration)
+        .await;
+    env.wait_for(health::NAME, last).await;
 
     let latest = health::latest(&env.pool, "acme", id.as_uuid())
         .await
